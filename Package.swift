@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "safeguard",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "safeguard", targets: ["safeguard"]),
+        .library(name: "SafeguardCore", targets: ["SafeguardCore"]),
+        .library(name: "SafeguardStore", targets: ["SafeguardStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libsodium, the only source of cryptography (Ed25519, SHA-256, Argon2id, XChaCha20-Poly1305).
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        // The pure core: canonical JSON, the event envelope, hashing, signing, keys, chain verification.
+        .target(name: "SafeguardCore", dependencies: ["CSodium"]),
+        // The SQLite ledger file and key files: the I/O edge.
+        .target(
+            name: "SafeguardStore",
+            dependencies: ["SafeguardCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Read models rebuilt from the verified log (filled by a later issue).
+        .target(name: "Projections", dependencies: ["SafeguardCore"], path: "Projections"),
+        .executableTarget(
+            name: "safeguard",
+            dependencies: [
+                "SafeguardCore", "SafeguardStore", "Projections",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
+        .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections"]),
+    ]
+)

@@ -1,0 +1,71 @@
+import CSodium
+
+/// Lowercase hexadecimal, the form every hash and key id takes in the envelope.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses lowercase hex only (the canonical form); nil for anything else.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let u = Array(text.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let hi = value(u[i]), let lo = value(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), through libsodium's constant-time codec.
+public enum Base64 {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Sodium.ensureReady()
+        let variant = sodium_base64_VARIANT_ORIGINAL
+        let len = sodium_base64_encoded_len(bytes.count, variant)
+        var out = [CChar](repeating: 0, count: len)
+        bytes.withUnsafeBufferPointer { b in
+            _ = sodium_bin2base64(&out, len, b.baseAddress, b.count, variant)
+        }
+        return out.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Strict decoding: no whitespace, correct padding; nil otherwise.
+    public static func decode(_ text: String) -> [UInt8]? {
+        Sodium.ensureReady()
+        let input = Array(text.utf8)
+        guard !input.isEmpty else { return [] }
+        var out = [UInt8](repeating: 0, count: input.count)
+        var outLen = 0
+        let rc = input.withUnsafeBufferPointer { i in
+            i.withMemoryRebound(to: CChar.self) { c in
+                sodium_base642bin(&out, out.count, c.baseAddress, c.count, nil, &outLen, nil, sodium_base64_VARIANT_ORIGINAL)
+            }
+        }
+        guard rc == 0 else { return nil }
+        let decoded = Array(out.prefix(outLen))
+        // Reject non-canonical encodings (stray trailing bits): re-encode and compare.
+        return encode(decoded) == text ? decoded : nil
+    }
+}

@@ -1,0 +1,64 @@
+import CSodium
+
+/// Entry point to libsodium. Every cryptographic primitive in safeguard comes from here;
+/// nothing is implemented by hand.
+public enum Sodium {
+    /// `sodium_init` is idempotent and thread-safe; the first use of any primitive calls it.
+    static let ready: Bool = {
+        sodium_init() >= 0
+    }()
+
+    static func ensureReady() {
+        precondition(ready, "libsodium failed to initialise")
+    }
+
+    /// `n` bytes from libsodium's CSPRNG (`randombytes_buf`).
+    public static func randomBytes(_ n: Int) -> [UInt8] {
+        ensureReady()
+        var out = [UInt8](repeating: 0, count: n)
+        out.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, n) }
+        return out
+    }
+
+    /// Constant-time comparison (`sodium_memcmp`) for secrets and MACs.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
+        return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in
+            sodium_memcmp(pa.baseAddress!, pb.baseAddress!, a.count) == 0
+        } }
+    }
+}
+
+/// SHA-256 (`crypto_hash_sha256`).
+public enum SHA256 {
+    public static let byteCount = 32
+
+    public static func hash(_ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBufferPointer { hash($0) }
+    }
+
+    public static func hash(_ data: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        Sodium.ensureReady()
+        var out = [UInt8](repeating: 0, count: byteCount)
+        _ = out.withUnsafeMutableBufferPointer { o in
+            crypto_hash_sha256(o.baseAddress!, data.baseAddress ?? UnsafePointer(bitPattern: 1)!, UInt64(data.count))
+        }
+        return out
+    }
+
+    /// Hash of several byte strings concatenated, without building the concatenation.
+    public static func hash(parts: [[UInt8]]) -> [UInt8] {
+        Sodium.ensureReady()
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        for part in parts {
+            part.withUnsafeBufferPointer { p in
+                _ = crypto_hash_sha256_update(&state, p.baseAddress ?? UnsafePointer(bitPattern: 1)!, UInt64(p.count))
+            }
+        }
+        var out = [UInt8](repeating: 0, count: byteCount)
+        crypto_hash_sha256_final(&state, &out)
+        return out
+    }
+}

@@ -1,0 +1,150 @@
+/// Who recorded an event: the enrolment bound to the signing key (docs/FORMAT.md, "actor").
+public struct Actor: Equatable, Hashable, Sendable {
+    public var agency: String
+    public var role: String
+    public var practitioner: String
+    public var keyID: String
+
+    public init(agency: String, role: String, practitioner: String, keyID: String) {
+        self.agency = agency; self.role = role; self.practitioner = practitioner; self.keyID = keyID
+    }
+}
+
+/// The signed part of an event. Its RFC 8785 canonical JSON is what the Ed25519 signature
+/// covers; docs/FORMAT.md defines every member.
+public struct Envelope: Equatable, Sendable {
+    /// The envelope format this code writes and reads.
+    public static let formatVersion: Int64 = 1
+
+    public var format: Int64
+    public var seq: Int64
+    public var eventID: String
+    public var type: String
+    public var caseID: String?
+    public var occurredAt: Timestamp
+    public var recordedAt: Timestamp
+    public var actor: Actor
+    public var prevHash: [UInt8]
+    /// Coded, non-identifying facts: what projections and statistics read.
+    public var facts: [String: JSONValue]
+    /// Identifying data and narrative, kept apart so it can be sealed.
+    public var details: [String: JSONValue]
+
+    public init(
+        format: Int64 = Envelope.formatVersion, seq: Int64, eventID: String, type: String, caseID: String?,
+        occurredAt: Timestamp, recordedAt: Timestamp, actor: Actor, prevHash: [UInt8],
+        facts: [String: JSONValue], details: [String: JSONValue]
+    ) {
+        self.format = format; self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID
+        self.occurredAt = occurredAt; self.recordedAt = recordedAt; self.actor = actor; self.prevHash = prevHash
+        self.facts = facts; self.details = details
+    }
+
+    /// The envelope as a JSON object (members as in docs/FORMAT.md).
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "format": .integer(format),
+            "seq": .integer(seq),
+            "event_id": .string(eventID),
+            "type": .string(type),
+            "occurred_at": .string(occurredAt.description),
+            "recorded_at": .string(recordedAt.description),
+            "actor": .object([
+                "agency": .string(actor.agency), "role": .string(actor.role),
+                "practitioner": .string(actor.practitioner), "key_id": .string(actor.keyID),
+            ]),
+            "prev_hash": .string(Hex.encode(prevHash)),
+            "facts": .object(facts),
+            "details": .object(details),
+        ]
+        if let caseID { o["case_id"] = .string(caseID) }
+        return .object(o)
+    }
+
+    /// The bytes that are signed and stored: RFC 8785 canonical JSON of `json`.
+    public func canonicalBytes() throws -> [UInt8] { try CanonicalJSON.encode(json) }
+}
+
+extension Envelope {
+    /// Why an envelope (or the input for one) is not acceptable. Each message names the member.
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public let field: String
+        public let problem: String
+        public init(_ field: String, _ problem: String) { self.field = field; self.problem = problem }
+        public var description: String { "\(field): \(problem)" }
+    }
+
+    static let members: Set<String> = [
+        "format", "seq", "event_id", "type", "case_id", "occurred_at", "recorded_at", "actor", "prev_hash", "facts", "details",
+    ]
+    static let actorMembers: Set<String> = ["agency", "role", "practitioner", "key_id"]
+
+    /// Decodes and checks a parsed envelope: exactly the documented members, each of the right
+    /// kind and form; no nulls and no decimal numbers anywhere.
+    public init(json: JSONValue) throws(Invalid) {
+        guard let o = json.objectValue else { throw Invalid("envelope", "must be a JSON object") }
+        for key in o.keys where !Self.members.contains(key) { throw Invalid(key, "is not an envelope member") }
+        func string(_ k: String) throws(Invalid) -> String {
+            guard let v = o[k] else { throw Invalid(k, "is missing") }
+            guard let s = v.stringValue else { throw Invalid(k, "must be a string, found \(v.kindName)") }
+            return s
+        }
+        func integer(_ k: String) throws(Invalid) -> Int64 {
+            guard let v = o[k] else { throw Invalid(k, "is missing") }
+            guard let i = v.integerValue else { throw Invalid(k, "must be an integer, found \(v.kindName)") }
+            return i
+        }
+        func object(_ k: String) throws(Invalid) -> [String: JSONValue] {
+            guard let v = o[k] else { throw Invalid(k, "is missing") }
+            guard let obj = v.objectValue else { throw Invalid(k, "must be an object, found \(v.kindName)") }
+            return obj
+        }
+        format = try integer("format")
+        guard format == Self.formatVersion else {
+            throw Invalid("format", "is \(format); this safeguard reads format \(Self.formatVersion)")
+        }
+        seq = try integer("seq")
+        guard seq >= 0 else { throw Invalid("seq", "must not be negative") }
+        eventID = try string("event_id")
+        guard Validate.isUUID(eventID) else { throw Invalid("event_id", "must be a lowercase UUID") }
+        type = try string("type")
+        guard EventType.isKnown(type) else { throw Invalid("type", "\"\(type)\" is not a known event type") }
+        if EventType.requiresCase(type) {
+            let c = try string("case_id")
+            try Validate.caseID(c, field: "case_id")
+            caseID = c
+        } else {
+            guard o["case_id"] == nil else { throw Invalid("case_id", "governance events carry no case id") }
+            caseID = nil
+        }
+        guard let occ = Timestamp(canonical: try string("occurred_at")) else {
+            throw Invalid("occurred_at", "must be UTC RFC 3339 in whole seconds, e.g. 2026-11-30T09:15:00Z")
+        }
+        occurredAt = occ
+        guard let rec = Timestamp(canonical: try string("recorded_at")) else {
+            throw Invalid("recorded_at", "must be UTC RFC 3339 in whole seconds, e.g. 2026-11-30T09:15:00Z")
+        }
+        recordedAt = rec
+        let a = try object("actor")
+        for key in a.keys where !Self.actorMembers.contains(key) { throw Invalid("actor.\(key)", "is not an actor member") }
+        func actorString(_ k: String) throws(Invalid) -> String {
+            guard let s = a[k]?.stringValue else { throw Invalid("actor.\(k)", "must be a string") }
+            return s
+        }
+        actor = Actor(
+            agency: try actorString("agency"), role: try actorString("role"),
+            practitioner: try actorString("practitioner"), keyID: try actorString("key_id"))
+        try Validate.code(actor.agency, field: "actor.agency")
+        try Validate.code(actor.role, field: "actor.role")
+        try Validate.name(actor.practitioner, field: "actor.practitioner")
+        guard Validate.isKeyID(actor.keyID) else { throw Invalid("actor.key_id", "must be 32 lowercase hex digits") }
+        guard let prev = Hex.decode(try string("prev_hash")), prev.count == 32 else {
+            throw Invalid("prev_hash", "must be 64 lowercase hex digits")
+        }
+        prevHash = prev
+        facts = try object("facts")
+        details = try object("details")
+        try Validate.plainData(.object(facts), path: "facts")
+        try Validate.plainData(.object(details), path: "details")
+    }
+}

@@ -1,0 +1,25 @@
+/// Builders for the governance events the CLI writes (docs/FORMAT.md, "Governance events").
+public enum GovernanceDrafts {
+    public static func genesis(partnership: String, origin: String, root: PublicKey, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.genesis, caseID: nil, occurredAt: at, facts: [
+            "partnership": .string(partnership), "origin": .string(origin), "root_public_key": .string(root.base64),
+        ])
+    }
+
+    public static func policy(_ policy: Policy, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.policySet, caseID: nil, occurredAt: at, facts: ["policy": policy.json])
+    }
+
+    public static func enrolment(of key: PublicKey, agency: String, role: String, practitioner: String, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.keyEnrolled, caseID: nil, occurredAt: at, facts: [
+            "public_key": .string(key.base64), "key_id": .string(key.keyID), "agency": .string(agency),
+            "role": .string(role), "practitioner": .string(practitioner),
+        ])
+    }
+
+    public static func revocation(of keyID: String, reason: String, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.keyRevoked, caseID: nil, occurredAt: at, facts: [
+            "key_id": .string(keyID), "reason": .string(reason),
+        ])
+    }
+}

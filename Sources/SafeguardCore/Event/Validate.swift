@@ -1,0 +1,63 @@
+/// Shape checks shared by the envelope decoder, input parsing and governance rules.
+public enum Validate {
+    /// `8-4-4-4-12` lowercase hex.
+    public static func isUUID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count == 36 else { return false }
+        for (i, c) in u.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return false }
+            } else {
+                guard isLowerHex(c) else { return false }
+            }
+        }
+        return true
+    }
+
+    public static func isKeyID(_ s: String) -> Bool {
+        s.utf8.count == 32 && s.utf8.allSatisfy(isLowerHex)
+    }
+
+    static func isLowerHex(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+    }
+
+    /// Agency and role codes: `[a-z][a-z0-9_]{0,31}`.
+    public static func code(_ s: String, field: String) throws(Envelope.Invalid) {
+        let u = Array(s.utf8)
+        guard (1...32).contains(u.count), u[0] >= UInt8(ascii: "a"), u[0] <= UInt8(ascii: "z"),
+            u.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_") })
+        else { throw Envelope.Invalid(field, "\"\(s.prefix(40))\" must be a code of 1-32 characters a-z, 0-9 and _, starting with a letter") }
+    }
+
+    /// Pseudonymous case ids: 1-64 characters `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+    public static func caseID(_ s: String, field: String) throws(Envelope.Invalid) {
+        let u = Array(s.utf8)
+        func ok(_ c: UInt8) -> Bool {
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 46 || c == 95 || c == 45
+        }
+        guard (1...64).contains(u.count), u.allSatisfy(ok), ok(u[0]), u[0] != 46, u[0] != 95, u[0] != 45 else {
+            throw Envelope.Invalid(field, "must be a pseudonymous id of 1-64 characters A-Z, a-z, 0-9, '.', '_' or '-' (e.g. C-2026-0001)")
+        }
+    }
+
+    /// Names of people and partnerships: 1-128 characters, no control characters.
+    public static func name(_ s: String, field: String) throws(Envelope.Invalid) {
+        guard !s.isEmpty, s.unicodeScalars.count <= 128,
+            !s.unicodeScalars.contains(where: { $0.value < 0x20 || ($0.value >= 0x7f && $0.value < 0xa0) })
+        else { throw Envelope.Invalid(field, "must be 1-128 characters with no control characters") }
+    }
+
+    /// The envelope holds strings, integers, booleans, arrays and objects only.
+    public static func plainData(_ v: JSONValue, path: String) throws(Envelope.Invalid) {
+        switch v {
+        case .null: throw Envelope.Invalid(path, "is null; leave the member out instead")
+        case .number: throw Envelope.Invalid(path, "is a decimal number; the ledger stores whole numbers only (write decimals as strings)")
+        case .bool, .integer, .string: return
+        case .array(let items):
+            for (i, item) in items.enumerated() { try plainData(item, path: "\(path)[\(i)]") }
+        case .object(let members):
+            for (k, item) in members { try plainData(item, path: "\(path).\(k)") }
+        }
+    }
+}

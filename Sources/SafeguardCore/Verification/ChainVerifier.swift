@@ -1,0 +1,99 @@
+/// Streaming verification of a ledger, one stored row at a time, in sequence order, with
+/// nothing but the partnership's root public key as trust anchor (docs/FORMAT.md, "Verifying").
+/// Memory is bounded by the key registry, not by the length of the log.
+public struct ChainVerifier: Sendable {
+    public let trustAnchor: PublicKey
+    public private(set) var state = LedgerState()
+    public private(set) var summary = VerificationSummary()
+
+    public init(trustAnchor: PublicKey) { self.trustAnchor = trustAnchor }
+
+    /// Checks `row` as the next entry and moves past it, or throws the first problem found.
+    public mutating func verify(_ row: StoredEntry) throws(VerificationFailure) {
+        let seq = state.nextSeq
+        func fail(_ reason: VerificationFailure.Reason, _ id: String? = nil) -> VerificationFailure {
+            VerificationFailure(seq: seq, eventID: id, reason: reason)
+        }
+        if row.seq > seq { throw fail(.missingEvents(expected: seq, found: row.seq)) }
+        if row.seq < seq { throw fail(.outOfOrder(expected: seq, found: row.seq), row.eventID) }
+        guard row.envelope.count <= Entry.maxCanonicalBytes else { throw fail(.oversized(bytes: row.envelope.count)) }
+
+        let json: JSONValue
+        do { json = try JSONParser.parse(row.envelope, mode: .canonical) } catch { throw fail(.notCanonical(error.description)) }
+        let envelope: Envelope
+        do { envelope = try Envelope(json: json) } catch {
+            throw fail(.invalidEnvelope(error.description), json["event_id"]?.stringValue)
+        }
+        let id = envelope.eventID
+        guard envelope.seq == seq else { throw fail(.seqMismatch(envelopeSeq: envelope.seq), id) }
+        guard envelope.prevHash == state.headHash else {
+            throw fail(.rule(.brokenLink(expected: state.headHash, found: envelope.prevHash)), id)
+        }
+        let key: PublicKey
+        do { key = try state.signingKey(for: envelope) } catch { throw fail(.rule(error), id) }
+        if seq == 0, key != trustAnchor {
+            throw fail(.untrustedRoot(named: key.keyID, trusted: trustAnchor.keyID), id)
+        }
+        guard key.verify(signature: row.signature, message: row.envelope) else {
+            throw fail(.badSignature(keyID: envelope.actor.keyID), id)
+        }
+        do { try state.check(envelope) } catch { throw fail(.rule(error), id) }
+
+        let computed = Entry.entryHash(canonical: row.envelope, signature: row.signature)
+        guard computed == row.entryHash else {
+            throw fail(.entryHashMismatch(stored: Hex.encode(row.entryHash), computed: Hex.encode(computed)), id)
+        }
+        for (column, matches) in [
+            ("event_id", row.eventID == envelope.eventID), ("type", row.type == envelope.type),
+            ("case_id", row.caseID == envelope.caseID), ("agency", row.agency == envelope.actor.agency),
+            ("key_id", row.keyID == envelope.actor.keyID), ("occurred_at", row.occurredAt == envelope.occurredAt.description),
+            ("recorded_at", row.recordedAt == envelope.recordedAt.description), ("prev_hash", row.prevHash == envelope.prevHash),
+        ] where !matches {
+            throw fail(.columnMismatch(column: column), id)
+        }
+        state.apply(envelope, entryHash: computed)
+        summary.add(envelope, headHash: computed)
+    }
+
+    /// Call after the last row: the verified summary, or why the log as a whole is not valid.
+    public func finish() throws(VerificationFailure) -> VerificationSummary {
+        guard state.nextSeq > 0 else { throw VerificationFailure(seq: 0, eventID: nil, reason: .empty) }
+        guard state.policy != nil else { throw VerificationFailure(seq: state.nextSeq, eventID: nil, reason: .truncatedAfterGenesis) }
+        var s = summary
+        s.partnership = state.genesis?.partnership ?? ""
+        s.origin = state.genesis?.origin ?? ""
+        s.keysEnrolled = state.registry.records.count
+        s.keysRevoked = state.registry.records.values.filter { $0.revokedAt != nil }.count
+        if let p = state.policy { s.policy = "\(p.name) v\(p.version)" }
+        return s
+    }
+}
+
+/// What a successful verification found.
+public struct VerificationSummary: Equatable, Sendable {
+    public var events: Int64 = 0
+    public var headHash: [UInt8] = Entry.zeroHash
+    public var partnership = ""
+    public var origin = ""
+    public var policy = ""
+    public var keysEnrolled = 0
+    public var keysRevoked = 0
+    public var agencies: Set<String> = []
+    public var cases: Int { caseIDs.count }
+    public var firstOccurred: Timestamp?
+    public var lastOccurred: Timestamp?
+    public var firstRecorded: Timestamp?
+    public var lastRecorded: Timestamp?
+    var caseIDs: Set<String> = []
+
+    mutating func add(_ e: Envelope, headHash: [UInt8]) {
+        events += 1
+        self.headHash = headHash
+        agencies.insert(e.actor.agency)
+        if let c = e.caseID { caseIDs.insert(c) }
+        firstOccurred = min(firstOccurred ?? e.occurredAt, e.occurredAt)
+        lastOccurred = max(lastOccurred ?? e.occurredAt, e.occurredAt)
+        firstRecorded = min(firstRecorded ?? e.recordedAt, e.recordedAt)
+        lastRecorded = max(lastRecorded ?? e.recordedAt, e.recordedAt)
+    }
+}

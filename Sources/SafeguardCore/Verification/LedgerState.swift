@@ -1,0 +1,177 @@
+/// What the partnership's ledger said about itself at the end of genesis.
+public struct GenesisInfo: Equatable, Sendable {
+    public let partnership: String
+    public let origin: String
+    public let rootPublicKey: PublicKey
+}
+
+/// The ledger's state after some prefix of the log: the next sequence number and previous
+/// hash, the key registry and the policy in force. `check` says whether an envelope may
+/// come next; `apply` moves the state past it. Both verification and append use them, so
+/// append never writes what verification would reject.
+public struct LedgerState: Equatable, Sendable {
+    public private(set) var nextSeq: Int64 = 0
+    public private(set) var headHash: [UInt8] = Entry.zeroHash
+    public private(set) var registry = KeyRegistry()
+    public private(set) var policy: Policy?
+    public private(set) var genesis: GenesisInfo?
+
+    /// Roles a key may be enrolled with. `root` belongs to the genesis key alone.
+    public static let roles: Set<String> = ["safeguarding_lead", "practitioner", "mase_chair", "analyst"]
+    public static let revocationReasons: Set<String> = ["compromised", "left_agency", "rotated", "lost", "other"]
+
+    public init() {}
+
+    /// The key that must have signed `envelope`: genesis names its own, others come from the registry.
+    public func signingKey(for envelope: Envelope) throws(RuleViolation) -> PublicKey {
+        if envelope.type == EventType.genesis && envelope.seq == 0 {
+            return try Self.genesisInfo(envelope).rootPublicKey
+        }
+        guard let record = registry[envelope.actor.keyID] else { throw .unknownKey(keyID: envelope.actor.keyID) }
+        return record.publicKey
+    }
+
+    /// Checks that `envelope` may be the next event. Signatures and hashes are not checked here.
+    public func check(_ e: Envelope) throws(RuleViolation) {
+        guard e.seq == nextSeq else { throw .wrongSequence(expected: nextSeq, found: e.seq) }
+        guard e.prevHash == headHash else { throw .brokenLink(expected: headHash, found: e.prevHash) }
+        guard e.occurredAt <= e.recordedAt else { throw .recordedBeforeOccurred(occurred: e.occurredAt, recorded: e.recordedAt) }
+        if e.seq == 0 {
+            guard e.type == EventType.genesis else { throw .firstNotGenesis(type: e.type) }
+            let g = try Self.genesisInfo(e)
+            let expected = Actor(agency: "partnership", role: "root", practitioner: e.actor.practitioner, keyID: g.rootPublicKey.keyID)
+            guard e.actor == expected else {
+                throw .governance("genesis must be recorded by agency partnership, role root, with the root key's id \(g.rootPublicKey.keyID)")
+            }
+            return
+        }
+        guard e.type != EventType.genesis else { throw .genesisNotFirst }
+        guard let signer = registry[e.actor.keyID] else { throw .unknownKey(keyID: e.actor.keyID) }
+        if let at = signer.revokedAt { throw .revokedKey(keyID: signer.keyID, revokedAt: at) }
+        for (field, enrolled, claimed) in [
+            ("agency", signer.actor.agency, e.actor.agency), ("role", signer.actor.role, e.actor.role),
+            ("practitioner", signer.actor.practitioner, e.actor.practitioner),
+        ] where enrolled != claimed {
+            throw .actorMismatch(field: field, enrolled: enrolled, claimed: claimed)
+        }
+        let isRoot = signer.keyID == registry.rootKeyID
+        switch e.type {
+        case EventType.keyEnrolled:
+            let new = try enrolment(e)
+            guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled (a key is enrolled once)") }
+            guard let policy else { throw .noPolicy(type: e.type) }
+            guard policy.permissions[new.actor.agency] != nil else {
+                throw .governance("agency \(new.actor.agency) is not in policy \(policy.name); known agencies: \(policy.agencies.joined(separator: ", "))")
+            }
+            if !isRoot {
+                guard signer.actor.role == "safeguarding_lead", new.actor.agency == signer.actor.agency, new.actor.role == "practitioner" else {
+                    throw .governance("only the root key, or a safeguarding lead for a practitioner of the lead's own agency, may enrol a key")
+                }
+            }
+        case EventType.keyRevoked:
+            let (target, _) = try revocation(e)
+            guard let record = registry[target] else { throw .governance("key \(target) to revoke is not enrolled") }
+            guard record.revokedAt == nil else { throw .governance("key \(target) is already revoked") }
+            guard target != registry.rootKeyID else { throw .governance("the root key cannot be revoked by an event it could sign itself") }
+            if !isRoot {
+                guard signer.actor.role == "safeguarding_lead", record.actor.agency == signer.actor.agency, record.actor.role == "practitioner" else {
+                    throw .governance("only the root key, or a safeguarding lead for a practitioner of the lead's own agency, may revoke a key")
+                }
+            }
+        case EventType.policySet:
+            guard isRoot else { throw .governance("only the partnership's root key may set the policy") }
+            _ = try Self.policy(e)
+        default:
+            guard let policy else { throw .noPolicy(type: e.type) }
+            guard policy.allows(agency: e.actor.agency, type: e.type) else {
+                throw .notPermitted(agency: e.actor.agency, type: e.type, policy: "\(policy.name) v\(policy.version)")
+            }
+        }
+    }
+
+    /// Moves past `e`, which `check` accepted, whose entry hash is `entryHash`.
+    public mutating func apply(_ e: Envelope, entryHash: [UInt8]) {
+        switch e.type {
+        case EventType.genesis:
+            if let g = try? Self.genesisInfo(e) {
+                genesis = g
+                registry.setRoot(KeyRecord(publicKey: g.rootPublicKey, actor: e.actor, enrolledAt: e.seq, enrolledBy: e.actor.keyID))
+            }
+        case EventType.keyEnrolled:
+            if let r = try? enrolment(e) { registry.enrol(r) }
+        case EventType.keyRevoked:
+            if let (target, reason) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason) }
+        case EventType.policySet:
+            if let p = try? Self.policy(e) { policy = p }
+        default: break
+        }
+        nextSeq = e.seq + 1
+        headHash = entryHash
+    }
+
+    mutating func setHead(nextSeq: Int64, hash: [UInt8]) {
+        self.nextSeq = nextSeq
+        self.headHash = hash
+    }
+
+    // MARK: - Governance facts
+
+    static func genesisInfo(_ e: Envelope) throws(RuleViolation) -> GenesisInfo {
+        guard let partnership = e.facts["partnership"]?.stringValue else {
+            throw .invalidFacts(.init("facts.partnership", "must name the partnership"))
+        }
+        do { try Validate.name(partnership, field: "facts.partnership") } catch { throw .invalidFacts(error) }
+        guard let origin = e.facts["origin"]?.stringValue, Self.isOrigin(origin) else {
+            throw .invalidFacts(.init("facts.origin", "must be a scheme-less name like sutton.example/cse-ledger"))
+        }
+        guard let keyText = e.facts["root_public_key"]?.stringValue, let key = PublicKey(base64: keyText) else {
+            throw .invalidFacts(.init("facts.root_public_key", "must be a base64 Ed25519 public key"))
+        }
+        return GenesisInfo(partnership: partnership, origin: origin, rootPublicKey: key)
+    }
+
+    /// An origin is printable ASCII without spaces or `+` (C2SP signed-note key names),
+    /// and has no URL scheme: 1-128 characters.
+    public static func isOrigin(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        return (1...128).contains(u.count) && u.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "+") }
+            && !s.contains("://")
+    }
+
+    func enrolment(_ e: Envelope) throws(RuleViolation) -> KeyRecord {
+        guard let text = e.facts["public_key"]?.stringValue, let key = PublicKey(base64: text) else {
+            throw .invalidFacts(.init("facts.public_key", "must be a base64 Ed25519 public key"))
+        }
+        guard e.facts["key_id"]?.stringValue == key.keyID else {
+            throw .invalidFacts(.init("facts.key_id", "must be \(key.keyID), the id of facts.public_key"))
+        }
+        guard let agency = e.facts["agency"]?.stringValue, let role = e.facts["role"]?.stringValue,
+            let practitioner = e.facts["practitioner"]?.stringValue
+        else { throw .invalidFacts(.init("facts", "an enrolment names agency, role and practitioner")) }
+        do {
+            try Validate.code(agency, field: "facts.agency")
+            try Validate.name(practitioner, field: "facts.practitioner")
+        } catch { throw .invalidFacts(error) }
+        guard Self.roles.contains(role) else {
+            throw .invalidFacts(.init("facts.role", "\"\(role)\" is not a role; use one of \(Self.roles.sorted().joined(separator: ", "))"))
+        }
+        return KeyRecord(
+            publicKey: key, actor: Actor(agency: agency, role: role, practitioner: practitioner, keyID: key.keyID),
+            enrolledAt: e.seq, enrolledBy: e.actor.keyID)
+    }
+
+    func revocation(_ e: Envelope) throws(RuleViolation) -> (String, String) {
+        guard let target = e.facts["key_id"]?.stringValue, Validate.isKeyID(target) else {
+            throw .invalidFacts(.init("facts.key_id", "must be the 32-hex-digit id of the key to revoke"))
+        }
+        guard let reason = e.facts["reason"]?.stringValue, Self.revocationReasons.contains(reason) else {
+            throw .invalidFacts(.init("facts.reason", "must be one of \(Self.revocationReasons.sorted().joined(separator: ", "))"))
+        }
+        return (target, reason)
+    }
+
+    static func policy(_ e: Envelope) throws(RuleViolation) -> Policy {
+        guard let p = e.facts["policy"] else { throw .invalidFacts(.init("facts.policy", "is missing")) }
+        do { return try Policy(json: p) } catch { throw .invalidFacts(error) }
+    }
+}

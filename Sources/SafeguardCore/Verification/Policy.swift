@@ -1,0 +1,87 @@
+/// Which agency may record which event types, as set by the latest `governance.policy_set`
+/// event. A permission is an exact type (`referral.mase`) or a whole family (`contact.*`).
+///
+/// Governance types are not granted through permissions: the root and safeguarding-lead
+/// rules in `Rules` decide them, so a policy cannot hand out key enrolment by accident.
+public struct Policy: Equatable, Sendable {
+    public let name: String
+    public let version: Int64
+    public let permissions: [String: Set<String>]
+
+    public init(name: String, version: Int64, permissions: [String: Set<String>]) {
+        self.name = name; self.version = version; self.permissions = permissions
+    }
+
+    public var agencies: [String] { permissions.keys.sorted() }
+
+    public func allows(agency: String, type: String) -> Bool {
+        guard let granted = permissions[agency] else { return false }
+        return granted.contains(type) || granted.contains(EventType.family(of: type) + ".*")
+    }
+
+    /// The policy as it is written in `facts.policy` of a `governance.policy_set` event.
+    public var json: JSONValue {
+        .object([
+            "name": .string(name),
+            "version": .integer(version),
+            "permissions": .object(permissions.mapValues { .array($0.sorted().map { .string($0) }) }),
+        ])
+    }
+
+    /// Reads `facts.policy`. Members this version does not know are left for later readers.
+    public init(json: JSONValue) throws(Envelope.Invalid) {
+        guard let name = json["name"]?.stringValue, !name.isEmpty else {
+            throw Envelope.Invalid("facts.policy.name", "must be a non-empty string")
+        }
+        guard let version = json["version"]?.integerValue, version >= 1 else {
+            throw Envelope.Invalid("facts.policy.version", "must be an integer of at least 1")
+        }
+        guard let perms = json["permissions"]?.objectValue, !perms.isEmpty else {
+            throw Envelope.Invalid("facts.policy.permissions", "must be an object mapping agency codes to event types")
+        }
+        var out: [String: Set<String>] = [:]
+        for (agency, list) in perms {
+            try Validate.code(agency, field: "facts.policy.permissions")
+            guard let items = list.arrayValue else {
+                throw Envelope.Invalid("facts.policy.permissions.\(agency)", "must be an array of event types")
+            }
+            var set = Set<String>()
+            for item in items {
+                guard let t = item.stringValue else {
+                    throw Envelope.Invalid("facts.policy.permissions.\(agency)", "must hold strings only")
+                }
+                let family = EventType.family(of: t)
+                let known = EventType.isKnown(t) || (t.hasSuffix(".*") && EventType.families.contains { $0.family == family })
+                guard known, family != EventType.governanceFamily || t == "governance.legal_hold" || t == "governance.retention_review" else {
+                    throw Envelope.Invalid("facts.policy.permissions.\(agency)", "\"\(t)\" is not a grantable event type or family")
+                }
+                set.insert(t)
+            }
+            out[agency] = set
+        }
+        self.init(name: name, version: version, permissions: out)
+    }
+
+    /// The default scheme, after the toolkit (DOMAIN.md): every agency records contacts,
+    /// screenings, sharing, missing episodes, links, escalations and corrections; only
+    /// children's social care refers to MASE and records S17/S47 and plan decisions.
+    public static let toolkitDefault: Policy = {
+        let everyone: Set<String> = [
+            "contact.*", "screening.*", "sharing.*", "missing.*", "link.*", "escalation.*", "correction.*",
+            "acknowledgement.*", "referral.mash_written", "referral.mash_telephone",
+        ]
+        return Policy(
+            name: "sutton-cse-toolkit-2018", version: 1,
+            permissions: [
+                "police": everyone.union(["case.*", "meeting.*", "disruption.*", "action.*", "decision.strategy", "referral.rhi_provider"]),
+                "csc": everyone.union([
+                    "case.*", "meeting.*", "disruption.*", "action.*", "decision.*", "referral.*",
+                ]),
+                "health": everyone,
+                "education": everyone.union(["referral.ewo"]),
+                "voluntary": everyone,
+                "mash": everyone.union(["case.*", "decision.mash", "meeting.strategy", "meeting.network"]),
+                "partnership": ["governance.legal_hold", "governance.retention_review", "meeting.*", "action.*"],
+            ])
+    }()
+}

@@ -1,0 +1,36 @@
+/// Why an event may not stand at its place in the log, whether caught at append (and refused)
+/// or at verification (and reported with its sequence number).
+public enum RuleViolation: Error, Equatable, CustomStringConvertible {
+    case wrongSequence(expected: Int64, found: Int64)
+    case brokenLink(expected: [UInt8], found: [UInt8])
+    case genesisNotFirst
+    case firstNotGenesis(type: String)
+    case unknownKey(keyID: String)
+    case revokedKey(keyID: String, revokedAt: Int64)
+    case actorMismatch(field: String, enrolled: String, claimed: String)
+    case noPolicy(type: String)
+    case notPermitted(agency: String, type: String, policy: String)
+    case governance(String)
+    case invalidFacts(Envelope.Invalid)
+    case recordedBeforeOccurred(occurred: Timestamp, recorded: Timestamp)
+
+    public var description: String {
+        switch self {
+        case .wrongSequence(let e, let f): return "sequence number \(f) where \(e) was expected"
+        case .brokenLink(let e, let f):
+            return "prev_hash \(Hex.encode(f)) does not match the previous entry's hash \(Hex.encode(e))"
+        case .genesisNotFirst: return "a genesis event may only stand at sequence number 0"
+        case .firstNotGenesis(let t): return "the first event must be governance.genesis, found \(t)"
+        case .unknownKey(let k): return "key \(k) is not enrolled in this ledger; enrol it first (safeguard keys enrol)"
+        case .revokedKey(let k, let at): return "key \(k) was revoked at sequence number \(at); use a key that is still enrolled"
+        case .actorMismatch(let field, let enrolled, let claimed):
+            return "actor.\(field) is \"\(claimed)\" but the key is enrolled as \"\(enrolled)\""
+        case .noPolicy(let t): return "no policy has been set yet, so \(t) cannot be recorded (safeguard init sets one)"
+        case .notPermitted(let a, let t, let p): return "agency \(a) may not record \(t) under policy \(p)"
+        case .governance(let s): return s
+        case .invalidFacts(let i): return i.description
+        case .recordedBeforeOccurred(let o, let r):
+            return "occurred_at \(o) is later than recorded_at \(r): an event cannot be recorded before it happens"
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// One row of the ledger's `events` table, as read back for verification. The indexed
+/// columns are copies of envelope members for filtering; verification checks they agree.
+public struct StoredEntry: Sendable {
+    public var seq: Int64
+    public var eventID: String
+    public var type: String
+    public var caseID: String?
+    public var agency: String
+    public var keyID: String
+    public var occurredAt: String
+    public var recordedAt: String
+    public var prevHash: [UInt8]
+    public var envelope: [UInt8]
+    public var signature: [UInt8]
+    public var entryHash: [UInt8]
+
+    public init(
+        seq: Int64, eventID: String, type: String, caseID: String?, agency: String, keyID: String,
+        occurredAt: String, recordedAt: String, prevHash: [UInt8], envelope: [UInt8], signature: [UInt8], entryHash: [UInt8]
+    ) {
+        self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID; self.agency = agency
+        self.keyID = keyID; self.occurredAt = occurredAt; self.recordedAt = recordedAt; self.prevHash = prevHash
+        self.envelope = envelope; self.signature = signature; self.entryHash = entryHash
+    }
+
+    /// The row that stores `entry`, whose envelope is `envelope`.
+    public init(_ envelope: Envelope, entry: Entry) {
+        self.init(
+            seq: envelope.seq, eventID: envelope.eventID, type: envelope.type, caseID: envelope.caseID,
+            agency: envelope.actor.agency, keyID: envelope.actor.keyID, occurredAt: envelope.occurredAt.description,
+            recordedAt: envelope.recordedAt.description, prevHash: envelope.prevHash, envelope: entry.canonical,
+            signature: entry.signature, entryHash: entry.entryHash)
+    }
+}

@@ -1,0 +1,76 @@
+/// The first thing wrong with a ledger: where (sequence number, event id when readable) and why.
+public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        case empty
+        case missingEvents(expected: Int64, found: Int64)
+        case outOfOrder(expected: Int64, found: Int64)
+        case truncatedAfterGenesis
+        case oversized(bytes: Int)
+        case notCanonical(String)
+        case invalidEnvelope(String)
+        case seqMismatch(envelopeSeq: Int64)
+        case untrustedRoot(named: String, trusted: String)
+        case badSignature(keyID: String)
+        case entryHashMismatch(stored: String, computed: String)
+        case columnMismatch(column: String)
+        case rule(RuleViolation)
+    }
+
+    public let seq: Int64
+    public let eventID: String?
+    public let reason: Reason
+
+    public init(seq: Int64, eventID: String?, reason: Reason) {
+        self.seq = seq; self.eventID = eventID; self.reason = reason
+    }
+
+    /// A short code for the kind of failure, for `--json` output and tests.
+    public var code: String {
+        switch reason {
+        case .empty: return "empty"
+        case .missingEvents: return "missing_events"
+        case .outOfOrder: return "out_of_order"
+        case .truncatedAfterGenesis: return "no_policy"
+        case .oversized: return "oversized"
+        case .notCanonical: return "not_canonical"
+        case .invalidEnvelope: return "invalid_envelope"
+        case .seqMismatch: return "seq_mismatch"
+        case .untrustedRoot: return "untrusted_root"
+        case .badSignature: return "bad_signature"
+        case .entryHashMismatch: return "entry_hash_mismatch"
+        case .columnMismatch: return "column_mismatch"
+        case .rule(let r):
+            switch r {
+            case .brokenLink: return "broken_link"
+            case .unknownKey: return "unknown_key"
+            case .revokedKey: return "revoked_key"
+            case .notPermitted, .noPolicy: return "not_permitted"
+            case .actorMismatch: return "actor_mismatch"
+            default: return "rule"
+            }
+        }
+    }
+
+    public var detail: String {
+        switch reason {
+        case .empty: return "the ledger holds no events, not even genesis"
+        case .missingEvents(let e, let f): return "events missing: expected sequence number \(e), found \(f)"
+        case .outOfOrder(let e, let f): return "sequence number \(f) appears where \(e) was expected (rows reordered or duplicated)"
+        case .truncatedAfterGenesis: return "the ledger ends before its policy event"
+        case .oversized(let n): return "envelope is \(n) bytes, over the 1 MiB limit"
+        case .notCanonical(let s): return "envelope is not RFC 8785 canonical JSON: \(s)"
+        case .invalidEnvelope(let s): return "envelope is malformed: \(s)"
+        case .seqMismatch(let s): return "envelope says sequence number \(s) but is stored at another position (rows swapped or moved)"
+        case .untrustedRoot(let named, let trusted):
+            return "genesis names root key \(named), but the trusted root key is \(trusted): this is not the ledger that key anchors, or its genesis was replaced"
+        case .badSignature(let k): return "signature does not verify under key \(k): the envelope or signature was altered, or signed by another key"
+        case .entryHashMismatch(let s, let c): return "stored entry_hash \(s) differs from the computed \(c)"
+        case .columnMismatch(let c): return "stored column \(c) differs from the signed envelope"
+        case .rule(let r): return r.description
+        }
+    }
+
+    public var description: String {
+        "seq \(seq)" + (eventID.map { " (event \($0))" } ?? "") + ": " + detail
+    }
+}

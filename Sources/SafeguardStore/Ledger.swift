@@ -1,0 +1,248 @@
+import Foundation
+import GRDB
+import SafeguardCore
+
+/// One ledger file: an append-only SQLite table of signed, chained events.
+///
+/// Contract: every append runs in one `BEGIN IMMEDIATE` transaction that reads the head and
+/// the governance state, checks each draft with `LedgerState`, signs it and inserts it, so
+/// that concurrent appenders from several processes serialise and never fork the chain.
+/// `synchronous = FULL` in WAL mode makes an append durable when `append` returns.
+public final class Ledger {
+    public let path: String
+    let db: DatabaseQueue
+
+    /// The head of the log: its last sequence number and entry hash.
+    public struct Head: Equatable, Sendable {
+        public let size: Int64
+        public let lastSeq: Int64
+        public let hash: [UInt8]
+    }
+
+    private init(path: String, db: DatabaseQueue) {
+        self.path = path
+        self.db = db
+    }
+
+    static func configuration(readOnly: Bool) -> Configuration {
+        var c = Configuration()
+        c.readonly = readOnly
+        c.journalMode = readOnly ? .default : .wal
+        c.busyMode = .timeout(30)
+        c.prepareDatabase { db in
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
+        return c
+    }
+
+    /// Creates a new ledger file and writes its first events (genesis, policy) in one transaction.
+    public static func create(at path: String, signer: SigningKey, drafts: [EventDraft], practitioner: String,
+                              clock: () -> Timestamp, newID: () -> String) throws -> (Ledger, [StoredEntry]) {
+        guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.alreadyExists(path: path) }
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            throw LedgerError.sqlite(path: path, message: "folder \(dir) does not exist")
+        }
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
+            }
+            try Schema.migrator.migrate(queue)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw map(error, path: path)
+        }
+        let ledger = Ledger(path: path, db: queue)
+        do {
+            let written = try ledger.append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID)
+            return (ledger, written)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
+        }
+    }
+
+    /// Opens an existing ledger, checking that it is one and that its format is readable.
+    public static func open(at path: String, readOnly: Bool) throws -> Ledger {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw LedgerError.notFound(path: path) }
+        guard !isDir.boolValue else { throw LedgerError.notALedger(path: path) }
+        if !readOnly && !Self.isWritable(path) { throw LedgerError.readOnly(path: path) }
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly))
+            let (app, version) = try queue.read { db in
+                (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0)
+            }
+            guard app == Schema.applicationID else { throw LedgerError.notALedger(path: path) }
+            guard version <= Schema.formatVersion else {
+                throw LedgerError.newerFormat(path: path, found: version, supported: Schema.formatVersion)
+            }
+            return Ledger(path: path, db: queue)
+        } catch {
+            throw map(error, path: path)
+        }
+    }
+
+    /// A file with no write permission bit is treated as read-only even for root, so that a
+    /// copy marked read-only (an auditor's, an evidence copy) is never written.
+    static func isWritable(_ path: String) -> Bool {
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path),
+            let mode = attrs[.posixPermissions] as? Int
+        else { return false }
+        return mode & 0o222 != 0 && access(path, W_OK) == 0
+    }
+
+    static func map(_ error: Error, path: String) -> Error {
+        if error is LedgerError { return error }
+        guard let e = error as? DatabaseError else { return error }
+        switch e.resultCode {
+        case .SQLITE_NOTADB: return LedgerError.notALedger(path: path)
+        case .SQLITE_READONLY: return LedgerError.readOnly(path: path)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return LedgerError.busy(path: path)
+        default:
+            if e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE, e.message?.contains("event_id") == true {
+                return LedgerError.duplicateEventID("")
+            }
+            return LedgerError.sqlite(path: path, message: e.message ?? "\(e.resultCode)")
+        }
+    }
+
+    // MARK: - Reading
+
+    /// The head, or nil for a ledger with no events.
+    public func head() throws -> Head? {
+        do {
+            return try db.read { db in try Self.head(db) }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    static func head(_ db: Database) throws -> Head? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1") else { return nil }
+        let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
+        return Head(size: count, lastSeq: row[0], hash: [UInt8](row[1] as Data))
+    }
+
+    /// The governance state at the head, from the governance events alone (trusting the local
+    /// file; `verify` is what checks it).
+    public func state() throws -> LedgerState {
+        do { return try db.read { db in try Self.state(db) } } catch { throw Self.map(error, path: path) }
+    }
+
+    static func state(_ db: Database) throws -> LedgerState {
+        var governance: [Envelope] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type IN (?, ?, ?, ?) ORDER BY seq",
+                                       arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet])
+        while let row = try rows.next() {
+            let bytes = [UInt8](row[0] as Data)
+            guard let json = try? JSONParser.parse(bytes, mode: .canonical), let e = try? Envelope(json: json) else {
+                throw LedgerError.sqlite(path: "", message: "a governance event does not parse; run 'safeguard verify'")
+            }
+            governance.append(e)
+        }
+        let h = try head(db)
+        return LedgerState.resumed(governance: governance, head: h.map { ($0.lastSeq, $0.hash) })
+    }
+
+    static let columns = "seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
+
+    static func entry(_ row: Row) -> StoredEntry {
+        StoredEntry(
+            seq: row[0], eventID: row[1], type: row[2], caseID: row[3], agency: row[4], keyID: row[5],
+            occurredAt: row[6], recordedAt: row[7], prevHash: [UInt8](row[8] as Data), envelope: [UInt8](row[9] as Data),
+            signature: [UInt8](row[10] as Data), entryHash: [UInt8](row[11] as Data))
+    }
+
+    /// Filters for reading the log; nil means any. Values are bound, never spliced into SQL.
+    public struct Filter: Sendable {
+        public var caseID: String?
+        public var type: String?
+        public var agency: String?
+        public var fromSeq: Int64?
+        public var limit: Int?
+        public init(caseID: String? = nil, type: String? = nil, agency: String? = nil, fromSeq: Int64? = nil, limit: Int? = nil) {
+            self.caseID = caseID; self.type = type; self.agency = agency; self.fromSeq = fromSeq; self.limit = limit
+        }
+    }
+
+    /// Streams stored rows in sequence order through `body`, in one read transaction (a
+    /// consistent snapshot), holding one row in memory at a time.
+    public func forEach(_ filter: Filter = Filter(), _ body: (StoredEntry) throws -> Void) throws {
+        var sql = "SELECT \(Self.columns) FROM events"
+        var clauses: [String] = []
+        var args: [(any DatabaseValueConvertible)?] = []
+        if let c = filter.caseID { clauses.append("case_id = ?"); args.append(c) }
+        if let t = filter.type {
+            if t.hasSuffix(".*") { clauses.append("type LIKE ? ESCAPE '\\'"); args.append(String(t.dropLast(2)).replacingOccurrences(of: "_", with: "\\_") + ".%") }
+            else { clauses.append("type = ?"); args.append(t) }
+        }
+        if let a = filter.agency { clauses.append("agency = ?"); args.append(a) }
+        if let s = filter.fromSeq { clauses.append("seq >= ?"); args.append(s) }
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY seq"
+        if let l = filter.limit { sql += " LIMIT ?"; args.append(l) }
+        do {
+            try db.read { db in
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+                while let row = try rows.next() { try body(Self.entry(row)) }
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    /// The stored row with this sequence number or event id.
+    public func entry(seq: Int64? = nil, eventID: String? = nil) throws -> StoredEntry? {
+        do {
+            return try db.read { db in
+                let row: Row?
+                if let seq { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE seq = ?", arguments: [seq]) }
+                else { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE event_id = ?", arguments: [eventID]) }
+                return row.map(Self.entry)
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    // MARK: - Appending
+
+    /// Appends `drafts` in order, all or nothing, signed by `signer`, in one transaction.
+    /// Throws `LedgerError.rejected` with the first draft's problem; nothing is written then.
+    @discardableResult
+    public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root",
+                       clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
+        var written: [StoredEntry] = []
+        do {
+            try db.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    written = []
+                    var state = try Self.state(db)
+                    let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+                    for (index, draft) in drafts.enumerated() {
+                        let envelope: Envelope
+                        do throws(RuleViolation) {
+                            envelope = try state.envelope(for: draft, signer: signer.publicKey, recordedAt: clock(),
+                                                          eventID: newID(), practitioner: practitioner)
+                        } catch { throw LedgerError.rejected(error, index: index) }
+                        let entry = try Entry(signing: envelope, with: signer)
+                        guard entry.canonical.count <= Entry.maxCanonicalBytes else {
+                            throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference")
+                        }
+                        let row = StoredEntry(envelope, entry: entry)
+                        if try Bool.fetchOne(db, sql: "SELECT 1 FROM events WHERE event_id = ?", arguments: [row.eventID]) == true {
+                            throw LedgerError.duplicateEventID(row.eventID)
+                        }
+                        try insert.execute(arguments: [
+                            row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+                            Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+                        ])
+                        state.apply(envelope, entryHash: row.entryHash)
+                        written.append(row)
+                    }
+                    return .commit
+                }
+            }
+        } catch { throw Self.map(error, path: path) }
+        return written
+    }
+}

@@ -1,0 +1,47 @@
+import GRDB
+
+/// The ledger file's schema (docs/FORMAT.md, "The ledger file"). Migrations are frozen once
+/// shipped: add a new one, never edit an old one.
+enum Schema {
+    /// `PRAGMA application_id`: "SGLG".
+    static let applicationID: Int32 = 0x5347_4C47
+    /// `PRAGMA user_version`: the ledger file format this code writes and reads.
+    static let formatVersion = 1
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                  seq         INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 0),
+                  event_id    TEXT NOT NULL UNIQUE CHECK (length(event_id) = 36),
+                  type        TEXT NOT NULL,
+                  case_id     TEXT,
+                  agency      TEXT NOT NULL,
+                  key_id      TEXT NOT NULL CHECK (length(key_id) = 32),
+                  occurred_at TEXT NOT NULL CHECK (length(occurred_at) = 20),
+                  recorded_at TEXT NOT NULL CHECK (length(recorded_at) = 20),
+                  prev_hash   BLOB NOT NULL CHECK (typeof(prev_hash) = 'blob' AND length(prev_hash) = 32),
+                  envelope    BLOB NOT NULL CHECK (typeof(envelope) = 'blob' AND length(envelope) <= 1048576),
+                  signature   BLOB NOT NULL CHECK (typeof(signature) = 'blob' AND length(signature) = 64),
+                  entry_hash  BLOB NOT NULL CHECK (typeof(entry_hash) = 'blob' AND length(entry_hash) = 32)
+                );
+                CREATE INDEX events_by_case ON events(case_id, seq) WHERE case_id IS NOT NULL;
+                CREATE INDEX events_by_type ON events(type, seq);
+                CREATE INDEX events_by_agency ON events(agency, seq);
+                CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+                BEGIN SELECT RAISE(ABORT, 'safeguard: events are append-only; record a correction event instead'); END;
+                CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+                BEGIN SELECT RAISE(ABORT, 'safeguard: events are append-only; nothing is ever deleted'); END;
+                CREATE TRIGGER events_extend_chain BEFORE INSERT ON events
+                WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM events)
+                  OR NEW.prev_hash IS NOT COALESCE((SELECT entry_hash FROM events WHERE seq = NEW.seq - 1), zeroblob(32))
+                BEGIN SELECT RAISE(ABORT, 'safeguard: an event must extend the chain at its head'); END;
+                """)
+        }
+        return m
+    }
+
+    /// The triggers whose presence `doctor` and the tests check.
+    static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain"]
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import SafeguardCore
+import SafeguardStore
+
+/// The one place exit codes are decided (documented in README.md and `safeguard --help`).
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let verificationFailed: Int32 = 1
+    static let usage: Int32 = 2
+    static let refused: Int32 = 3
+    static let unusable: Int32 = 4
+
+    /// The exit code for one of our own errors; nil for argument-parser's (usage, help).
+    static func code(for error: Error) -> Int32? {
+        switch error {
+        case let e as LedgerError:
+            switch e {
+            case .rejected, .invalidEvent, .duplicateEventID: return refused
+            default: return unusable
+            }
+        case is InputError, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation: return refused
+        case let e as KeyFiles.Failure:
+            if case .tooOpen = e { return refused }
+            if case .badPublicKey = e { return refused }
+            return unusable
+        default: return nil
+        }
+    }
+
+    static func message(for error: Error) -> String {
+        String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Input a person gave that cannot be used; the message says what to fix.
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new ledger: its genesis event and the default policy, signed by the root key.",
+            discussion: """
+                Make the partnership's root key first with 'safeguard keys generate'. Its public key \
+                is the trust anchor: give it to auditors by a separate, trusted route.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .customLong("root-key"), help: ArgumentHelp("The partnership's root secret key file.", valueName: "path"))
+        var rootKey: String
+        @Option(help: ArgumentHelp("The partnership's name, as it should appear in reports.", valueName: "name"))
+        var partnership: String
+        @Option(help: ArgumentHelp("The ledger's origin: a short scheme-less name such as sutton.example/cse-ledger, used in signed checkpoints.", valueName: "name"))
+        var origin: String
+        @Option(help: ArgumentHelp("Who holds the root key (recorded as the genesis actor).", valueName: "name"))
+        var practitioner = "partnership root key holder"
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard LedgerState.isOrigin(origin) else {
+                throw ValidationError("--origin must be 1-128 printable characters without spaces, '+' or a scheme, e.g. sutton.example/cse-ledger")
+            }
+            do {
+                try Validate.name(partnership, field: "--partnership")
+                try Validate.name(practitioner, field: "--practitioner")
+            } catch { throw ValidationError(error.description) }
+        }
+
+        func run() throws {
+            let path = try ledger.path()
+            let key = try loadSigningKey(rootKey)
+            let now = Clock.now()
+            let drafts = [
+                GovernanceDrafts.genesis(partnership: partnership, origin: origin, root: key.publicKey, at: now),
+                GovernanceDrafts.policy(.toolkitDefault, at: now),
+            ]
+            let (_, written) = try Ledger.create(at: path, signer: key, drafts: drafts, practitioner: practitioner,
+                                                 clock: Clock.now, newID: Clock.newID)
+            let head = Hex.encode(written.last!.entryHash)
+            if output.json {
+                printJSON(["ledger": .string(path), "partnership": .string(partnership), "origin": .string(origin),
+                           "root_public_key": .string(key.publicKey.base64), "root_key_id": .string(key.publicKey.keyID),
+                           "size": .integer(Int64(written.count)), "head_hash": .string(head)])
+            } else {
+                print("Created ledger \(path) for \(partnership) (origin \(origin)).")
+                print("Root public key (the trust anchor; give it to auditors separately): \(key.publicKey.base64)")
+                print("Root key id: \(key.publicKey.keyID)")
+                print("Policy: \(Policy.toolkitDefault.name) v\(Policy.toolkitDefault.version). Head: \(written.count) events, \(head)")
+                print("Next: enrol each agency's keys with 'safeguard keys enrol'.")
+            }
+        }
+    }
+}

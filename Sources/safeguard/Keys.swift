@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Keys: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate, enrol, revoke and list signing keys.",
+            discussion: """
+                The root key enrols any agency's keys; an enrolled safeguarding lead may enrol and \
+                revoke practitioner keys of their own agency. Enrolment and revocation are events in \
+                the log, so verification knows which keys were valid at every point.
+                """,
+            subcommands: [Generate.self, Enrol.self, Revoke.self, List.self])
+    }
+}
+
+extension Safeguard.Keys {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a new Ed25519 key pair: a secret key file (mode 0600) and PATH.pub.",
+            discussion: """
+                The secret key is protected with a passphrase (Argon2id + XChaCha20-Poly1305) taken \
+                from $SAFEGUARD_PASSPHRASE or asked for twice on the terminal. Use --unprotected only \
+                for test and demo keys.
+                """)
+
+        @Option(help: ArgumentHelp("Where to write the secret key; the public key goes to PATH.pub.", valueName: "path"))
+        var out: String
+        @Flag(help: "Store the secret key without a passphrase (demo and test keys only).")
+        var unprotected = false
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let pubPath = out + ".pub"
+            for p in [out, pubPath] where FileManager.default.fileExists(atPath: p) { throw KeyFiles.Failure.exists(p) }
+            let passphrase: SecretBytes?
+            if unprotected {
+                passphrase = nil
+            } else {
+                guard let p = try Passphrase.read(prompt: "Passphrase for the new key: ", confirm: true) else {
+                    throw InputError("a passphrase is needed: set SAFEGUARD_PASSPHRASE, run from a terminal, or pass --unprotected for a demo key")
+                }
+                passphrase = p
+            }
+            let key = SigningKey.generate()
+            try KeyFiles.writeSecret(try KeyFile.encode(key, passphrase: passphrase), to: out)
+            try KeyFiles.writePublic(key.publicKey, to: pubPath)
+            if output.json {
+                printJSON(["secret_key_file": .string(out), "public_key_file": .string(pubPath),
+                           "public_key": .string(key.publicKey.base64), "key_id": .string(key.publicKey.keyID),
+                           "protected": .bool(passphrase != nil)])
+            } else {
+                print("Secret key: \(out) (mode 0600\(passphrase == nil ? ", NOT passphrase-protected" : ", passphrase-protected"))")
+                print("Public key: \(pubPath)  \(key.publicKey.base64)")
+                print("Key id: \(key.publicKey.keyID)")
+            }
+        }
+    }
+
+    struct Enrol: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol a public key for an agency, role and practitioner (a governance event).")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @Option(name: .customLong("public"), help: ArgumentHelp("The new key's public key file (PATH.pub from keys generate).", valueName: "path"))
+        var publicFile: String
+        @Option(help: ArgumentHelp("The agency code, e.g. police, csc, health, education, voluntary, mash.", valueName: "code"))
+        var agency: String
+        @Option(help: ArgumentHelp("One of: \(LedgerState.roles.sorted().joined(separator: ", ")).", valueName: "role"))
+        var role: String
+        @Option(help: ArgumentHelp("The practitioner's name or staff identifier.", valueName: "name"))
+        var practitioner: String
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard LedgerState.roles.contains(role) else {
+                throw ValidationError("--role must be one of \(LedgerState.roles.sorted().joined(separator: ", "))")
+            }
+            do {
+                try Validate.code(agency, field: "--agency")
+                try Validate.name(practitioner, field: "--practitioner")
+            } catch { throw ValidationError(error.description) }
+        }
+
+        func run() throws {
+            let newKey = try KeyFiles.readPublic(publicFile)
+            let draft = GovernanceDrafts.enrolment(of: newKey, agency: agency, role: role, practitioner: practitioner, at: Clock.now())
+            try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
+                "Enrolled key \(newKey.keyID) for \(practitioner) (\(agency), \(role)) at seq \($0[0].seq)."
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke an enrolled key: events it signs after this point fail verification.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @Option(name: .customLong("key-id"), help: ArgumentHelp("The 32-hex-digit id of the key to revoke (see 'keys list').", valueName: "id"))
+        var keyID: String
+        @Option(help: ArgumentHelp("One of: \(LedgerState.revocationReasons.sorted().joined(separator: ", ")).", valueName: "reason"))
+        var reason: String
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard Validate.isKeyID(keyID) else { throw ValidationError("--key-id must be 32 lowercase hex digits, as 'safeguard keys list' shows") }
+            guard LedgerState.revocationReasons.contains(reason) else {
+                throw ValidationError("--reason must be one of \(LedgerState.revocationReasons.sorted().joined(separator: ", "))")
+            }
+        }
+
+        func run() throws {
+            let draft = GovernanceDrafts.revocation(of: keyID, reason: reason, at: Clock.now())
+            try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
+                "Revoked key \(keyID) (\(reason)) at seq \($0[0].seq)."
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the keys enrolled in the ledger, with when each was enrolled and revoked.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let state = try ledger.open(readOnly: true).state()
+            for r in state.registry.ordered {
+                if output.json {
+                    var o: [String: JSONValue] = [
+                        "key_id": .string(r.keyID), "public_key": .string(r.publicKey.base64), "agency": .string(r.actor.agency),
+                        "role": .string(r.actor.role), "practitioner": .string(r.actor.practitioner),
+                        "enrolled_at_seq": .integer(r.enrolledAt), "enrolled_by": .string(r.enrolledBy),
+                    ]
+                    if let at = r.revokedAt { o["revoked_at_seq"] = .integer(at); o["revocation_reason"] = .string(r.revocationReason ?? "") }
+                    printJSON(.object(o))
+                } else {
+                    let status = r.revokedAt.map { "revoked at seq \($0) (\(r.revocationReason ?? ""))" } ?? "valid"
+                    print("\(r.keyID)  \(r.actor.agency)/\(r.actor.role)  \(r.actor.practitioner)  enrolled at seq \(r.enrolledAt)  \(status)")
+                }
+            }
+        }
+    }
+}
+
+/// Signs and appends `drafts`, then prints one line per event (or the `human` summary).
+func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, signer: SignerOptions, output: OutputOptions,
+                     human: ([StoredEntry]) -> String) throws {
+    let l = try ledger.open(readOnly: false)
+    let key = try signer.load()
+    let written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
+    if output.json {
+        for w in written {
+            printJSON(["seq": .integer(w.seq), "event_id": .string(w.eventID), "type": .string(w.type),
+                       "entry_hash": .string(Hex.encode(w.entryHash))])
+        }
+    } else {
+        print(human(written))
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List or show the events in the ledger.",
+            subcommands: [List.self, Show.self],
+            defaultSubcommand: List.self)
+    }
+}
+
+extension Safeguard.Log {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List events in order, optionally only one case, type or agency.",
+            discussion: "With --json, each line is {seq, event_id, entry_hash, signature, envelope} where envelope is the signed event.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .customLong("case"), help: ArgumentHelp("Only this case id.", valueName: "id"))
+        var caseID: String?
+        @Option(help: ArgumentHelp("Only this event type (e.g. referral.mase) or family (referral.*).", valueName: "type"))
+        var type: String?
+        @Option(help: ArgumentHelp("Only events recorded by this agency.", valueName: "code"))
+        var agency: String?
+        @Option(help: ArgumentHelp("Start at this sequence number.", valueName: "seq"))
+        var from: Int64?
+        @Option(help: ArgumentHelp("At most this many events.", valueName: "n"))
+        var limit: Int?
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if let type, !EventType.isKnown(type), !(type.hasSuffix(".*") && EventType.families.contains { $0.family == EventType.family(of: type) }) {
+                throw ValidationError("--type \"\(type)\" is not a known event type or family; see 'safeguard types'")
+            }
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            if let from, from < 0 { throw ValidationError("--from must not be negative") }
+        }
+
+        func run() throws {
+            let l = try ledger.open(readOnly: true)
+            let filter = Ledger.Filter(caseID: caseID, type: type, agency: agency, fromSeq: from, limit: limit)
+            try l.forEach(filter) { row in
+                if output.json {
+                    printJSON(try rowJSON(row))
+                } else {
+                    print([padded(String(row.seq), 6, left: true), row.recordedAt, padded(row.type, 28),
+                           padded(row.caseID ?? "-", 16), padded(row.agency, 12), row.eventID].joined(separator: "  "))
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one event in full: the signed envelope, signature and entry hash.")
+
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: ArgumentHelp("A sequence number or an event id.", valueName: "seq-or-id"))
+        var which: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let l = try ledger.open(readOnly: true)
+            let row: StoredEntry?
+            if let seq = Int64(which) { row = try l.entry(seq: seq) }
+            else if Validate.isUUID(which) { row = try l.entry(eventID: which) }
+            else { throw ValidationError("give a sequence number or a lowercase event id (UUID)") }
+            guard let row else { throw InputError("no event \(which) in \(l.path): 'safeguard head' shows the last sequence number") }
+            if output.json {
+                printJSON(try rowJSON(row))
+            } else {
+                print("seq:        \(row.seq)")
+                print("event id:   \(row.eventID)")
+                print("entry hash: \(Hex.encode(row.entryHash))")
+                print("signature:  \(Hex.encode(row.signature))")
+                print("envelope (signed bytes, RFC 8785 canonical JSON):")
+                print(String(decoding: row.envelope, as: UTF8.self))
+            }
+        }
+    }
+}
+
+/// The JSON form of a stored row: the envelope as parsed JSON, plus its place and hashes.
+func rowJSON(_ row: StoredEntry) throws -> JSONValue {
+    .object([
+        "seq": .integer(row.seq), "event_id": .string(row.eventID), "entry_hash": .string(Hex.encode(row.entryHash)),
+        "signature": .string(Hex.encode(row.signature)), "envelope": try JSONParser.parse(row.envelope),
+    ])
+}
+
+func padded(_ s: String, _ width: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return left ? fill + s : s + fill
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Safeguard: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "safeguard",
+        abstract: "A tamper-evident ledger of multi-agency child safeguarding records.",
+        discussion: """
+            Every event is signed by the recording agency's enrolled key and chained to the one \
+            before it, so an auditor holding only the partnership's root public key can prove \
+            that nothing was changed, removed, reordered or forged.
+
+            The ledger file is --ledger PATH or $SAFEGUARD_LEDGER. Exit codes: 0 success; \
+            1 verification found the ledger invalid; 2 usage error; 3 input refused (event, key \
+            or passphrase), nothing written; 4 the ledger or a file could not be used.
+            """,
+        subcommands: [Init.self, Keys.self, Append.self, Import.self, Log.self, Head.self, Verify.self, Types.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            Foundation.exit(report(error))
+        }
+    }
+
+    /// Prints `error` as one line on stderr (or help on stdout) and returns the exit code.
+    static func report(_ error: Error) -> Int32 {
+        if let code = ExitStatus.code(for: error) {
+            FileHandle.standardError.write(Data(("error: " + ExitStatus.message(for: error) + "\n").utf8))
+            return code
+        }
+        let code = exitCode(for: error)
+        if code == .success {
+            print(fullMessage(for: error))
+            return 0
+        }
+        if let exit = error as? ExitCode { return exit.rawValue }
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        return ExitStatus.usage
+    }
+}
