@@ -39,6 +39,5 @@ let package = Package(
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
         .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore"]),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections"]),
     ]
 )

@@ -76,6 +76,6 @@ extension Safeguard {
 func parseDraft(_ bytes: [UInt8]) throws -> EventDraft {
     guard !bytes.isEmpty else { throw InputError("no event given: pipe a JSON object to stdin or pass --file PATH") }
     let json: JSONValue
-    do { json = try JSONParser.parse(bytes) } catch { throw InputError("the event is not valid JSON: \(error)") }
-    do { return try EventDraft(json: json) } catch { throw InputError("event \(error)") }
+    do { json = try JSONParser.parse(bytes) } catch { throw InputError("the event is not valid JSON: \(error); nothing was appended") }
+    do { return try EventDraft(json: json) } catch { throw InputError("event \(error); nothing was appended") }
 }

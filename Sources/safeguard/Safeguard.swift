@@ -39,7 +39,9 @@ struct Safeguard: ParsableCommand {
             return 0
         }
         if let exit = error as? ExitCode { return exit.rawValue }
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        // Usage errors: one line, pointing at --help (argument-parser's own text spans several).
+        let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+        FileHandle.standardError.write(Data(("error: \(text) (see --help)\n").utf8))
         return ExitStatus.usage
     }
 }

@@ -35,11 +35,9 @@ extension Safeguard {
         func run() throws {
             let anchor = try trust.flatMap(PublicKey.init(base64:)) ?? KeyFiles.readPublic(trustFile!)
             let l = try ledger.open(readOnly: true)
-            var verifier = ChainVerifier(trustAnchor: anchor)
             let summary: VerificationSummary
             do {
-                try l.forEach { row in try verifier.verify(row) }
-                summary = try verifier.finish()
+                summary = try l.verify(trustAnchor: anchor)
             } catch let failure as VerificationFailure {
                 if output.json {
                     var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code),

@@ -5,6 +5,9 @@ public struct ChainVerifier: Sendable {
     public let trustAnchor: PublicKey
     public private(set) var state = LedgerState()
     public private(set) var summary = VerificationSummary()
+    /// The first sequence number whose event id already appeared earlier, if the store found
+    /// one (it can answer that with an index instead of holding every id in memory).
+    public var duplicateEventIDAt: Int64?
 
     public init(trustAnchor: PublicKey) { self.trustAnchor = trustAnchor }
 
@@ -29,6 +32,7 @@ public struct ChainVerifier: Sendable {
         guard envelope.prevHash == state.headHash else {
             throw fail(.rule(.brokenLink(expected: state.headHash, found: envelope.prevHash)), id)
         }
+        if seq == 0, envelope.type != EventType.genesis { throw fail(.rule(.firstNotGenesis(type: envelope.type)), id) }
         let key: PublicKey
         do { key = try state.signingKey(for: envelope) } catch { throw fail(.rule(error), id) }
         if seq == 0, key != trustAnchor {
@@ -51,6 +55,7 @@ public struct ChainVerifier: Sendable {
         ] where !matches {
             throw fail(.columnMismatch(column: column), id)
         }
+        if seq == duplicateEventIDAt { throw fail(.duplicateEventID, id) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
     }

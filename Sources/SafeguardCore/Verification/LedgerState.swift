@@ -35,7 +35,6 @@ public struct LedgerState: Equatable, Sendable {
     public func check(_ e: Envelope) throws(RuleViolation) {
         guard e.seq == nextSeq else { throw .wrongSequence(expected: nextSeq, found: e.seq) }
         guard e.prevHash == headHash else { throw .brokenLink(expected: headHash, found: e.prevHash) }
-        guard e.occurredAt <= e.recordedAt else { throw .recordedBeforeOccurred(occurred: e.occurredAt, recorded: e.recordedAt) }
         if e.seq == 0 {
             guard e.type == EventType.genesis else { throw .firstNotGenesis(type: e.type) }
             let g = try Self.genesisInfo(e)
@@ -43,6 +42,7 @@ public struct LedgerState: Equatable, Sendable {
             guard e.actor == expected else {
                 throw .governance("genesis must be recorded by agency partnership, role root, with the root key's id \(g.rootPublicKey.keyID)")
             }
+            try checkTimes(e)
             return
         }
         guard e.type != EventType.genesis else { throw .genesisNotFirst }
@@ -86,7 +86,15 @@ public struct LedgerState: Equatable, Sendable {
             guard policy.allows(agency: e.actor.agency, type: e.type) else {
                 throw .notPermitted(agency: e.actor.agency, type: e.type, policy: "\(policy.name) v\(policy.version)")
             }
+            guard !isRoot || EventType.family(of: e.type) == EventType.governanceFamily else {
+                throw .governance("the root key signs governance events only (keep it offline); record \(e.type) with an enrolled practitioner's key")
+            }
         }
+        try checkTimes(e)
+    }
+
+    private func checkTimes(_ e: Envelope) throws(RuleViolation) {
+        guard e.occurredAt <= e.recordedAt else { throw .recordedBeforeOccurred(occurred: e.occurredAt, recorded: e.recordedAt) }
     }
 
     /// Moves past `e`, which `check` accepted, whose entry hash is `entryHash`.
@@ -116,7 +124,15 @@ public struct LedgerState: Equatable, Sendable {
 
     // MARK: - Governance facts
 
+    /// Governance facts hold exactly the documented members, so two verifiers cannot disagree.
+    static func requireMembers(_ e: Envelope, _ members: Set<String>) throws(RuleViolation) {
+        for k in e.facts.keys where !members.contains(k) {
+            throw .invalidFacts(.init("facts.\(k)", "is not a member of \(e.type) facts (\(members.sorted().joined(separator: ", ")))"))
+        }
+    }
+
     static func genesisInfo(_ e: Envelope) throws(RuleViolation) -> GenesisInfo {
+        try requireMembers(e, ["partnership", "origin", "root_public_key"])
         guard let partnership = e.facts["partnership"]?.stringValue else {
             throw .invalidFacts(.init("facts.partnership", "must name the partnership"))
         }
@@ -139,6 +155,7 @@ public struct LedgerState: Equatable, Sendable {
     }
 
     func enrolment(_ e: Envelope) throws(RuleViolation) -> KeyRecord {
+        try Self.requireMembers(e, ["public_key", "key_id", "agency", "role", "practitioner"])
         guard let text = e.facts["public_key"]?.stringValue, let key = PublicKey(base64: text) else {
             throw .invalidFacts(.init("facts.public_key", "must be a base64 Ed25519 public key"))
         }
@@ -161,6 +178,7 @@ public struct LedgerState: Equatable, Sendable {
     }
 
     func revocation(_ e: Envelope) throws(RuleViolation) -> (String, String) {
+        try Self.requireMembers(e, ["key_id", "reason"])
         guard let target = e.facts["key_id"]?.stringValue, Validate.isKeyID(target) else {
             throw .invalidFacts(.init("facts.key_id", "must be the 32-hex-digit id of the key to revoke"))
         }
@@ -171,6 +189,7 @@ public struct LedgerState: Equatable, Sendable {
     }
 
     static func policy(_ e: Envelope) throws(RuleViolation) -> Policy {
+        try requireMembers(e, ["policy"])
         guard let p = e.facts["policy"] else { throw .invalidFacts(.init("facts.policy", "is missing")) }
         do { return try Policy(json: p) } catch { throw .invalidFacts(error) }
     }

@@ -68,7 +68,7 @@ public struct Policy: Equatable, Sendable {
     public static let toolkitDefault: Policy = {
         let everyone: Set<String> = [
             "contact.*", "screening.*", "sharing.*", "missing.*", "link.*", "escalation.*", "correction.*",
-            "acknowledgement.*", "referral.mash_written", "referral.mash_telephone",
+            "acknowledgement.*", "referral.mash_written", "referral.mash_telephone", "case.opened", "case.updated",
         ]
         return Policy(
             name: "sutton-cse-toolkit-2018", version: 1,
@@ -81,7 +81,8 @@ public struct Policy: Equatable, Sendable {
                 "education": everyone.union(["referral.ewo"]),
                 "voluntary": everyone,
                 "mash": everyone.union(["case.*", "decision.mash", "meeting.strategy", "meeting.network"]),
-                "partnership": ["governance.legal_hold", "governance.retention_review", "meeting.*", "action.*"],
+                // Partnership keys (MASE chair, business manager); the root key itself signs governance only.
+                "partnership": ["governance.legal_hold", "governance.retention_review", "meeting.*", "action.*", "acknowledgement.*"],
             ])
     }()
 }

@@ -13,6 +13,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case badSignature(keyID: String)
         case entryHashMismatch(stored: String, computed: String)
         case columnMismatch(column: String)
+        case duplicateEventID
         case rule(RuleViolation)
     }
 
@@ -39,6 +40,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .badSignature: return "bad_signature"
         case .entryHashMismatch: return "entry_hash_mismatch"
         case .columnMismatch: return "column_mismatch"
+        case .duplicateEventID: return "duplicate_event_id"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -66,6 +68,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .badSignature(let k): return "signature does not verify under key \(k): the envelope or signature was altered, or signed by another key"
         case .entryHashMismatch(let s, let c): return "stored entry_hash \(s) differs from the computed \(c)"
         case .columnMismatch(let c): return "stored column \(c) differs from the signed envelope"
+        case .duplicateEventID: return "event_id was already used by an earlier event"
         case .rule(let r): return r.description
         }
     }

@@ -1,0 +1,193 @@
+import Foundation
+import XCTest
+
+/// Each kind of bad input gets one clear line on stderr, a non-zero exit code, and leaves the
+/// ledger exactly as it was.
+final class BadInputTests: XCTestCase {
+    var cli: CLI!
+    var before = ""
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        try cli.makeLedger()
+        before = try cli.head()
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: cli.dir)
+    }
+
+    /// Runs an append of `input` with `key` and checks it is refused with `status` and a
+    /// one-line error mentioning `mentions`, and that the ledger is unchanged.
+    func assertRefused(_ args: [String], stdin: Data = Data(), status: Int32 = 3, mentions: String,
+                       env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try cli.run(args, stdin: stdin, env: env)
+        XCTAssertEqual(r.status, status, "stdout: \(r.stdout) stderr: \(r.stderr)", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line, got: \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(mentions), "\(r.stderr) should mention \(mentions)", file: file, line: line)
+        XCTAssertEqual(try cli.head(), before, "the ledger changed", file: file, line: line)
+    }
+
+    var appendPolice: [String] { ["append", "--key", cli.path("police.key")] }
+
+    func testValidAppendWorks() throws {
+        let r = try cli.run(appendPolice, stdin: Data(CLI.contact().utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("seq 4"), r.stdout)
+        XCTAssertNotEqual(try cli.head(), before)
+    }
+
+    func testMalformedJSON() throws {
+        try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","#.utf8), mentions: "not valid JSON")
+        try assertRefused(appendPolice, stdin: Data("not json at all".utf8), mentions: "not valid JSON")
+        try assertRefused(appendPolice, stdin: Data(), mentions: "no event given")
+        try assertRefused(appendPolice, stdin: Data((CLI.contact() + "{}").utf8), mentions: "after the JSON value")
+    }
+
+    func testUnknownEventType() throws {
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "contact.recorded", with: "contact.teleported").utf8),
+                          mentions: "not a known event type")
+    }
+
+    func testMissingRequiredFields() throws {
+        try assertRefused(appendPolice, stdin: Data(#"{"case_id":"C-1","occurred_at":"2026-03-02T09:15:00Z","facts":{}}"#.utf8), mentions: "type: is missing")
+        try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","occurred_at":"2026-03-02T09:15:00Z","facts":{}}"#.utf8), mentions: "case_id: is missing")
+        try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","case_id":"C-1","facts":{}}"#.utf8), mentions: "occurred_at: is missing")
+        try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","case_id":"C-1","occurred_at":"2026-03-02T09:15:00Z"}"#.utf8), mentions: "facts: is missing")
+    }
+
+    func testWronglyTypedAndHostileValues() throws {
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","score":1.5"#).utf8), mentions: "decimal number")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","x":null"#).utf8), mentions: "null")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","n":123456789012345678901234567890"#).utf8), mentions: "outside")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact("C-1'; DROP TABLE events;--").utf8), mentions: "case_id")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "yesterday").utf8), mentions: "occurred_at")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "2026-02-30T09:15:00Z").utf8), mentions: "occurred_at")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "9999-12-31T23:59:59Z").utf8), mentions: "later than recorded_at")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","k":"a\u0000b","k":"dup""#).utf8), mentions: "duplicate")
+        try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","case_id":"C-1","occurred_at":"2026-03-02T09:15:00Z","facts":[],"details":{}}"#.utf8), mentions: "facts: must be an object")
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","deep":\#(deep)"#).utf8), mentions: "nested deeper")
+    }
+
+    func testNonUTF8Input() throws {
+        var bytes = Array(CLI.contact().utf8)
+        let at = bytes.firstIndex(of: UInt8(ascii: "y"))!  // inside "synthetic"
+        bytes[at] = 0xff
+        try assertRefused(appendPolice, stdin: Data(bytes), mentions: "UTF-8")
+    }
+
+    func testOversizedEvent() throws {
+        let big = String(repeating: "x", count: (1 << 20) + 10)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","blob":"\#(big)""#).utf8), mentions: "larger than 1 MiB")
+        // Just under the input limit but over 1 MiB once signed and enveloped.
+        let nearly = String(repeating: "y", count: (1 << 20) - 200)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","blob":"\#(nearly)""#).utf8), mentions: "over the 1 MiB limit")
+    }
+
+    func testWrongPassphraseAndMissingPassphrase() throws {
+        var r = try cli.run(["keys", "generate", "--out", cli.path("sealed.key")], env: ["SAFEGUARD_PASSPHRASE": "correct horse"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run(["keys", "enrol", "--key", cli.path("root.key"), "--public", cli.path("sealed.key.pub"), "--agency", "health",
+                         "--role", "practitioner", "--practitioner", "Nurse 0003"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        before = try cli.head()
+        let args = ["append", "--key", cli.path("sealed.key")]
+        try assertRefused(args, stdin: Data(CLI.contact().utf8), mentions: "wrong passphrase", env: ["SAFEGUARD_PASSPHRASE": "wrong horse"])
+        try assertRefused(args, stdin: Data(CLI.contact().utf8), mentions: "SAFEGUARD_PASSPHRASE")
+        r = try cli.run(args, stdin: Data(CLI.contact().utf8), env: ["SAFEGUARD_PASSPHRASE": "correct horse"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    func testUnenrolledKey() throws {
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("stranger.key"), "--unprotected").status, 0)
+        try assertRefused(["append", "--key", cli.path("stranger.key")], stdin: Data(CLI.contact().utf8), mentions: "not enrolled")
+    }
+
+    func testRevokedKey() throws {
+        let list = try cli.run("keys", "list", "--json")
+        let police = try XCTUnwrap(list.stdout.split(separator: "\n").first { $0.contains("\"police\"") })
+        let keyID = try XCTUnwrap(police.range(of: #""key_id":"([0-9a-f]{32})""#, options: .regularExpression).map { String(police[$0].dropFirst(10).dropLast()) })
+        let r = try cli.run("keys", "revoke", "--key", cli.path("root.key"), "--key-id", keyID, "--reason", "compromised")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        before = try cli.head()
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), mentions: "revoked")
+        let v = try cli.run("verify", "--trust", try cli.rootPublicKey())
+        XCTAssertEqual(v.status, 0, v.stdout)
+        XCTAssertTrue(v.stdout.contains("1 revoked"), v.stdout)
+    }
+
+    func testAgencyNotAllowedThatType() throws {
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "contact.recorded", with: "referral.mase").utf8),
+                          mentions: "may not record referral.mase")
+    }
+
+    func testKeyFileReadableByOthers() throws {
+        chmod(cli.path("police.key"), 0o644)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), mentions: "chmod 600")
+    }
+
+    func testPathThatIsNotALedger() throws {
+        let junk = cli.path("notes.txt")
+        try Data("not a database, just some text that is long enough to not be empty".utf8).write(to: URL(fileURLWithPath: junk))
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), status: 4, mentions: "not a safeguard ledger", env: ["SAFEGUARD_LEDGER": junk])
+        let other = cli.path("other.sqlite")
+        XCTAssertEqual(sqliteCreate(other), 0)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), status: 4, mentions: "not a safeguard ledger", env: ["SAFEGUARD_LEDGER": other])
+        try assertRefused(["verify", "--trust", try cli.rootPublicKey()], status: 4, mentions: "not a safeguard ledger", env: ["SAFEGUARD_LEDGER": cli.dir.path])
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), status: 4, mentions: "no ledger at", env: ["SAFEGUARD_LEDGER": cli.path("missing.sqlite")])
+    }
+
+    func testReadOnlyLedger() throws {
+        chmod(cli.ledger, 0o444)
+        defer { chmod(cli.ledger, 0o644) }
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().utf8), status: 4, mentions: "read-only")
+        let v = try cli.run("verify", "--trust", try cli.rootPublicKey())
+        XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
+    }
+
+    func testUsageErrorsExitTwo() throws {
+        for args in [["append"], ["verify"], ["verify", "--trust", "not-a-key"], ["init", "--root-key", "x"], ["frobnicate"],
+                     ["keys", "revoke", "--key", "k", "--key-id", "XYZ", "--reason", "compromised"]] {
+            let r = try cli.run(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertFalse(r.stderr.isEmpty)
+        }
+        XCTAssertEqual(try cli.head(), before)
+    }
+
+    func testInitNeverOverwrites() throws {
+        try assertRefused(["init", "--root-key", cli.path("root.key"), "--partnership", "Again", "--origin", "test.example/other"],
+                          status: 4, mentions: "already exists")
+    }
+
+    func testImportIsAllOrNothing() throws {
+        let good = CLI.contact()
+        let bad = CLI.contact().replacingOccurrences(of: "contact.recorded", with: "referral.mase")
+        try (good + "\n" + good + "\n" + bad + "\n").write(toFile: cli.path("batch.jsonl"), atomically: true, encoding: .utf8)
+        try assertRefused(["import", "--key", cli.path("police.key"), "--file", cli.path("batch.jsonl")], mentions: "line 3")
+        try (good + "\n\n" + good + "\n").write(toFile: cli.path("ok.jsonl"), atomically: true, encoding: .utf8)
+        let r = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("ok.jsonl"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Imported 2 events"), r.stdout)
+    }
+
+    func testDuplicateEventIDRefused() throws {
+        let withID = CLI.contact().replacingOccurrences(of: #""facts""#, with: #""event_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10","facts""#)
+        XCTAssertEqual(try cli.run(appendPolice, stdin: Data(withID.utf8)).status, 0)
+        before = try cli.head()
+        try assertRefused(appendPolice, stdin: Data(withID.utf8), mentions: "already in the ledger")
+    }
+
+    /// Creates an empty SQLite database that is not a ledger, with the sqlite3 library only.
+    private func sqliteCreate(_ path: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table t(x)'); c.commit()", path]
+        try? p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}

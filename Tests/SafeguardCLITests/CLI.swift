@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+/// Runs the built `safeguard` executable as a person or a script would.
+struct CLI {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// `.build/<config>/safeguard`, next to the test bundle (or $SAFEGUARD_BIN).
+    static let executable: URL = {
+        if let env = ProcessInfo.processInfo.environment["SAFEGUARD_BIN"] { return URL(fileURLWithPath: env) }
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("safeguard")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("safeguard")
+    }()
+
+    let dir: URL
+    var env: [String: String]
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("safeguard-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var e = ProcessInfo.processInfo.environment
+        e["SAFEGUARD_LEDGER"] = dir.appendingPathComponent("ledger.sqlite").path
+        e.removeValue(forKey: "SAFEGUARD_PASSPHRASE")
+        env = e
+    }
+
+    var ledger: String { env["SAFEGUARD_LEDGER"]! }
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Runs `safeguard args…` with `stdin` (no terminal), in the test folder.
+    @discardableResult
+    func run(_ args: [String], stdin: Data = Data(), env extra: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = Self.executable
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        p.environment = env.merging(extra) { $1 }
+        // Files, not pipes: nothing to drain concurrently, and any input size works.
+        let tag = UUID().uuidString
+        let inURL = dir.appendingPathComponent(".in-\(tag)"), outURL = dir.appendingPathComponent(".out-\(tag)"),
+            errURL = dir.appendingPathComponent(".err-\(tag)")
+        try stdin.write(to: inURL)
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { for u in [inURL, outURL, errURL] { try? FileManager.default.removeItem(at: u) } }
+        p.standardInput = try FileHandle(forReadingFrom: inURL)
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        try p.run()
+        p.waitUntilExit()
+        let outData = try Data(contentsOf: outURL), errData = try Data(contentsOf: errURL)
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func run(_ args: String..., stdin: String = "", env extra: [String: String] = [:]) throws -> Result {
+        try run(args, stdin: Data(stdin.utf8), env: extra)
+    }
+
+    /// Size and head hash, for asserting that a refused command changed nothing.
+    func head() throws -> String {
+        let r = try run("head", "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return r.stdout
+    }
+
+    /// A ledger with a root key, a police practitioner and a CSC practitioner (unprotected keys).
+    func makeLedger() throws {
+        for k in ["root", "police", "csc"] {
+            let r = try run("keys", "generate", "--out", path("\(k).key"), "--unprotected")
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        var r = try run("init", "--root-key", path("root.key"), "--partnership", "Test Partnership", "--origin", "test.example/ledger")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run("keys", "enrol", "--key", path("root.key"), "--public", path("police.key.pub"), "--agency", "police",
+                    "--role", "practitioner", "--practitioner", "PC 0001")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run("keys", "enrol", "--key", path("root.key"), "--public", path("csc.key.pub"), "--agency", "csc",
+                    "--role", "practitioner", "--practitioner", "SW 0002")
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    func rootPublicKey() throws -> String {
+        try String(contentsOfFile: path("root.key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func contact(_ caseID: String = "C-0001", extra: String = "") -> String {
+        #"{"type":"contact.recorded","case_id":"\#(caseID)","occurred_at":"2026-03-02T09:15:00Z","facts":{"indicators":["A2"]\#(extra)},"details":{"narrative":"synthetic"}}"#
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import SafeguardCore
+import XCTest
+
+@testable import SafeguardStore
+
+/// A real ledger file in a fresh temporary folder, with a root key, two practitioner keys and
+/// a deterministic clock and id generator, for the tamper and append tests.
+final class Fixture {
+    let dir: URL
+    let path: String
+    let root: SigningKey
+    let police: SigningKey
+    let csc: SigningKey
+    var ledger: Ledger!
+    private var tick: Int64 = 0
+    private var idCounter = 0
+
+    static let start = Timestamp(rfc3339: "2026-03-02T09:00:00Z")!
+
+    init() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("safeguard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        path = dir.appendingPathComponent("ledger.sqlite").path
+        root = Self.key(1)
+        police = Self.key(2)
+        csc = Self.key(3)
+        let drafts = [
+            GovernanceDrafts.genesis(partnership: "Test Partnership", origin: "test.example/ledger", root: root.publicKey, at: Self.start),
+            GovernanceDrafts.policy(.toolkitDefault, at: Self.start),
+        ]
+        (ledger, _) = try Ledger.create(at: path, signer: root, drafts: drafts, practitioner: "root holder", clock: clock, newID: newID)
+        try ledger.append([
+            GovernanceDrafts.enrolment(of: police.publicKey, agency: "police", role: "practitioner", practitioner: "PC 0001", at: Self.start),
+            GovernanceDrafts.enrolment(of: csc.publicKey, agency: "csc", role: "practitioner", practitioner: "SW 0002", at: Self.start),
+        ], signer: root, clock: clock, newID: newID)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    /// A deterministic key from a one-byte label.
+    static func key(_ label: UInt8) -> SigningKey {
+        var seed = [UInt8](repeating: label, count: 32)
+        return SigningKey(seed: SecretBytes(consuming: &seed))
+    }
+
+    func clock() -> Timestamp { tick += 60; return Timestamp(seconds: Self.start.seconds + tick) }
+    func newID() -> String {
+        idCounter += 1
+        return String(format: "00000000-0000-4000-8000-%012d", idCounter)
+    }
+
+    func contact(_ caseID: String = "C-0001", indicators: [String] = ["A2"], narrative: String = "synthetic note") -> EventDraft {
+        EventDraft(type: "contact.recorded", caseID: caseID, occurredAt: Self.start,
+                   facts: ["indicators": .array(indicators.map { .string($0) })], details: ["narrative": .string(narrative)])
+    }
+
+    /// Appends `n` contact events by police and csc in turn.
+    func appendContacts(_ n: Int) throws {
+        for i in 0..<n {
+            try ledger.append([contact("C-\(1000 + i % 3)", indicators: ["A\(1 + i % 19)"])], signer: i % 2 == 0 ? police : csc,
+                              clock: clock, newID: newID)
+        }
+    }
+
+    /// Verifies the file from scratch; returns the failure, or nil if it verifies.
+    func verify(trust: PublicKey? = nil) throws -> VerificationFailure? {
+        do {
+            _ = try Ledger.open(at: path, readOnly: true).verify(trustAnchor: trust ?? root.publicKey)
+            return nil
+        } catch let f as VerificationFailure {
+            return f
+        }
+    }
+
+    /// Runs SQL as an attacker with write access would: triggers dropped first.
+    func tamper(_ body: (Database) throws -> Void) throws {
+        let q = try DatabaseQueue(path: path)
+        try q.writeWithoutTransaction { db in
+            for t in Schema.triggers { try db.execute(sql: "DROP TRIGGER IF EXISTS \(t)") }
+            try body(db)
+        }
+    }
+
+    func row(_ seq: Int64) throws -> StoredEntry { try ledger.entry(seq: seq)! }
+
+    /// Writes `row` raw at the end, as an attacker bypassing append would.
+    func insertRaw(_ row: StoredEntry) throws {
+        try tamper { db in
+            try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
+                row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+                Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+            ])
+        }
+    }
+
+    /// A well-formed next event with the given actor, signed by `signer`, chained to the head.
+    func forgedNext(actor: Actor, signer: SigningKey, type: String = "contact.recorded") throws -> StoredEntry {
+        let head = try ledger.head()!
+        let e = Envelope(seq: head.lastSeq + 1, eventID: newID(), type: type, caseID: "C-0001", occurredAt: Self.start,
+                         recordedAt: clock(), actor: actor, prevHash: head.hash, facts: ["indicators": ["S1"]], details: [:])
+        return StoredEntry(e, entry: try Entry(signing: e, with: signer))
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import GRDB
+import SafeguardCore
+import XCTest
+
+@testable import SafeguardStore
+
+/// Every kind of change to a real ledger file is detected at the right sequence number.
+final class TamperTests: XCTestCase {
+    var f: Fixture!
+
+    override func setUpWithError() throws {
+        f = try Fixture()
+        try f.appendContacts(8)  // seq 4...11
+    }
+
+    func assertFails(at seq: Int64, _ codes: Set<String>, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let failure = try f.verify() else { return XCTFail("tampering was not detected", file: file, line: line) }
+        XCTAssertEqual(failure.seq, seq, "\(failure)", file: file, line: line)
+        XCTAssertTrue(codes.contains(failure.code), "unexpected failure \(failure.code): \(failure)", file: file, line: line)
+    }
+
+    func testUntouchedLedgerVerifies() throws {
+        XCTAssertNil(try f.verify())
+        let l = try Ledger.open(at: f.path, readOnly: true)
+        let s = try l.verify(trustAnchor: f.root.publicKey)
+        XCTAssertEqual(s.events, 12)
+        XCTAssertEqual(s.keysEnrolled, 3)
+        XCTAssertEqual(s.agencies, ["partnership", "police", "csc"])
+        XCTAssertEqual(s.headHash, try l.head()!.hash)
+    }
+
+    /// Replaces the first occurrence of `old` by `new` (same length) inside one row's envelope.
+    func editEnvelope(seq: Int64, _ old: String, _ new: String) throws {
+        var bytes = try f.row(seq).envelope
+        let o = Array(old.utf8), n = Array(new.utf8)
+        let at = try XCTUnwrap((0...(bytes.count - o.count)).first { Array(bytes[$0..<($0 + o.count)]) == o }, "\(old) not in envelope")
+        bytes.replaceSubrange(at..<(at + o.count), with: n)
+        try f.tamper { try $0.execute(sql: "UPDATE events SET envelope = ? WHERE seq = ?", arguments: [Data(bytes), seq]) }
+    }
+
+    func testChangedFactIsDetected() throws {
+        try editEnvelope(seq: 7, "\"A4\"", "\"A5\"")
+        try assertFails(at: 7, ["bad_signature"])
+    }
+
+    func testChangedDetailIsDetected() throws {
+        try editEnvelope(seq: 9, "synthetic note", "synthetic nose")
+        try assertFails(at: 9, ["bad_signature"])
+    }
+
+    func testChangedFactWithRecomputedEntryHashStillFails() throws {
+        try editEnvelope(seq: 6, "\"A3\"", "\"S1\"")
+        let r = try f.row(6)
+        let hash = Entry.entryHash(canonical: r.envelope, signature: r.signature)
+        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 6", arguments: [Data(hash)]) }
+        try assertFails(at: 6, ["bad_signature"])
+    }
+
+    func testEveryByteOfOneEnvelopeIsProtected() throws {
+        let original = try f.row(5).envelope
+        for i in stride(from: 0, to: original.count, by: 7) {
+            var bytes = original
+            bytes[i] ^= 0x01
+            try f.tamper { try $0.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 5", arguments: [Data(bytes)]) }
+            try assertFails(at: 5, ["bad_signature", "not_canonical", "invalid_envelope", "seq_mismatch", "broken_link", "unknown_key", "rule", "actor_mismatch", "not_permitted"])
+        }
+    }
+
+    func testFlippedSignatureByteIsDetected() throws {
+        var sig = try f.row(8).signature
+        sig[63] ^= 0x80
+        try f.tamper { try $0.execute(sql: "UPDATE events SET signature = ? WHERE seq = 8", arguments: [Data(sig)]) }
+        try assertFails(at: 8, ["bad_signature"])
+    }
+
+    func testFlippedEntryHashIsDetected() throws {
+        var h = try f.row(10).entryHash
+        h[0] ^= 0xff
+        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 10", arguments: [Data(h)]) }
+        try assertFails(at: 10, ["entry_hash_mismatch"])
+    }
+
+    func testChangedCopyColumnsAreDetected() throws {
+        for (column, value) in [("case_id", "C-9999"), ("agency", "health"), ("type", "contact.updated"), ("occurred_at", "2026-03-01T09:00:00Z")] {
+            let g = try Fixture()
+            try g.appendContacts(3)
+            try g.tamper { try $0.execute(sql: "UPDATE events SET \(column) = ? WHERE seq = 5", arguments: [value]) }
+            let failure = try XCTUnwrap(try g.verify(), column)
+            XCTAssertEqual(failure.seq, 5)
+            XCTAssertEqual(failure.reason, .columnMismatch(column: column))
+        }
+        var prev = try f.row(5).prevHash
+        prev[3] ^= 1
+        try f.tamper { try $0.execute(sql: "UPDATE events SET prev_hash = ? WHERE seq = 5", arguments: [Data(prev)]) }
+        try assertFails(at: 5, ["column_mismatch"])
+    }
+
+    func testDeletedRowIsDetected() throws {
+        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq = 6") }
+        let failure = try XCTUnwrap(try f.verify())
+        XCTAssertEqual(failure.seq, 6)
+        XCTAssertEqual(failure.reason, .missingEvents(expected: 6, found: 7))
+    }
+
+    func testDeletedRowWithRenumberedTailIsDetected() throws {
+        // The attacker closes the gap; the links still break.
+        try f.tamper { db in
+            try db.execute(sql: "DELETE FROM events WHERE seq = 6")
+            try db.execute(sql: "UPDATE events SET seq = seq - 1 WHERE seq > 6")
+        }
+        try assertFails(at: 6, ["seq_mismatch"])
+    }
+
+    func testSwappedRowsAreDetected() throws {
+        let cols = "event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
+        try f.tamper { db in
+            try db.execute(sql: "CREATE TEMP TABLE a AS SELECT * FROM events WHERE seq = 7")
+            try db.execute(sql: "CREATE TEMP TABLE b AS SELECT * FROM events WHERE seq = 9")
+            try db.execute(sql: "DELETE FROM events WHERE seq IN (7, 9)")
+            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 7, \(cols) FROM b")
+            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 9, \(cols) FROM a")
+        }
+        try assertFails(at: 7, ["seq_mismatch"])
+    }
+
+    func testEventSignedByUnenrolledKeyIsDetected() throws {
+        let stranger = Fixture.key(99)
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: stranger.publicKey.keyID), signer: stranger)
+        try f.insertRaw(row)
+        try assertFails(at: row.seq, ["unknown_key"])
+    }
+
+    func testEventClaimingAnEnrolledKeyButSignedByAnotherIsDetected() throws {
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
+                                   signer: Fixture.key(99))
+        try f.insertRaw(row)
+        try assertFails(at: row.seq, ["bad_signature"])
+    }
+
+    func testEventClaimingAnotherPractitionerIsDetected() throws {
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 9999", keyID: f.police.publicKey.keyID),
+                                   signer: f.police)
+        try f.insertRaw(row)
+        try assertFails(at: row.seq, ["actor_mismatch"])
+    }
+
+    func testEventTypeTheAgencyMayNotRecordIsDetected() throws {
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
+                                   signer: f.police, type: "referral.mase")
+        try f.insertRaw(row)
+        try assertFails(at: row.seq, ["not_permitted"])
+    }
+
+    func testEventSignedByRevokedKeyIsDetectedAndRefused() throws {
+        try f.ledger.append([GovernanceDrafts.revocation(of: f.police.publicKey.keyID, reason: "compromised", at: Fixture.start)],
+                            signer: f.root, clock: f.clock, newID: f.newID)
+        XCTAssertThrowsError(try f.ledger.append([f.contact()], signer: f.police, clock: f.clock, newID: f.newID)) { error in
+            guard case LedgerError.rejected(.revokedKey(let id, let at), _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(id, f.police.publicKey.keyID)
+            XCTAssertEqual(at, 12)
+        }
+        XCTAssertNil(try f.verify())
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
+                                   signer: f.police)
+        try f.insertRaw(row)
+        let failure = try XCTUnwrap(try f.verify())
+        XCTAssertEqual(failure.seq, 13)
+        XCTAssertEqual(failure.reason, .rule(.revokedKey(keyID: f.police.publicKey.keyID, revokedAt: 12)))
+    }
+
+    func testReplacedGenesisIsDetected() throws {
+        // A genesis for another partnership, signed by the same root key.
+        let draft = GovernanceDrafts.genesis(partnership: "Other Partnership", origin: "other.example/ledger", root: f.root.publicKey, at: Fixture.start)
+        let e = try LedgerState().envelope(for: draft, signer: f.root.publicKey, recordedAt: Fixture.start, eventID: f.newID(), practitioner: "root holder")
+        let genesis = StoredEntry(e, entry: try Entry(signing: e, with: f.root))
+        try f.tamper { db in
+            try db.execute(sql: "DELETE FROM events WHERE seq = 0")
+            try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
+                0, genesis.eventID, genesis.type, nil, genesis.agency, genesis.keyID, genesis.occurredAt, genesis.recordedAt,
+                Data(genesis.prevHash), Data(genesis.envelope), Data(genesis.signature), Data(genesis.entryHash),
+            ])
+        }
+        // Same root key, other genesis: the chain breaks at 1.
+        try assertFails(at: 1, ["broken_link"])
+        // A ledger anchored in another root key is refused at genesis.
+        let failure = try XCTUnwrap(try f.verify(trust: Fixture.key(42).publicKey))
+        XCTAssertEqual(failure.seq, 0)
+        XCTAssertEqual(failure.code, "untrusted_root")
+    }
+
+    func testDuplicatedEventIDIsDetected() throws {
+        let dup = try f.row(6).eventID
+        try f.tamper { db in
+            try db.execute(sql: "CREATE TABLE copy AS SELECT * FROM events")
+            try db.execute(sql: "DROP TABLE events")
+            try db.execute(sql: "ALTER TABLE copy RENAME TO events")
+        }
+        let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
+                                   signer: f.police)
+        let e = try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))
+        var same = e
+        same.eventID = dup
+        try f.insertRaw(StoredEntry(same, entry: try Entry(signing: same, with: f.police)))
+        try assertFails(at: row.seq, ["duplicate_event_id"])
+    }
+
+    func testRootKeyCannotRecordCaseEvents() throws {
+        // The default policy grants meeting.* to the partnership, but not to its root key.
+        let meeting = EventDraft(type: "meeting.mase", caseID: "C-0001", occurredAt: Fixture.start, facts: [:])
+        XCTAssertThrowsError(try f.ledger.append([meeting], signer: f.root, clock: f.clock, newID: f.newID)) { error in
+            XCTAssertTrue("\(error)".contains("governance events only"), "\(error)")
+        }
+    }
+
+    func testTruncatedTailIsNotDetectedByTheChainAlone() throws {
+        // Documented limit (docs/FORMAT.md §6): cutting the tail leaves a valid, shorter chain;
+        // signed checkpoints are what catch it.
+        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq >= 10") }
+        XCTAssertNil(try f.verify())
+    }
+
+    func testTriggersRefuseUpdateDeleteAndForkedInsert() throws {
+        let q = try DatabaseQueue(path: f.path)
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE events SET case_id = 'X' WHERE seq = 5") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM events WHERE seq = 11") })
+        let r = try f.row(11)
+        XCTAssertThrowsError(try q.write { db in
+            try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
+                12, "00000000-0000-4000-8000-999999999999", r.type, r.caseID, r.agency, r.keyID, r.occurredAt, r.recordedAt,
+                Data(r.prevHash), Data(r.envelope), Data(r.signature), Data(r.entryHash),
+            ])
+        })
+        XCTAssertNil(try f.verify())
+    }
+}
