@@ -38,13 +38,16 @@ final class TimestampTests: XCTestCase {
     }
 
     func testLeapYears() {
-        XCTAssertNotNil(Timestamp(canonical: "2024-02-29T00:00:00Z"))
-        XCTAssertNil(Timestamp(canonical: "2026-02-29T00:00:00Z"))
-        XCTAssertNil(Timestamp(rfc3339: "2026-02-29T00:00:00Z"))
-        XCTAssertNotNil(Timestamp(canonical: "2000-02-29T00:00:00Z"), "divisible by 400")
-        XCTAssertNil(Timestamp(canonical: "1900-02-29T00:00:00Z"), "divisible by 100 but not 400")
-        XCTAssertNil(Timestamp(canonical: "2100-02-29T00:00:00Z"), "divisible by 100 but not 400")
-        XCTAssertNil(Timestamp(canonical: "2024-02-30T00:00:00Z"))
+        // Both parsers: the RFC 3339 one must refuse the day itself, not just fail a round trip.
+        for parse in [{ Timestamp(canonical: $0) }, { Timestamp(rfc3339: $0) }] as [(String) -> Timestamp?] {
+            XCTAssertNotNil(parse("2024-02-29T00:00:00Z"))
+            XCTAssertNil(parse("2026-02-29T00:00:00Z"))
+            XCTAssertNotNil(parse("2000-02-29T00:00:00Z"), "divisible by 400")
+            XCTAssertNil(parse("1900-02-29T00:00:00Z"), "divisible by 100 but not 400")
+            XCTAssertNil(parse("2100-02-29T00:00:00Z"), "divisible by 100 but not 400")
+            XCTAssertNil(parse("2024-02-30T00:00:00Z"))
+        }
+        XCTAssertNil(Timestamp(rfc3339: "2026-02-29T00:30:00+01:00"), "the local date must exist")
         XCTAssertEqual(Timestamp(canonical: "2024-03-01T00:00:00Z")!.seconds
                        - Timestamp(canonical: "2024-02-28T00:00:00Z")!.seconds, 2 * 86_400)
         XCTAssertEqual(Timestamp(canonical: "2026-03-01T00:00:00Z")!.seconds
@@ -57,7 +60,9 @@ final class TimestampTests: XCTestCase {
             let m = String(format: "%02d", i + 1)
             XCTAssertNotNil(Timestamp(canonical: "2026-\(m)-\(days)T00:00:00Z"), "2026-\(m)-\(days)")
             XCTAssertNil(Timestamp(canonical: "2026-\(m)-\(days + 1)T00:00:00Z"), "2026-\(m)-\(days + 1)")
+            XCTAssertNil(Timestamp(rfc3339: "2026-\(m)-\(days + 1)T00:00:00Z"), "2026-\(m)-\(days + 1)")
             XCTAssertNil(Timestamp(canonical: "2026-\(m)-00T00:00:00Z"), "2026-\(m)-00")
+            XCTAssertNil(Timestamp(rfc3339: "2026-\(m)-00T00:00:00Z"), "2026-\(m)-00")
         }
     }
 

@@ -65,6 +65,9 @@ public enum KeyFile {
                 let nonce = o["nonce"]?.stringValue.flatMap(Base64.decode),
                 let sealedSeed = o["sealed_seed"]?.stringValue.flatMap(Base64.decode)
             else { throw Failure.notAKeyFile("sealed key parameters are missing or malformed") }
+            guard sealedSeed.count == SigningKey.seedByteCount + PassphraseBox.tagByteCount else {
+                throw Failure.notAKeyFile("sealed seed is not 48 bytes")
+            }
             guard let pass = try passphrase() else { throw Failure.passphraseRequired }
             let box = PassphraseBox(cost: .init(opsLimit: UInt64(ops), memLimit: Int(mem)), salt: salt, nonce: nonce, sealed: sealedSeed)
             do { seed = try box.open(passphrase: pass) } catch PassphraseBox.Failure.keyDerivationFailed {
@@ -76,6 +79,7 @@ public enum KeyFile {
             guard o["protection"]?.stringValue == "none", var raw = o["seed"]?.stringValue.flatMap(Base64.decode) else {
                 throw Failure.notAKeyFile("unknown protection or missing seed")
             }
+            guard raw.count == SigningKey.seedByteCount else { throw Failure.notAKeyFile("seed is not 32 bytes") }
             seed = SecretBytes(consuming: &raw)
         }
         guard seed.count == SigningKey.seedByteCount else { throw Failure.notAKeyFile("seed is not 32 bytes") }

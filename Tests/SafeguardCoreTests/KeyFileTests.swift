@@ -1,0 +1,51 @@
+import XCTest
+
+@testable import SafeguardCore
+
+final class KeyFileTests: XCTestCase {
+    func key() -> SigningKey {
+        var seed = [UInt8](repeating: 7, count: 32)
+        return SigningKey(seed: SecretBytes(consuming: &seed))
+    }
+
+    func passphrase(_ s: String) -> SecretBytes {
+        var b = Array(s.utf8)
+        return SecretBytes(consuming: &b)
+    }
+
+    static let cheap = PassphraseBox.Cost(opsLimit: 1, memLimit: 8192)
+
+    func testSealedRoundTripAndWrongPassphrase() throws {
+        let bytes = try KeyFile.encode(key(), passphrase: passphrase("right"), cost: Self.cheap)
+        XCTAssertTrue(try KeyFile.inspect(bytes).sealed)
+        XCTAssertEqual(try KeyFile.decode(bytes) { self.passphrase("right") }.publicKey, key().publicKey)
+        XCTAssertThrowsError(try KeyFile.decode(bytes) { self.passphrase("wrong") }) {
+            XCTAssertEqual($0 as? KeyFile.Failure, .wrongPassphrase)
+        }
+        XCTAssertThrowsError(try KeyFile.decode(bytes) { nil }) { XCTAssertEqual($0 as? KeyFile.Failure, .passphraseRequired) }
+    }
+
+    func testUnprotectedRoundTrip() throws {
+        let bytes = try KeyFile.encode(key(), passphrase: nil)
+        XCTAssertFalse(try KeyFile.inspect(bytes).sealed)
+        XCTAssertEqual(try KeyFile.decode(bytes) { XCTFail("no passphrase needed"); return nil }.publicKey, key().publicKey)
+    }
+
+    func testMalformedFilesAreRefusedNotCrashed() throws {
+        let good = String(decoding: try KeyFile.encode(key(), passphrase: nil), as: UTF8.self)
+        let seed = try XCTUnwrap(good.range(of: #""seed":"[^"]*""#, options: .regularExpression))
+        for replacement in [#""seed":"""#, #""seed":"AAAA""#, #""seed":"not base64!""#] {
+            let bad = good.replacingCharacters(in: seed, with: replacement)
+            XCTAssertThrowsError(try KeyFile.decode(Array(bad.utf8)) { nil }, replacement)
+        }
+        // A seed of the right length for another key: the public key check catches it.
+        let other = good.replacingCharacters(in: seed, with: #""seed":"\#(Base64.encode([UInt8](repeating: 9, count: 32)))""#)
+        XCTAssertThrowsError(try KeyFile.decode(Array(other.utf8)) { nil }) { XCTAssertEqual($0 as? KeyFile.Failure, .publicKeyMismatch) }
+        for junk in ["", "{}", "[1]", #"{"format":"something-else"}"#] {
+            XCTAssertThrowsError(try KeyFile.decode(Array(junk.utf8)) { nil }, junk)
+        }
+        let sealed = String(decoding: try KeyFile.encode(key(), passphrase: passphrase("p"), cost: Self.cheap), as: UTF8.self)
+        let s = try XCTUnwrap(sealed.range(of: #""sealed_seed":"[^"]*""#, options: .regularExpression))
+        XCTAssertThrowsError(try KeyFile.decode(Array(sealed.replacingCharacters(in: s, with: #""sealed_seed":"AAAA""#).utf8)) { self.passphrase("p") })
+    }
+}
