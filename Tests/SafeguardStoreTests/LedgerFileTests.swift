@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import SafeguardCore
+import XCTest
+
+@testable import SafeguardStore
+
+/// The file itself: its identity, version, journal mode and append-only schema.
+final class LedgerFileTests: XCTestCase {
+    func testFileRecordsItsIdentityAndFormatAndUsesWAL() throws {
+        let f = try Fixture()
+        let q = try DatabaseQueue(path: f.path)
+        try q.read { db in
+            XCTAssertEqual(try Int32.fetchOne(db, sql: "PRAGMA application_id"), Schema.applicationID)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 1)
+            XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
+            let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            XCTAssertEqual(triggers, Schema.triggers.sorted())
+        }
+    }
+
+    func testNewerFormatIsRefused() throws {
+        let f = try Fixture()
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 2") }
+        XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { error in
+            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 2, supported: 1))
+            XCTAssertTrue("\(error)".contains("upgrade safeguard"))
+        }
+    }
+
+    func testOtherFilesAreNotLedgers() throws {
+        let f = try Fixture()
+        let text = f.dir.appendingPathComponent("notes.txt").path
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: text))
+        let other = f.dir.appendingPathComponent("other.sqlite").path
+        try DatabaseQueue(path: other).write { try $0.execute(sql: "CREATE TABLE t (x)") }
+        for path in [text, other, f.dir.path] {
+            XCTAssertThrowsError(try Ledger.open(at: path, readOnly: true), path) { error in
+                XCTAssertEqual(error as? LedgerError, .notALedger(path: path))
+            }
+        }
+        XCTAssertThrowsError(try Ledger.open(at: f.dir.appendingPathComponent("nope").path, readOnly: true)) {
+            guard case LedgerError.notFound = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testRefusedBatchLeavesNothingBehind() throws {
+        let f = try Fixture()
+        let before = try f.ledger.head()
+        let bad = EventDraft(type: "referral.mase", caseID: "C-1", occurredAt: Fixture.start, facts: [:])
+        XCTAssertThrowsError(try f.ledger.append([f.contact(), f.contact(), bad], signer: f.police, clock: f.clock, newID: f.newID)) {
+            guard case LedgerError.rejected(.notPermitted, let index) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(index, 2)
+        }
+        XCTAssertEqual(try f.ledger.head(), before)
+    }
+
+    func testAppendBuildsOnTheHeadAndReturnsWhatItWrote() throws {
+        let f = try Fixture()
+        let written = try f.ledger.append([f.contact(), f.contact("C-0002")], signer: f.csc, clock: f.clock, newID: f.newID)
+        XCTAssertEqual(written.map(\.seq), [4, 5])
+        XCTAssertEqual(written[1].prevHash, written[0].entryHash)
+        let head = try XCTUnwrap(try f.ledger.head())
+        XCTAssertEqual(head.size, 6)
+        XCTAssertEqual(head.hash, written[1].entryHash)
+        let envelope = try Envelope(json: JSONParser.parse(written[0].envelope, mode: .canonical))
+        XCTAssertEqual(envelope.actor, Actor(agency: "csc", role: "practitioner", practitioner: "SW 0002", keyID: f.csc.publicKey.keyID))
+        var seen: [Int64] = []
+        try f.ledger.forEach(Ledger.Filter(caseID: "C-0002")) { seen.append($0.seq) }
+        XCTAssertEqual(seen, [5])
+        seen = []
+        try f.ledger.forEach(Ledger.Filter(type: "governance.*", limit: 3)) { seen.append($0.seq) }
+        XCTAssertEqual(seen, [0, 1, 2])
+    }
+
+    func testSafeguardingLeadEnrolsOnlyOwnAgencyPractitioners() throws {
+        let f = try Fixture()
+        let lead = Fixture.key(10), newPC = Fixture.key(11), outsider = Fixture.key(12)
+        try f.ledger.append([GovernanceDrafts.enrolment(of: lead.publicKey, agency: "police", role: "safeguarding_lead", practitioner: "DS 0010", at: Fixture.start)],
+                            signer: f.root, clock: f.clock, newID: f.newID)
+        try f.ledger.append([GovernanceDrafts.enrolment(of: newPC.publicKey, agency: "police", role: "practitioner", practitioner: "PC 0011", at: Fixture.start)],
+                            signer: lead, clock: f.clock, newID: f.newID)
+        XCTAssertThrowsError(try f.ledger.append([GovernanceDrafts.enrolment(of: outsider.publicKey, agency: "csc", role: "practitioner", practitioner: "SW 0012", at: Fixture.start)],
+                                                 signer: lead, clock: f.clock, newID: f.newID))
+        XCTAssertThrowsError(try f.ledger.append([GovernanceDrafts.revocation(of: f.csc.publicKey.keyID, reason: "left_agency", at: Fixture.start)],
+                                                 signer: lead, clock: f.clock, newID: f.newID))
+        try f.ledger.append([GovernanceDrafts.revocation(of: newPC.publicKey.keyID, reason: "left_agency", at: Fixture.start)],
+                            signer: lead, clock: f.clock, newID: f.newID)
+        XCTAssertNil(try f.verify())
+        XCTAssertEqual(try f.ledger.state().registry[newPC.publicKey.keyID]?.revokedAt, 6)
+    }
+}
