@@ -41,11 +41,15 @@ extension Safeguard.Log {
         func run() throws {
             let l = try ledger.open(readOnly: true)
             let filter = Ledger.Filter(caseID: caseID, type: type, agency: agency, fromSeq: from, limit: limit)
+            if !output.json {
+                print(["   seq", padded("occurred_at", 20), padded("recorded_at", 20), padded("type", 28), padded("case", 16),
+                       padded("agency", 12), "event_id"].joined(separator: "  "))
+            }
             try l.forEach(filter) { row in
                 if output.json {
                     printJSON(try rowJSON(row))
                 } else {
-                    print([padded(String(row.seq), 6, left: true), row.recordedAt, padded(row.type, 28),
+                    print([padded(String(row.seq), 6, left: true), row.occurredAt, row.recordedAt, padded(row.type, 28),
                            padded(row.caseID ?? "-", 16), padded(row.agency, 12), row.eventID].joined(separator: "  "))
                 }
             }

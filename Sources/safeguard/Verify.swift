@@ -37,7 +37,12 @@ extension Safeguard {
             let l = try ledger.open(readOnly: true)
             let summary: VerificationSummary
             do {
-                summary = try l.verify(trustAnchor: anchor)
+                // On a terminal, long runs show progress on stderr; piped output stays clean.
+                let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+                summary = try l.verify(trustAnchor: anchor, every: 50_000) { n in
+                    if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
+                }
+                if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             } catch let failure as VerificationFailure {
                 if output.json {
                     var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code),

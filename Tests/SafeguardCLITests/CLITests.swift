@@ -33,7 +33,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1)
         XCTAssertTrue(r.stdout.contains(#""practitioner":"PC 0001""#), r.stdout)
         r = try cli.run("log", "--type", "governance.*")
-        XCTAssertEqual(r.stdout.split(separator: "\n").count, 4, r.stdout)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 5, "header and 4 governance events: \(r.stdout)")
         r = try cli.run("log", "show", "4")
         XCTAssertTrue(r.stdout.contains(#""case_id":"C-0007""#), r.stdout)
         r = try cli.run("head", "--json")
