@@ -39,10 +39,10 @@ extension Safeguard {
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
                 let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+                defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
                 summary = try l.verify(trustAnchor: anchor, every: 50_000) { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
                 }
-                if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             } catch let failure as VerificationFailure {
                 if output.json {
                     var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code),
