@@ -39,7 +39,7 @@ func loadSigningKey(_ path: String) throws -> SigningKey {
 
 enum Clock {
     static func now() -> Timestamp { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
-    static func newID() -> String { UUID().uuidString.lowercased() }
+    static func newID() -> String { Sodium.uuid() }
 }
 
 /// Writes one line of canonical JSON (sorted members, no whitespace) to stdout.

@@ -84,3 +84,18 @@ final class ValidateTests: XCTestCase {
         }
     }
 }
+
+final class UUIDTests: XCTestCase {
+    func testRandomUUIDsAreVersion4LowercaseAndDistinct() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let u = Sodium.uuid()
+            XCTAssertTrue(Validate.isUUID(u), u)
+            let chars = Array(u)
+            XCTAssertEqual(chars[14], "4", u)
+            XCTAssertTrue("89ab".contains(chars[19]), u)
+            seen.insert(u)
+        }
+        XCTAssertEqual(seen.count, 1000)
+    }
+}

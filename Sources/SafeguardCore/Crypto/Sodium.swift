@@ -20,6 +20,16 @@ public enum Sodium {
         return out
     }
 
+    /// A random (version 4, RFC 9562) UUID from libsodium's generator, lowercase.
+    public static func uuid() -> String {
+        var b = randomBytes(16)
+        b[6] = b[6] & 0x0f | 0x40
+        b[8] = b[8] & 0x3f | 0x80
+        let h = Hex.encode(b)
+        let u = Array(h)
+        return String(u[0..<8]) + "-" + String(u[8..<12]) + "-" + String(u[12..<16]) + "-" + String(u[16..<20]) + "-" + String(u[20..<32])
+    }
+
     /// Constant-time comparison (`sodium_memcmp`) for secrets and MACs.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
