@@ -6,6 +6,8 @@ public enum KeyFiles {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case exists(String)
         case notFound(String)
+        case publicNotFound(String)
+        case cannotWrite(String)
         case tooOpen(path: String, mode: Int)
         case unreadable(String)
         case badPublicKey(String)
@@ -14,6 +16,8 @@ public enum KeyFiles {
             switch self {
             case .exists(let p): return "\(p) already exists: choose another --out path (keys are never overwritten)"
             case .notFound(let p): return "no key file at \(p): check the path, or create one with 'safeguard keys generate'"
+            case .publicNotFound(let p): return "no public key file at \(p): check the path (auditors: the root public key comes from the partnership, not from keys generate)"
+            case .cannotWrite(let p): return "cannot write \(p): check that the folder exists and is writable"
             case .tooOpen(let p, let m):
                 return "secret key file \(p) is readable by others (mode \(String(m, radix: 8))): run 'chmod 600 \(p)' and try again"
             case .unreadable(let p): return "cannot read \(p)"
@@ -36,12 +40,12 @@ public enum KeyFiles {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             if errno == EEXIST { throw Failure.exists(path) }
-            throw Failure.unreadable(path)
+            throw Failure.cannotWrite(path)
         }
         defer { close(fd) }
         fchmod(fd, mode)  // umask must not loosen or tighten what we meant
         let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count, fsync(fd) == 0 else { throw Failure.unreadable(path) }
+        guard n == bytes.count, fsync(fd) == 0 else { throw Failure.cannotWrite(path) }
     }
 
     /// Reads a secret key file, refusing one that group or others can read or write.
@@ -56,7 +60,7 @@ public enum KeyFiles {
 
     /// Reads a public key file (or a key given inline as base64).
     public static func readPublic(_ path: String) throws -> PublicKey {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.notFound(path) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.publicNotFound(path) }
         let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let key = PublicKey(base64: text) else { throw Failure.badPublicKey(path) }
         return key

@@ -7,6 +7,7 @@ extension Ledger {
     /// first problem; `progress` is called every `every` events.
     public func verify(trustAnchor: PublicKey, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in }) throws -> VerificationSummary {
         var verifier = ChainVerifier(trustAnchor: trustAnchor)
+        var cases: Int64 = 0
         do {
             try db.read { db in
                 // Event ids must be unique; SQLite finds the first repeat without our holding every id.
@@ -17,16 +18,24 @@ extension Ledger {
                 let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
                 var n: Int64 = 0
                 while let row = try rows.next() {
-                    try verifier.verify(Self.entry(row))
+                    let entry: StoredEntry
+                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
+                        throw VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column))
+                    }
+                    try verifier.verify(entry)
                     n += 1
                     if n % every == 0 { progress(n) }
                 }
+                // The copy columns are verified by now, so SQL may count cases for the summary.
+                cases = try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events") ?? 0
             }
         } catch let failure as VerificationFailure {
             throw failure
         } catch {
             throw Self.map(error, path: path)
         }
-        return try verifier.finish()
+        var summary = try verifier.finish()
+        summary.cases = cases
+        return summary
     }
 }

@@ -38,11 +38,14 @@ public final class Ledger {
     /// Creates a new ledger file and writes its first events (genesis, policy) in one transaction.
     public static func create(at path: String, signer: SigningKey, drafts: [EventDraft], practitioner: String,
                               clock: () -> Timestamp, newID: () -> String) throws -> (Ledger, [StoredEntry]) {
-        guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.alreadyExists(path: path) }
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
-            throw LedgerError.sqlite(path: path, message: "folder \(dir) does not exist")
+        // Claim the path atomically, so two inits racing on it cannot both proceed, and so
+        // that on failure we only ever remove a file this process created.
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw LedgerError.alreadyExists(path: path) }
+            throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder exists and is writable")
         }
+        close(fd)
         let queue: DatabaseQueue
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
@@ -52,7 +55,7 @@ public final class Ledger {
             }
             try Schema.migrator.migrate(queue)
         } catch {
-            try? FileManager.default.removeItem(atPath: path)
+            removeFiles(path)
             throw map(error, path: path)
         }
         let ledger = Ledger(path: path, db: queue)
@@ -60,10 +63,13 @@ public final class Ledger {
             let written = try ledger.append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID)
             return (ledger, written)
         } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            removeFiles(path)
             throw error
         }
+    }
+
+    private static func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     /// Opens an existing ledger, checking that it is one and that its format is readable.
@@ -78,6 +84,7 @@ public final class Ledger {
                 (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0, try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0)
             }
             guard app == Schema.applicationID else { throw LedgerError.notALedger(path: path) }
+            guard version >= 1 else { throw LedgerError.notALedger(path: path) }
             guard version <= Schema.formatVersion else {
                 throw LedgerError.newerFormat(path: path, found: version, supported: Schema.formatVersion)
             }
@@ -104,9 +111,6 @@ public final class Ledger {
         case .SQLITE_READONLY: return LedgerError.readOnly(path: path)
         case .SQLITE_BUSY, .SQLITE_LOCKED: return LedgerError.busy(path: path)
         default:
-            if e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE, e.message?.contains("event_id") == true {
-                return LedgerError.duplicateEventID("")
-            }
             return LedgerError.sqlite(path: path, message: e.message ?? "\(e.resultCode)")
         }
     }
@@ -123,23 +127,24 @@ public final class Ledger {
     static func head(_ db: Database) throws -> Head? {
         guard let row = try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1") else { return nil }
         let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0
-        return Head(size: count, lastSeq: row[0], hash: [UInt8](row[1] as Data))
+        return Head(size: count, lastSeq: try RowReader.integer(row, 0, "seq"), hash: try RowReader.blob(row, 1, "entry_hash"))
     }
 
     /// The governance state at the head, from the governance events alone (trusting the local
     /// file; `verify` is what checks it).
     public func state() throws -> LedgerState {
-        do { return try db.read { db in try Self.state(db) } } catch { throw Self.map(error, path: path) }
+        do { return try db.read { db in try Self.state(db, path: path) } } catch { throw Self.map(error, path: path) }
     }
 
-    static func state(_ db: Database) throws -> LedgerState {
+    static func state(_ db: Database, path: String) throws -> LedgerState {
         var governance: [Envelope] = []
         let rows = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type IN (?, ?, ?, ?) ORDER BY seq",
                                        arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet])
         while let row = try rows.next() {
-            let bytes = [UInt8](row[0] as Data)
-            guard let json = try? JSONParser.parse(bytes, mode: .canonical), let e = try? Envelope(json: json) else {
-                throw LedgerError.sqlite(path: "", message: "a governance event does not parse; run 'safeguard verify'")
+            guard let bytes = try? RowReader.blob(row, 0, "envelope"), let json = try? JSONParser.parse(bytes, mode: .canonical),
+                let e = try? Envelope(json: json)
+            else {
+                throw LedgerError.sqlite(path: path, message: "a governance event is damaged; run 'safeguard verify' to find it")
             }
             governance.append(e)
         }
@@ -149,11 +154,16 @@ public final class Ledger {
 
     static let columns = "seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
 
-    static func entry(_ row: Row) -> StoredEntry {
+    /// Decodes a row, checking each column's storage class, so that a damaged or hostile file
+    /// gives an error naming the column instead of a crash.
+    static func entry(_ row: Row) throws -> StoredEntry {
         StoredEntry(
-            seq: row[0], eventID: row[1], type: row[2], caseID: row[3], agency: row[4], keyID: row[5],
-            occurredAt: row[6], recordedAt: row[7], prevHash: [UInt8](row[8] as Data), envelope: [UInt8](row[9] as Data),
-            signature: [UInt8](row[10] as Data), entryHash: [UInt8](row[11] as Data))
+            seq: try RowReader.integer(row, 0, "seq"), eventID: try RowReader.text(row, 1, "event_id"),
+            type: try RowReader.text(row, 2, "type"), caseID: try RowReader.optionalText(row, 3, "case_id"),
+            agency: try RowReader.text(row, 4, "agency"), keyID: try RowReader.text(row, 5, "key_id"),
+            occurredAt: try RowReader.text(row, 6, "occurred_at"), recordedAt: try RowReader.text(row, 7, "recorded_at"),
+            prevHash: try RowReader.blob(row, 8, "prev_hash"), envelope: try RowReader.blob(row, 9, "envelope"),
+            signature: try RowReader.blob(row, 10, "signature"), entryHash: try RowReader.blob(row, 11, "entry_hash"))
     }
 
     /// Filters for reading the log; nil means any. Values are bound, never spliced into SQL.
@@ -187,7 +197,7 @@ public final class Ledger {
         do {
             try db.read { db in
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
-                while let row = try rows.next() { try body(Self.entry(row)) }
+                while let row = try rows.next() { try body(try Self.entry(row)) }
             }
         } catch { throw Self.map(error, path: path) }
     }
@@ -199,7 +209,7 @@ public final class Ledger {
                 let row: Row?
                 if let seq { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE seq = ?", arguments: [seq]) }
                 else { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE event_id = ?", arguments: [eventID]) }
-                return row.map(Self.entry)
+                return try row.map(Self.entry)
             }
         } catch { throw Self.map(error, path: path) }
     }
@@ -207,7 +217,9 @@ public final class Ledger {
     // MARK: - Appending
 
     /// Appends `drafts` in order, all or nothing, signed by `signer`, in one transaction.
-    /// Throws `LedgerError.rejected` with the first draft's problem; nothing is written then.
+    /// Each new entry goes through `ChainVerifier` before it is written, so append never writes
+    /// what verification would reject. Throws `LedgerError.rejected` (with the draft's index)
+    /// for a rule the draft breaks; nothing is written then.
     @discardableResult
     public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root",
                        clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
@@ -216,27 +228,31 @@ public final class Ledger {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     written = []
-                    var state = try Self.state(db)
+                    let state = try Self.state(db, path: path)
+                    var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signer.publicKey)
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+                    let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
                     for (index, draft) in drafts.enumerated() {
                         let envelope: Envelope
                         do throws(RuleViolation) {
-                            envelope = try state.envelope(for: draft, signer: signer.publicKey, recordedAt: clock(),
-                                                          eventID: newID(), practitioner: practitioner)
+                            envelope = try verifier.state.envelope(for: draft, signer: signer.publicKey, recordedAt: clock(),
+                                                                   eventID: newID(), practitioner: practitioner)
                         } catch { throw LedgerError.rejected(error, index: index) }
                         let entry = try Entry(signing: envelope, with: signer)
                         guard entry.canonical.count <= Entry.maxCanonicalBytes else {
-                            throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference")
+                            throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
                         }
                         let row = StoredEntry(envelope, entry: entry)
-                        if try Bool.fetchOne(db, sql: "SELECT 1 FROM events WHERE event_id = ?", arguments: [row.eventID]) == true {
-                            throw LedgerError.duplicateEventID(row.eventID)
+                        guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true else {
+                            throw LedgerError.duplicateEventID(row.eventID, index: index)
+                        }
+                        do throws(VerificationFailure) { try verifier.verify(row) } catch {
+                            throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
                         }
                         try insert.execute(arguments: [
                             row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
                             Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
                         ])
-                        state.apply(envelope, entryHash: row.entryHash)
                         written.append(row)
                     }
                     return .commit

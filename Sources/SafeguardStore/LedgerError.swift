@@ -11,8 +11,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case busy(path: String)
     /// The draft at `index` (0-based) broke a rule of the log.
     case rejected(RuleViolation, index: Int)
-    case invalidEvent(String)
-    case duplicateEventID(String)
+    case invalidEvent(String, index: Int)
+    case duplicateEventID(String, index: Int)
     case sqlite(path: String, message: String)
 
     public var description: String {
@@ -25,8 +25,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .readOnly(let p): return "\(p) is read-only: nothing was appended; append to a writable copy or fix the file's permissions"
         case .busy(let p): return "\(p) stayed locked by other writers past the timeout: nothing was appended; try again"
         case .rejected(let v, _): return "\(v.description); nothing was appended"
-        case .invalidEvent(let s): return "\(s); nothing was appended"
-        case .duplicateEventID(let id): return "an event with id \(id) is already in the ledger; nothing was appended"
+        case .invalidEvent(let s, _): return "\(s); nothing was appended"
+        case .duplicateEventID(let id, _): return "an event with id \(id) is already in the ledger (was it sent twice?); nothing was appended"
         case .sqlite(let p, let m): return "cannot use the ledger at \(p): \(m)"
         }
     }

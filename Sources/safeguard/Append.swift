@@ -61,6 +61,10 @@ extension Safeguard {
                 written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
             } catch LedgerError.rejected(let v, let index) {
                 throw InputError("line \(lineNumbers[index]): \(v); nothing was appended")
+            } catch LedgerError.invalidEvent(let s, let index) {
+                throw InputError("line \(lineNumbers[index]): \(s); nothing was appended")
+            } catch LedgerError.duplicateEventID(let id, let index) {
+                throw InputError("line \(lineNumbers[index]): event id \(id) is already in the ledger; nothing was appended")
             }
             if output.json {
                 printJSON(["appended": .integer(Int64(written.count)), "first_seq": .integer(written.first!.seq),

@@ -18,7 +18,9 @@ enum ExitStatus {
             case .rejected, .invalidEvent, .duplicateEventID: return refused
             default: return unusable
             }
-        case is InputError, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation: return refused
+        case is InputError, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation,
+            is PassphraseBox.Failure, is CanonicalJSON.Failure:
+            return refused
         case let e as KeyFiles.Failure:
             if case .tooOpen = e { return refused }
             if case .badPublicKey = e { return refused }

@@ -31,7 +31,7 @@ extension Safeguard.Log {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
-            if let type, !EventType.isKnown(type), !(type.hasSuffix(".*") && EventType.families.contains { $0.family == EventType.family(of: type) }) {
+            if let type, !EventType.isKnown(type), !EventType.isFamilyPattern(type) {
                 throw ValidationError("--type \"\(type)\" is not a known event type or family; see 'safeguard types'")
             }
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }

@@ -2,8 +2,12 @@ import Foundation
 import SafeguardCore
 
 /// Passphrases come from $SAFEGUARD_PASSPHRASE or a prompt on the terminal, never from the
-/// command line (where `ps` and shell history would keep them).
+/// command line (where `ps` and shell history would keep them). Typed passphrases go
+/// straight into `SecretBytes`, so no copy is left in ordinary memory.
 enum Passphrase {
+    static let maxBytes = 1024
+
+    /// `nil` when there is neither the variable nor a terminal to ask on.
     static func read(prompt: String, confirm: Bool) throws -> SecretBytes? {
         if let env = ProcessInfo.processInfo.environment["SAFEGUARD_PASSPHRASE"], !env.isEmpty {
             var bytes = Array(env.utf8)
@@ -12,15 +16,17 @@ enum Passphrase {
         guard let first = ask(prompt) else { return nil }
         if confirm {
             guard let second = ask("Repeat the passphrase: ") else { return nil }
-            guard Sodium.constantTimeEqual(first, second) else { throw InputError("the two passphrases differ; nothing was written") }
+            guard first.constantTimeEquals(second) else { throw InputError("the two passphrases differ; nothing was written") }
         }
-        guard !first.isEmpty else { throw InputError("the passphrase is empty; use --unprotected for a key without one") }
-        var bytes = first
-        return SecretBytes(consuming: &bytes)
+        guard first.count > 0 else {
+            throw InputError(confirm ? "the passphrase is empty; use --unprotected for a key without one"
+                                     : "no passphrase was typed; type the passphrase the key was created with")
+        }
+        return first
     }
 
-    /// Reads a line from /dev/tty with echo off; nil when there is no terminal.
-    private static func ask(_ prompt: String) -> [UInt8]? {
+    /// Reads a line from /dev/tty with echo off into protected memory; nil when there is no terminal.
+    private static func ask(_ prompt: String) -> SecretBytes? {
         let fd = open("/dev/tty", O_RDWR | O_NOCTTY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -34,9 +40,12 @@ enum Passphrase {
             tcsetattr(fd, TCSAFLUSH, &old)
             _ = Foundation.write(fd, "\n", 1)
         }
-        var out = [UInt8]()
-        var c: UInt8 = 0
-        while Foundation.read(fd, &c, 1) == 1, c != 0x0A, out.count < 1024 { out.append(c) }
-        return out
+        let buffer = SecretBytes(count: maxBytes)
+        let n = buffer.withUnsafeMutableBytes { b -> Int in
+            var n = 0
+            while n < b.count, Foundation.read(fd, b.baseAddress! + n, 1) == 1, b[n] != 0x0A { n += 1 }
+            return n
+        }
+        return buffer.prefix(n)
     }
 }

@@ -12,7 +12,7 @@ extension Safeguard {
                 hash chain, the stored hashes, each signature, that each key was enrolled and not \
                 revoked at that point, that the actor matches the key's enrolment, and that the \
                 policy in force allowed the agency to record the event type. Streams the log in \
-                constant memory. Exit 0 if valid; 1 with the first bad sequence number, event id \
+                memory that does not grow with its length. Exit 0 if valid; 1 with the first bad sequence number, event id \
                 and reason if not.
                 """)
 

@@ -66,6 +66,8 @@ final class BadInputTests: XCTestCase {
         try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "yesterday").utf8), mentions: "occurred_at")
         try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "2026-02-30T09:15:00Z").utf8), mentions: "occurred_at")
         try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "9999-12-31T23:59:59Z").utf8), mentions: "later than recorded_at")
+        // 00:30 at +01:00 on 1 January 1900 is 1899 in UTC, outside the envelope's range.
+        try assertRefused(appendPolice, stdin: Data(CLI.contact().replacingOccurrences(of: "2026-03-02T09:15:00Z", with: "1900-01-01T00:30:00+01:00").utf8), mentions: "occurred_at")
         try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","k":"a\u0000b","k":"dup""#).utf8), mentions: "duplicate")
         try assertRefused(appendPolice, stdin: Data(#"{"type":"contact.recorded","case_id":"C-1","occurred_at":"2026-03-02T09:15:00Z","facts":[],"details":{}}"#.utf8), mentions: "facts: must be an object")
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)

@@ -49,3 +49,24 @@ final class KeyFileTests: XCTestCase {
         XCTAssertThrowsError(try KeyFile.decode(Array(sealed.replacingCharacters(in: s, with: #""sealed_seed":"AAAA""#).utf8)) { self.passphrase("p") })
     }
 }
+
+final class PolicyTests: XCTestCase {
+    func policy(_ grants: [String]) -> JSONValue {
+        ["name": "p", "version": 1, "permissions": ["police": .array(grants.map { .string($0) })]]
+    }
+
+    func testGrantsMustBeKnownTypesOrWholeFamilies() throws {
+        XCTAssertNoThrow(try Policy(json: policy(["contact.*", "referral.mase", "governance.legal_hold"])))
+        for bad in ["contact.bogus.*", "case.x.y.*", "nosuch.*", "contact.teleported", "governance.*", "governance.key_enrolled", "*", ""] {
+            XCTAssertThrowsError(try Policy(json: policy([bad])), bad)
+        }
+        XCTAssertThrowsError(try Policy(json: ["name": "p", "version": 1, "permissions": [:]]))
+    }
+
+    func testDefaultPolicyRoundTripsThroughItsJSON() throws {
+        XCTAssertEqual(try Policy(json: Policy.toolkitDefault.json), Policy.toolkitDefault)
+        XCTAssertTrue(Policy.toolkitDefault.allows(agency: "csc", type: "referral.mase"))
+        XCTAssertFalse(Policy.toolkitDefault.allows(agency: "education", type: "referral.mase"))
+        XCTAssertFalse(Policy.toolkitDefault.allows(agency: "nobody", type: "contact.recorded"))
+    }
+}

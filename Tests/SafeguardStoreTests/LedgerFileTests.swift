@@ -28,6 +28,29 @@ final class LedgerFileTests: XCTestCase {
         }
     }
 
+    func testVersionZeroIsNotALedger() throws {
+        let f = try Fixture()
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 0") }
+        XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { XCTAssertEqual($0 as? LedgerError, .notALedger(path: f.path)) }
+    }
+
+    func testAppendRefusesWhatVerificationWouldReject() throws {
+        // Library callers can build drafts the CLI parser would never produce.
+        let f = try Fixture()
+        let before = try f.ledger.head()
+        let withNull = EventDraft(type: "contact.recorded", caseID: "C-1", occurredAt: Fixture.start, facts: ["x": .null])
+        let badCase = EventDraft(type: "contact.recorded", caseID: "C 1; --", occurredAt: Fixture.start, facts: [:])
+        let early = EventDraft(type: "contact.recorded", caseID: "C-1", occurredAt: Timestamp(seconds: Timestamp.minimum.seconds - 1), facts: [:])
+        for draft in [withNull, badCase, early] {
+            XCTAssertThrowsError(try f.ledger.append([draft], signer: f.police, clock: f.clock, newID: f.newID)) {
+                guard case LedgerError.invalidEvent(let why, 0) = $0 else { return XCTFail("\($0)") }
+                XCTAssertTrue(why.contains("would not verify"), why)
+            }
+        }
+        XCTAssertEqual(try f.ledger.head(), before)
+        XCTAssertNil(try f.verify())
+    }
+
     func testOtherFilesAreNotLedgers() throws {
         let f = try Fixture()
         let text = f.dir.appendingPathComponent("notes.txt").path

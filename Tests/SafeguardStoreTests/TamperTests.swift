@@ -96,6 +96,44 @@ final class TamperTests: XCTestCase {
         try assertFails(at: 5, ["column_mismatch"])
     }
 
+    func testLookalikeUnicodeInACopyColumnIsDetected() throws {
+        // U+212A KELVIN SIGN is canonically equivalent to K: equal as Swift strings, not as
+        // bytes, so SQL lookups by case would silently miss the event.
+        let kelvin = "\u{212A}-0001"
+        XCTAssertEqual(kelvin, "K-0001")
+        let row = try XCTUnwrap(try f.ledger.append([f.contact("K-0001")], signer: f.police, clock: f.clock, newID: f.newID).first)
+        try f.tamper { try $0.execute(sql: "UPDATE events SET case_id = ? WHERE seq = ?", arguments: [kelvin, row.seq]) }
+        try assertFails(at: row.seq, ["column_mismatch"])
+    }
+
+    func testDecomposedPractitionerNameIsNotTheEnrolledOne() throws {
+        let enrolled = "Zo\u{00E9} 0042", lookalike = "Zoe\u{0301} 0042"
+        XCTAssertEqual(enrolled, lookalike)  // Swift says equal; the format compares bytes
+        let k = Fixture.key(50)
+        try f.ledger.append([GovernanceDrafts.enrolment(of: k.publicKey, agency: "health", role: "practitioner", practitioner: enrolled, at: Fixture.start)],
+                            signer: f.root, clock: f.clock, newID: f.newID)
+        let row = try f.forgedNext(actor: Actor(agency: "health", role: "practitioner", practitioner: lookalike, keyID: k.publicKey.keyID), signer: k)
+        try f.insertRaw(row)
+        try assertFails(at: row.seq, ["actor_mismatch"])
+    }
+
+    func testWrongColumnTypesAreReportedNotCrashed() throws {
+        for (column, value) in [("signature", "NULL"), ("envelope", "'text, not a blob'"), ("seq", "'seven'"), ("case_id", "x'00'")] {
+            let g = try Fixture()
+            try g.appendContacts(4)
+            try g.tamper { db in
+                try db.execute(sql: "CREATE TABLE loose AS SELECT * FROM events")  // no constraints
+                try db.execute(sql: "DROP TABLE events")
+                try db.execute(sql: "ALTER TABLE loose RENAME TO events")
+                try db.execute(sql: "UPDATE events SET \(column) = \(value) WHERE seq = 6")
+            }
+            let failure = try XCTUnwrap(try g.verify(), column)
+            XCTAssertEqual(failure.code, column == "seq" ? "missing_events" : "malformed_row", "\(column): \(failure)")
+            if column != "seq" { XCTAssertEqual(failure.reason, .malformedRow(column: column)) }
+            XCTAssertEqual(failure.seq, 6, column)
+        }
+    }
+
     func testDeletedRowIsDetected() throws {
         try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq = 6") }
         let failure = try XCTUnwrap(try f.verify())

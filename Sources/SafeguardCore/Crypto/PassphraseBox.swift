@@ -29,12 +29,20 @@ public struct PassphraseBox: Sendable, Equatable {
         self.cost = cost; self.salt = salt; self.nonce = nonce; self.sealed = sealed
     }
 
-    public enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable, CustomStringConvertible {
         /// The passphrase is wrong, or the sealed bytes were altered.
         case wrongPassphrase
         /// Argon2id could not run with these parameters (usually: not enough memory).
         case keyDerivationFailed
         case malformed
+
+        public var description: String {
+            switch self {
+            case .wrongPassphrase: return "wrong passphrase (or the sealed key was altered)"
+            case .keyDerivationFailed: return "could not derive a key from the passphrase: Argon2id needs more memory than is free"
+            case .malformed: return "the sealed key's salt, nonce or length is malformed"
+            }
+        }
     }
 
     /// Seals `secret` under `passphrase` with a fresh random salt and nonce.

@@ -25,6 +25,28 @@ public final class SecretBytes: @unchecked Sendable {
         }
     }
 
+    /// The first `n` bytes, in new protected memory. An empty prefix is a zero-length secret.
+    public func prefix(_ n: Int) -> SecretBytes {
+        let out = SecretBytes(count: max(n, 1), length: n)
+        if n > 0 { out.pointer.copyMemory(from: pointer, byteCount: n) }
+        return out
+    }
+
+    private init(count allocated: Int, length: Int) {
+        Sodium.ensureReady()
+        guard let p = sodium_malloc(allocated) else { fatalError("sodium_malloc failed") }
+        sodium_memzero(p, allocated)
+        self.count = length
+        self.pointer = p
+    }
+
+    /// Constant-time comparison (`sodium_memcmp`) without copying either secret.
+    public func constantTimeEquals(_ other: SecretBytes) -> Bool {
+        guard count == other.count else { return false }
+        if count == 0 { return true }
+        return sodium_memcmp(pointer, other.pointer, count) == 0
+    }
+
     deinit {
         sodium_free(pointer)
     }

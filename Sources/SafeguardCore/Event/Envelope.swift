@@ -1,4 +1,5 @@
 /// Who recorded an event: the enrolment bound to the signing key (docs/FORMAT.md, "actor").
+/// Equality compares UTF-8 bytes, as the format does, not Swift's canonical equivalence.
 public struct Actor: Equatable, Hashable, Sendable {
     public var agency: String
     public var role: String
@@ -7,6 +8,27 @@ public struct Actor: Equatable, Hashable, Sendable {
 
     public init(agency: String, role: String, practitioner: String, keyID: String) {
         self.agency = agency; self.role = role; self.practitioner = practitioner; self.keyID = keyID
+    }
+
+    public static func == (a: Actor, b: Actor) -> Bool {
+        sameBytes(a.agency, b.agency) && sameBytes(a.role, b.role) && sameBytes(a.practitioner, b.practitioner)
+            && sameBytes(a.keyID, b.keyID)
+    }
+
+    public func hash(into h: inout Hasher) {
+        for s in [agency, role, practitioner, keyID] { h.combine(Array(s.utf8)) }
+    }
+}
+
+/// Byte equality of two strings' UTF-8, where Swift's `==` would treat canonically
+/// equivalent strings (é precomposed and decomposed) as equal.
+public func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+public func sameBytes(_ a: String?, _ b: String?) -> Bool {
+    switch (a, b) {
+    case (nil, nil): return true
+    case let (x?, y?): return sameBytes(x, y)
+    default: return false
     }
 }
 
@@ -118,11 +140,11 @@ extension Envelope {
             caseID = nil
         }
         guard let occ = Timestamp(canonical: try string("occurred_at")) else {
-            throw Invalid("occurred_at", "must be UTC RFC 3339 in whole seconds, e.g. 2026-11-30T09:15:00Z")
+            throw Invalid("occurred_at", "must be UTC RFC 3339 in whole seconds between 1900 and 9999, e.g. 2026-11-30T09:15:00Z")
         }
         occurredAt = occ
         guard let rec = Timestamp(canonical: try string("recorded_at")) else {
-            throw Invalid("recorded_at", "must be UTC RFC 3339 in whole seconds, e.g. 2026-11-30T09:15:00Z")
+            throw Invalid("recorded_at", "must be UTC RFC 3339 in whole seconds between 1900 and 9999, e.g. 2026-11-30T09:15:00Z")
         }
         recordedAt = rec
         let a = try object("actor")

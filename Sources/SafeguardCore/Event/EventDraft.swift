@@ -29,7 +29,7 @@ public struct EventDraft: Equatable, Sendable {
         guard EventType.isKnown(type) else {
             throw Envelope.Invalid("type", "\"\(type.prefix(60))\" is not a known event type; see 'safeguard types'")
         }
-        guard ![EventType.genesis].contains(type) else {
+        guard type != EventType.genesis else {
             throw Envelope.Invalid("type", "\(type) is written by 'safeguard init' only")
         }
         self.type = type

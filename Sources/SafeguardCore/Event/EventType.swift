@@ -1,4 +1,5 @@
-/// The event types the ledger accepts, by family (DOMAIN.md, "What gets recorded").
+/// The event types the ledger accepts, by family (the toolkit's "what gets recorded";
+/// docs/FORMAT.md §7).
 /// A type name is `family.verb`; governance events concern the log itself and carry no case id.
 public enum EventType {
     public static let governanceFamily = "governance"
@@ -30,6 +31,11 @@ public enum EventType {
     public static let all: Set<String> = Set(families.flatMap { f in f.types.map { "\(f.family).\($0)" } })
 
     public static func isKnown(_ type: String) -> Bool { all.contains(type) }
+
+    /// `family.*` for a known family.
+    public static func isFamilyPattern(_ s: String) -> Bool {
+        families.contains { $0.family + ".*" == s }
+    }
 
     public static func family(of type: String) -> String {
         String(type.prefix(while: { $0 != "." }))

@@ -42,7 +42,7 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             u[10] == 84 || u[10] == 116, let h = num(11, 2), u[13] == 58, let mi = num(14, 2), u[16] == 58,
             let s = num(17, 2)
         else { return nil }
-        guard (1900...9999).contains(y), (1...12).contains(mo), d >= 1, d <= Self.daysInMonth(y, mo), h < 24, mi < 60,
+        guard (1...9999).contains(y), (1...12).contains(mo), d >= 1, d <= Self.daysInMonth(y, mo), h < 24, mi < 60,
             s < 60
         else { return nil }
         var k = 19
@@ -65,8 +65,15 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
             return nil
         }
         guard k == u.count else { return nil }
-        seconds = Self.days(fromCivil: y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
+        let utc = Self.days(fromCivil: y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
+        // The range applies to the UTC instant, which is what the envelope stores.
+        guard (Self.minimum.seconds...Self.maximum.seconds).contains(utc) else { return nil }
+        seconds = utc
     }
+
+    /// 1900-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range an envelope may hold.
+    public static let minimum = Timestamp(seconds: days(fromCivil: 1900, 1, 1) * 86400)
+    public static let maximum = Timestamp(seconds: days(fromCivil: 9999, 12, 31) * 86400 + 86399)
 
     static func daysInMonth(_ y: Int64, _ m: Int64) -> Int64 {
         switch m {

@@ -130,7 +130,9 @@ public struct JSONParser {
         while i < buf.count, buf[i] != UInt8(ascii: "\""), buf[i] != UInt8(ascii: "\\"), buf[i] >= 0x20 { i += 1 }
         guard i < buf.count else { throw fail("unterminated string") }
         if buf[i] == UInt8(ascii: "\"") {
-            let s = try decodeUTF8(UnsafeBufferPointer(rebasing: buf[start..<i]), at: start)
+            guard let s = String(validating: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self) else {
+                throw Failure(offset: start, reason: "string is not valid UTF-8")
+            }
             i += 1
             return s
         }
@@ -160,7 +162,8 @@ public struct JSONParser {
                 throw fail(mode == .canonical ? "escape not used by canonical JSON" : "invalid escape in a string")
             }
         }
-        return try decodeUTF8(bytes.withUnsafeBufferPointer { $0 }, at: start, copying: bytes)
+        guard let s = String(validating: bytes, as: UTF8.self) else { throw Failure(offset: start, reason: "string is not valid UTF-8") }
+        return s
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
@@ -205,12 +208,6 @@ public struct JSONParser {
             throw Failure(offset: escapeStart, reason: "lone UTF-16 surrogate in \\u escape")
         }
         bytes.append(contentsOf: String(Character(UnicodeScalar(scalar)!)).utf8)
-    }
-
-    private func decodeUTF8(_ b: UnsafeBufferPointer<UInt8>, at offset: Int, copying: [UInt8]? = nil) throws(Failure) -> String {
-        let s: String? = copying.map { String(validating: $0, as: UTF8.self) } ?? String(validating: b, as: UTF8.self)
-        guard let s else { throw Failure(offset: offset, reason: "string is not valid UTF-8") }
-        return s
     }
 
     private mutating func number() throws(Failure) -> JSONValue {

@@ -47,7 +47,10 @@ public enum KeyFile {
 
     /// Whether the file needs a passphrase, and the public key it claims, without decrypting.
     public static func inspect(_ bytes: [UInt8]) throws(Failure) -> (publicKey: PublicKey, sealed: Bool) {
-        let o = try object(bytes)
+        try inspect(object(bytes))
+    }
+
+    private static func inspect(_ o: [String: JSONValue]) throws(Failure) -> (publicKey: PublicKey, sealed: Bool) {
         guard let pkText = o["public_key"]?.stringValue, let pk = PublicKey(base64: pkText) else {
             throw .notAKeyFile("public_key is missing or malformed")
         }
@@ -57,7 +60,7 @@ public enum KeyFile {
     /// Loads the signing key; `passphrase` is asked for only when the file is sealed.
     public static func decode(_ bytes: [UInt8], passphrase: () throws -> SecretBytes?) throws -> SigningKey {
         let o = try object(bytes)
-        let (publicKey, sealed) = try inspect(bytes)
+        let (publicKey, sealed) = try inspect(o)
         var seed: SecretBytes
         if sealed {
             guard let ops = o["opslimit"]?.integerValue, let mem = o["memlimit"]?.integerValue, ops > 0, mem > 0,

@@ -1,6 +1,7 @@
 /// Streaming verification of a ledger, one stored row at a time, in sequence order, with
-/// nothing but the partnership's root public key as trust anchor (docs/FORMAT.md, "Verifying").
-/// Memory is bounded by the key registry, not by the length of the log.
+/// nothing but the partnership's root public key as trust anchor (docs/FORMAT.md §9).
+/// Memory is bounded by the key registry and the set of agencies, not by the length of the log.
+/// Append runs every new entry through the same checks before writing it.
 public struct ChainVerifier: Sendable {
     public let trustAnchor: PublicKey
     public private(set) var state = LedgerState()
@@ -10,6 +11,13 @@ public struct ChainVerifier: Sendable {
     public var duplicateEventIDAt: Int64?
 
     public init(trustAnchor: PublicKey) { self.trustAnchor = trustAnchor }
+
+    /// A verifier that continues from `state` (already verified, or trusted as local state by
+    /// an appender), so that new entries are checked exactly as a full verification would.
+    public init(resuming state: LedgerState, trustAnchor: PublicKey) {
+        self.trustAnchor = trustAnchor
+        self.state = state
+    }
 
     /// Checks `row` as the next entry and moves past it, or throws the first problem found.
     public mutating func verify(_ row: StoredEntry) throws(VerificationFailure) {
@@ -48,10 +56,11 @@ public struct ChainVerifier: Sendable {
             throw fail(.entryHashMismatch(stored: Hex.encode(row.entryHash), computed: Hex.encode(computed)), id)
         }
         for (column, matches) in [
-            ("event_id", row.eventID == envelope.eventID), ("type", row.type == envelope.type),
-            ("case_id", row.caseID == envelope.caseID), ("agency", row.agency == envelope.actor.agency),
-            ("key_id", row.keyID == envelope.actor.keyID), ("occurred_at", row.occurredAt == envelope.occurredAt.description),
-            ("recorded_at", row.recordedAt == envelope.recordedAt.description), ("prev_hash", row.prevHash == envelope.prevHash),
+            ("event_id", sameBytes(row.eventID, envelope.eventID)), ("type", sameBytes(row.type, envelope.type)),
+            ("case_id", sameBytes(row.caseID, envelope.caseID)), ("agency", sameBytes(row.agency, envelope.actor.agency)),
+            ("key_id", sameBytes(row.keyID, envelope.actor.keyID)),
+            ("occurred_at", sameBytes(row.occurredAt, envelope.occurredAt.description)),
+            ("recorded_at", sameBytes(row.recordedAt, envelope.recordedAt.description)), ("prev_hash", row.prevHash == envelope.prevHash),
         ] where !matches {
             throw fail(.columnMismatch(column: column), id)
         }
@@ -84,18 +93,17 @@ public struct VerificationSummary: Equatable, Sendable {
     public var keysEnrolled = 0
     public var keysRevoked = 0
     public var agencies: Set<String> = []
-    public var cases: Int { caseIDs.count }
+    /// Distinct case ids; counted by the store after verification (not held in memory here).
+    public var cases: Int64 = 0
     public var firstOccurred: Timestamp?
     public var lastOccurred: Timestamp?
     public var firstRecorded: Timestamp?
     public var lastRecorded: Timestamp?
-    var caseIDs: Set<String> = []
 
     mutating func add(_ e: Envelope, headHash: [UInt8]) {
         events += 1
         self.headHash = headHash
         agencies.insert(e.actor.agency)
-        if let c = e.caseID { caseIDs.insert(c) }
         firstOccurred = min(firstOccurred ?? e.occurredAt, e.occurredAt)
         lastOccurred = max(lastOccurred ?? e.occurredAt, e.occurredAt)
         firstRecorded = min(firstRecorded ?? e.recordedAt, e.recordedAt)

@@ -31,10 +31,9 @@ public struct LedgerState: Equatable, Sendable {
         return record.publicKey
     }
 
-    /// Checks that `envelope` may be the next event. Signatures and hashes are not checked here.
+    /// Checks the rules of the log for `envelope` as the next event (docs/FORMAT.md §8).
+    /// Sequence, links, signatures and hashes are `ChainVerifier`'s part.
     public func check(_ e: Envelope) throws(RuleViolation) {
-        guard e.seq == nextSeq else { throw .wrongSequence(expected: nextSeq, found: e.seq) }
-        guard e.prevHash == headHash else { throw .brokenLink(expected: headHash, found: e.prevHash) }
         if e.seq == 0 {
             guard e.type == EventType.genesis else { throw .firstNotGenesis(type: e.type) }
             let g = try Self.genesisInfo(e)
@@ -51,7 +50,7 @@ public struct LedgerState: Equatable, Sendable {
         for (field, enrolled, claimed) in [
             ("agency", signer.actor.agency, e.actor.agency), ("role", signer.actor.role, e.actor.role),
             ("practitioner", signer.actor.practitioner, e.actor.practitioner),
-        ] where enrolled != claimed {
+        ] where !sameBytes(enrolled, claimed) {
             throw .actorMismatch(field: field, enrolled: enrolled, claimed: claimed)
         }
         let isRoot = signer.keyID == registry.rootKeyID
@@ -59,7 +58,7 @@ public struct LedgerState: Equatable, Sendable {
         case EventType.keyEnrolled:
             let new = try enrolment(e)
             guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled (a key is enrolled once)") }
-            guard let policy else { throw .noPolicy(type: e.type) }
+            guard let policy else { throw .governance("no policy is in force yet, so no agency key can be enrolled") }
             guard policy.permissions[new.actor.agency] != nil else {
                 throw .governance("agency \(new.actor.agency) is not in policy \(policy.name); known agencies: \(policy.agencies.joined(separator: ", "))")
             }
@@ -82,12 +81,12 @@ public struct LedgerState: Equatable, Sendable {
             guard isRoot else { throw .governance("only the partnership's root key may set the policy") }
             _ = try Self.policy(e)
         default:
+            guard !isRoot || EventType.family(of: e.type) == EventType.governanceFamily else {
+                throw .governance("the root key signs governance events only (keep it offline); record \(e.type) with an enrolled practitioner's key")
+            }
             guard let policy else { throw .noPolicy(type: e.type) }
             guard policy.allows(agency: e.actor.agency, type: e.type) else {
                 throw .notPermitted(agency: e.actor.agency, type: e.type, policy: "\(policy.name) v\(policy.version)")
-            }
-            guard !isRoot || EventType.family(of: e.type) == EventType.governanceFamily else {
-                throw .governance("the root key signs governance events only (keep it offline); record \(e.type) with an enrolled practitioner's key")
             }
         }
         try checkTimes(e)

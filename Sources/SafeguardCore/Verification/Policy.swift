@@ -37,7 +37,7 @@ public struct Policy: Equatable, Sendable {
             throw Envelope.Invalid("facts.policy.version", "must be an integer of at least 1")
         }
         guard let perms = json["permissions"]?.objectValue, !perms.isEmpty else {
-            throw Envelope.Invalid("facts.policy.permissions", "must be an object mapping agency codes to event types")
+            throw Envelope.Invalid("facts.policy.permissions", "must map at least one agency code to the event types it may record")
         }
         var out: [String: Set<String>] = [:]
         for (agency, list) in perms {
@@ -51,7 +51,7 @@ public struct Policy: Equatable, Sendable {
                     throw Envelope.Invalid("facts.policy.permissions.\(agency)", "must hold strings only")
                 }
                 let family = EventType.family(of: t)
-                let known = EventType.isKnown(t) || (t.hasSuffix(".*") && EventType.families.contains { $0.family == family })
+                let known = EventType.isKnown(t) || EventType.isFamilyPattern(t)
                 guard known, family != EventType.governanceFamily || t == "governance.legal_hold" || t == "governance.retention_review" else {
                     throw Envelope.Invalid("facts.policy.permissions.\(agency)", "\"\(t)\" is not a grantable event type or family")
                 }
@@ -62,7 +62,7 @@ public struct Policy: Equatable, Sendable {
         self.init(name: name, version: version, permissions: out)
     }
 
-    /// The default scheme, after the toolkit (DOMAIN.md): every agency records contacts,
+    /// The default scheme, after the toolkit (as distilled in the project's shared DOMAIN.md): every agency records contacts,
     /// screenings, sharing, missing episodes, links, escalations and corrections; only
     /// children's social care refers to MASE and records S17/S47 and plan decisions.
     public static let toolkitDefault: Policy = {

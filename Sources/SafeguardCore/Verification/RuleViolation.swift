@@ -21,7 +21,7 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
             return "prev_hash \(Hex.encode(f)) does not match the previous entry's hash \(Hex.encode(e))"
         case .genesisNotFirst: return "a genesis event may only stand at sequence number 0"
         case .firstNotGenesis(let t): return "the first event must be governance.genesis, found \(t)"
-        case .unknownKey(let k): return "key \(k) is not enrolled in this ledger; enrol it first (safeguard keys enrol)"
+        case .unknownKey(let k): return "key \(k) is not enrolled in this ledger: ask your safeguarding lead or the partnership to enrol it (safeguard keys enrol)"
         case .revokedKey(let k, let at): return "key \(k) was revoked at sequence number \(at); use a key that is still enrolled"
         case .actorMismatch(let field, let enrolled, let claimed):
             return "actor.\(field) is \"\(claimed)\" but the key is enrolled as \"\(enrolled)\""
@@ -30,7 +30,7 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
         case .governance(let s): return s
         case .invalidFacts(let i): return i.description
         case .recordedBeforeOccurred(let o, let r):
-            return "occurred_at \(o) is later than recorded_at \(r): an event cannot be recorded before it happens"
+            return "occurred_at \(o) is later than recorded_at \(r): an event cannot be recorded before it happens (check the time zone: give local times with their offset, e.g. +01:00 in summer)"
         }
     }
 }

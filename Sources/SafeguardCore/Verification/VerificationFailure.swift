@@ -14,6 +14,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case entryHashMismatch(stored: String, computed: String)
         case columnMismatch(column: String)
         case duplicateEventID
+        case malformedRow(column: String)
         case rule(RuleViolation)
     }
 
@@ -41,6 +42,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .entryHashMismatch: return "entry_hash_mismatch"
         case .columnMismatch: return "column_mismatch"
         case .duplicateEventID: return "duplicate_event_id"
+        case .malformedRow: return "malformed_row"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -69,6 +71,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .entryHashMismatch(let s, let c): return "stored entry_hash \(s) differs from the computed \(c)"
         case .columnMismatch(let c): return "stored column \(c) differs from the signed envelope"
         case .duplicateEventID: return "event_id was already used by an earlier event"
+        case .malformedRow(let c): return "the stored row's \(c) column has the wrong type or is missing"
         case .rule(let r): return r.description
         }
     }
