@@ -38,7 +38,7 @@ extension Safeguard {
             let now = Clock.now()
             let drafts = [
                 GovernanceDrafts.genesis(partnership: partnership, origin: origin, root: key.publicKey, at: now),
-                GovernanceDrafts.policy(.toolkitDefault, at: now),
+                GovernanceDrafts.policy(document: ToolkitPolicy.document, at: now),
             ]
             let (_, written) = try Ledger.create(at: path, signer: key, drafts: drafts, practitioner: practitioner,
                                                  clock: Clock.now, newID: Clock.newID)

@@ -72,7 +72,7 @@ enum WorkedExample {
         let drafts = [
             GovernanceDrafts.genesis(partnership: "Example Safeguarding Partnership", origin: "example.org/cse-ledger",
                                      root: key.publicKey, at: time),
-            GovernanceDrafts.policy(Policy(name: "worked-example", version: 1, permissions: ["police": ["contact.*"]]), at: time),
+            GovernanceDrafts.policy(document: Policy(name: "worked-example", version: 1, permissions: ["police": ["contact.*"]]).json, at: time),
         ]
         let ids = ["0f8e7a62-3b1c-4d5e-9f00-000000000000", "0f8e7a62-3b1c-4d5e-9f00-000000000001"]
         for (n, draft) in drafts.enumerated() {

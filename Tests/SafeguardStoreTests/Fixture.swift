@@ -28,7 +28,7 @@ final class Fixture {
         csc = Self.key(3)
         let drafts = [
             GovernanceDrafts.genesis(partnership: "Test Partnership", origin: "test.example/ledger", root: root.publicKey, at: Self.start),
-            GovernanceDrafts.policy(.toolkitDefault, at: Self.start),
+            GovernanceDrafts.policy(document: ToolkitPolicy.document, at: Self.start),
         ]
         (ledger, _) = try Ledger.create(at: path, signer: root, drafts: drafts, practitioner: "root holder", clock: clock, newID: newID)
         try ledger.append([

@@ -6,8 +6,10 @@ public enum GovernanceDrafts {
         ])
     }
 
-    public static func policy(_ policy: Policy, at: Timestamp) -> EventDraft {
-        EventDraft(type: EventType.policySet, caseID: nil, occurredAt: at, facts: ["policy": policy.json])
+    /// A `policy_set` event recording `document` (a whole policy document, of which `Policy`
+    /// reads the permissions).
+    public static func policy(document: JSONValue, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.policySet, caseID: nil, occurredAt: at, facts: ["policy": document])
     }
 
     public static func enrolment(of key: PublicKey, agency: String, role: String, practitioner: String, at: Timestamp) -> EventDraft {

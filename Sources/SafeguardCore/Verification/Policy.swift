@@ -62,27 +62,9 @@ public struct Policy: Equatable, Sendable {
         self.init(name: name, version: version, permissions: out)
     }
 
-    /// The default scheme, after the toolkit (as distilled in the project's shared DOMAIN.md): every agency records contacts,
-    /// screenings, sharing, missing episodes, links, escalations and corrections; only
-    /// children's social care refers to MASE and records S17/S47 and plan decisions.
+    /// The default scheme: the permissions of `ToolkitPolicy.document`.
     public static let toolkitDefault: Policy = {
-        let everyone: Set<String> = [
-            "contact.*", "screening.*", "sharing.*", "missing.*", "link.*", "escalation.*", "correction.*",
-            "acknowledgement.*", "referral.mash_written", "referral.mash_telephone", "case.opened", "case.updated",
-        ]
-        return Policy(
-            name: "sutton-cse-toolkit-2018", version: 1,
-            permissions: [
-                "police": everyone.union(["case.*", "meeting.*", "disruption.*", "action.*", "decision.strategy", "referral.rhi_provider"]),
-                "csc": everyone.union([
-                    "case.*", "meeting.*", "disruption.*", "action.*", "decision.*", "referral.*",
-                ]),
-                "health": everyone,
-                "education": everyone.union(["referral.ewo"]),
-                "voluntary": everyone,
-                "mash": everyone.union(["case.*", "decision.mash", "meeting.strategy", "meeting.network"]),
-                // Partnership keys (MASE chair, business manager); the root key itself signs governance only.
-                "partnership": ["governance.legal_hold", "governance.retention_review", "meeting.*", "action.*", "acknowledgement.*"],
-            ])
+        guard let p = try? Policy(json: ToolkitPolicy.document) else { fatalError("the built-in policy's permissions are invalid") }
+        return p
     }()
 }
