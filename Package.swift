@@ -22,21 +22,24 @@ let package = Package(
         ),
         // The pure core: canonical JSON, the event envelope, hashing, signing, keys, chain verification.
         .target(name: "SafeguardCore", dependencies: ["CSodium"]),
+        // The toolkit's event catalogue: typed facts, validation, levels, working-day deadlines.
+        .target(name: "SafeguardCatalogue", dependencies: ["SafeguardCore"]),
         // The SQLite ledger file and key files: the I/O edge.
         .target(
             name: "SafeguardStore",
-            dependencies: ["SafeguardCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Read models rebuilt from the verified log (filled by a later issue).
         .target(name: "Projections", dependencies: ["SafeguardCore"], path: "Projections"),
         .executableTarget(
             name: "safeguard",
             dependencies: [
-                "SafeguardCore", "SafeguardStore", "Projections",
+                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
+        .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
         .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore"]),
     ]

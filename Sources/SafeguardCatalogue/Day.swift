@@ -1,0 +1,85 @@
+import SafeguardCore
+
+/// A calendar date (no time), as days since 1970-01-01. Deadlines and bank holidays are days.
+public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let number: Int64
+
+    public init(number: Int64) { self.number = number }
+
+    public static func < (a: Day, b: Day) -> Bool { a.number < b.number }
+
+    /// Parses `YYYY-MM-DD` (a real date).
+    public init?(iso text: String) {
+        guard text.utf8.count == 10, let t = Timestamp(rfc3339: text + "T00:00:00Z"), t.date == text else { return nil }
+        number = t.seconds / 86400
+    }
+
+    /// The date of `t` in England (Europe/London: GMT, or BST from 01:00 UTC on the last Sunday
+    /// of March to 01:00 UTC on the last Sunday of October), which is the date a practitioner
+    /// means by "the same working day".
+    public init(london t: Timestamp) {
+        let year = Int64(Timestamp(seconds: t.seconds).date.prefix(4))!
+        let start = Self.lastSunday(year: year, month: 3).number * 86400 + 3600
+        let end = Self.lastSunday(year: year, month: 10).number * 86400 + 3600
+        let offset: Int64 = (start..<end).contains(t.seconds) ? 3600 : 0
+        number = Int64((Double(t.seconds + offset) / 86400).rounded(.down))
+    }
+
+    static func lastSunday(year: Int64, month: Int) -> Day {
+        let next = month == 12 ? Day(iso: "\(year + 1)-01-01")! : Day(iso: "\(year)-\(month + 1 < 10 ? "0" : "")\(month + 1)-01")!
+        var d = Day(number: next.number - 1)
+        while d.weekday != 7 { d = Day(number: d.number - 1) }
+        return d
+    }
+
+    /// ISO weekday: 1 Monday … 7 Sunday (1970-01-01 was a Thursday).
+    public var weekday: Int { Int(((number % 7) + 7 + 3) % 7) + 1 }
+
+    public var description: String { Timestamp(seconds: number * 86400).date }
+
+    /// e.g. "Tue 1 Dec 2026", the form practitioners read.
+    public var spoken: String {
+        let names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let iso = description
+        let y = iso.prefix(4), m = Int(iso.dropFirst(5).prefix(2))!, d = Int(iso.suffix(2))!
+        return "\(names[weekday - 1]) \(d) \(months[m - 1]) \(y)"
+    }
+
+    public func adding(days n: Int64) -> Day { Day(number: number + n) }
+}
+
+/// Working days in England and Wales: Monday to Friday, less the bank holidays the policy lists.
+public struct WorkingCalendar: Sendable, Equatable {
+    public let bankHolidays: Set<Day>
+
+    public init(bankHolidays: Set<Day>) { self.bankHolidays = bankHolidays }
+
+    public func isWorkingDay(_ d: Day) -> Bool { d.weekday <= 5 && !bankHolidays.contains(d) }
+
+    /// The deadline `n` working days after `start`. With `n` = 0 it is "the same working day":
+    /// `start` itself if it is a working day, else the next working day.
+    public func adding(workingDays n: Int, to start: Day) -> Day {
+        var d = start
+        while !isWorkingDay(d) { d = d.adding(days: 1) }
+        var left = n
+        while left > 0 {
+            d = d.adding(days: 1)
+            if isWorkingDay(d) { left -= 1 }
+        }
+        return d
+    }
+
+    /// Working days from `a` to `b` (positive when `b` is later): how overdue something is.
+    public func workingDays(from a: Day, to b: Day) -> Int {
+        guard a != b else { return 0 }
+        let (lo, hi, sign) = a < b ? (a, b, 1) : (b, a, -1)
+        var n = 0
+        var d = lo
+        while d < hi {
+            d = d.adding(days: 1)
+            if isWorkingDay(d) { n += 1 }
+        }
+        return n * sign
+    }
+}

@@ -1,0 +1,108 @@
+import SafeguardCore
+
+/// What one member of `facts` may hold.
+public indirect enum FieldKind: Sendable {
+    case oneOf([String])
+    /// An S or A indicator code of the policy in force.
+    case indicator
+    /// A V code of the policy in force.
+    case vulnerability
+    /// A D code of the policy in force.
+    case disruption
+    /// An agency code of the policy in force.
+    case agency
+    /// A case id that has been opened.
+    case caseRef
+    /// The event id of an earlier event in this ledger.
+    case eventRef
+    /// A pseudonymous reference (venue, vehicle, person of concern): the case-id alphabet.
+    case reference
+    /// `YYYY-MM-DD`
+    case date
+    /// `YYYY-MM`
+    case month
+    case bool
+    case integer(ClosedRange<Int64>)
+    case list(FieldKind, minCount: Int)
+    /// `[{"code": "S1", "timing": "current"}, {"code": "A2"}]`: S codes need a timing.
+    case screeningIndicators
+
+    /// How the kind reads in an error message or in `--help`.
+    public var summary: String {
+        switch self {
+        case .oneOf(let v): return "one of " + v.joined(separator: ", ")
+        case .indicator: return "an indicator code (S1-S7, A1-A19)"
+        case .vulnerability: return "a vulnerability code (V1-V5)"
+        case .disruption: return "a disruption code (D1-D29)"
+        case .agency: return "an agency code"
+        case .caseRef: return "an opened case id"
+        case .eventRef: return "the event id of an earlier event"
+        case .reference: return "a pseudonymous reference such as VENUE-0042"
+        case .date: return "a date YYYY-MM-DD"
+        case .month: return "a month YYYY-MM"
+        case .bool: return "true or false"
+        case .integer(let r): return "a whole number from \(r.lowerBound) to \(r.upperBound)"
+        case .list(let k, let n): return "a list (at least \(n)) of \(k.summary)"
+        case .screeningIndicators: return "a list of {code, timing} where timing is current or prior (required for S codes)"
+        }
+    }
+}
+
+/// One member of an event type's `facts`.
+public struct FieldSpec: Sendable {
+    public let name: String
+    public let kind: FieldKind
+    public let required: Bool
+    public let help: String
+
+    public init(_ name: String, _ kind: FieldKind, required: Bool = true, _ help: String) {
+        self.name = name; self.kind = kind; self.required = required; self.help = help
+    }
+}
+
+/// The catalogue entry of one event type: its facts and the checks beyond their shapes.
+public struct EventSpec: Sendable {
+    public let type: String
+    /// The toolkit's wording for what this records.
+    public let summary: String
+    public let fields: [FieldSpec]
+    /// Checks that involve several fields or earlier events; each returns the problem found.
+    public let rules: [Rule]
+
+    public typealias Rule = @Sendable (RuleInput) -> CatalogueError?
+
+    public init(_ type: String, _ summary: String, _ fields: [FieldSpec], rules: [Rule] = []) {
+        self.type = type; self.summary = summary; self.fields = fields; self.rules = rules
+    }
+
+    public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+}
+
+/// What a rule sees: the draft's facts and place, and the ledger through the context.
+public struct RuleInput {
+    public let facts: Facts
+    public let caseID: String?
+    public let occurredAt: Timestamp
+    public let context: RecordingContext
+}
+
+/// Typed access to an event's facts.
+public struct Facts: Sendable {
+    public let values: [String: JSONValue]
+    public init(_ values: [String: JSONValue]) { self.values = values }
+
+    public subscript(_ k: String) -> JSONValue? { values[k] }
+    public func string(_ k: String) -> String? { values[k]?.stringValue }
+    public func bool(_ k: String) -> Bool? { values[k]?.boolValue }
+    public func int(_ k: String) -> Int64? { values[k]?.integerValue }
+    public func strings(_ k: String) -> [String] { values[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+    public func day(_ k: String) -> Day? { string(k).flatMap(Day.init(iso:)) }
+}
+
+/// Why an event cannot be recorded: the field, what is wrong, and what is allowed.
+public struct CatalogueError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let field: String
+    public let problem: String
+    public init(_ field: String, _ problem: String) { self.field = field; self.problem = problem }
+    public var description: String { "\(field): \(problem)" }
+}

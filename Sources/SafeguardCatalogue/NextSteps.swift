@@ -1,0 +1,155 @@
+import SafeguardCore
+
+/// One event of a case, as the next-steps rules read it.
+public struct CaseEvent: Sendable {
+    public let eventID: String
+    public let type: String
+    public let occurredAt: Timestamp
+    public let facts: Facts
+
+    public init(eventID: String, type: String, occurredAt: Timestamp, facts: Facts) {
+        self.eventID = eventID; self.type = type; self.occurredAt = occurredAt; self.facts = facts
+    }
+
+    public init(_ e: Envelope) {
+        self.init(eventID: e.eventID, type: e.type, occurredAt: e.occurredAt, facts: Facts(e.facts))
+    }
+
+    var day: Day { Day(london: occurredAt) }
+}
+
+/// Something the toolkit requires next for a case.
+public struct NextStep: Equatable, Sendable {
+    /// The recording-practice rule it comes from (R1-R15).
+    public let rule: String
+    public let what: String
+    public let due: Day?
+    /// Working days past `due` on the day asked about; nil when not overdue.
+    public let overdueBy: Int?
+
+    /// e.g. "Referral to MASH required by Tue 1 Dec 2026 (R1)".
+    public var sentence: String {
+        var s = what
+        if let due { s += " by \(due.spoken)" }
+        if let o = overdueBy { s += ", overdue by \(o) working day\(o == 1 ? "" : "s")" }
+        return s + " (\(rule))"
+    }
+}
+
+/// Ages from a birth month. The exact date of birth is identifying and lives in details, so
+/// ages are computed conservatively: the youngest the child can be.
+public enum Age {
+    /// Whole years on `day` for a child born at the latest on the last day of `birthMonth`.
+    public static func youngest(birthMonth: String, on day: Day) -> Int? {
+        guard let first = Day(iso: birthMonth + "-01") else { return nil }
+        let b = first.description, d = day.description
+        let by = Int(b.prefix(4))!, bm = Int(b.dropFirst(5).prefix(2))!
+        let dy = Int(d.prefix(4))!, dm = Int(d.dropFirst(5).prefix(2))!
+        // Until the month after the birth month, the birthday may not have come yet.
+        return dy - by - (dm > bm ? 0 : 1)
+    }
+
+    /// The earliest possible 18th birthday: the first day of the birth month, 18 years on.
+    public static func earliestEighteenth(birthMonth: String) -> Day? {
+        guard let y = Int(birthMonth.prefix(4)) else { return nil }
+        return Day(iso: "\(y + 18)-\(birthMonth.suffix(2))-01")
+    }
+}
+
+/// What the toolkit requires next for one case, with due dates in working days.
+public enum NextSteps {
+    public static func forCase(_ events: [CaseEvent], policy: PolicyDocument, today: Day) -> [NextStep] {
+        let cal = policy.calendar
+        var steps: [NextStep] = []
+        func add(_ rule: String, _ what: String, _ due: Day?) {
+            let overdue = due.flatMap { d in today > d ? cal.workingDays(from: d, to: today) : nil }
+            steps.append(NextStep(rule: rule, what: what, due: due, overdueBy: overdue))
+        }
+        func after(_ t: Timestamp, _ types: Set<String>) -> [CaseEvent] {
+            events.filter { types.contains($0.type) && $0.occurredAt >= t }
+        }
+        let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
+            .compactMap { $0.facts.string("corrects_event") })
+        let live = events.filter { !retracted.contains($0.eventID) }
+        if let last = live.last(where: { $0.type == "case.opened" || $0.type == "case.closed" }), last.type == "case.closed" {
+            return []
+        }
+
+        // R1-R3: what the latest screening's level requires.
+        if let screening = live.last(where: { $0.type.hasPrefix("screening.") }), let s = Screening(facts: screening.facts) {
+            let suggestion = LevelSuggestion.suggest(s, policy: policy)
+            let own = screening.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none
+            let level = max(own, suggestion.level)
+            let d = screening.day
+            let referrals = after(screening.occurredAt, ["referral.mash_written", "referral.mash_telephone"])
+            if level >= .medium, referrals.isEmpty {
+                let days = level == .significant ? policy.deadlines.mashReferralSignificant : policy.deadlines.mashReferralMedium
+                let how = level == .significant && suggestion.urgent ? " (urgent: telephone MASH first, then the written form)" : ""
+                add("R1", "Referral to MASH required\(how)", cal.adding(workingDays: days, to: d))
+            }
+            if level == .medium {
+                let statutory = after(screening.occurredAt, ["decision.s17", "decision.s47"]).isEmpty == false
+                    || after(screening.occurredAt, ["decision.strategy"]).contains { $0.facts.string("outcome") == "s47" }
+                    || after(screening.occurredAt, ["decision.mash"]).contains { ["s17_assessment", "s47_enquiry"].contains($0.facts.string("outcome") ?? "") }
+                let caf = after(screening.occurredAt, ["decision.early_help"]).contains { $0.facts.string("kind") == "family_caf" }
+                if !statutory, !caf {
+                    add("R3", "Family CAF unless S17/S47 applies", cal.adding(workingDays: policy.deadlines.familyCAF, to: d))
+                }
+            }
+        }
+        // R2: a telephone referral is followed by the written form.
+        for phone in live where phone.type == "referral.mash_telephone" {
+            let followed = live.contains { $0.type == "referral.mash_written" && ($0.facts.string("telephone_referral") == phone.eventID || $0.occurredAt >= phone.occurredAt) }
+            if !followed {
+                add("R2", "Written MASH referral form after the telephone referral of \(phone.day.spoken)",
+                    cal.adding(workingDays: policy.deadlines.writtenAfterTelephone, to: phone.day))
+            }
+        }
+        // R4: NFA tells the referrer verbally and in writing.
+        for nfa in live where nfa.type == "decision.nfa" {
+            if nfa.facts.bool("referrer_told_verbally") != true || nfa.facts.bool("referrer_told_in_writing") != true {
+                add("R4", "Tell the referrer of the NFA decision of \(nfa.day.spoken) verbally and in writing", nfa.day)
+            }
+        }
+        // R8: a return home interview offered within the policy's hours of return.
+        for start in live where start.type == "missing.started" {
+            let refs = live.filter { $0.facts.string("missing_episode") == start.eventID }
+            if refs.contains(where: { $0.type == "missing.rhi_offered" || $0.type == "missing.rhi_completed" }) { continue }
+            if let back = refs.first(where: { $0.type == "missing.returned" }) {
+                let due = Day(london: Timestamp(seconds: back.occurredAt.seconds + Int64(policy.deadlines.rhiOfferHours) * 3600))
+                add("R8", "Offer a return home interview (returned \(back.day.spoken))", due)
+            } else {
+                add("R8", "Missing since \(start.day.spoken): on return, offer a return home interview within \(policy.deadlines.rhiOfferHours) hours", nil)
+            }
+        }
+        // R10: transition plan within the policy's months of turning 18.
+        if let birth = live.last(where: { $0.facts.string("birth_month") != nil })?.facts.string("birth_month"),
+            let eighteen = Age.earliestEighteenth(birthMonth: birth), !live.contains(where: { $0.type == "case.transition" })
+        {
+            let months = policy.deadlines.transitionMonthsBefore18
+            if let windowStart = Day(iso: shiftMonths(eighteen.description, by: -months)), today >= windowStart {
+                add("R10", "Transition plan or referral to adult services before 18", eighteen)
+            }
+        }
+        // R14: open MASE actions.
+        let done = Set(live.filter { $0.type == "action.completed" }.compactMap { $0.facts.string("action_ref") })
+        for a in live where a.type == "action.set" {
+            guard let ref = a.facts.string("action_ref"), !done.contains(ref) else { continue }
+            add("R14", "MASE action \(ref) (\(a.facts.string("owner_agency") ?? "?"), \(a.facts.string("strand") ?? "?"))", a.facts.day("due_date"))
+        }
+        // R15: escalations resolved and reported.
+        for e in live where e.type == "escalation.raised" {
+            let resolved = live.contains { $0.type == "escalation.resolved" && $0.facts.string("escalation") == e.eventID }
+            if !resolved { add("R15", "Resolve the escalation of \(e.day.spoken) and report lessons learnt to MASE", nil) }
+        }
+        return steps
+    }
+
+    /// `YYYY-MM-DD` moved by whole months (day kept; months are 1st-of-month here).
+    static func shiftMonths(_ iso: String, by n: Int) -> String {
+        let y = Int(iso.prefix(4))!, m = Int(iso.dropFirst(5).prefix(2))!
+        let total = y * 12 + (m - 1) + n
+        let ny = total / 12, nm = total % 12 + 1
+        return String(ny) + "-" + (nm < 10 ? "0" : "") + String(nm) + String(iso.suffix(3))
+    }
+}

@@ -1,0 +1,166 @@
+import SafeguardCore
+
+/// A risk level (DOMAIN.md "Risk levels"), ordered.
+public enum RiskLevel: String, CaseIterable, Comparable, Sendable {
+    case none, low, medium, significant
+
+    public static func < (a: RiskLevel, b: RiskLevel) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// The toolkit's name for the level.
+    public var toolkitName: String {
+        switch self {
+        case .none: return "no risk indicators identified"
+        case .low: return "Universal Plus"
+        case .medium: return "Additional Needs"
+        case .significant: return "Complex / Acute"
+        }
+    }
+}
+
+/// The whole policy document of a `governance.policy_set` event, as the catalogue reads it:
+/// indicators and their threshold columns, level rules, deadlines, disruption codes, the
+/// bank-holiday calendar and the facts only some agencies may record. Everything here is
+/// data from the log, so a figure computed under one version can be recomputed later.
+public struct PolicyDocument: Sendable {
+    public struct Indicator: Sendable, Equatable {
+        public let code: String
+        /// `significant` (S codes, marked current or prior) or `additional` (A codes).
+        public let set: String
+        public let column: String
+        public let label: String
+    }
+
+    public struct Restriction: Sendable, Equatable {
+        public let type: String
+        public let field: String
+        public let values: [String]?
+        public let agencies: [String]
+        public let why: String
+    }
+
+    public struct Deadlines: Sendable, Equatable {
+        public var mashReferralSignificant: Int
+        public var mashReferralMedium: Int
+        public var writtenAfterTelephone: Int
+        public var familyCAF: Int
+        public var rhiOfferHours: Int
+        public var lateRecording: Int
+        public var transitionMonthsBefore18: Int
+    }
+
+    public let permissions: Policy
+    public let indicators: [String: Indicator]
+    public let indicatorOrder: [String]
+    public let vulnerabilities: [String: String]
+    public let vulnerabilityOrder: [String]
+    /// Threshold column → level, and which columns are urgent (acute).
+    public let columnLevels: [String: RiskLevel]
+    public let urgentColumns: Set<String>
+    public let priorOnlyCap: String
+    public let significantUnderAge: Int
+    public let significantWithLearningDisability: Bool
+    public let deadlines: Deadlines
+    public let disruptions: [String: String]
+    public let disruptionOrder: [String]
+    public let calendar: WorkingCalendar
+    public let restrictions: [Restriction]
+
+    public var name: String { permissions.name }
+    public var version: Int64 { permissions.version }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The built-in toolkit policy.
+    public static let toolkit: PolicyDocument = {
+        do { return try PolicyDocument(json: ToolkitPolicy.document) } catch { fatalError("built-in policy: \(error)") }
+    }()
+
+    public init(json: JSONValue) throws {
+        func fail(_ s: String) -> Invalid { Invalid(description: "policy document: \(s)") }
+        permissions = try Policy(json: json)
+        func list(_ key: String) throws -> [JSONValue] {
+            guard let a = json[key]?.arrayValue else { throw fail("\(key) must be an array") }
+            return a
+        }
+        func str(_ v: JSONValue, _ k: String, _ ctx: String) throws -> String {
+            guard let s = v[k]?.stringValue, !s.isEmpty else { throw fail("\(ctx) needs a string \(k)") }
+            return s
+        }
+        var ind: [String: Indicator] = [:], order: [String] = []
+        for v in try list("indicators") {
+            let i = Indicator(code: try str(v, "code", "an indicator"), set: try str(v, "set", "an indicator"),
+                              column: try str(v, "column", "an indicator"), label: try str(v, "label", "an indicator"))
+            guard ["significant", "additional"].contains(i.set) else { throw fail("indicator \(i.code): set must be significant or additional") }
+            guard ind[i.code] == nil else { throw fail("indicator \(i.code) is listed twice") }
+            ind[i.code] = i
+            order.append(i.code)
+        }
+        indicators = ind
+        indicatorOrder = order
+        var vul: [String: String] = [:], vorder: [String] = []
+        for v in try list("vulnerabilities") {
+            let code = try str(v, "code", "a vulnerability")
+            vul[code] = try str(v, "label", "vulnerability \(code)")
+            vorder.append(code)
+        }
+        vulnerabilities = vul
+        vulnerabilityOrder = vorder
+        var levels: [String: RiskLevel] = [:], urgent: Set<String> = []
+        for v in try list("columns") {
+            let c = try str(v, "column", "a column")
+            guard let l = RiskLevel(rawValue: try str(v, "level", "column \(c)")) else { throw fail("column \(c): unknown level") }
+            levels[c] = l
+            if v["urgent"]?.boolValue == true { urgent.insert(c) }
+        }
+        columnLevels = levels
+        urgentColumns = urgent
+        for i in ind.values where levels[i.column] == nil { throw fail("indicator \(i.code) names unknown column \(i.column)") }
+        guard let rules = json["level_rules"] else { throw fail("level_rules is missing") }
+        priorOnlyCap = try str(rules, "prior_only_cap", "level_rules")
+        guard levels[priorOnlyCap] != nil else { throw fail("level_rules.prior_only_cap names an unknown column") }
+        guard let age = rules["significant_under_age"]?.integerValue else { throw fail("level_rules.significant_under_age is missing") }
+        significantUnderAge = Int(age)
+        significantWithLearningDisability = rules["significant_with_learning_disability"]?.boolValue ?? false
+        guard let d = json["deadlines"] else { throw fail("deadlines is missing") }
+        func int(_ k: String) throws -> Int {
+            guard let v = d[k]?.integerValue, v >= 0 else { throw fail("deadlines.\(k) must be a whole number ≥ 0") }
+            return Int(v)
+        }
+        deadlines = Deadlines(
+            mashReferralSignificant: try int("mash_referral_significant_working_days"),
+            mashReferralMedium: try int("mash_referral_medium_working_days"),
+            writtenAfterTelephone: try int("written_after_telephone_working_days"),
+            familyCAF: try int("family_caf_working_days"), rhiOfferHours: try int("rhi_offer_hours"),
+            lateRecording: try int("late_recording_working_days"), transitionMonthsBefore18: try int("transition_months_before_18"))
+        var dis: [String: String] = [:], dorder: [String] = []
+        for v in try list("disruptions") {
+            let code = try str(v, "code", "a disruption")
+            dis[code] = try str(v, "label", "disruption \(code)")
+            dorder.append(code)
+        }
+        disruptions = dis
+        disruptionOrder = dorder
+        guard let dates = json["bank_holidays"]?["dates"]?.arrayValue else { throw fail("bank_holidays.dates is missing") }
+        var holidays: Set<Day> = []
+        for v in dates {
+            guard let s = v.stringValue, let day = Day(iso: s) else { throw fail("bank_holidays.dates holds a value that is not YYYY-MM-DD") }
+            holidays.insert(day)
+        }
+        calendar = WorkingCalendar(bankHolidays: holidays)
+        var rs: [Restriction] = []
+        for v in json["restricted_facts"]?.arrayValue ?? [] {
+            rs.append(Restriction(
+                type: try str(v, "type", "a restriction"), field: try str(v, "field", "a restriction"),
+                values: v["values"]?.arrayValue?.compactMap(\.stringValue),
+                agencies: v["agencies"]?.arrayValue?.compactMap(\.stringValue) ?? [], why: v["why"]?.stringValue ?? ""))
+        }
+        restrictions = rs
+    }
+
+    /// Codes of the indicators in `set` (`significant` or `additional`), in policy order.
+    public func indicatorCodes(set: String) -> [String] { indicatorOrder.filter { indicators[$0]?.set == set } }
+}

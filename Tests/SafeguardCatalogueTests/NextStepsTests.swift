@@ -1,0 +1,92 @@
+import SafeguardCatalogue
+import SafeguardCore
+import XCTest
+
+final class NextStepsTests: XCTestCase {
+    let policy = PolicyDocument.toolkit
+    var n = 0
+
+    func ev(_ type: String, _ at: String, _ facts: [String: JSONValue], id: String? = nil) -> CaseEvent {
+        n += 1
+        return CaseEvent(eventID: id ?? "00000000-0000-4000-8000-\(String(repeating: "0", count: 12 - String(n).count))\(n)", type: type,
+                         occurredAt: Timestamp(rfc3339: at)!, facts: Facts(facts))
+    }
+
+    func screening(_ at: String, _ indicators: JSONValue, level: String, age: Int64 = 15) -> CaseEvent {
+        ev("screening.cse_tool", at, ["policy_version": 1, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
+                                     "suggested_level": .string(level), "practitioner_level": .string(level)])
+    }
+
+    func steps(_ events: [CaseEvent], today: String) -> [NextStep] {
+        NextSteps.forCase(events, policy: policy, today: Day(iso: today)!)
+    }
+
+    func testMediumScreeningNeedsMASHNextWorkingDayAndCAFInTen() {
+        let s = steps([screening("2026-11-30T10:00:00Z", [["code": "A2"]], level: "medium")], today: "2026-11-30")
+        XCTAssertEqual(s.map(\.sentence), [
+            "Referral to MASH required by Tue 1 Dec 2026 (R1)",
+            "Family CAF unless S17/S47 applies by Mon 14 Dec 2026 (R3)",
+        ])
+    }
+
+    func testSignificantAcuteScreeningNeedsTelephoneSameDayAndGoesOverdue() {
+        let s = steps([screening("2026-12-24T16:00:00Z", [["code": "A12"]], level: "significant")], today: "2026-12-31")
+        XCTAssertEqual(s.count, 1)
+        XCTAssertEqual(s[0].due, Day(iso: "2026-12-24"))
+        XCTAssertTrue(s[0].what.contains("telephone MASH first"))
+        XCTAssertEqual(s[0].overdueBy, 3)  // 29, 30, 31 December
+    }
+
+    func testReferralAndEarlyHelpSatisfyTheSteps() {
+        let e = [
+            screening("2026-11-30T10:00:00Z", [["code": "A2"]], level: "medium"),
+            ev("referral.mash_written", "2026-12-01T09:00:00Z", ["urgency": "standard"]),
+            ev("decision.early_help", "2026-12-02T09:00:00Z", ["kind": "family_caf", "status": "started"]),
+        ]
+        XCTAssertEqual(steps(e, today: "2026-12-03"), [])
+    }
+
+    func testTelephoneReferralNeedsWrittenFormNextWorkingDay() {
+        let phone = ev("referral.mash_telephone", "2026-12-24T11:00:00Z", ["immediate_risk": true])
+        let s = steps([phone], today: "2026-12-24")
+        XCTAssertEqual(s.map(\.sentence), ["Written MASH referral form after the telephone referral of Thu 24 Dec 2026 by Tue 29 Dec 2026 (R2)"])
+    }
+
+    func testMissingEpisodeNeedsReturnHomeInterviewWithin72Hours() {
+        let start = ev("missing.started", "2026-11-27T22:00:00Z", ["reported_by": "parent_carer"])
+        XCTAssertEqual(steps([start], today: "2026-11-28").first?.due, nil)
+        let back = ev("missing.returned", "2026-11-28T18:00:00Z", ["missing_episode": .string(start.eventID), "how": "returned_self"])
+        let s = steps([start, back], today: "2026-12-02")
+        XCTAssertEqual(s.first?.rule, "R8")
+        XCTAssertEqual(s.first?.due, Day(iso: "2026-12-01"))
+        XCTAssertEqual(s.first?.overdueBy, 1)
+        let offered = ev("missing.rhi_offered", "2026-11-30T10:00:00Z", ["missing_episode": .string(start.eventID)])
+        XCTAssertEqual(steps([start, back, offered], today: "2026-12-02"), [])
+    }
+
+    func testNFAMustTellTheReferrerBothWays() {
+        let s = steps([ev("decision.nfa", "2026-11-30T10:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": false])], today: "2026-11-30")
+        XCTAssertEqual(s.map(\.rule), ["R4"])
+    }
+
+    func testOpenActionsTransitionAndEscalations() {
+        let e = [
+            ev("case.opened", "2026-01-05T10:00:00Z", ["birth_month": "2009-03", "gender": "male", "looked_after": true, "learning_disability": false, "borough": "B"]),
+            ev("action.set", "2026-11-02T10:00:00Z", ["action_ref": "A1", "owner_agency": "police", "due_date": "2026-11-20", "strand": "pursue"]),
+            ev("action.set", "2026-11-02T10:00:00Z", ["action_ref": "A2", "owner_agency": "csc", "due_date": "2026-12-20", "strand": "protect"]),
+            ev("action.completed", "2026-11-10T10:00:00Z", ["action_ref": "A2"]),
+            ev("escalation.raised", "2026-11-12T10:00:00Z", ["with_agency": "police", "about": "no_response"]),
+        ]
+        let s = steps(e, today: "2026-11-30")
+        XCTAssertEqual(s.map(\.rule), ["R10", "R14", "R15"])
+        XCTAssertEqual(s[0].due, Day(iso: "2027-03-01"))
+        XCTAssertEqual(s[1].overdueBy, 6)
+    }
+
+    func testClosedCaseAndRetractedScreeningHaveNoSteps() {
+        let screeningEvent = screening("2026-11-30T10:00:00Z", [["code": "S1", "timing": "current"]], level: "significant")
+        XCTAssertEqual(steps([screeningEvent, ev("case.closed", "2026-11-30T11:00:00Z", ["reason": "other"])], today: "2026-12-01"), [])
+        let retraction = ev("correction.recorded", "2026-11-30T11:00:00Z", ["corrects_event": .string(screeningEvent.eventID), "kind": "retraction", "reason": "wrong_case"])
+        XCTAssertEqual(steps([screeningEvent, retraction], today: "2026-12-01"), [])
+    }
+}
