@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SafeguardCatalogue
 import SafeguardCore
 
 /// One ledger file: an append-only SQLite table of signed, chained events.
@@ -216,49 +217,83 @@ public final class Ledger {
 
     // MARK: - Appending
 
-    /// Appends `drafts` in order, all or nothing, signed by `signer`, in one transaction.
-    /// Each new entry goes through `ChainVerifier` before it is written, so append never writes
-    /// what verification would reject. Throws `LedgerError.rejected` (with the draft's index)
-    /// for a rule the draft breaks; nothing is written then.
+    /// One refused draft of a batch: its index and why.
+    public struct Refusal: Equatable, Sendable {
+        public let index: Int
+        public let reason: String
+    }
+
+    /// Appends `drafts` in order, all or nothing, in one transaction; `signers[i]` signs
+    /// `drafts[i]` (one signer for all when it has a single element). Every draft is checked
+    /// against the catalogue and the log's rules, and every new entry goes through
+    /// `ChainVerifier` before it is written, so append never writes what verification would
+    /// reject. With `reportAll`, every bad draft is collected (`LedgerError.refused`) instead
+    /// of stopping at the first.
     @discardableResult
-    public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root",
+    public func append(_ drafts: [EventDraft], signers: [SigningKey], practitioner: String = "root", reportAll: Bool = false,
                        clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
+        precondition(signers.count == 1 || signers.count == drafts.count, "one signer, or one per draft")
         var written: [StoredEntry] = []
         do {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     written = []
+                    var refusals: [Refusal] = []
                     let state = try Self.state(db, path: path)
-                    var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signer.publicKey)
+                    var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
+                    let policy = try state.policyDocument.map { try PolicyDocument(json: $0) }
+                    let context = try policy.map { try LedgerContext(db: db, policy: $0, now: clock()) }
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
+                    var batchIDs = Set<String>()
                     for (index, draft) in drafts.enumerated() {
-                        let envelope: Envelope
-                        do throws(RuleViolation) {
-                            envelope = try verifier.state.envelope(for: draft, signer: signer.publicKey, recordedAt: clock(),
-                                                                   eventID: newID(), practitioner: practitioner)
-                        } catch { throw LedgerError.rejected(error, index: index) }
-                        let entry = try Entry(signing: envelope, with: signer)
-                        guard entry.canonical.count <= Entry.maxCanonicalBytes else {
-                            throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
+                        let signer = signers.count == 1 ? signers[0] : signers[index]
+                        do {
+                            let now = clock()
+                            let envelope: Envelope
+                            do throws(RuleViolation) {
+                                envelope = try verifier.state.envelope(for: draft, signer: signer.publicKey, recordedAt: now,
+                                                                       eventID: newID(), practitioner: practitioner)
+                            } catch { throw LedgerError.rejected(error, index: index) }
+                            if let context {
+                                context.now = now
+                                do throws(CatalogueError) {
+                                    try Catalogue.validate(draft, agency: envelope.actor.agency, context: context)
+                                } catch { throw LedgerError.invalidFacts(error, index: index) }
+                            }
+                            let entry = try Entry(signing: envelope, with: signer)
+                            guard entry.canonical.count <= Entry.maxCanonicalBytes else {
+                                throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
+                            }
+                            let row = StoredEntry(envelope, entry: entry)
+                            guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, batchIDs.insert(row.eventID).inserted else {
+                                throw LedgerError.duplicateEventID(row.eventID, index: index)
+                            }
+                            do throws(VerificationFailure) { try verifier.verify(row) } catch {
+                                throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
+                            }
+                            try insert.execute(arguments: [
+                                row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+                                Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+                            ])
+                            context?.accepted(envelope)
+                            written.append(row)
+                        } catch let e as LedgerError where reportAll {
+                            refusals.append(Refusal(index: index, reason: e.reason))
                         }
-                        let row = StoredEntry(envelope, entry: entry)
-                        guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true else {
-                            throw LedgerError.duplicateEventID(row.eventID, index: index)
-                        }
-                        do throws(VerificationFailure) { try verifier.verify(row) } catch {
-                            throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
-                        }
-                        try insert.execute(arguments: [
-                            row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
-                            Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
-                        ])
-                        written.append(row)
                     }
+                    if !refusals.isEmpty { throw LedgerError.refused(refusals) }
                     return .commit
                 }
             }
         } catch { throw Self.map(error, path: path) }
         return written
+    }
+
+    /// `append` with one signer for every draft.
+    @discardableResult
+    public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root", reportAll: Bool = false,
+                       clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
+        try append(drafts, signers: [signer], practitioner: practitioner, reportAll: reportAll, clock: clock, newID: newID)
     }
 }

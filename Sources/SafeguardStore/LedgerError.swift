@@ -1,3 +1,4 @@
+import SafeguardCatalogue
 import SafeguardCore
 
 /// Why a ledger could not be opened, created or written. Descriptions say what to do and
@@ -12,6 +13,10 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// The draft at `index` (0-based) broke a rule of the log.
     case rejected(RuleViolation, index: Int)
     case invalidEvent(String, index: Int)
+    /// The draft at `index` breaks the event catalogue.
+    case invalidFacts(CatalogueError, index: Int)
+    /// Several drafts of a batch were refused; nothing was appended.
+    case refused([Ledger.Refusal])
     case duplicateEventID(String, index: Int)
     case sqlite(path: String, message: String)
 
@@ -26,8 +31,22 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .busy(let p): return "\(p) stayed locked by other writers past the timeout: nothing was appended; try again"
         case .rejected(let v, _): return "\(v.description); nothing was appended"
         case .invalidEvent(let s, _): return "\(s); nothing was appended"
+        case .invalidFacts(let e, _): return "\(e); nothing was appended"
+        case .refused(let list):
+            return "\(list.count) event(s) refused, nothing was appended: " + list.map { "#\($0.index + 1): \($0.reason)" }.joined(separator: " | ")
         case .duplicateEventID(let id, _): return "an event with id \(id) is already in the ledger (was it sent twice?); nothing was appended"
         case .sqlite(let p, let m): return "cannot use the ledger at \(p): \(m)"
+        }
+    }
+
+    /// The reason alone, without "nothing was appended", for lists of refusals.
+    public var reason: String {
+        switch self {
+        case .rejected(let v, _): return v.description
+        case .invalidEvent(let s, _): return s
+        case .invalidFacts(let e, _): return e.description
+        case .duplicateEventID(let id, _): return "event id \(id) is already in the ledger"
+        default: return description
         }
     }
 }

@@ -47,25 +47,25 @@ extension Safeguard {
             let bytes = try readInput(file, limit: 1 << 30, what: "import file")
             var drafts: [EventDraft] = []
             var lineNumbers: [Int] = []
+            var bad: [(line: Int, reason: String)] = []
             for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                guard line.count <= Entry.maxCanonicalBytes else { throw InputError("line \(n + 1): event is larger than 1 MiB") }
-                do { drafts.append(try parseDraft(Array(line))) } catch { throw InputError("line \(n + 1): \(error)") }
+                guard line.count <= Entry.maxCanonicalBytes else { bad.append((n + 1, "event is larger than 1 MiB")); continue }
+                do { drafts.append(try parseDraft(Array(line), trailer: false)) } catch { bad.append((n + 1, "\(error)")); continue }
                 lineNumbers.append(n + 1)
             }
-            guard !drafts.isEmpty else { throw InputError("\(file) holds no events: give one JSON object per line") }
+            let total = drafts.count + bad.count
+            guard total > 0 else { throw InputError("\(file) holds no events: give one JSON object per line") }
+            // Lines that parsed are still checked against the ledger, so every problem is reported at once.
             let l = try ledger.open(readOnly: false)
             let key = try signer.load()
-            let written: [StoredEntry]
+            var written: [StoredEntry] = []
             do {
-                written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
-            } catch LedgerError.rejected(let v, let index) {
-                throw InputError("line \(lineNumbers[index]): \(v); nothing was appended")
-            } catch LedgerError.invalidEvent(let s, let index) {
-                throw InputError("line \(lineNumbers[index]): \(s); nothing was appended")
-            } catch LedgerError.duplicateEventID(let id, let index) {
-                throw InputError("line \(lineNumbers[index]): event id \(id) is already in the ledger; nothing was appended")
+                written = try l.append(drafts, signer: key, reportAll: true, clock: Clock.now, newID: Clock.newID)
+            } catch LedgerError.refused(let list) {
+                bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }
+            guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
             if output.json {
                 printJSON(["appended": .integer(Int64(written.count)), "first_seq": .integer(written.first!.seq),
                            "last_seq": .integer(written.last!.seq), "head_hash": .string(Hex.encode(written.last!.entryHash))])
@@ -77,9 +77,10 @@ extension Safeguard {
 }
 
 /// Parses one input event, naming the field or byte at fault.
-func parseDraft(_ bytes: [UInt8]) throws -> EventDraft {
+func parseDraft(_ bytes: [UInt8], trailer: Bool = true) throws -> EventDraft {
+    let tail = trailer ? "; nothing was appended" : ""
     guard !bytes.isEmpty else { throw InputError("no event given: pipe a JSON object to stdin or pass --file PATH") }
     let json: JSONValue
-    do { json = try JSONParser.parse(bytes) } catch { throw InputError("the event is not valid JSON: \(error); nothing was appended") }
-    do { return try EventDraft(json: json) } catch { throw InputError("event \(error); nothing was appended") }
+    do { json = try JSONParser.parse(bytes) } catch { throw InputError("the event is not valid JSON: \(error)\(tail)") }
+    do { return try EventDraft(json: json) } catch { throw InputError("event \(error)\(tail)") }
 }

@@ -15,10 +15,10 @@ enum ExitStatus {
         switch error {
         case let e as LedgerError:
             switch e {
-            case .rejected, .invalidEvent, .duplicateEventID: return refused
+            case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused: return refused
             default: return unusable
             }
-        case is InputError, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation,
+        case is InputError, is BatchRefused, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation,
             is PassphraseBox.Failure, is CanonicalJSON.Failure:
             return refused
         case let e as KeyFiles.Failure:
@@ -30,7 +30,18 @@ enum ExitStatus {
     }
 
     static func message(for error: Error) -> String {
-        String(describing: error).replacingOccurrences(of: "\n", with: " ")
+        if error is BatchRefused { return String(describing: error) }
+        return String(describing: error).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// Several lines of an import refused: one error line each, then a summary.
+struct BatchRefused: Error, CustomStringConvertible {
+    let lines: [(line: Int, reason: String)]
+    let total: Int
+    var description: String {
+        lines.map { "line \($0.line): \($0.reason)" }.joined(separator: "\nerror: ")
+            + "\nerror: \(lines.count) of \(total) events refused; nothing was appended"
     }
 }
 

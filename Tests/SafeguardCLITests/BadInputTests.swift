@@ -35,7 +35,7 @@ final class BadInputTests: XCTestCase {
     func testValidAppendWorks() throws {
         let r = try cli.run(appendPolice, stdin: Data(CLI.contact().utf8))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("seq 4"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("seq \(CLI.firstFree)"), r.stdout)
         XCTAssertNotEqual(try cli.head(), before)
     }
 
@@ -83,10 +83,10 @@ final class BadInputTests: XCTestCase {
 
     func testOversizedEvent() throws {
         let big = String(repeating: "x", count: (1 << 20) + 10)
-        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","blob":"\#(big)""#).utf8), mentions: "larger than 1 MiB")
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(details: #","blob":"\#(big)""#).utf8), mentions: "larger than 1 MiB")
         // Just under the input limit but over 1 MiB once signed and enveloped.
-        let nearly = String(repeating: "y", count: (1 << 20) - 200)
-        try assertRefused(appendPolice, stdin: Data(CLI.contact(extra: #","blob":"\#(nearly)""#).utf8), mentions: "over the 1 MiB limit")
+        let nearly = String(repeating: "y", count: (1 << 20) - 300)
+        try assertRefused(appendPolice, stdin: Data(CLI.contact(details: #","blob":"\#(nearly)""#).utf8), mentions: "over the 1 MiB limit")
     }
 
     func testWrongPassphraseAndMissingPassphrase() throws {
@@ -165,15 +165,28 @@ final class BadInputTests: XCTestCase {
                           status: 4, mentions: "already exists")
     }
 
-    func testImportIsAllOrNothing() throws {
+    func testImportIsAllOrNothingAndReportsEveryBadLine() throws {
         let good = CLI.contact()
-        let bad = CLI.contact().replacingOccurrences(of: "contact.recorded", with: "referral.mase")
-        try (good + "\n" + good + "\n" + bad + "\n").write(toFile: cli.path("batch.jsonl"), atomically: true, encoding: .utf8)
-        try assertRefused(["import", "--key", cli.path("police.key"), "--file", cli.path("batch.jsonl")], mentions: "line 3")
+        let forbidden = CLI.contact().replacingOccurrences(of: "contact.recorded", with: "referral.mase")
+        let unknownCode = CLI.contact().replacingOccurrences(of: #"["A2"]"#, with: #"["A42"]"#)
+        var lines = Array(repeating: good, count: 60)
+        lines[36] = forbidden
+        lines[51] = unknownCode
+        lines[44] = "{not json"
+        try lines.joined(separator: "\n").write(toFile: cli.path("batch.jsonl"), atomically: true, encoding: .utf8)
+        let r = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("batch.jsonl"))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        let errors = r.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual(errors.count, 4, r.stderr)
+        XCTAssertTrue(errors[0].hasPrefix("error: line 37: ") && errors[0].contains("may not record referral.mase"), errors[0])
+        XCTAssertTrue(errors[1].hasPrefix("error: line 45: ") && errors[1].contains("not valid JSON"), errors[1])
+        XCTAssertTrue(errors[2].hasPrefix("error: line 52: ") && errors[2].contains("A42"), errors[2])
+        XCTAssertEqual(errors[3], "error: 3 of 60 events refused; nothing was appended")
+        XCTAssertEqual(try cli.head(), before, "nothing appended")
         try (good + "\n\n" + good + "\n").write(toFile: cli.path("ok.jsonl"), atomically: true, encoding: .utf8)
-        let r = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("ok.jsonl"))
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Imported 2 events"), r.stdout)
+        let ok = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("ok.jsonl"))
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("Imported 2 events"), ok.stdout)
     }
 
     func testDuplicateEventIDRefused() throws {

@@ -86,13 +86,24 @@ struct CLI {
         r = try run("keys", "enrol", "--key", path("root.key"), "--public", path("csc.key.pub"), "--agency", "csc",
                     "--role", "practitioner", "--practitioner", "SW 0002")
         XCTAssertEqual(r.status, 0, r.stderr)
+        // The cases the tests record about: seq 4-7; the tests' own events start at seq 8.
+        let cases = Self.openedCases.map(Self.caseOpened).joined(separator: "\n")
+        r = try run(["import", "--key", path("police.key"), "--file", "-"], stdin: Data(cases.utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    static let openedCases = ["C-0001", "C-0007", "C-CONC", "C-1"]
+    static let firstFree = 8
+
+    static func caseOpened(_ caseID: String) -> String {
+        #"{"type":"case.opened","case_id":"\#(caseID)","occurred_at":"2026-03-01T09:00:00Z","facts":{"birth_month":"2011-04","gender":"female","looked_after":false,"learning_disability":false,"borough":"TEST"}}"#
     }
 
     func rootPublicKey() throws -> String {
         try String(contentsOfFile: path("root.key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func contact(_ caseID: String = "C-0001", extra: String = "") -> String {
-        #"{"type":"contact.recorded","case_id":"\#(caseID)","occurred_at":"2026-03-02T09:15:00Z","facts":{"indicators":["A2"]\#(extra)},"details":{"narrative":"synthetic"}}"#
+    static func contact(_ caseID: String = "C-0001", extra: String = "", details: String = "") -> String {
+        #"{"type":"contact.recorded","case_id":"\#(caseID)","occurred_at":"2026-03-02T09:15:00Z","facts":{"contact_type":"face_to_face","indicators":["A2"]\#(extra)},"details":{"narrative":"synthetic"\#(details)}}"#
     }
 }

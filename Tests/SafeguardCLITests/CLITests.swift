@@ -30,19 +30,19 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact("C-0007").utf8)).status, 0)
         var r = try cli.run("log", "--case", "C-0007", "--json")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 2, "case.opened and the contact")
         XCTAssertTrue(r.stdout.contains(#""practitioner":"PC 0001""#), r.stdout)
         r = try cli.run("log", "--type", "governance.*")
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 5, "header and 4 governance events: \(r.stdout)")
-        r = try cli.run("log", "show", "4")
+        r = try cli.run("log", "show", "\(CLI.firstFree)")
         XCTAssertTrue(r.stdout.contains(#""case_id":"C-0007""#), r.stdout)
         r = try cli.run("head", "--json")
-        XCTAssertTrue(r.stdout.contains(#""size":5"#), r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""size":9"#), r.stdout)
         r = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
         XCTAssertEqual(r.status, 0, r.stdout)
-        XCTAssertTrue(r.stdout.contains(#""events":5"#) && r.stdout.contains(#""ok":true"#), r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""events":9"#) && r.stdout.contains(#""ok":true"#), r.stdout)
         r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
-        XCTAssertTrue(r.stdout.hasPrefix("OK: 5 events verified"), r.stdout)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 9 events verified"), r.stdout)
     }
 
     func testVerifyWithTheWrongRootKeyFails() throws {
@@ -58,8 +58,8 @@ final class CLITests: XCTestCase {
             import sqlite3,sys
             c=sqlite3.connect(sys.argv[1])
             c.execute('DROP TRIGGER events_append_only_update')
-            e=c.execute('SELECT envelope FROM events WHERE seq=5').fetchone()[0]
-            c.execute('UPDATE events SET envelope=? WHERE seq=5',(bytes(e).replace(b'"A2"',b'"S7"'),))
+            e=c.execute('SELECT envelope FROM events WHERE seq=9').fetchone()[0]
+            c.execute('UPDATE events SET envelope=? WHERE seq=9',(bytes(e).replace(b'"A2"',b'"S7"'),))
             c.commit()
             """
         let p = Process()
@@ -70,7 +70,7 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
         let r = try cli.run("verify", "--trust", try cli.rootPublicKey())
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stdout.contains("FAILED: seq 5 (event "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("FAILED: seq 9 (event "), r.stdout)
         XCTAssertTrue(r.stdout.contains("signature does not verify"), r.stdout)
     }
 
@@ -104,9 +104,9 @@ final class CLITests: XCTestCase {
         for p in procs { XCTAssertEqual(p.terminationStatus, 0) }
         let r = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
         XCTAssertEqual(r.status, 0, r.stdout)
-        XCTAssertTrue(r.stdout.contains(#""events":\#(4 + processes * each)"#), r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""events":\#(CLI.firstFree + processes * each)"#), r.stdout)
         let log = try cli.run("log", "--case", "C-CONC", "--json")
-        XCTAssertEqual(log.stdout.split(separator: "\n").count, processes * each)
+        XCTAssertEqual(log.stdout.split(separator: "\n").count, processes * each + 1, "the case's opening and every append")
         XCTAssertGreaterThan(verifiedWhileWriting, 0)
     }
 }

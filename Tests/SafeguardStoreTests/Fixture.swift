@@ -35,6 +35,18 @@ final class Fixture {
             GovernanceDrafts.enrolment(of: police.publicKey, agency: "police", role: "practitioner", practitioner: "PC 0001", at: Self.start),
             GovernanceDrafts.enrolment(of: csc.publicKey, agency: "csc", role: "practitioner", practitioner: "SW 0002", at: Self.start),
         ], signer: root, clock: clock, newID: newID)
+        // The cases the tests record about (seq 4-9); tests' own events start at seq 10.
+        try ledger.append(Self.openedCases.map(openCase), signers: [police], clock: clock, newID: newID)
+    }
+
+    static let openedCases = ["C-0001", "C-0002", "C-1000", "C-1001", "C-1002", "K-0001"]
+    /// The first sequence number after the fixture's own events.
+    static let firstFree: Int64 = 10
+
+    func openCase(_ caseID: String) -> EventDraft {
+        EventDraft(type: "case.opened", caseID: caseID, occurredAt: Self.start, facts: [
+            "birth_month": "2011-04", "gender": "female", "looked_after": false, "learning_disability": false, "borough": "TEST",
+        ])
     }
 
     deinit { try? FileManager.default.removeItem(at: dir) }
@@ -53,7 +65,8 @@ final class Fixture {
 
     func contact(_ caseID: String = "C-0001", indicators: [String] = ["A2"], narrative: String = "synthetic note") -> EventDraft {
         EventDraft(type: "contact.recorded", caseID: caseID, occurredAt: Self.start,
-                   facts: ["indicators": .array(indicators.map { .string($0) })], details: ["narrative": .string(narrative)])
+                   facts: ["contact_type": "face_to_face", "indicators": .array(indicators.map { .string($0) })],
+                   details: ["narrative": .string(narrative)])
     }
 
     /// Appends `n` contact events by police and csc in turn.
@@ -99,7 +112,7 @@ final class Fixture {
     func forgedNext(actor: Actor, signer: SigningKey, type: String = "contact.recorded") throws -> StoredEntry {
         let head = try ledger.head()!
         let e = Envelope(seq: head.lastSeq + 1, eventID: newID(), type: type, caseID: "C-0001", occurredAt: Self.start,
-                         recordedAt: clock(), actor: actor, prevHash: head.hash, facts: ["indicators": ["S1"]], details: [:])
+                         recordedAt: clock(), actor: actor, prevHash: head.hash, facts: ["contact_type": "phone", "indicators": ["S1"]], details: [:])
         return StoredEntry(e, entry: try Entry(signing: e, with: signer))
     }
 }

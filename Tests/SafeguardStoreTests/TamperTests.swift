@@ -11,7 +11,7 @@ final class TamperTests: XCTestCase {
 
     override func setUpWithError() throws {
         f = try Fixture()
-        try f.appendContacts(8)  // seq 4...11
+        try f.appendContacts(8)  // seq 10...17
     }
 
     func assertFails(at seq: Int64, _ codes: Set<String>, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -24,7 +24,7 @@ final class TamperTests: XCTestCase {
         XCTAssertNil(try f.verify())
         let l = try Ledger.open(at: f.path, readOnly: true)
         let s = try l.verify(trustAnchor: f.root.publicKey)
-        XCTAssertEqual(s.events, 12)
+        XCTAssertEqual(s.events, 18)
         XCTAssertEqual(s.keysEnrolled, 3)
         XCTAssertEqual(s.agencies, ["partnership", "police", "csc"])
         XCTAssertEqual(s.headHash, try l.head()!.hash)
@@ -40,60 +40,60 @@ final class TamperTests: XCTestCase {
     }
 
     func testChangedFactIsDetected() throws {
-        try editEnvelope(seq: 7, "\"A4\"", "\"A5\"")
-        try assertFails(at: 7, ["bad_signature"])
+        try editEnvelope(seq: 13, "\"A4\"", "\"A5\"")
+        try assertFails(at: 13, ["bad_signature"])
     }
 
     func testChangedDetailIsDetected() throws {
-        try editEnvelope(seq: 9, "synthetic note", "synthetic nose")
-        try assertFails(at: 9, ["bad_signature"])
+        try editEnvelope(seq: 15, "synthetic note", "synthetic nose")
+        try assertFails(at: 15, ["bad_signature"])
     }
 
     func testChangedFactWithRecomputedEntryHashStillFails() throws {
-        try editEnvelope(seq: 6, "\"A3\"", "\"S1\"")
-        let r = try f.row(6)
+        try editEnvelope(seq: 12, "\"A3\"", "\"S1\"")
+        let r = try f.row(12)
         let hash = Entry.entryHash(canonical: r.envelope, signature: r.signature)
-        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 6", arguments: [Data(hash)]) }
-        try assertFails(at: 6, ["bad_signature"])
+        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 12", arguments: [Data(hash)]) }
+        try assertFails(at: 12, ["bad_signature"])
     }
 
     func testEveryByteOfOneEnvelopeIsProtected() throws {
-        let original = try f.row(5).envelope
+        let original = try f.row(11).envelope
         for i in stride(from: 0, to: original.count, by: 7) {
             var bytes = original
             bytes[i] ^= 0x01
-            try f.tamper { try $0.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 5", arguments: [Data(bytes)]) }
-            try assertFails(at: 5, ["bad_signature", "not_canonical", "invalid_envelope", "seq_mismatch", "broken_link", "unknown_key", "rule", "actor_mismatch", "not_permitted"])
+            try f.tamper { try $0.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 11", arguments: [Data(bytes)]) }
+            try assertFails(at: 11, ["bad_signature", "not_canonical", "invalid_envelope", "seq_mismatch", "broken_link", "unknown_key", "rule", "actor_mismatch", "not_permitted"])
         }
     }
 
     func testFlippedSignatureByteIsDetected() throws {
-        var sig = try f.row(8).signature
+        var sig = try f.row(14).signature
         sig[63] ^= 0x80
-        try f.tamper { try $0.execute(sql: "UPDATE events SET signature = ? WHERE seq = 8", arguments: [Data(sig)]) }
-        try assertFails(at: 8, ["bad_signature"])
+        try f.tamper { try $0.execute(sql: "UPDATE events SET signature = ? WHERE seq = 14", arguments: [Data(sig)]) }
+        try assertFails(at: 14, ["bad_signature"])
     }
 
     func testFlippedEntryHashIsDetected() throws {
-        var h = try f.row(10).entryHash
+        var h = try f.row(16).entryHash
         h[0] ^= 0xff
-        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 10", arguments: [Data(h)]) }
-        try assertFails(at: 10, ["entry_hash_mismatch"])
+        try f.tamper { try $0.execute(sql: "UPDATE events SET entry_hash = ? WHERE seq = 16", arguments: [Data(h)]) }
+        try assertFails(at: 16, ["entry_hash_mismatch"])
     }
 
     func testChangedCopyColumnsAreDetected() throws {
         for (column, value) in [("case_id", "C-9999"), ("agency", "health"), ("type", "contact.updated"), ("occurred_at", "2026-03-01T09:00:00Z")] {
             let g = try Fixture()
             try g.appendContacts(3)
-            try g.tamper { try $0.execute(sql: "UPDATE events SET \(column) = ? WHERE seq = 5", arguments: [value]) }
+            try g.tamper { try $0.execute(sql: "UPDATE events SET \(column) = ? WHERE seq = 11", arguments: [value]) }
             let failure = try XCTUnwrap(try g.verify(), column)
-            XCTAssertEqual(failure.seq, 5)
+            XCTAssertEqual(failure.seq, 11)
             XCTAssertEqual(failure.reason, .columnMismatch(column: column))
         }
-        var prev = try f.row(5).prevHash
+        var prev = try f.row(11).prevHash
         prev[3] ^= 1
-        try f.tamper { try $0.execute(sql: "UPDATE events SET prev_hash = ? WHERE seq = 5", arguments: [Data(prev)]) }
-        try assertFails(at: 5, ["column_mismatch"])
+        try f.tamper { try $0.execute(sql: "UPDATE events SET prev_hash = ? WHERE seq = 11", arguments: [Data(prev)]) }
+        try assertFails(at: 11, ["column_mismatch"])
     }
 
     func testLookalikeUnicodeInACopyColumnIsDetected() throws {
@@ -125,41 +125,41 @@ final class TamperTests: XCTestCase {
                 try db.execute(sql: "CREATE TABLE loose AS SELECT * FROM events")  // no constraints
                 try db.execute(sql: "DROP TABLE events")
                 try db.execute(sql: "ALTER TABLE loose RENAME TO events")
-                try db.execute(sql: "UPDATE events SET \(column) = \(value) WHERE seq = 6")
+                try db.execute(sql: "UPDATE events SET \(column) = \(value) WHERE seq = 12")
             }
             let failure = try XCTUnwrap(try g.verify(), column)
             XCTAssertEqual(failure.code, column == "seq" ? "missing_events" : "malformed_row", "\(column): \(failure)")
             if column != "seq" { XCTAssertEqual(failure.reason, .malformedRow(column: column)) }
-            XCTAssertEqual(failure.seq, 6, column)
+            XCTAssertEqual(failure.seq, 12, column)
         }
     }
 
     func testDeletedRowIsDetected() throws {
-        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq = 6") }
+        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq = 12") }
         let failure = try XCTUnwrap(try f.verify())
-        XCTAssertEqual(failure.seq, 6)
-        XCTAssertEqual(failure.reason, .missingEvents(expected: 6, found: 7))
+        XCTAssertEqual(failure.seq, 12)
+        XCTAssertEqual(failure.reason, .missingEvents(expected: 12, found: 13))
     }
 
     func testDeletedRowWithRenumberedTailIsDetected() throws {
         // The attacker closes the gap; the links still break.
         try f.tamper { db in
-            try db.execute(sql: "DELETE FROM events WHERE seq = 6")
-            try db.execute(sql: "UPDATE events SET seq = seq - 1 WHERE seq > 6")
+            try db.execute(sql: "DELETE FROM events WHERE seq = 12")
+            try db.execute(sql: "UPDATE events SET seq = seq - 1 WHERE seq > 12")
         }
-        try assertFails(at: 6, ["seq_mismatch"])
+        try assertFails(at: 12, ["seq_mismatch"])
     }
 
     func testSwappedRowsAreDetected() throws {
         let cols = "event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
         try f.tamper { db in
-            try db.execute(sql: "CREATE TEMP TABLE a AS SELECT * FROM events WHERE seq = 7")
-            try db.execute(sql: "CREATE TEMP TABLE b AS SELECT * FROM events WHERE seq = 9")
-            try db.execute(sql: "DELETE FROM events WHERE seq IN (7, 9)")
-            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 7, \(cols) FROM b")
-            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 9, \(cols) FROM a")
+            try db.execute(sql: "CREATE TEMP TABLE a AS SELECT * FROM events WHERE seq = 13")
+            try db.execute(sql: "CREATE TEMP TABLE b AS SELECT * FROM events WHERE seq = 15")
+            try db.execute(sql: "DELETE FROM events WHERE seq IN (13, 15)")
+            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 13, \(cols) FROM b")
+            try db.execute(sql: "INSERT INTO events (seq, \(cols)) SELECT 15, \(cols) FROM a")
         }
-        try assertFails(at: 7, ["seq_mismatch"])
+        try assertFails(at: 13, ["seq_mismatch"])
     }
 
     func testEventSignedByUnenrolledKeyIsDetected() throws {
@@ -196,15 +196,15 @@ final class TamperTests: XCTestCase {
         XCTAssertThrowsError(try f.ledger.append([f.contact()], signer: f.police, clock: f.clock, newID: f.newID)) { error in
             guard case LedgerError.rejected(.revokedKey(let id, let at), _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(id, f.police.publicKey.keyID)
-            XCTAssertEqual(at, 12)
+            XCTAssertEqual(at, 18)
         }
         XCTAssertNil(try f.verify())
         let row = try f.forgedNext(actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
                                    signer: f.police)
         try f.insertRaw(row)
         let failure = try XCTUnwrap(try f.verify())
-        XCTAssertEqual(failure.seq, 13)
-        XCTAssertEqual(failure.reason, .rule(.revokedKey(keyID: f.police.publicKey.keyID, revokedAt: 12)))
+        XCTAssertEqual(failure.seq, 19)
+        XCTAssertEqual(failure.reason, .rule(.revokedKey(keyID: f.police.publicKey.keyID, revokedAt: 18)))
     }
 
     func testReplacedGenesisIsDetected() throws {
@@ -228,7 +228,7 @@ final class TamperTests: XCTestCase {
     }
 
     func testDuplicatedEventIDIsDetected() throws {
-        let dup = try f.row(6).eventID
+        let dup = try f.row(12).eventID
         try f.tamper { db in
             try db.execute(sql: "CREATE TABLE copy AS SELECT * FROM events")
             try db.execute(sql: "DROP TABLE events")
@@ -254,18 +254,18 @@ final class TamperTests: XCTestCase {
     func testTruncatedTailIsNotDetectedByTheChainAlone() throws {
         // Documented limit (docs/FORMAT.md §6): cutting the tail leaves a valid, shorter chain;
         // signed checkpoints are what catch it.
-        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq >= 10") }
+        try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq >= 16") }
         XCTAssertNil(try f.verify())
     }
 
     func testTriggersRefuseUpdateDeleteAndForkedInsert() throws {
         let q = try DatabaseQueue(path: f.path)
-        XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE events SET case_id = 'X' WHERE seq = 5") })
-        XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM events WHERE seq = 11") })
-        let r = try f.row(11)
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE events SET case_id = 'X' WHERE seq = 11") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM events WHERE seq = 17") })
+        let r = try f.row(17)
         XCTAssertThrowsError(try q.write { db in
             try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
-                12, "00000000-0000-4000-8000-999999999999", r.type, r.caseID, r.agency, r.keyID, r.occurredAt, r.recordedAt,
+                18, "00000000-0000-4000-8000-999999999999", r.type, r.caseID, r.agency, r.keyID, r.occurredAt, r.recordedAt,
                 Data(r.prevHash), Data(r.envelope), Data(r.signature), Data(r.entryHash),
             ])
         })

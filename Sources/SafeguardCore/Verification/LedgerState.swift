@@ -14,6 +14,8 @@ public struct LedgerState: Equatable, Sendable {
     public private(set) var headHash: [UInt8] = Entry.zeroHash
     public private(set) var registry = KeyRegistry()
     public private(set) var policy: Policy?
+    /// The whole policy document of the latest `policy_set` (what the catalogue reads).
+    public private(set) var policyDocument: JSONValue?
     public private(set) var genesis: GenesisInfo?
 
     /// Roles a key may be enrolled with. `root` belongs to the genesis key alone.
@@ -109,7 +111,10 @@ public struct LedgerState: Equatable, Sendable {
         case EventType.keyRevoked:
             if let (target, reason) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason) }
         case EventType.policySet:
-            if let p = try? Self.policy(e) { policy = p }
+            if let p = try? Self.policy(e) {
+                policy = p
+                policyDocument = e.facts["policy"]
+            }
         default: break
         }
         nextSeq = e.seq + 1
