@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import SafeguardCatalogue
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Record: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record what you did or decided, in the toolkit's terms; says what the toolkit requires next.",
+            discussion: """
+                "All professionals should maintain clear records of contact with the child, their \
+                concerns, all information shared and discussed and with whom, and decisions made and \
+                actions taken" (toolkit §5). Each subcommand records one kind of event, checked when \
+                you record it, signed with your key. Coded facts go in the flags; names and narrative \
+                go in --note (kept apart from the facts statistics read).
+                """,
+            subcommands: [
+                CaseOpen.self, CaseUpdate.self, CaseTransfer.self, CaseClose.self, CaseTransition.self, Contact.self, Screening.self,
+                Referral.self, Decision.self, Share.self, Meeting.self, Missing.self, Disruption.self, Link.self, Action.self,
+                Ack.self, Escalation.self, Correction.self,
+            ])
+    }
+}
+
+/// What every `record` subcommand takes.
+struct RecordOptions: ParsableArguments {
+    @OptionGroup var ledger: LedgerOptions
+    @OptionGroup var signer: SignerOptions
+    @Option(name: .customLong("case"), help: ArgumentHelp("The case id, e.g. C-2026-0001.", valueName: "id"))
+    var caseID: String
+    @Option(help: ArgumentHelp("When it happened (RFC 3339, e.g. 2026-11-30T09:15:00Z or with +01:00); default now.", valueName: "time"))
+    var at: String?
+    @Option(help: ArgumentHelp("Narrative, names or other identifying detail (kept in details, apart from the coded facts).", valueName: "text"))
+    var note: String?
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        do { try Validate.caseID(caseID, field: "--case") } catch { throw ValidationError(error.description) }
+        if let at, Timestamp(rfc3339: at) == nil {
+            throw ValidationError("--at must be an RFC 3339 time such as 2026-11-30T09:15:00Z")
+        }
+    }
+
+    var occurredAt: Timestamp { at.flatMap(Timestamp.init(rfc3339:)) ?? Clock.now() }
+
+    func draft(_ type: String, _ facts: [String: JSONValue], details: [String: JSONValue] = [:]) -> EventDraft {
+        var d = details
+        if let note { d["narrative"] = .string(note) }
+        return EventDraft(type: type, caseID: caseID, occurredAt: occurredAt, facts: facts, details: d)
+    }
+
+    /// Appends the event and prints where it went and what the toolkit requires next.
+    func record(_ draft: EventDraft, extra: [String] = []) throws {
+        let l = try ledger.open(readOnly: false)
+        let key = try signer.load()
+        let written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
+        let steps = try CaseQueries.nextSteps(l, caseID: caseID, today: Day(london: Clock.now()))
+        if output.json {
+            printJSON(["seq": .integer(written.seq), "event_id": .string(written.eventID), "type": .string(written.type),
+                       "entry_hash": .string(Hex.encode(written.entryHash)),
+                       "next_steps": .array(steps.map(CaseQueries.json))])
+            return
+        }
+        print("Recorded \(written.type) for \(caseID) as seq \(written.seq) (event \(written.eventID)).")
+        for line in extra { print(line) }
+        if steps.isEmpty {
+            print("Nothing outstanding for \(caseID) under the toolkit's rules.")
+        } else {
+            print("Next steps for \(caseID):")
+            for s in steps { print("  - " + s.sentence) }
+        }
+    }
+}
+
+/// Splits comma-separated or repeated values.
+func codes(_ values: [String]) -> [String] {
+    values.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+}
+
+func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
+
+/// `--flag value` kebab-case in, the catalogue's snake_case code out.
+func code(_ s: String) -> String { s.replacingOccurrences(of: "-", with: "_") }
+
+extension Safeguard.Record {
+    struct CaseOpen: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "case-open", abstract: "Open a case: a child or young person about whom there is a concern (or reopen a closed one).")
+        @OptionGroup var r: RecordOptions
+        @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM (ages are computed from it).", valueName: "YYYY-MM")) var birthMonth: String
+        @Option(help: "female, male, non-binary or not-known.") var gender: String
+        @Flag(name: .customLong("looked-after"), help: "The child is looked after (LAC).") var lookedAfter = false
+        @Flag(name: .customLong("learning-disability"), help: "The young person has a learning disability.") var learningDisability = false
+        @Option(help: ArgumentHelp("Borough of residence, as a code.", valueName: "code")) var borough: String
+        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency leading on the case.", valueName: "agency")) var leadAgency: String?
+        @Option(help: ArgumentHelp("The child's name (kept in details).", valueName: "name")) var name: String?
+
+        func run() throws {
+            var facts: [String: JSONValue] = ["birth_month": .string(birthMonth), "gender": .string(code(gender)), "looked_after": .bool(lookedAfter),
+                                              "learning_disability": .bool(learningDisability), "borough": .string(borough)]
+            if let leadAgency { facts["lead_agency"] = .string(leadAgency) }
+            try r.record(r.draft("case.opened", facts, details: name.map { ["name": .string($0)] } ?? [:]))
+        }
+    }
+
+    struct CaseUpdate: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "case-update", abstract: "Change a case's facts (only what changed).")
+        @OptionGroup var r: RecordOptions
+        @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM.", valueName: "YYYY-MM")) var birthMonth: String?
+        @Option(help: "female, male, non-binary or not-known.") var gender: String?
+        @Option(name: .customLong("looked-after"), help: "true or false.") var lookedAfter: Bool?
+        @Option(name: .customLong("learning-disability"), help: "true or false.") var learningDisability: Bool?
+        @Option(help: ArgumentHelp("Borough of residence code.", valueName: "code")) var borough: String?
+        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency now leading.", valueName: "agency")) var leadAgency: String?
+        @Option(name: .customLong("cris-number"), help: ArgumentHelp("The police CSE CRIS reference (police only).", valueName: "ref")) var cris: String?
+
+        func run() throws {
+            var f: [String: JSONValue] = [:]
+            if let birthMonth { f["birth_month"] = .string(birthMonth) }
+            if let gender { f["gender"] = .string(code(gender)) }
+            if let lookedAfter { f["looked_after"] = .bool(lookedAfter) }
+            if let learningDisability { f["learning_disability"] = .bool(learningDisability) }
+            if let borough { f["borough"] = .string(borough) }
+            if let leadAgency { f["lead_agency"] = .string(leadAgency) }
+            if let cris { f["police_cris_number"] = .string(cris) }
+            try r.record(r.draft("case.updated", f))
+        }
+    }
+
+    struct CaseTransfer: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "case-transfer", abstract: "Transfer the case to another agency or area.")
+        @OptionGroup var r: RecordOptions
+        @Option(name: .customLong("to"), help: ArgumentHelp("The agency taking the case.", valueName: "agency")) var to: String
+        @Option(help: "moved-area, lead-changed, service-ended or other.") var reason: String
+        func run() throws { try r.record(r.draft("case.transferred", ["to_agency": .string(to), "reason": .string(code(reason))])) }
+    }
+
+    struct CaseClose: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "case-close", abstract: "Close the case.")
+        @OptionGroup var r: RecordOptions
+        @Option(help: "risk-reduced, no-cse-concerns, moved-out-of-area, transferred-to-adult-services or other.") var reason: String
+        func run() throws { try r.record(r.draft("case.closed", ["reason": .string(code(reason))])) }
+    }
+
+    struct CaseTransition: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "case-transition", abstract: "Record the transition at 18: a plan or referral to adult services (§7 principle 9).")
+        @OptionGroup var r: RecordOptions
+        @Option(help: "adult-social-care-referral, transition-plan-agreed, leaving-care-support or no-further-support.") var plan: String
+        func run() throws { try r.record(r.draft("case.transition", ["plan": .string(code(plan))])) }
+    }
+
+    struct Contact: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record contact with or about the child, and the concerns noticed (risk indicators S1-S7, A1-A19; vulnerabilities V1-V5).")
+        @OptionGroup var r: RecordOptions
+        @Option(name: .customLong("how"), help: "face-to-face, phone, online or about-child (contact about the child, not with them).") var how: String
+        @Option(name: .customLong("indicator"), help: ArgumentHelp("A risk indicator noticed (repeat, or comma-separate), e.g. A2,A9. 'safeguard types' lists none; see the toolkit's screening tool.", valueName: "code")) var indicators: [String] = []
+        @Option(name: .customLong("vulnerability"), help: ArgumentHelp("A vulnerability factor noticed, V1-V5.", valueName: "code")) var vulnerabilities: [String] = []
+        func run() throws {
+            var f: [String: JSONValue] = ["contact_type": .string(code(how))]
+            if !indicators.isEmpty { f["indicators"] = strings(codes(indicators)) }
+            if !vulnerabilities.isEmpty { f["vulnerabilities"] = strings(codes(vulnerabilities)) }
+            try r.record(r.draft("contact.recorded", f))
+        }
+    }
+}
