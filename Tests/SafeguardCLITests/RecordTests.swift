@@ -1,0 +1,127 @@
+import Foundation
+import XCTest
+
+/// Every event family can be recorded from the CLI, is checked when recorded, and appears,
+/// verified, in the log.
+final class RecordTests: XCTestCase {
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        try cli.makeLedger()
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
+
+    /// Runs `safeguard record …` with `key` on case C-0001 at a fixed past time; returns the event id.
+    @discardableResult
+    func record(_ key: String, _ args: [String], at: String = "2026-03-02T10:00:00Z", file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try cli.run(["record"] + args + ["--key", cli.path("\(key).key"), "--at", at, "--json"])
+        XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)", file: file, line: line)
+        guard let m = r.stdout.range(of: #""event_id":"[0-9a-f-]{36}""#, options: .regularExpression) else {
+            XCTFail("no event id in \(r.stdout)", file: file, line: line)
+            return ""
+        }
+        return String(r.stdout[m].dropFirst(12).dropLast())
+    }
+
+    func testEveryFamilyFromTheCommandLine() throws {
+        let c = ["--case", "C-0001"]
+        try record("police", ["contact"] + c + ["--how", "face-to-face", "--indicator", "A2,A9", "--vulnerability", "V2", "--note", "synthetic"])
+        try record("csc", ["screening"] + c + ["--indicator", "S1:current", "--indicator", "A2"])
+        let phone = try record("csc", ["referral"] + c + ["--to", "mash", "--by-telephone", "--immediate-risk"])
+        let written = try record("csc", ["referral"] + c + ["--to", "mash", "--follows", phone])
+        let strategy = try record("csc", ["decision"] + c + ["--kind", "strategy", "--format", "discussion", "--outcome", "s47", "--organised-abuse", "false"])
+        try record("police", ["case-update"] + c + ["--cris-number", "CRIS-0001"])
+        try record("csc", ["referral"] + c + ["--to", "mase", "--mash-referral", written, "--strategy-decision", strategy])
+        try record("csc", ["decision"] + c + ["--kind", "nfa", "--reason", "threshold-not-met", "--told-verbally", "--told-in-writing"])
+        try record("csc", ["share"] + c + ["--decision", "shared", "--with", "police", "--what", "summary", "--purpose", "strategy-discussion",
+                                           "--lawful-basis", "uk-gdpr-6-1-e-public-task", "--consent", "not-sought:risk-of-harm-to-child",
+                                           "--subject-told", "no:would-prejudice-investigation", "--necessary-and-proportionate",
+                                           "--identities-protected", "--channel", "secure-email"])
+        try record("police", ["share"] + c + ["--decision", "not-shared", "--with", "health", "--reason", "not-necessary", "--review-by", "2026-06-01"])
+        let mase = try record("csc", ["meeting"] + c + ["--kind", "mase", "--ref", "MASE-2026-03", "--attended", "police,csc", "--cases", "C-0007"])
+        let started = try record("police", ["missing"] + c + ["--what", "started", "--reported-by", "parent-carer"])
+        try record("police", ["missing"] + c + ["--what", "returned", "--episode", started, "--how", "found-by-police"], at: "2026-03-03T08:00:00Z")
+        try record("csc", ["missing"] + c + ["--what", "rhi-offered", "--episode", started], at: "2026-03-03T12:00:00Z")
+        try record("csc", ["missing"] + c + ["--what", "rhi-completed", "--episode", started, "--accepted", "true"], at: "2026-03-04T12:00:00Z")
+        try record("police", ["disruption"] + c + ["--tactic", "D11", "--status", "in-progress"])
+        try record("police", ["link"] + c + ["--to", "vehicle", "--ref", "VEH-0012", "--note", "synthetic plate"])
+        try record("police", ["link"] + c + ["--to", "case", "--ref", "C-0007"])
+        try record("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-2026-03-A1", "--owner", "police", "--due", "2026-03-20", "--strand", "pursue"])
+        try record("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-2026-03-A1"])
+        try record("police", ["ack"] + c + ["--decision", mase])
+        let esc = try record("police", ["escalation"] + c + ["--what", "raised", "--with", "csc", "--about", "threshold-decision"])
+        try record("police", ["escalation"] + c + ["--what", "resolved", "--escalation", esc, "--outcome", "agreed", "--lessons-reported"])
+        try record("csc", ["correction"] + c + ["--event", written, "--kind", "correction", "--reason", "wrong-details"])
+        try record("csc", ["case-transfer"] + c + ["--to", "police", "--reason", "lead-changed"])
+        try record("csc", ["case-transition"] + c + ["--plan", "transition-plan-agreed"])
+        try record("csc", ["decision"] + c + ["--kind", "early-help", "--early-help", "family-caf", "--status", "started"])
+        try record("csc", ["case-close"] + c + ["--reason", "risk-reduced"])
+        try record("csc", ["case-open", "--case", "C-NEW-1", "--birth-month", "2014-02", "--gender", "male", "--borough", "B2", "--looked-after"])
+
+        let v = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
+        XCTAssertEqual(v.status, 0, v.stdout)
+        let log = try cli.run("log", "--json")
+        let families = Set(log.stdout.split(separator: "\n").compactMap { line -> String? in
+            guard let r = line.range(of: #""type":"[a-z_]+\."#, options: .regularExpression) else { return nil }
+            return String(line[r].dropFirst(8).dropLast())
+        })
+        for family in ["case", "contact", "screening", "referral", "decision", "sharing", "meeting", "missing", "disruption", "link",
+                       "action", "acknowledgement", "escalation", "correction", "governance"] {
+            XCTAssertTrue(families.contains(family), "\(family) missing from \(families.sorted())")
+        }
+        // The closed case refuses more events.
+        let closed = try cli.run("record", "contact", "--case", "C-0001", "--how", "phone", "--key", cli.path("police.key"))
+        XCTAssertEqual(closed.status, 3)
+        XCTAssertTrue(closed.stderr.contains("was closed"), closed.stderr)
+    }
+
+    func testScreeningPrintsLevelReasonsAndDatedNextSteps() throws {
+        // Monday 2 March 2026, a medium-risk screening.
+        let r = try cli.run("record", "screening", "--case", "C-0001", "--indicator", "A2", "--age", "15", "--key", cli.path("csc.key"),
+                            "--at", "2026-03-02T10:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Suggested level: medium (Additional Needs)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("A2 (absence or exclusion from school"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Referral to MASH required by Tue 3 Mar 2026"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Family CAF unless S17/S47 applies by Mon 16 Mar 2026"), r.stdout)
+        let next = try cli.run("case", "next", "C-0001", "--on", "2026-03-05", "--json")
+        XCTAssertTrue(next.stdout.contains(#""overdue_working_days":2"#), next.stdout)
+        // A child under 13 with one additional indicator: significant.
+        let young = try cli.run("record", "screening", "--case", "C-0007", "--indicator", "A2", "--age", "12", "--level", "medium",
+                                "--key", cli.path("csc.key"))
+        XCTAssertEqual(young.status, 3)
+        XCTAssertTrue(young.stderr.contains("differs from the suggested significant: give --rationale"), young.stderr)
+    }
+
+    func testRecordingErrorsNameTheFieldAndAllowedValues() throws {
+        let before = try cli.head()
+        var r = try cli.run("record", "contact", "--case", "C-0404", "--how", "phone", "--key", cli.path("police.key"))
+        XCTAssertTrue(r.stderr.contains("case C-0404 was never opened: record case-open first"), r.stderr)
+        r = try cli.run("record", "contact", "--case", "C-0001", "--how", "pigeon", "--key", cli.path("police.key"))
+        XCTAssertTrue(r.stderr.contains("facts.contact_type") && r.stderr.contains("face_to_face, phone, online, about_child"), r.stderr)
+        r = try cli.run("record", "screening", "--case", "C-0001", "--indicator", "S3", "--key", cli.path("police.key"))
+        XCTAssertTrue(r.stderr.contains("S3 is a significant risk indicator: mark it current"), r.stderr)
+        r = try cli.run("record", "missing", "--case", "C-0001", "--what", "returned", "--episode", "6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10",
+                        "--how", "returned-self", "--key", cli.path("police.key"))
+        XCTAssertTrue(r.stderr.contains("points at no event"), r.stderr)
+        r = try cli.run("record", "disruption", "--case", "C-0001", "--tactic", "D1", "--status", "done", "--key", cli.path("csc.key"))
+        XCTAssertTrue(r.stderr.contains("only police record a PNC marker"), r.stderr)
+        r = try cli.run("record", "contact", "--case", "C-0001", "--how", "phone", "--at", "2099-01-01T00:00:00Z", "--key", cli.path("police.key"))
+        XCTAssertTrue(r.stderr.contains("in the future") || r.stderr.contains("later than recorded_at"), r.stderr)
+        XCTAssertEqual(try cli.head(), before)
+    }
+
+    func testSchemaCoversEveryType() throws {
+        let r = try cli.run("schema")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let types = try cli.run("types", "--json").stdout
+        for line in types.split(separator: "\n") where !line.contains("governance") {
+            for t in line.split(separator: "\"").filter({ $0.contains(".") }) {
+                XCTAssertTrue(r.stdout.contains("\"\(t)\":{"), "schema lacks \(t)")
+            }
+        }
+        XCTAssertTrue(r.stdout.contains(#""$schema":"https://json-schema.org/draft/2020-12/schema""#))
+    }
+}
