@@ -242,7 +242,7 @@ public final class Ledger {
                     let state = try Self.state(db, path: path)
                     var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
                     let policy = try state.policyDocument.map { try PolicyDocument(json: $0) }
-                    let context = try policy.map { try LedgerContext(db: db, policy: $0, now: clock()) }
+                    let context = try policy.map { try LedgerContext(db: db, policy: $0, now: Timestamp(seconds: 0)) }  // set per draft
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
                     var batchIDs = Set<String>()

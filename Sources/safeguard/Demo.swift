@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import SafeguardCatalogue
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Synthetic data for trying safeguard out, testing and benchmarks.", subcommands: [Seed.self])
+    }
+}
+
+extension Safeguard.Demo {
+    struct Seed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a ledger of a fully synthetic partnership: agencies, keys and children's stories.",
+            discussion: """
+                Writes DIR/ledger.sqlite and DIR/keys/ (a root key and one practitioner key per agency, \
+                unprotected: demo keys only). The events follow the toolkit: concerns, screenings, referrals, \
+                strategy meetings, sharing, missing episodes, links through shared venues and vehicles, \
+                disruption, MASE meetings and actions, with some late recordings and some recording-practice \
+                gaps on purpose. The same --seed gives the same events. No real person is described.
+                """)
+        @Option(help: ArgumentHelp("A new folder for the ledger and keys.", valueName: "dir")) var dir: String
+        @Option(help: "How many events to generate (after the governance events).") var events = 10_000
+        @Option(help: "The random seed.") var seed: UInt64 = 1
+        @Option(name: .customLong("span-days"), help: "Spread the recordings over this many days.") var spanDays = 365
+        @Option(help: ArgumentHelp("The last recording time (RFC 3339; default now). With the same --seed and --end the ledger is byte-identical.", valueName: "time")) var end: String?
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard (1...100_000_000).contains(events) else { throw ValidationError("--events must be between 1 and 100000000") }
+            guard (1...36_500).contains(spanDays) else { throw ValidationError("--span-days must be between 1 and 36500") }
+            if let end, Timestamp(rfc3339: end) == nil { throw ValidationError("--end must be an RFC 3339 time such as 2026-11-30T00:00:00Z") }
+        }
+
+        static let agencies: [(agency: String, role: String, name: String)] = [
+            ("police", "practitioner", "DC 0001 (synthetic)"), ("csc", "practitioner", "SW 0002 (synthetic)"),
+            ("health", "practitioner", "Nurse 0003 (synthetic)"), ("education", "safeguarding_lead", "DSL 0004 (synthetic)"),
+            ("voluntary", "practitioner", "Worker 0005 (synthetic)"), ("mash", "practitioner", "MASH 0006 (synthetic)"),
+            ("partnership", "mase_chair", "MASE chair 0007 (synthetic)"),
+        ]
+
+        /// Demo keys derive from the seed (SHA-256 of a label), so a seed gives the same ledger
+        /// byte for byte. Never use such keys for real records.
+        func demoKey(_ label: String) -> SigningKey {
+            var seedBytes = SHA256.hash(Array("safeguard demo key \(seed) \(label)".utf8))
+            return SigningKey(seed: SecretBytes(consuming: &seedBytes))
+        }
+
+        func run() throws {
+            let fm = FileManager.default
+            if fm.fileExists(atPath: dir), let items = try? fm.contentsOfDirectory(atPath: dir), !items.isEmpty {
+                throw InputError("\(dir) already exists and is not empty: choose a new folder")
+            }
+            try fm.createDirectory(atPath: dir + "/keys", withIntermediateDirectories: true)
+            let started = Date()
+            let root = demoKey("root")
+            try KeyFiles.writeSecret(try KeyFile.encode(root, passphrase: nil), to: dir + "/keys/root.key")
+            try KeyFiles.writePublic(root.publicKey, to: dir + "/keys/root.key.pub")
+            let end = self.end.flatMap(Timestamp.init(rfc3339:)) ?? Clock.now()
+            let start = Timestamp(seconds: end.seconds - Int64(spanDays) * 86400)
+            var setupClock = start.seconds - 3600
+            var idNumber = 0
+            let demoID = { () -> String in
+                idNumber += 1
+                return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(idNumber).count) + String(idNumber)
+            }
+            let tick = { () -> Timestamp in setupClock += 1; return Timestamp(seconds: setupClock) }
+            let (ledger, _) = try Ledger.create(
+                at: dir + "/ledger.sqlite", signer: root,
+                drafts: [GovernanceDrafts.genesis(partnership: "Example Safeguarding Partnership (synthetic)", origin: "example.org/synthetic-ledger",
+                                                  root: root.publicKey, at: Timestamp(seconds: setupClock)),
+                         GovernanceDrafts.policy(document: ToolkitPolicy.document, at: Timestamp(seconds: setupClock))],
+                practitioner: "partnership root key holder (synthetic)", clock: tick, newID: demoID)
+            var keys: [String: SigningKey] = [:]
+            var enrolments: [EventDraft] = []
+            for a in Self.agencies {
+                let k = demoKey(a.agency)
+                keys[a.agency] = k
+                try KeyFiles.writeSecret(try KeyFile.encode(k, passphrase: nil), to: dir + "/keys/\(a.agency).key")
+                try KeyFiles.writePublic(k.publicKey, to: dir + "/keys/\(a.agency).key.pub")
+                enrolments.append(GovernanceDrafts.enrolment(of: k.publicKey, agency: a.agency, role: a.role, practitioner: a.name, at: Timestamp(seconds: setupClock)))
+            }
+            try ledger.append(enrolments, signer: root, clock: tick, newID: demoID)
+
+            var generator = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: spanDays * 86400 / events)
+            let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+            var done = 0
+            while done < events {
+                let n = min(5_000, events - done)
+                var items: [SyntheticPartnership.Item] = []
+                items.reserveCapacity(n)
+                for _ in 0..<n { items.append(generator.next()) }
+                var i = 0
+                let clock = { () -> Timestamp in defer { i += 1 }; return min(items[min(i, items.count - 1)].recordedAt, end) }
+                try ledger.append(items.map(\.draft), signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID)
+                done += n
+                if showProgress { FileHandle.standardError.write(Data("\rseeded \(done) of \(events) events…".utf8)) }
+            }
+            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            let seconds = Date().timeIntervalSince(started)
+            let head = try ledger.head()!
+            if output.json {
+                printJSON(["ledger": .string(dir + "/ledger.sqlite"), "events": .integer(head.size), "head_hash": .string(Hex.encode(head.hash)),
+                           "root_public_key": .string(root.publicKey.base64), "seconds": .integer(Int64(seconds))])
+            } else {
+                print("Seeded \(dir)/ledger.sqlite: \(head.size) events (\(events) synthetic) in \(String(format: "%.1f", seconds)) s.")
+                print("Keys in \(dir)/keys (unprotected, demo only). Root public key: \(root.publicKey.base64)")
+                print("Verify: safeguard verify --ledger \(dir)/ledger.sqlite --trust-file \(dir)/keys/root.key.pub")
+            }
+        }
+    }
+}
