@@ -26,9 +26,7 @@ public struct Screening: Equatable, Sendable {
         guard let list = facts["indicators"]?.arrayValue, let age = facts.int("age_years"),
             let ld = facts.bool("learning_disability")
         else { return nil }
-        indicators = list.compactMap { v in
-            v["code"]?.stringValue.map { Mark($0, v["timing"]?.stringValue.flatMap(Timing.init(rawValue:))) }
-        }
+        indicators = Self.marksOf(.array(list)) ?? []
         vulnerabilities = facts.strings("vulnerabilities")
         ageYears = Int(age)
         learningDisability = ld
