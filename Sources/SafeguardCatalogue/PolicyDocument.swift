@@ -101,14 +101,18 @@ public struct PolicyDocument: Sendable {
         }
         indicators = ind
         indicatorOrder = order
-        var vul: [String: String] = [:], vorder: [String] = []
-        for v in try list("vulnerabilities") {
-            let code = try str(v, "code", "a vulnerability")
-            vul[code] = try str(v, "label", "vulnerability \(code)")
-            vorder.append(code)
+        /// A list of {code, label}: the labels by code, and the codes in order.
+        func labelled(_ key: String) throws -> ([String: String], [String]) {
+            var labels: [String: String] = [:], order: [String] = []
+            for v in try list(key) {
+                let code = try str(v, "code", "an entry of \(key)")
+                guard labels[code] == nil else { throw fail("\(key): \(code) is listed twice") }
+                labels[code] = try str(v, "label", "\(key) \(code)")
+                order.append(code)
+            }
+            return (labels, order)
         }
-        vulnerabilities = vul
-        vulnerabilityOrder = vorder
+        (vulnerabilities, vulnerabilityOrder) = try labelled("vulnerabilities")
         var levels: [String: RiskLevel] = [:], urgent: Set<String> = []
         for v in try list("columns") {
             let c = try str(v, "column", "a column")
@@ -136,14 +140,7 @@ public struct PolicyDocument: Sendable {
             writtenAfterTelephone: try int("written_after_telephone_working_days"),
             familyCAF: try int("family_caf_working_days"), rhiOfferHours: try int("rhi_offer_hours"),
             lateRecording: try int("late_recording_working_days"), transitionMonthsBefore18: try int("transition_months_before_18"))
-        var dis: [String: String] = [:], dorder: [String] = []
-        for v in try list("disruptions") {
-            let code = try str(v, "code", "a disruption")
-            dis[code] = try str(v, "label", "disruption \(code)")
-            dorder.append(code)
-        }
-        disruptions = dis
-        disruptionOrder = dorder
+        (disruptions, disruptionOrder) = try labelled("disruptions")
         guard let dates = json["bank_holidays"]?["dates"]?.arrayValue else { throw fail("bank_holidays.dates is missing") }
         var holidays: Set<Day> = []
         for v in dates {
