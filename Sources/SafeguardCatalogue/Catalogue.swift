@@ -29,12 +29,13 @@ public enum Catalogue {
 
     static let caseSpecs: [EventSpec] = [
         EventSpec("case.opened", "a child or young person becomes a case (or a closed case is reopened)",
-                  caseFields + [FieldSpec("lead_agency", .agency, required: false, "the agency leading on the case")]),
+                  caseFields + [FieldSpec("lead_agency", .agency, required: false, "the agency leading on the case")],
+                  rules: [Rules.plausibleBirthMonth]),
         EventSpec("case.updated", "the case's details change",
                   caseFields.map { FieldSpec($0.name, $0.kind, required: false, $0.help) } + [
                       FieldSpec("lead_agency", .agency, required: false, "the agency now leading"),
-                      FieldSpec("police_cris_number", .reference, required: false, "the police CSE CRIS reference (police only)"),
-                  ], rules: [{ $0.facts.values.isEmpty ? CatalogueError("facts", "an update must change at least one fact") : nil }]),
+                      FieldSpec("police_cris_recorded", .bool, required: false, "police have recorded a CSE CRIS number (police only; the number itself goes in details)"),
+                  ], rules: [{ $0.facts.values.isEmpty ? CatalogueError("facts", "an update must change at least one fact") : nil }, Rules.plausibleBirthMonth]),
         EventSpec("case.transferred", "the case moves to another agency or area", [
             FieldSpec("to_agency", .agency, "the agency taking the case"),
             FieldSpec("reason", .oneOf(["moved_area", "lead_changed", "service_ended", "other"]), "why"),
@@ -64,7 +65,7 @@ public enum Catalogue {
             FieldSpec("learning_disability", .bool, "whether the young person has a learning disability"),
             FieldSpec("suggested_level", .oneOf(levels), "the level the policy suggests (computed)"),
             FieldSpec("practitioner_level", .oneOf(levels), "the level in the practitioner's professional judgement"),
-        ], rules: [Rules.screeningScoredUnderCurrentPolicy, Rules.suggestedLevelMatches])
+        ], rules: [Rules.screeningScoredUnderCurrentPolicy, Rules.screeningMatchesCase, Rules.suggestedLevelMatches, Rules.rationaleWhenLevelsDiffer])
     }
 
     static let screeningSpecs = [
@@ -79,7 +80,7 @@ public enum Catalogue {
             FieldSpec("urgency", .oneOf(["standard", "urgent"]), "standard, or urgent (after a telephone referral)"),
             FieldSpec("telephone_referral", .eventRef, required: false, "the telephone referral this form follows up"),
             FieldSpec("indicators", .list(.indicator, minCount: 0), required: false, "the risk indicators the form highlights"),
-        ], rules: [Rules.refersTo("telephone_referral", types: ["referral.mash_telephone"], sameCase: true)]),
+        ], rules: [Rules.refersTo("telephone_referral", types: ["referral.mash_telephone"], sameCase: true), Rules.notBefore("telephone_referral", "the written form")]),
         EventSpec("referral.mash_telephone", "urgent referral to MASH by telephone, to be followed by the written form", [
             FieldSpec("immediate_risk", .bool, "whether there is immediate risk (police informed)"),
         ]),
@@ -87,7 +88,9 @@ public enum Catalogue {
             FieldSpec("mash_referral", .eventRef, "the earlier MASH referral"),
             FieldSpec("strategy_decision", .eventRef, "the strategy meeting or discussion decision"),
         ], rules: [Rules.refersTo("mash_referral", types: ["referral.mash_written", "referral.mash_telephone"], sameCase: true),
-                   Rules.refersTo("strategy_decision", types: ["decision.strategy"], sameCase: true)]),
+                   Rules.refersTo("strategy_decision", types: ["decision.strategy"], sameCase: true),
+                   Rules.notBefore("mash_referral", "the MASE referral"), Rules.notBefore("strategy_decision", "the MASE referral"),
+                   Rules.crisRecordedBeforeMASE]),
         EventSpec("referral.ewo", "referral to the education welfare officer", [
             FieldSpec("reason", .oneOf(["attendance", "exclusion", "children_missing_education", "other"]), "why"),
         ]),
@@ -96,7 +99,7 @@ public enum Catalogue {
         ]),
         EventSpec("referral.rhi_provider", "referral to the return home interview provider", [
             FieldSpec("missing_episode", .eventRef, "the missing episode (missing.started event)"),
-        ], rules: [Rules.refersTo("missing_episode", types: ["missing.started"], sameCase: true)]),
+        ], rules: [Rules.refersTo("missing_episode", types: ["missing.started"], sameCase: true), Rules.notBefore("missing_episode", "the referral")]),
     ]
 
     // MARK: Decisions
@@ -132,8 +135,8 @@ public enum Catalogue {
 
     // MARK: Information sharing
 
-    static let lawfulBases = ["uk_gdpr_6_1_e_public_task", "uk_gdpr_6_1_c_legal_obligation",
-                              "uk_gdpr_9_2_g_dpa_sch1_para18_safeguarding", "dpa_2018_part3_sch8_para4_law_enforcement"]
+    static let lawfulBases = ["uk_gdpr_6_1_e_public_task", "uk_gdpr_6_1_c_legal_obligation", "dpa_2018_part3_sch8_para4_law_enforcement"]
+    static let specialCategoryConditions = ["uk_gdpr_9_2_g_dpa_sch1_para18_safeguarding", "dpa_2018_part3_sensitive_processing"]
     static let whyNot = ["risk_of_harm_to_child", "would_prejudice_investigation", "not_practicable", "not_needed_lawful_basis"]
 
     static func sharing(_ type: String, _ what: String) -> EventSpec {
@@ -141,7 +144,8 @@ public enum Catalogue {
             FieldSpec("to_agency", .agency, "the agency the information went to"),
             FieldSpec("scope", .list(.oneOf(["summary", "risk_assessment", "incident", "chronology", "health_information", "education_information", "police_intelligence", "full_record"]), minCount: 1), "what was shared (rarely the whole file)"),
             FieldSpec("purpose", .oneOf(["safeguarding_assessment", "strategy_discussion", "mase_planning", "disruption", "health_care", "education_support", "other"]), "why it was shared"),
-            FieldSpec("lawful_basis", .oneOf(lawfulBases), "the lawful basis for sharing"),
+            FieldSpec("lawful_basis", .oneOf(lawfulBases), "the lawful basis for sharing (UK GDPR Art 6, or DPA 2018 Part 3 for police)"),
+            FieldSpec("special_category_condition", .oneOf(specialCategoryConditions), required: false, "for health or other special-category information, the Art 9 condition"),
             FieldSpec("consent_sought", .bool, "whether consent was sought (often the wrong basis when a child is at risk)"),
             FieldSpec("consent_given", .bool, required: false, "the answer, when consent was sought"),
             FieldSpec("consent_not_sought_reason", .oneOf(whyNot), required: false, "why consent was not sought"),
@@ -220,15 +224,15 @@ public enum Catalogue {
             FieldSpec("owner_agency", .agency, "the agency that owns the action"),
             FieldSpec("due_date", .date, "when it is due"),
             FieldSpec("strand", .oneOf(strands), "Prepare, Prevent, Protect or Pursue"),
-        ]),
+        ], rules: [Rules.dueNotBeforeSet]),
         EventSpec("action.progressed", "progress on a MASE action", [FieldSpec("action_ref", .reference, "the action's reference")]),
         EventSpec("action.completed", "a MASE action completed", [FieldSpec("action_ref", .reference, "the action's reference")]),
     ]
 
     static let acknowledgement = EventSpec("acknowledgement.recorded", "the agency confirms it recorded a MASE decision on its own system (§7 principle 7)", [
-        FieldSpec("decision_event", .eventRef, "the MASE meeting or decision acknowledged"),
+        FieldSpec("decision_event", .eventRef, "the MASE meeting whose decisions are acknowledged"),
         FieldSpec("recorded_on_own_system", .bool, "whether it is recorded on the agency's own system"),
-    ], rules: [Rules.refersTo("decision_event", types: nil, sameCase: false)])
+    ], rules: [Rules.refersTo("decision_event", types: ["meeting.mase"], sameCase: false), Rules.notBefore("decision_event", "the acknowledgement")])
 
     static let escalationSpecs: [EventSpec] = [
         EventSpec("escalation.raised", "a professional disagreement escalated (§7)", [
@@ -239,14 +243,14 @@ public enum Catalogue {
             FieldSpec("escalation", .eventRef, "the escalation.raised event"),
             FieldSpec("outcome", .oneOf(["agreed", "decision_changed", "escalated_further"]), "how it ended"),
             FieldSpec("lessons_reported_to_mase", .bool, "whether lessons learnt were reported to MASE"),
-        ], rules: [Rules.refersTo("escalation", types: ["escalation.raised"], sameCase: true)]),
+        ], rules: [Rules.refersTo("escalation", types: ["escalation.raised"], sameCase: true), Rules.notBefore("escalation", "the resolution")]),
     ]
 
     static let correction = EventSpec("correction.recorded", "a later event that corrects or retracts an earlier one (nothing is ever edited)", [
         FieldSpec("corrects_event", .eventRef, "the event being corrected or retracted"),
         FieldSpec("kind", .oneOf(["correction", "retraction"]), "correct it, or retract it altogether"),
         FieldSpec("reason", .oneOf(["wrong_case", "wrong_details", "duplicate", "recorded_in_error", "other"]), "why"),
-    ], rules: [Rules.refersTo("corrects_event", types: nil, sameCase: false)])
+    ], rules: [Rules.refersTo("corrects_event", types: nil, sameCase: false), Rules.correctsOwnAgencysEvent, Rules.notBefore("corrects_event", "the correction")])
 
     static let legalHold = EventSpec("governance.legal_hold", "a hold on destroying records (inquiry, litigation)", [
         FieldSpec("action", .oneOf(["placed", "lifted"]), "placed or lifted"),

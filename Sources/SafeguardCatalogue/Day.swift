@@ -57,11 +57,15 @@ public struct WorkingCalendar: Sendable, Equatable {
 
     public func isWorkingDay(_ d: Day) -> Bool { d.weekday <= 5 && !bankHolidays.contains(d) }
 
-    /// The deadline `n` working days after `start`. With `n` = 0 it is "the same working day":
-    /// `start` itself if it is a working day, else the next working day.
+    /// The deadline `n` working days after `start`: the n-th working day after it (so one
+    /// working day after a Friday or a Sunday is the Monday). With `n` = 0 it is "the same
+    /// working day": `start` itself if it is a working day, else the next working day.
     public func adding(workingDays n: Int, to start: Day) -> Day {
         var d = start
-        while !isWorkingDay(d) { d = d.adding(days: 1) }
+        if n == 0 {
+            while !isWorkingDay(d) { d = d.adding(days: 1) }
+            return d
+        }
         var left = n
         while left > 0 {
             d = d.adding(days: 1)

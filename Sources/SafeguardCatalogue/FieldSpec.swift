@@ -81,6 +81,9 @@ public struct EventSpec: Sendable {
 /// What a rule sees: the draft's facts and place, and the ledger through the context.
 public struct RuleInput {
     public let facts: Facts
+    public let details: [String: JSONValue]
+    /// The agency recording the event.
+    public let agency: String
     public let caseID: String?
     public let occurredAt: Timestamp
     public let context: RecordingContext

@@ -6,7 +6,7 @@ import SafeguardCore
 /// `acknowledgement.recorded`: the agency confirms it recorded a MASE decision on its own system (§7 principle 7).
 public struct AcknowledgementRecorded: CatalogueModel, Equatable {
     public static let type = "acknowledgement.recorded"
-    /// the MASE meeting or decision acknowledged
+    /// the MASE meeting whose decisions are acknowledged
     public var decisionEvent: String
     /// whether it is recorded on the agency's own system
     public var recordedOnOwnSystem: Bool
@@ -253,17 +253,17 @@ public struct CaseUpdated: CatalogueModel, Equatable {
     public var learningDisability: Bool?
     /// whether the child is looked after (LAC)
     public var lookedAfter: Bool?
-    /// the police CSE CRIS reference (police only)
-    public var policeCrisNumber: String?
+    /// police have recorded a CSE CRIS number (police only; the number itself goes in details)
+    public var policeCrisRecorded: Bool?
 
-    public init(birthMonth: String? = nil, borough: String? = nil, gender: String? = nil, leadAgency: String? = nil, learningDisability: Bool? = nil, lookedAfter: Bool? = nil, policeCrisNumber: String? = nil) {
+    public init(birthMonth: String? = nil, borough: String? = nil, gender: String? = nil, leadAgency: String? = nil, learningDisability: Bool? = nil, lookedAfter: Bool? = nil, policeCrisRecorded: Bool? = nil) {
         self.birthMonth = birthMonth
         self.borough = borough
         self.gender = gender
         self.leadAgency = leadAgency
         self.learningDisability = learningDisability
         self.lookedAfter = lookedAfter
-        self.policeCrisNumber = policeCrisNumber
+        self.policeCrisRecorded = policeCrisRecorded
     }
 
     public init?(facts f: Facts) {
@@ -273,7 +273,7 @@ public struct CaseUpdated: CatalogueModel, Equatable {
         self.leadAgency = f.string("lead_agency")
         self.learningDisability = f.bool("learning_disability")
         self.lookedAfter = f.bool("looked_after")
-        self.policeCrisNumber = f.string("police_cris_number")
+        self.policeCrisRecorded = f.bool("police_cris_recorded")
     }
 
     public var facts: [String: JSONValue] {
@@ -284,7 +284,7 @@ public struct CaseUpdated: CatalogueModel, Equatable {
         if let v = leadAgency { o["lead_agency"] = .string(v) }
         if let v = learningDisability { o["learning_disability"] = .bool(v) }
         if let v = lookedAfter { o["looked_after"] = .bool(v) }
-        if let v = policeCrisNumber { o["police_cris_number"] = .string(v) }
+        if let v = policeCrisRecorded { o["police_cris_recorded"] = .bool(v) }
         return o
     }
 }
@@ -1283,7 +1283,7 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
     public var consentSought: Bool
     /// whether the identities of others at risk were protected
     public var identitiesProtected: Bool
-    /// the lawful basis for sharing
+    /// the lawful basis for sharing (UK GDPR Art 6, or DPA 2018 Part 3 for police)
     public var lawfulBasis: String
     /// whether the sharing was necessary and proportionate
     public var necessaryAndProportionate: Bool
@@ -1291,6 +1291,8 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
     public var purpose: String
     /// what was shared (rarely the whole file)
     public var scope: [String]
+    /// for health or other special-category information, the Art 9 condition
+    public var specialCategoryCondition: String?
     /// whether the child or family were told
     public var subjectInformed: Bool
     /// why they were not told
@@ -1298,7 +1300,7 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
     /// the agency the information went to
     public var toAgency: String
 
-    public init(channel: String, consentGiven: Bool? = nil, consentNotSoughtReason: String? = nil, consentSought: Bool, identitiesProtected: Bool, lawfulBasis: String, necessaryAndProportionate: Bool, purpose: String, scope: [String], subjectInformed: Bool, subjectNotInformedReason: String? = nil, toAgency: String) {
+    public init(channel: String, consentGiven: Bool? = nil, consentNotSoughtReason: String? = nil, consentSought: Bool, identitiesProtected: Bool, lawfulBasis: String, necessaryAndProportionate: Bool, purpose: String, scope: [String], specialCategoryCondition: String? = nil, subjectInformed: Bool, subjectNotInformedReason: String? = nil, toAgency: String) {
         self.channel = channel
         self.consentGiven = consentGiven
         self.consentNotSoughtReason = consentNotSoughtReason
@@ -1308,6 +1310,7 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
         self.necessaryAndProportionate = necessaryAndProportionate
         self.purpose = purpose
         self.scope = scope
+        self.specialCategoryCondition = specialCategoryCondition
         self.subjectInformed = subjectInformed
         self.subjectNotInformedReason = subjectNotInformedReason
         self.toAgency = toAgency
@@ -1330,6 +1333,7 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
         self.purpose = purpose
         guard let scope = f["scope"]?.arrayValue?.compactMap(\.stringValue) else { return nil }
         self.scope = scope
+        self.specialCategoryCondition = f.string("special_category_condition")
         guard let subjectInformed = f.bool("subject_informed") else { return nil }
         self.subjectInformed = subjectInformed
         self.subjectNotInformedReason = f.string("subject_not_informed_reason")
@@ -1348,6 +1352,7 @@ public struct SharingPartlyShared: CatalogueModel, Equatable {
         o["necessary_and_proportionate"] = .bool(necessaryAndProportionate)
         o["purpose"] = .string(purpose)
         o["scope"] = .array(scope.map { .string($0) })
+        if let v = specialCategoryCondition { o["special_category_condition"] = .string(v) }
         o["subject_informed"] = .bool(subjectInformed)
         if let v = subjectNotInformedReason { o["subject_not_informed_reason"] = .string(v) }
         o["to_agency"] = .string(toAgency)
@@ -1396,7 +1401,7 @@ public struct SharingShared: CatalogueModel, Equatable {
     public var consentSought: Bool
     /// whether the identities of others at risk were protected
     public var identitiesProtected: Bool
-    /// the lawful basis for sharing
+    /// the lawful basis for sharing (UK GDPR Art 6, or DPA 2018 Part 3 for police)
     public var lawfulBasis: String
     /// whether the sharing was necessary and proportionate
     public var necessaryAndProportionate: Bool
@@ -1404,6 +1409,8 @@ public struct SharingShared: CatalogueModel, Equatable {
     public var purpose: String
     /// what was shared (rarely the whole file)
     public var scope: [String]
+    /// for health or other special-category information, the Art 9 condition
+    public var specialCategoryCondition: String?
     /// whether the child or family were told
     public var subjectInformed: Bool
     /// why they were not told
@@ -1411,7 +1418,7 @@ public struct SharingShared: CatalogueModel, Equatable {
     /// the agency the information went to
     public var toAgency: String
 
-    public init(channel: String, consentGiven: Bool? = nil, consentNotSoughtReason: String? = nil, consentSought: Bool, identitiesProtected: Bool, lawfulBasis: String, necessaryAndProportionate: Bool, purpose: String, scope: [String], subjectInformed: Bool, subjectNotInformedReason: String? = nil, toAgency: String) {
+    public init(channel: String, consentGiven: Bool? = nil, consentNotSoughtReason: String? = nil, consentSought: Bool, identitiesProtected: Bool, lawfulBasis: String, necessaryAndProportionate: Bool, purpose: String, scope: [String], specialCategoryCondition: String? = nil, subjectInformed: Bool, subjectNotInformedReason: String? = nil, toAgency: String) {
         self.channel = channel
         self.consentGiven = consentGiven
         self.consentNotSoughtReason = consentNotSoughtReason
@@ -1421,6 +1428,7 @@ public struct SharingShared: CatalogueModel, Equatable {
         self.necessaryAndProportionate = necessaryAndProportionate
         self.purpose = purpose
         self.scope = scope
+        self.specialCategoryCondition = specialCategoryCondition
         self.subjectInformed = subjectInformed
         self.subjectNotInformedReason = subjectNotInformedReason
         self.toAgency = toAgency
@@ -1443,6 +1451,7 @@ public struct SharingShared: CatalogueModel, Equatable {
         self.purpose = purpose
         guard let scope = f["scope"]?.arrayValue?.compactMap(\.stringValue) else { return nil }
         self.scope = scope
+        self.specialCategoryCondition = f.string("special_category_condition")
         guard let subjectInformed = f.bool("subject_informed") else { return nil }
         self.subjectInformed = subjectInformed
         self.subjectNotInformedReason = f.string("subject_not_informed_reason")
@@ -1461,6 +1470,7 @@ public struct SharingShared: CatalogueModel, Equatable {
         o["necessary_and_proportionate"] = .bool(necessaryAndProportionate)
         o["purpose"] = .string(purpose)
         o["scope"] = .array(scope.map { .string($0) })
+        if let v = specialCategoryCondition { o["special_category_condition"] = .string(v) }
         o["subject_informed"] = .bool(subjectInformed)
         if let v = subjectNotInformedReason { o["subject_not_informed_reason"] = .string(v) }
         o["to_agency"] = .string(toAgency)

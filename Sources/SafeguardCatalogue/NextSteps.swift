@@ -6,13 +6,15 @@ public struct CaseEvent: Sendable {
     public let type: String
     public let occurredAt: Timestamp
     public let facts: Facts
+    /// The agency that recorded it.
+    public let agency: String
 
-    public init(eventID: String, type: String, occurredAt: Timestamp, facts: Facts) {
-        self.eventID = eventID; self.type = type; self.occurredAt = occurredAt; self.facts = facts
+    public init(eventID: String, type: String, occurredAt: Timestamp, facts: Facts, agency: String = "") {
+        self.eventID = eventID; self.type = type; self.occurredAt = occurredAt; self.facts = facts; self.agency = agency
     }
 
     public init(_ e: Envelope) {
-        self.init(eventID: e.eventID, type: e.type, occurredAt: e.occurredAt, facts: Facts(e.facts))
+        self.init(eventID: e.eventID, type: e.type, occurredAt: e.occurredAt, facts: Facts(e.facts), agency: e.actor.agency)
     }
 
     var day: Day { Day(london: occurredAt) }
@@ -75,13 +77,16 @@ public enum NextSteps {
             return []
         }
 
-        // R1-R3: what the latest screening's level requires.
-        if let screening = live.last(where: { $0.type.hasPrefix("screening.") }), let s = Screening(facts: screening.facts) {
+        // R1-R3: what the latest screening's level requires. A referral made since the screening
+        // before it counts (telephoning MASH first, then completing the tool, is good practice).
+        let screenings = live.filter { $0.type.hasPrefix("screening.") }
+        if let screening = screenings.last, let s = Screening(facts: screening.facts) {
+            let since = screenings.dropLast().last?.occurredAt ?? Timestamp(seconds: Int64.min / 2)
             let suggestion = LevelSuggestion.suggest(s, policy: policy)
             let own = screening.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none
             let level = max(own, suggestion.level)
             let d = screening.day
-            let referrals = after(screening.occurredAt, ["referral.mash_written", "referral.mash_telephone"])
+            let referrals = after(since, ["referral.mash_written", "referral.mash_telephone"])
             if level >= .medium, referrals.isEmpty {
                 let days = level == .significant ? policy.deadlines.mashReferralSignificant : policy.deadlines.mashReferralMedium
                 let how = level == .significant && suggestion.urgent ? " (urgent: telephone MASH first, then the written form)" : ""
@@ -124,7 +129,8 @@ public enum NextSteps {
         }
         // R10: transition plan within the policy's months of turning 18.
         if let birth = live.last(where: { $0.facts.string("birth_month") != nil })?.facts.string("birth_month"),
-            let eighteen = Age.earliestEighteenth(birthMonth: birth), !live.contains(where: { $0.type == "case.transition" })
+            let eighteen = Age.earliestEighteenth(birthMonth: birth),
+            !live.contains(where: { $0.type == "case.transition" || ($0.type == "referral.adult_social_care" && $0.facts.string("reason") == "transition_at_18") })
         {
             let months = policy.deadlines.transitionMonthsBefore18
             if let windowStart = Day(iso: shiftMonths(eighteen.description, by: -months)), today >= windowStart {
@@ -137,10 +143,27 @@ public enum NextSteps {
             guard let ref = a.facts.string("action_ref"), !done.contains(ref) else { continue }
             add("R14", "MASE action \(ref) (\(a.facts.string("owner_agency") ?? "?"), \(a.facts.string("strand") ?? "?"))", a.facts.day("due_date"))
         }
-        // R15: escalations resolved and reported.
+        // R15: escalations resolved, with lessons learnt reported to MASE.
         for e in live where e.type == "escalation.raised" {
-            let resolved = live.contains { $0.type == "escalation.resolved" && $0.facts.string("escalation") == e.eventID }
-            if !resolved { add("R15", "Resolve the escalation of \(e.day.spoken) and report lessons learnt to MASE", nil) }
+            let resolutions = live.filter { $0.type == "escalation.resolved" && $0.facts.string("escalation") == e.eventID }
+            if resolutions.isEmpty {
+                add("R15", "Resolve the escalation of \(e.day.spoken) and report lessons learnt to MASE", nil)
+            } else if !resolutions.contains(where: { $0.facts.bool("lessons_reported_to_mase") == true }) {
+                add("R15", "Report the lessons learnt from the escalation of \(e.day.spoken) to MASE", nil)
+            }
+        }
+        // R13: a strategy meeting records its outcome.
+        for m in live where m.type == "meeting.strategy" {
+            if !live.contains(where: { $0.type == "decision.strategy" && $0.occurredAt >= m.occurredAt }) {
+                add("R13", "Record the outcome of the strategy meeting of \(m.day.spoken) (S47, child in need plan or early help plan; organised and complex abuse or not)", m.day)
+            }
+        }
+        // R7: each agency at a MASE meeting acknowledges its decisions as recorded on its own system.
+        for m in live where m.type == "meeting.mase" {
+            let acked = Set(live.filter { $0.type == "acknowledgement.recorded" && $0.facts.string("decision_event") == m.eventID }.map(\.agency))
+            for agency in m.facts.strings("attendees") where agency != "partnership" && !acked.contains(agency) {
+                add("R7", "\(agency) to acknowledge the MASE decisions of \(m.day.spoken) as recorded on its own system", nil)
+            }
         }
         return steps
     }

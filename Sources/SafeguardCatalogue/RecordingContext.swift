@@ -12,8 +12,10 @@ public struct EventSummary: Equatable, Sendable {
     public let type: String
     public let caseID: String?
     public let occurredAt: Timestamp
-    public init(type: String, caseID: String?, occurredAt: Timestamp) {
-        self.type = type; self.caseID = caseID; self.occurredAt = occurredAt
+    /// The agency that recorded it.
+    public let agency: String
+    public init(type: String, caseID: String?, occurredAt: Timestamp, agency: String) {
+        self.type = type; self.caseID = caseID; self.occurredAt = occurredAt; self.agency = agency
     }
 }
 
@@ -24,4 +26,6 @@ public protocol RecordingContext {
     var now: Timestamp { get }
     func caseStatus(_ caseID: String) -> CaseStatus
     func event(_ eventID: String) -> EventSummary?
+    /// The latest value of a case fact recorded by `case.opened` or `case.updated`.
+    func caseFact(_ caseID: String, _ fact: String) -> JSONValue?
 }

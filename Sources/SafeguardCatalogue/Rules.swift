@@ -10,6 +10,29 @@ enum Rules {
         return nil
     }
 
+    /// The screening's age and learning disability agree with the case, so that the level
+    /// cannot be lowered by entering an older age (the under-13 rule) or leaving the flag off.
+    static let screeningMatchesCase: EventSpec.Rule = { input in
+        guard let caseID = input.caseID, let age = input.facts.int("age_years") else { return nil }
+        if let month = input.context.caseFact(caseID, "birth_month")?.stringValue,
+            let youngest = Age.youngest(birthMonth: month, on: Day(london: input.occurredAt)), age > Int64(youngest)
+        {
+            return CatalogueError("facts.age_years", "\(age) is older than case \(caseID)'s birth month \(month) allows on that day (at most \(youngest)); correct the case's birth month if it is wrong")
+        }
+        if input.context.caseFact(caseID, "learning_disability")?.boolValue == true, input.facts.bool("learning_disability") == false {
+            return CatalogueError("facts.learning_disability", "case \(caseID) records a learning disability; the screening must take it into account (true)")
+        }
+        return nil
+    }
+
+    static let rationaleWhenLevelsDiffer: EventSpec.Rule = { input in
+        guard let own = input.facts.string("practitioner_level"), own != input.facts.string("suggested_level") else { return nil }
+        guard let why = input.details["rationale"]?.stringValue, why.contains(where: { !$0.isWhitespace }) else {
+            return CatalogueError("details.rationale", "is required when practitioner_level (\(own)) differs from suggested_level (\(input.facts.string("suggested_level") ?? "")): say why")
+        }
+        return nil
+    }
+
     static let suggestedLevelMatches: EventSpec.Rule = { input in
         guard let screening = Screening(facts: input.facts) else { return nil }
         let s = LevelSuggestion.suggest(screening, policy: input.context.policy)
@@ -42,10 +65,46 @@ enum Rules {
         { input in
             guard let id = input.facts.string(field), let target = input.context.event(id) else { return nil }
             guard target.occurredAt <= input.occurredAt else {
-                return CatalogueError("occurred_at", "\(verb) at \(input.occurredAt) is before the episode it follows started (\(target.occurredAt)); check both dates")
+                return CatalogueError("occurred_at", "\(verb) at \(input.occurredAt) is before the \(target.type) it follows (\(field), at \(target.occurredAt)); check both dates")
             }
             return nil
         }
+    }
+
+    /// R5: MASE never takes a first referral; police must have recorded a CSE CRIS number.
+    static let crisRecordedBeforeMASE: EventSpec.Rule = { input in
+        guard let c = input.caseID, input.context.caseFact(c, "police_cris_recorded")?.boolValue == true else {
+            return CatalogueError("case_id", "case \(input.caseID ?? "") has no police CSE CRIS number on record: police record it (case-update --cris-number) before a MASE referral")
+        }
+        return nil
+    }
+
+    /// A correction changes only what its own agency recorded, and never the log's governance.
+    static let correctsOwnAgencysEvent: EventSpec.Rule = { input in
+        guard let id = input.facts.string("corrects_event"), let target = input.context.event(id) else { return nil }
+        if EventType.family(of: target.type) == EventType.governanceFamily {
+            return CatalogueError("facts.corrects_event", "governance events are not corrected; the log's own events (keys, policy) change by new governance events")
+        }
+        guard sameBytes(target.agency, input.agency) else {
+            return CatalogueError("facts.corrects_event", "\(target.type) was recorded by \(target.agency); only \(target.agency) can correct or retract it (ask them, or record your own account)")
+        }
+        return nil
+    }
+
+    static let dueNotBeforeSet: EventSpec.Rule = { input in
+        guard let due = input.facts.day("due_date"), due >= Day(london: input.occurredAt) else {
+            return input.facts["due_date"] == nil ? nil : CatalogueError("facts.due_date", "\(input.facts.string("due_date") ?? "") is before the action was set (\(Day(london: input.occurredAt)))")
+        }
+        return nil
+    }
+
+    /// A birth month the child can have: not after the event, and under 26 at it.
+    static let plausibleBirthMonth: EventSpec.Rule = { input in
+        guard let month = input.facts.string("birth_month"), let age = Age.youngest(birthMonth: month, on: Day(london: input.occurredAt)) else { return nil }
+        guard let first = Day(iso: month + "-01"), first <= Day(london: input.occurredAt), age <= 25 else {
+            return CatalogueError("facts.birth_month", "\(month) is not possible for a child or young person at \(input.occurredAt.date) (born by then, under 26)")
+        }
+        return nil
     }
 
     static func requiredWhen(_ field: String, _ other: String, _ value: String) -> EventSpec.Rule {

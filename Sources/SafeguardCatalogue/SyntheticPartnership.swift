@@ -170,7 +170,8 @@ public struct SyntheticPartnership {
                 let timing: Screening.Timing? = policy.indicators[code]?.set == "significant" ? (rng.chance(0.25) ? .prior : .current) : nil
                 marks.append(.init(code, timing))
             }
-            let age = Age.youngest(birthMonth: c.birthMonth, on: Day(london: Timestamp(seconds: clock))) ?? 15
+            // Age on the earliest day the screening can be dated (late records go back 10 days).
+            let age = Age.youngest(birthMonth: c.birthMonth, on: Day(london: Timestamp(seconds: clock - 11 * 86400))) ?? 15
             let s = Screening(indicators: marks, ageYears: max(0, min(25, age)), learningDisability: c.learningDisability)
             let suggestion = LevelSuggestion.suggest(s, policy: policy)
             c.level = suggestion.level
@@ -223,7 +224,7 @@ public struct SyntheticPartnership {
             if status == "done" { f["positive_outcome"] = .bool(rng.chance(0.6)) }
             add("police", "disruption.recorded", &c, f)
         case .crisNumber:
-            add("police", "case.updated", &c, ["police_cris_number": .string("CRIS-\(idCounter)")])
+            add("police", "case.updated", &c, ["police_cris_recorded": true], details: ["police_cris_number": .string("CRIS-\(idCounter)")])
         case .maseReferral:
             if let m = c.ids["mash"], let s = c.ids["strategy"] {
                 add("csc", "referral.mase", &c, ["mash_referral": .string(m), "strategy_decision": .string(s)])
@@ -288,7 +289,7 @@ public struct SyntheticPartnership {
         add("partnership", "action.set", &child, ["action_ref": .string("\(ref)-A1"), "owner_agency": .string(rng.pick(["police", "csc", "health"])),
                                                   "due_date": .string(due.description), "strand": .string(rng.pick(["prepare", "prevent", "protect", "pursue"]))])
         if let mase = child.ids["mase"] {
-            for agency in ["police", "csc", "health"] where rng.chance(0.8) {  // R7 gap otherwise
+            for agency in ["police", "csc", "health", "education"] where rng.chance(0.85) {  // R7 gap otherwise
                 add(agency, "acknowledgement.recorded", &child, ["decision_event": .string(mase), "recorded_on_own_system": true], after: "mase")
             }
         }

@@ -7,6 +7,13 @@ extension Catalogue {
     /// Checks `draft`, recorded by `agency`, against the catalogue and the ledger as `context`
     /// describes it. Throws the first problem, naming the field and what is allowed.
     public static func validate(_ draft: EventDraft, agency: String, context: RecordingContext) throws(CatalogueError) {
+        if draft.type == EventType.policySet {
+            // A policy every later record will be checked against must itself be readable.
+            do { _ = try PolicyDocument(json: draft.facts["policy"] ?? .null) } catch {
+                throw CatalogueError("facts.policy", "\(error)")
+            }
+            return
+        }
         if checkedByTheLog.contains(draft.type) { return }
         guard let spec = specs[draft.type] else { throw CatalogueError("type", "\(draft.type) has no catalogue entry") }
         guard draft.occurredAt <= context.now else {
@@ -28,8 +35,8 @@ extension Catalogue {
                 throw CatalogueError("case_id", "case \(caseID) is already open; record case-update to change its facts")
             case (.neverOpened, let t) where t != "case.opened":
                 throw CatalogueError("case_id", "case \(caseID) was never opened: record case-open first (check the case id)")
-            case (.closed(let at), let t) where t != "case.opened" && t != "correction.recorded":
-                throw CatalogueError("case_id", "case \(caseID) was closed at \(at): reopen it with case-open before recording more")
+            case (.closed(let at), let t) where t != "case.opened" && t != "correction.recorded" && draft.occurredAt > at:
+                throw CatalogueError("case_id", "case \(caseID) was closed at \(at): reopen it with case-open to record what happened since (events from before the closure may still be recorded)")
             default: break
             }
         }
@@ -38,7 +45,8 @@ extension Catalogue {
             if let values = r.values, let s = v.stringValue, !values.contains(s) { continue }
             throw CatalogueError("facts.\(r.field)", "\(r.why): agency \(agency) may not record it (allowed: \(r.agencies.joined(separator: ", ")))")
         }
-        let input = RuleInput(facts: Facts(draft.facts), caseID: draft.caseID, occurredAt: draft.occurredAt, context: context)
+        let input = RuleInput(facts: Facts(draft.facts), details: draft.details, agency: agency, caseID: draft.caseID,
+                              occurredAt: draft.occurredAt, context: context)
         for rule in spec.rules {
             if let problem = rule(input) { throw problem }
         }
@@ -98,9 +106,13 @@ extension Catalogue {
                 try check(o["code"] ?? .null, .indicator, path: "\(p).code", context: context)
                 let c = o["code"]!.stringValue!
                 guard seen.insert(c).inserted else { throw CatalogueError(path, "lists \(c) twice") }
+                let significant = policy.indicators[c]?.set == "significant"
                 if let t = o["timing"] {
+                    guard significant else {
+                        throw CatalogueError("\(p).timing", "\(c) is an additional indicator: the tool ticks it without a timing; only S codes are marked current or prior")
+                    }
                     try check(t, .oneOf(timing), path: "\(p).timing", context: context)
-                } else if policy.indicators[c]?.set == "significant" {
+                } else if significant {
                     throw CatalogueError("\(p).timing", "\(c) is a significant risk indicator: mark it current (within the past 6 months) or prior (before that)")
                 }
             }

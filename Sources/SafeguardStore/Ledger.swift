@@ -241,8 +241,9 @@ public final class Ledger {
                     var refusals: [Refusal] = []
                     let state = try Self.state(db, path: path)
                     var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
-                    let policy = try state.policyDocument.map { try PolicyDocument(json: $0) }
-                    let context = try policy.map { try LedgerContext(db: db, policy: $0, now: Timestamp(seconds: 0)) }  // set per draft
+                    // A damaged policy document must not stop the partnership from recording a corrected one.
+                    let policy: Result<PolicyDocument, Error>? = state.policyDocument.map { doc in Result { try PolicyDocument(json: doc) } }
+                    let context = try (try? policy?.get()).map { try LedgerContext(db: db, policy: $0, now: Timestamp(seconds: 0)) }  // now: set per draft
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
                     var batchIDs = Set<String>()
@@ -255,6 +256,9 @@ public final class Ledger {
                                 envelope = try verifier.state.envelope(for: draft, signer: signer.publicKey, recordedAt: now,
                                                                        eventID: newID(), practitioner: practitioner)
                             } catch { throw LedgerError.rejected(error, index: index) }
+                            if context == nil, case .failure(let e) = policy, EventType.requiresCase(draft.type) {
+                                throw LedgerError.invalidEvent("the policy in force cannot be read (\(e)); the partnership must record a corrected policy", index: index)
+                            }
                             if let context {
                                 context.now = now
                                 do throws(CatalogueError) {

@@ -7,20 +7,23 @@ import SafeguardCore
 final class LedgerContext: RecordingContext {
     let policy: PolicyDocument
     var now: Timestamp
-    private let db: Database
     private var batchCases: [String: CaseStatus] = [:]
     private var batchEvents: [String: EventSummary] = [:]
+    private var batchFacts: [String: [String: JSONValue]] = [:]
     private let caseStatement: Statement
     private let eventStatement: Statement
+    private let factsStatement: Statement
 
     init(db: Database, policy: PolicyDocument, now: Timestamp) throws {
-        self.db = db
         self.policy = policy
         self.now = now
         caseStatement = try db.cachedStatement(sql: """
             SELECT type, occurred_at FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.closed') ORDER BY seq DESC LIMIT 1
             """)
-        eventStatement = try db.cachedStatement(sql: "SELECT type, case_id, occurred_at FROM events WHERE event_id = ?")
+        eventStatement = try db.cachedStatement(sql: "SELECT type, case_id, occurred_at, agency FROM events WHERE event_id = ?")
+        factsStatement = try db.cachedStatement(sql: """
+            SELECT envelope FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.updated') ORDER BY seq DESC
+            """)
     }
 
     func caseStatus(_ caseID: String) -> CaseStatus {
@@ -35,17 +38,31 @@ final class LedgerContext: RecordingContext {
         if let e = batchEvents[eventID] { return e }
         guard let row = try? Row.fetchOne(eventStatement, arguments: [eventID]),
             let type = try? RowReader.text(row, 0, "type"), let caseID = try? RowReader.optionalText(row, 1, "case_id"),
-            let at = (try? RowReader.text(row, 2, "occurred_at")).flatMap(Timestamp.init(canonical:))
+            let at = (try? RowReader.text(row, 2, "occurred_at")).flatMap(Timestamp.init(canonical:)),
+            let agency = try? RowReader.text(row, 3, "agency")
         else { return nil }
-        return EventSummary(type: type, caseID: caseID, occurredAt: at)
+        return EventSummary(type: type, caseID: caseID, occurredAt: at, agency: agency)
+    }
+
+    func caseFact(_ caseID: String, _ fact: String) -> JSONValue? {
+        if let v = batchFacts[caseID]?[fact] { return v }
+        guard let rows = try? Row.fetchCursor(factsStatement, arguments: [caseID]) else { return nil }
+        while let row = try? rows.next() {
+            guard let bytes = try? RowReader.blob(row, 0, "envelope"), let json = try? JSONParser.parse(bytes, mode: .canonical) else { continue }
+            if let v = json["facts"]?[fact] { return v }
+        }
+        return nil
     }
 
     /// Makes an accepted event of the batch visible to the drafts after it.
     func accepted(_ e: Envelope) {
-        batchEvents[e.eventID] = EventSummary(type: e.type, caseID: e.caseID, occurredAt: e.occurredAt)
-        if let c = e.caseID {
-            if e.type == "case.opened" { batchCases[c] = .open }
-            if e.type == "case.closed" { batchCases[c] = .closed(at: e.occurredAt) }
+        batchEvents[e.eventID] = EventSummary(type: e.type, caseID: e.caseID, occurredAt: e.occurredAt, agency: e.actor.agency)
+        guard let c = e.caseID else { return }
+        if e.type == "case.opened" {
+            batchCases[c] = .open
+            batchFacts[c] = e.facts
         }
+        if e.type == "case.updated" { batchFacts[c, default: [:]].merge(e.facts) { $1 } }
+        if e.type == "case.closed" { batchCases[c] = .closed(at: e.occurredAt) }
     }
 }

@@ -14,7 +14,8 @@ extension Safeguard {
                 hash, your enrolled identity and the recording time, then signs it. The event is \
                 durable when this command returns.
 
-                Example: echo '{"type":"contact.recorded","case_id":"C-0001","occurred_at":"2026-11-30T09:15:00Z","facts":{"indicators":["A2"]}}' | safeguard append --key pc.key
+                Example: echo '{"type":"contact.recorded","case_id":"C-0001","occurred_at":"2026-11-30T09:15:00Z","facts":{"contact_type":"phone","indicators":["A2"]}}' | safeguard append --key pc.key \
+                ('safeguard schema' gives every type's facts.)
                 """)
 
         @OptionGroup var ledger: LedgerOptions

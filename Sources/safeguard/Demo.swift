@@ -54,6 +54,13 @@ extension Safeguard.Demo {
                 throw InputError("\(dir) already exists and is not empty: choose a new folder")
             }
             try fm.createDirectory(atPath: dir + "/keys", withIntermediateDirectories: true)
+            do { try generate() } catch {
+                try? fm.removeItem(atPath: dir)  // nothing half-made is left behind
+                throw error
+            }
+        }
+
+        func generate() throws {
             let started = Date()
             let root = demoKey("root")
             try KeyFiles.writeSecret(try KeyFile.encode(root, passphrase: nil), to: dir + "/keys/root.key")
@@ -94,7 +101,13 @@ extension Safeguard.Demo {
                 for _ in 0..<n { items.append(generator.next()) }
                 var i = 0
                 let clock = { () -> Timestamp in defer { i += 1 }; return min(items[min(i, items.count - 1)].recordedAt, end) }
-                try ledger.append(items.map(\.draft), signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID)
+                // The simulation may run a little past --end; nothing is dated after it.
+                let drafts = items.map { item -> EventDraft in
+                    var d = item.draft
+                    d.occurredAt = min(d.occurredAt, end)
+                    return d
+                }
+                try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID)
                 done += n
                 if showProgress { FileHandle.standardError.write(Data("\rseeded \(done) of \(events) events…".utf8)) }
             }

@@ -82,7 +82,7 @@ extension Safeguard.Record {
         @Option(name: .customLong("indicator"), help: ArgumentHelp("Indicators the form highlights.", valueName: "code")) var indicators: [String] = []
         @Option(name: .customLong("mash-referral"), help: ArgumentHelp("MASE: the earlier MASH referral (event id).", valueName: "event")) var mashReferral: String?
         @Option(name: .customLong("strategy-decision"), help: ArgumentHelp("MASE: the strategy meeting/discussion decision (event id).", valueName: "event")) var strategy: String?
-        @Option(name: .customLong("missing-episode"), help: ArgumentHelp("RHI provider: the missing.started event.", valueName: "event")) var missingEpisode: String?
+        @Option(name: .customLong("episode"), help: ArgumentHelp("RHI provider: the missing.started event id of the episode.", valueName: "event")) var missingEpisode: String?
         @Option(help: "EWO: attendance, exclusion, children-missing-education, other; adult social care: transition-at-18, care-and-support-needs, other.") var reason: String?
 
         func run() throws {
@@ -129,7 +129,7 @@ extension Safeguard.Record {
         @Option(help: "strategy: meeting or discussion.") var format: String?
         @Option(name: .customLong("organised-abuse"), help: "strategy: true if organised and complex abuse procedures are invoked, else false.") var organisedAbuse: Bool?
         @Option(help: "cin-plan: started, reviewed, ended; early-help: started, completed.") var status: String?
-        @Option(name: .customLong("early-help"), help: "early-help: family-caf, early-help-assessment or team-around-family.") var earlyHelp: String?
+        @Option(name: .customLong("early-help"), help: "early-help (required): family-caf, early-help-assessment or team-around-family.") var earlyHelp: String?
         @Option(help: "nfa: no-cse-concerns, needs-met-elsewhere, moved-out-of-area, threshold-not-met or other.") var reason: String?
         @Flag(name: .customLong("told-verbally"), help: "nfa: the referrer was told verbally.") var toldVerbally = false
         @Flag(name: .customLong("told-in-writing"), help: "nfa: the referrer was told in writing.") var toldInWriting = false
@@ -150,7 +150,7 @@ extension Safeguard.Record {
             case "early-help":
                 type = "decision.early_help"
                 if let status { f["status"] = .string(status) }
-                f["kind"] = .string(code(earlyHelp ?? "family-caf"))
+                if let earlyHelp { f["kind"] = .string(code(earlyHelp)) }
             case "nfa":
                 type = "decision.nfa"
                 if let reason { f["reason"] = .string(code(reason)) }

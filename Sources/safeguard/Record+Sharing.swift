@@ -14,14 +14,15 @@ extension Safeguard.Record {
                 """)
         @OptionGroup var r: RecordOptions
         @Option(help: "shared, partly-shared, not-shared or request-received.") var decision: String
-        @Option(name: .customLong("with"), help: ArgumentHelp("The other agency (shared with, asked by, or asking).", valueName: "agency")) var with: String
+        @Option(name: .customLong("with"), help: ArgumentHelp("The other agency (shared with, asked by, or asking): \(agencies).", valueName: "agency")) var with: String
         @Option(help: "What was shared: summary, risk-assessment, incident, chronology, health-information, education-information, police-intelligence, full-record (comma-separate).") var what: [String] = []
         @Option(help: "safeguarding-assessment, strategy-discussion, mase-planning, disruption, health-care, education-support or other.") var purpose: String?
         @Option(name: .customLong("lawful-basis"), help: "uk-gdpr-6-1-e-public-task, uk-gdpr-6-1-c-legal-obligation, uk-gdpr-9-2-g-dpa-sch1-para18-safeguarding or dpa-2018-part3-sch8-para4-law-enforcement.") var lawfulBasis: String?
         @Option(help: "given, refused, or not-sought:REASON where REASON is risk-of-harm-to-child, would-prejudice-investigation, not-practicable or not-needed-lawful-basis.") var consent: String?
         @Option(name: .customLong("subject-told"), help: "yes, or no:REASON (same reasons as consent).") var subjectTold: String?
-        @Flag(name: .customLong("necessary-and-proportionate"), help: "The sharing was necessary and proportionate.") var necessary = false
-        @Flag(name: .customLong("identities-protected"), help: "The identities of others at risk were protected.") var identitiesProtected = false
+        @Option(name: .customLong("necessary-and-proportionate"), help: "shared: true if the sharing was necessary and proportionate, else false.") var necessary: Bool?
+        @Option(name: .customLong("identities-protected"), help: "shared: true if the identities of others at risk were protected, else false.") var identitiesProtected: Bool?
+        @Option(name: .customLong("special-category"), help: "shared: for health or other special-category information, uk-gdpr-9-2-g-dpa-sch1-para18-safeguarding or dpa-2018-part3-sensitive-processing.") var specialCategory: String?
         @Option(help: "secure-email, phone, meeting, case-system or letter.") var channel: String?
         @Option(help: "not-shared: not-necessary, not-proportionate, no-lawful-basis, would-prejudice-investigation or other.") var reason: String?
         @Option(name: .customLong("review-by"), help: ArgumentHelp("not-shared: when the decision will be reviewed.", valueName: "YYYY-MM-DD")) var reviewBy: String?
@@ -37,24 +38,31 @@ extension Safeguard.Record {
                 if let purpose { f["purpose"] = .string(code(purpose)) }
                 if let lawfulBasis { f["lawful_basis"] = .string(code(lawfulBasis)) }
                 if let consent {
-                    let parts = consent.split(separator: ":", maxSplits: 1).map(String.init)
-                    switch parts[0] {
+                    switch consent {
                     case "given", "refused":
                         f["consent_sought"] = true
-                        f["consent_given"] = .bool(parts[0] == "given")
-                    case "not-sought":
+                        f["consent_given"] = .bool(consent == "given")
+                    case let c where c.hasPrefix("not-sought"):
                         f["consent_sought"] = false
-                        if parts.count == 2 { f["consent_not_sought_reason"] = .string(code(parts[1])) }
+                        let reason = c.dropFirst("not-sought".count)
+                        if reason.hasPrefix(":"), reason.count > 1 { f["consent_not_sought_reason"] = .string(code(String(reason.dropFirst()))) }
                     default: throw ValidationError("--consent must be given, refused or not-sought:REASON")
                     }
                 }
                 if let subjectTold {
-                    let parts = subjectTold.split(separator: ":", maxSplits: 1).map(String.init)
-                    f["subject_informed"] = .bool(parts[0] == "yes")
-                    if parts[0] == "no", parts.count == 2 { f["subject_not_informed_reason"] = .string(code(parts[1])) }
+                    switch subjectTold {
+                    case "yes": f["subject_informed"] = true
+                    case let t where t.hasPrefix("no"):
+                        let reason = t.dropFirst(2)
+                        guard reason.isEmpty || reason.hasPrefix(":") else { throw ValidationError("--subject-told must be yes or no:REASON") }
+                        f["subject_informed"] = false
+                        if reason.count > 1 { f["subject_not_informed_reason"] = .string(code(String(reason.dropFirst()))) }
+                    default: throw ValidationError("--subject-told must be yes or no:REASON")
+                    }
                 }
-                f["necessary_and_proportionate"] = .bool(necessary)
-                f["identities_protected"] = .bool(identitiesProtected)
+                if let necessary { f["necessary_and_proportionate"] = .bool(necessary) }
+                if let identitiesProtected { f["identities_protected"] = .bool(identitiesProtected) }
+                if let specialCategory { f["special_category_condition"] = .string(code(specialCategory)) }
                 if let channel { f["channel"] = .string(code(channel)) }
             case "not-shared":
                 type = "sharing.not_shared"
@@ -76,7 +84,7 @@ extension Safeguard.Record {
         @OptionGroup var r: RecordOptions
         @Option(help: "strategy, network, pre-mase or mase.") var kind: String
         @Option(name: .customLong("ref"), help: ArgumentHelp("The meeting's reference, e.g. MASE-2026-11.", valueName: "ref")) var ref: String
-        @Option(help: ArgumentHelp("Agencies that attended (comma-separate).", valueName: "agencies")) var attended: [String]
+        @Option(help: ArgumentHelp("Agencies that attended (comma-separate): \(agencies).", valueName: "agencies")) var attended: [String]
         @Option(help: ArgumentHelp("Cases discussed (comma-separate; this --case is always included).", valueName: "ids")) var cases: [String] = []
 
         func run() throws {
@@ -146,7 +154,7 @@ extension Safeguard.Record {
         @OptionGroup var r: RecordOptions
         @Option(help: "set, progressed or completed.") var what: String
         @Option(name: .customLong("ref"), help: ArgumentHelp("The action's reference, e.g. MASE-2026-11-A3.", valueName: "ref")) var ref: String
-        @Option(help: ArgumentHelp("set: the agency that owns it.", valueName: "agency")) var owner: String?
+        @Option(help: ArgumentHelp("set: the agency that owns it (\(agencies)).", valueName: "agency")) var owner: String?
         @Option(help: ArgumentHelp("set: when it is due.", valueName: "YYYY-MM-DD")) var due: String?
         @Option(help: "set: prepare, prevent, protect or pursue.") var strand: String?
 

@@ -73,6 +73,9 @@ struct RecordOptions: ParsableArguments {
     }
 }
 
+/// The agency codes of the built-in policy, for help texts.
+let agencies = PolicyDocument.toolkit.permissions.agencies.joined(separator: ", ")
+
 /// Splits comma-separated or repeated values.
 func codes(_ values: [String]) -> [String] {
     values.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
@@ -92,7 +95,7 @@ extension Safeguard.Record {
         @Flag(name: .customLong("looked-after"), help: "The child is looked after (LAC).") var lookedAfter = false
         @Flag(name: .customLong("learning-disability"), help: "The young person has a learning disability.") var learningDisability = false
         @Option(help: ArgumentHelp("Borough of residence, as a code.", valueName: "code")) var borough: String
-        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency leading on the case.", valueName: "agency")) var leadAgency: String?
+        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency leading on the case: \(agencies).", valueName: "agency")) var leadAgency: String?
         @Option(help: ArgumentHelp("The child's name (kept in details).", valueName: "name")) var name: String?
 
         func run() throws {
@@ -112,7 +115,7 @@ extension Safeguard.Record {
         @Option(name: .customLong("learning-disability"), help: "true or false.") var learningDisability: Bool?
         @Option(help: ArgumentHelp("Borough of residence code.", valueName: "code")) var borough: String?
         @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency now leading.", valueName: "agency")) var leadAgency: String?
-        @Option(name: .customLong("cris-number"), help: ArgumentHelp("The police CSE CRIS reference (police only).", valueName: "ref")) var cris: String?
+        @Option(name: .customLong("cris-number"), help: ArgumentHelp("The police CSE CRIS reference (police only; the number is kept in details, the facts record that there is one).", valueName: "ref")) var cris: String?
 
         func run() throws {
             var f: [String: JSONValue] = [:]
@@ -122,15 +125,15 @@ extension Safeguard.Record {
             if let learningDisability { f["learning_disability"] = .bool(learningDisability) }
             if let borough { f["borough"] = .string(borough) }
             if let leadAgency { f["lead_agency"] = .string(leadAgency) }
-            if let cris { f["police_cris_number"] = .string(cris) }
-            try r.record(r.draft("case.updated", f))
+            if cris != nil { f["police_cris_recorded"] = true }
+            try r.record(r.draft("case.updated", f, details: cris.map { ["police_cris_number": .string($0)] } ?? [:]))
         }
     }
 
     struct CaseTransfer: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "case-transfer", abstract: "Transfer the case to another agency or area.")
         @OptionGroup var r: RecordOptions
-        @Option(name: .customLong("to"), help: ArgumentHelp("The agency taking the case.", valueName: "agency")) var to: String
+        @Option(name: .customLong("to"), help: ArgumentHelp("The agency taking the case: \(agencies).", valueName: "agency")) var to: String
         @Option(help: "moved-area, lead-changed, service-ended or other.") var reason: String
         func run() throws { try r.record(r.draft("case.transferred", ["to_agency": .string(to), "reason": .string(code(reason))])) }
     }
@@ -153,7 +156,7 @@ extension Safeguard.Record {
         static let configuration = CommandConfiguration(abstract: "Record contact with or about the child, and the concerns noticed (risk indicators S1-S7, A1-A19; vulnerabilities V1-V5).")
         @OptionGroup var r: RecordOptions
         @Option(name: .customLong("how"), help: "face-to-face, phone, online or about-child (contact about the child, not with them).") var how: String
-        @Option(name: .customLong("indicator"), help: ArgumentHelp("A risk indicator noticed (repeat, or comma-separate), e.g. A2,A9. 'safeguard types' lists none; see the toolkit's screening tool.", valueName: "code")) var indicators: [String] = []
+        @Option(name: .customLong("indicator"), help: ArgumentHelp("A risk indicator noticed (repeat, or comma-separate), e.g. A2,A9; 'safeguard codes' lists them.", valueName: "code")) var indicators: [String] = []
         @Option(name: .customLong("vulnerability"), help: ArgumentHelp("A vulnerability factor noticed, V1-V5.", valueName: "code")) var vulnerabilities: [String] = []
         func run() throws {
             var f: [String: JSONValue] = ["contact_type": .string(code(how))]

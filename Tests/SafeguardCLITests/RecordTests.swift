@@ -37,8 +37,8 @@ final class RecordTests: XCTestCase {
         try record("csc", ["decision"] + c + ["--kind", "nfa", "--reason", "threshold-not-met", "--told-verbally", "--told-in-writing"])
         try record("csc", ["share"] + c + ["--decision", "shared", "--with", "police", "--what", "summary", "--purpose", "strategy-discussion",
                                            "--lawful-basis", "uk-gdpr-6-1-e-public-task", "--consent", "not-sought:risk-of-harm-to-child",
-                                           "--subject-told", "no:would-prejudice-investigation", "--necessary-and-proportionate",
-                                           "--identities-protected", "--channel", "secure-email"])
+                                           "--subject-told", "no:would-prejudice-investigation", "--necessary-and-proportionate", "true",
+                                           "--identities-protected", "true", "--channel", "secure-email"])
         try record("police", ["share"] + c + ["--decision", "not-shared", "--with", "health", "--reason", "not-necessary", "--review-by", "2026-06-01"])
         let mase = try record("csc", ["meeting"] + c + ["--kind", "mase", "--ref", "MASE-2026-03", "--attended", "police,csc", "--cases", "C-0007"])
         let started = try record("police", ["missing"] + c + ["--what", "started", "--reported-by", "parent-carer"])
@@ -79,7 +79,7 @@ final class RecordTests: XCTestCase {
 
     func testScreeningPrintsLevelReasonsAndDatedNextSteps() throws {
         // Monday 2 March 2026, a medium-risk screening.
-        let r = try cli.run("record", "screening", "--case", "C-0001", "--indicator", "A2", "--age", "15", "--key", cli.path("csc.key"),
+        let r = try cli.run("record", "screening", "--case", "C-0001", "--indicator", "A2", "--key", cli.path("csc.key"),
                             "--at", "2026-03-02T10:00:00Z")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Suggested level: medium (Additional Needs)"), r.stdout)

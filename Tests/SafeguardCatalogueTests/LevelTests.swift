@@ -93,6 +93,7 @@ final class CalendarTests: XCTestCase {
             ("2026-11-30", 0, "2026-11-30", "same working day"),
             ("2026-12-04", 1, "2026-12-07", "Friday + 1 skips the weekend"),
             ("2026-12-05", 0, "2026-12-07", "Saturday: same working day is Monday"),
+            ("2026-12-06", 1, "2026-12-07", "Sunday + 1 is Monday, the first working day after"),
             ("2026-11-30", 10, "2026-12-14", "Family CAF: two weeks"),
             ("2026-12-24", 1, "2026-12-29", "Christmas Day (Fri) and Boxing Day substitute (Mon 28) skipped"),
             ("2026-12-23", 10, "2027-01-11", "over Christmas and New Year (three bank holidays)"),

@@ -83,6 +83,31 @@ final class NextStepsTests: XCTestCase {
         XCTAssertEqual(s[1].overdueBy, 6)
     }
 
+    func testReferralBeforeTheScreeningCounts() {
+        let e = [ev("referral.mash_telephone", "2026-11-30T09:00:00Z", ["immediate_risk": true]),
+                 screening("2026-11-30T10:00:00Z", [["code": "A12"]], level: "significant"),
+                 ev("referral.mash_written", "2026-11-30T12:00:00Z", ["urgency": "urgent"])]
+        XCTAssertEqual(steps(e, today: "2026-11-30"), [])
+    }
+
+    func testStrategyOutcomeMASEAcknowledgementsAndLessons() {
+        let meeting = ev("meeting.strategy", "2026-11-30T10:00:00Z", ["meeting_ref": "S1", "attendees": ["police", "csc"], "cases_discussed": ["C-1"]])
+        XCTAssertEqual(steps([meeting], today: "2026-11-30").map(\.rule), ["R13"])
+        let mase = ev("meeting.mase", "2026-11-30T10:00:00Z", ["meeting_ref": "M1", "attendees": ["police", "csc", "partnership"], "cases_discussed": ["C-1"]])
+        let ack = CaseEvent(eventID: "a0000000-0000-4000-8000-000000000001", type: "acknowledgement.recorded", occurredAt: Timestamp(rfc3339: "2026-12-01T10:00:00Z")!,
+                            facts: Facts(["decision_event": .string(mase.eventID), "recorded_on_own_system": true]), agency: "police")
+        XCTAssertEqual(steps([mase, ack], today: "2026-12-01").map(\.sentence), ["csc to acknowledge the MASE decisions of Mon 30 Nov 2026 as recorded on its own system (R7)"])
+        let raised = ev("escalation.raised", "2026-11-12T10:00:00Z", ["with_agency": "police", "about": "no_response"])
+        let resolved = ev("escalation.resolved", "2026-11-13T10:00:00Z", ["escalation": .string(raised.eventID), "outcome": "agreed", "lessons_reported_to_mase": false])
+        XCTAssertEqual(steps([raised, resolved], today: "2026-11-30").map(\.what), ["Report the lessons learnt from the escalation of Thu 12 Nov 2026 to MASE"])
+    }
+
+    func testAdultSocialCareReferralAtEighteenIsATransition() {
+        let e = [ev("case.opened", "2026-01-05T10:00:00Z", ["birth_month": "2009-03", "gender": "male", "looked_after": true, "learning_disability": false, "borough": "B"]),
+                 ev("referral.adult_social_care", "2026-11-05T10:00:00Z", ["reason": "transition_at_18"])]
+        XCTAssertEqual(steps(e, today: "2026-11-30"), [])
+    }
+
     func testClosedCaseAndRetractedScreeningHaveNoSteps() {
         let screeningEvent = screening("2026-11-30T10:00:00Z", [["code": "S1", "timing": "current"]], level: "significant")
         XCTAssertEqual(steps([screeningEvent, ev("case.closed", "2026-11-30T11:00:00Z", ["reason": "other"])], today: "2026-12-01"), [])

@@ -51,6 +51,24 @@ final class LedgerFileTests: XCTestCase {
         XCTAssertNil(try f.verify())
     }
 
+    func testAPolicyTheCatalogueCannotReadIsRefused() throws {
+        let f = try Fixture()
+        var doc = ToolkitPolicy.document.objectValue!
+        doc.removeValue(forKey: "bank_holidays")
+        XCTAssertThrowsError(try f.ledger.append([GovernanceDrafts.policy(document: .object(doc), at: Fixture.start)], signer: f.root,
+                                                 clock: f.clock, newID: f.newID)) {
+            guard case LedgerError.invalidFacts(let e, 0) = $0 else { return XCTFail("\($0)") }
+            XCTAssertEqual(e.field, "facts.policy")
+        }
+        // A readable new version is accepted, and records go on under it.
+        doc = ToolkitPolicy.document.objectValue!
+        doc["version"] = 2
+        try f.ledger.append([GovernanceDrafts.policy(document: .object(doc), at: Fixture.start)], signer: f.root, clock: f.clock, newID: f.newID)
+        try f.ledger.append([f.contact()], signer: f.police, clock: f.clock, newID: f.newID)
+        XCTAssertEqual(try f.ledger.policyDocument().version, 2)
+        XCTAssertNil(try f.verify())
+    }
+
     func testOtherFilesAreNotLedgers() throws {
         let f = try Fixture()
         let text = f.dir.appendingPathComponent("notes.txt").path

@@ -25,7 +25,9 @@ public enum ToolkitPolicy {
     "partnership": ["acknowledgement.*", "action.*", "correction.*", "governance.legal_hold", "governance.retention_review", "meeting.*"]
   },
   "restricted_facts": [
-    {"type": "case.updated", "field": "police_cris_number", "agencies": ["police"], "why": "only police record a CSE CRIS number"},
+    {"type": "case.updated", "field": "police_cris_recorded", "agencies": ["police"], "why": "only police record a CSE CRIS number"},
+    {"type": "sharing.shared", "field": "lawful_basis", "values": ["dpa_2018_part3_sch8_para4_law_enforcement"], "agencies": ["police"], "why": "DPA 2018 Part 3 (law enforcement) is a basis for police only"},
+    {"type": "sharing.partly_shared", "field": "lawful_basis", "values": ["dpa_2018_part3_sch8_para4_law_enforcement"], "agencies": ["police"], "why": "DPA 2018 Part 3 (law enforcement) is a basis for police only"},
     {"type": "disruption.recorded", "field": "tactic", "values": ["D1", "D2"], "agencies": ["police"], "why": "only police record a PNC marker"}
   ],
   "indicators": [
