@@ -124,12 +124,14 @@ public struct SyntheticPartnership {
     }
 
     mutating func add(_ agency: String, _ type: String, _ child: inout Child, _ facts: [String: JSONValue], name: String? = nil,
-                      after earlier: String? = nil, details: [String: JSONValue] = [:]) {
+                      after earlier: [String] = [], details: [String: JSONValue] = [:]) {
         // Usually recorded within minutes to hours; 4% more than two working days late.
         let late = rng.chance(0.04)
         let delay = late ? Int64(3 * 86400 + rng.int(7 * 86400)) : Int64(60 + rng.int(4 * 3600))
         var occurred = clock - delay
-        if let earlier, let t = child.times[earlier] { occurred = max(occurred, t + 60) }
+        // Never before the events it follows (a return after the start, a MASE referral after
+        // the MASH referral and the strategy decision it cites).
+        for name in earlier { if let t = child.times[name] { occurred = max(occurred, t + 60) } }
         let id = newID()
         if let name {
             child.ids[name] = id
@@ -186,12 +188,12 @@ public struct SyntheticPartnership {
             add(rng.pick(["education", "health", "police", "csc"]), "referral.mash_written", &c, ["urgency": "standard"], name: "mash")
         case .mashDecision:
             let outcome = c.level == .significant ? "strategy_discussion" : rng.pick(["s17_assessment", "early_help", "nfa"])
-            add("mash", "decision.mash", &c, ["outcome": .string(outcome)])
+            add("mash", "decision.mash", &c, ["outcome": .string(outcome)], after: ["mash"])
         case .strategy:
             add("csc", "meeting.strategy", &c, ["meeting_ref": .string("STRAT-\(idCounter)"), "attendees": ["police", "csc", "health"],
-                                                "cases_discussed": .array([.string(c.caseID)])])
+                                                "cases_discussed": .array([.string(c.caseID)])], name: "strategy_meeting", after: ["mash"])
             add("csc", "decision.strategy", &c, ["format": .string(rng.pick(["meeting", "discussion"])), "outcome": .string(rng.pick(["s47", "cin_plan", "early_help_plan"])),
-                                                 "organised_complex_abuse": .bool(rng.chance(0.05))], name: "strategy")
+                                                 "organised_complex_abuse": .bool(rng.chance(0.05))], name: "strategy", after: ["strategy_meeting"])
         case .earlyHelp:
             add("csc", "decision.early_help", &c, ["kind": "family_caf", "status": "started"])
         case .share:
@@ -207,11 +209,11 @@ public struct SyntheticPartnership {
             add(rng.pick(["police", "csc"]), "missing.started", &c, ["reported_by": .string(rng.pick(["parent_carer", "childrens_home", "foster_carer"]))], name: "missing")
         case .returned:
             if let m = c.ids["missing"] {
-                add("police", "missing.returned", &c, ["missing_episode": .string(m), "how": .string(rng.pick(["returned_self", "found_by_police"]))], name: "returned", after: "missing")
+                add("police", "missing.returned", &c, ["missing_episode": .string(m), "how": .string(rng.pick(["returned_self", "found_by_police"]))], name: "returned", after: ["missing"])
             }
         case .rhi:
             if let m = c.ids["missing"] {
-                add("csc", "missing.rhi_offered", &c, ["missing_episode": .string(m)], after: c.ids["returned"] == nil ? "missing" : "returned")
+                add("csc", "missing.rhi_offered", &c, ["missing_episode": .string(m)], after: ["missing", "returned"])
             }
         case .link:
             let kind = rng.pick(["location", "vehicle", "person_of_concern"])
@@ -224,10 +226,10 @@ public struct SyntheticPartnership {
             if status == "done" { f["positive_outcome"] = .bool(rng.chance(0.6)) }
             add("police", "disruption.recorded", &c, f)
         case .crisNumber:
-            add("police", "case.updated", &c, ["police_cris_recorded": true], details: ["police_cris_number": .string("CRIS-\(idCounter)")])
+            add("police", "case.updated", &c, ["police_cris_recorded": true], name: "cris", details: ["police_cris_number": .string("CRIS-\(idCounter)")])
         case .maseReferral:
             if let m = c.ids["mash"], let s = c.ids["strategy"] {
-                add("csc", "referral.mase", &c, ["mash_referral": .string(m), "strategy_decision": .string(s)])
+                add("csc", "referral.mase", &c, ["mash_referral": .string(m), "strategy_decision": .string(s)], after: ["mash", "strategy", "cris"])
                 pendingMASE.append(c.caseID)
             }
         case .nfa:
@@ -236,7 +238,7 @@ public struct SyntheticPartnership {
         case .escalation:
             add("education", "escalation.raised", &c, ["with_agency": "csc", "about": "threshold_decision"], name: "escalation")
             if let e = c.ids["escalation"], rng.chance(0.7) {
-                add("csc", "escalation.resolved", &c, ["escalation": .string(e), "outcome": "agreed", "lessons_reported_to_mase": .bool(rng.chance(0.8))], after: "escalation")
+                add("csc", "escalation.resolved", &c, ["escalation": .string(e), "outcome": "agreed", "lessons_reported_to_mase": .bool(rng.chance(0.8))], after: ["escalation"])
             }
         case .close:
             add("csc", "case.closed", &c, ["reason": .string(rng.pick(["risk_reduced", "no_cse_concerns", "moved_out_of_area"]))])
@@ -290,7 +292,7 @@ public struct SyntheticPartnership {
                                                   "due_date": .string(due.description), "strand": .string(rng.pick(["prepare", "prevent", "protect", "pursue"]))])
         if let mase = child.ids["mase"] {
             for agency in ["police", "csc", "health", "education"] where rng.chance(0.85) {  // R7 gap otherwise
-                add(agency, "acknowledgement.recorded", &child, ["decision_event": .string(mase), "recorded_on_own_system": true], after: "mase")
+                add(agency, "acknowledgement.recorded", &child, ["decision_event": .string(mase), "recorded_on_own_system": true], after: ["mase"])
             }
         }
         if rng.chance(0.7) { add("partnership", "action.completed", &child, ["action_ref": .string("\(ref)-A1")]) }
