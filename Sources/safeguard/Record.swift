@@ -50,11 +50,35 @@ struct RecordOptions: ParsableArguments {
         return EventDraft(type: type, caseID: caseID, occurredAt: occurredAt, facts: facts, details: d)
     }
 
+    /// The flag that sets each fact, so that an error about a fact names what to type.
+    static let flags: [String: String] = [
+        "contact_type": "--how", "indicators": "--indicator", "vulnerabilities": "--vulnerability", "age_years": "--age",
+        "practitioner_level": "--level", "rationale": "--rationale", "telephone_referral": "--follows", "missing_episode": "--episode",
+        "mash_referral": "--mash-referral", "strategy_decision": "--strategy-decision", "to_agency": "--with or --to",
+        "requested_by_agency": "--with", "from_agency": "--with", "scope": "--what", "lawful_basis": "--lawful-basis",
+        "consent_sought": "--consent", "consent_given": "--consent", "consent_not_sought_reason": "--consent not-sought:REASON",
+        "subject_informed": "--subject-told", "subject_not_informed_reason": "--subject-told no:REASON",
+        "necessary_and_proportionate": "--necessary-and-proportionate", "identities_protected": "--identities-protected",
+        "special_category_condition": "--special-category", "organised_complex_abuse": "--organised-abuse", "kind": "--kind or --early-help",
+        "meeting_ref": "--ref", "action_ref": "--ref", "attendees": "--attended", "cases_discussed": "--cases", "reported_by": "--reported-by",
+        "not_pursued_reason": "--reason", "target": "--ref", "link_kind": "--to", "owner_agency": "--owner", "due_date": "--due",
+        "decision_event": "--decision", "with_agency": "--with", "escalation": "--escalation", "lessons_reported_to_mase": "--lessons-reported",
+        "corrects_event": "--event", "birth_month": "--birth-month", "learning_disability": "--learning-disability",
+        "looked_after": "--looked-after", "lead_agency": "--lead-agency", "police_cris_recorded": "--cris-number",
+    ]
+
     /// Appends the event and prints where it went and what the toolkit requires next.
     func record(_ draft: EventDraft, extra: [String] = []) throws {
         let l = try ledger.open(readOnly: false)
         let key = try signer.load()
-        let written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
+        let written: StoredEntry
+        do {
+            written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
+        } catch LedgerError.invalidFacts(let e, _) {
+            let fact = e.field.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" }) } ?? ""
+            let hint = Self.flags[fact].map { " (set with \($0))" } ?? ""
+            throw InputError("\(e.field)\(hint): \(e.problem); nothing was appended")
+        }
         let steps = try CaseQueries.nextSteps(l, caseID: caseID, today: Day(london: Clock.now()))
         if output.json {
             printJSON(["seq": .integer(written.seq), "event_id": .string(written.eventID), "type": .string(written.type),
