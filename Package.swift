@@ -30,7 +30,11 @@ let package = Package(
             dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Read models rebuilt from the verified log (filled by a later issue).
-        .target(name: "Projections", dependencies: ["SafeguardCore"], path: "Projections"),
+        .target(
+            name: "Projections",
+            dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Projections"
+        ),
         .executableTarget(
             name: "safeguard",
             dependencies: [
@@ -40,6 +44,8 @@ let package = Package(
         ),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore",
+                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
         .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore"]),
     ]

@@ -60,11 +60,13 @@ public enum Age {
 
 /// What the toolkit requires next for one case, with due dates in working days.
 public enum NextSteps {
-    public static func forCase(_ events: [CaseEvent], policy: PolicyDocument, today: Day) -> [NextStep] {
+    /// With `today` nil, the steps are those due whatever the date (overdue is not worked out,
+    /// and the transition step is listed from birth): what a projection stores.
+    public static func forCase(_ events: [CaseEvent], policy: PolicyDocument, today: Day?) -> [NextStep] {
         let cal = policy.calendar
         var steps: [NextStep] = []
         func add(_ rule: String, _ what: String, _ due: Day?) {
-            let overdue = due.flatMap { d in today > d ? cal.workingDays(from: d, to: today) : nil }
+            let overdue = due.flatMap { d in today.flatMap { t in t > d ? cal.workingDays(from: d, to: t) : nil } }
             steps.append(NextStep(rule: rule, what: what, due: due, overdueBy: overdue))
         }
         func after(_ t: Timestamp, _ types: Set<String>) -> [CaseEvent] {
@@ -133,7 +135,7 @@ public enum NextSteps {
             !live.contains(where: { $0.type == "case.transition" || ($0.type == "referral.adult_social_care" && $0.facts.string("reason") == "transition_at_18") })
         {
             let months = policy.deadlines.transitionMonthsBefore18
-            if let windowStart = Day(iso: shiftMonths(eighteen.description, by: -months)), today >= windowStart {
+            if let windowStart = Day(iso: shiftMonths(eighteen.description, by: -months)), today.map({ $0 >= windowStart }) ?? true {
                 add("R10", "Transition plan or referral to adult services before 18", eighteen)
             }
         }

@@ -5,7 +5,8 @@ extension Ledger {
     /// Verifies the whole ledger against `trustAnchor` in one read transaction (a consistent
     /// snapshot), streaming rows through `ChainVerifier`. Throws `VerificationFailure` for the
     /// first problem; `progress` is called every `every` events.
-    public func verify(trustAnchor: PublicKey, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in }) throws -> VerificationSummary {
+    public func verify(trustAnchor: PublicKey, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
+                       onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> VerificationSummary {
         var verifier = ChainVerifier(trustAnchor: trustAnchor)
         var cases: Int64 = 0
         do {
@@ -22,7 +23,8 @@ extension Ledger {
                     do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
                         throw VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column))
                     }
-                    try verifier.verify(entry)
+                    let envelope = try verifier.verify(entry)
+                    try onEntry(entry, envelope)
                     n += 1
                     if n % every == 0 { progress(n) }
                 }
@@ -31,11 +33,52 @@ extension Ledger {
             }
         } catch let failure as VerificationFailure {
             throw failure
+        } catch let e as LedgerError {
+            throw e
+        } catch where !(error is DatabaseError) {
+            throw error
         } catch {
             throw Self.map(error, path: path)
         }
         var summary = try verifier.finish()
         summary.cases = cases
         return summary
+    }
+}
+
+extension Ledger {
+    /// Verifies the entries after `seq` (whose entry hash must still be `hash`) against the
+    /// registry and policy as they stood at `seq`, passing each to `onEntry`. This is what an
+    /// incremental reader checks: the new tail extends the head it saw before.
+    public func verifyTail(after seq: Int64, hash: [UInt8], trustAnchor: PublicKey,
+                           onEntry: (StoredEntry, Envelope) throws -> Void) throws {
+        do {
+            try db.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT entry_hash FROM events WHERE seq = ?", arguments: [seq]),
+                    try RowReader.blob(row, 0, "entry_hash") == hash
+                else {
+                    throw VerificationFailure(seq: seq, eventID: nil, reason: .entryHashMismatch(stored: "(changed or missing)", computed: Hex.encode(hash)))
+                }
+                var governance: [Envelope] = []
+                let g = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE seq <= ? AND type IN (?, ?, ?, ?) ORDER BY seq",
+                                            arguments: [seq, EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet])
+                while let r = try g.next() {
+                    governance.append(try Envelope(json: JSONParser.parse(try RowReader.blob(r, 0, "envelope"), mode: .canonical)))
+                }
+                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (seq, hash)), trustAnchor: trustAnchor)
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events WHERE seq > ? ORDER BY seq", arguments: [seq])
+                while let r = try rows.next() {
+                    let entry: StoredEntry
+                    do { entry = try Self.entry(r) } catch let m as RowReader.Malformed {
+                        throw VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column))
+                    }
+                    try onEntry(entry, try verifier.verify(entry))
+                }
+            }
+        } catch let failure as VerificationFailure {
+            throw failure
+        } catch let e as DatabaseError {
+            throw Self.map(e, path: path)
+        }
     }
 }

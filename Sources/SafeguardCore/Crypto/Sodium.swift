@@ -42,6 +42,25 @@ public enum Sodium {
 
 /// SHA-256 (`crypto_hash_sha256`).
 public enum SHA256 {
+    /// Incremental hashing, for digests over streams of rows.
+    public struct Hasher {
+        private var state = crypto_hash_sha256_state()
+        public init() {
+            Sodium.ensureReady()
+            crypto_hash_sha256_init(&state)
+        }
+        public mutating func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBufferPointer { p in
+                _ = crypto_hash_sha256_update(&state, p.baseAddress ?? UnsafePointer(bitPattern: 1)!, UInt64(p.count))
+            }
+        }
+        public mutating func finish() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: byteCount)
+            crypto_hash_sha256_final(&state, &out)
+            return out
+        }
+    }
+
     public static let byteCount = 32
 
     public static func hash(_ data: [UInt8]) -> [UInt8] {

@@ -20,7 +20,9 @@ public struct ChainVerifier: Sendable {
     }
 
     /// Checks `row` as the next entry and moves past it, or throws the first problem found.
-    public mutating func verify(_ row: StoredEntry) throws(VerificationFailure) {
+    /// Returns the parsed envelope, so that callers folding the log need not parse it again.
+    @discardableResult
+    public mutating func verify(_ row: StoredEntry) throws(VerificationFailure) -> Envelope {
         let seq = state.nextSeq
         func fail(_ reason: VerificationFailure.Reason, _ id: String? = nil) -> VerificationFailure {
             VerificationFailure(seq: seq, eventID: id, reason: reason)
@@ -67,6 +69,7 @@ public struct ChainVerifier: Sendable {
         if seq == duplicateEventIDAt { throw fail(.duplicateEventID, id) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
+        return envelope
     }
 
     /// Call after the last row: the verified summary, or why the log as a whole is not valid.

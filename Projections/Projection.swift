@@ -1,0 +1,37 @@
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+
+/// What a fold step sees besides the event: its place in the log and the policy in force.
+public struct FoldContext {
+    public var seq: Int64
+    public var entryHash: [UInt8]
+    /// The policy document in force at this event (nil before the first policy_set).
+    public var policy: PolicyDocument?
+}
+
+/// A read model rebuilt from the verified log: a deterministic fold over its events into
+/// tables of the projections file. The same events always give the same rows, so the digest
+/// of the tables proves two machines computed the same figures.
+///
+/// Contract: `create` makes the tables (dropping none: the engine does); `apply` is called for
+/// every event in sequence order inside one transaction; `finish` runs once after the last
+/// event. Nothing may depend on anything but these inputs (never the wall clock): figures that
+/// depend on "today" (overdue, within six months of 18) are worked out when a report is made.
+public protocol Projection: AnyObject {
+    /// A stable name, e.g. `case_state`.
+    var name: String { get }
+    /// The fold's code version; a change makes `update` rebuild from the first event.
+    var version: Int { get }
+    /// The tables it owns, each with the ORDER BY that fixes the digest's row order.
+    var tables: [(name: String, orderBy: String)] { get }
+    func create(_ db: Database) throws
+    func apply(_ event: Envelope, _ context: FoldContext, _ db: Database) throws
+    /// `caseEvents` reads one case's events from the ledger (for rules over a whole case).
+    func finish(policy: PolicyDocument?, caseEvents: (String) throws -> [CaseEvent], _ db: Database) throws
+}
+
+/// The projections this version builds, in the order they are folded.
+public func allProjections() -> [any Projection] {
+    [CaseStateProjection(), AuditProjection()]
+}

@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+import SafeguardStore
+
+/// Builds and keeps the read models in a SQLite file beside the ledger (`NAME.projections.sqlite`
+/// for `NAME.sqlite`), so the ledger file stays pure and an auditor copies only the log.
+/// Every projection records the log size and head hash it has consumed and a digest of its rows.
+public final class ProjectionEngine {
+    public let ledger: Ledger
+    public let path: String
+    let db: DatabaseQueue
+    public let projections: [any Projection]
+
+    /// Where one projection stands.
+    public struct Status: Equatable, Sendable {
+        public let name: String
+        public let version: Int
+        /// Events consumed (the log size it was built from) and the entry hash of the last one.
+        public let events: Int64
+        public let headHash: String
+        public let digest: String
+        /// Events in the log not yet consumed.
+        public let behind: Int64
+        /// The code version differs: `update` will rebuild it.
+        public let stale: Bool
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case notBuilt
+        case emptyLedger
+        public var description: String {
+            switch self {
+            case .notBuilt: return "the projections have not been built: run 'safeguard project rebuild --trust-file ROOT.pub'"
+            case .emptyLedger: return "the ledger has no events to project"
+            }
+        }
+    }
+
+    public static func defaultPath(for ledgerPath: String) -> String {
+        ledgerPath.hasSuffix(".sqlite") ? String(ledgerPath.dropLast(7)) + ".projections.sqlite" : ledgerPath + ".projections.sqlite"
+    }
+
+    public init(ledger: Ledger, path: String? = nil, projections: [any Projection] = allProjections()) throws {
+        self.ledger = ledger
+        self.path = path ?? Self.defaultPath(for: ledger.path)
+        self.projections = projections
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(30)
+        db = try DatabaseQueue(path: self.path, configuration: config)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS projection_meta (
+                  name TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, events INTEGER NOT NULL,
+                  head_hash TEXT NOT NULL, digest TEXT NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
+    }
+
+    /// Read-only access to the read models, for reports.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T { try db.read(body) }
+
+    /// Replays the whole log from the first event, verifying it against `trustAnchor` as it
+    /// goes; nothing is kept if verification fails. Returns the new status.
+    @discardableResult
+    public func rebuild(trustAnchor: PublicKey, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
+        try db.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                for p in projections {
+                    for t in p.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
+                    try db.execute(sql: "DELETE FROM projection_meta WHERE name = ?", arguments: [p.name])
+                    try p.create(db)
+                }
+                var context = FoldContext(seq: -1, entryHash: Entry.zeroHash, policy: nil)
+                _ = try ledger.verify(trustAnchor: trustAnchor, every: 50_000, progress: progress) { row, envelope in
+                    try self.fold(row, envelope, &context, db)
+                }
+                try self.finish(context, db)
+                return .commit
+            }
+        }
+        return try status()
+    }
+
+    /// Catches up from the stored position, verifying the new entries (and that the entry the
+    /// projections stopped at is unchanged). Rebuilds from the start when a projection's code
+    /// version changed or nothing was built yet.
+    @discardableResult
+    public func update(trustAnchor: PublicKey) throws -> [Status] {
+        let current = try status()
+        guard current.count == projections.count, !current.contains(where: \.stale),
+            Set(current.map(\.events)).count == 1, Set(current.map(\.headHash)).count == 1, let first = current.first
+        else { return try rebuild(trustAnchor: trustAnchor) }
+        if first.behind == 0 { return current }
+        try db.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let seq = first.events - 1
+                var context = FoldContext(seq: seq, entryHash: Hex.decode(first.headHash) ?? [], policy: nil)
+                // The policy in force at the stored head.
+                var policyDoc: JSONValue? = nil
+                try ledger.forEach(Ledger.Filter(type: EventType.policySet)) { row in
+                    if row.seq <= seq, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)) { policyDoc = e.facts["policy"] }
+                }
+                context.policy = policyDoc.flatMap { try? PolicyDocument(json: $0) }
+                try ledger.verifyTail(after: seq, hash: context.entryHash, trustAnchor: trustAnchor) { row, envelope in
+                    try self.fold(row, envelope, &context, db)
+                }
+                try self.finish(context, db)
+                return .commit
+            }
+        }
+        return try status()
+    }
+
+    func fold(_ row: StoredEntry, _ envelope: Envelope, _ context: inout FoldContext, _ db: Database) throws {
+        context.seq = row.seq
+        context.entryHash = row.entryHash
+        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"] { context.policy = try? PolicyDocument(json: doc) }
+        for p in projections { try p.apply(envelope, context, db) }
+    }
+
+    func finish(_ context: FoldContext, _ db: Database) throws {
+        guard context.seq >= 0 else { throw Failure.emptyLedger }
+        let caseEvents = { (id: String) throws -> [CaseEvent] in
+            var out: [CaseEvent] = []
+            try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
+                guard row.seq <= context.seq else { return }
+                out.append(CaseEvent(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
+            }
+            return out
+        }
+        for p in projections {
+            try p.finish(policy: context.policy, caseEvents: caseEvents, db)
+            try db.execute(sql: "INSERT OR REPLACE INTO projection_meta VALUES (?, ?, ?, ?, ?)",
+                           arguments: [p.name, p.version, context.seq + 1, Hex.encode(context.entryHash), try Digest.of(p, db)])
+        }
+    }
+
+    /// Each projection's head, digest and distance behind the log.
+    public func status() throws -> [Status] {
+        let size = try ledger.head()?.size ?? 0
+        return try db.read { db in
+            try projections.compactMap { p in
+                guard let row = try Row.fetchOne(db, sql: "SELECT version, events, head_hash, digest FROM projection_meta WHERE name = ?", arguments: [p.name])
+                else { return nil }
+                let events: Int64 = row[1]
+                return Status(name: p.name, version: row[0], events: events, headHash: row[2], digest: row[3], behind: size - events,
+                              stale: (row[0] as Int) != p.version)
+            }
+        }
+    }
+}
