@@ -40,6 +40,7 @@ let package = Package(
             dependencies: [
                 "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),

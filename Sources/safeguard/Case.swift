@@ -1,18 +1,107 @@
 import ArgumentParser
+import Foundation
+import GRDB
+import Projections
 import SafeguardCatalogue
 import SafeguardCore
 
 extension Safeguard {
     struct Case: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Look at one case.", subcommands: [Next.self])
+        static let configuration = CommandConfiguration(abstract: "Look at cases: list them, show one, or what it needs next.", subcommands: [List.self, Show.self, Next.self])
     }
 }
 
 extension Safeguard.Case {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List cases from the case-state read model (run 'safeguard project rebuild' first).")
+        @OptionGroup var ledger: LedgerOptions
+        @Option(help: "open, closed or all.") var status = "open"
+        @Option(help: "Only cases at this level (none, low, medium, significant; the practitioner's level).") var level: String?
+        @Option(help: ArgumentHelp("Only cases this agency has recorded about.", valueName: "agency")) var agency: String?
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard ["open", "closed", "all"].contains(status) else { throw ValidationError("--status must be open, closed or all") }
+            if let level, RiskLevel(rawValue: level) == nil { throw ValidationError("--level must be none, low, medium or significant") }
+        }
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            let from = try provenance(engine, ["case_state"])
+            var sql = """
+                SELECT c.case_id, c.status, c.stage, c.practitioner_level, c.suggested_level, c.lead_agency, c.missing_now, c.events,
+                  (SELECT COUNT(*) FROM case_next_steps s WHERE s.case_id = c.case_id) AS steps
+                FROM cases c WHERE 1
+                """
+            var args: [(any DatabaseValueConvertible)?] = []
+            if status != "all" { sql += " AND c.status = ?"; args.append(status) }
+            if let level { sql += " AND c.practitioner_level = ?"; args.append(level) }
+            if let agency { sql += " AND EXISTS (SELECT 1 FROM case_agencies a WHERE a.case_id = c.case_id AND a.agency = ?)"; args.append(agency) }
+            sql += " ORDER BY c.case_id"
+            if !output.json { print(from.text) }
+            try engine.read { db in
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+                if !output.json {
+                    print([padded("case", 16), padded("status", 7), padded("stage", 12), padded("level", 12), padded("lead", 12), "steps  missing now"].joined(separator: " "))
+                }
+                while let r = try rows.next() {
+                    if output.json { printJSON(rowJSON(r)); continue }
+                    let level = (r["practitioner_level"] as String?) ?? "-"
+                    print([padded(r["case_id"], 16), padded(r["status"], 7), padded(r["stage"], 12), padded(level, 12),
+                           padded((r["lead_agency"] as String?) ?? "-", 12), padded(String(r["steps"] as Int64), 6), String(r["missing_now"] as Int64)].joined(separator: " "))
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one case: its state, what the toolkit requires next, and its timeline.")
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            let from = try provenance(engine, ["case_state", "audit"])
+            let steps = try CaseQueries.nextSteps(engine.ledger, caseID: caseID, today: Day(london: Clock.now()))
+            try engine.read { db in
+                guard let state = try Row.fetchOne(db, sql: "SELECT * FROM cases WHERE case_id = ?", arguments: [caseID]) else {
+                    throw InputError("no case \(caseID) in the read models: check the id, or run 'safeguard project update'")
+                }
+                let agencies = try String.fetchAll(db, sql: "SELECT agency FROM case_agencies WHERE case_id = ? ORDER BY first_seq", arguments: [caseID])
+                let links = try Row.fetchAll(db, sql: "SELECT link_kind, target FROM case_links WHERE case_id = ? ORDER BY first_seq", arguments: [caseID])
+                let timeline = try Row.fetchAll(db, sql: """
+                    SELECT a.seq, a.occurred_at, a.recorded_at, a.type, a.agency, a.practitioner, a.delay_working_days,
+                      (SELECT group_concat(c.kind || ' at seq ' || c.seq, '; ') FROM corrections c WHERE c.corrects_seq = a.seq) AS corrected_by
+                    FROM audit_events a WHERE a.case_id = ? ORDER BY a.seq
+                    """, arguments: [caseID])
+                if output.json {
+                    printJSON(.object(["built_from": from.json, "state": rowJSON(state), "agencies": .array(agencies.map { .string($0) }),
+                                       "links": .array(links.map(rowJSON)), "next_steps": .array(steps.map(CaseQueries.json)),
+                                       "timeline": .array(timeline.map(rowJSON))]))
+                    return
+                }
+                print(from.text)
+                print("Case \(caseID): \(state["status"] as String), stage \(state["stage"] as String)")
+                print("  born \((state["birth_month"] as String?) ?? "?"), \((state["gender"] as String?) ?? "?"), looked after: \((state["looked_after"] as Int64?) == 1 ? "yes" : "no"), learning disability: \((state["learning_disability"] as Int64?) == 1 ? "yes" : "no"), borough \((state["borough"] as String?) ?? "?")")
+                print("  level: \((state["practitioner_level"] as String?) ?? "not screened") (suggested \((state["suggested_level"] as String?) ?? "-")); lead agency \((state["lead_agency"] as String?) ?? "-"); agencies: \(agencies.joined(separator: ", "))")
+                print("  missing episodes: \(state["missing_episodes"] as Int64) (missing now: \(state["missing_now"] as Int64)); disruptions: \(state["disruptions"] as Int64); links: \(links.map { "\($0["link_kind"] as String) \($0["target"] as String)" }.joined(separator: ", "))\((state["legal_hold"] as Int64) == 1 ? "; LEGAL HOLD" : "")")
+                print(steps.isEmpty ? "Nothing outstanding under the toolkit's rules." : "Next steps:")
+                for s in steps { print("  - " + s.sentence) }
+                print("Timeline:")
+                for r in timeline {
+                    let late = (r["delay_working_days"] as Int64?).map { $0 > 2 ? " (recorded \($0) working days later)" : "" } ?? ""
+                    let corrected = (r["corrected_by"] as String?).map { " [\($0)]" } ?? ""
+                    print("  \(padded(String(r["seq"] as Int64), 6, left: true))  \(r["occurred_at"] as String)  \(padded(r["type"], 26)) \(r["agency"] as String) / \(r["practitioner"] as String)\(late)\(corrected)")
+                }
+            }
+        }
+    }
+
     struct Next: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "What the toolkit requires next for a case, with due dates in working days.",
-            discussion: "Deadlines exclude weekends and the England & Wales bank holidays of the policy in force; overdue steps say by how many working days.")
+            discussion: "Read from the ledger directly (no rebuild needed). Deadlines exclude weekends and the England & Wales bank holidays of the policy in force; overdue steps say by how many working days.")
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
         @Option(help: ArgumentHelp("Judge overdue as of this date (default today).", valueName: "YYYY-MM-DD")) var on: String?

@@ -13,6 +13,7 @@ enum ExitStatus {
     /// The exit code for one of our own errors; nil for argument-parser's (usage, help).
     static func code(for error: Error) -> Int32? {
         switch error {
+        case is VerificationFailure: return verificationFailed
         case let e as LedgerError:
             switch e {
             case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused: return refused
@@ -31,6 +32,7 @@ enum ExitStatus {
 
     static func message(for error: Error) -> String {
         if error is BatchRefused { return String(describing: error) }
+        if let f = error as? VerificationFailure { return "the log does not verify, so nothing was built from it: \(f)" }
         return String(describing: error).replacingOccurrences(of: "\n", with: " ")
     }
 }

@@ -17,23 +17,11 @@ extension Safeguard {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(help: ArgumentHelp("The partnership's root public key (base64), obtained out of band.", valueName: "key"))
-        var trust: String?
-        @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"))
-        var trustFile: String?
+        @OptionGroup var trust: TrustOptions
         @OptionGroup var output: OutputOptions
 
-        func validate() throws {
-            guard (trust == nil) != (trustFile == nil) else {
-                throw ValidationError("give the trust anchor with exactly one of --trust KEY or --trust-file PATH")
-            }
-            if let trust, PublicKey(base64: trust) == nil {
-                throw ValidationError("--trust must be a base64 Ed25519 public key (44 characters), as printed by 'safeguard init'")
-            }
-        }
-
         func run() throws {
-            let anchor = try trust.flatMap(PublicKey.init(base64:)) ?? KeyFiles.readPublic(trustFile!)
+            let anchor = try trust.anchor()
             let l = try ledger.open(readOnly: true)
             let summary: VerificationSummary
             do {
@@ -79,5 +67,26 @@ extension Safeguard {
                 print("Head: \(Hex.encode(s.headHash))")
             }
         }
+    }
+}
+
+/// `--trust KEY` or `--trust-file PATH`: the partnership's root public key, obtained out of band.
+struct TrustOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The partnership's root public key (base64), obtained out of band.", valueName: "key"))
+    var trust: String?
+    @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"))
+    var trustFile: String?
+
+    func validate() throws {
+        guard (trust == nil) != (trustFile == nil) else {
+            throw ValidationError("give the trust anchor with exactly one of --trust KEY or --trust-file PATH")
+        }
+        if let trust, PublicKey(base64: trust) == nil {
+            throw ValidationError("--trust must be a base64 Ed25519 public key (44 characters), as printed by 'safeguard init'")
+        }
+    }
+
+    func anchor() throws -> PublicKey {
+        try trust.flatMap(PublicKey.init(base64:)) ?? KeyFiles.readPublic(trustFile!)
     }
 }

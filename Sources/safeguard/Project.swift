@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Projections
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Project: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build the read models (case state, audit trail) from the verified log.",
+            discussion: """
+                Read models live in a separate file beside the ledger (NAME.projections.sqlite), so the \
+                ledger stays pure. Each records the log size and head hash it was built from and a digest \
+                of its rows: anyone who rebuilds from the same log gets the same digest.
+                """,
+            subcommands: [Rebuild.self, Update.self, Status.self])
+    }
+}
+
+/// Prints the statuses (one line each, or JSON).
+func printStatus(_ statuses: [ProjectionEngine.Status], json: Bool) {
+    for s in statuses {
+        if json {
+            printJSON(["projection": .string(s.name), "version": .integer(Int64(s.version)), "events": .integer(s.events),
+                       "head_hash": .string(s.headHash), "digest": .string(s.digest), "behind": .integer(s.behind), "stale": .bool(s.stale)])
+        } else {
+            let lag = s.stale ? "code changed: update will rebuild" : s.behind == 0 ? "up to date" : "\(s.behind) events behind"
+            print("\(padded(s.name, 11)) v\(s.version)  \(s.events) events, head \(s.headHash.prefix(16))…  digest \(s.digest)  (\(lag))")
+        }
+    }
+}
+
+extension Safeguard.Project {
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replay the whole log from the first event, verifying it as it goes; nothing is kept if it does not verify.")
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+            let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+            defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+            let started = Date()
+            let s = try engine.rebuild(trustAnchor: try trust.anchor()) { n in
+                if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
+            }
+            if !output.json { print("Rebuilt \(engine.path) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s:") }
+            printStatus(s, json: output.json)
+        }
+    }
+
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Catch up with events added since the last build, verifying them (rebuilds if the code changed).")
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var trust: TrustOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+            printStatus(try engine.update(trustAnchor: try trust.anchor()), json: output.json)
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each read model's head, digest and how far behind the log it is.")
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+            let s = try engine.status()
+            guard !s.isEmpty else { throw InputError(ProjectionEngine.Failure.notBuilt.description) }
+            printStatus(s, json: output.json)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+
+/// project rebuild/update/status, case list/show and the audit reports through the executable.
+final class ProjectTests: XCTestCase {
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "1500", "--seed", "3", "--end", "2026-06-01T00:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
+
+    func testRebuildUpdateStatusAndReports() throws {
+        var r = try cli.run("case", "list")
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.stderr.contains("project rebuild"), r.stderr)
+        r = try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""events":1509"#) && r.stdout.contains(#""behind":0"#), r.stdout)
+        let digests = r.stdout
+        // Record one more event; status says one behind; update catches up; a second rebuild gives the same digests.
+        let closed = try cli.run("record", "case-open", "--case", "C-NEW-1", "--birth-month", "2012-01", "--gender", "male", "--borough", "B",
+                                 "--key", cli.path("p/keys/police.key"), "--at", "2026-06-01T00:00:00Z")
+        XCTAssertEqual(closed.status, 0, closed.stderr)
+        r = try cli.run("project", "status", "--json")
+        XCTAssertTrue(r.stdout.contains(#""behind":1"#), r.stdout)
+        r = try cli.run("project", "update", "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertTrue(r.stdout.contains(#""events":1510"#) && r.stdout.contains(#""behind":0"#), r.stdout)
+        let updated = r.stdout
+        r = try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(r.stdout, updated, "rebuild and update agree")
+        XCTAssertNotEqual(updated, digests)
+
+        r = try cli.run("case", "list", "--status", "all")
+        XCTAssertTrue(r.stdout.hasPrefix("Built from the log at size 1510, head "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("C-NEW-1"), r.stdout)
+        r = try cli.run("case", "show", "C-NEW-1")
+        XCTAssertTrue(r.stdout.contains("Case C-NEW-1: open, stage opened") && r.stdout.contains("case.opened"), r.stdout)
+        r = try cli.run("audit", "trail", "--case", "C-NEW-1", "--json")
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""practitioner":"DC 0001 (synthetic)""#), r.stdout)
+        r = try cli.run("audit", "sharing")
+        XCTAssertTrue(r.stdout.contains("[shared]") && r.stdout.contains("basis uk_gdpr_6_1_e_public_task"), r.stdout)
+        r = try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/police.key.pub"))
+        XCTAssertEqual(r.status, 1, "a log that does not verify against the trusted key is not projected: \(r.stdout) \(r.stderr)")
+    }
+}
