@@ -33,5 +33,5 @@ public protocol Projection: AnyObject {
 
 /// The projections this version builds, in the order they are folded.
 public func allProjections() -> [any Projection] {
-    [CaseStateProjection(), AuditProjection()]
+    [CaseStateProjection(), AuditProjection(), ActivityProjection()]
 }

@@ -171,7 +171,7 @@ public enum NextSteps {
     }
 
     /// `YYYY-MM-DD` moved by whole months (day kept; months are 1st-of-month here).
-    static func shiftMonths(_ iso: String, by n: Int) -> String {
+    public static func shiftMonths(_ iso: String, by n: Int) -> String {
         let y = Int(iso.prefix(4))!, m = Int(iso.dropFirst(5).prefix(2))!
         let total = y * 12 + (m - 1) + n
         let ny = total / 12, nm = total % 12 + 1

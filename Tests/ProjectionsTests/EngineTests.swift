@@ -54,7 +54,7 @@ final class EngineTests: XCTestCase {
         let ledger = try seeded("a.sqlite", events: 1500)
         let full = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("full.sqlite").path)
         let rebuilt = try full.rebuild(trustAnchor: root.publicKey)
-        XCTAssertEqual(rebuilt.map(\.name), ["case_state", "audit"])
+        XCTAssertEqual(rebuilt.map(\.name), ["case_state", "audit", "activity"])
         XCTAssertTrue(rebuilt.allSatisfy { $0.events == 1509 && $0.behind == 0 })
         // A second rebuild gives the same digests.
         XCTAssertEqual(try full.rebuild(trustAnchor: root.publicKey).map(\.digest), rebuilt.map(\.digest))

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+
+extension ProjectionEngine {
+    /// The default MASE period: from the last MASE meeting before `to` (or the first record)
+    /// to `to` (default: the last recorded day).
+    public func masePeriod(from: Day?, to: Day?) throws -> (Day, Day) {
+        let end = try to ?? lastRecordedDay()
+        if let from { return (from, end) }
+        return try read { db in
+            let last = try String.fetchOne(db, sql: "SELECT MAX(day) FROM meetings WHERE type = 'meeting.mase' AND day < ?", arguments: [end.description])
+            let first = try String.fetchOne(db, sql: "SELECT MIN(SUBSTR(occurred_at, 1, 10)) FROM audit_events")
+            return ((last ?? first).flatMap(Day.init(iso:)) ?? end, end)
+        }
+    }
+
+    /// The MASE statistics (DOMAIN.md items 1–12) for the period [from, to], days inclusive.
+    public func maseReport(from: Day? = nil, to: Day? = nil) throws -> Report {
+        let (start, end) = try masePeriod(from: from, to: to)
+        let policy = try ledger.policyDocument()
+        let a = start.description, b = end.description
+        var sections: [Report.Section] = []
+        let exceptions = try practiceExceptions(on: end)
+        try read { db in
+            func rows(_ sql: String, _ args: StatementArguments = []) throws -> [[String]] {
+                try Row.fetchAll(db, sql: sql, arguments: args).map { r in r.databaseValues.map { v in
+                    switch v.storage {
+                    case .null: return ""
+                    case .int64(let i): return String(i)
+                    case .string(let s): return s
+                    case .double(let d): return String(d)
+                    case .blob: return ""
+                    }
+                } }
+            }
+            // 1
+            sections.append(.init("1. Referrals received in the period, by referring agency", ["agency", "referral", "count"],
+                                  try rows("SELECT agency, type, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? GROUP BY agency, type ORDER BY agency, type", [a, b])))
+            // 2
+            let caseload = try rows("""
+                SELECT SUM(p > 0), SUM(s > 0), SUM(p > 0 AND s > 0), SUM(p > 0 AND s = 0), SUM(s > 0 AND p = 0) FROM (
+                  SELECT c.case_id, SUM(a.agency = 'police') AS p, SUM(a.agency = 'csc') AS s FROM cases c
+                  JOIN case_agencies a ON a.case_id = c.case_id WHERE c.status = 'open' GROUP BY c.case_id)
+                """).first ?? []
+            sections.append(.init("2. Police and CSC caseloads (open cases)", ["known to police", "known to CSC", "both", "police only", "CSC only"],
+                                  [caseload.map { $0.isEmpty ? "0" : $0 }]))
+            // 3
+            var levels = try rows("SELECT COALESCE(practitioner_level, 'not screened'), COUNT(*) FROM cases WHERE status = 'open' GROUP BY 1 ORDER BY 1")
+            let changes = try rows("""
+                SELECT SUM(rank > prev), SUM(rank < prev) FROM (
+                  SELECT day, \(Self.levelRank("practitioner_level")) AS rank,
+                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings)
+                WHERE day BETWEEN ? AND ? AND prev IS NOT NULL
+                """, [a, b]).first ?? []
+            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE type = 'case.opened' AND SUBSTR(occurred_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b]) ?? 0
+            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE type = 'case.closed' AND SUBSTR(occurred_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b]) ?? 0
+            levels.append(["new in period", String(opened)])
+            levels.append(["escalated in period", changes.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"])
+            levels.append(["de-escalated in period", changes.count > 1 && !changes[1].isEmpty ? changes[1] : "0"])
+            levels.append(["closed in period", String(closed)])
+            sections.append(.init("3. Open cases by risk level, and movement in the period", ["level or movement", "cases"], levels))
+            // 4
+            sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "children"],
+                                  try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b])))
+            // 5
+            var demo: [String: Int] = [:]
+            let active = try Row.fetchAll(db, sql: """
+                SELECT c.gender, c.birth_month, c.looked_after, c.learning_disability FROM cases c
+                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND SUBSTR(e.occurred_at, 1, 10) BETWEEN ? AND ?)
+                """, arguments: [a, b])
+            for r in active {
+                demo["gender: " + ((r["gender"] as String?) ?? "not known"), default: 0] += 1
+                let age = (r["birth_month"] as String?).flatMap { Age.youngest(birthMonth: $0, on: end) } ?? -1
+                let band = age < 0 ? "unknown" : age < 13 ? "under 13" : age < 16 ? "13-15" : age < 18 ? "16-17" : "18+"
+                demo["age band: " + band, default: 0] += 1
+                if (r["looked_after"] as Int64?) == 1 { demo["looked after", default: 0] += 1 }
+                if (r["learning_disability"] as Int64?) == 1 { demo["learning disability", default: 0] += 1 }
+            }
+            sections.append(.init("5. Children with activity in the period", ["group", "children"], demo.keys.sorted().map { [$0, String(demo[$0]!)] }))
+            // 6
+            let hours = Int64(policy.deadlines.rhiOfferHours) * 3600
+            var offeredInTime = 0
+            let episodes = try Row.fetchAll(db, sql: "SELECT case_id, returned_at, rhi_offered_at, rhi_completed_at FROM missing_episodes WHERE SUBSTR(started_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b])
+            for e in episodes {
+                if let back = (e["returned_at"] as String?).flatMap(Timestamp.init(canonical:)), let offer = (e["rhi_offered_at"] as String?).flatMap(Timestamp.init(canonical:)),
+                    offer.seconds - back.seconds <= hours { offeredInTime += 1 }
+            }
+            sections.append(.init("6. Missing episodes started in the period", ["episodes", "children", "returned", "RHI offered", "RHI completed", "RHI offered within \(policy.deadlines.rhiOfferHours) h of return"], [[
+                String(episodes.count), String(Set(episodes.map { $0["case_id"] as String }).count),
+                String(episodes.filter { $0["returned_at"] != nil }.count), String(episodes.filter { $0["rhi_offered_at"] != nil }.count),
+                String(episodes.filter { $0["rhi_completed_at"] != nil }.count), String(offeredInTime),
+            ]]))
+            // 7
+            sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children", ["kind", "reference", "children"],
+                                  try rows("SELECT link_kind, target, COUNT(DISTINCT case_id) FROM case_links WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2")))
+            sections.append(.init("7. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db)))
+            // 8
+            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b])
+            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1", arguments: [a, b]) ?? 0
+            tactics.append(["positive interventions", "", String(positive)])
+            sections.append(.init("8. Disruption tactics recorded in the period", ["tactic", "status", "count"], tactics))
+            // 9
+            sections.append(.init("9. Outcomes in the period", ["decision", "outcome", "count"],
+                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? GROUP BY type, outcome ORDER BY type, outcome", [a, b])))
+            // 10
+            var byRule: [[String]] = []
+            for rule in (1...15).map({ "R\($0)" }) {
+                let cases = Array(Set(exceptions.filter { $0.rule == rule }.map(\.caseID))).sorted()
+                byRule.append([rule, String(cases.count), cases.prefix(20).joined(separator: " ") + (cases.count > 20 ? " …" : "")])
+            }
+            sections.append(.init("10. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
+            // 11
+            let horizon = Day(iso: NextSteps.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
+            var cohort: [[String]] = []
+            for r in try Row.fetchAll(db, sql: "SELECT case_id, birth_month FROM cases WHERE status = 'open' AND birth_month IS NOT NULL ORDER BY case_id") {
+                if let e = Age.earliestEighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
+                    cohort.append([r["case_id"], e.description])
+                }
+            }
+            sections.append(.init("11. Transition cohort: turning 18 within \(policy.deadlines.transitionMonthsBefore18) months", ["case", "18 from"], cohort))
+            // 12
+            sections.append(.init("12. MASE actions by strand", ["strand", "set in period", "done in period", "overdue at period end"], try rows("""
+                SELECT strand, SUM(set_day BETWEEN ?1 AND ?2), SUM(done_day BETWEEN ?1 AND ?2), SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2))
+                FROM actions GROUP BY strand ORDER BY strand
+                """, [a, b])))
+        }
+        return Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
+    }
+
+    static func levelRank(_ column: String) -> String {
+        "(CASE \(column) WHEN 'none' THEN 0 WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'significant' THEN 3 END)"
+    }
+
+    /// Connected components of children linked through shared venues, vehicles, persons or
+    /// direct case links (union-find over the links).
+    static func clusters(_ db: Database) throws -> [[String]] {
+        var parent: [String: String] = [:]
+        func find(_ x: String) -> String {
+            var r = x
+            while let p = parent[r], p != r { r = p }
+            var y = x
+            while let p = parent[y], p != r { parent[y] = r; y = p }
+            return r
+        }
+        func union(_ x: String, _ y: String) {
+            if parent[x] == nil { parent[x] = x }
+            if parent[y] == nil { parent[y] = y }
+            let (rx, ry) = (find(x), find(y))
+            if rx != ry { parent[max(rx, ry)] = min(rx, ry) }
+        }
+        let links = try Row.fetchCursor(db, sql: "SELECT case_id, link_kind, target FROM case_links ORDER BY link_kind, target, case_id")
+        var firstByTarget: [String: String] = [:]
+        while let r = try links.next() {
+            let c: String = r["case_id"], kind: String = r["link_kind"], target: String = r["target"]
+            if kind == "other_case" { union(c, target); continue }
+            let key = kind + "\u{0}" + target
+            if let first = firstByTarget[key] { union(first, c) } else { firstByTarget[key] = c; if parent[c] == nil { parent[c] = c } }
+        }
+        var groups: [String: [String]] = [:]
+        for c in parent.keys { groups[find(c), default: []].append(c) }
+        let clusters: [[String]] = groups.values.filter { $0.count >= 2 }.map { $0.sorted() }.sorted { x, y in
+            x.count != y.count ? x.count > y.count : x[0] < y[0]
+        }
+        var out: [[String]] = []
+        for (n, members) in clusters.enumerated() {
+            let shown = members.prefix(12).joined(separator: " ") + (members.count > 12 ? " …" : "")
+            out.append([String(n + 1), String(members.count), shown])
+        }
+        return out
+    }
+}

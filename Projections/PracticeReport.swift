@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+
+/// One recording-practice exception (DOMAIN.md R1–R15).
+public struct PracticeException: Equatable, Sendable {
+    public let rule: String
+    public let caseID: String
+    public let what: String
+    /// The date it became due, or the date of the record concerned.
+    public let since: String
+    /// Working days overdue on the report's day, when it has a due date.
+    public let overdue: Int?
+}
+
+extension ProjectionEngine {
+    /// The provenance lines of every report.
+    func builtFrom() throws -> [(String, String)] {
+        let s = try status()
+        guard let first = s.first else { throw Failure.notBuilt }
+        var out = [("log size", String(first.events)), ("head hash", first.headHash)]
+        for p in s { out.append(("\(p.name) digest", p.digest)) }
+        if first.behind > 0 { out.append(("note", "\(first.behind) newer events are not included: run 'safeguard project update'")) }
+        return out
+    }
+
+    /// The last day anything was recorded: the default "as of" day of reports, so that a
+    /// report rebuilt from the same log is the same report.
+    public func lastRecordedDay() throws -> Day {
+        try read { db in
+            let t = try String.fetchOne(db, sql: "SELECT recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1")
+            return t.flatMap(Timestamp.init(canonical:)).map(Day.init(london:)) ?? Day(number: 0)
+        }
+    }
+
+    /// Every recording-practice exception on `day` (default: the last recorded day), by rule then case.
+    public func practiceExceptions(on day: Day? = nil) throws -> [PracticeException] {
+        let asOf = try day ?? lastRecordedDay()
+        let policy = try ledger.policyDocument()
+        let cal = policy.calendar
+        var out: [PracticeException] = []
+        try read { db in
+            // Rules worked out per case from its events (R1-R4, R7, R8, R10, R13-R15).
+            let steps = try Row.fetchCursor(db, sql: """
+                SELECT s.case_id, s.rule, s.what, s.due FROM case_next_steps s JOIN cases c ON c.case_id = s.case_id
+                WHERE c.status = 'open' ORDER BY s.rule, s.case_id, s.what
+                """)
+            while let r = try steps.next() {
+                let due = (r["due"] as String?).flatMap(Day.init(iso:))
+                let rule: String = r["rule"]
+                if rule == "R10", let d = due, let start = Day(iso: NextSteps.shiftMonths(d.description, by: -policy.deadlines.transitionMonthsBefore18)), asOf < start { continue }
+                if let d = due, d >= asOf { continue }  // not yet due: not an exception
+                if rule == "R8", due == nil { continue }  // still missing: nothing to record yet
+                out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: due?.description ?? "",
+                                             overdue: due.map { cal.workingDays(from: $0, to: asOf) }))
+            }
+            // R6: police and CSC should hold the same open cases.
+            let r6 = try Row.fetchAll(db, sql: """
+                SELECT c.case_id, SUM(a.agency = 'police') AS police, SUM(a.agency = 'csc') AS csc FROM cases c
+                JOIN case_agencies a ON a.case_id = c.case_id WHERE c.status = 'open' GROUP BY c.case_id
+                HAVING (police > 0) <> (csc > 0) ORDER BY c.case_id
+                """)
+            for r in r6 {
+                let missing = (r["police"] as Int64) > 0 ? "children's social care" : "police"
+                out.append(PracticeException(rule: "R6", caseID: r["case_id"], what: "known to one of police and CSC only: nothing recorded by \(missing)", since: "", overdue: nil))
+            }
+            // R9: low-risk (or unscreened) open cases linked to venues, vehicles or people also linked to other cases.
+            let r9 = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT c.case_id, l.link_kind, l.target FROM cases c JOIN case_links l ON l.case_id = c.case_id
+                WHERE c.status = 'open' AND COALESCE(c.practitioner_level, 'none') IN ('none', 'low')
+                  AND (l.link_kind = 'other_case' OR EXISTS (SELECT 1 FROM case_links o WHERE o.link_kind = l.link_kind AND o.target = l.target AND o.case_id <> l.case_id))
+                ORDER BY c.case_id, l.link_kind, l.target
+                """)
+            for r in r9 {
+                out.append(PracticeException(rule: "R9", caseID: r["case_id"], what: "low-risk case linked (\(r["link_kind"] as String) \(r["target"] as String)) to other cases: review its level", since: "", overdue: nil))
+            }
+            // R12: events recorded more than the policy's working days after they happened.
+            let late = try Row.fetchAll(db, sql: """
+                SELECT seq, case_id, type, occurred_at, delay_working_days FROM audit_events
+                WHERE case_id IS NOT NULL AND delay_working_days > ? ORDER BY seq
+                """, arguments: [policy.deadlines.lateRecording])
+            for r in late {
+                out.append(PracticeException(rule: "R12", caseID: r["case_id"], what: "\(r["type"] as String) at seq \(r["seq"] as Int64) recorded \(r["delay_working_days"] as Int64) working days after it happened",
+                                             since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))
+            }
+        }
+        let order = (1...15).map { "R\($0)" }
+        return out.sorted { (order.firstIndex(of: $0.rule) ?? 99, $0.caseID) < (order.firstIndex(of: $1.rule) ?? 99, $1.caseID) }
+    }
+
+    /// The recording-practice report: each exception with case, rule, what is missing, since
+    /// when and how overdue.
+    public func practiceReport(on day: Day? = nil) throws -> Report {
+        let asOf = try day ?? lastRecordedDay()
+        let list = try practiceExceptions(on: asOf)
+        var counts = Report.Section("Exceptions by rule", ["rule", "cases", "exceptions"])
+        for rule in (1...15).map({ "R\($0)" }) {
+            let l = list.filter { $0.rule == rule }
+            counts.rows.append([rule, String(Set(l.map(\.caseID)).count), String(l.count)])
+        }
+        let detail = Report.Section("Exceptions", ["rule", "case", "what is missing", "since", "working days overdue"],
+                                    list.map { [$0.rule, $0.caseID, $0.what, $0.since, $0.overdue.map(String.init) ?? ""] })
+        return Report(title: "Recording-practice exceptions as of \(asOf.spoken)", builtFrom: try builtFrom(), sections: [counts, detail])
+    }
+}

@@ -1,0 +1,69 @@
+import SafeguardCore
+
+/// A report: titled sections of rows, with what it was built from. Renders as text, Markdown,
+/// CSV (long format: section,row,column,value, one value per line, so every section fits one
+/// sheet) or JSON.
+public struct Report: Sendable {
+    public struct Section: Sendable {
+        public let title: String
+        public let columns: [String]
+        public var rows: [[String]]
+        public init(_ title: String, _ columns: [String], _ rows: [[String]] = []) {
+            self.title = title; self.columns = columns; self.rows = rows
+        }
+    }
+
+    public let title: String
+    /// "log size N, head H, digests …": every figure can be re-derived from that log.
+    public let builtFrom: [(String, String)]
+    public var sections: [Section]
+
+    public enum Format: String, CaseIterable, Sendable { case text, md, csv, json }
+
+    public func render(_ format: Format) -> String {
+        switch format {
+        case .text:
+            var out = title + "\n" + builtFrom.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
+            for s in sections {
+                out += "\n" + s.title + "\n"
+                let widths = s.columns.indices.map { i in max(s.columns[i].count, s.rows.map { $0[i].count }.max() ?? 0) }
+                func line(_ cells: [String]) -> String {
+                    cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                }
+                out += "  " + line(s.columns) + "\n"
+                if s.rows.isEmpty { out += "  (none)\n" }
+                for r in s.rows { out += "  " + line(r) + "\n" }
+            }
+            return out
+        case .md:
+            var out = "# " + title + "\n\n" + builtFrom.map { "- \($0.0): `\($0.1)`" }.joined(separator: "\n") + "\n"
+            for s in sections {
+                out += "\n## " + s.title + "\n\n| " + s.columns.joined(separator: " | ") + " |\n|" + s.columns.map { _ in "---" }.joined(separator: "|") + "|\n"
+                for r in s.rows { out += "| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
+                if s.rows.isEmpty { out += "| " + s.columns.map { _ in "" }.joined(separator: " | ") + " |\n" }
+            }
+            return out
+        case .csv:
+            func q(_ s: String) -> String { s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+            var out = "section,row,column,value\n"
+            for (k, v) in builtFrom { out += "built from,0,\(q(k)),\(q(v))\n" }
+            for s in sections {
+                for (n, r) in s.rows.enumerated() {
+                    for (i, c) in s.columns.enumerated() { out += "\(q(s.title)),\(n + 1),\(q(c)),\(q(r[i]))\n" }
+                }
+            }
+            return out
+        case .json:
+            let v: JSONValue = .object([
+                "title": .string(title),
+                "built_from": .object(Dictionary(uniqueKeysWithValues: builtFrom.map { ($0.0, JSONValue.string($0.1)) })),
+                "sections": .array(sections.map { s in
+                    .object(["title": .string(s.title), "rows": .array(s.rows.map { r in
+                        .object(Dictionary(uniqueKeysWithValues: zip(s.columns, r).map { ($0, JSONValue.string($1)) }))
+                    })])
+                }),
+            ])
+            return String(decoding: (try? CanonicalJSON.encode(v)) ?? [], as: UTF8.self) + "\n"
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Projections
+import SafeguardCatalogue
+
+extension Report.Format: ExpressibleByArgument {}
+
+extension Safeguard {
+    struct ReportCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "report",
+            abstract: "Reports for the monthly MASE meeting, from the read models (run 'safeguard project update' first).",
+            discussion: """
+                Every report starts with the log size, head hash and read-model digests it was built from, \
+                so anyone can re-derive its figures from the same log. Formats: text, md, csv (long \
+                format: section,row,column,value, one sheet for every section), json. Days are inclusive; \
+                by default a report is as of the last day anything was recorded.
+                """,
+            subcommands: [MASE.self, Practice.self])
+    }
+}
+
+extension Safeguard.ReportCommand {
+    struct MASE: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mase",
+            abstract: "The MASE statistics (referrals, caseloads, levels, themes, missing episodes, patterns, disruption, outcomes, practice exceptions, transition cohort, actions).",
+            discussion: "The period is from the last MASE meeting before --to (or the first record) to --to (default: the last recorded day).")
+        @OptionGroup var ledger: LedgerOptions
+        @Option(help: ArgumentHelp("First day of the period.", valueName: "YYYY-MM-DD")) var from: String?
+        @Option(help: ArgumentHelp("Last day of the period.", valueName: "YYYY-MM-DD")) var to: String?
+        @Option(help: "text, md, csv or json.") var format: Report.Format = .text
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            func day(_ s: String?, _ flag: String) throws -> Day? {
+                guard let s else { return nil }
+                guard let d = Day(iso: s) else { throw ValidationError("\(flag) must be a date YYYY-MM-DD") }
+                return d
+            }
+            print(try engine.maseReport(from: try day(from, "--from"), to: try day(to, "--to")).render(format), terminator: "")
+        }
+    }
+
+    struct Practice: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recording-practice exceptions (R1–R15): for every case, what is missing, since when, and how overdue in working days.")
+        @OptionGroup var ledger: LedgerOptions
+        @Option(help: ArgumentHelp("Judge as of this day (default: the last recorded day).", valueName: "YYYY-MM-DD")) var on: String?
+        @Option(help: "text, md, csv or json.") var format: Report.Format = .text
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            var day: Day? = nil
+            if let on {
+                guard let d = Day(iso: on) else { throw ValidationError("--on must be a date YYYY-MM-DD") }
+                day = d
+            }
+            print(try engine.practiceReport(on: day).render(format), terminator: "")
+        }
+    }
+}
