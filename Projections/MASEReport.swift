@@ -122,7 +122,7 @@ extension ProjectionEngine {
             sections.append(.init("11. Transition cohort: turning 18 within \(policy.deadlines.transitionMonthsBefore18) months", ["case", "18 from"], cohort))
             // 12
             sections.append(.init("12. MASE actions by strand", ["strand", "set in period", "done in period", "overdue at period end"], try rows("""
-                SELECT strand, SUM(set_day BETWEEN ?1 AND ?2), SUM(done_day BETWEEN ?1 AND ?2), SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2))
+                SELECT strand, IFNULL(SUM(set_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(done_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2)), 0)
                 FROM actions GROUP BY strand ORDER BY strand
                 """, [a, b])))
         }

@@ -49,7 +49,13 @@ extension ProjectionEngine {
             while let r = try steps.next() {
                 let due = (r["due"] as String?).flatMap(Day.init(iso:))
                 let rule: String = r["rule"]
-                if rule == "R10", let d = due, let start = Day(iso: NextSteps.shiftMonths(d.description, by: -policy.deadlines.transitionMonthsBefore18)), asOf < start { continue }
+                if rule == "R10" {
+                    // An exception from six months before 18 until a plan or referral is recorded.
+                    guard let d = due, let start = Day(iso: NextSteps.shiftMonths(d.description, by: -policy.deadlines.transitionMonthsBefore18)), asOf >= start else { continue }
+                    out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: start.description,
+                                                 overdue: asOf > d ? cal.workingDays(from: d, to: asOf) : nil))
+                    continue
+                }
                 if let d = due, d >= asOf { continue }  // not yet due: not an exception
                 if rule == "R8", due == nil { continue }  // still missing: nothing to record yet
                 out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: due?.description ?? "",

@@ -1,0 +1,154 @@
+import Foundation
+import Projections
+import SafeguardCatalogue
+import SafeguardCore
+import SafeguardStore
+import XCTest
+
+/// A small hand-built partnership (eight children, written out below) whose recording-practice
+/// exceptions and MASE figures are counted by hand in the assertions.
+final class FixtureReportTests: XCTestCase {
+    var dir: URL!
+    var ledger: Ledger!
+    var root: SigningKey!
+    var keys: [String: SigningKey] = [:]
+    var n = 0
+    var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
+
+    func key(_ b: UInt8) -> SigningKey {
+        var s = [UInt8](repeating: b, count: 32)
+        return SigningKey(seed: SecretBytes(consuming: &s))
+    }
+
+    func id() -> String { n += 1; return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(n).count) + String(n) }
+
+    /// Records `type` for `caseID` by `agency`, happening at `at` and recorded `late` seconds later.
+    @discardableResult
+    func rec(_ agency: String, _ type: String, _ caseID: String, _ at: String, _ facts: [String: JSONValue], late: Int64 = 600,
+             details: [String: JSONValue] = [:]) throws -> String {
+        let occurred = Timestamp(rfc3339: at)!
+        let e = EventDraft(type: type, caseID: caseID, occurredAt: occurred, facts: facts, details: details, eventID: id())
+        let recorded = Timestamp(seconds: occurred.seconds + late)
+        try ledger.append([e], signer: keys[agency]!, clock: { recorded }, newID: { "unused" })
+        return e.eventID!
+    }
+
+    func open(_ c: String, _ at: String, birth: String = "2011-06", agency: String = "police") throws {
+        try rec(agency, "case.opened", c, at, ["birth_month": .string(birth), "gender": "female", "looked_after": false, "learning_disability": false, "borough": "B1"])
+    }
+
+    func screen(_ c: String, _ at: String, _ marks: JSONValue, level: String, age: Int64 = 14, agency: String = "csc") throws {
+        try rec(agency, "screening.cse_tool", c, at, ["policy_version": 1, "indicators": marks, "age_years": .integer(age), "learning_disability": false,
+                                                   "suggested_level": .string(level), "practitioner_level": .string(level)])
+    }
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("safeguard-fixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        root = key(1)
+        let t0 = Timestamp(seconds: clock)
+        (ledger, _) = try Ledger.create(at: dir.appendingPathComponent("l.sqlite").path, signer: root, drafts: [
+            GovernanceDrafts.genesis(partnership: "Fixture", origin: "fixture.example/l", root: root.publicKey, at: t0),
+            GovernanceDrafts.policy(document: ToolkitPolicy.document, at: t0),
+        ], practitioner: "root", clock: { t0 }, newID: id)
+        for (i, a) in ["police", "csc", "health", "education", "mash", "partnership"].enumerated() {
+            keys[a] = key(UInt8(10 + i))
+            try ledger.append([GovernanceDrafts.enrolment(of: keys[a]!.publicKey, agency: a, role: a == "partnership" ? "mase_chair" : "practitioner",
+                                                          practitioner: "\(a) worker", at: t0)], signer: root, clock: { t0 }, newID: id)
+        }
+        // C-1: medium screening Mon 2 Mar, never referred to MASH (R1), no Family CAF (R3); police only (R6).
+        try open("C-1", "2026-03-02T09:00:00Z")
+        try screen("C-1", "2026-03-02T10:00:00Z", [["code": "A2"]], level: "medium", agency: "police")
+        // C-2: significant; telephone referral with no written form (R2); known to police and CSC.
+        try open("C-2", "2026-03-02T09:00:00Z", agency: "csc")
+        try screen("C-2", "2026-03-02T11:00:00Z", [["code": "S1", "timing": "current"]], level: "significant")
+        try rec("police", "referral.mash_telephone", "C-2", "2026-03-02T11:30:00Z", ["immediate_risk": true])
+        // C-3: NFA told verbally only (R4); CSC only (R6).
+        try open("C-3", "2026-03-03T09:00:00Z", agency: "csc")
+        try rec("csc", "decision.nfa", "C-3", "2026-03-03T10:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": false])
+        // C-4: a MASE meeting (police, csc, health attend) acknowledged by police only (R7: csc, health);
+        // missing episode returned with no RHI (R8); strategy meeting with no outcome (R13); known to both.
+        try open("C-4", "2026-03-03T09:00:00Z")
+        try rec("csc", "contact.recorded", "C-4", "2026-03-03T09:30:00Z", ["contact_type": "phone", "indicators": ["A2", "A9"], "vulnerabilities": ["V2"]])
+        let mase = try rec("partnership", "meeting.mase", "C-4", "2026-03-04T10:00:00Z", ["meeting_ref": "MASE-1", "attendees": ["police", "csc", "health"], "cases_discussed": ["C-4"]])
+        try rec("police", "acknowledgement.recorded", "C-4", "2026-03-04T15:00:00Z", ["decision_event": .string(mase), "recorded_on_own_system": true])
+        let gone = try rec("police", "missing.started", "C-4", "2026-03-05T20:00:00Z", ["reported_by": "parent_carer"])
+        try rec("police", "missing.returned", "C-4", "2026-03-06T08:00:00Z", ["missing_episode": .string(gone), "how": "found_by_police"])
+        try rec("csc", "meeting.strategy", "C-4", "2026-03-06T10:00:00Z", ["meeting_ref": "S-1", "attendees": ["police", "csc"], "cases_discussed": ["C-4"]])
+        // C-5: low level (no indicators), linked to VENUE-1 that C-6 is also linked to (R9); known to both.
+        try open("C-5", "2026-03-04T09:00:00Z")
+        try rec("csc", "link.recorded", "C-5", "2026-03-04T10:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
+        // C-6: significant, linked to VENUE-1 and VEH-1; action overdue (R14); escalation without lessons (R15); known to both.
+        try open("C-6", "2026-03-04T09:00:00Z")
+        try screen("C-6", "2026-03-04T10:00:00Z", [["code": "S3", "timing": "current"], ["code": "A19"]], level: "significant")
+        try rec("csc", "referral.mash_written", "C-6", "2026-03-04T11:00:00Z", ["urgency": "urgent"])
+        try rec("police", "link.recorded", "C-6", "2026-03-04T12:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
+        try rec("police", "link.recorded", "C-6", "2026-03-04T12:05:00Z", ["link_kind": "vehicle", "target": "VEH-1"])
+        try rec("partnership", "action.set", "C-6", "2026-03-04T13:00:00Z", ["action_ref": "A-1", "owner_agency": "police", "due_date": "2026-03-06", "strand": "pursue"])
+        let esc = try rec("health", "escalation.raised", "C-6", "2026-03-05T09:00:00Z", ["with_agency": "csc", "about": "threshold_decision"])
+        try rec("csc", "escalation.resolved", "C-6", "2026-03-05T15:00:00Z", ["escalation": .string(esc), "outcome": "agreed", "lessons_reported_to_mase": false])
+        try rec("police", "disruption.recorded", "C-6", "2026-03-05T16:00:00Z", ["tactic": "D11", "status": "done", "positive_outcome": true])
+        // C-7: born June 2008 (18 from 1 Jun 2026): no transition plan (R10); linked to VEH-1 (cluster with C-6); known to both;
+        // one contact recorded five working days late (R12).
+        try open("C-7", "2026-03-02T09:00:00Z", birth: "2008-06")
+        try rec("csc", "link.recorded", "C-7", "2026-03-02T10:00:00Z", ["link_kind": "vehicle", "target": "VEH-1"])
+        try rec("csc", "contact.recorded", "C-7", "2026-03-02T11:00:00Z", ["contact_type": "face_to_face"], late: 7 * 86400)
+        // C-8: screened medium, referred, early help started: nothing outstanding; known to both; closed.
+        try open("C-8", "2026-03-02T09:00:00Z")
+        try screen("C-8", "2026-03-09T10:00:00Z", [["code": "A6"]], level: "medium")
+        try rec("csc", "referral.mash_written", "C-8", "2026-03-09T11:00:00Z", ["urgency": "standard"])
+        try rec("csc", "decision.early_help", "C-8", "2026-03-09T12:00:00Z", ["kind": "family_caf", "status": "started"])
+        try rec("csc", "case.closed", "C-8", "2026-03-10T12:00:00Z", ["reason": "risk_reduced"])
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testPracticeExceptionsCountedByHand() throws {
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("p.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
+        func cases(_ rule: String) -> [String] { ex.filter { $0.rule == rule }.map(\.caseID) }
+        XCTAssertEqual(cases("R1"), ["C-1"])
+        XCTAssertEqual(ex.first { $0.rule == "R1" }?.overdue, 10, "due Tue 3 Mar: 4, 5, 6, 9-13, 16, 17 March")
+        XCTAssertEqual(ex.first { $0.rule == "R3" }?.overdue, 1, "Family CAF due Mon 16 Mar (ten working days)")
+        XCTAssertEqual(cases("R2"), ["C-2"])
+        XCTAssertEqual(cases("R3"), ["C-1"])
+        XCTAssertEqual(cases("R4"), ["C-3"])
+        XCTAssertEqual(cases("R5"), [], "MASE referrals without prerequisites are refused when recorded")
+        XCTAssertEqual(cases("R6"), ["C-1", "C-3"])
+        XCTAssertEqual(cases("R7"), ["C-4", "C-4"], "csc and health have not acknowledged")
+        XCTAssertEqual(cases("R8"), ["C-4"])
+        XCTAssertEqual(cases("R9"), ["C-5", "C-7"], "unscreened cases sharing VENUE-1 (C-5) and VEH-1 (C-7) with C-6")
+        XCTAssertEqual(cases("R10"), ["C-7"])
+        XCTAssertEqual(cases("R11"), [], "incomplete sharing records are refused when recorded")
+        XCTAssertEqual(cases("R12"), ["C-7"])
+        XCTAssertEqual(cases("R13"), ["C-4"])
+        XCTAssertEqual(cases("R14"), ["C-6"])
+        XCTAssertEqual(cases("R15"), ["C-6"])
+        XCTAssertEqual(ex.count, 16, "1+1+1+1+2+2+1+2+1+1+1+1+1")
+    }
+
+    func testMASEFiguresCountedByHand() throws {
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("p.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
+        XCTAssertEqual(section("1.").rows, [["csc", "referral.mash_written", "2"], ["police", "referral.mash_telephone", "1"]])
+        XCTAssertEqual(section("2.").rows, [["6", "6", "5", "1", "1"]], "open: C-1..C-7; police C-1,2,4,5,6,7; CSC C-2..C-7")
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("3.").rows.map { ($0[0], $0[1]) }),
+                       ["medium": "1", "significant": "2", "not screened": "4", "new in period": "8", "escalated in period": "0",
+                        "de-escalated in period": "0", "closed in period": "1"])
+        let marks = Set(section("4.").rows.map { $0.joined(separator: " ") })
+        XCTAssertEqual(marks, ["indicator A2 2", "indicator A9 1", "indicator S1 1", "indicator S3 1", "indicator A19 1", "indicator A6 1", "vulnerability V2 1"])
+        XCTAssertEqual(section("6.").rows, [["1", "1", "1", "0", "0", "0"]])
+        XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
+        XCTAssertEqual(section("7. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
+        XCTAssertEqual(section("8.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
+        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "threshold_not_met", "1"]])
+        XCTAssertEqual(section("10.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
+        XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-01"]])
+        XCTAssertEqual(section("12.").rows, [["pursue", "1", "0", "1"]])
+        for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
+        XCTAssertTrue(report.render(.csv).hasPrefix("section,row,column,value\nbuilt from,0,log size,"))
+    }
+}
