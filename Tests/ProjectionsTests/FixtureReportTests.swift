@@ -140,6 +140,10 @@ final class FixtureReportTests: XCTestCase {
                         "de-escalated in period": "0", "closed in period": "1"])
         let marks = Set(section("4.").rows.map { $0.joined(separator: " ") })
         XCTAssertEqual(marks, ["indicator A2 2", "indicator A9 1", "indicator S1 1", "indicator S3 1", "indicator A19 1", "indicator A6 1", "vulnerability V2 1"])
+        // Children with activity in the period: all eight, every one female; ages on 16 Mar 2026 from birth
+        // month 2011-06 (14, so 13-15) except C-7 (2008-06: 17).
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("5.").rows.map { ($0[0], $0[1]) }),
+                       ["gender: female": "8", "age band: 13-15": "7", "age band: 16-17": "1"])
         XCTAssertEqual(section("6.").rows, [["1", "1", "1", "0", "0", "0"]])
         XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
         XCTAssertEqual(section("7. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
