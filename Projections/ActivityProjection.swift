@@ -99,5 +99,5 @@ public final class ActivityProjection: Projection {
         }
     }
 
-    public func finish(policy: PolicyDocument?, caseEvents: (String) throws -> [CaseEvent], _ db: Database) throws {}
+    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {}
 }

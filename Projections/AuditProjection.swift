@@ -64,5 +64,5 @@ public final class AuditProjection: Projection {
         }
     }
 
-    public func finish(policy: PolicyDocument?, caseEvents: (String) throws -> [CaseEvent], _ db: Database) throws {}
+    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {}
 }

@@ -118,15 +118,15 @@ public final class CaseStateProjection: Projection {
 
     static let stageRanks = stages.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset)" }.joined(separator: " ")
 
-    public func finish(policy: PolicyDocument?, caseEvents: (String) throws -> [CaseEvent], _ db: Database) throws {
+    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
         guard let policy else { return }
         // Steps are stored with their due dates; whether one is overdue (or, for R10, already
         // within six months of 18) depends on the day a report is made, so reports decide it.
         let delete = try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?")
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_next_steps (case_id, rule, what, due) VALUES (?, ?, ?, ?)")
-        for id in touched.sorted() {
+        try cases.forEach(touched) { id, events in
             try delete.execute(arguments: [id])
-            for step in NextSteps.forCase(try caseEvents(id), policy: policy, today: nil) {
+            for step in NextSteps.forCase(events, policy: policy, today: nil) {
                 try insert.execute(arguments: [id, step.rule, step.what, step.due?.description])
             }
         }

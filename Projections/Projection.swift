@@ -27,8 +27,24 @@ public protocol Projection: AnyObject {
     var tables: [(name: String, orderBy: String)] { get }
     func create(_ db: Database) throws
     func apply(_ event: Envelope, _ context: FoldContext, _ db: Database) throws
-    /// `caseEvents` reads one case's events from the ledger (for rules over a whole case).
-    func finish(policy: PolicyDocument?, caseEvents: (String) throws -> [CaseEvent], _ db: Database) throws
+    /// `cases` reads cases' events from the ledger (for rules over a whole case).
+    func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws
+}
+
+/// Reads whole cases from the ledger up to the fold's position.
+public struct CaseEventSource {
+    let perCase: (String) throws -> [CaseEvent]
+    let all: ((String, [CaseEvent]) throws -> Void) throws -> Void
+
+    /// Calls `body` with the events of each case in `ids`: one query per case for a few, one
+    /// pass over the log for many.
+    public func forEach(_ ids: Set<String>, _ body: (String, [CaseEvent]) throws -> Void) throws {
+        if ids.count < 500 {
+            for id in ids.sorted() { try body(id, try perCase(id)) }
+        } else {
+            try all { id, events in if ids.contains(id) { try body(id, events) } }
+        }
+    }
 }
 
 /// The projections this version builds, in the order they are folded.

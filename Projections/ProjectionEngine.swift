@@ -124,16 +124,18 @@ public final class ProjectionEngine {
 
     func finish(_ context: FoldContext, _ db: Database) throws {
         guard context.seq >= 0 else { throw Failure.emptyLedger }
-        let caseEvents = { (id: String) throws -> [CaseEvent] in
-            var out: [CaseEvent] = []
-            try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
-                guard row.seq <= context.seq else { return }
-                out.append(CaseEvent(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
-            }
-            return out
-        }
+        let source = CaseEventSource(
+            perCase: { id in
+                var out: [CaseEvent] = []
+                try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
+                    guard row.seq <= context.seq else { return }
+                    out.append(CaseEvent(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
+                }
+                return out
+            },
+            all: { body in try self.ledger.forEachCase(through: context.seq) { id, events in try body(id, events.map(CaseEvent.init)) } })
         for p in projections {
-            try p.finish(policy: context.policy, caseEvents: caseEvents, db)
+            try p.finish(policy: context.policy, cases: source, db)
             try db.execute(sql: "INSERT OR REPLACE INTO projection_meta VALUES (?, ?, ?, ?, ?)",
                            arguments: [p.name, p.version, context.seq + 1, Hex.encode(context.entryHash), try Digest.of(p, db)])
         }

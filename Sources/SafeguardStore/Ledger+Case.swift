@@ -1,3 +1,4 @@
+import GRDB
 import SafeguardCatalogue
 import SafeguardCore
 
@@ -16,5 +17,31 @@ extension Ledger {
     public func policyDocument() throws -> PolicyDocument {
         guard let doc = try state().policyDocument else { throw LedgerError.sqlite(path: path, message: "the ledger has no policy yet") }
         return try PolicyDocument(json: doc)
+    }
+}
+
+extension Ledger {
+    /// Streams every case's events, case by case (ordered by case id, then sequence number),
+    /// up to `seq`: one case in memory at a time, one query for the whole log.
+    public func forEachCase(through seq: Int64, _ body: (String, [Envelope]) throws -> Void) throws {
+        do {
+            try db.read { db in
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT case_id, envelope FROM events WHERE case_id IS NOT NULL AND seq <= ? ORDER BY case_id, seq
+                    """, arguments: [seq])
+                var current: String? = nil
+                var events: [Envelope] = []
+                while let r = try rows.next() {
+                    let id = try RowReader.text(r, 0, "case_id")
+                    if id != current {
+                        if let c = current { try body(c, events) }
+                        current = id
+                        events.removeAll(keepingCapacity: true)
+                    }
+                    events.append(try Envelope(json: JSONParser.parse(try RowReader.blob(r, 1, "envelope"), mode: .canonical)))
+                }
+                if let c = current { try body(c, events) }
+            }
+        } catch let e as DatabaseError { throw Self.map(e, path: path) }
     }
 }
