@@ -68,7 +68,7 @@ public final class ActivityProjection: Projection {
             try run("INSERT INTO decisions VALUES (?,?,?,?,?,?)", [c.seq, id, day, e.type, f.string("outcome") ?? f.string("kind") ?? f.string("status") ?? f.string("reason"),
                                                                  f.bool("organised_complex_abuse")])
         case "missing":
-            let at = e.occurredAt.description
+            let at = c.occurredAt
             switch e.type {
             case "missing.started": try run("INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)", [c.seq, e.eventID, id, at])
             case "missing.returned": try run("UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ?", [at, f.string("missing_episode")])

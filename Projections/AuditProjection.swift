@@ -37,7 +37,7 @@ public final class AuditProjection: Projection {
         let days = c.policy.map { $0.calendar.workingDays(from: Day(london: e.occurredAt), to: Day(london: e.recordedAt)) }
         try db.cachedStatement(sql: "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(arguments: [
             c.seq, e.eventID, Hex.encode(c.entryHash), e.type, e.caseID, e.actor.agency, e.actor.role, e.actor.practitioner,
-            e.actor.keyID, e.occurredAt.description, e.recordedAt.description, delay, days,
+            e.actor.keyID, c.occurredAt, c.recordedAt, delay, days,
         ])
         let f = Facts(e.facts)
         switch e.type {
@@ -58,7 +58,7 @@ public final class AuditProjection: Projection {
                 c.seq, e.caseID, decision, e.actor.agency, f.string("to_agency") ?? f.string("requested_by_agency") ?? f.string("from_agency"),
                 f.strings("scope").isEmpty ? nil : f.strings("scope").joined(separator: ","), f.string("purpose"), f.string("lawful_basis"),
                 f.string("special_category_condition"), consent, informed, f.bool("necessary_and_proportionate"), f.bool("identities_protected"),
-                f.string("channel"), f.string("reason"), f.string("review_by"), e.occurredAt.description,
+                f.string("channel"), f.string("reason"), f.string("review_by"), c.occurredAt,
             ])
         default: break
         }

@@ -60,7 +60,7 @@ public final class CaseStateProjection: Projection {
         guard let id = e.caseID else { return }
         touched.insert(id)
         let f = Facts(e.facts)
-        let at = e.occurredAt.description
+        let at = c.occurredAt
         func set(_ sql: String, _ args: StatementArguments = []) throws {
             try db.cachedStatement(sql: "UPDATE cases SET \(sql) WHERE case_id = ?").execute(arguments: args + [id])
         }

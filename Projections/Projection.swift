@@ -6,6 +6,10 @@ import SafeguardCore
 public struct FoldContext {
     public var seq: Int64
     public var entryHash: [UInt8]
+    /// The event's timestamps as stored (equal to the envelope's; verification checks), so
+    /// folds need not format them again.
+    public var occurredAt: String = ""
+    public var recordedAt: String = ""
     /// The policy document in force at this event (nil before the first policy_set).
     public var policy: PolicyDocument?
 }

@@ -18,16 +18,18 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// of March to 01:00 UTC on the last Sunday of October), which is the date a practitioner
     /// means by "the same working day".
     public init(london t: Timestamp) {
-        let year = Int64(Timestamp(seconds: t.seconds).date.prefix(4))!
+        let utcDay = t.seconds >= 0 ? t.seconds / 86400 : (t.seconds - 86399) / 86400
+        let year = Timestamp.civil(fromDays: utcDay).0
         let start = Self.lastSunday(year: year, month: 3).number * 86400 + 3600
         let end = Self.lastSunday(year: year, month: 10).number * 86400 + 3600
         let offset: Int64 = (start..<end).contains(t.seconds) ? 3600 : 0
-        number = Int64((Double(t.seconds + offset) / 86400).rounded(.down))
+        let s = t.seconds + offset
+        number = s >= 0 ? s / 86400 : (s - 86399) / 86400
     }
 
-    static func lastSunday(year: Int64, month: Int) -> Day {
-        let next = month == 12 ? Day(iso: "\(year + 1)-01-01")! : Day(iso: "\(year)-\(month + 1 < 10 ? "0" : "")\(month + 1)-01")!
-        var d = Day(number: next.number - 1)
+    /// The last Sunday of `month` (March or October) in `year`, by arithmetic alone.
+    static func lastSunday(year: Int64, month: Int64) -> Day {
+        var d = Day(number: Timestamp.days(fromCivil: year, month, 31))
         while d.weekday != 7 { d = Day(number: d.number - 1) }
         return d
     }

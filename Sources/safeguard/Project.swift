@@ -45,7 +45,14 @@ extension Safeguard.Project {
             let s = try engine.rebuild(trustAnchor: try trust.anchor()) { n in
                 if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
             }
-            if !output.json { print("Rebuilt \(engine.path) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s:") }
+            if !output.json {
+                let t = engine.timings
+                let fold = t.foldTotal
+                print("Rebuilt \(engine.path) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(t.events) events; "
+                      + "fold \(String(format: "%.1f", fold)) s (\(fold > 0 ? Int(Double(t.events) / fold) : 0) events/s: "
+                      + t.fold.keys.sorted().map { "\($0) \(String(format: "%.1f", t.fold[$0]!)) s" }.joined(separator: ", ")
+                      + "), next steps \(String(format: "%.1f", t.finish)) s, the rest verification and reading")
+            }
             printStatus(s, json: output.json)
         }
     }
