@@ -7,7 +7,7 @@ import SafeguardCore
 /// with decisions not to share.
 public final class AuditProjection: Projection {
     public let name = "audit"
-    public let version = 1
+    public let version = 2
     public let tables = [(name: "audit_events", orderBy: "seq"), (name: "corrections", orderBy: "seq"), (name: "sharing_register", orderBy: "seq")]
 
     public init() {}
@@ -17,7 +17,8 @@ public final class AuditProjection: Projection {
             CREATE TABLE audit_events (
               seq INTEGER PRIMARY KEY NOT NULL, event_id TEXT NOT NULL, entry_hash TEXT NOT NULL, type TEXT NOT NULL, case_id TEXT,
               agency TEXT NOT NULL, role TEXT NOT NULL, practitioner TEXT NOT NULL, key_id TEXT NOT NULL,
-              occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, delay_seconds INTEGER NOT NULL, delay_working_days INTEGER
+              occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, delay_seconds INTEGER NOT NULL, delay_working_days INTEGER,
+              day TEXT NOT NULL, recorded_day TEXT NOT NULL
             );
             CREATE INDEX audit_by_event_id ON audit_events (event_id);
             CREATE INDEX audit_by_case ON audit_events (case_id, seq);
@@ -34,10 +35,11 @@ public final class AuditProjection: Projection {
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
         let delay = e.recordedAt.seconds - e.occurredAt.seconds
-        let days = c.policy.map { $0.calendar.workingDays(from: Day(london: e.occurredAt), to: Day(london: e.recordedAt)) }
-        try db.cachedStatement(sql: "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(arguments: [
+        let (occurredDay, recordedDay) = (Day(london: e.occurredAt), Day(london: e.recordedAt))
+        let days = c.policy.map { $0.calendar.workingDays(from: occurredDay, to: recordedDay) }
+        try db.cachedStatement(sql: "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(arguments: [
             c.seq, e.eventID, Hex.encode(c.entryHash), e.type, e.caseID, e.actor.agency, e.actor.role, e.actor.practitioner,
-            e.actor.keyID, c.occurredAt, c.recordedAt, delay, days,
+            e.actor.keyID, c.occurredAt, c.recordedAt, delay, days, occurredDay.description, recordedDay.description,
         ])
         let f = Facts(e.facts)
         switch e.type {

@@ -7,7 +7,7 @@ import SafeguardCore
 /// legal holds, and the next steps the toolkit requires (with due dates).
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 1
+    public let version = 2
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
@@ -26,6 +26,8 @@ public final class CaseStateProjection: Projection {
     ]
 
     private var touched: Set<String> = []
+    /// A new policy changes deadlines for every case: next steps are worked out again for all.
+    private var policyChanged = false
 
     public init() {}
 
@@ -57,6 +59,7 @@ public final class CaseStateProjection: Projection {
             try db.execute(sql: "UPDATE cases SET legal_hold = ? WHERE case_id = ?", arguments: [e.facts["action"]?.stringValue == "placed", ref])
             return
         }
+        if e.type == EventType.policySet { policyChanged = true }
         guard let id = e.caseID else { return }
         touched.insert(id)
         let f = Facts(e.facts)
@@ -124,6 +127,8 @@ public final class CaseStateProjection: Projection {
         // within six months of 18) depends on the day a report is made, so reports decide it.
         let delete = try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?")
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_next_steps (case_id, rule, what, due) VALUES (?, ?, ?, ?)")
+        if policyChanged { touched.formUnion(try String.fetchAll(db, sql: "SELECT case_id FROM cases")) }
+        defer { policyChanged = false }
         try cases.forEach(touched) { id, events in
             try delete.execute(arguments: [id])
             for step in NextSteps.forCase(events, policy: policy, today: nil) {

@@ -10,16 +10,21 @@ extension ProjectionEngine {
         let end = try to ?? lastRecordedDay()
         if let from { return (from, end) }
         return try read { db in
-            let last = try String.fetchOne(db, sql: "SELECT MAX(day) FROM meetings WHERE type = 'meeting.mase' AND day < ?", arguments: [end.description])
-            let first = try String.fetchOne(db, sql: "SELECT MIN(SUBSTR(occurred_at, 1, 10)) FROM audit_events")
-            return ((last ?? first).flatMap(Day.init(iso:)) ?? end, end)
+            // From the day after the last MASE meeting, so no day is counted in two reports.
+            if let last = try String.fetchOne(db, sql: "SELECT MAX(day) FROM meetings WHERE type = 'meeting.mase' AND day < ?", arguments: [end.description]),
+                let d = Day(iso: last)
+            {
+                return (d.adding(days: 1), end)
+            }
+            let first = try String.fetchOne(db, sql: "SELECT MIN(day) FROM audit_events")
+            return (first.flatMap(Day.init(iso:)) ?? end, end)
         }
     }
 
     /// The MASE statistics (DOMAIN.md items 1–12) for the period [from, to], days inclusive.
     public func maseReport(from: Day? = nil, to: Day? = nil) throws -> Report {
         let (start, end) = try masePeriod(from: from, to: to)
-        let policy = try ledger.policyDocument()
+        let policy = try policyAtHead()
         let a = start.description, b = end.description
         var sections: [Report.Section] = []
         let exceptions = try practiceExceptions(on: end)
@@ -36,8 +41,14 @@ extension ProjectionEngine {
                 } }
             }
             // 1
-            sections.append(.init("1. Referrals received in the period, by referring agency", ["agency", "referral", "count"],
-                                  try rows("SELECT agency, type, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? GROUP BY agency, type ORDER BY agency, type", [a, b])))
+            // Received by: MASH for MASH referrals, the MASE panel, education for EWO, and so on.
+            sections.append(.init("1. Referrals received in the period, by receiving service and referring agency", ["received by", "referral", "from agency", "count"],
+                                  try rows("""
+                SELECT CASE type WHEN 'referral.mash_written' THEN 'MASH' WHEN 'referral.mash_telephone' THEN 'MASH'
+                  WHEN 'referral.mase' THEN 'MASE panel' WHEN 'referral.ewo' THEN 'education welfare officer'
+                  WHEN 'referral.adult_social_care' THEN 'adult social care' WHEN 'referral.rhi_provider' THEN 'RHI provider' ELSE type END AS receiver,
+                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? GROUP BY receiver, type, agency ORDER BY receiver, type, agency
+                """, [a, b])))
             // 2
             let caseload = try rows("""
                 SELECT SUM(p > 0), SUM(s > 0), SUM(p > 0 AND s > 0), SUM(p > 0 AND s = 0), SUM(s > 0 AND p = 0) FROM (
@@ -49,13 +60,13 @@ extension ProjectionEngine {
             // 3
             var levels = try rows("SELECT COALESCE(practitioner_level, 'not screened'), COUNT(*) FROM cases WHERE status = 'open' GROUP BY 1 ORDER BY 1")
             let changes = try rows("""
-                SELECT SUM(rank > prev), SUM(rank < prev) FROM (
-                  SELECT day, \(Self.levelRank("practitioner_level")) AS rank,
+                SELECT COUNT(DISTINCT CASE WHEN rank > prev THEN case_id END), COUNT(DISTINCT CASE WHEN rank < prev THEN case_id END) FROM (
+                  SELECT case_id, day, \(Self.levelRank("practitioner_level")) AS rank,
                     LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings)
                 WHERE day BETWEEN ? AND ? AND prev IS NOT NULL
                 """, [a, b]).first ?? []
-            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE type = 'case.opened' AND SUBSTR(occurred_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b]) ?? 0
-            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE type = 'case.closed' AND SUBSTR(occurred_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b]) ?? 0
+            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ?", arguments: [a, b]) ?? 0
+            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.closed' AND day BETWEEN ? AND ?", arguments: [a, b]) ?? 0
             levels.append(["new in period", String(opened)])
             levels.append(["escalated in period", changes.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"])
             levels.append(["de-escalated in period", changes.count > 1 && !changes[1].isEmpty ? changes[1] : "0"])
@@ -68,7 +79,7 @@ extension ProjectionEngine {
             var demo: [String: Int] = [:]
             let active = try Row.fetchAll(db, sql: """
                 SELECT c.gender, c.birth_month, c.looked_after, c.learning_disability FROM cases c
-                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND SUBSTR(e.occurred_at, 1, 10) BETWEEN ? AND ?)
+                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ?)
                 """, arguments: [a, b])
             for r in active {
                 demo["gender: " + ((r["gender"] as String?) ?? "not known"), default: 0] += 1
@@ -82,7 +93,10 @@ extension ProjectionEngine {
             // 6
             let hours = Int64(policy.deadlines.rhiOfferHours) * 3600
             var offeredInTime = 0
-            let episodes = try Row.fetchAll(db, sql: "SELECT case_id, returned_at, rhi_offered_at, rhi_completed_at FROM missing_episodes WHERE SUBSTR(started_at, 1, 10) BETWEEN ? AND ?", arguments: [a, b])
+            let episodes = try Row.fetchAll(db, sql: """
+                SELECT m.case_id, m.returned_at, m.rhi_offered_at, m.rhi_completed_at FROM missing_episodes m JOIN audit_events e ON e.seq = m.start_seq
+                WHERE e.day BETWEEN ? AND ?
+                """, arguments: [a, b])
             for e in episodes {
                 if let back = (e["returned_at"] as String?).flatMap(Timestamp.init(canonical:)), let offer = (e["rhi_offered_at"] as String?).flatMap(Timestamp.init(canonical:)),
                     offer.seconds - back.seconds <= hours { offeredInTime += 1 }
@@ -108,7 +122,7 @@ extension ProjectionEngine {
             var byRule: [[String]] = []
             for rule in (1...15).map({ "R\($0)" }) {
                 let cases = Array(Set(exceptions.filter { $0.rule == rule }.map(\.caseID))).sorted()
-                byRule.append([rule, String(cases.count), cases.prefix(20).joined(separator: " ") + (cases.count > 20 ? " …" : "")])
+                byRule.append([rule, String(cases.count), cases.joined(separator: " ")])
             }
             sections.append(.init("10. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
             // 11
@@ -165,8 +179,7 @@ extension ProjectionEngine {
         }
         var out: [[String]] = []
         for (n, members) in clusters.enumerated() {
-            let shown = members.prefix(12).joined(separator: " ") + (members.count > 12 ? " …" : "")
-            out.append([String(n + 1), String(members.count), shown])
+            out.append([String(n + 1), String(members.count), members.joined(separator: " ")])
         }
         return out
     }

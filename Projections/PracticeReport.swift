@@ -37,14 +37,13 @@ extension ProjectionEngine {
     /// Every recording-practice exception on `day` (default: the last recorded day), by rule then case.
     public func practiceExceptions(on day: Day? = nil) throws -> [PracticeException] {
         let asOf = try day ?? lastRecordedDay()
-        let policy = try ledger.policyDocument()
+        let policy = try policyAtHead()
         let cal = policy.calendar
         var out: [PracticeException] = []
         try read { db in
             // Rules worked out per case from its events (R1-R4, R7, R8, R10, R13-R15).
             let steps = try Row.fetchCursor(db, sql: """
-                SELECT s.case_id, s.rule, s.what, s.due FROM case_next_steps s JOIN cases c ON c.case_id = s.case_id
-                WHERE c.status = 'open' ORDER BY s.rule, s.case_id, s.what
+                SELECT s.case_id, s.rule, s.what, s.due FROM case_next_steps s ORDER BY s.rule, s.case_id, s.what
                 """)
             while let r = try steps.next() {
                 let due = (r["due"] as String?).flatMap(Day.init(iso:))
@@ -81,11 +80,32 @@ extension ProjectionEngine {
             for r in r9 {
                 out.append(PracticeException(rule: "R9", caseID: r["case_id"], what: "low-risk case linked (\(r["link_kind"] as String) \(r["target"] as String)) to other cases: review its level", since: "", overdue: nil))
             }
-            // R12: events recorded more than the policy's working days after they happened.
+            // R5: a case discussed at MASE needs a MASH referral, a strategy decision, a police
+            // CSE CRIS number and a MASE referral first (MASE never takes a first referral).
+            let r5 = try Row.fetchAll(db, sql: """
+                SELECT DISTINCT mc.case_id, m.day, m.ref,
+                  EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = mc.case_id AND r.seq < m.seq AND r.type IN ('referral.mash_written', 'referral.mash_telephone')) AS mash,
+                  EXISTS (SELECT 1 FROM decisions d WHERE d.case_id = mc.case_id AND d.seq < m.seq AND d.type = 'decision.strategy') AS strategy,
+                  COALESCE((SELECT police_cris FROM cases c WHERE c.case_id = mc.case_id), 0) AS cris,
+                  EXISTS (SELECT 1 FROM referrals r WHERE r.case_id = mc.case_id AND r.seq < m.seq AND r.type = 'referral.mase') AS mase
+                FROM meeting_cases mc JOIN meetings m ON m.seq = mc.seq WHERE m.type = 'meeting.mase' AND m.day <= ?
+                ORDER BY mc.case_id, m.day
+                """, arguments: [asOf.description])
+            for r in r5 {
+                var missing: [String] = []
+                if (r["mash"] as Int64) == 0 { missing.append("a MASH referral") }
+                if (r["strategy"] as Int64) == 0 { missing.append("a strategy decision") }
+                if (r["cris"] as Int64) == 0 { missing.append("a police CSE CRIS number") }
+                if (r["mase"] as Int64) == 0 { missing.append("a MASE referral") }
+                guard !missing.isEmpty else { continue }
+                out.append(PracticeException(rule: "R5", caseID: r["case_id"], what: "discussed at \(r["ref"] as String) without " + missing.joined(separator: ", "),
+                                             since: r["day"], overdue: nil))
+            }
+            // R12: events recorded (by the report's day) more than the policy's working days after they happened.
             let late = try Row.fetchAll(db, sql: """
                 SELECT seq, case_id, type, occurred_at, delay_working_days FROM audit_events
-                WHERE case_id IS NOT NULL AND delay_working_days > ? ORDER BY seq
-                """, arguments: [policy.deadlines.lateRecording])
+                WHERE case_id IS NOT NULL AND delay_working_days > ? AND recorded_day <= ? ORDER BY seq
+                """, arguments: [policy.deadlines.lateRecording, asOf.description])
             for r in late {
                 out.append(PracticeException(rule: "R12", caseID: r["case_id"], what: "\(r["type"] as String) at seq \(r["seq"] as Int64) recorded \(r["delay_working_days"] as Int64) working days after it happened",
                                              since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))

@@ -133,6 +133,18 @@ public final class ProjectionEngine {
         return try status()
     }
 
+    /// The policy document in force at the position the read models were built to (reports
+    /// judge deadlines by it, not by a policy recorded after).
+    public func policyAtHead() throws -> PolicyDocument {
+        let upTo = (try status().first?.events ?? 0) - 1
+        var doc: JSONValue? = nil
+        try ledger.forEach(Ledger.Filter(type: EventType.policySet)) { row in
+            if row.seq <= upTo, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)) { doc = e.facts["policy"] }
+        }
+        guard let doc else { throw Failure.notBuilt }
+        return try PolicyDocument(json: doc)
+    }
+
     func fold(_ row: StoredEntry, _ envelope: Envelope, _ context: inout FoldContext, _ db: Database) throws {
         context.seq = row.seq
         context.entryHash = row.entryHash

@@ -18,6 +18,10 @@ public struct Report: Sendable {
     public let builtFrom: [(String, String)]
     public var sections: [Section]
 
+    public init(title: String, builtFrom: [(String, String)], sections: [Section]) {
+        self.title = title; self.builtFrom = builtFrom; self.sections = sections
+    }
+
     public enum Format: String, CaseIterable, Sendable { case text, md, csv, json }
 
     public func render(_ format: Format) -> String {
@@ -44,7 +48,11 @@ public struct Report: Sendable {
             }
             return out
         case .csv:
-            func q(_ s: String) -> String { s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
+            // Quote what needs it, and neutralise a leading = + - @ so no cell runs as a formula.
+            func q(_ raw: String) -> String {
+                let s = raw.first.map { "=+-@".contains($0) } == true && Int(raw) == nil ? "'" + raw : raw
+                return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            }
             var out = "section,row,column,value\n"
             for (k, v) in builtFrom { out += "built from,0,\(q(k)),\(q(v))\n" }
             for s in sections {

@@ -75,9 +75,9 @@ public enum NextSteps {
         let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
             .compactMap { $0.facts.string("corrects_event") })
         let live = events.filter { !retracted.contains($0.eventID) }
-        if let last = live.last(where: { $0.type == "case.opened" || $0.type == "case.closed" }), last.type == "case.closed" {
-            return []
-        }
+        // A closed case needs nothing more done (R1, R3, R10 look forward), but what was left
+        // unrecorded before it closed (R2, R4, R7, R8, R13-R15) stays an exception.
+        let closed = live.last(where: { $0.type == "case.opened" || $0.type == "case.closed" })?.type == "case.closed"
 
         // R1-R3: what the latest screening's level requires. A referral made since the screening
         // before it counts (telephoning MASH first, then completing the tool, is good practice).
@@ -162,19 +162,24 @@ public enum NextSteps {
         }
         // R7: each agency at a MASE meeting acknowledges its decisions as recorded on its own system.
         for m in live where m.type == "meeting.mase" {
-            let acked = Set(live.filter { $0.type == "acknowledgement.recorded" && $0.facts.string("decision_event") == m.eventID }.map(\.agency))
+            let acked = Set(live.filter {
+                $0.type == "acknowledgement.recorded" && $0.facts.string("decision_event") == m.eventID && $0.facts.bool("recorded_on_own_system") == true
+            }.map(\.agency))
             for agency in m.facts.strings("attendees") where agency != "partnership" && !acked.contains(agency) {
                 add("R7", "\(agency) to acknowledge the MASE decisions of \(m.day.spoken) as recorded on its own system", nil)
             }
         }
-        return steps
+        return closed ? steps.filter { !["R1", "R3", "R10"].contains($0.rule) } : steps
     }
 
     /// `YYYY-MM-DD` moved by whole months (day kept; months are 1st-of-month here).
+    /// The same day `n` months on (or back), clamped to the end of a shorter month.
     public static func shiftMonths(_ iso: String, by n: Int) -> String {
-        let y = Int(iso.prefix(4))!, m = Int(iso.dropFirst(5).prefix(2))!
+        let y = Int(iso.prefix(4))!, m = Int(iso.dropFirst(5).prefix(2))!, d = Int(iso.suffix(2))!
         let total = y * 12 + (m - 1) + n
         let ny = total / 12, nm = total % 12 + 1
-        return String(ny) + "-" + (nm < 10 ? "0" : "") + String(nm) + String(iso.suffix(3))
+        let last = Int(Timestamp.days(fromCivil: Int64(nm == 12 ? ny + 1 : ny), Int64(nm == 12 ? 1 : nm + 1), 1) - Timestamp.days(fromCivil: Int64(ny), Int64(nm), 1))
+        let day = min(d, last)
+        return String(ny) + "-" + (nm < 10 ? "0" : "") + String(nm) + "-" + (day < 10 ? "0" : "") + String(day)
     }
 }

@@ -64,6 +64,7 @@ extension Safeguard.Case {
             let engine = try openProjections(ledger)
             let from = try provenance(engine, ["case_state", "audit"])
             let steps = try CaseQueries.nextSteps(engine.ledger, caseID: caseID, today: Day(london: Clock.now()))
+            let lateDays = try engine.policyAtHead().deadlines.lateRecording
             try engine.read { db in
                 guard let state = try Row.fetchOne(db, sql: "SELECT * FROM cases WHERE case_id = ?", arguments: [caseID]) else {
                     throw InputError("no case \(caseID) in the read models: check the id, or run 'safeguard project update'")
@@ -90,7 +91,7 @@ extension Safeguard.Case {
                 for s in steps { print("  - " + s.sentence) }
                 print("Timeline:")
                 for r in timeline {
-                    let late = (r["delay_working_days"] as Int64?).map { $0 > 2 ? " (recorded \($0) working days later)" : "" } ?? ""
+                    let late = (r["delay_working_days"] as Int64?).map { $0 > Int64(lateDays) ? " (recorded \($0) working days later)" : "" } ?? ""
                     let corrected = (r["corrected_by"] as String?).map { " [\($0)]" } ?? ""
                     print("  \(padded(String(r["seq"] as Int64), 6, left: true))  \(r["occurred_at"] as String)  \(padded(r["type"], 26)) \(r["agency"] as String) / \(r["practitioner"] as String)\(late)\(corrected)")
                 }

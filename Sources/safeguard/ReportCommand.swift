@@ -37,7 +37,9 @@ extension Safeguard.ReportCommand {
                 guard let d = Day(iso: s) else { throw ValidationError("\(flag) must be a date YYYY-MM-DD") }
                 return d
             }
-            print(try engine.maseReport(from: try day(from, "--from"), to: try day(to, "--to")).render(format), terminator: "")
+            let (start, end) = (try day(from, "--from"), try day(to, "--to"))
+            if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
+            print(try engine.maseReport(from: start, to: end).render(format), terminator: "")
         }
     }
 

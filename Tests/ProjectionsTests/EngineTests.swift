@@ -92,6 +92,32 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), caughtUp.map(\.digest), "update gives what rebuild gives")
     }
 
+    func testAPolicyChangeGivesTheSameModelsByUpdateAsByRebuild() throws {
+        let ledger = try seeded("pol.sqlite", events: 800)
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("pol-u.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        var doc = ToolkitPolicy.document.objectValue!
+        doc["version"] = 2
+        var deadlines = doc["deadlines"]!.objectValue!
+        deadlines["family_caf_working_days"] = 30
+        doc["deadlines"] = .object(deadlines)
+        let at = Timestamp(rfc3339: "2026-06-01T00:00:00Z")!
+        try ledger.append([GovernanceDrafts.policy(document: .object(doc), at: at)], signer: root, clock: { at }, newID: { "00000000-0000-4000-8000-999999999999" })
+        let updated = try engine.update(trustAnchor: root.publicKey)
+        let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("pol-r.sqlite").path)
+        XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
+        XCTAssertEqual(try engine.policyAtHead().deadlines.familyCAF, 30)
+    }
+
+    func testCSVNeutralisesFormulasAndQuotes() {
+        let r = Report(title: "t", builtFrom: [("log size", "1")], sections: [.init("s", ["a", "b"], [["=1+1", "x,\"y\"\r"], ["-3", "@z"]])])
+        let csv = r.render(.csv)
+        XCTAssertTrue(csv.contains("s,1,a,'=1+1\n"), csv)
+        XCTAssertTrue(csv.contains("s,1,b,\"x,\"\"y\"\"\r\"\n"), csv)
+        XCTAssertTrue(csv.contains("s,2,a,-3\n"), "numbers stay numbers: \(csv)")
+        XCTAssertTrue(csv.contains("s,2,b,'@z\n"), csv)
+    }
+
     func testATamperedLogIsRefusedAndTheOldModelsKept() throws {
         let ledger = try seeded("d.sqlite", events: 300)
         let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("t.sqlite").path)

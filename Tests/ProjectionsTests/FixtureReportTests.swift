@@ -99,6 +99,11 @@ final class FixtureReportTests: XCTestCase {
         try rec("csc", "referral.mash_written", "C-8", "2026-03-09T11:00:00Z", ["urgency": "standard"])
         try rec("csc", "decision.early_help", "C-8", "2026-03-09T12:00:00Z", ["kind": "family_caf", "status": "started"])
         try rec("csc", "case.closed", "C-8", "2026-03-10T12:00:00Z", ["reason": "risk_reduced"])
+        // C-9: NFA not put in writing (R4), then closed: the failure stays an exception after closure.
+        try open("C-9", "2026-03-09T09:00:00Z", agency: "csc")
+        try rec("police", "contact.recorded", "C-9", "2026-03-09T10:00:00Z", ["contact_type": "about_child"])
+        try rec("csc", "decision.nfa", "C-9", "2026-03-10T10:00:00Z", ["reason": "no_cse_concerns", "referrer_told_verbally": true, "referrer_told_in_writing": false])
+        try rec("csc", "case.closed", "C-9", "2026-03-11T10:00:00Z", ["reason": "no_cse_concerns"])
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
@@ -113,8 +118,9 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(ex.first { $0.rule == "R3" }?.overdue, 1, "Family CAF due Mon 16 Mar (ten working days)")
         XCTAssertEqual(cases("R2"), ["C-2"])
         XCTAssertEqual(cases("R3"), ["C-1"])
-        XCTAssertEqual(cases("R4"), ["C-3"])
-        XCTAssertEqual(cases("R5"), [], "MASE referrals without prerequisites are refused when recorded")
+        XCTAssertEqual(cases("R4"), ["C-3", "C-9"], "C-9 is closed, but the referrer was still never told in writing")
+        XCTAssertEqual(cases("R5"), ["C-4"], "discussed at MASE-1 with no MASH referral, strategy decision, CRIS number or MASE referral")
+        XCTAssertTrue(ex.first { $0.rule == "R5" }!.what.contains("a MASH referral, a strategy decision, a police CSE CRIS number, a MASE referral"))
         XCTAssertEqual(cases("R6"), ["C-1", "C-3"])
         XCTAssertEqual(cases("R7"), ["C-4", "C-4"], "csc and health have not acknowledged")
         XCTAssertEqual(cases("R8"), ["C-4"])
@@ -125,7 +131,7 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(cases("R13"), ["C-4"])
         XCTAssertEqual(cases("R14"), ["C-6"])
         XCTAssertEqual(cases("R15"), ["C-6"])
-        XCTAssertEqual(ex.count, 16, "1+1+1+1+2+2+1+2+1+1+1+1+1")
+        XCTAssertEqual(ex.count, 18, "R1-R4: 1+1+1+2, R5 1, R6 2, R7 2, R8 1, R9 2, R10 1, R12-R15: 1+1+1+1")
     }
 
     func testMASEFiguresCountedByHand() throws {
@@ -133,22 +139,22 @@ final class FixtureReportTests: XCTestCase {
         try engine.rebuild(trustAnchor: root.publicKey)
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
         func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
-        XCTAssertEqual(section("1.").rows, [["csc", "referral.mash_written", "2"], ["police", "referral.mash_telephone", "1"]])
+        XCTAssertEqual(section("1.").rows, [["MASH", "referral.mash_telephone", "police", "1"], ["MASH", "referral.mash_written", "csc", "2"]])
         XCTAssertEqual(section("2.").rows, [["6", "6", "5", "1", "1"]], "open: C-1..C-7; police C-1,2,4,5,6,7; CSC C-2..C-7")
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("3.").rows.map { ($0[0], $0[1]) }),
-                       ["medium": "1", "significant": "2", "not screened": "4", "new in period": "8", "escalated in period": "0",
-                        "de-escalated in period": "0", "closed in period": "1"])
+                       ["medium": "1", "significant": "2", "not screened": "4", "new in period": "9", "escalated in period": "0",
+                        "de-escalated in period": "0", "closed in period": "2"])
         let marks = Set(section("4.").rows.map { $0.joined(separator: " ") })
         XCTAssertEqual(marks, ["indicator A2 2", "indicator A9 1", "indicator S1 1", "indicator S3 1", "indicator A19 1", "indicator A6 1", "vulnerability V2 1"])
-        // Children with activity in the period: all eight, every one female; ages on 16 Mar 2026 from birth
+        // Children with activity in the period: all nine, every one female; ages on 16 Mar 2026 from birth
         // month 2011-06 (14, so 13-15) except C-7 (2008-06: 17).
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("5.").rows.map { ($0[0], $0[1]) }),
-                       ["gender: female": "8", "age band: 13-15": "7", "age band: 16-17": "1"])
+                       ["gender: female": "9", "age band: 13-15": "8", "age band: 16-17": "1"])
         XCTAssertEqual(section("6.").rows, [["1", "1", "1", "0", "0", "0"]])
         XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
         XCTAssertEqual(section("7. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
         XCTAssertEqual(section("8.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
-        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "threshold_not_met", "1"]])
+        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"]])
         XCTAssertEqual(section("10.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
         XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-01"]])
         XCTAssertEqual(section("12.").rows, [["pursue", "1", "0", "1"]])

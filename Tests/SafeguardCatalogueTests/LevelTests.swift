@@ -109,6 +109,12 @@ final class CalendarTests: XCTestCase {
         }
     }
 
+    func testMonthsShiftClampsToMonthEnd() {
+        XCTAssertEqual(NextSteps.shiftMonths("2026-08-31", by: 6), "2027-02-28")
+        XCTAssertEqual(NextSteps.shiftMonths("2027-05-01", by: -6), "2026-11-01")
+        XCTAssertEqual(NextSteps.shiftMonths("2023-12-31", by: 2), "2024-02-29")
+    }
+
     func testWorkingDaysBetween() {
         XCTAssertEqual(cal.workingDays(from: d("2026-12-01"), to: d("2026-12-08")), 5)
         XCTAssertEqual(cal.workingDays(from: d("2026-12-24"), to: d("2026-12-29")), 1)
