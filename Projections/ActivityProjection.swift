@@ -7,7 +7,7 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 1
+    public let version = 2
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
@@ -45,6 +45,15 @@ public final class ActivityProjection: Projection {
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
         guard let id = e.caseID else { return }
         let f = Facts(e.facts)
+        if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event"),
+            let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM audit_events WHERE event_id = ?"), arguments: [target])
+        {
+            // A retracted record no longer counts in any figure.
+            for table in ["screenings", "marks", "referrals", "decisions", "disruptions", "meetings", "meeting_cases", "acknowledgements", "escalations"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE seq = ?", arguments: [seq])
+            }
+            try db.execute(sql: "DELETE FROM missing_episodes WHERE start_seq = ?", arguments: [seq])
+        }
         let day = Day(london: e.occurredAt).description
         func run(_ sql: String, _ args: StatementArguments) throws { try db.cachedStatement(sql: sql).execute(arguments: args) }
         func marks(_ source: String) throws {

@@ -7,7 +7,7 @@ import SafeguardCore
 /// legal holds, and the next steps the toolkit requires (with due dates).
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 2
+    public let version = 3
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
@@ -28,6 +28,8 @@ public final class CaseStateProjection: Projection {
     private var touched: Set<String> = []
     /// A new policy changes deadlines for every case: next steps are worked out again for all.
     private var policyChanged = false
+    /// Cases with a retracted event: their rows are folded again without it in `finish`.
+    private var replay: Set<String> = []
 
     public init() {}
 
@@ -60,6 +62,13 @@ public final class CaseStateProjection: Projection {
             return
         }
         if e.type == EventType.policySet { policyChanged = true }
+        if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction",
+            let target = e.facts["corrects_event"]?.stringValue,
+            let targetCase = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target])
+        {
+            // (The audit projection, folded in the same file, has every earlier event.)
+            replay.insert(targetCase)
+        }
         guard let id = e.caseID else { return }
         touched.insert(id)
         let f = Facts(e.facts)
@@ -119,6 +128,26 @@ public final class CaseStateProjection: Projection {
             .execute(arguments: [id, e.actor.agency, c.seq])
     }
 
+    /// Folds each case with a retracted event again from its own events, leaving the retracted
+    /// ones out (its legal hold, set by governance events, is kept).
+    func replayRetracted(_ cases: CaseEventSource, retracted: Set<String>, _ db: Database) throws {
+        let ids = replay.sorted()
+        replay.removeAll()
+        for id in ids {
+            let hold = try Int64.fetchOne(db, sql: "SELECT legal_hold FROM cases WHERE case_id = ?", arguments: [id]) ?? 0
+            for table in ["cases", "case_agencies", "case_links", "case_actions"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE case_id = ?", arguments: [id])
+            }
+            for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
+                let c = FoldContext(seq: row.seq, entryHash: row.entryHash, occurredAt: row.occurredAt, recordedAt: row.recordedAt, policy: nil)
+                try apply(envelope, c, db)
+            }
+            try db.execute(sql: "UPDATE cases SET legal_hold = ? WHERE case_id = ?", arguments: [hold, id])
+            touched.insert(id)
+        }
+        replay.removeAll()
+    }
+
     static let stageRanks = stages.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset)" }.joined(separator: " ")
 
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
@@ -129,8 +158,11 @@ public final class CaseStateProjection: Projection {
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_next_steps (case_id, rule, what, due) VALUES (?, ?, ?, ?)")
         if policyChanged { touched.formUnion(try String.fetchAll(db, sql: "SELECT case_id FROM cases")) }
         defer { policyChanged = false }
-        try cases.forEach(touched) { id, events in
+        let retracted = Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
+        try replayRetracted(cases, retracted: retracted, db)
+        try cases.forEach(touched) { id, all in
             try delete.execute(arguments: [id])
+            let events = all.filter { !retracted.contains($0.eventID) }
             for step in NextSteps.forCase(events, policy: policy, today: nil) {
                 try insert.execute(arguments: [id, step.rule, step.what, step.due?.description])
             }

@@ -1,6 +1,7 @@
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 /// What a fold step sees besides the event: its place in the log and the policy in force.
 public struct FoldContext {
@@ -39,6 +40,8 @@ public protocol Projection: AnyObject {
 public struct CaseEventSource {
     let perCase: (String) throws -> [CaseEvent]
     let all: ((String, [CaseEvent]) throws -> Void) throws -> Void
+    /// One case's stored rows and envelopes, for replaying it.
+    let entries: (String) throws -> [(StoredEntry, Envelope)]
 
     /// Calls `body` with the events of each case in `ids`: one query per case for a few, one
     /// pass over the log for many.

@@ -170,7 +170,15 @@ public final class ProjectionEngine {
                 }
                 return out
             },
-            all: { body in try self.ledger.forEachCase(through: context.seq) { id, events in try body(id, events.map(CaseEvent.init)) } })
+            all: { body in try self.ledger.forEachCase(through: context.seq) { id, events in try body(id, events.map(CaseEvent.init)) } },
+            entries: { id in
+                var out: [(StoredEntry, Envelope)] = []
+                try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
+                    guard row.seq <= context.seq else { return }
+                    out.append((row, try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
+                }
+                return out
+            })
         let t = Date()
         defer { timings.finish += Date().timeIntervalSince(t) }
         for p in projections {

@@ -3,6 +3,7 @@ import Projections
 import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
+import GRDB
 import XCTest
 
 /// A small hand-built partnership (eight children, written out below) whose recording-practice
@@ -14,6 +15,7 @@ final class FixtureReportTests: XCTestCase {
     var keys: [String: SigningKey] = [:]
     var n = 0
     var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
+    var venueLink = ""
 
     func key(_ b: UInt8) -> SigningKey {
         var s = [UInt8](repeating: b, count: 32)
@@ -82,7 +84,7 @@ final class FixtureReportTests: XCTestCase {
         try open("C-6", "2026-03-04T09:00:00Z")
         try screen("C-6", "2026-03-04T10:00:00Z", [["code": "S3", "timing": "current"], ["code": "A19"]], level: "significant")
         try rec("csc", "referral.mash_written", "C-6", "2026-03-04T11:00:00Z", ["urgency": "urgent"])
-        try rec("police", "link.recorded", "C-6", "2026-03-04T12:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
+        venueLink = try rec("police", "link.recorded", "C-6", "2026-03-04T12:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
         try rec("police", "link.recorded", "C-6", "2026-03-04T12:05:00Z", ["link_kind": "vehicle", "target": "VEH-1"])
         try rec("partnership", "action.set", "C-6", "2026-03-04T13:00:00Z", ["action_ref": "A-1", "owner_agency": "police", "due_date": "2026-03-06", "strand": "pursue"])
         let esc = try rec("health", "escalation.raised", "C-6", "2026-03-05T09:00:00Z", ["with_agency": "csc", "about": "threshold_decision"])
@@ -160,5 +162,22 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(section("12.").rows, [["pursue", "1", "0", "1"]])
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
         XCTAssertTrue(report.render(.csv).hasPrefix("section,row,column,value\nbuilt from,0,log size,"))
+    }
+
+    /// A retraction takes the record out of every figure, by rebuild and by update alike.
+    func testARetractedLinkLeavesTheFigures() throws {
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("r.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        try rec("police", "correction.recorded", "C-6", "2026-03-12T09:00:00Z", ["corrects_event": .string(venueLink), "kind": "retraction", "reason": "wrong_case"])
+        let updated = try engine.update(trustAnchor: root.publicKey)
+        let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("r2.sqlite").path)
+        XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2"]])
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Clusters") }!.rows, [["1", "2", "C-6 C-7"]])
+        let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
+        XCTAssertEqual(ex.filter { $0.rule == "R9" }.map(\.caseID), ["C-7"], "C-5's venue is no longer shared")
+        let links = try engine.read { db in try Int.fetchOne(db, sql: "SELECT links FROM cases WHERE case_id = 'C-6'") }
+        XCTAssertEqual(links, 1, "C-6 keeps its vehicle link only")
     }
 }
