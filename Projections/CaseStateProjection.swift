@@ -7,11 +7,11 @@ import SafeguardCore
 /// legal holds, and the next steps the toolkit requires (with due dates).
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 3
+    public let version = 4
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
-        (name: "case_next_steps", orderBy: "case_id, rule, what"),
+        (name: "case_next_steps", orderBy: "case_id, rule, what"), (name: "case_late_steps", orderBy: "case_id, rule, due"),
     ]
 
     /// The stages a case moves through, in order (DOMAIN.md: screened → MASH → assessment →
@@ -53,6 +53,8 @@ public final class CaseStateProjection: Projection {
               status TEXT NOT NULL, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE case_next_steps (case_id TEXT NOT NULL, rule TEXT NOT NULL, what TEXT NOT NULL, due TEXT,
               PRIMARY KEY (case_id, rule, what)) WITHOUT ROWID;
+            CREATE TABLE case_late_steps (case_id TEXT NOT NULL, rule TEXT NOT NULL, what TEXT NOT NULL, due TEXT NOT NULL, done TEXT NOT NULL,
+              PRIMARY KEY (case_id, rule, due, what)) WITHOUT ROWID;
             """)
     }
 
@@ -160,11 +162,17 @@ public final class CaseStateProjection: Projection {
         defer { policyChanged = false }
         let retracted = Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
         try replayRetracted(cases, retracted: retracted, db)
+        let deleteLate = try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?")
+        let insertLate = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_late_steps (case_id, rule, what, due, done) VALUES (?, ?, ?, ?, ?)")
         try cases.forEach(touched) { id, all in
             try delete.execute(arguments: [id])
+            try deleteLate.execute(arguments: [id])
             let events = all.filter { !retracted.contains($0.eventID) }
             for step in NextSteps.forCase(events, policy: policy, today: nil) {
                 try insert.execute(arguments: [id, step.rule, step.what, step.due?.description])
+            }
+            for late in NextSteps.lateSteps(events, policy: policy) {
+                try insertLate.execute(arguments: [id, late.rule, late.what, late.due.description, late.done.description])
             }
         }
         touched.removeAll()

@@ -60,6 +60,14 @@ extension ProjectionEngine {
                 out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: due?.description ?? "",
                                              overdue: due.map { cal.workingDays(from: $0, to: asOf) }))
             }
+            // R1, R2, R3, R8 done, but after the deadline (judged by the report's day).
+            let late = try Row.fetchAll(db, sql: "SELECT case_id, rule, what, due, done FROM case_late_steps WHERE done <= ? ORDER BY rule, case_id, due",
+                                        arguments: [asOf.description])
+            for r in late {
+                guard let due = Day(iso: r["due"]), let done = Day(iso: r["done"]) else { continue }
+                out.append(PracticeException(rule: r["rule"], caseID: r["case_id"], what: "\(r["what"] as String) (on \(done.spoken))",
+                                             since: due.description, overdue: cal.workingDays(from: due, to: done)))
+            }
             // R6: police and CSC should hold the same open cases.
             let r6 = try Row.fetchAll(db, sql: """
                 SELECT c.case_id, SUM(a.agency = 'police') AS police, SUM(a.agency = 'csc') AS csc FROM cases c
@@ -102,11 +110,11 @@ extension ProjectionEngine {
                                              since: r["day"], overdue: nil))
             }
             // R12: events recorded (by the report's day) more than the policy's working days after they happened.
-            let late = try Row.fetchAll(db, sql: """
+            let lateRecords = try Row.fetchAll(db, sql: """
                 SELECT seq, case_id, type, occurred_at, delay_working_days FROM audit_events
                 WHERE case_id IS NOT NULL AND delay_working_days > ? AND recorded_day <= ? ORDER BY seq
                 """, arguments: [policy.deadlines.lateRecording, asOf.description])
-            for r in late {
+            for r in lateRecords {
                 out.append(PracticeException(rule: "R12", caseID: r["case_id"], what: "\(r["type"] as String) at seq \(r["seq"] as Int64) recorded \(r["delay_working_days"] as Int64) working days after it happened",
                                              since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))
             }

@@ -183,3 +183,59 @@ public enum NextSteps {
         return String(ny) + "-" + (nm < 10 ? "0" : "") + String(nm) + "-" + (day < 10 ? "0" : "") + String(day)
     }
 }
+
+/// A step the toolkit required that was done, but after its deadline: a recording-practice
+/// exception that can no longer be put right, only reported.
+public struct LateStep: Equatable, Sendable {
+    public let rule: String
+    public let what: String
+    public let due: Day
+    public let done: Day
+}
+
+extension NextSteps {
+    /// R1, R2, R3 and R8 done, but late.
+    public static func lateSteps(_ events: [CaseEvent], policy: PolicyDocument) -> [LateStep] {
+        let cal = policy.calendar
+        var out: [LateStep] = []
+        let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
+            .compactMap { $0.facts.string("corrects_event") })
+        let live = events.filter { !retracted.contains($0.eventID) }
+        let screenings = live.filter { $0.type.hasPrefix("screening.") }
+        if let screening = screenings.last, let s = Screening(facts: screening.facts) {
+            let suggestion = LevelSuggestion.suggest(s, policy: policy)
+            let own = screening.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none
+            let level = max(own, suggestion.level)
+            let since = screenings.dropLast().last?.occurredAt ?? Timestamp(seconds: Int64.min / 2)
+            if level >= .medium,
+                let first = live.first(where: { ["referral.mash_written", "referral.mash_telephone"].contains($0.type) && $0.occurredAt >= since })
+            {
+                let days = level == .significant ? policy.deadlines.mashReferralSignificant : policy.deadlines.mashReferralMedium
+                let due = cal.adding(workingDays: days, to: screening.day)
+                if first.day > due { out.append(LateStep(rule: "R1", what: "MASH referral made after its deadline", due: due, done: first.day)) }
+            }
+            if level == .medium, let caf = live.first(where: { $0.type == "decision.early_help" && $0.facts.string("kind") == "family_caf" && $0.occurredAt >= screening.occurredAt }) {
+                let due = cal.adding(workingDays: policy.deadlines.familyCAF, to: screening.day)
+                if caf.day > due { out.append(LateStep(rule: "R3", what: "Family CAF started after its deadline", due: due, done: caf.day)) }
+            }
+        }
+        for phone in live where phone.type == "referral.mash_telephone" {
+            if let form = live.first(where: { $0.type == "referral.mash_written" && ($0.facts.string("telephone_referral") == phone.eventID || $0.occurredAt >= phone.occurredAt) }) {
+                let due = cal.adding(workingDays: policy.deadlines.writtenAfterTelephone, to: phone.day)
+                if form.day > due { out.append(LateStep(rule: "R2", what: "written MASH referral form sent after its deadline", due: due, done: form.day)) }
+            }
+        }
+        for start in live where start.type == "missing.started" {
+            let refs = live.filter { $0.facts.string("missing_episode") == start.eventID }
+            guard let back = refs.first(where: { $0.type == "missing.returned" }),
+                let offer = refs.first(where: { $0.type == "missing.rhi_offered" || $0.type == "missing.rhi_completed" })
+            else { continue }
+            let limit = back.occurredAt.seconds + Int64(policy.deadlines.rhiOfferHours) * 3600
+            if offer.occurredAt.seconds > limit {
+                out.append(LateStep(rule: "R8", what: "return home interview offered more than \(policy.deadlines.rhiOfferHours) hours after return",
+                                    due: Day(london: Timestamp(seconds: limit)), done: offer.day))
+            }
+        }
+        return out
+    }
+}

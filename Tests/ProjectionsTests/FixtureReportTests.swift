@@ -180,4 +180,23 @@ final class FixtureReportTests: XCTestCase {
         let links = try engine.read { db in try Int.fetchOne(db, sql: "SELECT links FROM cases WHERE case_id = 'C-6'") }
         XCTAssertEqual(links, 1, "C-6 keeps its vehicle link only")
     }
+
+    /// Steps done after their deadlines are exceptions too (R1, R3, R8), measured in working days late.
+    func testStepsDoneLate() throws {
+        try open("C-10", "2026-03-02T09:00:00Z")
+        try rec("csc", "contact.recorded", "C-10", "2026-03-02T09:30:00Z", ["contact_type": "phone"])
+        try screen("C-10", "2026-03-02T10:00:00Z", [["code": "A2"]], level: "medium")
+        let gone = try rec("police", "missing.started", "C-10", "2026-03-03T20:00:00Z", ["reported_by": "parent_carer"])
+        try rec("police", "missing.returned", "C-10", "2026-03-04T08:00:00Z", ["missing_episode": .string(gone), "how": "returned_self"])
+        try rec("csc", "referral.mash_written", "C-10", "2026-03-05T10:00:00Z", ["urgency": "standard"])
+        try rec("csc", "missing.rhi_offered", "C-10", "2026-03-09T10:00:00Z", ["missing_episode": .string(gone)])
+        try rec("csc", "decision.early_help", "C-10", "2026-03-20T10:00:00Z", ["kind": "family_caf", "status": "started"])
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("late.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let late = try engine.practiceExceptions(on: Day(iso: "2026-03-23")!).filter { $0.caseID == "C-10" }
+        XCTAssertEqual(late.map(\.rule), ["R1", "R3", "R8"])
+        XCTAssertEqual(late.map(\.overdue), [2, 4, 1], "referral due Tue 3, made Thu 5; CAF due Mon 16, started Fri 20; RHI due Sat 7, offered Mon 9")
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-06")!).filter { $0.caseID == "C-10" && $0.rule == "R3" }.count, 0,
+                       "the CAF was not yet late on 6 March")
+    }
 }
