@@ -50,15 +50,18 @@ extension ProjectionEngine {
                   type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? GROUP BY receiver, type, agency ORDER BY receiver, type, agency
                 """, [a, b])))
             // 2
-            let caseload = try rows("""
+            // Open-case figures are as known at the end of the period.
+            let caseload = try rows(Self.asOf + """
                 SELECT SUM(p > 0), SUM(s > 0), SUM(p > 0 AND s > 0), SUM(p > 0 AND s = 0), SUM(s > 0 AND p = 0) FROM (
-                  SELECT c.case_id, SUM(a.agency = 'police') AS p, SUM(a.agency = 'csc') AS s FROM cases c
-                  JOIN case_agencies a ON a.case_id = c.case_id WHERE c.status = 'open' GROUP BY c.case_id)
-                """).first ?? []
-            sections.append(.init("2. Police and CSC caseloads (open cases)", ["known to police", "known to CSC", "both", "police only", "CSC only"],
+                  SELECT o.case_id, SUM(k.agency = 'police') AS p, SUM(k.agency = 'csc') AS s FROM open_at o
+                  JOIN known k ON k.case_id = o.case_id GROUP BY o.case_id)
+                """, [b]).first ?? []
+            sections.append(.init("2. Police and CSC caseloads (cases open at the end of the period)", ["known to police", "known to CSC", "both", "police only", "CSC only"],
                                   [caseload.map { $0.isEmpty ? "0" : $0 }]))
             // 3
-            var levels = try rows("SELECT COALESCE(practitioner_level, 'not screened'), COUNT(*) FROM cases WHERE status = 'open' GROUP BY 1 ORDER BY 1")
+            var levels = try rows(Self.asOf + """
+                SELECT COALESCE(v.practitioner_level, 'not screened'), COUNT(*) FROM open_at o LEFT JOIN level_at v ON v.case_id = o.case_id GROUP BY 1 ORDER BY 1
+                """, [b])
             let changes = try rows("""
                 SELECT COUNT(DISTINCT CASE WHEN rank > prev THEN case_id END), COUNT(DISTINCT CASE WHEN rank < prev THEN case_id END) FROM (
                   SELECT case_id, day, \(Self.levelRank("practitioner_level")) AS rank,
@@ -71,7 +74,7 @@ extension ProjectionEngine {
             levels.append(["escalated in period", changes.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"])
             levels.append(["de-escalated in period", changes.count > 1 && !changes[1].isEmpty ? changes[1] : "0"])
             levels.append(["closed in period", String(closed)])
-            sections.append(.init("3. Open cases by risk level, and movement in the period", ["level or movement", "cases"], levels))
+            sections.append(.init("3. Cases open at the end of the period by risk level, and movement in the period", ["level or movement", "cases"], levels))
             // 4
             sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "children"],
                                   try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b])))
@@ -107,9 +110,9 @@ extension ProjectionEngine {
                 String(episodes.filter { $0["rhi_completed_at"] != nil }.count), String(offeredInTime),
             ]]))
             // 7
-            sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children", ["kind", "reference", "children"],
-                                  try rows("SELECT link_kind, target, COUNT(DISTINCT case_id) FROM case_links WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2")))
-            sections.append(.init("7. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db)))
+            sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)", ["kind", "reference", "children"],
+                                  try rows(Self.asOf + "SELECT link_kind, target, COUNT(DISTINCT case_id) FROM links_at WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])))
+            sections.append(.init("7. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db, upTo: b)))
             // 8
             var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b])
             let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1", arguments: [a, b]) ?? 0
@@ -128,7 +131,7 @@ extension ProjectionEngine {
             // 11
             let horizon = Day(iso: NextSteps.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
             var cohort: [[String]] = []
-            for r in try Row.fetchAll(db, sql: "SELECT case_id, birth_month FROM cases WHERE status = 'open' AND birth_month IS NOT NULL ORDER BY case_id") {
+            for r in try Row.fetchAll(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL ORDER BY c.case_id", arguments: [b]) {
                 if let e = Age.earliestEighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
                     cohort.append([r["case_id"], e.description])
                 }
@@ -149,7 +152,7 @@ extension ProjectionEngine {
 
     /// Connected components of children linked through shared venues, vehicles, persons or
     /// direct case links (union-find over the links).
-    static func clusters(_ db: Database) throws -> [[String]] {
+    static func clusters(_ db: Database, upTo day: String) throws -> [[String]] {
         var parent: [String: String] = [:]
         func find(_ x: String) -> String {
             var r = x
@@ -164,7 +167,7 @@ extension ProjectionEngine {
             let (rx, ry) = (find(x), find(y))
             if rx != ry { parent[max(rx, ry)] = min(rx, ry) }
         }
-        let links = try Row.fetchCursor(db, sql: "SELECT case_id, link_kind, target FROM case_links ORDER BY link_kind, target, case_id")
+        let links = try Row.fetchCursor(db, sql: Self.asOf + "SELECT case_id, link_kind, target FROM links_at ORDER BY link_kind, target, case_id", arguments: [day])
         var firstByTarget: [String: String] = [:]
         while let r = try links.next() {
             let c: String = r["case_id"], kind: String = r["link_kind"], target: String = r["target"]

@@ -15,6 +15,18 @@ public struct PracticeException: Equatable, Sendable {
 }
 
 extension ProjectionEngine {
+    /// SQL common table expressions for "as known on day ?1": `known` (events recorded by then),
+    /// `open_at` (cases whose last opening or closing recorded by then was an opening),
+    /// `level_at` (each case's latest practitioner level by then) and `links_at`.
+    static let asOf = """
+        WITH known AS (SELECT * FROM audit_events WHERE recorded_day <= ?1),
+        open_at AS (SELECT case_id FROM (SELECT case_id, type, ROW_NUMBER() OVER (PARTITION BY case_id ORDER BY seq DESC) AS rn
+                    FROM known WHERE type IN ('case.opened', 'case.closed')) WHERE rn = 1 AND type = 'case.opened'),
+        level_at AS (SELECT case_id, practitioner_level FROM (SELECT s.case_id, s.practitioner_level,
+                     ROW_NUMBER() OVER (PARTITION BY s.case_id ORDER BY s.seq DESC) AS rn FROM screenings s JOIN known k ON k.seq = s.seq) WHERE rn = 1),
+        links_at AS (SELECT l.* FROM case_links l JOIN known k ON k.seq = l.first_seq)
+        """
+
     /// The provenance lines of every report.
     func builtFrom() throws -> [(String, String)] {
         let s = try status()
@@ -40,51 +52,70 @@ extension ProjectionEngine {
         let policy = try policyAtHead()
         let cal = policy.calendar
         var out: [PracticeException] = []
+        // For a day before the last recording, the per-case rules are worked out again from what
+        // had been recorded by that day; otherwise the stored steps are current.
+        var stepRows: [(caseID: String, rule: String, what: String, due: Day?)] = []
+        var lateRows: [(caseID: String, step: LateStep)] = []
+        if asOf < (try lastRecordedDay()) {
+            let upTo = (try status().first?.events ?? 0) - 1
+            try ledger.forEachCase(through: upTo) { id, envelopes in
+                let events = envelopes.filter { Day(london: $0.recordedAt) <= asOf }.map(CaseEvent.init)
+                guard !events.isEmpty else { return }
+                for s in NextSteps.forCase(events, policy: policy, today: nil) { stepRows.append((id, s.rule, s.what, s.due)) }
+                for l in NextSteps.lateSteps(events, policy: policy) { lateRows.append((id, l)) }
+            }
+        } else {
+            try read { db in
+                for r in try Row.fetchAll(db, sql: "SELECT case_id, rule, what, due FROM case_next_steps ORDER BY rule, case_id, what") {
+                    stepRows.append((r["case_id"], r["rule"], r["what"], (r["due"] as String?).flatMap(Day.init(iso:))))
+                }
+                for r in try Row.fetchAll(db, sql: "SELECT case_id, rule, what, due, done FROM case_late_steps ORDER BY rule, case_id, due") {
+                    if let due = Day(iso: r["due"]), let done = Day(iso: r["done"]) {
+                        lateRows.append((r["case_id"], LateStep(rule: r["rule"], what: r["what"], due: due, done: done)))
+                    }
+                }
+            }
+        }
         try read { db in
             // Rules worked out per case from its events (R1-R4, R7, R8, R10, R13-R15).
-            let steps = try Row.fetchCursor(db, sql: """
-                SELECT s.case_id, s.rule, s.what, s.due FROM case_next_steps s ORDER BY s.rule, s.case_id, s.what
-                """)
-            while let r = try steps.next() {
-                let due = (r["due"] as String?).flatMap(Day.init(iso:))
-                let rule: String = r["rule"]
+            for r in stepRows {
+                let due = r.due
+                let rule = r.rule
                 if rule == "R10" {
                     // An exception from six months before 18 until a plan or referral is recorded.
                     guard let d = due, let start = Day(iso: NextSteps.shiftMonths(d.description, by: -policy.deadlines.transitionMonthsBefore18)), asOf >= start else { continue }
-                    out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: start.description,
+                    out.append(PracticeException(rule: rule, caseID: r.caseID, what: r.what, since: start.description,
                                                  overdue: asOf > d ? cal.workingDays(from: d, to: asOf) : nil))
                     continue
                 }
                 if let d = due, d >= asOf { continue }  // not yet due: not an exception
                 if rule == "R8", due == nil { continue }  // still missing: nothing to record yet
-                out.append(PracticeException(rule: rule, caseID: r["case_id"], what: r["what"], since: due?.description ?? "",
+                out.append(PracticeException(rule: rule, caseID: r.caseID, what: r.what, since: due?.description ?? "",
                                              overdue: due.map { cal.workingDays(from: $0, to: asOf) }))
             }
             // R1, R2, R3, R8 done, but after the deadline (judged by the report's day).
-            let late = try Row.fetchAll(db, sql: "SELECT case_id, rule, what, due, done FROM case_late_steps WHERE done <= ? ORDER BY rule, case_id, due",
-                                        arguments: [asOf.description])
-            for r in late {
-                guard let due = Day(iso: r["due"]), let done = Day(iso: r["done"]) else { continue }
-                out.append(PracticeException(rule: r["rule"], caseID: r["case_id"], what: "\(r["what"] as String) (on \(done.spoken))",
-                                             since: due.description, overdue: cal.workingDays(from: due, to: done)))
+            for (caseID, l) in lateRows where l.done <= asOf {
+                out.append(PracticeException(rule: l.rule, caseID: caseID, what: "\(l.what) (on \(l.done.spoken))",
+                                             since: l.due.description, overdue: cal.workingDays(from: l.due, to: l.done)))
             }
             // R6: police and CSC should hold the same open cases.
-            let r6 = try Row.fetchAll(db, sql: """
-                SELECT c.case_id, SUM(a.agency = 'police') AS police, SUM(a.agency = 'csc') AS csc FROM cases c
-                JOIN case_agencies a ON a.case_id = c.case_id WHERE c.status = 'open' GROUP BY c.case_id
-                HAVING (police > 0) <> (csc > 0) ORDER BY c.case_id
-                """)
+            let r6 = try Row.fetchAll(db, sql: Self.asOf + """
+                SELECT o.case_id, SUM(k.agency = 'police') AS police, SUM(k.agency = 'csc') AS csc FROM open_at o
+                JOIN known k ON k.case_id = o.case_id GROUP BY o.case_id
+                HAVING (police > 0) <> (csc > 0) ORDER BY o.case_id
+                """, arguments: [asOf.description])
             for r in r6 {
                 let missing = (r["police"] as Int64) > 0 ? "children's social care" : "police"
                 out.append(PracticeException(rule: "R6", caseID: r["case_id"], what: "known to one of police and CSC only: nothing recorded by \(missing)", since: "", overdue: nil))
             }
             // R9: low-risk (or unscreened) open cases linked to venues, vehicles or people also linked to other cases.
-            let r9 = try Row.fetchAll(db, sql: """
-                SELECT DISTINCT c.case_id, l.link_kind, l.target FROM cases c JOIN case_links l ON l.case_id = c.case_id
-                WHERE c.status = 'open' AND COALESCE(c.practitioner_level, 'none') IN ('none', 'low')
-                  AND (l.link_kind = 'other_case' OR EXISTS (SELECT 1 FROM case_links o WHERE o.link_kind = l.link_kind AND o.target = l.target AND o.case_id <> l.case_id))
-                ORDER BY c.case_id, l.link_kind, l.target
-                """)
+            let r9 = try Row.fetchAll(db, sql: Self.asOf + """
+                SELECT DISTINCT o.case_id, l.link_kind, l.target FROM open_at o JOIN links_at l ON l.case_id = o.case_id
+                LEFT JOIN level_at v ON v.case_id = o.case_id
+                WHERE COALESCE(v.practitioner_level, 'none') IN ('none', 'low')
+                  AND (l.link_kind = 'other_case' OR EXISTS (SELECT 1 FROM links_at x WHERE x.link_kind = l.link_kind AND x.target = l.target AND x.case_id <> l.case_id))
+                ORDER BY o.case_id, l.link_kind, l.target
+                """, arguments: [asOf.description])
             for r in r9 {
                 out.append(PracticeException(rule: "R9", caseID: r["case_id"], what: "low-risk case linked (\(r["link_kind"] as String) \(r["target"] as String)) to other cases: review its level", since: "", overdue: nil))
             }

@@ -191,6 +191,10 @@ public struct LateStep: Equatable, Sendable {
     public let what: String
     public let due: Day
     public let done: Day
+
+    public init(rule: String, what: String, due: Day, done: Day) {
+        self.rule = rule; self.what = what; self.due = due; self.done = done
+    }
 }
 
 extension NextSteps {

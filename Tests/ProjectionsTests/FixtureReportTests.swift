@@ -134,6 +134,14 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(cases("R14"), ["C-6"])
         XCTAssertEqual(cases("R15"), ["C-6"])
         XCTAssertEqual(ex.count, 18, "R1-R4: 1+1+1+2, R5 1, R6 2, R7 2, R8 1, R9 2, R10 1, R12-R15: 1+1+1+1")
+
+        // As known on Mon 9 March: C-9's NFA (recorded 10 March) is not yet there; C-1's
+        // referral is four working days overdue; C-8 is open (closed 10 March) and has
+        // nothing outstanding.
+        let earlier = try engine.practiceExceptions(on: Day(iso: "2026-03-09")!)
+        XCTAssertEqual(earlier.filter { $0.rule == "R4" }.map(\.caseID), ["C-3"])
+        XCTAssertEqual(earlier.first { $0.rule == "R1" }?.overdue, 4)
+        XCTAssertFalse(earlier.contains { $0.caseID == "C-8" })
     }
 
     func testMASEFiguresCountedByHand() throws {
@@ -161,6 +169,10 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-01"]])
         XCTAssertEqual(section("12.").rows, [["pursue", "1", "0", "1"]])
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
+        // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March)
+        // and C-9 (opened 9 March) were both open.
+        let past = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-09"))
+        XCTAssertEqual(past.sections.first { $0.title.hasPrefix("2.") }!.rows, [["8", "8", "7", "1", "1"]])
         XCTAssertTrue(report.render(.csv).hasPrefix("section,row,column,value\nbuilt from,0,log size,"))
     }
 
