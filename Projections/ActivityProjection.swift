@@ -7,7 +7,7 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 2
+    public let version = 3
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
@@ -34,7 +34,8 @@ public final class ActivityProjection: Projection {
             CREATE TABLE meetings (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, case_id TEXT NOT NULL, day TEXT NOT NULL, type TEXT NOT NULL,
               ref TEXT NOT NULL, attendees TEXT NOT NULL);
             CREATE TABLE meeting_cases (seq INTEGER NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (seq, case_id)) WITHOUT ROWID;
-            CREATE TABLE acknowledgements (seq INTEGER PRIMARY KEY, meeting_event_id TEXT NOT NULL, agency TEXT NOT NULL, day TEXT NOT NULL);
+            CREATE TABLE acknowledgements (seq INTEGER PRIMARY KEY, meeting_event_id TEXT NOT NULL, agency TEXT NOT NULL, day TEXT NOT NULL,
+              recorded_on_own_system INTEGER NOT NULL);
             CREATE TABLE actions (case_id TEXT NOT NULL, action_ref TEXT NOT NULL, owner_agency TEXT, strand TEXT, due_date TEXT,
               set_day TEXT NOT NULL, done_day TEXT, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE escalations (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, case_id TEXT NOT NULL, day TEXT NOT NULL,
@@ -88,7 +89,8 @@ public final class ActivityProjection: Projection {
         case "meeting":
             try run("INSERT INTO meetings VALUES (?,?,?,?,?,?,?)", [c.seq, e.eventID, id, day, e.type, f.string("meeting_ref"), f.strings("attendees").joined(separator: ",")])
             for discussed in f.strings("cases_discussed") { try run("INSERT OR IGNORE INTO meeting_cases VALUES (?,?)", [c.seq, discussed]) }
-        case "acknowledgement": try run("INSERT INTO acknowledgements VALUES (?,?,?,?)", [c.seq, f.string("decision_event"), e.actor.agency, day])
+        case "acknowledgement":
+            try run("INSERT INTO acknowledgements VALUES (?,?,?,?,?)", [c.seq, f.string("decision_event"), e.actor.agency, day, f.bool("recorded_on_own_system") == true])
         case "action":
             if e.type == "action.set" {
                 try run("""

@@ -78,7 +78,7 @@ extension ProjectionEngine {
         }
         try read { db in
             // Rules worked out per case from its events (R1-R4, R7, R8, R10, R13-R15).
-            for r in stepRows {
+            for r in stepRows where r.rule != "R7" {  // R7 is worked out across cases below
                 let due = r.due
                 let rule = r.rule
                 if rule == "R10" {
@@ -97,6 +97,26 @@ extension ProjectionEngine {
             for (caseID, l) in lateRows where l.done <= asOf {
                 out.append(PracticeException(rule: l.rule, caseID: caseID, what: "\(l.what) (on \(l.done.spoken))",
                                              since: l.due.description, overdue: cal.workingDays(from: l.due, to: l.done)))
+            }
+            // R7: each agency at a MASE meeting acknowledges its decisions as recorded on its own
+            // system, whichever case the acknowledgement was recorded under; listed for every
+            // case discussed.
+            let meetings = try Row.fetchAll(db, sql: Self.asOf + """
+                SELECT m.seq, m.event_id, m.day, m.ref, m.attendees FROM meetings m JOIN known k ON k.seq = m.seq
+                WHERE m.type = 'meeting.mase' ORDER BY m.seq
+                """, arguments: [asOf.description])
+            for m in meetings {
+                let acked = Set(try String.fetchAll(db, sql: Self.asOf + """
+                    SELECT a.agency FROM acknowledgements a JOIN known k ON k.seq = a.seq WHERE a.meeting_event_id = ?2 AND a.recorded_on_own_system = 1
+                    """, arguments: [asOf.description, m["event_id"] as String]))
+                let missing = (m["attendees"] as String).split(separator: ",").map(String.init).filter { $0 != "partnership" && !acked.contains($0) }
+                guard !missing.isEmpty else { continue }
+                for c in try String.fetchAll(db, sql: "SELECT case_id FROM meeting_cases WHERE seq = ? ORDER BY case_id", arguments: [m["seq"] as Int64]) {
+                    for agency in missing {
+                        out.append(PracticeException(rule: "R7", caseID: c, what: "\(agency) has not acknowledged the decisions of \(m["ref"] as String) as recorded on its own system",
+                                                     since: m["day"], overdue: nil))
+                    }
+                }
             }
             // R6: police and CSC should hold the same open cases.
             let r6 = try Row.fetchAll(db, sql: Self.asOf + """

@@ -16,6 +16,7 @@ final class FixtureReportTests: XCTestCase {
     var n = 0
     var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
     var venueLink = ""
+    var maseMeeting = ""
 
     func key(_ b: UInt8) -> SigningKey {
         var s = [UInt8](repeating: b, count: 32)
@@ -72,8 +73,8 @@ final class FixtureReportTests: XCTestCase {
         // missing episode returned with no RHI (R8); strategy meeting with no outcome (R13); known to both.
         try open("C-4", "2026-03-03T09:00:00Z")
         try rec("csc", "contact.recorded", "C-4", "2026-03-03T09:30:00Z", ["contact_type": "phone", "indicators": ["A2", "A9"], "vulnerabilities": ["V2"]])
-        let mase = try rec("partnership", "meeting.mase", "C-4", "2026-03-04T10:00:00Z", ["meeting_ref": "MASE-1", "attendees": ["police", "csc", "health"], "cases_discussed": ["C-4"]])
-        try rec("police", "acknowledgement.recorded", "C-4", "2026-03-04T15:00:00Z", ["decision_event": .string(mase), "recorded_on_own_system": true])
+        maseMeeting = try rec("partnership", "meeting.mase", "C-4", "2026-03-04T10:00:00Z", ["meeting_ref": "MASE-1", "attendees": ["police", "csc", "health"], "cases_discussed": ["C-4"]])
+        try rec("police", "acknowledgement.recorded", "C-4", "2026-03-04T15:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true])
         let gone = try rec("police", "missing.started", "C-4", "2026-03-05T20:00:00Z", ["reported_by": "parent_carer"])
         try rec("police", "missing.returned", "C-4", "2026-03-06T08:00:00Z", ["missing_episode": .string(gone), "how": "found_by_police"])
         try rec("csc", "meeting.strategy", "C-4", "2026-03-06T10:00:00Z", ["meeting_ref": "S-1", "attendees": ["police", "csc"], "cases_discussed": ["C-4"]])
@@ -210,5 +211,17 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(late.map(\.overdue), [2, 4, 1], "referral due Tue 3, made Thu 5; CAF due Mon 16, started Fri 20; RHI due Sat 7, offered Mon 9")
         XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-06")!).filter { $0.caseID == "C-10" && $0.rule == "R3" }.count, 0,
                        "the CAF was not yet late on 6 March")
+    }
+
+    /// An acknowledgement recorded under another case still counts for R7; one not yet on the
+    /// agency's own system does not.
+    func testAcknowledgementsAcrossCases() throws {
+        try rec("csc", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true])
+        try rec("health", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": false])
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("ack.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" }
+        XCTAssertEqual(r7.map(\.caseID), ["C-4"])
+        XCTAssertTrue(r7[0].what.hasPrefix("health has not acknowledged the decisions of MASE-1"), r7[0].what)
     }
 }
