@@ -7,7 +7,7 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 3
+    public let version = 4
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
@@ -40,6 +40,9 @@ public final class ActivityProjection: Projection {
               set_day TEXT NOT NULL, done_day TEXT, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE escalations (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, case_id TEXT NOT NULL, day TEXT NOT NULL,
               resolved_day TEXT, lessons_reported INTEGER);
+            CREATE INDEX referrals_by_case ON referrals (case_id, seq);
+            CREATE INDEX decisions_by_case ON decisions (case_id, seq);
+            CREATE INDEX meeting_cases_by_case ON meeting_cases (case_id);
             """)
     }
 

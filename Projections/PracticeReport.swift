@@ -105,10 +105,15 @@ extension ProjectionEngine {
                 SELECT m.seq, m.event_id, m.day, m.ref, m.attendees FROM meetings m JOIN known k ON k.seq = m.seq
                 WHERE m.type = 'meeting.mase' ORDER BY m.seq
                 """, arguments: [asOf.description])
+            var acks: [String: Set<String>] = [:]
+            for a in try Row.fetchAll(db, sql: """
+                SELECT a.meeting_event_id, a.agency FROM acknowledgements a JOIN audit_events k ON k.seq = a.seq
+                WHERE k.recorded_day <= ? AND a.recorded_on_own_system = 1
+                """, arguments: [asOf.description]) {
+                acks[a[0] as String, default: []].insert(a[1])
+            }
             for m in meetings {
-                let acked = Set(try String.fetchAll(db, sql: Self.asOf + """
-                    SELECT a.agency FROM acknowledgements a JOIN known k ON k.seq = a.seq WHERE a.meeting_event_id = ?2 AND a.recorded_on_own_system = 1
-                    """, arguments: [asOf.description, m["event_id"] as String]))
+                let acked = acks[m["event_id"] as String] ?? []
                 let missing = (m["attendees"] as String).split(separator: ",").map(String.init).filter { $0 != "partnership" && !acked.contains($0) }
                 guard !missing.isEmpty else { continue }
                 for c in try String.fetchAll(db, sql: "SELECT case_id FROM meeting_cases WHERE seq = ? ORDER BY case_id", arguments: [m["seq"] as Int64]) {

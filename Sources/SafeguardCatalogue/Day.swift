@@ -80,12 +80,16 @@ public struct WorkingCalendar: Sendable, Equatable {
     public func workingDays(from a: Day, to b: Day) -> Int {
         guard a != b else { return 0 }
         let (lo, hi, sign) = a < b ? (a, b, 1) : (b, a, -1)
-        var n = 0
-        var d = lo
+        // Weekdays in (lo, hi] by whole weeks and the remainder, then less the bank holidays
+        // that fall on weekdays in that span: no day-by-day walk over long spans.
+        let span = Int(hi.number - lo.number)
+        var n = span / 7 * 5
+        var d = lo.adding(days: Int64(span / 7 * 7))
         while d < hi {
             d = d.adding(days: 1)
-            if isWorkingDay(d) { n += 1 }
+            if d.weekday <= 5 { n += 1 }
         }
+        n -= bankHolidays.filter { $0 > lo && $0 <= hi && $0.weekday <= 5 }.count
         return n * sign
     }
 }
