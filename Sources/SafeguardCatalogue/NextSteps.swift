@@ -58,6 +58,35 @@ public enum Age {
     }
 }
 
+/// What both the next-steps and the late-steps rules read from a case: its events less the
+/// retracted ones, and its latest screening with the level that drives action (the higher of
+/// the suggested and the practitioner's) and the time of the screening before it.
+struct CaseReading {
+    let live: [CaseEvent]
+    let screening: CaseEvent?
+    let suggestion: LevelSuggestion?
+    let level: RiskLevel
+    let since: Timestamp
+
+    init(_ events: [CaseEvent], policy: PolicyDocument) {
+        let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
+            .compactMap { $0.facts.string("corrects_event") })
+        live = events.filter { !retracted.contains($0.eventID) }
+        let screenings = live.filter { $0.type.hasPrefix("screening.") }
+        since = screenings.dropLast().last?.occurredAt ?? Timestamp(seconds: Int64.min / 2)
+        if let last = screenings.last, let s = Screening(facts: last.facts) {
+            screening = last
+            let suggested = LevelSuggestion.suggest(s, policy: policy)
+            suggestion = suggested
+            level = max(last.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none, suggested.level)
+        } else {
+            screening = nil
+            suggestion = nil
+            level = .none
+        }
+    }
+}
+
 /// What the toolkit requires next for one case, with due dates in working days.
 public enum NextSteps {
     /// With `today` nil, the steps are those due whatever the date (overdue is not worked out,
@@ -72,21 +101,16 @@ public enum NextSteps {
         func after(_ t: Timestamp, _ types: Set<String>) -> [CaseEvent] {
             events.filter { types.contains($0.type) && $0.occurredAt >= t }
         }
-        let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
-            .compactMap { $0.facts.string("corrects_event") })
-        let live = events.filter { !retracted.contains($0.eventID) }
+        let reading = CaseReading(events, policy: policy)
+        let live = reading.live
         // A closed case needs nothing more done (R1, R3, R10 look forward), but what was left
         // unrecorded before it closed (R2, R4, R7, R8, R13-R15) stays an exception.
         let closed = live.last(where: { $0.type == "case.opened" || $0.type == "case.closed" })?.type == "case.closed"
 
         // R1-R3: what the latest screening's level requires. A referral made since the screening
         // before it counts (telephoning MASH first, then completing the tool, is good practice).
-        let screenings = live.filter { $0.type.hasPrefix("screening.") }
-        if let screening = screenings.last, let s = Screening(facts: screening.facts) {
-            let since = screenings.dropLast().last?.occurredAt ?? Timestamp(seconds: Int64.min / 2)
-            let suggestion = LevelSuggestion.suggest(s, policy: policy)
-            let own = screening.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none
-            let level = max(own, suggestion.level)
+        if let screening = reading.screening, let suggestion = reading.suggestion {
+            let (since, level) = (reading.since, reading.level)
             let d = screening.day
             let referrals = after(since, ["referral.mash_written", "referral.mash_telephone"])
             if level >= .medium, referrals.isEmpty {
@@ -202,15 +226,10 @@ extension NextSteps {
     public static func lateSteps(_ events: [CaseEvent], policy: PolicyDocument) -> [LateStep] {
         let cal = policy.calendar
         var out: [LateStep] = []
-        let retracted = Set(events.filter { $0.type == "correction.recorded" && $0.facts.string("kind") == "retraction" }
-            .compactMap { $0.facts.string("corrects_event") })
-        let live = events.filter { !retracted.contains($0.eventID) }
-        let screenings = live.filter { $0.type.hasPrefix("screening.") }
-        if let screening = screenings.last, let s = Screening(facts: screening.facts) {
-            let suggestion = LevelSuggestion.suggest(s, policy: policy)
-            let own = screening.facts.string("practitioner_level").flatMap(RiskLevel.init(rawValue:)) ?? .none
-            let level = max(own, suggestion.level)
-            let since = screenings.dropLast().last?.occurredAt ?? Timestamp(seconds: Int64.min / 2)
+        let reading = CaseReading(events, policy: policy)
+        let live = reading.live
+        if let screening = reading.screening {
+            let (since, level) = (reading.since, reading.level)
             if level >= .medium,
                 let first = live.first(where: { ["referral.mash_written", "referral.mash_telephone"].contains($0.type) && $0.occurredAt >= since })
             {
