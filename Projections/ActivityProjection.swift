@@ -7,12 +7,12 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 4
+    public let version = 5
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
         (name: "meetings", orderBy: "seq"), (name: "meeting_cases", orderBy: "seq, case_id"), (name: "acknowledgements", orderBy: "seq"),
-        (name: "actions", orderBy: "case_id, action_ref"), (name: "escalations", orderBy: "seq"),
+        (name: "actions", orderBy: "case_id, action_ref"), (name: "escalations", orderBy: "seq"), (name: "updates", orderBy: "seq"),
     ]
 
     public init() {}
@@ -40,6 +40,7 @@ public final class ActivityProjection: Projection {
               set_day TEXT NOT NULL, done_day TEXT, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE escalations (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, case_id TEXT NOT NULL, day TEXT NOT NULL,
               resolved_day TEXT, lessons_reported INTEGER);
+            CREATE TABLE updates (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, case_id TEXT NOT NULL, ref TEXT NOT NULL);
             CREATE INDEX referrals_by_case ON referrals (case_id, seq);
             CREATE INDEX decisions_by_case ON decisions (case_id, seq);
             CREATE INDEX meeting_cases_by_case ON meeting_cases (case_id);
@@ -57,6 +58,28 @@ public final class ActivityProjection: Projection {
                 try db.execute(sql: "DELETE FROM \(table) WHERE seq = ?", arguments: [seq])
             }
             try db.execute(sql: "DELETE FROM missing_episodes WHERE start_seq = ?", arguments: [seq])
+            // Events that updated an earlier row (a return, an RHI, an action, a resolution) are undone.
+            if let u = try Row.fetchOne(db, sql: "SELECT type, case_id, ref FROM updates WHERE seq = ?", arguments: [seq]) {
+                let (type, caseID, ref): (String, String, String) = (u[0], u[1], u[2])
+                switch type {
+                case "missing.returned": try db.execute(sql: "UPDATE missing_episodes SET returned_at = NULL WHERE event_id = ?", arguments: [ref])
+                case "missing.rhi_offered": try db.execute(sql: "UPDATE missing_episodes SET rhi_offered_at = NULL WHERE event_id = ?", arguments: [ref])
+                case "missing.rhi_completed": try db.execute(sql: "UPDATE missing_episodes SET rhi_completed_at = NULL WHERE event_id = ?", arguments: [ref])
+                case "action.set": try db.execute(sql: "DELETE FROM actions WHERE case_id = ? AND action_ref = ?", arguments: [caseID, ref])
+                case "action.completed": try db.execute(sql: "UPDATE actions SET done_day = NULL WHERE case_id = ? AND action_ref = ?", arguments: [caseID, ref])
+                case "escalation.resolved": try db.execute(sql: "UPDATE escalations SET resolved_day = NULL, lessons_reported = NULL WHERE event_id = ?", arguments: [ref])
+                default: break
+                }
+            }
+        }
+        let updateRef: String? = switch e.type {
+        case "missing.returned", "missing.rhi_offered", "missing.rhi_completed": f.string("missing_episode")
+        case "action.set", "action.completed": f.string("action_ref")
+        case "escalation.resolved": f.string("escalation")
+        default: nil
+        }
+        if let updateRef {
+            try db.cachedStatement(sql: "INSERT INTO updates VALUES (?,?,?,?)").execute(arguments: [c.seq, e.type, id, updateRef])
         }
         let day = Day(london: e.occurredAt).description
         func run(_ sql: String, _ args: StatementArguments) throws { try db.cachedStatement(sql: sql).execute(arguments: args) }

@@ -17,6 +17,8 @@ final class FixtureReportTests: XCTestCase {
     var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
     var venueLink = ""
     var maseMeeting = ""
+    var returnRecord = ""
+    var actionRecord = ""
 
     func key(_ b: UInt8) -> SigningKey {
         var s = [UInt8](repeating: b, count: 32)
@@ -76,7 +78,7 @@ final class FixtureReportTests: XCTestCase {
         maseMeeting = try rec("partnership", "meeting.mase", "C-4", "2026-03-04T10:00:00Z", ["meeting_ref": "MASE-1", "attendees": ["police", "csc", "health"], "cases_discussed": ["C-4"]])
         try rec("police", "acknowledgement.recorded", "C-4", "2026-03-04T15:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true])
         let gone = try rec("police", "missing.started", "C-4", "2026-03-05T20:00:00Z", ["reported_by": "parent_carer"])
-        try rec("police", "missing.returned", "C-4", "2026-03-06T08:00:00Z", ["missing_episode": .string(gone), "how": "found_by_police"])
+        returnRecord = try rec("police", "missing.returned", "C-4", "2026-03-06T08:00:00Z", ["missing_episode": .string(gone), "how": "found_by_police"])
         try rec("csc", "meeting.strategy", "C-4", "2026-03-06T10:00:00Z", ["meeting_ref": "S-1", "attendees": ["police", "csc"], "cases_discussed": ["C-4"]])
         // C-5: low level (no indicators), linked to VENUE-1 that C-6 is also linked to (R9); known to both.
         try open("C-5", "2026-03-04T09:00:00Z")
@@ -87,7 +89,7 @@ final class FixtureReportTests: XCTestCase {
         try rec("csc", "referral.mash_written", "C-6", "2026-03-04T11:00:00Z", ["urgency": "urgent"])
         venueLink = try rec("police", "link.recorded", "C-6", "2026-03-04T12:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
         try rec("police", "link.recorded", "C-6", "2026-03-04T12:05:00Z", ["link_kind": "vehicle", "target": "VEH-1"])
-        try rec("partnership", "action.set", "C-6", "2026-03-04T13:00:00Z", ["action_ref": "A-1", "owner_agency": "police", "due_date": "2026-03-06", "strand": "pursue"])
+        actionRecord = try rec("partnership", "action.set", "C-6", "2026-03-04T13:00:00Z", ["action_ref": "A-1", "owner_agency": "police", "due_date": "2026-03-06", "strand": "pursue"])
         let esc = try rec("health", "escalation.raised", "C-6", "2026-03-05T09:00:00Z", ["with_agency": "csc", "about": "threshold_decision"])
         try rec("csc", "escalation.resolved", "C-6", "2026-03-05T15:00:00Z", ["escalation": .string(esc), "outcome": "agreed", "lessons_reported_to_mase": false])
         try rec("police", "disruption.recorded", "C-6", "2026-03-05T16:00:00Z", ["tactic": "D11", "status": "done", "positive_outcome": true])
@@ -223,5 +225,21 @@ final class FixtureReportTests: XCTestCase {
         let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" }
         XCTAssertEqual(r7.map(\.caseID), ["C-4"])
         XCTAssertTrue(r7[0].what.hasPrefix("health has not acknowledged the decisions of MASE-1"), r7[0].what)
+    }
+
+    /// Retracting a return or an action undoes what it changed in the figures.
+    func testRetractedUpdatesAreUndone() throws {
+        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("undo.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        try rec("police", "correction.recorded", "C-4", "2026-03-12T09:00:00Z", ["corrects_event": .string(returnRecord), "kind": "retraction", "reason": "recorded_in_error"])
+        try rec("partnership", "correction.recorded", "C-6", "2026-03-12T09:10:00Z", ["corrects_event": .string(actionRecord), "kind": "retraction", "reason": "duplicate"])
+        let updated = try engine.update(trustAnchor: root.publicKey)
+        let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("undo2.sqlite").path)
+        XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["1", "1", "0", "0", "0", "0"]], "the child is no longer recorded as returned")
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("12.") }!.rows, [], "no action was set")
+        let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
+        XCTAssertFalse(ex.contains { $0.rule == "R14" || $0.rule == "R8" }, "\(ex.filter { $0.rule == "R14" || $0.rule == "R8" })")
     }
 }
