@@ -30,14 +30,6 @@ public enum Sodium {
         return String(u[0..<8]) + "-" + String(u[8..<12]) + "-" + String(u[12..<16]) + "-" + String(u[16..<20]) + "-" + String(u[20..<32])
     }
 
-    /// Constant-time comparison (`sodium_memcmp`) for secrets and MACs.
-    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        if a.isEmpty { return true }
-        return a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in
-            sodium_memcmp(pa.baseAddress!, pb.baseAddress!, a.count) == 0
-        } }
-    }
 }
 
 /// SHA-256 (`crypto_hash_sha256`).
