@@ -29,10 +29,13 @@ let package = Package(
             name: "SafeguardStore",
             dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        // Read models rebuilt from the verified log (filled by a later issue).
+        // Read models rebuilt from the verified log.
         .target(
             name: "Projections",
-            dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             path: "Projections"
         ),
         .executableTarget(
@@ -43,6 +46,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Benchmarks (tools/bench): not installed, never used for figures anyone reports from.
+        .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections"]),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore",

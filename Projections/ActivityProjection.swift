@@ -7,12 +7,12 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 5
+    public let version = 6
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
         (name: "meetings", orderBy: "seq"), (name: "meeting_cases", orderBy: "seq, case_id"), (name: "acknowledgements", orderBy: "seq"),
-        (name: "actions", orderBy: "case_id, action_ref"), (name: "escalations", orderBy: "seq"), (name: "updates", orderBy: "seq"),
+        (name: "actions", orderBy: "case_id, action_ref"), (name: "escalations", orderBy: "seq"),
     ]
 
     public init() {}
@@ -40,101 +40,167 @@ public final class ActivityProjection: Projection {
               set_day TEXT NOT NULL, done_day TEXT, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE escalations (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, case_id TEXT NOT NULL, day TEXT NOT NULL,
               resolved_day TEXT, lessons_reported INTEGER);
-            CREATE TABLE updates (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, case_id TEXT NOT NULL, ref TEXT NOT NULL);
-            CREATE INDEX referrals_by_case ON referrals (case_id, seq);
-            CREATE INDEX decisions_by_case ON decisions (case_id, seq);
-            CREATE INDEX meeting_cases_by_case ON meeting_cases (case_id);
             """)
     }
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
-        guard let id = e.caseID else { return }
         let f = Facts(e.facts)
-        if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event"),
-            let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM audit_events WHERE event_id = ?"), arguments: [target])
-        {
-            // A retracted record no longer counts in any figure.
-            for table in ["screenings", "marks", "referrals", "decisions", "disruptions", "meetings", "meeting_cases", "acknowledgements", "escalations"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE seq = ?", arguments: [seq])
-            }
-            try db.execute(sql: "DELETE FROM missing_episodes WHERE start_seq = ?", arguments: [seq])
-            // Events that updated an earlier row (a return, an RHI, an action, a resolution) are undone.
-            if let u = try Row.fetchOne(db, sql: "SELECT type, case_id, ref FROM updates WHERE seq = ?", arguments: [seq]) {
-                let (type, caseID, ref): (String, String, String) = (u[0], u[1], u[2])
-                switch type {
-                case "missing.returned": try db.execute(sql: "UPDATE missing_episodes SET returned_at = NULL WHERE event_id = ?", arguments: [ref])
-                case "missing.rhi_offered": try db.execute(sql: "UPDATE missing_episodes SET rhi_offered_at = NULL WHERE event_id = ?", arguments: [ref])
-                case "missing.rhi_completed": try db.execute(sql: "UPDATE missing_episodes SET rhi_completed_at = NULL WHERE event_id = ?", arguments: [ref])
-                case "action.set": try db.execute(sql: "DELETE FROM actions WHERE case_id = ? AND action_ref = ?", arguments: [caseID, ref])
-                case "action.completed": try db.execute(sql: "UPDATE actions SET done_day = NULL WHERE case_id = ? AND action_ref = ?", arguments: [caseID, ref])
-                case "escalation.resolved": try db.execute(sql: "UPDATE escalations SET resolved_day = NULL, lessons_reported = NULL WHERE event_id = ?", arguments: [ref])
-                default: break
-                }
-            }
+        if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event") {
+            retractedInPass.append(target)
         }
-        let updateRef: String? = switch e.type {
-        case "missing.returned", "missing.rhi_offered", "missing.rhi_completed": f.string("missing_episode")
-        case "action.set", "action.completed": f.string("action_ref")
-        case "escalation.resolved": f.string("escalation")
-        default: nil
-        }
-        if let updateRef {
-            try db.cachedStatement(sql: "INSERT INTO updates VALUES (?,?,?,?)").execute(arguments: [c.seq, e.type, id, updateRef])
-        }
+        guard let id = e.caseID else { return }
         let day = Day(london: e.occurredAt).description
-        func run(_ sql: String, _ args: StatementArguments) throws { try db.cachedStatement(sql: sql).execute(arguments: args) }
+        let w = writer!
         func marks(_ source: String) throws {
+            let s = w.mark
             for v in f["indicators"]?.arrayValue ?? [] {
                 if let code = v.stringValue ?? v["code"]?.stringValue {
-                    try run("INSERT OR IGNORE INTO marks VALUES (?,?,?,?,'indicator',?,?)", [c.seq, id, day, source, code, v["timing"]?.stringValue])
+                    s.int(c.seq); s.text(id); s.text(day); s.text(source); s.text("indicator"); s.text(code); s.text(v["timing"]?.stringValue)
+                    try s.run()
                 }
             }
             for code in f.strings("vulnerabilities") {
-                try run("INSERT OR IGNORE INTO marks VALUES (?,?,?,?,'vulnerability',?,NULL)", [c.seq, id, day, source, code])
+                s.int(c.seq); s.text(id); s.text(day); s.text(source); s.text("vulnerability"); s.text(code); s.text(nil)
+                try s.run()
             }
         }
         switch EventType.family(of: e.type) {
         case "screening":
-            try run("INSERT INTO screenings VALUES (?,?,?,?,?,?,?)", [c.seq, id, day, f.string("suggested_level"), f.string("practitioner_level"),
-                                                                    f.int("age_years"), f.bool("learning_disability")])
+            let s = w.screening
+            s.int(c.seq); s.text(id); s.text(day); s.text(f.string("suggested_level")); s.text(f.string("practitioner_level"))
+            s.int(f.int("age_years")); s.bool(f.bool("learning_disability"))
+            try s.run()
             try marks("screening")
         case "contact": try marks("contact")
-        case "referral": try run("INSERT INTO referrals VALUES (?,?,?,?,?)", [c.seq, id, day, e.actor.agency, e.type])
+        case "referral":
+            let s = w.referral
+            s.int(c.seq); s.text(id); s.text(day); s.text(e.actor.agency); s.text(e.type)
+            try s.run()
         case "decision":
-            try run("INSERT INTO decisions VALUES (?,?,?,?,?,?)", [c.seq, id, day, e.type, f.string("outcome") ?? f.string("kind") ?? f.string("status") ?? f.string("reason"),
-                                                                 f.bool("organised_complex_abuse")])
+            let s = w.decision
+            s.int(c.seq); s.text(id); s.text(day); s.text(e.type)
+            s.text(f.string("outcome") ?? f.string("kind") ?? f.string("status") ?? f.string("reason")); s.bool(f.bool("organised_complex_abuse"))
+            try s.run()
         case "missing":
-            let at = c.occurredAt
+            let s: Prepared
             switch e.type {
-            case "missing.started": try run("INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)", [c.seq, e.eventID, id, at])
-            case "missing.returned": try run("UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ?", [at, f.string("missing_episode")])
-            case "missing.rhi_offered": try run("UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ?", [at, f.string("missing_episode")])
-            default: try run("UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ?", [at, f.string("missing_episode")])
+            case "missing.started":
+                s = w.missingStarted
+                s.int(c.seq); s.text(e.eventID); s.text(id); s.text(c.occurredAt)
+            case "missing.returned": s = w.missingReturned; s.text(c.occurredAt); s.text(f.string("missing_episode"))
+            case "missing.rhi_offered": s = w.rhiOffered; s.text(c.occurredAt); s.text(f.string("missing_episode"))
+            default: s = w.rhiCompleted; s.text(c.occurredAt); s.text(f.string("missing_episode"))
             }
-        case "disruption": try run("INSERT INTO disruptions VALUES (?,?,?,?,?,?)", [c.seq, id, day, f.string("tactic"), f.string("status"), f.bool("positive_outcome")])
+            try s.run()
+        case "disruption":
+            let s = w.disruption
+            s.int(c.seq); s.text(id); s.text(day); s.text(f.string("tactic")); s.text(f.string("status")); s.bool(f.bool("positive_outcome"))
+            try s.run()
         case "meeting":
-            try run("INSERT INTO meetings VALUES (?,?,?,?,?,?,?)", [c.seq, e.eventID, id, day, e.type, f.string("meeting_ref"), f.strings("attendees").joined(separator: ",")])
-            for discussed in f.strings("cases_discussed") { try run("INSERT OR IGNORE INTO meeting_cases VALUES (?,?)", [c.seq, discussed]) }
+            let s = w.meeting
+            s.int(c.seq); s.text(e.eventID); s.text(id); s.text(day); s.text(e.type); s.text(f.string("meeting_ref"))
+            s.text(f.strings("attendees").joined(separator: ","))
+            try s.run()
+            for discussed in f.strings("cases_discussed") {
+                w.meetingCase.int(c.seq); w.meetingCase.text(discussed)
+                try w.meetingCase.run()
+            }
         case "acknowledgement":
-            try run("INSERT INTO acknowledgements VALUES (?,?,?,?,?)", [c.seq, f.string("decision_event"), e.actor.agency, day, f.bool("recorded_on_own_system") == true])
+            let s = w.acknowledgement
+            s.int(c.seq); s.text(f.string("decision_event")); s.text(e.actor.agency); s.text(day); s.bool(f.bool("recorded_on_own_system") == true)
+            try s.run()
         case "action":
             if e.type == "action.set" {
-                try run("""
-                    INSERT INTO actions VALUES (?,?,?,?,?,?,NULL) ON CONFLICT (case_id, action_ref) DO UPDATE SET owner_agency = excluded.owner_agency,
-                      strand = excluded.strand, due_date = excluded.due_date, done_day = NULL
-                    """, [id, f.string("action_ref"), f.string("owner_agency"), f.string("strand"), f.string("due_date"), day])
+                let s = w.actionSet
+                s.text(id); s.text(f.string("action_ref")); s.text(f.string("owner_agency")); s.text(f.string("strand")); s.text(f.string("due_date"))
+                s.text(day)
+                try s.run()
             } else if e.type == "action.completed" {
-                try run("UPDATE actions SET done_day = ? WHERE case_id = ? AND action_ref = ?", [day, id, f.string("action_ref")])
+                let s = w.actionDone
+                s.text(day); s.text(id); s.text(f.string("action_ref"))
+                try s.run()
             }
         case "escalation":
             if e.type == "escalation.raised" {
-                try run("INSERT INTO escalations VALUES (?,?,?,?,NULL,NULL)", [c.seq, e.eventID, id, day])
+                let s = w.escalation
+                s.int(c.seq); s.text(e.eventID); s.text(id); s.text(day)
+                try s.run()
             } else {
-                try run("UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ?", [day, f.bool("lessons_reported_to_mase"), f.string("escalation")])
+                let s = w.escalationResolved
+                s.text(day); s.bool(f.bool("lessons_reported_to_mase")); s.text(f.string("escalation"))
+                try s.run()
             }
         default: break
         }
     }
 
-    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {}
+    private var writer: Writer?
+    /// The event ids retracted in this pass: their cases are folded again without them in `finish`.
+    private var retractedInPass: [String] = []
+
+    public let indexes = [
+        "CREATE INDEX IF NOT EXISTS referrals_by_case ON referrals (case_id, seq)",
+        "CREATE INDEX IF NOT EXISTS decisions_by_case ON decisions (case_id, seq)",
+        "CREATE INDEX IF NOT EXISTS meeting_cases_by_case ON meeting_cases (case_id)",
+    ]
+
+    public func begin(_ db: Database, fresh: Bool) throws {
+        writer = try Writer(db)
+        retractedInPass = []
+    }
+
+    /// The prepared statements of the fold.
+    final class Writer {
+        let mark, screening, referral, decision, missingStarted, missingReturned, rhiOffered, rhiCompleted: Prepared
+        let disruption, meeting, meetingCase, acknowledgement, actionSet, actionDone, escalation, escalationResolved: Prepared
+        init(_ db: Database) throws {
+            mark = try Prepared(db, "INSERT OR IGNORE INTO marks VALUES (?,?,?,?,?,?,?)")
+            screening = try Prepared(db, "INSERT INTO screenings VALUES (?,?,?,?,?,?,?)")
+            referral = try Prepared(db, "INSERT INTO referrals VALUES (?,?,?,?,?)")
+            decision = try Prepared(db, "INSERT INTO decisions VALUES (?,?,?,?,?,?)")
+            missingStarted = try Prepared(db, "INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)")
+            missingReturned = try Prepared(db, "UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ?")
+            rhiOffered = try Prepared(db, "UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ?")
+            rhiCompleted = try Prepared(db, "UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ?")
+            disruption = try Prepared(db, "INSERT INTO disruptions VALUES (?,?,?,?,?,?)")
+            meeting = try Prepared(db, "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)")
+            meetingCase = try Prepared(db, "INSERT OR IGNORE INTO meeting_cases VALUES (?,?)")
+            acknowledgement = try Prepared(db, "INSERT INTO acknowledgements VALUES (?,?,?,?,?)")
+            actionSet = try Prepared(db, """
+                INSERT INTO actions VALUES (?,?,?,?,?,?,NULL) ON CONFLICT (case_id, action_ref) DO UPDATE SET owner_agency = excluded.owner_agency,
+                  strand = excluded.strand, due_date = excluded.due_date, done_day = NULL
+                """)
+            actionDone = try Prepared(db, "UPDATE actions SET done_day = ? WHERE case_id = ? AND action_ref = ?")
+            escalation = try Prepared(db, "INSERT INTO escalations VALUES (?,?,?,?,NULL,NULL)")
+            escalationResolved = try Prepared(db, "UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ?")
+        }
+    }
+
+    /// A retracted record no longer counts in any figure: each case with a record retracted in
+    /// this pass loses every activity row its events made, and its events are folded again
+    /// without the retracted ones (so a return, an RHI, an action or a resolution that was
+    /// retracted no longer updates anything either).
+    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
+        defer { writer = nil; retractedInPass = [] }
+        guard !retractedInPass.isEmpty else { return }
+        var replay: Set<String> = []
+        for target in retractedInPass {
+            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target]) {
+                replay.insert(id)
+            }
+        }
+        let retracted = Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
+        for id in replay.sorted() {
+            let own = "SELECT seq FROM audit_events WHERE case_id = ?"
+            for table in ["screenings", "marks", "referrals", "decisions", "disruptions", "meetings", "meeting_cases", "acknowledgements", "escalations"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE seq IN (\(own))", arguments: [id])
+            }
+            try db.execute(sql: "DELETE FROM missing_episodes WHERE start_seq IN (\(own))", arguments: [id])
+            try db.execute(sql: "DELETE FROM actions WHERE case_id = ?", arguments: [id])
+            for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
+                try apply(envelope, FoldContext(seq: row.seq, entryHash: row.entryHash, occurredAt: row.occurredAt, recordedAt: row.recordedAt,
+                                                policy: policy), db)
+            }
+        }
+    }
 }

@@ -20,8 +20,6 @@ public final class AuditProjection: Projection {
               occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL, delay_seconds INTEGER NOT NULL, delay_working_days INTEGER,
               day TEXT NOT NULL, recorded_day TEXT NOT NULL
             );
-            CREATE INDEX audit_by_event_id ON audit_events (event_id);
-            CREATE INDEX audit_by_case ON audit_events (case_id, seq);
             CREATE TABLE corrections (seq INTEGER PRIMARY KEY NOT NULL, corrects_event_id TEXT NOT NULL, corrects_seq INTEGER,
               kind TEXT NOT NULL, reason TEXT NOT NULL);
             CREATE TABLE sharing_register (
@@ -33,38 +31,61 @@ public final class AuditProjection: Projection {
             """)
     }
 
+    public let indexes = [
+        "CREATE INDEX IF NOT EXISTS audit_by_event_id ON audit_events (event_id)",
+        "CREATE INDEX IF NOT EXISTS audit_by_case ON audit_events (case_id, seq)",
+    ]
+
+    private var insertEvent, insertCorrection, insertSharing: Prepared?
+
+    public func begin(_ db: Database, fresh: Bool) throws {
+        insertEvent = try Prepared(db, "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertCorrection = try Prepared(db, "INSERT INTO corrections VALUES (?,?,?,?,?)")
+        insertSharing = try Prepared(db, "INSERT INTO sharing_register VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+    }
+
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
-        let delay = e.recordedAt.seconds - e.occurredAt.seconds
         let (occurredDay, recordedDay) = (Day(london: e.occurredAt), Day(london: e.recordedAt))
-        let days = c.policy.map { $0.calendar.workingDays(from: occurredDay, to: recordedDay) }
-        try db.cachedStatement(sql: "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(arguments: [
-            c.seq, e.eventID, Hex.encode(c.entryHash), e.type, e.caseID, e.actor.agency, e.actor.role, e.actor.practitioner,
-            e.actor.keyID, c.occurredAt, c.recordedAt, delay, days, occurredDay.description, recordedDay.description,
-        ])
-        let f = Facts(e.facts)
+        let s = insertEvent!
+        s.int(c.seq); s.text(e.eventID); s.text(Hex.encode(c.entryHash)); s.text(e.type); s.text(e.caseID)
+        s.text(e.actor.agency); s.text(e.actor.role); s.text(e.actor.practitioner); s.text(e.actor.keyID)
+        s.text(c.occurredAt); s.text(c.recordedAt); s.int(e.recordedAt.seconds - e.occurredAt.seconds)
+        s.int(c.policy.map { Int64($0.calendar.workingDays(from: occurredDay, to: recordedDay)) })
+        s.text(occurredDay.description); s.text(recordedDay.description)
+        try s.run()
         switch e.type {
         case "correction.recorded":
-            let target = f.string("corrects_event")
-            let targetSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM audit_events WHERE event_id = ?"), arguments: [target])
-            try db.cachedStatement(sql: "INSERT INTO corrections VALUES (?,?,?,?,?)")
-                .execute(arguments: [c.seq, target, targetSeq, f.string("kind"), f.string("reason")])
+            let f = Facts(e.facts)
+            // The corrected event's seq is filled in by `finish`, once event ids are indexed.
+            let s = insertCorrection!
+            s.int(c.seq); s.text(f.string("corrects_event")); s.int(nil); s.text(f.string("kind")); s.text(f.string("reason"))
+            try s.run()
         case "sharing.shared", "sharing.partly_shared", "sharing.not_shared", "sharing.request_received":
-            let decision = String(e.type.dropFirst("sharing.".count))
+            let f = Facts(e.facts)
             var consent: String? = nil
             if let sought = f.bool("consent_sought") {
                 consent = sought ? (f.bool("consent_given") == true ? "given" : "refused") : "not_sought: " + (f.string("consent_not_sought_reason") ?? "?")
             }
             var informed: String? = nil
             if let told = f.bool("subject_informed") { informed = told ? "yes" : "no: " + (f.string("subject_not_informed_reason") ?? "?") }
-            try db.cachedStatement(sql: "INSERT INTO sharing_register VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)").execute(arguments: [
-                c.seq, e.caseID, decision, e.actor.agency, f.string("to_agency") ?? f.string("requested_by_agency") ?? f.string("from_agency"),
-                f.strings("scope").isEmpty ? nil : f.strings("scope").joined(separator: ","), f.string("purpose"), f.string("lawful_basis"),
-                f.string("special_category_condition"), consent, informed, f.bool("necessary_and_proportionate"), f.bool("identities_protected"),
-                f.string("channel"), f.string("reason"), f.string("review_by"), c.occurredAt,
-            ])
+            let scope = f.strings("scope")
+            let s = insertSharing!
+            s.int(c.seq); s.text(e.caseID); s.text(String(e.type.dropFirst("sharing.".count))); s.text(e.actor.agency)
+            s.text(f.string("to_agency") ?? f.string("requested_by_agency") ?? f.string("from_agency"))
+            s.text(scope.isEmpty ? nil : scope.joined(separator: ",")); s.text(f.string("purpose")); s.text(f.string("lawful_basis"))
+            s.text(f.string("special_category_condition")); s.text(consent); s.text(informed); s.bool(f.bool("necessary_and_proportionate"))
+            s.bool(f.bool("identities_protected")); s.text(f.string("channel")); s.text(f.string("reason")); s.text(f.string("review_by"))
+            s.text(c.occurredAt)
+            try s.run()
         default: break
         }
     }
 
-    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {}
+    public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
+        try db.execute(sql: """
+            UPDATE corrections SET corrects_seq = (SELECT seq FROM audit_events a WHERE a.event_id = corrections.corrects_event_id)
+            WHERE corrects_seq IS NULL
+            """)
+        insertEvent = nil; insertCorrection = nil; insertSharing = nil
+    }
 }

@@ -5,31 +5,43 @@ import SafeguardCore
 /// Case state: per case, its subject facts, levels, status and stage, the agencies involved,
 /// missing episodes, referrals awaiting a MASH decision, disruptions, links, MASE actions,
 /// legal holds, and the next steps the toolkit requires (with due dates).
+///
+/// Cases are folded in memory (`CaseFold`) and written out when they leave a bounded cache or
+/// the fold ends, with their next steps worked out from the events the cache held. A case that
+/// comes back after leaving the cache is read back from the file, and its next steps are worked
+/// out at the end from its events in the ledger. Memory is bounded by `cacheEvents`, not by the
+/// size of the log.
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 4
+    public let version = 5
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
         (name: "case_next_steps", orderBy: "case_id, rule, what"), (name: "case_late_steps", orderBy: "case_id, rule, due"),
     ]
+    public static var stages: [String] { CaseFold.stages }
 
-    /// The stages a case moves through, in order (DOMAIN.md: screened → MASH → assessment →
-    /// strategy → S47/CIN/early help/NFA → MASE listed → closed).
-    public static let stages = ["opened", "screened", "mash", "assessment", "strategy", "outcome", "mase_listed", "closed"]
-    static let stageOf: [String: String] = [
-        "screening.cse_tool": "screened", "screening.csc_mosaic": "screened",
-        "referral.mash_written": "mash", "referral.mash_telephone": "mash", "decision.mash": "mash",
-        "decision.s17": "assessment", "meeting.strategy": "strategy", "decision.strategy": "strategy",
-        "decision.s47": "outcome", "decision.cin_plan": "outcome", "decision.early_help": "outcome", "decision.nfa": "outcome",
-        "referral.mase": "mase_listed",
-    ]
+    /// How many events the cached cases may hold before the least recently touched are written out.
+    public var cacheEvents = 60_000
 
-    private var touched: Set<String> = []
-    /// A new policy changes deadlines for every case: next steps are worked out again for all.
-    private var policyChanged = false
-    /// Cases with a retracted event: their rows are folded again without it in `finish`.
-    private var replay: Set<String> = []
+    /// Cases read back from the file in the last pass after leaving the cache (or from before an update).
+    public private(set) var casesReadBack = 0
+
+    private var cache: [String: CaseFold] = [:]
+    private var heldEvents = 0
+    /// Event ids retracted so far, and the retractions folded in this pass (their targets' cases
+    /// are folded again without them at the end).
+    private var retracted: Set<String> = []
+    private var retractedInPass: [String] = []
+    /// Cases whose next steps are worked out from the ledger at the end (their events were not all held).
+    private var incomplete: Set<String> = []
+    /// Next steps have been stored under the policy in force, so a new policy means working out all of them again.
+    private var stepsStored = true
+    private var recomputeAll = false
+    private var writer: Writer?
+    /// On a rebuild, the cases written out so far (only these can be read back); nil on an
+    /// update, where any case may be in the file already.
+    private var written: Set<String>? = nil
 
     public init() {}
 
@@ -48,7 +60,6 @@ public final class CaseStateProjection: Projection {
               PRIMARY KEY (case_id, agency)) WITHOUT ROWID;
             CREATE TABLE case_links (case_id TEXT NOT NULL, link_kind TEXT NOT NULL, target TEXT NOT NULL, first_seq INTEGER NOT NULL,
               PRIMARY KEY (case_id, link_kind, target)) WITHOUT ROWID;
-            CREATE INDEX case_links_by_target ON case_links (link_kind, target);
             CREATE TABLE case_actions (case_id TEXT NOT NULL, action_ref TEXT NOT NULL, owner_agency TEXT, due_date TEXT, strand TEXT,
               status TEXT NOT NULL, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
             CREATE TABLE case_next_steps (case_id TEXT NOT NULL, rule TEXT NOT NULL, what TEXT NOT NULL, due TEXT,
@@ -58,123 +69,186 @@ public final class CaseStateProjection: Projection {
             """)
     }
 
+    public let indexes = ["CREATE INDEX IF NOT EXISTS case_links_by_target ON case_links (link_kind, target)"]
+
+    public func begin(_ db: Database, fresh: Bool) throws {
+        cache = [:]; heldEvents = 0; retractedInPass = []; incomplete = []; recomputeAll = false; casesReadBack = 0
+        stepsStored = !fresh
+        written = fresh ? [] : nil
+        retracted = fresh ? [] : Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
+        writer = try Writer(db)
+    }
+
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
         if e.type == "governance.legal_hold", let ref = e.facts["case_ref"]?.stringValue {
-            try db.execute(sql: "UPDATE cases SET legal_hold = ? WHERE case_id = ?", arguments: [e.facts["action"]?.stringValue == "placed", ref])
+            let fold = try self.fold(ref, c, db)
+            if fold.opened { fold.legalHold = e.facts["action"]?.stringValue == "placed" }
             return
         }
-        if e.type == EventType.policySet { policyChanged = true }
-        if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction",
-            let target = e.facts["corrects_event"]?.stringValue,
-            let targetCase = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target])
-        {
-            // (The audit projection, folded in the same file, has every earlier event.)
-            replay.insert(targetCase)
+        if e.type == EventType.policySet, stepsStored { recomputeAll = true }
+        if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction", let target = e.facts["corrects_event"]?.stringValue {
+            retracted.insert(target)
+            retractedInPass.append(target)
         }
         guard let id = e.caseID else { return }
-        touched.insert(id)
-        let f = Facts(e.facts)
-        let at = c.occurredAt
-        func set(_ sql: String, _ args: StatementArguments = []) throws {
-            try db.cachedStatement(sql: "UPDATE cases SET \(sql) WHERE case_id = ?").execute(arguments: args + [id])
+        let fold = try self.fold(id, c, db)
+        fold.apply(e, seq: c.seq, occurredAt: c.occurredAt)
+        fold.stepsStale = true
+        if fold.history != nil {
+            fold.history!.append(CaseEvent(e))
+            heldEvents += 1
         }
-        switch e.type {
-        case "case.opened":
-            try db.cachedStatement(sql: """
-                INSERT INTO cases (case_id, status, stage, opened_at, birth_month, gender, looked_after, learning_disability, borough, lead_agency, last_seq)
-                VALUES (?, 'open', 'opened', ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (case_id) DO UPDATE SET status = 'open', stage = 'opened', closed_at = NULL, opened_at = excluded.opened_at,
-                  birth_month = excluded.birth_month, gender = excluded.gender, looked_after = excluded.looked_after,
-                  learning_disability = excluded.learning_disability, borough = excluded.borough,
-                  lead_agency = COALESCE(excluded.lead_agency, cases.lead_agency)
-                """).execute(arguments: [id, at, f.string("birth_month"), f.string("gender"), f.bool("looked_after"),
-                                         f.bool("learning_disability"), f.string("borough"), f.string("lead_agency") ?? e.actor.agency, c.seq])
-        case "case.updated":
-            for (fact, column) in [("birth_month", "birth_month"), ("gender", "gender"), ("borough", "borough"), ("lead_agency", "lead_agency")] {
-                if let v = f.string(fact) { try set("\(column) = ?", [v]) }
-            }
-            for (fact, column) in [("looked_after", "looked_after"), ("learning_disability", "learning_disability"), ("police_cris_recorded", "police_cris")] {
-                if let v = f.bool(fact) { try set("\(column) = ?", [v]) }
-            }
-        case "case.transferred": try set("lead_agency = ?", [f.string("to_agency")])
-        case "case.closed": try set("status = 'closed', stage = 'closed', closed_at = ?", [at])
-        case "screening.cse_tool", "screening.csc_mosaic":
-            try set("suggested_level = ?, practitioner_level = ?, screened_at = ?", [f.string("suggested_level"), f.string("practitioner_level"), at])
-        case "referral.mash_written" where f.string("telephone_referral") != nil: break  // the form follows a call already counted
-        case "referral.mash_written", "referral.mash_telephone": try set("awaiting_mash_decision = awaiting_mash_decision + 1")
-        case "decision.mash": try set("awaiting_mash_decision = 0")
-        case "missing.started": try set("missing_episodes = missing_episodes + 1, missing_now = missing_now + 1")
-        case "missing.returned": try set("missing_now = MAX(0, missing_now - 1)")
-        case "disruption.recorded": try set("disruptions = disruptions + 1")
-        case "link.recorded":
-            try set("links = links + 1")
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_links (case_id, link_kind, target, first_seq) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [id, f.string("link_kind"), f.string("target"), c.seq])
-        case "action.set":
-            try db.cachedStatement(sql: """
-                INSERT INTO case_actions (case_id, action_ref, owner_agency, due_date, strand, status) VALUES (?, ?, ?, ?, ?, 'open')
-                ON CONFLICT (case_id, action_ref) DO UPDATE SET owner_agency = excluded.owner_agency, due_date = excluded.due_date,
-                  strand = excluded.strand, status = 'open'
-                """).execute(arguments: [id, f.string("action_ref"), f.string("owner_agency"), f.string("due_date"), f.string("strand")])
-        case "action.progressed", "action.completed":
-            try db.cachedStatement(sql: "UPDATE case_actions SET status = ? WHERE case_id = ? AND action_ref = ?")
-                .execute(arguments: [e.type == "action.completed" ? "done" : "in_progress", id, f.string("action_ref")])
-        default: break
-        }
-        if let stage = Self.stageOf[e.type], let rank = Self.stages.firstIndex(of: stage) {
-            // Stages only move forward until the case is closed (or reopened).
-            try set("stage = CASE WHEN status = 'open' AND \(rank) > (CASE stage \(Self.stageRanks) END) THEN ? ELSE stage END", [stage])
-        }
-        try set("events = events + 1, last_seq = ?", [c.seq])
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_agencies (case_id, agency, first_seq) VALUES (?, ?, ?)")
-            .execute(arguments: [id, e.actor.agency, c.seq])
+        if heldEvents > cacheEvents || cache.count > cacheEvents / 4 { try evict(policy: c.policy, db) }
     }
 
-    /// Folds each case with a retracted event again from its own events, leaving the retracted
-    /// ones out (its legal hold, set by governance events, is kept).
-    func replayRetracted(_ cases: CaseEventSource, retracted: Set<String>, _ db: Database) throws {
-        let ids = replay.sorted()
-        replay.removeAll()
-        for id in ids {
-            let hold = try Int64.fetchOne(db, sql: "SELECT legal_hold FROM cases WHERE case_id = ?", arguments: [id]) ?? 0
-            for table in ["cases", "case_agencies", "case_links", "case_actions"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE case_id = ?", arguments: [id])
+    /// The cached fold of a case, read back from the file if it left the cache (or an
+    /// update started after it was written).
+    private func fold(_ id: String, _ c: FoldContext, _ db: Database) throws -> CaseFold {
+        let fold: CaseFold
+        if let cached = cache[id] {
+            fold = cached
+        } else {
+            let stored = written.map { $0.contains(id) } ?? true
+            if stored, let loaded = try CaseFold.load(id, db) {
+                fold = loaded
+                casesReadBack += 1
+            } else {
+                fold = CaseFold(id: id)
             }
-            for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
-                let c = FoldContext(seq: row.seq, entryHash: row.entryHash, occurredAt: row.occurredAt, recordedAt: row.recordedAt, policy: nil)
-                try apply(envelope, c, db)
-            }
-            try db.execute(sql: "UPDATE cases SET legal_hold = ? WHERE case_id = ?", arguments: [hold, id])
-            touched.insert(id)
+            cache[id] = fold
         }
-        replay.removeAll()
+        fold.touchedAt = c.seq
+        return fold
     }
 
-    static let stageRanks = stages.enumerated().map { "WHEN '\($0.element)' THEN \($0.offset)" }.joined(separator: " ")
+    /// Writes out the least recently touched cases until a quarter of the cache is free.
+    private func evict(policy: PolicyDocument?, _ db: Database) throws {
+        let order = cache.values.sorted { $0.touchedAt < $1.touchedAt }
+        for fold in order {
+            if heldEvents <= cacheEvents * 3 / 4, cache.count <= cacheEvents / 8 { break }
+            try write(fold, policy: policy)
+            cache[fold.id] = nil
+            heldEvents -= fold.history?.count ?? 0
+        }
+    }
+
+    /// Writes a case's rows (replacing any stored before) and, when its events are all held,
+    /// its next and late steps.
+    private func write(_ fold: CaseFold, policy: PolicyDocument?) throws {
+        guard let w = writer else { return }
+        if fold.stored { try w.deleteRows(fold.id) }
+        try w.insert(fold)
+        fold.stored = true
+        written?.insert(fold.id)
+        guard fold.stepsStale else { return }
+        fold.stepsStale = false
+        guard let history = fold.history, let policy else { incomplete.insert(fold.id); return }
+        let events = history.filter { !retracted.contains($0.eventID) }
+        try w.steps(fold.id, NextSteps.forCase(events, policy: policy, today: nil), NextSteps.lateSteps(events, policy: policy))
+        stepsStored = true
+    }
 
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
-        guard let policy else { return }
-        // Steps are stored with their due dates; whether one is overdue (or, for R10, already
-        // within six months of 18) depends on the day a report is made, so reports decide it.
-        let delete = try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?")
-        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_next_steps (case_id, rule, what, due) VALUES (?, ?, ?, ?)")
-        if policyChanged { touched.formUnion(try String.fetchAll(db, sql: "SELECT case_id FROM cases")) }
-        defer { policyChanged = false }
-        let retracted = Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
-        try replayRetracted(cases, retracted: retracted, db)
-        let deleteLate = try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?")
-        let insertLate = try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_late_steps (case_id, rule, what, due, done) VALUES (?, ?, ?, ?, ?)")
-        try cases.forEach(touched) { id, all in
-            try delete.execute(arguments: [id])
-            try deleteLate.execute(arguments: [id])
-            let events = all.filter { !retracted.contains($0.eventID) }
-            for step in NextSteps.forCase(events, policy: policy, today: nil) {
-                try insert.execute(arguments: [id, step.rule, step.what, step.due?.description])
-            }
-            for late in NextSteps.lateSteps(events, policy: policy) {
-                try insertLate.execute(arguments: [id, late.rule, late.what, late.due.description, late.done.description])
+        defer {
+            cache = [:]; heldEvents = 0; writer = nil; incomplete = []; retractedInPass = []; recomputeAll = false; stepsStored = true
+            written = nil
+        }
+        for id in cache.keys.sorted() { try write(cache[id]!, policy: policy) }
+        cache = [:]
+        // Cases with a retracted event are folded again from their own events, without it.
+        var replayed: Set<String> = []
+        for target in retractedInPass {
+            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target]) {
+                replayed.insert(id)
             }
         }
-        touched.removeAll()
+        for id in replayed.sorted() { try replay(id, cases, policy: policy, db) }
+        guard let policy else { return }
+        var ids = incomplete
+        if recomputeAll { ids = ids.union(try String.fetchAll(db, sql: "SELECT case_id FROM cases")).subtracting(replayed) }
+        guard let w = writer, !ids.isEmpty else { return }
+        try cases.forEach(ids) { id, all in
+            let events = all.filter { !retracted.contains($0.eventID) }
+            try w.steps(id, NextSteps.forCase(events, policy: policy, today: nil), NextSteps.lateSteps(events, policy: policy))
+        }
+    }
+
+    /// Folds one case again from its events in the ledger, leaving out the retracted ones (its
+    /// legal hold, set by governance events, is kept).
+    private func replay(_ id: String, _ cases: CaseEventSource, policy: PolicyDocument?, _ db: Database) throws {
+        let hold = (try Bool.fetchOne(db, sql: "SELECT legal_hold FROM cases WHERE case_id = ?", arguments: [id])) ?? false
+        let fold = CaseFold(id: id)
+        for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
+            fold.apply(envelope, seq: row.seq, occurredAt: row.occurredAt)
+            fold.history!.append(CaseEvent(envelope))
+        }
+        if fold.opened { fold.legalHold = hold }
+        fold.stored = true
+        fold.stepsStale = true
+        incomplete.remove(id)
+        try write(fold, policy: policy)
+    }
+
+    /// The prepared statements that write a case out.
+    final class Writer {
+        let insertCase, insertAgency, insertLink, insertAction, insertStep, insertLate: Prepared
+        let db: Database
+
+        init(_ db: Database) throws {
+            self.db = db
+            insertCase = try Prepared(db, "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            insertAgency = try Prepared(db, "INSERT INTO case_agencies VALUES (?,?,?)")
+            insertLink = try Prepared(db, "INSERT INTO case_links VALUES (?,?,?,?)")
+            insertAction = try Prepared(db, "INSERT INTO case_actions VALUES (?,?,?,?,?,?)")
+            insertStep = try Prepared(db, "INSERT OR IGNORE INTO case_next_steps VALUES (?,?,?,?)")
+            insertLate = try Prepared(db, "INSERT OR IGNORE INTO case_late_steps VALUES (?,?,?,?,?)")
+        }
+
+        func deleteRows(_ id: String) throws {
+            for table in ["cases", "case_agencies", "case_links", "case_actions"] {
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE case_id = ?").execute(arguments: [id])
+            }
+        }
+
+        func insert(_ c: CaseFold) throws {
+            if c.opened {
+                let s = insertCase
+                s.text(c.id); s.text(c.status); s.text(c.stage); s.text(c.openedAt); s.text(c.closedAt)
+                s.text(c.birthMonth); s.text(c.gender); s.bool(c.lookedAfter); s.bool(c.learningDisability); s.text(c.borough); s.text(c.leadAgency)
+                s.text(c.suggestedLevel); s.text(c.practitionerLevel); s.text(c.screenedAt); s.bool(c.policeCris)
+                s.int(c.events); s.int(c.missingEpisodes); s.int(c.missingNow); s.int(c.awaitingMash); s.int(c.disruptions); s.int(c.links)
+                s.bool(c.legalHold); s.int(c.lastSeq)
+                try s.run()
+            }
+            for (agency, seq) in c.agencies {
+                insertAgency.text(c.id); insertAgency.text(agency); insertAgency.int(seq)
+                try insertAgency.run()
+            }
+            for (key, seq) in c.caseLinks {
+                guard let kind = key.kind, let target = key.target else { continue }
+                insertLink.text(c.id); insertLink.text(kind); insertLink.text(target); insertLink.int(seq)
+                try insertLink.run()
+            }
+            for (ref, a) in c.actions {
+                insertAction.text(c.id); insertAction.text(ref); insertAction.text(a.owner); insertAction.text(a.due); insertAction.text(a.strand)
+                insertAction.text(a.status)
+                try insertAction.run()
+            }
+        }
+
+        /// Replaces a case's next and late steps.
+        func steps(_ id: String, _ next: [NextStep], _ late: [LateStep]) throws {
+            try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?").execute(arguments: [id])
+            try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?").execute(arguments: [id])
+            for step in next {
+                insertStep.text(id); insertStep.text(step.rule); insertStep.text(step.what); insertStep.text(step.due?.description)
+                try insertStep.run()
+            }
+            for step in late {
+                insertLate.text(id); insertLate.text(step.rule); insertLate.text(step.what); insertLate.text(step.due.description)
+                insertLate.text(step.done.description)
+                try insertLate.run()
+            }
+        }
     }
 }

@@ -1,29 +1,55 @@
 import GRDB
+import GRDBSQLite
 import SafeguardCore
 
-/// SHA-256 over a projection's rows: for each table in order, each row (ordered by the
-/// table's key) as canonical JSON of its column values (integers, strings, null; blobs as
-/// hex), one per line. Documented in docs/PROJECTIONS.md.
+/// SHA-256 over a projection's rows: for each table in order, the line `table NAME`, then each
+/// row (ordered by the table's key) as the canonical JSON (RFC 8785) array of its column values
+/// (integers, strings, null; blobs as lowercase hex strings, floats as strings), one per line.
+/// Documented in docs/PROJECTIONS.md. The rows are read and encoded straight from SQLite's
+/// buffers: the digest covers every row of every read model, so it must be cheap.
 enum Digest {
     static func of(_ p: any Projection, _ db: Database) throws -> String {
         var h = SHA256.Hasher()
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 17)
         for t in p.tables {
-            h.update(Array("table \(t.name)\n".utf8))
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM \(t.name) ORDER BY \(t.orderBy)")
-            while let row = try rows.next() {
-                var values: [JSONValue] = []
-                for dbValue in row.databaseValues {
-                    switch dbValue.storage {
-                    case .null: values.append(.null)
-                    case .int64(let i): values.append(.integer(i))
-                    case .double(let d): values.append(.string(String(d)))
-                    case .string(let s): values.append(.string(s))
-                    case .blob(let b): values.append(.string(Hex.encode([UInt8](b))))
+            out.append(contentsOf: Array("table \(t.name)\n".utf8))
+            let statement = try db.makeStatement(sql: "SELECT * FROM \(t.name) ORDER BY \(t.orderBy)")
+            let s = statement.sqliteStatement
+            let columns = sqlite3_column_count(s)
+            defer { sqlite3_reset(s) }
+            while true {
+                let rc = sqlite3_step(s)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                out.append(UInt8(ascii: "["))
+                for i in 0..<columns {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    switch sqlite3_column_type(s, i) {
+                    case SQLITE_INTEGER: CanonicalJSON.writeInteger(sqlite3_column_int64(s, i), into: &out)
+                    case SQLITE_FLOAT: CanonicalJSON.writeString(String(sqlite3_column_double(s, i)), into: &out)
+                    case SQLITE_TEXT:
+                        let n = Int(sqlite3_column_bytes(s, i))
+                        let bytes = UnsafeBufferPointer(start: sqlite3_column_text(s, i), count: n)
+                        CanonicalJSON.writeString(bytes, into: &out)
+                    case SQLITE_BLOB:
+                        let n = Int(sqlite3_column_bytes(s, i))
+                        let raw = sqlite3_column_blob(s, i)
+                        let bytes = n == 0 ? [] : [UInt8](UnsafeRawBufferPointer(start: raw, count: n))
+                        CanonicalJSON.writeString(Hex.encode(bytes), into: &out)
+                    default: out.append(contentsOf: "null".utf8)
                     }
                 }
-                h.update(try CanonicalJSON.encode(.array(values)) + [0x0A])
+                out.append(contentsOf: "]\n".utf8)
+                if out.count >= 1 << 16 {
+                    h.update(out)
+                    out.removeAll(keepingCapacity: true)
+                }
             }
         }
+        h.update(out)
         return Hex.encode(h.finish())
     }
 }

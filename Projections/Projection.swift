@@ -19,9 +19,9 @@ public struct FoldContext {
 /// tables of the projections file. The same events always give the same rows, so the digest
 /// of the tables proves two machines computed the same figures.
 ///
-/// Contract: `create` makes the tables (dropping none: the engine does); `apply` is called for
-/// every event in sequence order inside one transaction; `finish` runs once after the last
-/// event. Nothing may depend on anything but these inputs (never the wall clock): figures that
+/// Contract: `create` makes the tables (dropping none: the engine does; only on a rebuild);
+/// `begin` runs before a pass (`fresh` on a rebuild); `apply` is called for every event in
+/// sequence order inside one transaction; `finish` runs once after the last event. Nothing may depend on anything but these inputs (never the wall clock): figures that
 /// depend on "today" (overdue, within six months of 18) are worked out when a report is made.
 public protocol Projection: AnyObject {
     /// A stable name, e.g. `case_state`.
@@ -31,6 +31,11 @@ public protocol Projection: AnyObject {
     /// The tables it owns, each with the ORDER BY that fixes the digest's row order.
     var tables: [(name: String, orderBy: String)] { get }
     func create(_ db: Database) throws
+    /// Indexes built after the fold (`CREATE INDEX IF NOT EXISTS`): one sort after a rebuild's
+    /// bulk load costs less than keeping them up to date row by row. Nothing may need them
+    /// before `finish`.
+    var indexes: [String] { get }
+    func begin(_ db: Database, fresh: Bool) throws
     func apply(_ event: Envelope, _ context: FoldContext, _ db: Database) throws
     /// `cases` reads cases' events from the ledger (for rules over a whole case).
     func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws

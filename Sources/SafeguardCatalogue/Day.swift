@@ -29,9 +29,8 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// The last Sunday of `month` (March or October) in `year`, by arithmetic alone.
     static func lastSunday(year: Int64, month: Int64) -> Day {
-        var d = Day(number: Timestamp.days(fromCivil: year, month, 31))
-        while d.weekday != 7 { d = Day(number: d.number - 1) }
-        return d
+        let d = Day(number: Timestamp.days(fromCivil: year, month, 31))
+        return Day(number: d.number - Int64(d.weekday % 7))
     }
 
     /// ISO weekday: 1 Monday … 7 Sunday (1970-01-01 was a Thursday).
@@ -89,7 +88,7 @@ public struct WorkingCalendar: Sendable, Equatable {
             d = d.adding(days: 1)
             if d.weekday <= 5 { n += 1 }
         }
-        n -= bankHolidays.filter { $0 > lo && $0 <= hi && $0.weekday <= 5 }.count
+        for h in bankHolidays where h > lo && h <= hi && h.weekday <= 5 { n -= 1 }
         return n * sign
     }
 }

@@ -45,3 +45,20 @@ extension Ledger {
         } catch let e as DatabaseError { throw Self.map(e, path: path) }
     }
 }
+
+extension Ledger {
+    /// Streams every stored row with its envelope parsed, in sequence order, WITHOUT checking
+    /// signatures or the chain: for benchmarks that measure what is done with verified events.
+    /// Figures that anyone quotes must come from a verified pass (`verify`).
+    public func forEachUnverified(_ body: (StoredEntry, Envelope) throws -> Void) throws {
+        do {
+            try db.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
+                while let row = try rows.next() {
+                    let entry = try Self.entry(row)
+                    try body(entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))
+                }
+            }
+        } catch let e as DatabaseError { throw Self.map(e, path: path) }
+    }
+}

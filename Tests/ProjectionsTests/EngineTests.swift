@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Projections
+@testable import Projections
 import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
@@ -107,6 +107,52 @@ final class EngineTests: XCTestCase {
         let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("pol-r.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         XCTAssertEqual(try engine.policyAtHead().deadlines.familyCAF, 30)
+    }
+
+    func testCasesLeavingTheCacheGiveTheSameModels() throws {
+        let ledger = try seeded("cache.sqlite", events: 1500)
+        let roomy = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("roomy.sqlite").path)
+        let expected = try roomy.rebuild(trustAnchor: root.publicKey).map(\.digest)
+        // A cache of 16 events: cases are written out and read back again and again, and their
+        // next steps are worked out from the ledger at the end.
+        let small = CaseStateProjection()
+        small.cacheEvents = 16
+        let tight = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("tight.sqlite").path,
+                                         projections: [small, AuditProjection(), ActivityProjection()])
+        XCTAssertEqual(try tight.rebuild(trustAnchor: root.publicKey).map(\.digest), expected)
+        XCTAssertGreaterThan(small.casesReadBack, 50)
+        XCTAssertEqual((roomy.projections[0] as! CaseStateProjection).casesReadBack, 0)
+    }
+
+    func testThePipelineKeepsOrderAndStopsOnEitherSidesError() throws {
+        struct Stop: Error, Equatable { let at: Int }
+        var seen: [Int] = []
+        try Pipeline.run(produce: { sink in for i in 0..<10_000 { try sink(i) } }) { seen.append($0) }
+        XCTAssertEqual(seen, Array(0..<10_000))
+        // The producer fails: what came before is consumed, then its error.
+        seen = []
+        XCTAssertThrowsError(try Pipeline.run(produce: { sink in
+            for i in 0..<3000 { try sink(i) }
+            throw Stop(at: 3000)
+        }) { seen.append($0) }) { XCTAssertEqual($0 as? Stop, Stop(at: 3000)) }
+        XCTAssertEqual(seen.count, 3000)
+        // The consumer fails: the producer is stopped (it would run forever) and has returned.
+        let produced = Counter()
+        XCTAssertThrowsError(try Pipeline.run(produce: { sink in
+            var i = 0
+            while true { try sink(i); i += 1; produced.add() }
+        }) { if $0 == 5000 { throw Stop(at: $0) } }) { XCTAssertEqual($0 as? Stop, Stop(at: 5000)) }
+        let after = produced.value
+        Thread.sleep(forTimeInterval: 0.05)
+        XCTAssertEqual(produced.value, after, "the producer has stopped")
+        XCTAssertLessThan(after, 5000 + Pipeline.batchSize * (Pipeline.queuedBatches + 2))
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func add() { lock.lock(); n += 1; lock.unlock() }
+        var value: Int { lock.lock(); defer { lock.unlock() }; return n }
     }
 
     func testCSVNeutralisesFormulasAndQuotes() {

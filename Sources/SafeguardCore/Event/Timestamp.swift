@@ -12,12 +12,45 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secs = seconds - days * 86400
         let (y, m, d) = Self.civil(fromDays: days)
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
-            + pad(secs / 3600, 2) + ":" + pad(secs % 3600 / 60, 2) + ":" + pad(secs % 60, 2) + "Z"
+        guard (0...9999).contains(y) else {
+            return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
+                + pad(secs / 3600, 2) + ":" + pad(secs % 3600 / 60, 2) + ":" + pad(secs % 60, 2) + "Z"
+        }
+        // Written digit by digit: timestamps are formatted for every event folded or verified.
+        return String(unsafeUninitializedCapacity: 20) { b in
+            Self.writeDate(y, m, d, into: b)
+            b[10] = 0x54  // T
+            Self.digits(secs / 3600, 2, into: b, at: 11); b[13] = 0x3A
+            Self.digits(secs % 3600 / 60, 2, into: b, at: 14); b[16] = 0x3A
+            Self.digits(secs % 60, 2, into: b, at: 17); b[19] = 0x5A  // Z
+            return 20
+        }
     }
 
     /// The date part, `YYYY-MM-DD`.
-    public var date: String { String(description.prefix(10)) }
+    public var date: String {
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let (y, m, d) = Self.civil(fromDays: days)
+        guard (0...9999).contains(y) else { return String(description.prefix(10)) }
+        return String(unsafeUninitializedCapacity: 10) { b in
+            Self.writeDate(y, m, d, into: b)
+            return 10
+        }
+    }
+
+    private static func writeDate(_ y: Int64, _ m: Int64, _ d: Int64, into b: UnsafeMutableBufferPointer<UInt8>) {
+        digits(y, 4, into: b, at: 0); b[4] = 0x2D
+        digits(m, 2, into: b, at: 5); b[7] = 0x2D
+        digits(d, 2, into: b, at: 8)
+    }
+
+    private static func digits(_ v: Int64, _ width: Int, into b: UnsafeMutableBufferPointer<UInt8>, at: Int) {
+        var v = v
+        for k in stride(from: at + width - 1, through: at, by: -1) {
+            b[k] = 0x30 + UInt8(v % 10)
+            v /= 10
+        }
+    }
 
     /// Parses only the canonical envelope form (UTC, `Z`, whole seconds, years 1900-9999).
     public init?(canonical text: String) {

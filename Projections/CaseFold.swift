@@ -1,0 +1,140 @@
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+
+/// One case's state as the case-state projection folds it, in memory: the `cases` row and the
+/// case's agencies, links and MASE actions. Folding an event changes only this value; the
+/// projection writes it out when the case leaves its cache or the fold ends.
+final class CaseFold {
+    let id: String
+    /// A `cases` row exists (the case was opened). Before that, only the child tables change,
+    /// as they always have.
+    var opened = false
+    var status = "open", stage = "opened", openedAt = "", closedAt: String? = nil
+    var birthMonth: String? = nil, gender: String? = nil, borough: String? = nil, leadAgency: String? = nil
+    var lookedAfter: Bool? = nil, learningDisability: Bool? = nil
+    var suggestedLevel: String? = nil, practitionerLevel: String? = nil, screenedAt: String? = nil
+    var policeCris = false
+    var events: Int64 = 0, missingEpisodes: Int64 = 0, missingNow: Int64 = 0, awaitingMash: Int64 = 0
+    var disruptions: Int64 = 0, links: Int64 = 0
+    var legalHold = false
+    var lastSeq: Int64 = 0
+    /// Agency → the seq of its first event on the case.
+    var agencies: [String: Int64] = [:]
+    /// (kind, target) → the seq it was first recorded at.
+    var caseLinks: [LinkKey: Int64] = [:]
+    var actions: [String: Action] = [:]
+
+    /// Every event of the case so far, for the next-steps rules; nil when the case was read
+    /// back from the projections file (its events are then read from the ledger at the end).
+    var history: [CaseEvent]? = []
+    /// Its rows are in the projections file already (they are replaced when written again).
+    var stored = false
+    /// A case event was folded since its next steps were last worked out.
+    var stepsStale = false
+    /// The seq of the last event that touched it, for choosing what leaves the cache.
+    var touchedAt: Int64 = 0
+
+    struct LinkKey: Hashable { let kind: String?, target: String? }
+    struct Action {
+        var owner: String?
+        var due: String?
+        var strand: String?
+        var status: String
+    }
+
+    init(id: String) { self.id = id }
+
+    /// The stages a case moves through, in order (DOMAIN.md: screened → MASH → assessment →
+    /// strategy → S47/CIN/early help/NFA → MASE listed → closed).
+    static let stages = ["opened", "screened", "mash", "assessment", "strategy", "outcome", "mase_listed", "closed"]
+    static let rank = Dictionary(uniqueKeysWithValues: stages.enumerated().map { ($0.element, $0.offset) })
+    static let stageOf: [String: String] = [
+        "screening.cse_tool": "screened", "screening.csc_mosaic": "screened",
+        "referral.mash_written": "mash", "referral.mash_telephone": "mash", "decision.mash": "mash",
+        "decision.s17": "assessment", "meeting.strategy": "strategy", "decision.strategy": "strategy",
+        "decision.s47": "outcome", "decision.cin_plan": "outcome", "decision.early_help": "outcome", "decision.nfa": "outcome",
+        "referral.mase": "mase_listed",
+    ]
+
+    /// Folds one event of this case (not a legal hold: those name the case in their facts).
+    func apply(_ e: Envelope, seq: Int64, occurredAt at: String) {
+        let f = Facts(e.facts)
+        switch e.type {
+        case "case.opened":
+            if !opened {
+                // A new row: every column starts from its default.
+                opened = true
+                suggestedLevel = nil; practitionerLevel = nil; screenedAt = nil; policeCris = false
+                events = 0; missingEpisodes = 0; missingNow = 0; awaitingMash = 0; disruptions = 0; links = 0; legalHold = false
+                leadAgency = nil
+            }
+            status = "open"; stage = "opened"; closedAt = nil; openedAt = at
+            birthMonth = f.string("birth_month"); gender = f.string("gender"); borough = f.string("borough")
+            lookedAfter = f.bool("looked_after"); learningDisability = f.bool("learning_disability")
+            leadAgency = f.string("lead_agency") ?? e.actor.agency
+        case "case.updated" where opened:
+            if let v = f.string("birth_month") { birthMonth = v }
+            if let v = f.string("gender") { gender = v }
+            if let v = f.string("borough") { borough = v }
+            if let v = f.string("lead_agency") { leadAgency = v }
+            if let v = f.bool("looked_after") { lookedAfter = v }
+            if let v = f.bool("learning_disability") { learningDisability = v }
+            if let v = f.bool("police_cris_recorded") { policeCris = v }
+        case "case.transferred" where opened: leadAgency = f.string("to_agency")
+        case "case.closed" where opened: status = "closed"; stage = "closed"; closedAt = at
+        case "screening.cse_tool" where opened, "screening.csc_mosaic" where opened:
+            suggestedLevel = f.string("suggested_level"); practitionerLevel = f.string("practitioner_level"); screenedAt = at
+        case "referral.mash_written" where f.string("telephone_referral") != nil: break  // the form follows a call already counted
+        case "referral.mash_written" where opened, "referral.mash_telephone" where opened: awaitingMash += 1
+        case "decision.mash" where opened: awaitingMash = 0
+        case "missing.started" where opened: missingEpisodes += 1; missingNow += 1
+        case "missing.returned" where opened: missingNow = max(0, missingNow - 1)
+        case "disruption.recorded" where opened: disruptions += 1
+        case "link.recorded":
+            if opened { links += 1 }
+            let key = LinkKey(kind: f.string("link_kind"), target: f.string("target"))
+            if caseLinks[key] == nil { caseLinks[key] = seq }
+        case "action.set":
+            if let ref = f.string("action_ref") {
+                actions[ref] = Action(owner: f.string("owner_agency"), due: f.string("due_date"), strand: f.string("strand"), status: "open")
+            }
+        case "action.progressed", "action.completed":
+            if let ref = f.string("action_ref"), actions[ref] != nil { actions[ref]!.status = e.type == "action.completed" ? "done" : "in_progress" }
+        default: break
+        }
+        // Stages only move forward until the case is closed (or reopened).
+        if opened, let next = Self.stageOf[e.type], status == "open", Self.rank[next]! > Self.rank[stage] ?? -1 { stage = next }
+        if opened { events += 1; lastSeq = seq }
+        if agencies[e.actor.agency] == nil { agencies[e.actor.agency] = seq }
+    }
+
+    /// Reads a case back from the projections file (its events are not held); nil when
+    /// nothing of it is stored.
+    static func load(_ id: String, _ db: Database) throws -> CaseFold? {
+        let c = CaseFold(id: id)
+        c.history = nil
+        c.stored = true
+        if let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM cases WHERE case_id = ?"), arguments: [id]) {
+            c.opened = true
+            c.status = r["status"]; c.stage = r["stage"]; c.openedAt = r["opened_at"]; c.closedAt = r["closed_at"]
+            c.birthMonth = r["birth_month"]; c.gender = r["gender"]; c.borough = r["borough"]; c.leadAgency = r["lead_agency"]
+            c.lookedAfter = r["looked_after"]; c.learningDisability = r["learning_disability"]
+            c.suggestedLevel = r["suggested_level"]; c.practitionerLevel = r["practitioner_level"]; c.screenedAt = r["screened_at"]
+            c.policeCris = r["police_cris"]; c.events = r["events"]; c.missingEpisodes = r["missing_episodes"]; c.missingNow = r["missing_now"]
+            c.awaitingMash = r["awaiting_mash_decision"]; c.disruptions = r["disruptions"]; c.links = r["links"]
+            c.legalHold = r["legal_hold"]; c.lastSeq = r["last_seq"]
+        }
+        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT agency, first_seq FROM case_agencies WHERE case_id = ?"), arguments: [id]) {
+            c.agencies[r[0]] = r[1]
+        }
+        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT link_kind, target, first_seq FROM case_links WHERE case_id = ?"), arguments: [id]) {
+            c.caseLinks[LinkKey(kind: r[0], target: r[1])] = r[2]
+        }
+        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT action_ref, owner_agency, due_date, strand, status FROM case_actions WHERE case_id = ?"),
+                                  arguments: [id]) {
+            c.actions[r[0]] = Action(owner: r[1], due: r[2], strand: r[3], status: r[4])
+        }
+        return c.opened || !c.agencies.isEmpty ? c : nil
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Projections
+import SafeguardCore
+import SafeguardStore
+
+/// Benchmarks of the parts of safeguard whose speed matters, on an existing ledger (make one
+/// with `safeguard demo seed`). Prints one line per figure; `tools/bench` drives it.
+///
+///   safeguard-bench fold LEDGER      the projections rebuilt WITHOUT verification, into a
+///                                    scratch file: where the fold's time goes
+let args = CommandLine.arguments.dropFirst()
+guard args.count == 2, args.first == "fold" else {
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold LEDGER.sqlite\n".utf8))
+    exit(2)
+}
+let ledgerPath = args.last!
+do {
+    let scratch = NSTemporaryDirectory() + "safeguard-bench-\(getpid()).projections.sqlite"
+    defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
+    let engine = try ProjectionEngine(ledger: try Ledger.open(at: ledgerPath, readOnly: true), path: scratch)
+    _ = try engine.rebuildUnverifiedForBenchmark()
+    let t = engine.timings
+    let apply = t.foldTotal
+    func rate(_ s: Double) -> Int { s > 0 ? Int(Double(t.events) / s) : 0 }
+    print("events \(t.events)")
+    print("rebuild_unverified_s \(String(format: "%.3f", t.total)) (\(rate(t.total)) events/s)")
+    print("fold_apply_s \(String(format: "%.3f", apply)) (\(rate(apply)) events/s; "
+          + t.fold.keys.sorted().map { "\($0) \(String(format: "%.3f", t.fold[$0]!))" }.joined(separator: ", ") + ")")
+    print("fold_finish_s \(String(format: "%.3f", t.finish)) (indexes \(String(format: "%.3f", t.indexes)), "
+          + t.finishing.keys.sorted().map { "\($0) \(String(format: "%.3f", t.finishing[$0]!))" }.joined(separator: ", ")
+          + ", digests \(String(format: "%.3f", t.digests)))")
+    print("fold_total_s \(String(format: "%.3f", apply + t.finish)) (\(rate(apply + t.finish)) events/s)")
+    print("read_parse_s \(String(format: "%.3f", t.total - apply - t.finish))")
+} catch {
+    FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+    exit(1)
+}
