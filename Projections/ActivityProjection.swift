@@ -17,6 +17,9 @@ public final class ActivityProjection: Projection {
 
     public init() {}
 
+    /// Each event type's family, looked up once per event.
+    static let family = Dictionary(uniqueKeysWithValues: EventType.all.map { ($0, EventType.family(of: $0)) })
+
     public func create(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE screenings (seq INTEGER PRIMARY KEY, case_id TEXT NOT NULL, day TEXT NOT NULL, suggested_level TEXT NOT NULL,
@@ -64,7 +67,7 @@ public final class ActivityProjection: Projection {
                 try s.run()
             }
         }
-        switch EventType.family(of: e.type) {
+        switch Self.family[e.type] ?? "" {
         case "screening":
             let s = w.screening
             s.int(c.seq); s.text(id); s.text(day); s.text(f.string("suggested_level")); s.text(f.string("practitioner_level"))

@@ -50,7 +50,7 @@ public final class AuditProjection: Projection {
         s.int(c.seq); s.text(e.eventID); s.text(Hex.encode(c.entryHash)); s.text(e.type); s.text(e.caseID)
         s.text(e.actor.agency); s.text(e.actor.role); s.text(e.actor.practitioner); s.text(e.actor.keyID)
         s.text(c.occurredAt); s.text(c.recordedAt); s.int(e.recordedAt.seconds - e.occurredAt.seconds)
-        s.int(c.policy.map { Int64($0.calendar.workingDays(from: occurredDay, to: recordedDay)) })
+        s.int(c.calendar.map { Int64($0.workingDays(from: occurredDay, to: recordedDay)) })
         s.text(occurredDay.description); s.text(recordedDay.description)
         try s.run()
         switch e.type {

@@ -25,13 +25,16 @@ final class CaseFold {
     var caseLinks: [LinkKey: Int64] = [:]
     var actions: [String: Action] = [:]
 
-    /// Every event of the case so far, for the next-steps rules; nil when the case was read
-    /// back from the projections file (its events are then read from the ledger at the end).
-    var history: [CaseEvent]? = []
+    /// Every event of the case so far, for the next-steps rules, when `complete`; a case read
+    /// back from the projections file holds none (its events are read from the ledger at the end).
+    var history: [CaseEvent] = []
+    var complete = true
     /// Its rows are in the projections file already (they are replaced when written again).
     var stored = false
     /// A case event was folded since its next steps were last worked out.
     var stepsStale = false
+    /// Steps may be in the file for it (written before, or it was read back).
+    var stepsStored = false
     /// The seq of the last event that touched it, for choosing what leaves the cache.
     var touchedAt: Int64 = 0
 
@@ -57,11 +60,25 @@ final class CaseFold {
         "referral.mase": "mase_listed",
     ]
 
+    /// What the fold does with each type of event it reads, and the stage it moves a case to.
+    enum Kind {
+        case opened, updated, transferred, closed, screened, mashForm, mashReferral, mashDecision, missingStarted, missingReturned
+        case disruption, link, actionSet, actionProgressed, actionCompleted, other
+    }
+    static let kinds: [String: Kind] = [
+        "case.opened": .opened, "case.updated": .updated, "case.transferred": .transferred, "case.closed": .closed,
+        "screening.cse_tool": .screened, "screening.csc_mosaic": .screened, "referral.mash_written": .mashForm,
+        "referral.mash_telephone": .mashReferral, "decision.mash": .mashDecision, "missing.started": .missingStarted,
+        "missing.returned": .missingReturned, "disruption.recorded": .disruption, "link.recorded": .link, "action.set": .actionSet,
+        "action.progressed": .actionProgressed, "action.completed": .actionCompleted,
+    ]
+    static let stageRankOf: [String: (stage: String, rank: Int)] = stageOf.mapValues { ($0, rank[$0]!) }
+
     /// Folds one event of this case (not a legal hold: those name the case in their facts).
     func apply(_ e: Envelope, seq: Int64, occurredAt at: String) {
         let f = Facts(e.facts)
-        switch e.type {
-        case "case.opened":
+        switch Self.kinds[e.type] ?? .other {
+        case .opened:
             if !opened {
                 // A new row: every column starts from its default.
                 opened = true
@@ -73,7 +90,7 @@ final class CaseFold {
             birthMonth = f.string("birth_month"); gender = f.string("gender"); borough = f.string("borough")
             lookedAfter = f.bool("looked_after"); learningDisability = f.bool("learning_disability")
             leadAgency = f.string("lead_agency") ?? e.actor.agency
-        case "case.updated" where opened:
+        case .updated where opened:
             if let v = f.string("birth_month") { birthMonth = v }
             if let v = f.string("gender") { gender = v }
             if let v = f.string("borough") { borough = v }
@@ -81,31 +98,34 @@ final class CaseFold {
             if let v = f.bool("looked_after") { lookedAfter = v }
             if let v = f.bool("learning_disability") { learningDisability = v }
             if let v = f.bool("police_cris_recorded") { policeCris = v }
-        case "case.transferred" where opened: leadAgency = f.string("to_agency")
-        case "case.closed" where opened: status = "closed"; stage = "closed"; closedAt = at
-        case "screening.cse_tool" where opened, "screening.csc_mosaic" where opened:
+        case .transferred where opened: leadAgency = f.string("to_agency")
+        case .closed where opened: status = "closed"; stage = "closed"; closedAt = at
+        case .screened where opened:
             suggestedLevel = f.string("suggested_level"); practitionerLevel = f.string("practitioner_level"); screenedAt = at
-        case "referral.mash_written" where f.string("telephone_referral") != nil: break  // the form follows a call already counted
-        case "referral.mash_written" where opened, "referral.mash_telephone" where opened: awaitingMash += 1
-        case "decision.mash" where opened: awaitingMash = 0
-        case "missing.started" where opened: missingEpisodes += 1; missingNow += 1
-        case "missing.returned" where opened: missingNow = max(0, missingNow - 1)
-        case "disruption.recorded" where opened: disruptions += 1
-        case "link.recorded":
+        case .mashForm where f.string("telephone_referral") != nil: break  // the form follows a call already counted
+        case .mashForm where opened, .mashReferral where opened: awaitingMash += 1
+        case .mashDecision where opened: awaitingMash = 0
+        case .missingStarted where opened: missingEpisodes += 1; missingNow += 1
+        case .missingReturned where opened: missingNow = max(0, missingNow - 1)
+        case .disruption where opened: disruptions += 1
+        case .link:
             if opened { links += 1 }
             let key = LinkKey(kind: f.string("link_kind"), target: f.string("target"))
             if caseLinks[key] == nil { caseLinks[key] = seq }
-        case "action.set":
+        case .actionSet:
             if let ref = f.string("action_ref") {
                 actions[ref] = Action(owner: f.string("owner_agency"), due: f.string("due_date"), strand: f.string("strand"), status: "open")
             }
-        case "action.progressed", "action.completed":
+        case .actionProgressed, .actionCompleted:
             if let ref = f.string("action_ref"), actions[ref] != nil { actions[ref]!.status = e.type == "action.completed" ? "done" : "in_progress" }
         default: break
         }
-        // Stages only move forward until the case is closed (or reopened).
-        if opened, let next = Self.stageOf[e.type], status == "open", Self.rank[next]! > Self.rank[stage] ?? -1 { stage = next }
-        if opened { events += 1; lastSeq = seq }
+        if opened {
+            // Stages only move forward until the case is closed (or reopened).
+            if let next = Self.stageRankOf[e.type], status == "open", next.rank > Self.rank[stage] ?? -1 { stage = next.stage }
+            events += 1
+            lastSeq = seq
+        }
         if agencies[e.actor.agency] == nil { agencies[e.actor.agency] = seq }
     }
 
@@ -113,8 +133,9 @@ final class CaseFold {
     /// nothing of it is stored.
     static func load(_ id: String, _ db: Database) throws -> CaseFold? {
         let c = CaseFold(id: id)
-        c.history = nil
+        c.complete = false
         c.stored = true
+        c.stepsStored = true
         if let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM cases WHERE case_id = ?"), arguments: [id]) {
             c.opened = true
             c.status = r["status"]; c.stage = r["stage"]; c.openedAt = r["opened_at"]; c.closedAt = r["closed_at"]

@@ -22,7 +22,7 @@ public final class CaseStateProjection: Projection {
     public static var stages: [String] { CaseFold.stages }
 
     /// How many events the cached cases may hold before the least recently touched are written out.
-    public var cacheEvents = 60_000
+    public var cacheEvents = 30_000
 
     /// Cases read back from the file in the last pass after leaving the cache (or from before an update).
     public private(set) var casesReadBack = 0
@@ -94,8 +94,8 @@ public final class CaseStateProjection: Projection {
         let fold = try self.fold(id, c, db)
         fold.apply(e, seq: c.seq, occurredAt: c.occurredAt)
         fold.stepsStale = true
-        if fold.history != nil {
-            fold.history!.append(CaseEvent(e))
+        if fold.complete {
+            fold.history.append(CaseEvent(e))
             heldEvents += 1
         }
         if heldEvents > cacheEvents || cache.count > cacheEvents / 4 { try evict(policy: c.policy, db) }
@@ -128,7 +128,7 @@ public final class CaseStateProjection: Projection {
             if heldEvents <= cacheEvents * 3 / 4, cache.count <= cacheEvents / 8 { break }
             try write(fold, policy: policy)
             cache[fold.id] = nil
-            heldEvents -= fold.history?.count ?? 0
+            heldEvents -= fold.history.count
         }
     }
 
@@ -142,9 +142,11 @@ public final class CaseStateProjection: Projection {
         written?.insert(fold.id)
         guard fold.stepsStale else { return }
         fold.stepsStale = false
-        guard let history = fold.history, let policy else { incomplete.insert(fold.id); return }
-        let events = history.filter { !retracted.contains($0.eventID) }
-        try w.steps(fold.id, NextSteps.forCase(events, policy: policy, today: nil), NextSteps.lateSteps(events, policy: policy))
+        guard fold.complete, let policy else { incomplete.insert(fold.id); return }
+        let events = retracted.isEmpty ? fold.history : fold.history.filter { !retracted.contains($0.eventID) }
+        let steps = NextSteps.stored(events, policy: policy)
+        try w.steps(fold.id, steps.next, steps.late, replacing: fold.stepsStored)
+        fold.stepsStored = true
         stepsStored = true
     }
 
@@ -169,7 +171,8 @@ public final class CaseStateProjection: Projection {
         guard let w = writer, !ids.isEmpty else { return }
         try cases.forEach(ids) { id, all in
             let events = all.filter { !retracted.contains($0.eventID) }
-            try w.steps(id, NextSteps.forCase(events, policy: policy, today: nil), NextSteps.lateSteps(events, policy: policy))
+            let steps = NextSteps.stored(events, policy: policy)
+            try w.steps(id, steps.next, steps.late, replacing: true)
         }
     }
 
@@ -180,10 +183,11 @@ public final class CaseStateProjection: Projection {
         let fold = CaseFold(id: id)
         for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
             fold.apply(envelope, seq: row.seq, occurredAt: row.occurredAt)
-            fold.history!.append(CaseEvent(envelope))
+            fold.history.append(CaseEvent(envelope))
         }
         if fold.opened { fold.legalHold = hold }
         fold.stored = true
+        fold.stepsStored = true
         fold.stepsStale = true
         incomplete.remove(id)
         try write(fold, policy: policy)
@@ -236,10 +240,12 @@ public final class CaseStateProjection: Projection {
             }
         }
 
-        /// Replaces a case's next and late steps.
-        func steps(_ id: String, _ next: [NextStep], _ late: [LateStep]) throws {
-            try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?").execute(arguments: [id])
-            try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?").execute(arguments: [id])
+        /// Writes a case's next and late steps, `replacing` any stored before.
+        func steps(_ id: String, _ next: [NextStep], _ late: [LateStep], replacing: Bool) throws {
+            if replacing {
+                try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?").execute(arguments: [id])
+                try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?").execute(arguments: [id])
+            }
             for step in next {
                 insertStep.text(id); insertStep.text(step.rule); insertStep.text(step.what); insertStep.text(step.due?.description)
                 try insertStep.run()

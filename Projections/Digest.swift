@@ -9,7 +9,20 @@ import SafeguardCore
 /// buffers: the digest covers every row of every read model, so it must be cheap.
 enum Digest {
     static func of(_ p: any Projection, _ db: Database) throws -> String {
-        var h = SHA256.Hasher()
+        // Hashing runs on another thread while this one reads and encodes the rows.
+        let hasher = Background()
+        try Pipeline.inBackground(consume: { hasher.update($0) }) { sink in try encode(p, db, sink) }
+        return Hex.encode(hasher.finish())
+    }
+
+    private final class Background: @unchecked Sendable {
+        private var h = SHA256.Hasher()
+        func update(_ bytes: [UInt8]) { h.update(bytes) }
+        func finish() -> [UInt8] { h.finish() }
+    }
+
+    /// The digested text of a projection's tables, in chunks of about 64 KiB.
+    static func encode(_ p: any Projection, _ db: Database, _ sink: ([UInt8]) throws -> Void) throws {
         var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
         for t in p.tables {
@@ -44,12 +57,11 @@ enum Digest {
                 }
                 out.append(contentsOf: "]\n".utf8)
                 if out.count >= 1 << 16 {
-                    h.update(out)
+                    try sink(out)
                     out.removeAll(keepingCapacity: true)
                 }
             }
         }
-        h.update(out)
-        return Hex.encode(h.finish())
+        try sink(out)
     }
 }

@@ -10,6 +10,26 @@ enum Pipeline {
 
     struct Cancelled: Error {}
 
+    /// Calls `consume` on a new thread for each item the caller passes to `sink` inside
+    /// `produce`, in order; returns when both are done.
+    static func inBackground<T>(consume: @escaping @Sendable (T) -> Void, produce: (_ sink: (T) throws -> Void) throws -> Void) throws {
+        let queue = Queue<T>()
+        let done = Queue<Bool>()
+        let thread = Thread {
+            while let batch = try? queue.take() {
+                for item in batch { consume(item) }
+            }
+            done.close(nil)
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        defer {
+            queue.close(nil)
+            done.cancelAndWait()
+        }
+        try produce { try queue.put([$0]) }
+    }
+
     /// Calls `produce` on a new thread with a sink for items, and `consume` here for each
     /// item in order. Rethrows the first error of either side.
     static func run<T>(produce: (@escaping (T) throws -> Void) throws -> Void, consume: (T) throws -> Void) throws {
@@ -58,7 +78,7 @@ enum Pipeline {
         }
     }
 
-    private final class Queue<T>: @unchecked Sendable {
+    final class Queue<T>: @unchecked Sendable {
         private let condition = NSCondition()
         private var batches: [[T]] = []
         private var head = 0

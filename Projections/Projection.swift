@@ -12,7 +12,17 @@ public struct FoldContext {
     public var occurredAt: String = ""
     public var recordedAt: String = ""
     /// The policy document in force at this event (nil before the first policy_set).
-    public var policy: PolicyDocument?
+    public var policy: PolicyDocument? {
+        didSet { calendar = policy?.calendar }
+    }
+    /// Its working-day calendar (kept apart so that folds need not copy the whole policy).
+    public private(set) var calendar: WorkingCalendar?
+
+    public init(seq: Int64, entryHash: [UInt8], occurredAt: String = "", recordedAt: String = "", policy: PolicyDocument?) {
+        self.seq = seq; self.entryHash = entryHash; self.occurredAt = occurredAt; self.recordedAt = recordedAt
+        self.policy = policy
+        calendar = policy?.calendar
+    }
 }
 
 /// A read model rebuilt from the verified log: a deterministic fold over its events into

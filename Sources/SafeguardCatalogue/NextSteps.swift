@@ -92,16 +92,25 @@ public enum NextSteps {
     /// With `today` nil, the steps are those due whatever the date (overdue is not worked out,
     /// and the transition step is listed from birth): what a projection stores.
     public static func forCase(_ events: [CaseEvent], policy: PolicyDocument, today: Day?) -> [NextStep] {
+        forCase(events, CaseReading(events, policy: policy), policy: policy, today: today)
+    }
+
+    /// The next steps (as `forCase` with no day) and the late steps of a case, reading it once.
+    public static func stored(_ events: [CaseEvent], policy: PolicyDocument) -> (next: [NextStep], late: [LateStep]) {
+        let reading = CaseReading(events, policy: policy)
+        return (forCase(events, reading, policy: policy, today: nil), lateSteps(reading, policy: policy))
+    }
+
+    static func forCase(_ events: [CaseEvent], _ reading: CaseReading, policy: PolicyDocument, today: Day?) -> [NextStep] {
         let cal = policy.calendar
         var steps: [NextStep] = []
         func add(_ rule: String, _ what: String, _ due: Day?) {
             let overdue = due.flatMap { d in today.flatMap { t in t > d ? cal.workingDays(from: d, to: t) : nil } }
             steps.append(NextStep(rule: rule, what: what, due: due, overdueBy: overdue))
         }
-        func after(_ t: Timestamp, _ types: Set<String>) -> [CaseEvent] {
+        func after(_ t: Timestamp, _ types: [String]) -> [CaseEvent] {
             events.filter { types.contains($0.type) && $0.occurredAt >= t }
         }
-        let reading = CaseReading(events, policy: policy)
         let live = reading.live
         // A closed case needs nothing more done (R1, R3, R10 look forward), but what was left
         // unrecorded before it closed (R2, R4, R7, R8, R13-R15) stays an exception.
@@ -224,9 +233,12 @@ public struct LateStep: Equatable, Sendable {
 extension NextSteps {
     /// R1, R2, R3 and R8 done, but late.
     public static func lateSteps(_ events: [CaseEvent], policy: PolicyDocument) -> [LateStep] {
+        lateSteps(CaseReading(events, policy: policy), policy: policy)
+    }
+
+    static func lateSteps(_ reading: CaseReading, policy: PolicyDocument) -> [LateStep] {
         let cal = policy.calendar
         var out: [LateStep] = []
-        let reading = CaseReading(events, policy: policy)
         let live = reading.live
         if let screening = reading.screening {
             let (since, level) = (reading.since, reading.level)

@@ -9,8 +9,8 @@ import SafeguardStore
 ///   safeguard-bench fold LEDGER      the projections rebuilt WITHOUT verification, into a
 ///                                    scratch file: where the fold's time goes
 let args = CommandLine.arguments.dropFirst()
-guard args.count == 2, args.first == "fold" else {
-    FileHandle.standardError.write(Data("usage: safeguard-bench fold LEDGER.sqlite\n".utf8))
+guard args.count == 2, args.first == "fold" || args.first == "fold-in-memory" else {
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory LEDGER.sqlite\n".utf8))
     exit(2)
 }
 let ledgerPath = args.last!
@@ -18,7 +18,13 @@ do {
     let scratch = NSTemporaryDirectory() + "safeguard-bench-\(getpid()).projections.sqlite"
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
     let engine = try ProjectionEngine(ledger: try Ledger.open(at: ledgerPath, readOnly: true), path: scratch)
-    _ = try engine.rebuildUnverifiedForBenchmark()
+    if args.first == "fold" {
+        _ = try engine.rebuildUnverifiedForBenchmark()
+    } else {
+        var events: [(StoredEntry, Envelope)] = []
+        try engine.ledger.forEachUnverified { events.append(($0, $1)) }
+        _ = try engine.rebuildForBenchmark(events)
+    }
     let t = engine.timings
     let apply = t.foldTotal
     func rate(_ s: Double) -> Int { s > 0 ? Int(Double(t.events) / s) : 0 }

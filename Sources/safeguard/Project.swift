@@ -48,10 +48,11 @@ extension Safeguard.Project {
             if !output.json {
                 let t = engine.timings
                 let fold = t.foldTotal
-                print("Rebuilt \(engine.path) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: \(t.events) events; "
-                      + "fold \(String(format: "%.1f", fold)) s (\(fold > 0 ? Int(Double(t.events) / fold) : 0) events/s: "
-                      + t.fold.keys.sorted().map { "\($0) \(String(format: "%.1f", t.fold[$0]!)) s" }.joined(separator: ", ")
-                      + "), next steps \(String(format: "%.1f", t.finish)) s, the rest verification and reading")
+                func secs(_ x: Double) -> String { String(format: "%.1f s", x) }
+                print("Rebuilt \(engine.path) in \(secs(Date().timeIntervalSince(started))): \(t.events) events verified and folded; "
+                      + "the fold took \(secs(fold)) of CPU (\(fold > 0 ? Int(Double(t.events) / fold) : 0) events/s: "
+                      + t.fold.keys.sorted().map { "\($0) \(secs(t.fold[$0]!))" }.joined(separator: ", ")
+                      + "), indexes, next steps and digests \(secs(t.finish)); verification ran beside it on another thread")
             }
             printStatus(s, json: output.json)
         }
