@@ -17,8 +17,13 @@ public final class ActivityProjection: Projection {
 
     public init() {}
 
-    /// Each event type's family, looked up once per event.
-    static let family = Dictionary(uniqueKeysWithValues: EventType.all.map { ($0, EventType.family(of: $0)) })
+    /// The families that make activity rows, by event type, looked up once per event.
+    enum Family: String, CaseIterable {
+        case screening, contact, referral, decision, missing, disruption, meeting, acknowledgement, action, escalation
+    }
+    static let family: [String: Family] = Dictionary(uniqueKeysWithValues: EventType.all.compactMap { type in
+        Family(rawValue: EventType.family(of: type)).map { (type, $0) }
+    })
 
     public func create(_ db: Database) throws {
         try db.execute(sql: """
@@ -51,8 +56,9 @@ public final class ActivityProjection: Projection {
         if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event") {
             retractedInPass.append(target)
         }
-        guard let id = e.caseID else { return }
-        let day = Day(london: e.occurredAt).description
+        // Most events make no activity row: nothing else is worked out for them.
+        guard let id = e.caseID, let family = Self.family[e.type] else { return }
+        let day = dayText.of(Day(london: e.occurredAt))
         let w = writer!
         func marks(_ source: String) throws {
             let s = w.mark
@@ -67,24 +73,24 @@ public final class ActivityProjection: Projection {
                 try s.run()
             }
         }
-        switch Self.family[e.type] ?? "" {
-        case "screening":
+        switch family {
+        case .screening:
             let s = w.screening
             s.int(c.seq); s.text(id); s.text(day); s.text(f.string("suggested_level")); s.text(f.string("practitioner_level"))
             s.int(f.int("age_years")); s.bool(f.bool("learning_disability"))
             try s.run()
             try marks("screening")
-        case "contact": try marks("contact")
-        case "referral":
+        case .contact: try marks("contact")
+        case .referral:
             let s = w.referral
             s.int(c.seq); s.text(id); s.text(day); s.text(e.actor.agency); s.text(e.type)
             try s.run()
-        case "decision":
+        case .decision:
             let s = w.decision
             s.int(c.seq); s.text(id); s.text(day); s.text(e.type)
             s.text(f.string("outcome") ?? f.string("kind") ?? f.string("status") ?? f.string("reason")); s.bool(f.bool("organised_complex_abuse"))
             try s.run()
-        case "missing":
+        case .missing:
             let s: Prepared
             switch e.type {
             case "missing.started":
@@ -95,11 +101,11 @@ public final class ActivityProjection: Projection {
             default: s = w.rhiCompleted; s.text(c.occurredAt); s.text(f.string("missing_episode"))
             }
             try s.run()
-        case "disruption":
+        case .disruption:
             let s = w.disruption
             s.int(c.seq); s.text(id); s.text(day); s.text(f.string("tactic")); s.text(f.string("status")); s.bool(f.bool("positive_outcome"))
             try s.run()
-        case "meeting":
+        case .meeting:
             let s = w.meeting
             s.int(c.seq); s.text(e.eventID); s.text(id); s.text(day); s.text(e.type); s.text(f.string("meeting_ref"))
             s.text(f.strings("attendees").joined(separator: ","))
@@ -108,11 +114,11 @@ public final class ActivityProjection: Projection {
                 w.meetingCase.int(c.seq); w.meetingCase.text(discussed)
                 try w.meetingCase.run()
             }
-        case "acknowledgement":
+        case .acknowledgement:
             let s = w.acknowledgement
             s.int(c.seq); s.text(f.string("decision_event")); s.text(e.actor.agency); s.text(day); s.bool(f.bool("recorded_on_own_system") == true)
             try s.run()
-        case "action":
+        case .action:
             if e.type == "action.set" {
                 let s = w.actionSet
                 s.text(id); s.text(f.string("action_ref")); s.text(f.string("owner_agency")); s.text(f.string("strand")); s.text(f.string("due_date"))
@@ -123,7 +129,7 @@ public final class ActivityProjection: Projection {
                 s.text(day); s.text(id); s.text(f.string("action_ref"))
                 try s.run()
             }
-        case "escalation":
+        case .escalation:
             if e.type == "escalation.raised" {
                 let s = w.escalation
                 s.int(c.seq); s.text(e.eventID); s.text(id); s.text(day)
@@ -133,11 +139,11 @@ public final class ActivityProjection: Projection {
                 s.text(day); s.bool(f.bool("lessons_reported_to_mase")); s.text(f.string("escalation"))
                 try s.run()
             }
-        default: break
         }
     }
 
     private var writer: Writer?
+    private var dayText = DayText()
     /// The event ids retracted in this pass: their cases are folded again without them in `finish`.
     private var retractedInPass: [String] = []
 

@@ -37,6 +37,7 @@ public final class AuditProjection: Projection {
     ]
 
     private var insertEvent, insertCorrection, insertSharing: Prepared?
+    private var occurredText = DayText(), recordedText = DayText()
 
     public func begin(_ db: Database, fresh: Bool) throws {
         insertEvent = try Prepared(db, "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
@@ -51,7 +52,7 @@ public final class AuditProjection: Projection {
         s.text(e.actor.agency); s.text(e.actor.role); s.text(e.actor.practitioner); s.text(e.actor.keyID)
         s.text(c.occurredAt); s.text(c.recordedAt); s.int(e.recordedAt.seconds - e.occurredAt.seconds)
         s.int(c.calendar.map { Int64($0.workingDays(from: occurredDay, to: recordedDay)) })
-        s.text(occurredDay.description); s.text(recordedDay.description)
+        s.text(occurredText.of(occurredDay)); s.text(recordedText.of(recordedDay))
         try s.run()
         switch e.type {
         case "correction.recorded":

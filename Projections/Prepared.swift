@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import SafeguardCatalogue
 
 /// A prepared statement bound and stepped through the SQLite C API directly: the fold writes a
 /// few rows per event, and binding without boxing each value into `DatabaseValue` is most of
@@ -47,5 +48,15 @@ final class Prepared {
             throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
                                 sql: statement.sql)
         }
+    }
+}
+
+/// `YYYY-MM-DD` of a day, remembering the last one asked for: events come in time order, so
+/// most are on the same day as the one before.
+struct DayText {
+    private var last: (Int64, String) = (Int64.min, "")
+    mutating func of(_ day: Day) -> String {
+        if day.number != last.0 { last = (day.number, day.description) }
+        return last.1
     }
 }

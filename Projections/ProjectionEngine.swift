@@ -98,8 +98,8 @@ public final class ProjectionEngine {
     /// Replays the whole log WITHOUT verifying it: for benchmarks of the fold alone (the
     /// events are parsed, not checked). The read models it leaves must not be reported from.
     @discardableResult
-    public func rebuildUnverifiedForBenchmark() throws -> [Status] {
-        try rebuild { fold in try ledger.forEachUnverified(fold) }
+    public func rebuildUnverifiedForBenchmark(progress: (Int64) -> Void = { _ in }) throws -> [Status] {
+        try rebuild(progress: progress) { fold in try ledger.forEachUnverified(fold) }
     }
 
     /// Folds events already in memory (read by `Ledger.forEachUnverified`): for profiling the

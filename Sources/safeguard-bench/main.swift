@@ -19,7 +19,14 @@ do {
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
     let engine = try ProjectionEngine(ledger: try Ledger.open(at: ledgerPath, readOnly: true), path: scratch)
     if args.first == "fold" {
-        _ = try engine.rebuildUnverifiedForBenchmark()
+        // Resident memory as the fold goes, to show it does not grow with the log.
+        let rss = { () -> Int in
+            let fields = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8))?.split(separator: " ") ?? []
+            return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576 : 0
+        }
+        var samples: [String] = []
+        _ = try engine.rebuildUnverifiedForBenchmark { n in if n % 200_000 == 0 { samples.append("\(n / 1000)k:\(rss())MB") } }
+        print("resident_memory \(samples.joined(separator: " "))")
     } else {
         var events: [(StoredEntry, Envelope)] = []
         try engine.ledger.forEachUnverified { events.append(($0, $1)) }
