@@ -6,7 +6,7 @@ import SafeguardStore
 import GRDB
 import XCTest
 
-/// A small hand-built partnership (eight children, written out below) whose recording-practice
+/// A small hand-built partnership (twelve children, written out below) whose recording-practice
 /// exceptions and MASE figures are counted by hand in the assertions.
 final class FixtureReportTests: XCTestCase {
     var dir: URL!
@@ -38,8 +38,16 @@ final class FixtureReportTests: XCTestCase {
         return e.eventID!
     }
 
-    func open(_ c: String, _ at: String, birth: String = "2011-06", agency: String = "police") throws {
-        try rec(agency, "case.opened", c, at, ["birth_month": .string(birth), "gender": "female", "looked_after": false, "learning_disability": false, "borough": "B1"])
+    func open(_ c: String, _ at: String, birth: String = "2011-06", agency: String = "police", gender: String = "female", lookedAfter: Bool = false) throws {
+        try rec(agency, "case.opened", c, at, ["birth_month": .string(birth), "gender": .string(gender), "looked_after": .bool(lookedAfter),
+                                               "learning_disability": false, "borough": "B1"])
+    }
+
+    /// A telephone referral to MASH by police, and the written form from CSC half an hour later.
+    func referByTelephone(_ c: String, _ at: String) throws {
+        let call = try rec("police", "referral.mash_telephone", c, at, ["immediate_risk": true])
+        let form = Timestamp(seconds: Timestamp(rfc3339: at)!.seconds + 1800).description
+        try rec("csc", "referral.mash_written", c, form, ["urgency": "urgent", "telephone_referral": .string(call)])
     }
 
     func screen(_ c: String, _ at: String, _ marks: JSONValue, level: String, age: Int64 = 14, agency: String = "csc") throws {
@@ -109,6 +117,32 @@ final class FixtureReportTests: XCTestCase {
         try rec("police", "contact.recorded", "C-9", "2026-03-09T10:00:00Z", ["contact_type": "about_child"])
         try rec("csc", "decision.nfa", "C-9", "2026-03-10T10:00:00Z", ["reason": "no_cse_concerns", "referrer_told_verbally": true, "referrer_told_in_writing": false])
         try rec("csc", "case.closed", "C-9", "2026-03-11T10:00:00Z", ["reason": "no_cse_concerns"])
+        // C-10: a looked-after boy (born Feb 2013: 13), opened Thu 5 Mar; screened medium, then
+        // significant on Tue 10 Mar (escalated) and referred the same day: nothing outstanding by
+        // 17 March, but on 9 March his MASH referral (due Fri 6) was a working day overdue.
+        try open("C-10", "2026-03-05T09:00:00Z", birth: "2013-02", agency: "csc", gender: "male", lookedAfter: true)
+        try screen("C-10", "2026-03-05T10:00:00Z", [["code": "A6"]], level: "medium", age: 13)
+        try screen("C-10", "2026-03-10T10:00:00Z", [["code": "A6"], ["code": "S1", "timing": "current"]], level: "significant", age: 13)
+        try referByTelephone("C-10", "2026-03-10T10:30:00Z")
+        // C-11: significant, referred the same day; missing Fri 6 Mar, back Sat 7, RHI offered
+        // 26 hours later and completed; a Protect action done: nothing outstanding.
+        try open("C-11", "2026-03-02T09:00:00Z")
+        try screen("C-11", "2026-03-02T10:00:00Z", [["code": "S1", "timing": "current"]], level: "significant", agency: "police")
+        try referByTelephone("C-11", "2026-03-02T10:30:00Z")
+        try rec("partnership", "action.set", "C-11", "2026-03-04T13:00:00Z", ["action_ref": "A-2", "owner_agency": "csc", "due_date": "2026-03-10", "strand": "protect"])
+        let away = try rec("police", "missing.started", "C-11", "2026-03-06T20:00:00Z", ["reported_by": "parent_carer"])
+        try rec("police", "missing.returned", "C-11", "2026-03-07T08:00:00Z", ["missing_episode": .string(away), "how": "returned_self"])
+        try rec("csc", "missing.rhi_offered", "C-11", "2026-03-08T10:00:00Z", ["missing_episode": .string(away)])
+        try rec("csc", "missing.rhi_completed", "C-11", "2026-03-12T10:00:00Z", ["missing_episode": .string(away), "accepted": true])
+        try rec("partnership", "action.completed", "C-11", "2026-03-09T12:00:00Z", ["action_ref": "A-2"])
+        // C-12: significant and referred on Mon 2 Mar; screened medium on Mon 9 (de-escalated);
+        // the S47 enquiry ends in a child in need plan on Tue 10 (so no Family CAF is due); closed Thu 12.
+        try open("C-12", "2026-03-02T09:00:00Z", agency: "csc")
+        try screen("C-12", "2026-03-02T10:00:00Z", [["code": "S1", "timing": "current"]], level: "significant")
+        try referByTelephone("C-12", "2026-03-02T10:30:00Z")
+        try screen("C-12", "2026-03-09T10:00:00Z", [["code": "A2"]], level: "medium")
+        try rec("csc", "decision.s47", "C-12", "2026-03-10T10:00:00Z", ["outcome": "cin_plan"])
+        try rec("csc", "case.closed", "C-12", "2026-03-12T10:00:00Z", ["reason": "risk_reduced"])
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
@@ -138,12 +172,15 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(cases("R15"), ["C-6"])
         XCTAssertEqual(ex.count, 18, "R1-R4: 1+1+1+2, R5 1, R6 2, R7 2, R8 1, R9 2, R10 1, R12-R15: 1+1+1+1")
 
+        XCTAssertFalse(ex.contains { ["C-8", "C-10", "C-11", "C-12"].contains($0.caseID) }, "nothing outstanding for them")
+
         // As known on Mon 9 March: C-9's NFA (recorded 10 March) is not yet there; C-1's
-        // referral is four working days overdue; C-8 is open (closed 10 March) and has
-        // nothing outstanding.
+        // referral is four working days overdue, C-10's (medium on Thu 5, due Fri 6) one; C-8
+        // is open (closed 10 March) and has nothing outstanding.
         let earlier = try engine.practiceExceptions(on: Day(iso: "2026-03-09")!)
         XCTAssertEqual(earlier.filter { $0.rule == "R4" }.map(\.caseID), ["C-3"])
-        XCTAssertEqual(earlier.first { $0.rule == "R1" }?.overdue, 4)
+        XCTAssertEqual(earlier.filter { $0.rule == "R1" }.map(\.caseID), ["C-1", "C-10"])
+        XCTAssertEqual(earlier.filter { $0.rule == "R1" }.map(\.overdue), [4, 1])
         XCTAssertFalse(earlier.contains { $0.caseID == "C-8" })
     }
 
@@ -152,30 +189,37 @@ final class FixtureReportTests: XCTestCase {
         try engine.rebuild(trustAnchor: root.publicKey)
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
         func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
-        XCTAssertEqual(section("1.").rows, [["MASH", "referral.mash_telephone", "police", "1"], ["MASH", "referral.mash_written", "csc", "2"]])
-        XCTAssertEqual(section("2.").rows, [["6", "6", "5", "1", "1"]], "open: C-1..C-7; police C-1,2,4,5,6,7; CSC C-2..C-7")
+        // Telephone referrals by police for C-2, C-10, C-11, C-12; written forms by CSC for C-6, C-8, C-10, C-11, C-12.
+        XCTAssertEqual(section("1.").rows, [["MASH", "referral.mash_telephone", "police", "4"], ["MASH", "referral.mash_written", "csc", "5"]])
+        XCTAssertEqual(section("2.").rows, [["8", "8", "7", "1", "1"]], "open: C-1..C-7, C-10, C-11; police C-1,2,4,5,6,7,10,11; CSC C-2..C-7, C-10, C-11")
+        // Open at the end: C-1 medium; C-2, C-6, C-10, C-11 significant; C-3, C-4, C-5, C-7 never screened.
+        // C-10 went up (medium to significant), C-12 down; C-8, C-9, C-12 closed.
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("3.").rows.map { ($0[0], $0[1]) }),
-                       ["medium": "1", "significant": "2", "not screened": "4", "new in period": "9", "escalated in period": "0",
-                        "de-escalated in period": "0", "closed in period": "2"])
+                       ["medium": "1", "significant": "4", "not screened": "4", "new in period": "12", "escalated in period": "1",
+                        "de-escalated in period": "1", "closed in period": "3"])
         let marks = Set(section("4.").rows.map { $0.joined(separator: " ") })
-        XCTAssertEqual(marks, ["indicator A2 2", "indicator A9 1", "indicator S1 1", "indicator S3 1", "indicator A19 1", "indicator A6 1", "vulnerability V2 1"])
-        // Children with activity in the period: all nine, every one female; ages on 16 Mar 2026 from birth
-        // month 2011-06 (14, so 13-15) except C-7 (2008-06: 17).
+        XCTAssertEqual(marks, ["indicator A2 3", "indicator A9 1", "indicator S1 4", "indicator S3 1", "indicator A19 1", "indicator A6 2", "vulnerability V2 1"],
+                       "A2: C-1, C-4, C-12; S1: C-2, C-10, C-11, C-12; A6: C-8, C-10")
+        // Children with activity in the period: all twelve, every one female but C-10; ages on 16 Mar 2026 from birth
+        // month 2011-06 (14, so 13-15) except C-7 (2008-06: 17) and C-10 (2013-02: 13); C-10 is looked after.
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("5.").rows.map { ($0[0], $0[1]) }),
-                       ["gender: female": "9", "age band: 13-15": "8", "age band: 16-17": "1"])
-        XCTAssertEqual(section("6.").rows, [["1", "1", "1", "0", "0", "0"]])
+                       ["gender: female": "11", "gender: male": "1", "age band: 13-15": "11", "age band: 16-17": "1", "looked after": "1"])
+        // C-4 (returned, no RHI) and C-11 (returned, RHI offered after 26 hours and completed).
+        XCTAssertEqual(section("6.").rows, [["2", "2", "2", "1", "1", "1"]])
         XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
         XCTAssertEqual(section("7. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
         XCTAssertEqual(section("8.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
-        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"]])
+        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
+                                            ["decision.s47", "cin_plan", "1"]])
         XCTAssertEqual(section("10.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
         XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-01"]])
-        XCTAssertEqual(section("12.").rows, [["pursue", "1", "0", "1"]])
+        XCTAssertEqual(section("12.").rows, [["protect", "1", "1", "0"], ["pursue", "1", "0", "1"]], "A-2 done on 9 March; A-1 due 6 March, not done")
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
-        // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March)
-        // and C-9 (opened 9 March) were both open.
+        // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March),
+        // C-9 (opened 9 March) and C-12 (closed 12 March) were open, and C-10 was known to CSC
+        // only (police referred him on 10 March).
         let past = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-09"))
-        XCTAssertEqual(past.sections.first { $0.title.hasPrefix("2.") }!.rows, [["8", "8", "7", "1", "1"]])
+        XCTAssertEqual(past.sections.first { $0.title.hasPrefix("2.") }!.rows, [["10", "11", "9", "1", "2"]])
         XCTAssertTrue(report.render(.csv).hasPrefix("section,row,column,value\nbuilt from,0,log size,"))
     }
 
@@ -198,20 +242,20 @@ final class FixtureReportTests: XCTestCase {
 
     /// Steps done after their deadlines are exceptions too (R1, R3, R8), measured in working days late.
     func testStepsDoneLate() throws {
-        try open("C-10", "2026-03-02T09:00:00Z")
-        try rec("csc", "contact.recorded", "C-10", "2026-03-02T09:30:00Z", ["contact_type": "phone"])
-        try screen("C-10", "2026-03-02T10:00:00Z", [["code": "A2"]], level: "medium")
-        let gone = try rec("police", "missing.started", "C-10", "2026-03-03T20:00:00Z", ["reported_by": "parent_carer"])
-        try rec("police", "missing.returned", "C-10", "2026-03-04T08:00:00Z", ["missing_episode": .string(gone), "how": "returned_self"])
-        try rec("csc", "referral.mash_written", "C-10", "2026-03-05T10:00:00Z", ["urgency": "standard"])
-        try rec("csc", "missing.rhi_offered", "C-10", "2026-03-09T10:00:00Z", ["missing_episode": .string(gone)])
-        try rec("csc", "decision.early_help", "C-10", "2026-03-20T10:00:00Z", ["kind": "family_caf", "status": "started"])
+        try open("C-20", "2026-03-02T09:00:00Z")
+        try rec("csc", "contact.recorded", "C-20", "2026-03-02T09:30:00Z", ["contact_type": "phone"])
+        try screen("C-20", "2026-03-02T10:00:00Z", [["code": "A2"]], level: "medium")
+        let gone = try rec("police", "missing.started", "C-20", "2026-03-03T20:00:00Z", ["reported_by": "parent_carer"])
+        try rec("police", "missing.returned", "C-20", "2026-03-04T08:00:00Z", ["missing_episode": .string(gone), "how": "returned_self"])
+        try rec("csc", "referral.mash_written", "C-20", "2026-03-05T10:00:00Z", ["urgency": "standard"])
+        try rec("csc", "missing.rhi_offered", "C-20", "2026-03-09T10:00:00Z", ["missing_episode": .string(gone)])
+        try rec("csc", "decision.early_help", "C-20", "2026-03-20T10:00:00Z", ["kind": "family_caf", "status": "started"])
         let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("late.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
-        let late = try engine.practiceExceptions(on: Day(iso: "2026-03-23")!).filter { $0.caseID == "C-10" }
+        let late = try engine.practiceExceptions(on: Day(iso: "2026-03-23")!).filter { $0.caseID == "C-20" }
         XCTAssertEqual(late.map(\.rule), ["R1", "R3", "R8"])
         XCTAssertEqual(late.map(\.overdue), [2, 4, 1], "referral due Tue 3, made Thu 5; CAF due Mon 16, started Fri 20; RHI due Sat 7, offered Mon 9")
-        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-06")!).filter { $0.caseID == "C-10" && $0.rule == "R3" }.count, 0,
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-06")!).filter { $0.caseID == "C-20" && $0.rule == "R3" }.count, 0,
                        "the CAF was not yet late on 6 March")
     }
 
@@ -237,8 +281,8 @@ final class FixtureReportTests: XCTestCase {
         let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("undo2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
-        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["1", "1", "0", "0", "0", "0"]], "the child is no longer recorded as returned")
-        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("12.") }!.rows, [], "no action was set")
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["2", "2", "1", "1", "1", "1"]], "C-4 is no longer recorded as returned")
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("12.") }!.rows, [["protect", "1", "1", "0"]], "A-1 was never set")
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         XCTAssertFalse(ex.contains { $0.rule == "R14" || $0.rule == "R8" }, "\(ex.filter { $0.rule == "R14" || $0.rule == "R8" })")
     }
