@@ -1,0 +1,79 @@
+import SafeguardCore
+import XCTest
+
+/// Signed notes against the published examples: Go's sumdb/note test key PeterNeumann (its
+/// note reproduced byte for byte) and the examples of c2sp.org/signed-note and
+/// c2sp.org/tlog-cosignature (parsed; their public keys are not published).
+final class SignedNoteTests: XCTestCase {
+    let peterSecret = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+    let peterVerifier = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+    let text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+    let peterNote = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n\n"
+        + "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+
+    /// The Go private-key form: PRIVATE+KEY+NAME+HEX8+base64(0x01 || seed).
+    func peterKey() throws -> SigningKey {
+        let blob = try XCTUnwrap(Base64.decode(String(peterSecret.split(separator: "+", maxSplits: 4)[4])))
+        XCTAssertEqual(blob.first, 0x01)
+        var seed = Array(blob.dropFirst())
+        return SigningKey(seed: SecretBytes(consuming: &seed))
+    }
+
+    func testPeterNeumannIsReproducedByteForByte() throws {
+        let key = try peterKey()
+        let v = try XCTUnwrap(NoteVerifier(name: "PeterNeumann", publicKey: key.publicKey))
+        XCTAssertEqual(v.verifierKey, peterVerifier)
+        XCTAssertEqual(v.keyID, 0xc74f20a3)
+        XCTAssertEqual(NoteVerifier(verifierKey: peterVerifier), v)
+        let signature = try SignedNote.sign(Array(text.utf8), name: "PeterNeumann", key: key)
+        XCTAssertEqual(String(decoding: SignedNote.format(Array(text.utf8), [signature]), as: UTF8.self), peterNote)
+        let opened = try SignedNote.open(Array(peterNote.utf8), trusting: [v])
+        XCTAssertEqual(String(decoding: opened.text, as: UTF8.self), text)
+        XCTAssertEqual(opened.signedBy, [v])
+    }
+
+    func testTheC2SPExamplesParse() throws {
+        let note = "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned \u{e8} subito sera.\n\n"
+            + "\u{2014} quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMouFSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n"
+        let (text, signatures) = try SignedNote.parse(Array(note.utf8))
+        XCTAssertEqual(String(decoding: text, as: UTF8.self), "Ognuno sta solo sul cuor della terra\ntrafitto da un raggio di sole:\n\ned \u{e8} subito sera.\n",
+                       "the text runs to the last blank line and keeps the one inside it")
+        XCTAssertEqual(signatures.map(\.name), ["quasimodo.example/salvatore"])
+        XCTAssertEqual(signatures[0].bytes.count, 64)
+        XCTAssertThrowsError(try SignedNote.open(Array(note.utf8), trusting: [NoteVerifier(verifierKey: peterVerifier)!])) {
+            XCTAssertEqual($0 as? SignedNote.Failure, .noKnownSignature)
+        }
+        // A checkpoint with a log signature and a witness cosignature (type 0x04: 8-byte time || signature).
+        let cosigned = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+            + "\u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+        let parsed = try SignedNote.parse(Array(cosigned.utf8))
+        XCTAssertEqual(parsed.signatures.map(\.name), ["example.com/behind-the-sofa"])
+        XCTAssertEqual(String(decoding: parsed.text, as: UTF8.self).split(separator: "\n").count, 3)
+    }
+
+    func testChangedNotesAndUnknownKeysAndBadFormsAreRefused() throws {
+        let v = NoteVerifier(verifierKey: peterVerifier)!
+        var changed = Array(peterNote.utf8)
+        changed[3] ^= 0x01
+        XCTAssertThrowsError(try SignedNote.open(changed, trusting: [v])) { XCTAssertEqual($0 as? SignedNote.Failure, .badSignature(name: "PeterNeumann")) }
+        // Same name, another key: ignored (so no known signature).
+        var other = [UInt8](repeating: 7, count: 32)
+        let stranger = NoteVerifier(name: "PeterNeumann", publicKey: SigningKey(seed: SecretBytes(consuming: &other)).publicKey)!
+        XCTAssertThrowsError(try SignedNote.open(Array(peterNote.utf8), trusting: [stranger])) { XCTAssertEqual($0 as? SignedNote.Failure, .noKnownSignature) }
+        // A verifier key whose key ID does not match its name and key is refused.
+        XCTAssertNil(NoteVerifier(verifierKey: peterVerifier.replacingOccurrences(of: "c74f20a3", with: "c74f20a4")))
+        XCTAssertNil(NoteVerifier(name: "has space", publicKey: v.publicKey))
+        XCTAssertNil(NoteVerifier(name: "a+b", publicKey: v.publicKey))
+        for bad in [
+            text,  // no signatures
+            text + "\n",  // a blank line and nothing after
+            "no final newline\n\n\u{2014} PeterNeumann AAAA",
+            "tab\tinside\n\n\u{2014} PeterNeumann x08go/ZJ=\n",
+            text + "\n- PeterNeumann x08go/ZJkuBS9UG/Sffcv\n",  // a hyphen, not an em dash
+            text + "\n\u{2014} PeterNeumann not-base64!\n",
+        ] {
+            XCTAssertThrowsError(try SignedNote.parse(Array(bad.utf8)), bad)
+        }
+        XCTAssertThrowsError(try SignedNote.sign(Array("no newline".utf8), name: "PeterNeumann", key: try peterKey()))
+    }
+}
