@@ -77,3 +77,50 @@ final class SignedNoteTests: XCTestCase {
         XCTAssertThrowsError(try SignedNote.sign(Array("no newline".utf8), name: "PeterNeumann", key: try peterKey()))
     }
 }
+
+/// Checkpoints and witness cosignatures (c2sp.org/tlog-checkpoint, tlog-cosignature).
+final class CheckpointTests: XCTestCase {
+    func key(_ b: UInt8) -> SigningKey {
+        var s = [UInt8](repeating: b, count: 32)
+        return SigningKey(seed: SecretBytes(consuming: &s))
+    }
+
+    func testTheSpecExampleParsesWithItsCosignatureTime() throws {
+        let note = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+            + "\u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+            + "\u{2014} witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n"
+        let (text, signatures) = try SignedNote.parse(Array(note.utf8))
+        let c = try XCTUnwrap(Checkpoint(body: text))
+        XCTAssertEqual(c.origin, "example.com/behind-the-sofa")
+        XCTAssertEqual(c.size, 20852163)
+        XCTAssertEqual(c.body, text, "the body is reproduced byte for byte")
+        let witness = try XCTUnwrap(signatures.last)
+        XCTAssertEqual(witness.bytes.count, 8 + 64)
+        XCTAssertEqual(witness.bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, 1679315147, "the spec's cosigned time")
+    }
+
+    func testSignOpenAndCosign() throws {
+        let log = key(3), w = key(4)
+        let c = try XCTUnwrap(Checkpoint(origin: "safeguard.example/partnership-a", size: 5, root: SHA256.hash(Array("x".utf8))))
+        XCTAssertEqual(String(decoding: c.body, as: UTF8.self), "safeguard.example/partnership-a\n5\n\(Base64.encode(c.root))\n")
+        let verifier = try XCTUnwrap(NoteVerifier(name: c.origin, publicKey: log.publicKey))
+        var note = try c.sign(name: c.origin, key: log)
+        XCTAssertEqual(try Checkpoint.open(note, log: verifier).checkpoint, c)
+        // A witness cosigns; its line is added to the note; the log's signature still verifies.
+        let cosig = try XCTUnwrap(Cosigner.cosign(c, name: "witness.example/w1", key: w, time: 1_800_000_000))
+        note += Array(cosig.line.utf8)
+        let (opened, signatures) = try Checkpoint.open(note, log: verifier)
+        let cosigner = try XCTUnwrap(Cosigner(name: "witness.example/w1", publicKey: w.publicKey))
+        XCTAssertEqual(Cosigner(verifierKey: cosigner.verifierKey), cosigner)
+        XCTAssertTrue(cosigner.verifierKey.hasPrefix("witness.example/w1+"))
+        XCTAssertEqual(try cosigner.verifiedTime(of: opened, in: signatures), 1_800_000_000)
+        // The cosignature does not carry over to another checkpoint, and a note verifier of type 0x01 does not accept it.
+        let other = try XCTUnwrap(Checkpoint(origin: c.origin, size: 6, root: c.root))
+        XCTAssertThrowsError(try cosigner.verifiedTime(of: other, in: signatures))
+        XCTAssertNil(NoteVerifier(verifierKey: cosigner.verifierKey))
+        // Malformed bodies.
+        for bad in ["o\n05\n\(Base64.encode(c.root))\n", "o\n5\nAAAA\n", "o\n5\n", "\n5\n\(Base64.encode(c.root))\n", "o\n-1\n\(Base64.encode(c.root))\n"] {
+            XCTAssertNil(Checkpoint(body: Array(bad.utf8)), bad)
+        }
+    }
+}

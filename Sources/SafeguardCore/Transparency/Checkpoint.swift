@@ -1,0 +1,96 @@
+/// A log checkpoint (c2sp.org/tlog-checkpoint): the note text `ORIGIN\nSIZE\nbase64(ROOT)\n`
+/// (extension lines, not recommended, are kept if present), signed as a signed note.
+public struct Checkpoint: Equatable, Sendable {
+    public let origin: String
+    public let size: Int64
+    public let root: [UInt8]
+    public let extensions: [String]
+
+    public init?(origin: String, size: Int64, root: [UInt8], extensions: [String] = []) {
+        guard !origin.isEmpty, !origin.contains("\n"), size >= 0, root.count == Merkle.hashSize,
+            !extensions.contains(where: { $0.isEmpty || $0.contains("\n") })
+        else { return nil }
+        self.origin = origin; self.size = size; self.root = root; self.extensions = extensions
+    }
+
+    /// The note text, final newline included.
+    public var body: [UInt8] {
+        Array(([origin, String(size), Base64.encode(root)] + extensions).map { $0 + "\n" }.joined().utf8)
+    }
+
+    /// Parses a checkpoint's note text: at least three non-empty lines; the size in decimal
+    /// with no leading zeroes; the root a base64 SHA-256 hash.
+    public init?(body: [UInt8]) {
+        guard SignedNote.validText(body), let text = String(validating: body, as: UTF8.self) else { return nil }
+        let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 3, !lines.contains(where: \.isEmpty),
+            let size = Int64(lines[1]), String(size) == lines[1],
+            let root = Base64.decode(lines[2])
+        else { return nil }
+        self.init(origin: lines[0], size: size, root: root, extensions: Array(lines.dropFirst(3)))
+    }
+
+    /// The signed note of this checkpoint, signed by the log's key `name`.
+    public func sign(name: String, key: SigningKey) throws -> [UInt8] {
+        SignedNote.format(body, [try SignedNote.sign(body, name: name, key: key)])
+    }
+
+    /// Opens a checkpoint note that the log key `log` must have signed; the other signature
+    /// lines (witnesses' cosignatures among them) are returned as they are.
+    public static func open(_ note: [UInt8], log: NoteVerifier) throws -> (checkpoint: Checkpoint, signatures: [SignedNote.Signature]) {
+        let (text, _) = try SignedNote.open(note, trusting: [log])
+        guard let checkpoint = Checkpoint(body: text) else { throw SignedNote.Failure.malformed("its text is not a checkpoint (origin, size, base64 root hash)") }
+        return (checkpoint, try SignedNote.parse(note).signatures)
+    }
+}
+
+/// A witness's Ed25519 cosigning key (c2sp.org/tlog-cosignature, signature type 0x04): its
+/// cosignature is `u64be(time) || Ed25519(cosignature/v1\ntime T\n || checkpoint body)`.
+public struct Cosigner: Equatable, Sendable {
+    public let name: String
+    public let publicKey: PublicKey
+    public static let type: UInt8 = 0x04
+
+    public init?(name: String, publicKey: PublicKey) {
+        guard SignedNote.validKeyName(name) else { return nil }
+        self.name = name
+        self.publicKey = publicKey
+    }
+
+    /// Parses the verifier key `NAME+HEX8+base64(0x04 || 32-byte key)`.
+    public init?(verifierKey: String) {
+        let parts = verifierKey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 8, let id = Hex.decode(String(parts[1])),
+            let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == Self.type,
+            let key = PublicKey(bytes: Array(blob.dropFirst())), let c = Cosigner(name: String(parts[0]), publicKey: key), id == c.keyIDBytes
+        else { return nil }
+        self = c
+    }
+
+    /// SHA-256(name || 0x0A || 0x04 || public key)[:4].
+    public var keyIDBytes: [UInt8] { Array(SHA256.hash(Array(name.utf8) + [0x0A, Self.type] + publicKey.bytes).prefix(4)) }
+    public var keyID: UInt32 { keyIDBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+    public var verifierKey: String { "\(name)+\(Hex.encode(keyIDBytes))+\(Base64.encode([Self.type] + publicKey.bytes))" }
+
+    static func message(_ checkpoint: Checkpoint, time: UInt64) -> [UInt8] {
+        Array("cosignature/v1\ntime \(time)\n".utf8) + checkpoint.body
+    }
+
+    /// Cosigns `checkpoint` at `time` (POSIX seconds) with `key`, which must be this cosigner's.
+    public static func cosign(_ checkpoint: Checkpoint, name: String, key: SigningKey, time: UInt64) -> SignedNote.Signature? {
+        guard time <= UInt64(Int64.max), let c = Cosigner(name: name, publicKey: key.publicKey) else { return nil }
+        let t = (0..<8).map { UInt8((time >> (56 - 8 * UInt64($0))) & 0xff) }
+        return SignedNote.Signature(name: name, keyID: c.keyID, bytes: t + key.sign(message(checkpoint, time: time)))
+    }
+
+    /// The time of this cosigner's valid cosignature among `signatures`; nil if there is none.
+    /// Throws if one with its name and key ID does not verify.
+    public func verifiedTime(of checkpoint: Checkpoint, in signatures: [SignedNote.Signature]) throws -> UInt64? {
+        guard let s = signatures.first(where: { $0.name == name && $0.keyID == keyID }) else { return nil }
+        guard s.bytes.count == 8 + SigningKey.signatureByteCount else { throw SignedNote.Failure.badSignature(name: name) }
+        let time = s.bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard time <= UInt64(Int64.max), publicKey.verify(signature: Array(s.bytes.dropFirst(8)), message: Self.message(checkpoint, time: time))
+        else { throw SignedNote.Failure.badSignature(name: name) }
+        return time
+    }
+}
