@@ -7,7 +7,7 @@ import SafeguardCore
 /// actions and escalations, each with its day (Europe/London). Reports choose the period.
 public final class ActivityProjection: Projection {
     public let name = "activity"
-    public let version = 6
+    public let version = 7
     public let tables = [
         (name: "screenings", orderBy: "seq"), (name: "marks", orderBy: "seq, kind, code"), (name: "referrals", orderBy: "seq"),
         (name: "decisions", orderBy: "seq"), (name: "missing_episodes", orderBy: "start_seq"), (name: "disruptions", orderBy: "seq"),
@@ -52,9 +52,12 @@ public final class ActivityProjection: Projection {
     }
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
+        // An event retracted before it appears (possible only in a crafted log) never counts.
+        if retracted.contains(e.eventID) { return }
         let f = Facts(e.facts)
         if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event") {
             retractedInPass.append(target)
+            retracted.insert(target)
         }
         // Most events make no activity row: nothing else is worked out for them.
         guard let id = e.caseID, let family = Self.family[e.type] else { return }
@@ -96,9 +99,9 @@ public final class ActivityProjection: Projection {
             case "missing.started":
                 s = w.missingStarted
                 s.int(c.seq); s.text(e.eventID); s.text(id); s.text(c.occurredAt)
-            case "missing.returned": s = w.missingReturned; s.text(c.occurredAt); s.text(f.string("missing_episode"))
-            case "missing.rhi_offered": s = w.rhiOffered; s.text(c.occurredAt); s.text(f.string("missing_episode"))
-            default: s = w.rhiCompleted; s.text(c.occurredAt); s.text(f.string("missing_episode"))
+            case "missing.returned": s = w.missingReturned; s.text(c.occurredAt); s.text(f.string("missing_episode")); s.text(id)
+            case "missing.rhi_offered": s = w.rhiOffered; s.text(c.occurredAt); s.text(f.string("missing_episode")); s.text(id)
+            default: s = w.rhiCompleted; s.text(c.occurredAt); s.text(f.string("missing_episode")); s.text(id)
             }
             try s.run()
         case .disruption:
@@ -136,7 +139,7 @@ public final class ActivityProjection: Projection {
                 try s.run()
             } else {
                 let s = w.escalationResolved
-                s.text(day); s.bool(f.bool("lessons_reported_to_mase")); s.text(f.string("escalation"))
+                s.text(day); s.bool(f.bool("lessons_reported_to_mase")); s.text(f.string("escalation")); s.text(id)
                 try s.run()
             }
         }
@@ -146,6 +149,7 @@ public final class ActivityProjection: Projection {
     private var dayText = DayText()
     /// The event ids retracted in this pass: their cases are folded again without them in `finish`.
     private var retractedInPass: [String] = []
+    private var retracted: Set<String> = []
 
     public let indexes = [
         "CREATE INDEX IF NOT EXISTS referrals_by_case ON referrals (case_id, seq)",
@@ -156,6 +160,7 @@ public final class ActivityProjection: Projection {
     public func begin(_ db: Database, fresh: Bool) throws {
         writer = try Writer(db)
         retractedInPass = []
+        retracted = fresh ? [] : try CaseStateProjection.retractions(db)
     }
 
     /// The prepared statements of the fold.
@@ -168,9 +173,9 @@ public final class ActivityProjection: Projection {
             referral = try Prepared(db, "INSERT INTO referrals VALUES (?,?,?,?,?)")
             decision = try Prepared(db, "INSERT INTO decisions VALUES (?,?,?,?,?,?)")
             missingStarted = try Prepared(db, "INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)")
-            missingReturned = try Prepared(db, "UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ?")
-            rhiOffered = try Prepared(db, "UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ?")
-            rhiCompleted = try Prepared(db, "UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ?")
+            missingReturned = try Prepared(db, "UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ? AND case_id = ?")
+            rhiOffered = try Prepared(db, "UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ? AND case_id = ?")
+            rhiCompleted = try Prepared(db, "UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ? AND case_id = ?")
             disruption = try Prepared(db, "INSERT INTO disruptions VALUES (?,?,?,?,?,?)")
             meeting = try Prepared(db, "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)")
             meetingCase = try Prepared(db, "INSERT OR IGNORE INTO meeting_cases VALUES (?,?)")
@@ -181,7 +186,7 @@ public final class ActivityProjection: Projection {
                 """)
             actionDone = try Prepared(db, "UPDATE actions SET done_day = ? WHERE case_id = ? AND action_ref = ?")
             escalation = try Prepared(db, "INSERT INTO escalations VALUES (?,?,?,?,NULL,NULL)")
-            escalationResolved = try Prepared(db, "UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ?")
+            escalationResolved = try Prepared(db, "UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ? AND case_id = ?")
         }
     }
 
@@ -190,22 +195,19 @@ public final class ActivityProjection: Projection {
     /// without the retracted ones (so a return, an RHI, an action or a resolution that was
     /// retracted no longer updates anything either).
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
-        defer { writer = nil; retractedInPass = [] }
+        defer { writer = nil; retractedInPass = []; retracted = [] }
         guard !retractedInPass.isEmpty else { return }
         var replay: Set<String> = []
         for target in retractedInPass {
-            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target]) {
-                replay.insert(id)
-            }
+            if let id = try CaseStateProjection.caseOf(target, db) { replay.insert(id) }
         }
-        let retracted = Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
         for id in replay.sorted() {
             let own = "SELECT seq FROM audit_events WHERE case_id = ?"
             for table in ["screenings", "marks", "referrals", "decisions", "disruptions", "meetings", "meeting_cases", "acknowledgements", "escalations"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE seq IN (\(own))", arguments: [id])
+                try execute(db, "DELETE FROM \(table) WHERE seq IN (\(own))", .text(id))
             }
-            try db.execute(sql: "DELETE FROM missing_episodes WHERE start_seq IN (\(own))", arguments: [id])
-            try db.execute(sql: "DELETE FROM actions WHERE case_id = ?", arguments: [id])
+            try execute(db, "DELETE FROM missing_episodes WHERE start_seq IN (\(own))", .text(id))
+            try execute(db, "DELETE FROM actions WHERE case_id = ?", .text(id))
             for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
                 try apply(envelope, FoldContext(seq: row.seq, entryHash: row.entryHash, occurredAt: row.occurredAt, recordedAt: row.recordedAt,
                                                 policy: policy), db)

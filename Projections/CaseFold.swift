@@ -136,25 +136,29 @@ final class CaseFold {
         c.complete = false
         c.stored = true
         c.stepsStored = true
-        if let r = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM cases WHERE case_id = ?"), arguments: [id]) {
+        if let r = try query(db, """
+            SELECT status, stage, opened_at, closed_at, birth_month, gender, borough, lead_agency, looked_after, learning_disability,
+              suggested_level, practitioner_level, screened_at, police_cris, events, missing_episodes, missing_now, awaiting_mash_decision,
+              disruptions, links, legal_hold, last_seq FROM cases WHERE case_id = ?
+            """, .text(id)).first {
+            func bool(_ v: Prepared.Value) -> Bool? { v.integer.map { $0 != 0 } }
             c.opened = true
-            c.status = r["status"]; c.stage = r["stage"]; c.openedAt = r["opened_at"]; c.closedAt = r["closed_at"]
-            c.birthMonth = r["birth_month"]; c.gender = r["gender"]; c.borough = r["borough"]; c.leadAgency = r["lead_agency"]
-            c.lookedAfter = r["looked_after"]; c.learningDisability = r["learning_disability"]
-            c.suggestedLevel = r["suggested_level"]; c.practitionerLevel = r["practitioner_level"]; c.screenedAt = r["screened_at"]
-            c.policeCris = r["police_cris"]; c.events = r["events"]; c.missingEpisodes = r["missing_episodes"]; c.missingNow = r["missing_now"]
-            c.awaitingMash = r["awaiting_mash_decision"]; c.disruptions = r["disruptions"]; c.links = r["links"]
-            c.legalHold = r["legal_hold"]; c.lastSeq = r["last_seq"]
+            c.status = r[0].string ?? ""; c.stage = r[1].string ?? ""; c.openedAt = r[2].string ?? ""; c.closedAt = r[3].string
+            c.birthMonth = r[4].string; c.gender = r[5].string; c.borough = r[6].string; c.leadAgency = r[7].string
+            c.lookedAfter = bool(r[8]); c.learningDisability = bool(r[9])
+            c.suggestedLevel = r[10].string; c.practitionerLevel = r[11].string; c.screenedAt = r[12].string
+            c.policeCris = bool(r[13]) ?? false; c.events = r[14].integer ?? 0; c.missingEpisodes = r[15].integer ?? 0
+            c.missingNow = r[16].integer ?? 0; c.awaitingMash = r[17].integer ?? 0; c.disruptions = r[18].integer ?? 0
+            c.links = r[19].integer ?? 0; c.legalHold = bool(r[20]) ?? false; c.lastSeq = r[21].integer ?? 0
         }
-        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT agency, first_seq FROM case_agencies WHERE case_id = ?"), arguments: [id]) {
-            c.agencies[r[0]] = r[1]
+        for r in try query(db, "SELECT agency, first_seq FROM case_agencies WHERE case_id = ?", .text(id)) {
+            c.agencies[r[0].string ?? ""] = r[1].integer ?? 0
         }
-        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT link_kind, target, first_seq FROM case_links WHERE case_id = ?"), arguments: [id]) {
-            c.caseLinks[LinkKey(kind: r[0], target: r[1])] = r[2]
+        for r in try query(db, "SELECT link_kind, target, first_seq FROM case_links WHERE case_id = ?", .text(id)) {
+            c.caseLinks[LinkKey(kind: r[0].string, target: r[1].string)] = r[2].integer ?? 0
         }
-        for r in try Row.fetchAll(db.cachedStatement(sql: "SELECT action_ref, owner_agency, due_date, strand, status FROM case_actions WHERE case_id = ?"),
-                                  arguments: [id]) {
-            c.actions[r[0]] = Action(owner: r[1], due: r[2], strand: r[3], status: r[4])
+        for r in try query(db, "SELECT action_ref, owner_agency, due_date, strand, status FROM case_actions WHERE case_id = ?", .text(id)) {
+            c.actions[r[0].string ?? ""] = Action(owner: r[1].string, due: r[2].string, strand: r[3].string, status: r[4].string ?? "")
         }
         return c.opened || !c.agencies.isEmpty ? c : nil
     }

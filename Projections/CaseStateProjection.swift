@@ -13,7 +13,7 @@ import SafeguardCore
 /// size of the log.
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 5
+    public let version = 6
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
@@ -75,11 +75,23 @@ public final class CaseStateProjection: Projection {
         cache = [:]; heldEvents = 0; retractedInPass = []; incomplete = []; recomputeAll = false; casesReadBack = 0
         stepsStored = !fresh
         written = fresh ? [] : nil
-        retracted = fresh ? [] : Set(try String.fetchAll(db, sql: "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'"))
+        retracted = fresh ? [] : try Self.retractions(db)
         writer = try Writer(db)
     }
 
+    /// The event ids retracted so far, exactly as stored.
+    static func retractions(_ db: Database) throws -> Set<String> {
+        Set(try query(db, "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'").compactMap { $0[0].string })
+    }
+
+    /// The case of the event `eventID`, from the audit trail folded in the same file.
+    static func caseOf(_ eventID: String, _ db: Database) throws -> String? {
+        try query(db, "SELECT case_id FROM audit_events WHERE event_id = ?", .text(eventID)).first?[0].string
+    }
+
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
+        // An event retracted before it appears (possible only in a crafted log) never counts.
+        if retracted.contains(e.eventID) { return }
         if e.type == "governance.legal_hold", let ref = e.facts["case_ref"]?.stringValue {
             let fold = try self.fold(ref, c, db)
             if fold.opened { fold.legalHold = e.facts["action"]?.stringValue == "placed" }
@@ -160,14 +172,13 @@ public final class CaseStateProjection: Projection {
         // Cases with a retracted event are folded again from their own events, without it.
         var replayed: Set<String> = []
         for target in retractedInPass {
-            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT case_id FROM audit_events WHERE event_id = ?"), arguments: [target]) {
-                replayed.insert(id)
-            }
+            if let id = try Self.caseOf(target, db) { replayed.insert(id) }
         }
         for id in replayed.sorted() { try replay(id, cases, policy: policy, db) }
         guard let policy else { return }
         var ids = incomplete
-        if recomputeAll { ids = ids.union(try String.fetchAll(db, sql: "SELECT case_id FROM cases")).subtracting(replayed) }
+        // Every case with anything stored, opened or not (an opening may have been retracted).
+        if recomputeAll { ids = ids.union(try query(db, "SELECT DISTINCT case_id FROM case_agencies").compactMap { $0[0].string }).subtracting(replayed) }
         guard let w = writer, !ids.isEmpty else { return }
         try cases.forEach(ids) { id, all in
             let events = all.filter { !retracted.contains($0.eventID) }
@@ -179,7 +190,7 @@ public final class CaseStateProjection: Projection {
     /// Folds one case again from its events in the ledger, leaving out the retracted ones (its
     /// legal hold, set by governance events, is kept).
     private func replay(_ id: String, _ cases: CaseEventSource, policy: PolicyDocument?, _ db: Database) throws {
-        let hold = (try Bool.fetchOne(db, sql: "SELECT legal_hold FROM cases WHERE case_id = ?", arguments: [id])) ?? false
+        let hold = try query(db, "SELECT legal_hold FROM cases WHERE case_id = ?", .text(id)).first?[0].integer == 1
         let fold = CaseFold(id: id)
         for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
             fold.apply(envelope, seq: row.seq, occurredAt: row.occurredAt)
@@ -210,7 +221,7 @@ public final class CaseStateProjection: Projection {
 
         func deleteRows(_ id: String) throws {
             for table in ["cases", "case_agencies", "case_links", "case_actions"] {
-                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE case_id = ?").execute(arguments: [id])
+                try execute(db, "DELETE FROM \(table) WHERE case_id = ?", .text(id))
             }
         }
 
@@ -243,8 +254,8 @@ public final class CaseStateProjection: Projection {
         /// Writes a case's next and late steps, `replacing` any stored before.
         func steps(_ id: String, _ next: [NextStep], _ late: [LateStep], replacing: Bool) throws {
             if replacing {
-                try db.cachedStatement(sql: "DELETE FROM case_next_steps WHERE case_id = ?").execute(arguments: [id])
-                try db.cachedStatement(sql: "DELETE FROM case_late_steps WHERE case_id = ?").execute(arguments: [id])
+                try execute(db, "DELETE FROM case_next_steps WHERE case_id = ?", .text(id))
+                try execute(db, "DELETE FROM case_late_steps WHERE case_id = ?", .text(id))
             }
             for step in next {
                 insertStep.text(id); insertStep.text(step.rule); insertStep.text(step.what); insertStep.text(step.due?.description)

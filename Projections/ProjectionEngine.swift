@@ -99,18 +99,21 @@ public final class ProjectionEngine {
     /// events are parsed, not checked). The read models it leaves must not be reported from.
     @discardableResult
     public func rebuildUnverifiedForBenchmark(progress: (Int64) -> Void = { _ in }) throws -> [Status] {
-        try rebuild(progress: progress) { fold in try ledger.forEachUnverified(fold) }
+        try rebuild(progress: progress, verified: false) { fold in try ledger.forEachUnverified(fold) }
     }
 
     /// Folds events already in memory (read by `Ledger.forEachUnverified`): for profiling the
     /// fold alone. Not for figures anyone reports from.
     @discardableResult
     public func rebuildForBenchmark(_ events: [(StoredEntry, Envelope)]) throws -> [Status] {
-        try rebuild { fold in for (row, envelope) in events { try fold(row, envelope) } }
+        try rebuild(verified: false) { fold in for (row, envelope) in events { try fold(row, envelope) } }
     }
 
     /// Folds what `events` produces (on another thread) into freshly created tables, in one transaction.
-    private func rebuild(progress: (Int64) -> Void = { _ in }, _ events: ((StoredEntry, Envelope) throws -> Void) throws -> Void) throws -> [Status] {
+    /// Models built from unverified events are recorded with version -1, so that they show as
+    /// stale and `update` rebuilds them (verifying) rather than extending them.
+    private func rebuild(progress: (Int64) -> Void = { _ in }, verified: Bool = true,
+                         _ events: ((StoredEntry, Envelope) throws -> Void) throws -> Void) throws -> [Status] {
         try db.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 for p in projections {
@@ -127,6 +130,7 @@ public final class ProjectionEngine {
                     if timings.events % 50_000 == 0 { progress(timings.events) }
                 }
                 try self.finish(context, db)
+                if !verified { try db.execute(sql: "UPDATE projection_meta SET version = -1") }
                 timings.total = Date().timeIntervalSince(started)
                 return .commit
             }
@@ -148,12 +152,7 @@ public final class ProjectionEngine {
             try db.inTransaction(.immediate) {
                 let seq = first.events - 1
                 var context = FoldContext(seq: seq, entryHash: Hex.decode(first.headHash) ?? [], policy: nil)
-                // The policy in force at the stored head.
-                var policyDoc: JSONValue? = nil
-                try ledger.forEach(Ledger.Filter(type: EventType.policySet)) { row in
-                    if row.seq <= seq, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)) { policyDoc = e.facts["policy"] }
-                }
-                context.policy = policyDoc.flatMap { try? PolicyDocument(json: $0) }
+                context.policy = try self.readablePolicy(through: seq)
                 for p in projections { try p.begin(db, fresh: false) }
                 timings = Timings()
                 let started = Date()
@@ -172,13 +171,20 @@ public final class ProjectionEngine {
     /// The policy document in force at the position the read models were built to (reports
     /// judge deadlines by it, not by a policy recorded after).
     public func policyAtHead() throws -> PolicyDocument {
-        let upTo = (try status().first?.events ?? 0) - 1
-        var doc: JSONValue? = nil
+        guard let policy = try readablePolicy(through: (try status().first?.events ?? 0) - 1) else { throw Failure.notBuilt }
+        return policy
+    }
+
+    /// The last policy recorded at or before `seq` that can be read. A policy document the
+    /// log's rules accept but the catalogue cannot read leaves the one before it in force,
+    /// for the read models as for reports (appending refuses case events until it is replaced).
+    func readablePolicy(through seq: Int64) throws -> PolicyDocument? {
+        var policy: PolicyDocument? = nil
         try ledger.forEach(Ledger.Filter(type: EventType.policySet)) { row in
-            if row.seq <= upTo, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)) { doc = e.facts["policy"] }
+            if row.seq <= seq, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)),
+                let doc = e.facts["policy"], let p = try? PolicyDocument(json: doc) { policy = p }
         }
-        guard let doc else { throw Failure.notBuilt }
-        return try PolicyDocument(json: doc)
+        return policy
     }
 
     func fold(_ row: StoredEntry, _ envelope: Envelope, _ context: inout FoldContext, _ db: Database) throws {
@@ -186,7 +192,7 @@ public final class ProjectionEngine {
         context.entryHash = row.entryHash
         context.occurredAt = row.occurredAt
         context.recordedAt = row.recordedAt
-        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"] { context.policy = try? PolicyDocument(json: doc) }
+        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"], let p = try? PolicyDocument(json: doc) { context.policy = p }
         timings.events += 1
         for p in projections {
             let t = Self.threadCPUTime()

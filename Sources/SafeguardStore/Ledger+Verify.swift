@@ -18,18 +18,29 @@ extension Ledger {
                     """)
                 let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
                 var n: Int64 = 0
+                let tree = try hasTree(db)
                 while let row = try rows.next() {
                     let entry: StoredEntry
                     do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
                         throw VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column))
                     }
                     let envelope = try verifier.verify(entry)
+                    // Every stored subtree must be the one the entries give (proofs read them).
+                    if tree {
+                        for node in verifier.completedNodes where (try? TreeStore.node(db, node.level, node.index)) != node.hash {
+                            throw VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch)
+                        }
+                    }
                     try onEntry(entry, envelope)
                     n += 1
                     if n % every == 0 { progress(n) }
                 }
                 // The copy columns are verified by now, so SQL may count cases for the summary.
                 cases = try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events") ?? 0
+                // And it holds nothing else.
+                if tree, try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: n) {
+                    throw VerificationFailure(seq: max(n - 1, 0), eventID: nil, reason: .treeMismatch)
+                }
             }
         } catch let failure as VerificationFailure {
             throw failure

@@ -89,6 +89,8 @@ public final class Ledger {
             guard version <= Schema.formatVersion else {
                 throw LedgerError.newerFormat(path: path, found: version, supported: Schema.formatVersion)
             }
+            // A file of an earlier format is brought up to this one when opened for writing.
+            if !readOnly, version < Schema.formatVersion { try Schema.migrator.migrate(queue) }
             return Ledger(path: path, db: queue)
         } catch {
             throw map(error, path: path)
@@ -280,6 +282,7 @@ public final class Ledger {
                                 row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
                                 Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
                             ])
+                            try TreeStore.addLeaf(db, index: row.seq, hash: row.entryHash)
                             context?.accepted(envelope)
                             written.append(row)
                         } catch let e as LedgerError where reportAll {

@@ -6,7 +6,7 @@ enum Schema {
     /// `PRAGMA application_id`: "SGLG".
     static let applicationID: Int32 = 0x5347_4C47
     /// `PRAGMA user_version`: the ledger file format this code writes and reads.
-    static let formatVersion = 1
+    static let formatVersion = 2
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -39,9 +39,32 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'safeguard: an event must extend the chain at its head'); END;
                 """)
         }
+        // Format 2: the complete subtrees of the Merkle tree over the entries (docs/FORMAT.md,
+        // "The Merkle tree"), so that roots and proofs cost O(log n) reads. Filled for the events
+        // already there; from then on, each append adds the subtrees it completes.
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                CREATE TABLE tree_nodes (
+                  level INTEGER NOT NULL CHECK (level >= 1),
+                  idx   INTEGER NOT NULL CHECK (idx >= 0),
+                  hash  BLOB NOT NULL CHECK (typeof(hash) = 'blob' AND length(hash) = 32),
+                  PRIMARY KEY (level, idx)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER tree_nodes_append_only_update BEFORE UPDATE ON tree_nodes
+                BEGIN SELECT RAISE(ABORT, 'safeguard: the Merkle tree is append-only'); END;
+                CREATE TRIGGER tree_nodes_append_only_delete BEFORE DELETE ON tree_nodes
+                BEGIN SELECT RAISE(ABORT, 'safeguard: the Merkle tree is append-only'); END;
+                """)
+            let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq")
+            while let row = try rows.next() {
+                try TreeStore.addLeaf(db, index: try RowReader.integer(row, 0, "seq"), hash: try RowReader.blob(row, 1, "entry_hash"))
+            }
+            try db.execute(sql: "PRAGMA user_version = 2")
+        }
         return m
     }
 
     /// The triggers whose presence `doctor` and the tests check.
-    static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain"]
+    static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",
+                           "tree_nodes_append_only_update", "tree_nodes_append_only_delete"]
 }

@@ -53,7 +53,7 @@ extension Safeguard {
                     "partnership": .string(s.partnership), "origin": .string(s.origin), "policy": .string(s.policy),
                     "keys_enrolled": .integer(Int64(s.keysEnrolled)), "keys_revoked": .integer(Int64(s.keysRevoked)),
                     "agencies": .array(s.agencies.sorted().map { .string($0) }), "cases": .integer(Int64(s.cases)),
-                    "root_key_id": .string(anchor.keyID),
+                    "root_key_id": .string(anchor.keyID), "tree_root": .string(Base64.encode(s.treeRoot)),
                 ]
                 if let f = s.firstOccurred, let l = s.lastOccurred { o["first_occurred_at"] = .string(f.description); o["last_occurred_at"] = .string(l.description) }
                 if let f = s.firstRecorded, let l = s.lastRecorded { o["first_recorded_at"] = .string(f.description); o["last_recorded_at"] = .string(l.description) }
@@ -65,6 +65,7 @@ extension Safeguard {
                 if let f = s.firstOccurred, let l = s.lastOccurred { print("Occurred: \(f) to \(l)") }
                 if let f = s.firstRecorded, let l = s.lastRecorded { print("Recorded: \(f) to \(l)") }
                 print("Head: \(Hex.encode(s.headHash))")
+                print("Merkle tree root: \(Base64.encode(s.treeRoot)) (size \(s.events))")
             }
         }
     }

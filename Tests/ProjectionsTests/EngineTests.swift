@@ -83,6 +83,8 @@ final class EngineTests: XCTestCase {
         try short.writeWithoutTransaction { db in
             try db.execute(sql: "DROP TRIGGER events_append_only_delete")
             try db.execute(sql: "DELETE FROM events WHERE seq >= 509")
+            try db.execute(sql: "DROP TRIGGER tree_nodes_append_only_delete")
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 509")
         }
         let partial = try ProjectionEngine(ledger: try Ledger.open(at: copyPath, readOnly: true), path: engine.path)
         XCTAssertEqual(try partial.rebuild(trustAnchor: root.publicKey).first?.events, 509)

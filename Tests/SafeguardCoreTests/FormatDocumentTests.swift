@@ -47,6 +47,12 @@ final class FormatDocumentTests: XCTestCase {
             XCTAssertEqual(json["seq"]?.integerValue, Int64(n))
             prev = hash
         }
+        // The Merkle tree (section 6.1): a one-leaf tree's root is the entry hash; two leaves
+        // give SHA-256(0x01 || e0.entry_hash || e1.entry_hash).
+        let (e0, e1) = (Hex.decode(values["e0.entry_hash"]!)!, Hex.decode(values["e1.entry_hash"]!)!)
+        XCTAssertEqual(Base64.decode(values["tree.root.size_1"]!), e0)
+        XCTAssertEqual(Hex.encode(SHA256.hash([0x01] + e0 + e1)), values["tree.root.size_2.hex"])
+        XCTAssertEqual(Base64.decode(values["tree.root.size_2"]!), SHA256.hash([0x01] + e0 + e1))
     }
 
     func testWorkedExampleIsAValidLedger() throws {
@@ -110,6 +116,11 @@ enum WorkedExample {
             add("e\(n).entry_bytes", Hex.encode(Entry(canonical: row.envelope, signature: row.signature).entryBytes), wrap: true)
             add("e\(n).entry_hash", Hex.encode(row.entryHash))
         }
+        lines.append("")
+        let tree = InMemoryTree(leafHashes: rows.map(\.entryHash))
+        add("tree.root.size_1", Base64.encode(tree.root(size: 1)))
+        add("tree.root.size_2", Base64.encode(tree.root(size: 2)))
+        add("tree.root.size_2.hex", Hex.encode(tree.root(size: 2)))
         return lines.joined(separator: "\n") + "\n"
     }
 

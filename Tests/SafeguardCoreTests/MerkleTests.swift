@@ -66,6 +66,12 @@ final class MerkleTests: XCTestCase {
         let tree = InMemoryTree(leafHashes: (0..<n).map { Merkle.leafHash(Array("synthetic leaf \($0)".utf8)) })
         let roots = (0...n).map { tree.root(size: Int64($0)) }
         for size in 0...n { XCTAssertEqual(roots[size], naiveRoot(tree.leaves[0..<size]), "root \(size)") }
+        var frontier = MerkleFrontier()
+        XCTAssertEqual(frontier.root, roots[0])
+        for size in 1...n {
+            frontier.append(tree.leaves[size - 1])
+            XCTAssertEqual(frontier.root, roots[size], "frontier root \(size)")
+        }
         var refused: [String] = []
         for size in 1...n {
             for index in 0..<size {

@@ -12,7 +12,7 @@ final class LedgerFileTests: XCTestCase {
         let q = try DatabaseQueue(path: f.path)
         try q.read { db in
             XCTAssertEqual(try Int32.fetchOne(db, sql: "PRAGMA application_id"), Schema.applicationID)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 1)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
             XCTAssertEqual(triggers, Schema.triggers.sorted())
@@ -21,11 +21,47 @@ final class LedgerFileTests: XCTestCase {
 
     func testNewerFormatIsRefused() throws {
         let f = try Fixture()
-        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 2") }
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 3") }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { error in
-            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 2, supported: 1))
+            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 3, supported: 2))
             XCTAssertTrue("\(error)".contains("upgrade safeguard"))
         }
+    }
+
+    /// The stored tree gives the same roots and proofs as a tree built in memory from the
+    /// entry hashes, at every size; a format-1 file gets its tree when opened for writing.
+    func testTheStoredMerkleTreeMatchesTheEntries() throws {
+        let f = try Fixture()
+        for i in 0..<40 {
+            let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Fixture.start, facts: ["contact_type": "phone"])
+            try f.ledger.append([d], signer: f.police, clock: f.clock, newID: { "00000000-0000-4000-8000-1000000000" + String(format: "%02d", i) })
+        }
+        var memory = InMemoryTree()
+        try f.ledger.forEach { memory.append($0.entryHash) }
+        let n = memory.size
+        XCTAssertGreaterThan(n, 40)
+        for size in 0...n {
+            XCTAssertEqual(try f.ledger.treeRoot(size: size).root, memory.root(size: size), "root at \(size)")
+            for old in 0...size { XCTAssertEqual(try f.ledger.consistencyProof(old: old, new: size), memory.consistencyProof(old: old, new: size)) }
+        }
+        for seq in 0..<n { XCTAssertEqual(try f.ledger.inclusionProof(seq: seq, size: n), memory.inclusionProof(index: seq, size: n)) }
+        XCTAssertThrowsError(try f.ledger.inclusionProof(seq: n, size: n))
+        XCTAssertThrowsError(try f.ledger.treeRoot(size: n + 1))
+
+        // Make it a format-1 file: no tree, version 1. Read-only, it says what to do; opened
+        // for writing, it gets the same tree back.
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TABLE tree_nodes")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+            try db.execute(sql: "PRAGMA user_version = 1")
+        }
+        XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true).treeRoot()) { XCTAssertTrue("\($0)".contains("predates the Merkle tree"), "\($0)") }
+        let upgraded = try Ledger.open(at: f.path, readOnly: false)
+        XCTAssertEqual(try upgraded.treeRoot().root, memory.root())
+        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 2) }
+        // The tree's rows cannot be changed or removed.
+        XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "DELETE FROM tree_nodes") })
+        XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32)") })
     }
 
     func testVersionZeroIsNotALedger() throws {

@@ -30,6 +30,41 @@ final class TamperTests: XCTestCase {
         XCTAssertEqual(s.headHash, try l.head()!.hash)
     }
 
+    /// The stored Merkle tree is checked node by node against the entries: a changed node is
+    /// found at the entry that completes it, a missing or an extra one at the head.
+    func testChangedMissingOrExtraTreeNodesAreDetected() throws {
+        let root = try Ledger.open(at: f.path, readOnly: true).verify(trustAnchor: f.root.publicKey).treeRoot
+        XCTAssertEqual(root, try f.ledger.treeRoot().root)
+        func untouched(_ body: () throws -> Void) throws {
+            try f.tamper { db in
+                try db.execute(sql: "DROP TRIGGER IF EXISTS tree_nodes_append_only_update")
+                try db.execute(sql: "DROP TRIGGER IF EXISTS tree_nodes_append_only_delete")
+            }
+            try body()
+        }
+        try untouched {
+            // (2, 1) covers seq 4...7 and is completed by seq 7.
+            try f.tamper { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1") }
+            try assertFails(at: 7, ["tree_mismatch"])
+        }
+    }
+
+    func testAMissingOrAnAddedTreeNodeIsDetected() throws {
+        try f.tamper { db in
+            try db.execute(sql: "DROP TRIGGER IF EXISTS tree_nodes_append_only_delete")
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE level = 1 AND idx = 8")  // seq 16, 17
+        }
+        try assertFails(at: 17, ["tree_mismatch"])
+        try f.tamper { try $0.execute(sql: "INSERT INTO tree_nodes VALUES (1, 8, zeroblob(32))") }  // put back wrong
+        try assertFails(at: 17, ["tree_mismatch"])
+        try f.tamper { db in
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE level = 1 AND idx = 8")
+            try db.execute(sql: "INSERT INTO tree_nodes VALUES (1, 8, ?)", arguments: [Data(Merkle.nodeHash(try self.f.row(16).entryHash, try self.f.row(17).entryHash))])
+            try db.execute(sql: "INSERT INTO tree_nodes VALUES (5, 7, zeroblob(32))")  // a node beyond the log
+        }
+        try assertFails(at: 17, ["tree_mismatch"])
+    }
+
     /// Replaces the first occurrence of `old` by `new` (same length) inside one row's envelope.
     func editEnvelope(seq: Int64, _ old: String, _ new: String) throws {
         var bytes = try f.row(seq).envelope
@@ -253,8 +288,11 @@ final class TamperTests: XCTestCase {
 
     func testTruncatedTailIsNotDetectedByTheChainAlone() throws {
         // Documented limit (docs/FORMAT.md §6): cutting the tail leaves a valid, shorter chain;
-        // signed checkpoints are what catch it.
+        // signed checkpoints are what catch it. Cutting the events alone leaves tree nodes
+        // for them, which verify notices; cutting both is undetectable from the file.
         try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq >= 16") }
+        try assertFails(at: 15, ["tree_mismatch"])
+        try f.tamper { try $0.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 16") }
         XCTAssertNil(try f.verify())
     }
 

@@ -218,3 +218,45 @@ public struct InMemoryTree {
 
     public func consistencyProof(old: Int64, new: Int64? = nil) -> [[UInt8]] { Merkle.consistencyProof(old: old, new: new ?? self.size, subtree) }
 }
+
+/// The right edge of a growing tree: the roots of its complete subtrees, largest first, one
+/// per binary digit of its size. O(log n) memory gives the root of everything appended, so a
+/// verifier streaming the log computes the tree head without storing the tree.
+public struct MerkleFrontier: Sendable {
+    public private(set) var size: Int64 = 0
+    /// (level, hash) of each complete subtree on the edge, largest (leftmost) first.
+    private var edge: [(Int, [UInt8])] = []
+
+    public init() {}
+
+    /// Adds a leaf; returns the complete subtrees above the leaves that it completes, as
+    /// (level, index, hash), lowest first.
+    @discardableResult
+    public mutating func append(_ leafHash: [UInt8]) -> [(level: Int, index: Int64, hash: [UInt8])] {
+        var (level, hash) = (0, leafHash)
+        var completed: [(level: Int, index: Int64, hash: [UInt8])] = []
+        while let last = edge.last, last.0 == level {
+            edge.removeLast()
+            hash = Merkle.nodeHash(last.1, hash)
+            level += 1
+            completed.append((level, size >> level, hash))
+        }
+        edge.append((level, hash))
+        size += 1
+        return completed
+    }
+
+    /// How many complete subtrees above the leaves a tree of `size` leaves has.
+    public static func nodeCount(size: Int64) -> Int64 {
+        var (n, total) = (size >> 1, Int64(0))
+        while n > 0 { total += n; n >>= 1 }
+        return total
+    }
+
+    /// The root of the tree so far: the edge's subtrees combined right to left.
+    public var root: [UInt8] {
+        guard var hash = edge.last?.1 else { return Merkle.emptyRoot }
+        for (_, left) in edge.dropLast().reversed() { hash = Merkle.nodeHash(left, hash) }
+        return hash
+    }
+}

@@ -9,8 +9,16 @@ public struct ChainVerifier: Sendable {
     /// The first sequence number whose event id already appeared earlier, if the store found
     /// one (it can answer that with an index instead of holding every id in memory).
     public var duplicateEventIDAt: Int64?
+    /// The Merkle tree over the entries verified so far (only when verifying from genesis).
+    public private(set) var tree: MerkleFrontier?
+    /// The complete subtrees (above the leaves) that the last verified entry completed, so a
+    /// store can check its own copy of the tree against them.
+    public private(set) var completedNodes: [(level: Int, index: Int64, hash: [UInt8])] = []
 
-    public init(trustAnchor: PublicKey) { self.trustAnchor = trustAnchor }
+    public init(trustAnchor: PublicKey) {
+        self.trustAnchor = trustAnchor
+        tree = MerkleFrontier()
+    }
 
     /// A verifier that continues from `state` (already verified, or trusted as local state by
     /// an appender), so that new entries are checked exactly as a full verification would.
@@ -69,6 +77,7 @@ public struct ChainVerifier: Sendable {
         if seq == duplicateEventIDAt { throw fail(.duplicateEventID, id) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
+        completedNodes = tree?.append(computed) ?? []
         return envelope
     }
 
@@ -82,6 +91,7 @@ public struct ChainVerifier: Sendable {
         s.keysEnrolled = state.registry.records.count
         s.keysRevoked = state.registry.records.values.filter { $0.revokedAt != nil }.count
         if let p = state.policy { s.policy = "\(p.name) v\(p.version)" }
+        s.treeRoot = tree?.root ?? []
         return s
     }
 }
@@ -102,6 +112,8 @@ public struct VerificationSummary: Equatable, Sendable {
     public var lastOccurred: Timestamp?
     public var firstRecorded: Timestamp?
     public var lastRecorded: Timestamp?
+    /// The Merkle tree head over all the entries (RFC 6962; docs/FORMAT.md, "The Merkle tree").
+    public var treeRoot: [UInt8] = []
 
     mutating func add(_ e: Envelope, headHash: [UInt8]) {
         events += 1

@@ -15,6 +15,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case columnMismatch(column: String)
         case duplicateEventID
         case malformedRow(column: String)
+        case treeMismatch
         case rule(RuleViolation)
     }
 
@@ -43,6 +44,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .columnMismatch: return "column_mismatch"
         case .duplicateEventID: return "duplicate_event_id"
         case .malformedRow: return "malformed_row"
+        case .treeMismatch: return "tree_mismatch"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -72,6 +74,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .columnMismatch(let c): return "stored column \(c) differs from the signed envelope"
         case .duplicateEventID: return "event_id was already used by an earlier event"
         case .malformedRow(let c): return "the stored row's \(c) column has the wrong type or is missing"
+        case .treeMismatch: return "the stored Merkle tree (tree_nodes) does not match the entries: it was altered or damaged, so proofs and checkpoints made from this file would be wrong"
         case .rule(let r): return r.description
         }
     }

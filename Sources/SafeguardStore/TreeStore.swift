@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import SafeguardCore
+
+/// The Merkle tree's complete subtrees in the ledger file: level 0 is the entry hashes in
+/// `events`, levels 1 and up are `tree_nodes` rows, each added when the append that completes
+/// it is written. Nothing is ever recomputed from the whole log.
+enum TreeStore {
+    /// Adds the subtrees that leaf `index` completes (the leaf's own hash is in `events`).
+    static func addLeaf(_ db: Database, index: Int64, hash: [UInt8]) throws {
+        var (level, idx, h) = (0, index, hash)
+        while idx & 1 == 1 {
+            h = Merkle.nodeHash(try node(db, level, idx - 1), h)
+            level += 1
+            idx >>= 1
+            try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)").execute(arguments: [level, idx, Data(h)])
+        }
+    }
+
+    /// The hash of the complete subtree `(level, idx)`.
+    static func node(_ db: Database, _ level: Int, _ idx: Int64) throws -> [UInt8] {
+        let row: Row?
+        if level == 0 {
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?"), arguments: [idx])
+        } else {
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"), arguments: [level, idx])
+        }
+        guard let row, let hash = try? RowReader.blob(row, 0, level == 0 ? "entry_hash" : "hash"), hash.count == Merkle.hashSize else {
+            throw LedgerError.sqlite(path: "", message: "the Merkle tree node (\(level), \(idx)) is missing or damaged: run 'safeguard verify'")
+        }
+        return hash
+    }
+}
+
+extension Ledger {
+    /// Whether this file has the Merkle tree (format 2; a format-1 file gets it when opened for writing).
+    func hasTree(_ db: Database) throws -> Bool { try db.tableExists("tree_nodes") }
+
+    private func withTree<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.read { db in
+                guard try hasTree(db) else {
+                    throw LedgerError.sqlite(path: path, message: "this ledger file predates the Merkle tree (format 1): open it for writing once (e.g. 'safeguard checkpoint') to add it")
+                }
+                return try body(db)
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    /// The Merkle tree head at `size` (default: the whole log): O(log n) reads.
+    public func treeRoot(size: Int64? = nil) throws -> (size: Int64, root: [UInt8]) {
+        try withTree { db in
+            let n = try size ?? (Self.head(db)?.size ?? 0)
+            guard n >= 0, n <= (try Self.head(db)?.size ?? 0) else { throw LedgerError.sqlite(path: path, message: "the log has fewer than \(n) events") }
+            return (n, try Merkle.root(size: n) { try TreeStore.node(db, $0, $1) })
+        }
+    }
+
+    /// The inclusion proof of the event at `seq` in the tree of `size` events.
+    public func inclusionProof(seq: Int64, size: Int64) throws -> [[UInt8]] {
+        try withTree { db in
+            let head = try Self.head(db)?.size ?? 0
+            guard seq >= 0, seq < size, size <= head else {
+                throw LedgerError.sqlite(path: path, message: "event \(seq) is not in a tree of \(size) events (the log has \(head))")
+            }
+            return try Merkle.inclusionProof(index: seq, size: size) { try TreeStore.node(db, $0, $1) }
+        }
+    }
+
+    /// The consistency proof from the tree of `old` events to the tree of `new` events.
+    public func consistencyProof(old: Int64, new: Int64) throws -> [[UInt8]] {
+        try withTree { db in
+            let head = try Self.head(db)?.size ?? 0
+            guard old >= 0, old <= new, new <= head else {
+                throw LedgerError.sqlite(path: path, message: "no consistency proof from \(old) to \(new) events (the log has \(head))")
+            }
+            return try Merkle.consistencyProof(old: old, new: new) { try TreeStore.node(db, $0, $1) }
+        }
+    }
+}
