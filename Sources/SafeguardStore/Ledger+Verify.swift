@@ -18,7 +18,7 @@ extension Ledger {
                     """)
                 let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
                 var n: Int64 = 0
-                let tree = try hasTree(db)
+                let tree = try hasTree(db) ? TreeCheck(db) : nil
                 while let row = try rows.next() {
                     let entry: StoredEntry
                     do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
@@ -26,10 +26,8 @@ extension Ledger {
                     }
                     let envelope = try verifier.verify(entry)
                     // Every stored subtree must be the one the entries give (proofs read them).
-                    if tree {
-                        for node in verifier.completedNodes where (try? TreeStore.node(db, node.level, node.index)) != node.hash {
-                            throw VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch)
-                        }
+                    if let tree, !(try tree.matches(verifier.completedNodes)) {
+                        throw VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch)
                     }
                     try onEntry(entry, envelope)
                     n += 1
@@ -38,7 +36,7 @@ extension Ledger {
                 // The copy columns are verified by now, so SQL may count cases for the summary.
                 cases = try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events") ?? 0
                 // And it holds nothing else.
-                if tree, try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: n) {
+                if let tree, try !tree.exhausted() {
                     throw VerificationFailure(seq: max(n - 1, 0), eventID: nil, reason: .treeMismatch)
                 }
             }
@@ -91,5 +89,37 @@ extension Ledger {
         } catch let e as DatabaseError {
             throw Self.map(e, path: path)
         }
+    }
+}
+
+/// Reads the stored tree alongside the entries: one cursor per level, in index order, which is
+/// the order in which the entries complete that level's subtrees. So checking every node costs
+/// a cursor step each, not a lookup.
+final class TreeCheck {
+    private let db: Database
+    private var cursors: [Int: RowCursor] = [:]
+
+    init(_ db: Database) { self.db = db }
+
+    /// Whether the next stored node of each level is exactly each of `nodes`.
+    func matches(_ nodes: [(level: Int, index: Int64, hash: [UInt8])]) throws -> Bool {
+        for node in nodes {
+            if cursors[node.level] == nil {
+                cursors[node.level] = try Row.fetchCursor(db, sql: "SELECT idx, hash FROM tree_nodes WHERE level = ? ORDER BY idx", arguments: [node.level])
+            }
+            guard let row = try cursors[node.level]!.next(), (try? RowReader.integer(row, 0, "idx")) == node.index,
+                (try? RowReader.blob(row, 1, "hash")) == node.hash
+            else { return false }
+        }
+        return true
+    }
+
+    /// Whether nothing is stored beyond the nodes checked.
+    func exhausted() throws -> Bool {
+        for (_, cursor) in cursors where try cursor.next() != nil { return false }
+        let levels = cursors.keys.map { Int64($0) }
+        let others = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes WHERE level NOT IN (SELECT value FROM json_each(?))",
+                                        arguments: ["[" + levels.map(String.init).joined(separator: ",") + "]"]) ?? 0
+        return others == 0
     }
 }
