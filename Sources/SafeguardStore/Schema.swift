@@ -6,7 +6,7 @@ enum Schema {
     /// `PRAGMA application_id`: "SGLG".
     static let applicationID: Int32 = 0x5347_4C47
     /// `PRAGMA user_version`: the ledger file format this code writes and reads.
-    static let formatVersion = 2
+    static let formatVersion = 3
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -61,10 +61,31 @@ enum Schema {
             }
             try db.execute(sql: "PRAGMA user_version = 2")
         }
+        // Format 3: the checkpoints the log has signed (docs/FORMAT.md, "Checkpoints"), kept so
+        // that it never signs one inconsistent with an earlier one.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE checkpoints (
+                  size       INTEGER PRIMARY KEY NOT NULL CHECK (size >= 0),
+                  root       BLOB NOT NULL CHECK (typeof(root) = 'blob' AND length(root) = 32),
+                  note       BLOB NOT NULL CHECK (typeof(note) = 'blob'),
+                  signed_at  TEXT NOT NULL CHECK (length(signed_at) = 20)
+                );
+                CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+                BEGIN SELECT RAISE(ABORT, 'safeguard: checkpoints are append-only'); END;
+                CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+                BEGIN SELECT RAISE(ABORT, 'safeguard: checkpoints are append-only'); END;
+                CREATE TRIGGER checkpoints_grow BEFORE INSERT ON checkpoints
+                WHEN NEW.size <= (SELECT COALESCE(MAX(size), -1) FROM checkpoints)
+                BEGIN SELECT RAISE(ABORT, 'safeguard: a checkpoint must be larger than the last one'); END;
+                PRAGMA user_version = 3;
+                """)
+        }
         return m
     }
 
     /// The triggers whose presence `doctor` and the tests check.
     static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",
-                           "tree_nodes_append_only_update", "tree_nodes_append_only_delete"]
+                           "tree_nodes_append_only_update", "tree_nodes_append_only_delete",
+                           "checkpoints_append_only_update", "checkpoints_append_only_delete", "checkpoints_grow"]
 }

@@ -12,7 +12,7 @@ final class LedgerFileTests: XCTestCase {
         let q = try DatabaseQueue(path: f.path)
         try q.read { db in
             XCTAssertEqual(try Int32.fetchOne(db, sql: "PRAGMA application_id"), Schema.applicationID)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 2)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
             XCTAssertEqual(triggers, Schema.triggers.sorted())
@@ -21,9 +21,9 @@ final class LedgerFileTests: XCTestCase {
 
     func testNewerFormatIsRefused() throws {
         let f = try Fixture()
-        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 3") }
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 4") }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { error in
-            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 3, supported: 2))
+            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 4, supported: 3))
             XCTAssertTrue("\(error)".contains("upgrade safeguard"))
         }
     }
@@ -52,13 +52,14 @@ final class LedgerFileTests: XCTestCase {
         // for writing, it gets the same tree back.
         try DatabaseQueue(path: f.path).writeWithoutTransaction { db in
             try db.execute(sql: "DROP TABLE tree_nodes")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2'")
+            try db.execute(sql: "DROP TABLE checkpoints")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3')")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true).treeRoot()) { XCTAssertTrue("\($0)".contains("predates the Merkle tree"), "\($0)") }
         let upgraded = try Ledger.open(at: f.path, readOnly: false)
         XCTAssertEqual(try upgraded.treeRoot().root, memory.root())
-        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 2) }
+        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 3) }
         // The tree's rows cannot be changed or removed.
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "DELETE FROM tree_nodes") })
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32)") })

@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import SafeguardCore
+
+extension Ledger {
+    /// A checkpoint the log signed, as stored.
+    public struct StoredCheckpoint: Equatable, Sendable {
+        public let size: Int64
+        public let root: [UInt8]
+        public let note: [UInt8]
+        public let signedAt: String
+    }
+
+    /// Why the log will not sign a checkpoint.
+    public enum CheckpointRefusal: Error, Equatable, CustomStringConvertible {
+        case empty
+        case inconsistent(size: Int64, signed: String, now: String)
+        public var description: String {
+            switch self {
+            case .empty: return "the ledger has no events to checkpoint"
+            case .inconsistent(let size, let signed, let now):
+                return "the log is not consistent with the checkpoint it signed at size \(size) (root then \(signed), now \(now)): "
+                    + "its history was rewritten or the file is damaged; nothing was signed. Run 'safeguard verify' and keep this file as evidence"
+            }
+        }
+    }
+
+    /// The checkpoints signed so far, oldest first.
+    public func checkpoints() throws -> [StoredCheckpoint] {
+        do {
+            return try db.read { db in
+                guard try db.tableExists("checkpoints") else { return [] }
+                return try Row.fetchAll(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").map {
+                    StoredCheckpoint(size: try RowReader.integer($0, 0, "size"), root: try RowReader.blob($0, 1, "root"),
+                                     note: try RowReader.blob($0, 2, "note"), signedAt: try RowReader.text($0, 3, "signed_at"))
+                }
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    /// Signs a checkpoint (c2sp.org/tlog-checkpoint) of the whole log with `key` under the
+    /// log's origin (from genesis), after checking that the tree is consistent with the last
+    /// checkpoint signed (the root at that size is unchanged, and a consistency proof from it
+    /// verifies); stores and returns it. If the log has not grown since, returns the last one.
+    public func signCheckpoint(key: SigningKey, at time: Timestamp) throws -> (checkpoint: Checkpoint, note: [UInt8], new: Bool) {
+        do {
+            return try db.writeWithoutTransaction { db in
+                var result: (Checkpoint, [UInt8], Bool)!
+                try db.inTransaction(.immediate) {
+                    guard let head = try Self.head(db), let origin = try Self.state(db, path: path).genesis?.origin else { throw CheckpointRefusal.empty }
+                    let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
+                    let root = try Merkle.root(size: head.size, node)
+                    if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
+                        let (size, signed, note) = (try RowReader.integer(last, 0, "size"), try RowReader.blob(last, 1, "root"), try RowReader.blob(last, 2, "note"))
+                        let then = size <= head.size ? try Merkle.root(size: size, node) : []
+                        guard then == signed else {
+                            throw CheckpointRefusal.inconsistent(size: size, signed: Base64.encode(signed), now: then.isEmpty ? "(the log is shorter now)" : Base64.encode(then))
+                        }
+                        let proof = try Merkle.consistencyProof(old: size, new: head.size, node)
+                        do { try Merkle.verifyConsistency(old: size, new: head.size, oldRoot: signed, newRoot: root, proof: proof) } catch {
+                            throw CheckpointRefusal.inconsistent(size: size, signed: Base64.encode(signed), now: Base64.encode(root))
+                        }
+                        if size == head.size, let c = Checkpoint(origin: origin, size: size, root: signed) {
+                            result = (c, note, false)
+                            return .commit
+                        }
+                    }
+                    guard let checkpoint = Checkpoint(origin: origin, size: head.size, root: root) else { throw CheckpointRefusal.empty }
+                    let note = try checkpoint.sign(name: origin, key: key)
+                    try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+                                   arguments: [head.size, Data(root), Data(note), time.description])
+                    result = (checkpoint, note, true)
+                    return .commit
+                }
+                return result
+            }
+        } catch let e as CheckpointRefusal { throw e } catch { throw Self.map(error, path: path) }
+    }
+}

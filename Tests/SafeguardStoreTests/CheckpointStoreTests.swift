@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import SafeguardCore
+import XCTest
+
+@testable import SafeguardStore
+
+/// The log's checkpoints: signed under its origin, kept in the file, and never signed when the
+/// tree no longer extends the last one.
+final class CheckpointStoreTests: XCTestCase {
+    func key(_ b: UInt8) -> SigningKey {
+        var s = [UInt8](repeating: b, count: 32)
+        return SigningKey(seed: SecretBytes(consuming: &s))
+    }
+
+    func testCheckpointsAreSignedStoredAndConsistent() throws {
+        let f = try Fixture()
+        let logKey = key(42)
+        let t = Timestamp(rfc3339: "2026-03-02T12:00:00Z")!
+        let first = try f.ledger.signCheckpoint(key: logKey, at: t)
+        XCTAssertTrue(first.new)
+        let origin = try XCTUnwrap(f.ledger.state().genesis?.origin)
+        let vkey = try XCTUnwrap(NoteVerifier(name: origin, publicKey: logKey.publicKey))
+        let opened = try Checkpoint.open(first.note, log: vkey).checkpoint
+        XCTAssertEqual(opened, first.checkpoint)
+        XCTAssertEqual(opened.size, try f.ledger.head()!.size)
+        XCTAssertEqual(opened.root, try f.ledger.treeRoot().root)
+        // Nothing new: the same checkpoint back, no new row.
+        let again = try f.ledger.signCheckpoint(key: logKey, at: t)
+        XCTAssertFalse(again.new)
+        XCTAssertEqual(again.note, first.note)
+        XCTAssertEqual(try f.ledger.checkpoints().count, 1)
+        // The log grows; the next checkpoint extends the first, as a consistency proof shows.
+        try f.appendContacts(5)
+        let second = try f.ledger.signCheckpoint(key: logKey, at: t)
+        XCTAssertTrue(second.new)
+        XCTAssertEqual(try f.ledger.checkpoints().map(\.size), [first.checkpoint.size, second.checkpoint.size])
+        let proof = try f.ledger.consistencyProof(old: first.checkpoint.size, new: second.checkpoint.size)
+        XCTAssertNoThrow(try Merkle.verifyConsistency(old: first.checkpoint.size, new: second.checkpoint.size, oldRoot: first.checkpoint.root,
+                                                      newRoot: second.checkpoint.root, proof: proof))
+    }
+
+    func testARewrittenOrShortenedLogIsNotCheckpointed() throws {
+        let f = try Fixture()
+        try f.appendContacts(8)
+        let logKey = key(42)
+        let t = Timestamp(rfc3339: "2026-03-02T12:00:00Z")!
+        let signed = try f.ledger.signCheckpoint(key: logKey, at: t).checkpoint
+        try f.appendContacts(3)
+        // History before the checkpoint rewritten: the first 16 events' subtree differs now.
+        try f.tamper { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0") }
+        XCTAssertThrowsError(try f.ledger.signCheckpoint(key: logKey, at: t)) { error in
+            guard case Ledger.CheckpointRefusal.inconsistent(let size, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(size, signed.size)
+            XCTAssertTrue("\(error)".contains("nothing was signed"))
+        }
+        XCTAssertEqual(try f.ledger.checkpoints().count, 1)
+
+        let g = try Fixture()
+        try g.appendContacts(8)
+        let before = try g.ledger.signCheckpoint(key: logKey, at: t).checkpoint
+        try g.tamper { db in
+            try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [before.size - 2])
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [before.size - 2])
+        }
+        XCTAssertThrowsError(try g.ledger.signCheckpoint(key: logKey, at: t)) { XCTAssertTrue("\($0)".contains("shorter now"), "\($0)") }
+    }
+
+    func testStoredCheckpointsCannotBeChangedOrGoBackwards() throws {
+        let f = try Fixture()
+        _ = try f.ledger.signCheckpoint(key: key(42), at: Timestamp(rfc3339: "2026-03-02T12:00:00Z")!)
+        let q = try DatabaseQueue(path: f.path)
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE checkpoints SET size = 1") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM checkpoints") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "INSERT INTO checkpoints VALUES (1, zeroblob(32), x'00', '2026-03-02T12:00:00Z')") })
+    }
+}
