@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
-        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore"]),
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

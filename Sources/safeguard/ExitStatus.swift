@@ -13,7 +13,14 @@ enum ExitStatus {
     /// The exit code for one of our own errors; nil for argument-parser's (usage, help).
     static func code(for error: Error) -> Int32? {
         switch error {
-        case is VerificationFailure: return verificationFailed
+        case is VerificationFailure, is ProofRefused, is Merkle.ProofError: return verificationFailed
+        case let e as SignedNote.Failure:
+            if case .malformed = e { return refused }
+            return verificationFailed
+        case let e as Ledger.CheckpointRefusal:
+            if case .inconsistent = e { return verificationFailed }
+            return unusable
+        case is ProofText.Failure: return refused
         case let e as LedgerError:
             switch e {
             case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused: return refused

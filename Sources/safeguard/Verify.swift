@@ -12,13 +12,28 @@ extension Safeguard {
                 hash chain, the stored hashes, each signature, that each key was enrolled and not \
                 revoked at that point, that the actor matches the key's enrolment, and that the \
                 policy in force allowed the agency to record the event type. Streams the log in \
-                memory that does not grow with its length. Exit 0 if valid; 1 with the first bad sequence number, event id \
-                and reason if not.
+                memory that does not grow with its length, and checks the stored Merkle tree. With \
+                --checkpoint and --log-key, the log must still hold a checkpoint you kept (nothing cut off, \
+                nothing rewritten), cosigned by --witness keys if given. Exit 0 if valid; 1 with the first \
+                bad sequence number, event id and reason if not.
                 """)
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var trust: TrustOptions
+        @Option(help: ArgumentHelp("A signed checkpoint of this log you kept from before: the log must still contain it (nothing cut off, nothing rewritten).", valueName: "path"))
+        var checkpoint: String?
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it (with --checkpoint).", valueName: "vkey"))
+        var logKey: String?
+        @Option(help: ArgumentHelp("A witness's cosigning verifier key that must have cosigned --checkpoint (repeatable).", valueName: "vkey"))
+        var witness: [String] = []
+        @Option(help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "k"))
+        var quorum: Int?
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
+            if checkpoint == nil, !witness.isEmpty || quorum != nil { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
+        }
 
         func run() throws {
             let anchor = try trust.anchor()
@@ -43,10 +58,30 @@ extension Safeguard {
                 }
                 throw ExitCode(ExitStatus.verificationFailed)
             }
-            report(summary, anchor: anchor)
+            var held: (Checkpoint, [String])? = nil
+            if let checkpoint, let logKey {
+                // Read and check the checkpoint's signatures before judging the log by it.
+                let note = try readFile(checkpoint, what: "the checkpoint")
+                let (c, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
+                let witnesses = try witnessQuorum(note, witnesses: witness, quorum: quorum)
+                guard c.origin == summary.origin else {
+                    throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(summary.origin)'")
+                }
+                guard summary.events >= c.size else {
+                    throw ProofRefused("TRUNCATED: the log has \(summary.events) events, but your checkpoint, signed by the log, says it had \(c.size): "
+                                       + "events were cut off the end. Keep the checkpoint and this file as evidence")
+                }
+                let root = try l.treeRoot(size: c.size).root
+                guard root == c.root else {
+                    throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
+                                       + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence")
+                }
+                held = (c, witnesses)
+            }
+            report(summary, anchor: anchor, checkpoint: held)
         }
 
-        func report(_ s: VerificationSummary, anchor: PublicKey) {
+        func report(_ s: VerificationSummary, anchor: PublicKey, checkpoint: (Checkpoint, [String])?) {
             if output.json {
                 var o: [String: JSONValue] = [
                     "ok": true, "events": .integer(s.events), "head_hash": .string(Hex.encode(s.headHash)),
@@ -55,6 +90,9 @@ extension Safeguard {
                     "agencies": .array(s.agencies.sorted().map { .string($0) }), "cases": .integer(Int64(s.cases)),
                     "root_key_id": .string(anchor.keyID), "tree_root": .string(Base64.encode(s.treeRoot)),
                 ]
+                if let (c, w) = checkpoint {
+                    o["checkpoint"] = ["size": .integer(c.size), "root": .string(Base64.encode(c.root)), "consistent": true, "witnesses": .array(w.map { .string($0) })]
+                }
                 if let f = s.firstOccurred, let l = s.lastOccurred { o["first_occurred_at"] = .string(f.description); o["last_occurred_at"] = .string(l.description) }
                 if let f = s.firstRecorded, let l = s.lastRecorded { o["first_recorded_at"] = .string(f.description); o["last_recorded_at"] = .string(l.description) }
                 printJSON(.object(o))
@@ -66,6 +104,10 @@ extension Safeguard {
                 if let f = s.firstRecorded, let l = s.lastRecorded { print("Recorded: \(f) to \(l)") }
                 print("Head: \(Hex.encode(s.headHash))")
                 print("Merkle tree root: \(Base64.encode(s.treeRoot)) (size \(s.events))")
+                if let (c, w) = checkpoint {
+                    print("Checkpoint: the log still holds your checkpoint of \(c.size) events unchanged (root \(Base64.encode(c.root)))"
+                          + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
+                }
             }
         }
     }

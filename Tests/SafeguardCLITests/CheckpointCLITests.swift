@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SafeguardCore
 import XCTest
 
@@ -39,5 +40,65 @@ final class CheckpointCLITests: XCTestCase {
         let missing = try cli.run("checkpoint", "--key", cli.path("nope.key"))
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+    }
+
+    /// Proofs checked offline, and a log cut short or rewritten after a checkpoint was kept.
+    func testProofsAndCheckpointsHoldTheLogToAccount() throws {
+        let vkey = try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout
+        try vkey.write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        let first = try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note"))
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let opened = try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-PROOF-1", "--birth-month", "2012-01",
+                                 "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z", "--json")
+        XCTAssertEqual(opened.status, 0, opened.stderr)
+        let event = try XCTUnwrap(opened.stdout.range(of: #"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"#, options: .regularExpression).map { String(opened.stdout[$0]) })
+        // Not covered by a checkpoint yet: a clear refusal.
+        var r = try cli.run("prove", "inclusion", "--event", event)
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.stderr.contains("run 'safeguard checkpoint' first"), r.stderr)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp2.note")).status, 0)
+
+        r = try cli.run("prove", "inclusion", "--event", event)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try r.stdout.write(toFile: cli.path("inc.tlog-proof"), atomically: true, encoding: .utf8)
+        r = try cli.run("check-proof", cli.path("inc.tlog-proof"), "--log-key", cli.path("log.vkey"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: event \(event) (case.opened, seq "), r.stdout)
+        // The same proof with one hash changed does not hold.
+        var lines = try String(contentsOfFile: cli.path("inc.tlog-proof"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let hashLine = try XCTUnwrap(lines.firstIndex { $0.count == 44 && $0.hasSuffix("=") })
+        lines[hashLine] = (lines[hashLine].first == "A" ? "B" : "A") + lines[hashLine].dropFirst()
+        try lines.joined(separator: "\n").write(toFile: cli.path("bad.tlog-proof"), atomically: true, encoding: .utf8)
+        r = try cli.run("check-proof", cli.path("bad.tlog-proof"), "--log-key", cli.path("log.vkey"))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("NOT in the log"), r.stderr)
+
+        let size1 = try String(contentsOfFile: cli.path("cp1.note"), encoding: .utf8).split(separator: "\n")[1]
+        r = try cli.run("prove", "consistency", "--from", String(size1))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try r.stdout.write(toFile: cli.path("cons.txt"), atomically: true, encoding: .utf8)
+        r = try cli.run("check-proof", cli.path("cons.txt"), "--log-key", cli.path("log.vkey"), "--old", cli.path("cp1.note"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Against a checkpoint of another size, the proof does not hold.
+        r = try cli.run("check-proof", cli.path("cons.txt"), "--log-key", cli.path("log.vkey"), "--old", cli.path("cp2.note"))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+
+        // verify --checkpoint: fine now; then the last event is cut off (with its tree nodes,
+        // so the chain and tree alone still verify) and the kept checkpoint shows it.
+        let root = cli.path("p/keys/root.key.pub")
+        r = try cli.run("verify", "--trust-file", root, "--checkpoint", cli.path("cp2.note"), "--log-key", cli.path("log.vkey"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("the log still holds your checkpoint"), r.stdout)
+        let size2 = Int64(try String(contentsOfFile: cli.path("cp2.note"), encoding: .utf8).split(separator: "\n")[1])!
+        try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
+            for t in ["events_append_only_delete", "tree_nodes_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size2 - 1])
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size2 - 1])
+        }
+        XCTAssertEqual(try cli.run("verify", "--trust-file", root).status, 0, "the shortened chain alone verifies")
+        r = try cli.run("verify", "--trust-file", root, "--checkpoint", cli.path("cp2.note"), "--log-key", cli.path("log.vkey"))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("TRUNCATED"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
 }

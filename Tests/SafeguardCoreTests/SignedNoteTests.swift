@@ -124,3 +124,30 @@ final class CheckpointTests: XCTestCase {
         }
     }
 }
+
+/// The text forms of inclusion (tlog-proof) and consistency (tlog-witness request) proofs.
+final class ProofTextTests: XCTestCase {
+    func testTheSpecsExamplesParseAndRoundTrip() throws {
+        // c2sp.org/tlog-witness, add-checkpoint: the example request body.
+        let request = "old 20852014\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\njrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n"
+            + "5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n\n"
+            + "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n"
+            + "\u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+        let c = try ProofText.Consistency(text: Array(request.utf8))
+        XCTAssertEqual(c.old, 20852014)
+        XCTAssertEqual(c.proof.count, 4)
+        XCTAssertEqual(Checkpoint(body: try SignedNote.parse(c.checkpoint).text)?.size, 20852163)
+        XCTAssertEqual(String(decoding: c.text, as: UTF8.self), request, "written back byte for byte")
+
+        let tree = InMemoryTree(leafHashes: (0..<9).map { Merkle.leafHash([UInt8($0)]) })
+        let proof = ProofText.Inclusion(extra: [1, 2, 3], index: 5, proof: tree.inclusionProof(index: 5), checkpoint: Array("o\n9\n\(Base64.encode(tree.root()))\n\n\u{2014} o AAAA\n".utf8))
+        let text = String(decoding: proof.text, as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix("c2sp.org/tlog-proof@v1\nextra AQID\nindex 5\n"), text)
+        XCTAssertEqual(try ProofText.Inclusion(text: proof.text), proof)
+        for bad in ["c2sp.org/tlog-proof@v2\nindex 5\n\nx", "c2sp.org/tlog-proof@v1\nindex 05\n\nx", "c2sp.org/tlog-proof@v1\nindex 5\nnot-a-hash\n\nx",
+                    "c2sp.org/tlog-proof@v1\nindex 5\n"] {
+            XCTAssertThrowsError(try ProofText.Inclusion(text: Array(bad.utf8)), bad)
+        }
+        XCTAssertThrowsError(try ProofText.Consistency(text: Array("old -1\n\nx".utf8)))
+    }
+}
