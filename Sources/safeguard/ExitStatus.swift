@@ -20,7 +20,7 @@ enum ExitStatus {
         case let e as Ledger.CheckpointRefusal:
             if case .inconsistent = e { return verificationFailed }
             return unusable
-        case is ProofText.Failure: return refused
+        case is ProofText.Failure, is WitnessConflict: return refused
         case let e as LedgerError:
             switch e {
             case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused: return refused

@@ -54,6 +54,10 @@ extension Safeguard {
             let bytes = try readFile(proof, what: "the proof")
             let result: String
             let note: [UInt8]
+            if bytes.first == UInt8(ascii: "{") {
+                print(try Self.checkEvidence(bytes, log: log))
+                return
+            }
             if bytes.starts(with: Array(ProofText.inclusionHeader.utf8)) {
                 let p = try ProofText.Inclusion(text: bytes)
                 let (checkpoint, _) = try Checkpoint.open(p.checkpoint, log: log)
@@ -85,6 +89,30 @@ extension Safeguard {
                 print(result)
                 if !cosigned.isEmpty { print("Cosigned by: \(cosigned.joined(separator: ", "))") }
             }
+        }
+
+        /// Checks a witness's evidence file: both checkpoints must be signed by the log.
+        static func checkEvidence(_ bytes: [UInt8], log: NoteVerifier) throws -> String {
+            guard let e = try? JSONDecoder().decode(Misbehaviour.self, from: Data(bytes)), e.kind == Misbehaviour.kindName else {
+                throw InputError("this JSON file is not evidence written by 'safeguard witness add-checkpoint'")
+            }
+            let (a, _) = try Checkpoint.open(Array(e.cosigned.utf8), log: log)
+            let (b, _) = try Checkpoint.open(Array(e.presented.utf8), log: log)
+            guard a.origin == b.origin else { throw ProofRefused("the two checkpoints are of different logs") }
+            if a.size == b.size {
+                guard a.root != b.root else { throw ProofRefused("the two checkpoints are the same tree: no misbehaviour shown") }
+                return "MISBEHAVIOUR PROVEN: the log \(a.origin) signed two different trees of \(a.size) events (roots \(Base64.encode(a.root)) and \(Base64.encode(b.root)))."
+            }
+            let proof = try e.proof.map { p in
+                guard let h = Base64.decode(p) else { throw InputError("the evidence's proof holds something that is not base64") }
+                return h
+            }
+            let (lo, hi) = a.size < b.size ? (a, b) : (b, a)
+            if (try? Merkle.verifyConsistency(old: lo.size, new: hi.size, oldRoot: lo.root, newRoot: hi.root, proof: proof)) != nil {
+                throw ProofRefused("the log's proof does connect the two checkpoints: no misbehaviour shown")
+            }
+            return "UNEXPLAINED: both checkpoints (\(lo.size) and \(hi.size) events) are signed by the log \(a.origin), and the consistency proof it gave "
+                + "does not connect them. Ask the log for a valid proof; until it gives one, treat this as a split view."
         }
 
         /// "event ID (TYPE, seq N)" from the entry bytes, if they parse.

@@ -101,4 +101,55 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("TRUNCATED"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
+
+    /// A witness cosigns checkpoints that extend the last one it cosigned, refuses a request
+    /// that does not start there, and writes evidence when the log shows it two histories.
+    func testAWitnessCosignsOnlyConsistentCheckpoints() throws {
+        let logKey = cli.path("log.vkey")
+        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: logKey, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected").status, 0)
+        let witness = ["--key", cli.path("w.key"), "--name", "inspectorate.example/w1", "--log-key", logKey, "--state", cli.path("w.state")]
+        let wvkey = try cli.run(["witness", "add-checkpoint", cli.path("none")] + witness + ["--vkey"]).stdout.trimmingCharacters(in: .newlines)
+        XCTAssertTrue(wvkey.hasPrefix("inspectorate.example/w1+"), wvkey)
+
+        // First contact: old size 0.
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note")).status, 0)
+        let size1 = Int64(try String(contentsOfFile: cli.path("cp1.note"), encoding: .utf8).split(separator: "\n")[1])!
+        try cli.run("prove", "consistency", "--from", "0").stdout.write(toFile: cli.path("r0"), atomically: true, encoding: .utf8)
+        var r = try cli.run(["witness", "add-checkpoint", cli.path("r0")] + witness)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("\u{2014} inspectorate.example/w1 "), r.stdout)
+        // The cosigned checkpoint satisfies verify --checkpoint --witness.
+        try (try String(contentsOfFile: cli.path("cp1.note"), encoding: .utf8) + r.stdout).write(toFile: cli.path("cp1.cosigned"), atomically: true, encoding: .utf8)
+        r = try cli.run("verify", "--trust-file", cli.path("p/keys/root.key.pub"), "--checkpoint", cli.path("cp1.cosigned"), "--log-key", logKey, "--witness", wvkey)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("cosigned by inspectorate.example/w1"), r.stdout)
+        r = try cli.run("verify", "--trust-file", cli.path("p/keys/root.key.pub"), "--checkpoint", cli.path("cp1.note"), "--log-key", logKey, "--witness", wvkey)
+        XCTAssertEqual(r.status, 1, "no cosignature on the bare checkpoint: " + r.stdout + r.stderr)
+
+        // The log grows; the witness cosigns the extension, and refuses the same request again.
+        XCTAssertEqual(try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-W-1", "--birth-month", "2012-01",
+                                   "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z").status, 0)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        try cli.run("prove", "consistency", "--from", String(size1)).stdout.write(toFile: cli.path("r1"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cli.run(["witness", "add-checkpoint", cli.path("r1")] + witness).status, 0)
+        r = try cli.run(["witness", "add-checkpoint", cli.path("r1")] + witness)
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("you last cosigned"), r.stderr)
+
+        // Another history under the same origin and key, of the size the witness last cosigned:
+        // two trees of one size. Refused, with evidence anyone can check.
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "9", "--end", "2026-06-01T00:00:00Z").status, 0)
+        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
+        let size2 = size1 + 1
+        r = try cli.run("prove", "consistency", "--ledger", cli.path("fork/ledger.sqlite"), "--from", String(size2))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try r.stdout.write(toFile: cli.path("rfork"), atomically: true, encoding: .utf8)
+        r = try cli.run(["witness", "add-checkpoint", cli.path("rfork")] + witness + ["--evidence", cli.path("evidence.json")])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("NOT COSIGNED: the log signed two different trees of \(size2) events"), r.stderr)
+        r = try cli.run("check-proof", cli.path("evidence.json"), "--log-key", logKey)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("MISBEHAVIOUR PROVEN"), r.stdout)
+    }
 }

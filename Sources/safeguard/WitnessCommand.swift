@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Witness: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Act as a witness (an agency or the inspectorate): cosign the log's checkpoints only if they extend the last one you cosigned.",
+            subcommands: [AddCheckpoint.self])
+    }
+}
+
+/// What a witness remembers per log: the last checkpoint it cosigned.
+struct WitnessState: Codable {
+    struct Seen: Codable {
+        var size: Int64
+        var root: String
+        /// The signed checkpoint note, as received.
+        var note: String
+    }
+    var logs: [String: Seen] = [:]
+
+    static func load(_ path: String) throws -> WitnessState {
+        guard FileManager.default.fileExists(atPath: path) else { return WitnessState() }
+        guard let d = FileManager.default.contents(atPath: path), let s = try? JSONDecoder().decode(WitnessState.self, from: d) else {
+            throw InputError("the witness state file '\(path)' is not one safeguard wrote: check the path (it is created on first use)")
+        }
+        return s
+    }
+
+    /// Written to a new file and renamed over the old one, so a crash leaves one or the other.
+    func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let tmp = path + ".tmp-\(getpid())"
+        try encoder.encode(self).write(to: URL(fileURLWithPath: tmp))
+        guard rename(tmp, path) == 0 else { throw InputError("cannot write the witness state file '\(path)': check the folder is writable") }
+    }
+}
+
+/// Evidence that a log signed checkpoints that do not fit together: both signed notes and the
+/// log's own consistency proof, checkable by anyone with the log's key
+/// (`safeguard check-proof --log-key VKEY EVIDENCE`).
+struct Misbehaviour: Codable {
+    static let kindName = "safeguard/tlog-misbehaviour@v1"
+    var kind = kindName
+    var reason: String
+    var cosigned: String
+    var presented: String
+    var old: Int64
+    var proof: [String]
+}
+
+extension Safeguard.Witness {
+    struct AddCheckpoint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-checkpoint",
+            abstract: "Check a checkpoint the log presents (a c2sp.org/tlog-witness add-checkpoint body, as 'safeguard prove consistency' prints) and print your cosignature.",
+            discussion: """
+                The checkpoint must be signed by --log-key, its 'old' size must be the size you last \
+                cosigned for that log (0 the first time), and its consistency proof must verify from the \
+                checkpoint you last cosigned. Then it is cosigned (c2sp.org/tlog-cosignature v1) with \
+                --key, the state file records it, and the cosignature line is printed, to be added to the \
+                checkpoint. A checkpoint of the size you cosigned with another root, or one that does not \
+                extend it, is refused and written as evidence to --evidence (default \
+                misbehaviour-ORIGIN-SIZE.json), which anyone can check with 'safeguard check-proof'.
+                """)
+
+        @Argument(help: ArgumentHelp("The request file (old size, consistency proof, blank line, signed checkpoint).", valueName: "request"))
+        var request: String
+        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"))
+        var key: String
+        @Option(help: ArgumentHelp("Your witness name (a schema-less URL, e.g. inspectorate.example/w1).", valueName: "name"))
+        var name: String
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
+        var logKey: String
+        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"))
+        var state: String
+        @Option(help: ArgumentHelp("Where to write evidence if the log misbehaves.", valueName: "path"))
+        var evidence: String?
+        @Flag(help: "Print your cosigning verifier key (NAME+ID+KEY, type 0x04) for the log's users, and check nothing.")
+        var vkey = false
+
+        func run() throws {
+            let signer = try loadSigningKey(key)
+            guard let me = Cosigner(name: name, publicKey: signer.publicKey) else {
+                throw InputError("--name must be non-empty with no spaces or '+' (e.g. inspectorate.example/w1)")
+            }
+            if vkey { print(me.verifierKey); return }
+            let log = try noteVerifier(logKey, what: "--log-key")
+            let req = try ProofText.Consistency(text: try readFile(request, what: "the request"))
+            let (checkpoint, _) = try Checkpoint.open(req.checkpoint, log: log)
+            guard checkpoint.origin == log.name else {
+                throw InputError("the checkpoint's origin '\(checkpoint.origin)' is not the log '\(log.name)' that --log-key names")
+            }
+            var s = try WitnessState.load(state)
+            let seen = s.logs[checkpoint.origin]
+            let seenSize = seen?.size ?? 0
+            guard req.old <= checkpoint.size else { throw InputError("the request's old size \(req.old) is larger than its checkpoint's \(checkpoint.size)") }
+            guard req.old == seenSize else {
+                throw WitnessConflict("you last cosigned \(checkpoint.origin) at size \(seenSize), but the request starts at \(req.old): "
+                                      + "ask the log for a consistency proof from \(seenSize) ('safeguard prove consistency --from \(seenSize)')")
+            }
+            if seen == nil, !req.proof.isEmpty { throw InputError("the first checkpoint of a log comes with old size 0 and an empty proof") }
+            if let seen {
+                let root = Base64.decode(seen.root) ?? []
+                do {
+                    try Merkle.verifyConsistency(old: seen.size, new: checkpoint.size, oldRoot: root, newRoot: checkpoint.root, proof: req.proof)
+                } catch {
+                    let why = seen.size == checkpoint.size
+                        ? "the log signed two different trees of \(seen.size) events"
+                        : "the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one (\(checkpoint.size)) does not verify (\(error))"
+                    let path = evidence ?? "misbehaviour-\(checkpoint.origin.replacingOccurrences(of: "/", with: "_"))-\(checkpoint.size).json"
+                    let e = Misbehaviour(reason: why, cosigned: seen.note, presented: String(decoding: req.checkpoint, as: UTF8.self), old: seen.size,
+                                         proof: req.proof.map(Base64.encode))
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                    try encoder.encode(e).write(to: URL(fileURLWithPath: path))
+                    throw ProofRefused("NOT COSIGNED: \(why). Evidence (both signed checkpoints and the proof) written to \(path)")
+                }
+            }
+            let time = UInt64(max(0, Clock.now().seconds))
+            guard let cosignature = Cosigner.cosign(checkpoint, name: name, key: signer, time: time) else {
+                throw InputError("cannot cosign with this key and name")
+            }
+            s.logs[checkpoint.origin] = .init(size: checkpoint.size, root: Base64.encode(checkpoint.root), note: String(decoding: req.checkpoint, as: UTF8.self))
+            try s.save(state)
+            print(cosignature.line, terminator: "")
+        }
+    }
+}
+
+/// The request does not start where the witness left off (tlog-witness: 409 Conflict).
+struct WitnessConflict: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
