@@ -32,6 +32,18 @@ extension ProjectionEngine {
         let s = try status()
         guard let first = s.first else { throw Failure.notBuilt }
         var out = [("log size", String(first.events)), ("head hash", first.headHash)]
+        // The tree head of that prefix, and the log's checkpoint of it if it signed one, so the
+        // figures can be rebuilt from a prefix anyone can check against a signed checkpoint.
+        if let root = try? ledger.treeRoot(size: first.events).root {
+            out.append(("tree root", Base64.encode(root)))
+            if let c = try? ledger.checkpoints().first(where: { $0.size == first.events }),
+                let checkpoint = Checkpoint(body: (try? SignedNote.parse(c.note).text) ?? [])
+            {
+                out.append(("checkpoint", "\(checkpoint.origin) \(checkpoint.size) \(Base64.encode(checkpoint.root))"))
+            } else {
+                out.append(("checkpoint", "none at this size: run 'safeguard checkpoint' before 'project update' to have one"))
+            }
+        }
         for p in s { out.append(("\(p.name) digest", p.digest)) }
         if first.behind > 0 { out.append(("note", "\(first.behind) newer events are not included: run 'safeguard project update'")) }
         return out

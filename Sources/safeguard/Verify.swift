@@ -28,6 +28,8 @@ extension Safeguard {
         var witness: [String] = []
         @Option(help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "k"))
         var quorum: Int?
+        @Option(help: ArgumentHelp("If the log no longer holds --checkpoint, write the evidence here (your checkpoint, the log's latest one and its proof), for 'safeguard check-proof'.", valueName: "path"))
+        var evidence: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -73,8 +75,20 @@ extension Safeguard {
                 }
                 let root = try l.treeRoot(size: c.size).root
                 guard root == c.root else {
+                    var saved = ""
+                    // The log's own latest checkpoint covering that size, and its tree's proof from it: what it says now, signed.
+                    if let evidence, let latest = try l.checkpoints().last, latest.size >= c.size {
+                        let proof = try l.consistencyProof(old: c.size, new: latest.size)
+                        let e = Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(c.size) events it signed before",
+                                             cosigned: String(decoding: note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
+                                             old: c.size, proof: proof.map(Base64.encode))
+                        let encoder = JSONEncoder()
+                        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                        try encoder.encode(e).write(to: URL(fileURLWithPath: evidence))
+                        saved = " Evidence written to \(evidence)."
+                    }
                     throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
-                                       + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence")
+                                       + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence.\(saved)")
                 }
                 held = (c, witnesses)
             }

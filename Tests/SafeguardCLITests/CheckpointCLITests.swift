@@ -36,6 +36,10 @@ final class CheckpointCLITests: XCTestCase {
         let again = try cli.run("checkpoint", "--key", cli.path("cp.key"))
         XCTAssertEqual(again.stdout, signed.stdout)
         XCTAssertTrue(again.stderr.contains("nothing new was signed"), again.stderr)
+        // Reports name the checkpoint of the prefix they were built from.
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
+        let report = try cli.run("report", "mase")
+        XCTAssertTrue(report.stdout.contains("checkpoint: \(checkpoint.origin) \(checkpoint.size) \(Base64.encode(checkpoint.root))"), report.stdout)
         // Refused without a key file, with a clear one-line error.
         let missing = try cli.run("checkpoint", "--key", cli.path("nope.key"))
         XCTAssertNotEqual(missing.status, 0)
@@ -151,5 +155,23 @@ final class CheckpointCLITests: XCTestCase {
         r = try cli.run("check-proof", cli.path("evidence.json"), "--log-key", logKey)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("MISBEHAVIOUR PROVEN"), r.stdout)
+    }
+
+    /// The operator rewrites history and re-signs it (another ledger under the same origin and
+    /// checkpoint key): verify --checkpoint with the checkpoint kept from before catches it,
+    /// and the evidence it writes proves two trees of one size.
+    func testARewrittenAndReSignedHistoryIsCaught() throws {
+        let logKey = cli.path("log.vkey")
+        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: logKey, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
+        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
+        let r = try cli.run("verify", "--ledger", cli.path("fork/ledger.sqlite"), "--trust-file", cli.path("fork/keys/root.key.pub"),
+                            "--checkpoint", cli.path("kept.note"), "--log-key", logKey, "--evidence", cli.path("rewritten.json"))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("REWRITTEN") && r.stderr.contains("Evidence written"), r.stderr)
+        let check = try cli.run("check-proof", cli.path("rewritten.json"), "--log-key", logKey)
+        XCTAssertEqual(check.status, 0, check.stderr)
+        XCTAssertTrue(check.stdout.hasPrefix("MISBEHAVIOUR PROVEN: the log example.org/synthetic-ledger signed two different trees"), check.stdout)
     }
 }
