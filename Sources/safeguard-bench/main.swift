@@ -8,12 +8,34 @@ import SafeguardStore
 ///
 ///   safeguard-bench fold LEDGER      the projections rebuilt WITHOUT verification, into a
 ///                                    scratch file: where the fold's time goes
+///   safeguard-bench tree LEDGER      the Merkle tree in the file: the root and proofs at the
+///                                    full size, in milliseconds each (format 2 or later)
 let args = CommandLine.arguments.dropFirst()
-guard args.count == 2, args.first == "fold" || args.first == "fold-in-memory" else {
-    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory LEDGER.sqlite\n".utf8))
+guard args.count == 2, ["fold", "fold-in-memory", "tree"].contains(args.first!) else {
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree LEDGER.sqlite\n".utf8))
     exit(2)
 }
 let ledgerPath = args.last!
+if args.first == "tree" {
+    do {
+        let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
+        let n = try ledger.head()?.size ?? 0
+        func ms(_ runs: Int, _ body: (Int) throws -> Void) rethrows -> Double {
+            let t = Date()
+            for i in 0..<runs { try body(i) }
+            return Date().timeIntervalSince(t) * 1000 / Double(runs)
+        }
+        var rng = SystemRandomNumberGenerator()
+        print("events \(n)")
+        print("tree_root_ms \(String(format: "%.3f", try ms(100) { _ in _ = try ledger.treeRoot(size: n) }))")
+        print("inclusion_proof_ms \(String(format: "%.3f", try ms(1000) { _ in _ = try ledger.inclusionProof(seq: Int64.random(in: 0..<n, using: &rng), size: n) }))")
+        print("consistency_proof_ms \(String(format: "%.3f", try ms(1000) { _ in _ = try ledger.consistencyProof(old: Int64.random(in: 1...n, using: &rng), new: n) }))")
+    } catch {
+        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 do {
     let scratch = NSTemporaryDirectory() + "safeguard-bench-\(getpid()).projections.sqlite"
     defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }

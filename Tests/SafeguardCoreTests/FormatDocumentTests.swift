@@ -53,6 +53,31 @@ final class FormatDocumentTests: XCTestCase {
         XCTAssertEqual(Base64.decode(values["tree.root.size_1"]!), e0)
         XCTAssertEqual(Hex.encode(SHA256.hash([0x01] + e0 + e1)), values["tree.root.size_2.hex"])
         XCTAssertEqual(Base64.decode(values["tree.root.size_2"]!), SHA256.hash([0x01] + e0 + e1))
+
+        // The checkpoint (section 6.2): body, key ID, verifier key and signature, by hand.
+        let root2 = SHA256.hash([0x01] + e0 + e1)
+        let body = Array("example.org/cse-ledger\n2\n\(Base64.encode(root2))\n".utf8)
+        XCTAssertEqual(Hex.encode(body), values["checkpoint.body.hex"])
+        var seed = Hex.decode(values["checkpoint.seed"]!)!
+        let logKey = SigningKey(seed: SecretBytes(consuming: &seed)).publicKey
+        let keyID = Array(SHA256.hash(Array("example.org/cse-ledger".utf8) + [0x0A, 0x01] + logKey.bytes).prefix(4))
+        XCTAssertEqual(Hex.encode(keyID), values["checkpoint.key_id"])
+        XCTAssertEqual(values["checkpoint.vkey"], "example.org/cse-ledger+\(Hex.encode(keyID))+\(Base64.encode([0x01] + logKey.bytes))")
+        let line = values["checkpoint.signature_line"]!
+        XCTAssertTrue(line.hasPrefix("\u{2014} example.org/cse-ledger "))
+        let blob = Base64.decode(String(line.split(separator: " ").last!))!
+        XCTAssertEqual(Array(blob.prefix(4)), keyID)
+        XCTAssertTrue(logKey.verify(signature: Array(blob.dropFirst(4)), message: body))
+        // The cosignature: key ID with type 0x04, then the time and a signature over the cosigned message.
+        var wseed = Hex.decode(values["witness.seed"]!)!
+        let wKey = SigningKey(seed: SecretBytes(consuming: &wseed)).publicKey
+        let wID = Array(SHA256.hash(Array("witness.example.org/w1".utf8) + [0x0A, 0x04] + wKey.bytes).prefix(4))
+        XCTAssertEqual(values["witness.vkey"], "witness.example.org/w1+\(Hex.encode(wID))+\(Base64.encode([0x04] + wKey.bytes))")
+        let cos = Base64.decode(String(values["cosignature.signature_line"]!.split(separator: " ").last!))!
+        XCTAssertEqual(Array(cos.prefix(4)), wID)
+        let time = cos[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        XCTAssertEqual(String(time), values["cosignature.time"])
+        XCTAssertTrue(wKey.verify(signature: Array(cos.dropFirst(12)), message: Array("cosignature/v1\ntime \(time)\n".utf8) + body))
     }
 
     func testWorkedExampleIsAValidLedger() throws {
@@ -68,6 +93,11 @@ final class FormatDocumentTests: XCTestCase {
 /// The two-event ledger of docs/FORMAT.md: fixed seed, ids and times, so every byte is fixed.
 enum WorkedExample {
     static let seed: [UInt8] = Array(0..<32)
+    static let checkpointSeed: [UInt8] = Array(32..<64)
+    static let witnessSeed: [UInt8] = Array(64..<96)
+    static let origin = "example.org/cse-ledger"
+    static let witnessName = "witness.example.org/w1"
+    static let cosignTime: UInt64 = 1_767_607_200  // 2026-01-05T10:00:00Z
     static let time = Timestamp(rfc3339: "2026-01-05T09:00:00Z")!
 
     static func build() throws -> (SigningKey, [StoredEntry]) {
@@ -121,6 +151,22 @@ enum WorkedExample {
         add("tree.root.size_1", Base64.encode(tree.root(size: 1)))
         add("tree.root.size_2", Base64.encode(tree.root(size: 2)))
         add("tree.root.size_2.hex", Hex.encode(tree.root(size: 2)))
+        // A checkpoint of the two-event tree and a witness's cosignature of it (section 6.2).
+        lines.append("")
+        var cs = checkpointSeed, ws = witnessSeed
+        let (logKey, witnessKey) = (SigningKey(seed: SecretBytes(consuming: &cs)), SigningKey(seed: SecretBytes(consuming: &ws)))
+        let checkpoint = Checkpoint(origin: origin, size: 2, root: tree.root(size: 2))!
+        let verifier = NoteVerifier(name: origin, publicKey: logKey.publicKey)!
+        add("checkpoint.seed", Hex.encode(checkpointSeed))
+        add("checkpoint.vkey", verifier.verifierKey)
+        add("checkpoint.key_id", Hex.encode(verifier.keyIDBytes))
+        add("checkpoint.body.hex", Hex.encode(checkpoint.body), wrap: true)
+        add("checkpoint.signature_line", try SignedNote.sign(checkpoint.body, name: origin, key: logKey).line.dropLast().description)
+        let witness = Cosigner(name: witnessName, publicKey: witnessKey.publicKey)!
+        add("witness.seed", Hex.encode(witnessSeed))
+        add("witness.vkey", witness.verifierKey)
+        add("cosignature.time", String(cosignTime))
+        add("cosignature.signature_line", Cosigner.cosign(checkpoint, name: witnessName, key: witnessKey, time: cosignTime)!.line.dropLast().description)
         return lines.joined(separator: "\n") + "\n"
     }
 
