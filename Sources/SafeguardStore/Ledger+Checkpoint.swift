@@ -47,28 +47,29 @@ extension Ledger {
             return try db.writeWithoutTransaction { db in
                 var result: (Checkpoint, [UInt8], Bool)!
                 try db.inTransaction(.immediate) {
-                    guard let head = try Self.head(db), let origin = try Self.state(db, path: path).genesis?.origin else { throw CheckpointRefusal.empty }
+                    let size = try Self.treeSize(db)
+                    guard size > 0, let origin = try Self.state(db, path: path).genesis?.origin else { throw CheckpointRefusal.empty }
                     let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
-                    let root = try Merkle.root(size: head.size, node)
+                    let root = try Merkle.root(size: size, node)
                     if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
-                        let (size, signed, note) = (try RowReader.integer(last, 0, "size"), try RowReader.blob(last, 1, "root"), try RowReader.blob(last, 2, "note"))
-                        let then = size <= head.size ? try Merkle.root(size: size, node) : []
+                        let (lastSize, signed, note) = (try RowReader.integer(last, 0, "size"), try RowReader.blob(last, 1, "root"), try RowReader.blob(last, 2, "note"))
+                        let then = lastSize <= size ? try Merkle.root(size: lastSize, node) : []
                         guard then == signed else {
-                            throw CheckpointRefusal.inconsistent(size: size, signed: Base64.encode(signed), now: then.isEmpty ? "(the log is shorter now)" : Base64.encode(then))
+                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: then.isEmpty ? "(the log is shorter now)" : Base64.encode(then))
                         }
-                        let proof = try Merkle.consistencyProof(old: size, new: head.size, node)
-                        do { try Merkle.verifyConsistency(old: size, new: head.size, oldRoot: signed, newRoot: root, proof: proof) } catch {
-                            throw CheckpointRefusal.inconsistent(size: size, signed: Base64.encode(signed), now: Base64.encode(root))
+                        let proof = try Merkle.consistencyProof(old: lastSize, new: size, node)
+                        do { try Merkle.verifyConsistency(old: lastSize, new: size, oldRoot: signed, newRoot: root, proof: proof) } catch {
+                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: Base64.encode(root))
                         }
-                        if size == head.size, let c = Checkpoint(origin: origin, size: size, root: signed) {
+                        if lastSize == size, let c = Checkpoint(origin: origin, size: size, root: signed) {
                             result = (c, note, false)
                             return .commit
                         }
                     }
-                    guard let checkpoint = Checkpoint(origin: origin, size: head.size, root: root) else { throw CheckpointRefusal.empty }
+                    guard let checkpoint = Checkpoint(origin: origin, size: size, root: root) else { throw CheckpointRefusal.empty }
                     let note = try checkpoint.sign(name: origin, key: key)
                     try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
-                                   arguments: [head.size, Data(root), Data(note), time.description])
+                                   arguments: [size, Data(root), Data(note), time.description])
                     result = (checkpoint, note, true)
                     return .commit
                 }

@@ -33,6 +33,12 @@ enum TreeStore {
 }
 
 extension Ledger {
+    /// The number of leaves: the last seq + 1 (seqs are gapless: the triggers insist and
+    /// `verify` checks), found through the primary key, not by counting rows.
+    static func treeSize(_ db: Database) throws -> Int64 {
+        (try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events")).map { $0 + 1 } ?? 0
+    }
+
     /// Whether this file has the Merkle tree (format 2; a format-1 file gets it when opened for writing).
     func hasTree(_ db: Database) throws -> Bool { try db.tableExists("tree_nodes") }
 
@@ -50,8 +56,9 @@ extension Ledger {
     /// The Merkle tree head at `size` (default: the whole log): O(log n) reads.
     public func treeRoot(size: Int64? = nil) throws -> (size: Int64, root: [UInt8]) {
         try withTree { db in
-            let n = try size ?? (Self.head(db)?.size ?? 0)
-            guard n >= 0, n <= (try Self.head(db)?.size ?? 0) else { throw LedgerError.sqlite(path: path, message: "the log has fewer than \(n) events") }
+            let leaves = try Self.treeSize(db)
+            let n = size ?? leaves
+            guard n >= 0, n <= leaves else { throw LedgerError.sqlite(path: path, message: "the log has fewer than \(n) events") }
             return (n, try Merkle.root(size: n) { try TreeStore.node(db, $0, $1) })
         }
     }
@@ -59,7 +66,7 @@ extension Ledger {
     /// The inclusion proof of the event at `seq` in the tree of `size` events.
     public func inclusionProof(seq: Int64, size: Int64) throws -> [[UInt8]] {
         try withTree { db in
-            let head = try Self.head(db)?.size ?? 0
+            let head = try Self.treeSize(db)
             guard seq >= 0, seq < size, size <= head else {
                 throw LedgerError.sqlite(path: path, message: "event \(seq) is not in a tree of \(size) events (the log has \(head))")
             }
@@ -70,7 +77,7 @@ extension Ledger {
     /// The consistency proof from the tree of `old` events to the tree of `new` events.
     public func consistencyProof(old: Int64, new: Int64) throws -> [[UInt8]] {
         try withTree { db in
-            let head = try Self.head(db)?.size ?? 0
+            let head = try Self.treeSize(db)
             guard old >= 0, old <= new, new <= head else {
                 throw LedgerError.sqlite(path: path, message: "no consistency proof from \(old) to \(new) events (the log has \(head))")
             }
