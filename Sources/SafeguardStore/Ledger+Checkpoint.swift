@@ -78,3 +78,31 @@ extension Ledger {
         } catch let e as CheckpointRefusal { throw e } catch { throw Self.map(error, path: path) }
     }
 }
+
+extension Ledger {
+    /// The evidence bundle of a case against the checkpoint of `size` events: the case's
+    /// entries and every governance entry (genesis, keys, policy) before its last one, each
+    /// with its inclusion proof. Throws if the case has no events or the checkpoint does not
+    /// cover them all.
+    public func evidence(caseID: String, size: Int64) throws -> [EvidenceBundle.Item] {
+        do {
+            return try db.read { db in
+                let caseRows = try Row.fetchAll(db, sql: "SELECT seq, envelope, signature FROM events WHERE case_id = ? ORDER BY seq", arguments: [caseID])
+                guard let last = caseRows.last.map({ try? RowReader.integer($0, 0, "seq") }) ?? nil else {
+                    throw LedgerError.sqlite(path: path, message: "no events for case \(caseID): check the case id ('safeguard case list')")
+                }
+                guard last < size else {
+                    throw LedgerError.sqlite(path: path, message: "the checkpoint of \(size) events does not cover case \(caseID) (its last event is seq \(last)): run 'safeguard checkpoint' first")
+                }
+                let governance = try Row.fetchAll(db, sql: "SELECT seq, envelope, signature FROM events WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
+                                                  arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, last])
+                let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
+                return try (governance + caseRows).map { row in
+                    let seq = try RowReader.integer(row, 0, "seq")
+                    let entry = Entry(canonical: try RowReader.blob(row, 1, "envelope"), signature: try RowReader.blob(row, 2, "signature")).entryBytes
+                    return EvidenceBundle.Item(seq: seq, entry: entry, proof: try Merkle.inclusionProof(index: seq, size: size, node))
+                }.sorted { $0.seq < $1.seq }
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+}

@@ -21,6 +21,7 @@ enum ExitStatus {
             if case .inconsistent = e { return verificationFailed }
             return unusable
         case is ProofText.Failure, is WitnessConflict: return refused
+        case is EvidenceBundle.Failure: return verificationFailed
         case let e as LedgerError:
             switch e {
             case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused: return refused

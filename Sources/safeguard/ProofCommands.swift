@@ -43,10 +43,7 @@ extension Safeguard {
         var logKey: String
         @Option(help: ArgumentHelp("For a consistency proof: the signed checkpoint you kept from before.", valueName: "path"))
         var old: String?
-        @Option(help: ArgumentHelp("A witness's cosigning verifier key (repeat for each).", valueName: "vkey"))
-        var witness: [String] = []
-        @Option(help: ArgumentHelp("How many of the witnesses must have cosigned (default: all given).", valueName: "k"))
-        var quorum: Int?
+        @OptionGroup var witnesses: WitnessOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -82,7 +79,7 @@ extension Safeguard {
                 result = "OK: the log \(newer.origin) at \(newer.size) events extends your checkpoint of \(older.size) events: nothing was changed or removed in between."
                 note = p.checkpoint
             }
-            let cosigned = try witnessQuorum(note, witnesses: witness, quorum: quorum)
+            let cosigned = try witnesses.check(note)
             if output.json {
                 printJSON(["ok": true, "result": .string(result), "witnesses": .array(cosigned.map { .string($0) })])
             } else {
@@ -146,6 +143,19 @@ func witnessQuorum(_ note: [UInt8], witnesses: [String], quorum: Int?) throws ->
                            + (cosigned.isEmpty ? "" : " (\(cosigned.joined(separator: ", ")))"))
     }
     return cosigned
+}
+
+/// `--witness VKEY` (repeatable) and `--quorum K`: the witnesses whose cosignatures a checkpoint must carry.
+struct WitnessOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A witness's cosigning verifier key that must have cosigned the checkpoint (repeatable).", valueName: "vkey"))
+    var witness: [String] = []
+    @Option(help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "k"))
+    var quorum: Int?
+
+    var given: Bool { !witness.isEmpty || quorum != nil }
+
+    /// The witnesses that validly cosigned `note`; throws unless the quorum is met.
+    func check(_ note: [UInt8]) throws -> [String] { try witnessQuorum(note, witnesses: witness, quorum: quorum) }
 }
 
 /// A proof that does not hold: exit 1, like a ledger that does not verify.

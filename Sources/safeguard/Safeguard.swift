@@ -15,7 +15,7 @@ struct Safeguard: ParsableCommand {
             1 verification found the ledger invalid; 2 usage error; 3 input refused (event, key \
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
-        subcommands: [Init.self, Keys.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Verify.self, Types.self, Codes.self, Schema.self, Demo.self]
+        subcommands: [Init.self, Keys.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Types.self, Codes.self, Schema.self, Demo.self]
     )
 
     static func main() {

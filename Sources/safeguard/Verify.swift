@@ -24,17 +24,14 @@ extension Safeguard {
         var checkpoint: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it (with --checkpoint).", valueName: "vkey"))
         var logKey: String?
-        @Option(help: ArgumentHelp("A witness's cosigning verifier key that must have cosigned --checkpoint (repeatable).", valueName: "vkey"))
-        var witness: [String] = []
-        @Option(help: ArgumentHelp("How many of the --witness keys must have cosigned (default: all).", valueName: "k"))
-        var quorum: Int?
+        @OptionGroup var witnesses: WitnessOptions
         @Option(help: ArgumentHelp("If the log no longer holds --checkpoint, write the evidence here (your checkpoint, the log's latest one and its proof), for 'safeguard check-proof'.", valueName: "path"))
         var evidence: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
-            if checkpoint == nil, !witness.isEmpty || quorum != nil { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
+            if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
         }
 
         func run() throws {
@@ -65,7 +62,7 @@ extension Safeguard {
                 // Read and check the checkpoint's signatures before judging the log by it.
                 let note = try readFile(checkpoint, what: "the checkpoint")
                 let (c, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
-                let witnesses = try witnessQuorum(note, witnesses: witness, quorum: quorum)
+                let cosigned = try witnesses.check(note)
                 guard c.origin == summary.origin else {
                     throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(summary.origin)'")
                 }
@@ -90,7 +87,7 @@ extension Safeguard {
                     throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
                                        + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence.\(saved)")
                 }
-                held = (c, witnesses)
+                held = (c, cosigned)
             }
             report(summary, anchor: anchor, checkpoint: held)
         }

@@ -174,4 +174,46 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertTrue(check.stdout.hasPrefix("MISBEHAVIOUR PROVEN: the log example.org/synthetic-ledger signed two different trees"), check.stdout)
     }
+
+    /// An evidence bundle for a case checks on its own; a changed record, another root key, a
+    /// record of another case or a bundle without the genesis do not.
+    func testAnEvidenceBundleChecksStandalone() throws {
+        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        var r = try cli.run("evidence", "C-0000-0001", "--out", cli.path("b"))
+        XCTAssertEqual(r.status, 3, "no checkpoint yet")
+        XCTAssertTrue(r.stderr.contains("run 'safeguard checkpoint' first"), r.stderr)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        r = try cli.run("log", "list", "--json")
+        let caseID = try XCTUnwrap(r.stdout.range(of: #""case_id":"[^"]+""#, options: .regularExpression).map { String(r.stdout[$0].dropFirst(11).dropLast()) }, r.stdout)
+        r = try cli.run("evidence", caseID, "--out", cli.path("b"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let check = ["evidence", "check", cli.path("b"), "--trust-file", cli.path("p/keys/root.key.pub"), "--log-key", cli.path("log.vkey")]
+        r = try cli.run(check)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: case \(caseID): "), r.stdout)
+        XCTAssertTrue(try String(contentsOfFile: cli.path("b/index.md"), encoding: .utf8).contains("case.opened"))
+
+        let lines = try String(contentsOfFile: cli.path("b/entries.jsonl"), encoding: .utf8).split(separator: "\n").map(String.init)
+        func bundle(_ name: String, _ body: [String]) throws -> [String] {
+            try FileManager.default.createDirectory(atPath: cli.path(name), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: cli.path("b/checkpoint.note"), toPath: cli.path(name + "/checkpoint.note"))
+            try (body.joined(separator: "\n") + "\n").write(toFile: cli.path(name + "/entries.jsonl"), atomically: true, encoding: .utf8)
+            return ["evidence", "check", cli.path(name), "--trust-file", cli.path("p/keys/root.key.pub"), "--log-key", cli.path("log.vkey")]
+        }
+        // A changed record: one base64 character of the last entry.
+        var changed = lines
+        let at = changed[changed.count - 1].index(changed[changed.count - 1].firstRange(of: #""entry":""#)!.upperBound, offsetBy: 40)
+        let c = changed[changed.count - 1][at]
+        changed[changed.count - 1].replaceSubrange(at...at, with: c == "A" ? "B" : "A")
+        r = try cli.run(try bundle("changed", changed))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("not in the checkpointed log"), r.stderr)
+        // Without the genesis.
+        r = try cli.run(try bundle("nogenesis", Array(lines.dropFirst())))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        // Another partnership's root key.
+        r = try cli.run(["evidence", "check", cli.path("b"), "--trust", "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=", "--log-key", cli.path("log.vkey")])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("not the trusted one"), r.stderr)
+    }
 }

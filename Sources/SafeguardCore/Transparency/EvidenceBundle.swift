@@ -1,0 +1,94 @@
+/// An evidence bundle for one case (docs/FORMAT.md §6.5): the case's entries and every
+/// governance entry before its last, each with an inclusion proof against one checkpoint.
+/// Checking it needs only the bundle, the root public key and the log's checkpoint key.
+public enum EvidenceBundle {
+    /// One entry of the bundle: its place in the log, its entry bytes and its inclusion proof.
+    public struct Item: Equatable, Sendable {
+        public let seq: Int64
+        public let entry: [UInt8]
+        public let proof: [[UInt8]]
+        public init(seq: Int64, entry: [UInt8], proof: [[UInt8]]) { self.seq = seq; self.entry = entry; self.proof = proof }
+
+        /// `{"entry":BASE64,"proof":[BASE64,…],"seq":N}`, canonical JSON.
+        public var line: [UInt8] {
+            (try? CanonicalJSON.encode(.object(["seq": .integer(seq), "entry": .string(Base64.encode(entry)),
+                                                 "proof": .array(proof.map { .string(Base64.encode($0)) })]))) ?? []
+        }
+
+        public init(line: [UInt8]) throws {
+            guard let json = try? JSONParser.parse(line, mode: .lenient), let seq = json["seq"]?.integerValue,
+                let entry = json["entry"]?.stringValue.flatMap(Base64.decode), let proof = json["proof"]?.arrayValue
+            else { throw Failure("an entries.jsonl line is not {\"seq\", \"entry\", \"proof\"}") }
+            let hashes = try proof.map { v in
+                guard let h = v.stringValue.flatMap(Base64.decode), h.count == Merkle.hashSize else { throw Failure("a proof hash is not base64 SHA-256") }
+                return h
+            }
+            self.init(seq: seq, entry: entry, proof: hashes)
+        }
+    }
+
+    public struct Failure: Error, Equatable, CustomStringConvertible {
+        public let why: String
+        public init(_ why: String) { self.why = why }
+        public var description: String { "the evidence bundle does not hold: \(why)" }
+    }
+
+    /// What a checked bundle shows.
+    public struct Checked: Sendable {
+        public let checkpoint: Checkpoint
+        public let caseID: String
+        /// The case's events, in order.
+        public let events: [Envelope]
+        public let governance: Int
+    }
+
+    /// Checks every item against `checkpoint` (already opened with the log's key): each is
+    /// included at its seq, its envelope is canonical, signed by the key its actor names and
+    /// allowed by the log's rules as of the governance entries before it, the first being a
+    /// genesis naming `root`. The items must hold one case's events and governance only.
+    public static func check(_ items: [Item], checkpoint: Checkpoint, root: PublicKey) throws -> Checked {
+        guard !items.isEmpty else { throw Failure("it holds no entries") }
+        let sorted = items.sorted { $0.seq < $1.seq }
+        guard sorted.first?.seq == 0 else { throw Failure("it does not start with the log's genesis (seq 0)") }
+        var state = LedgerState()
+        var caseID: String? = nil
+        var events: [Envelope] = []
+        var governance = 0
+        var previous: Int64 = -1
+        for item in sorted {
+            guard item.seq > previous else { throw Failure("seq \(item.seq) appears twice") }
+            previous = item.seq
+            do { try Merkle.verifyInclusion(index: item.seq, size: checkpoint.size, leafHash: Merkle.leafHash(item.entry), proof: item.proof, root: checkpoint.root) } catch {
+                throw Failure("the entry at seq \(item.seq) is not in the checkpointed log (\(error))")
+            }
+            guard item.entry.count > 4 + SigningKey.signatureByteCount else { throw Failure("the entry at seq \(item.seq) is too short") }
+            let n = Int(item.entry.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            guard item.entry.count == 4 + n + SigningKey.signatureByteCount else { throw Failure("the entry at seq \(item.seq) has the wrong length") }
+            let signed = Array(item.entry[4..<(4 + n)]), signature = Array(item.entry.suffix(SigningKey.signatureByteCount))
+            let envelope: Envelope
+            do { envelope = try Envelope(json: JSONParser.parse(signed, mode: .canonical)) } catch {
+                throw Failure("the entry at seq \(item.seq) is not a canonical envelope (\(error))")
+            }
+            guard envelope.seq == item.seq else { throw Failure("the entry listed at seq \(item.seq) says seq \(envelope.seq)") }
+            if item.seq == 0, let g = try? LedgerState.genesisInfo(envelope), g.rootPublicKey != root {
+                throw Failure("the log's genesis names root key \(g.rootPublicKey.keyID), not the trusted one \(root.keyID)")
+            }
+            do {
+                try state.check(envelope)
+                guard try state.signingKey(for: envelope).verify(signature: signature, message: signed) else {
+                    throw Failure("the signature at seq \(item.seq) does not verify")
+                }
+            } catch let r as RuleViolation { throw Failure("seq \(item.seq): \(r)") }
+            state.apply(envelope, entryHash: Merkle.leafHash(item.entry))
+            if EventType.family(of: envelope.type) == EventType.governanceFamily {
+                governance += 1
+            } else {
+                guard caseID == nil || envelope.caseID == caseID else { throw Failure("it mixes cases (\(caseID!), \(envelope.caseID ?? "none"))") }
+                caseID = envelope.caseID
+                events.append(envelope)
+            }
+        }
+        guard let caseID else { throw Failure("it holds no case events") }
+        return Checked(checkpoint: checkpoint, caseID: caseID, events: events, governance: governance)
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import SafeguardCore
+import SafeguardStore
+
+extension Safeguard {
+    struct Evidence: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write or check an evidence bundle for one case: its records, each provably in the log, checkable without the ledger.",
+            subcommands: [Create.self, Check.self], defaultSubcommand: Create.self)
+    }
+}
+
+extension Safeguard.Evidence {
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create",
+            abstract: "Write the bundle for CASE: 'safeguard evidence CASE --out DIR'.",
+            discussion: """
+                DIR gets checkpoint.note (the checkpoint every proof is against: the latest the log \
+                signed, or --checkpoint FILE, e.g. one carrying witnesses' cosignatures), entries.jsonl (the \
+                case's records and the governance records they depend on, each with its entry bytes and \
+                inclusion proof) and index.md (a readable list). The records include their details: the \
+                bundle is as sensitive as the case file.
+                """)
+        @OptionGroup var ledger: LedgerOptions
+        @Argument(help: ArgumentHelp("The case id.", valueName: "case"))
+        var caseID: String
+        @Option(help: ArgumentHelp("A new folder for the bundle.", valueName: "dir"))
+        var out: String
+        @Option(help: ArgumentHelp("The signed checkpoint to prove against (default: the latest the log signed).", valueName: "path"))
+        var checkpoint: String?
+
+        func run() throws {
+            let l = try ledger.open(readOnly: true)
+            let note: [UInt8]
+            let size: Int64
+            if let checkpoint {
+                note = try readFile(checkpoint, what: "the checkpoint")
+                guard let c = Checkpoint(body: try SignedNote.parse(note).text) else { throw InputError("'\(checkpoint)' is not a signed checkpoint") }
+                guard try l.checkpoints().contains(where: { $0.size == c.size && $0.root == c.root }) else {
+                    throw InputError("'\(checkpoint)' is not a checkpoint this log signed (size \(c.size)): use one from 'safeguard checkpoint'")
+                }
+                size = c.size
+            } else {
+                guard let latest = try l.checkpoints().last else { throw InputError("the log has signed no checkpoint yet: run 'safeguard checkpoint' first") }
+                (note, size) = (latest.note, latest.size)
+            }
+            let items = try l.evidence(caseID: caseID, size: size)
+            guard !FileManager.default.fileExists(atPath: out) else { throw InputError("'\(out)' already exists: give a new folder for the bundle") }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try Data(note).write(to: URL(fileURLWithPath: out + "/checkpoint.note"))
+            try Data(items.flatMap { $0.line + [0x0A] }).write(to: URL(fileURLWithPath: out + "/entries.jsonl"))
+            var index = "# Evidence bundle: case \(caseID)\n\nEvery record below is in the log, as the inclusion proofs in entries.jsonl show against "
+                + "checkpoint.note (\(size) events). Check it with:\n\n    safeguard evidence check \(out) --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
+                + "| seq | recorded | occurred | type | agency | practitioner |\n|---|---|---|---|---|---|\n"
+            for item in items {
+                let n = Int(item.entry.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+                guard let e = try? Envelope(json: JSONParser.parse(Array(item.entry[4..<(4 + n)]), mode: .canonical)) else { continue }
+                index += "| \(e.seq) | \(e.recordedAt) | \(e.occurredAt) | \(e.type) | \(e.actor.agency) | \(e.actor.practitioner) |\n"
+            }
+            try Data(index.utf8).write(to: URL(fileURLWithPath: out + "/index.md"))
+            print("Wrote \(out): \(items.count) records (the case's and the governance records they depend on), each proved against the checkpoint of \(size) events.")
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a bundle on its own: every record in the checkpointed log, signed by a key enrolled and not revoked, allowed by the policy in force.")
+        @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir"))
+        var dir: String
+        @OptionGroup var trust: TrustOptions
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
+        var logKey: String
+        @OptionGroup var witnesses: WitnessOptions
+
+        func run() throws {
+            let note = try readFile(dir + "/checkpoint.note", what: "the bundle's checkpoint")
+            let (checkpoint, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
+            let cosigned = try witnesses.check(note)
+            guard let data = FileManager.default.contents(atPath: dir + "/entries.jsonl") else { throw InputError("'\(dir)/entries.jsonl' is missing: is this an evidence bundle?") }
+            let items = try [UInt8](data).split(separator: 0x0A).map { try EvidenceBundle.Item(line: Array($0)) }
+            let checked: EvidenceBundle.Checked
+            do { checked = try EvidenceBundle.check(items, checkpoint: checkpoint, root: try trust.anchor()) } catch let f as EvidenceBundle.Failure {
+                throw ProofRefused(f.description)
+            }
+            print("OK: case \(checked.caseID): \(checked.events.count) record\(checked.events.count == 1 ? "" : "s") in the log \(checkpoint.origin) (checkpoint of \(checkpoint.size) events, root \(Base64.encode(checkpoint.root)))"
+                  + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))") + ".")
+            print("Each is signed by a key the root key's log had enrolled and not revoked, and allowed by the policy in force (\(checked.governance) governance records checked).")
+            print("A bundle cannot show that no governance record was left out of it; 'safeguard verify' on the whole log does.")
+        }
+    }
+}
