@@ -9,10 +9,12 @@ struct Safeguard: ParsableCommand {
         discussion: """
             Every event is signed by the recording agency's enrolled key and chained to the one \
             before it, so an auditor holding only the partnership's root public key can prove \
-            that nothing was changed, removed, reordered or forged.
+            that nothing was changed, removed, reordered or forged; signed checkpoints of the log's \
+            Merkle tree, kept by auditors and cosigned by witnesses, show that nothing was cut off \
+            or rewritten since.
 
             The ledger file is --ledger PATH or $SAFEGUARD_LEDGER. Exit codes: 0 success; \
-            1 verification found the ledger invalid; 2 usage error; 3 input refused (event, key \
+            1 verification failed (the ledger, a proof, a checkpoint or a bundle does not hold); 2 usage error; 3 input refused (event, key \
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
         subcommands: [Init.self, Keys.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Types.self, Codes.self, Schema.self, Demo.self]
