@@ -53,6 +53,9 @@ extension Ledger {
                     let root = try Merkle.root(size: size, node)
                     if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
                         let (lastSize, signed, note) = (try RowReader.integer(last, 0, "size"), try RowReader.blob(last, 1, "root"), try RowReader.blob(last, 2, "note"))
+                        guard lastSize >= 0, signed.count == Merkle.hashSize else {
+                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: "(the stored checkpoint is damaged)")
+                        }
                         let then = lastSize <= size ? try Merkle.root(size: lastSize, node) : []
                         guard then == signed else {
                             throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: then.isEmpty ? "(the log is shorter now)" : Base64.encode(then))

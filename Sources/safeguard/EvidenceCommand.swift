@@ -47,12 +47,16 @@ extension Safeguard.Evidence {
                 (note, size) = (latest.note, latest.size)
             }
             let items = try l.evidence(caseID: caseID, size: size)
-            guard !FileManager.default.fileExists(atPath: out) else { throw InputError("'\(out)' already exists: give a new folder for the bundle") }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // A new folder, made here: an existing one (or a link planted in its place) is refused.
+            guard mkdir(out, 0o700) == 0 else {
+                throw InputError(errno == EEXIST ? "'\(out)' already exists: give a new folder for the bundle" : "cannot create '\(out)': check that its parent folder exists and is writable")
+            }
             try Data(note).write(to: URL(fileURLWithPath: out + "/checkpoint.note"))
             try Data(items.flatMap { $0.line + [0x0A] }).write(to: URL(fileURLWithPath: out + "/entries.jsonl"))
-            var index = "# Evidence bundle: case \(caseID)\n\nEvery record below is in the log, as the inclusion proofs in entries.jsonl show against "
-                + "checkpoint.note (\(size) events). Check it with:\n\n    safeguard evidence check \(out) --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
+            var index = "# Evidence bundle: case \(caseID)\n\nA readable list only: the evidence is entries.jsonl, whose records are proved to be in the log "
+                + "against checkpoint.note (\(size) events). Check it with:\n\n    safeguard evidence check \(out) --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
+                + "A bundle shows that each record it holds is in the log; it cannot show that it holds all of them: 'safeguard verify' on the whole log, "
+                + "and the case's timeline from it, do.\n\n"
                 + "| seq | recorded | occurred | type | agency | practitioner |\n|---|---|---|---|---|---|\n"
             for item in items {
                 let n = Int(item.entry.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
@@ -87,7 +91,7 @@ extension Safeguard.Evidence {
             print("OK: case \(checked.caseID): \(checked.events.count) record\(checked.events.count == 1 ? "" : "s") in the log \(checkpoint.origin) (checkpoint of \(checkpoint.size) events, root \(Base64.encode(checkpoint.root)))"
                   + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))") + ".")
             print("Each is signed by a key the root key's log had enrolled and not revoked, and allowed by the policy in force (\(checked.governance) governance records checked).")
-            print("A bundle cannot show that no governance record was left out of it; 'safeguard verify' on the whole log does.")
+            print("A bundle cannot show that it holds every record of the case, or every governance record (a revocation, say): 'safeguard verify' on the whole log does.")
         }
     }
 }

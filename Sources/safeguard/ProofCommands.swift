@@ -59,12 +59,16 @@ extension Safeguard {
                 let p = try ProofText.Inclusion(text: bytes)
                 let (checkpoint, _) = try Checkpoint.open(p.checkpoint, log: log)
                 guard let entry = p.extra else { throw InputError("the proof carries no entry (its 'extra' line): it is not from 'safeguard prove'") }
+                guard let envelope = Self.envelope(entry), envelope.seq == p.index else {
+                    throw ProofRefused("the proof's entry is not a signed envelope of seq \(p.index) (entry bytes, canonical JSON, 64-byte signature)")
+                }
                 let leaf = Merkle.leafHash(entry)
                 do { try Merkle.verifyInclusion(index: p.index, size: checkpoint.size, leafHash: leaf, proof: p.proof, root: checkpoint.root) } catch {
                     throw ProofRefused("the entry is NOT in the log of this checkpoint (\(error))")
                 }
-                let described = Self.describe(entry)
-                result = "OK: \(described) is entry \(p.index) of the log \(checkpoint.origin), in its checkpoint of \(checkpoint.size) events (root \(Base64.encode(checkpoint.root)))."
+                result = "OK: event \(envelope.eventID) (\(envelope.type), recorded \(envelope.recordedAt) by \(envelope.actor.agency)) is entry \(p.index) of the log "
+                    + "\(checkpoint.origin), in its checkpoint of \(checkpoint.size) events (root \(Base64.encode(checkpoint.root))). Its signature is not checked here: "
+                    + "'safeguard evidence check' or 'safeguard verify' does that."
                 note = p.checkpoint
             } else {
                 let p = try ProofText.Consistency(text: bytes)
@@ -108,16 +112,17 @@ extension Safeguard {
             if (try? Merkle.verifyConsistency(old: lo.size, new: hi.size, oldRoot: lo.root, newRoot: hi.root, proof: proof)) != nil {
                 throw ProofRefused("the log's proof does connect the two checkpoints: no misbehaviour shown")
             }
-            return "UNEXPLAINED: both checkpoints (\(lo.size) and \(hi.size) events) are signed by the log \(a.origin), and the consistency proof it gave "
-                + "does not connect them. Ask the log for a valid proof; until it gives one, treat this as a split view."
+            throw ProofRefused("NOT PROVEN: both checkpoints (\(lo.size) and \(hi.size) events) are signed by the log \(a.origin), but the proof in the evidence "
+                               + "does not connect them, which shows nothing by itself: ask the log for a consistency proof between them")
         }
 
-        /// "event ID (TYPE, seq N)" from the entry bytes, if they parse.
-        static func describe(_ entry: [UInt8]) -> String {
-            guard entry.count > 4 else { return "the entry" }
-            let n = entry.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-            guard entry.count >= 4 + n, let json = try? JSONParser.parse(Array(entry[4..<(4 + n)]), mode: .canonical) else { return "the entry" }
-            return "event \(json["event_id"]?.stringValue ?? "?") (\(json["type"]?.stringValue ?? "?"), seq \(json["seq"]?.integerValue.map(String.init) ?? "?"))"
+        /// The envelope of entry bytes `u32be(n) || signed || signature`, if they are exactly that
+        /// and the signed bytes are a canonical envelope.
+        static func envelope(_ entry: [UInt8]) -> Envelope? {
+            guard entry.count > 4 + SigningKey.signatureByteCount else { return nil }
+            let n = Int(entry.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            guard entry.count == 4 + n + SigningKey.signatureByteCount else { return nil }
+            return try? Envelope(json: JSONParser.parse(Array(entry[4..<(4 + n)]), mode: .canonical))
         }
     }
 }
@@ -129,9 +134,12 @@ func witnessQuorum(_ note: [UInt8], witnesses: [String], quorum: Int?) throws ->
         if let quorum, quorum > 0 { throw InputError("--quorum needs --witness keys to count") }
         return []
     }
-    let cosigners = try witnesses.map { w in
+    var cosigners: [Cosigner] = []
+    for w in witnesses {
         guard let c = Cosigner(verifierKey: w) else { throw InputError("--witness must be a cosigner verifier key NAME+HEX8+BASE64 (type 0x04)") }
-        return c
+        // One witness counts once, however often it is named.
+        guard !cosigners.contains(where: { $0.publicKey == c.publicKey }) else { throw InputError("--witness \(c.name) is given twice: each witness counts once") }
+        cosigners.append(c)
     }
     let needed = quorum ?? cosigners.count
     guard needed >= 1, needed <= cosigners.count else { throw InputError("--quorum must be between 1 and the number of --witness keys (\(cosigners.count))") }

@@ -37,14 +37,29 @@ extension Safeguard {
         func run() throws {
             let anchor = try trust.anchor()
             let l = try ledger.open(readOnly: true)
+            // A kept checkpoint is read and its signatures checked first; the root at its size is
+            // then computed from the verified entries as they stream, never read from the file.
+            var kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier)? = nil
+            if let checkpoint, let logKey {
+                let note = try readFile(checkpoint, what: "the checkpoint")
+                let log = try noteVerifier(logKey, what: "--log-key")
+                let (c, _) = try Checkpoint.open(note, log: log)
+                kept = (c, note, try witnesses.check(note), log)
+            }
+            var frontier = MerkleFrontier()
+            var rootAtKept: [UInt8]? = kept?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
             let summary: VerificationSummary
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
                 let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
                 defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-                summary = try l.verify(trustAnchor: anchor, every: 50_000) { n in
+                summary = try l.verify(trustAnchor: anchor, every: 50_000, progress: { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
-                }
+                }, onEntry: { row, _ in
+                    guard let kept, frontier.size < kept.checkpoint.size else { return }
+                    frontier.append(row.entryHash)
+                    if frontier.size == kept.checkpoint.size { rootAtKept = frontier.root }
+                })
             } catch let failure as VerificationFailure {
                 if output.json {
                     var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code),
@@ -58,38 +73,40 @@ extension Safeguard {
                 throw ExitCode(ExitStatus.verificationFailed)
             }
             var held: (Checkpoint, [String])? = nil
-            if let checkpoint, let logKey {
-                // Read and check the checkpoint's signatures before judging the log by it.
-                let note = try readFile(checkpoint, what: "the checkpoint")
-                let (c, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
-                let cosigned = try witnesses.check(note)
-                guard c.origin == summary.origin else {
+            if let kept {
+                let c = kept.checkpoint
+                guard sameBytes(c.origin, summary.origin) else {
                     throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(summary.origin)'")
                 }
-                guard summary.events >= c.size else {
+                guard summary.events >= c.size, let root = rootAtKept else {
                     throw ProofRefused("TRUNCATED: the log has \(summary.events) events, but your checkpoint, signed by the log, says it had \(c.size): "
                                        + "events were cut off the end. Keep the checkpoint and this file as evidence")
                 }
-                let root = try l.treeRoot(size: c.size).root
                 guard root == c.root else {
-                    var saved = ""
-                    // The log's own latest checkpoint covering that size, and its tree's proof from it: what it says now, signed.
-                    if let evidence, let latest = try l.checkpoints().last, latest.size >= c.size {
-                        let proof = try l.consistencyProof(old: c.size, new: latest.size)
-                        let e = Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(c.size) events it signed before",
-                                             cosigned: String(decoding: note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
-                                             old: c.size, proof: proof.map(Base64.encode))
-                        let encoder = JSONEncoder()
-                        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                        try encoder.encode(e).write(to: URL(fileURLWithPath: evidence))
-                        saved = " Evidence written to \(evidence)."
-                    }
+                    let saved = evidence.flatMap { path in (try? writeEvidence(l, kept: kept, to: path)) == true ? " Evidence written to \(path)." : nil } ?? ""
                     throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
                                        + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence.\(saved)")
                 }
-                held = (c, cosigned)
+                held = (c, kept.cosigned)
             }
             report(summary, anchor: anchor, checkpoint: held)
+        }
+
+        /// Best effort: the log's own latest signed checkpoint at or above the kept one's size (that
+        /// opens with the log's key) and its proof from the kept size, for 'check-proof'.
+        func writeEvidence(_ l: Ledger, kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier), to path: String) throws -> Bool {
+            let head = try l.head()?.size ?? 0
+            guard let latest = try l.checkpoints().last(where: { stored in
+                stored.size >= kept.checkpoint.size && stored.size <= head && (try? Checkpoint.open(stored.note, log: kept.log)) != nil
+            }) else { return false }
+            let proof = try l.consistencyProof(old: kept.checkpoint.size, new: latest.size)
+            let e = Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(kept.checkpoint.size) events it signed before",
+                                 cosigned: String(decoding: kept.note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
+                                 old: kept.checkpoint.size, proof: proof.map(Base64.encode))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try encoder.encode(e).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            return true
         }
 
         func report(_ s: VerificationSummary, anchor: PublicKey, checkpoint: (Checkpoint, [String])?) {

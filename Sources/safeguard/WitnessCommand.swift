@@ -23,19 +23,33 @@ struct WitnessState: Codable {
 
     static func load(_ path: String) throws -> WitnessState {
         guard FileManager.default.fileExists(atPath: path) else { return WitnessState() }
-        guard let d = FileManager.default.contents(atPath: path), let s = try? JSONDecoder().decode(WitnessState.self, from: d) else {
-            throw InputError("the witness state file '\(path)' is not one safeguard wrote: check the path (it is created on first use)")
+        guard let d = FileManager.default.contents(atPath: path), let s = try? JSONDecoder().decode(WitnessState.self, from: d),
+            s.logs.values.allSatisfy({ $0.size >= 0 && Base64.decode($0.root)?.count == Merkle.hashSize })
+        else {
+            throw InputError("the witness state file '\(path)' is not one safeguard wrote, or is damaged: check the path (it is created on first use)")
         }
         return s
     }
 
     /// Written to a new file and renamed over the old one, so a crash leaves one or the other.
+    /// Written durably before any cosignature is released: a new file (never one that exists,
+    /// nor a symlink), flushed, renamed over the old one, and the folder flushed.
     func save(_ path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let bytes = [UInt8](try encoder.encode(self))
         let tmp = path + ".tmp-\(getpid())"
-        try encoder.encode(self).write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw InputError("cannot write the witness state file '\(path)': check the folder is writable") }
+        let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw InputError("cannot write the witness state beside '\(path)': check the folder is writable") }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw InputError("cannot write the witness state file '\(path)': check the disk and the folder")
+        }
+        let dir = Glibc.open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
     }
 }
 
@@ -82,6 +96,24 @@ extension Safeguard.Witness {
         @Flag(help: "Print your cosigning verifier key (NAME+ID+KEY, type 0x04) for the log's users, and check nothing.")
         var vkey = false
 
+        /// Writes the evidence (never over an existing file) and refuses to cosign.
+        func refuse(_ why: String, seen: WitnessState.Seen) throws -> Never {
+            let req = try ProofText.Consistency(text: try readFile(request, what: "the request"))
+            let origin = (try? SignedNote.parse(req.checkpoint)).flatMap { Checkpoint(body: $0.text) }?.origin ?? "log"
+            var path = evidence ?? "misbehaviour-\(origin.replacingOccurrences(of: "/", with: "_"))-\(seen.size).json"
+            var n = 1
+            while evidence == nil, FileManager.default.fileExists(atPath: path) {
+                n += 1
+                path = "misbehaviour-\(origin.replacingOccurrences(of: "/", with: "_"))-\(seen.size)-\(n).json"
+            }
+            let e = Misbehaviour(reason: why, cosigned: seen.note, presented: String(decoding: req.checkpoint, as: UTF8.self), old: seen.size,
+                                 proof: req.proof.map(Base64.encode))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            try encoder.encode(e).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            throw ProofRefused("NOT COSIGNED: \(why). Evidence (both signed checkpoints and the proof) written to \(path)")
+        }
+
         func run() throws {
             let signer = try loadSigningKey(key)
             guard let me = Cosigner(name: name, publicKey: signer.publicKey) else {
@@ -111,19 +143,17 @@ extension Safeguard.Witness {
             if seen == nil, !req.proof.isEmpty { throw InputError("the first checkpoint of a log comes with old size 0 and an empty proof") }
             if let seen {
                 let root = Base64.decode(seen.root) ?? []
+                if seen.size == checkpoint.size, root != checkpoint.root {
+                    try refuse("the log signed two different trees of \(seen.size) events", seen: seen)
+                }
                 do {
                     try Merkle.verifyConsistency(old: seen.size, new: checkpoint.size, oldRoot: root, newRoot: checkpoint.root, proof: req.proof)
                 } catch {
-                    let why = seen.size == checkpoint.size
-                        ? "the log signed two different trees of \(seen.size) events"
-                        : "the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one (\(checkpoint.size)) does not verify (\(error))"
-                    let path = evidence ?? "misbehaviour-\(checkpoint.origin.replacingOccurrences(of: "/", with: "_"))-\(checkpoint.size).json"
-                    let e = Misbehaviour(reason: why, cosigned: seen.note, presented: String(decoding: req.checkpoint, as: UTF8.self), old: seen.size,
-                                         proof: req.proof.map(Base64.encode))
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                    try encoder.encode(e).write(to: URL(fileURLWithPath: path))
-                    throw ProofRefused("NOT COSIGNED: \(why). Evidence (both signed checkpoints and the proof) written to \(path)")
+                    guard seen.size != checkpoint.size else {
+                        throw InputError("the request repeats the checkpoint you cosigned but with a non-empty proof: send it with an empty proof")
+                    }
+                    try refuse("the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one (\(checkpoint.size)) does not verify (\(error)); "
+                               + "this alone proves nothing, but do not cosign until the log gives one that does", seen: seen)
                 }
             }
             let time = UInt64(max(0, Clock.now().seconds))

@@ -67,7 +67,7 @@ final class CheckpointCLITests: XCTestCase {
         try r.stdout.write(toFile: cli.path("inc.tlog-proof"), atomically: true, encoding: .utf8)
         r = try cli.run("check-proof", cli.path("inc.tlog-proof"), "--log-key", cli.path("log.vkey"))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.hasPrefix("OK: event \(event) (case.opened, seq "), r.stdout)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: event \(event) (case.opened, recorded "), r.stdout)
         // The same proof with one hash changed does not hold.
         var lines = try String(contentsOfFile: cli.path("inc.tlog-proof"), encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let hashLine = try XCTUnwrap(lines.firstIndex { $0.count == 44 && $0.hasSuffix("=") })

@@ -8,6 +8,7 @@ public struct Checkpoint: Equatable, Sendable {
 
     public init?(origin: String, size: Int64, root: [UInt8], extensions: [String] = []) {
         guard !origin.isEmpty, !origin.contains("\n"), size >= 0, root.count == Merkle.hashSize,
+            size > 0 || root == Merkle.emptyRoot,  // the empty tree has one root
             !extensions.contains(where: { $0.isEmpty || $0.contains("\n") })
         else { return nil }
         self.origin = origin; self.size = size; self.root = root; self.extensions = extensions
@@ -37,9 +38,14 @@ public struct Checkpoint: Equatable, Sendable {
 
     /// Opens a checkpoint note that the log key `log` must have signed; the other signature
     /// lines (witnesses' cosignatures among them) are returned as they are.
+    /// The checkpoint's origin must be the log key's name, byte for byte (safeguard's logs sign
+    /// under their origin).
     public static func open(_ note: [UInt8], log: NoteVerifier) throws -> (checkpoint: Checkpoint, signatures: [SignedNote.Signature]) {
         let (text, _) = try SignedNote.open(note, trusting: [log])
         guard let checkpoint = Checkpoint(body: text) else { throw SignedNote.Failure.malformed("its text is not a checkpoint (origin, size, base64 root hash)") }
+        guard sameBytes(checkpoint.origin, log.name) else {
+            throw SignedNote.Failure.malformed("its origin '\(checkpoint.origin)' is not the name of the log key '\(log.name)'")
+        }
         return (checkpoint, try SignedNote.parse(note).signatures)
     }
 }
@@ -86,7 +92,7 @@ public struct Cosigner: Equatable, Sendable {
     /// The time of this cosigner's valid cosignature among `signatures`; nil if there is none.
     /// Throws if one with its name and key ID does not verify.
     public func verifiedTime(of checkpoint: Checkpoint, in signatures: [SignedNote.Signature]) throws -> UInt64? {
-        guard let s = signatures.first(where: { $0.name == name && $0.keyID == keyID }) else { return nil }
+        guard let s = signatures.first(where: { sameBytes($0.name, name) && $0.keyID == keyID }) else { return nil }
         guard s.bytes.count == 8 + SigningKey.signatureByteCount else { throw SignedNote.Failure.badSignature(name: name) }
         let time = s.bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard time <= UInt64(Int64.max), publicKey.verify(signature: Array(s.bytes.dropFirst(8)), message: Self.message(checkpoint, time: time))

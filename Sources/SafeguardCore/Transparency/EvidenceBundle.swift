@@ -70,8 +70,9 @@ public enum EvidenceBundle {
                 throw Failure("the entry at seq \(item.seq) is not a canonical envelope (\(error))")
             }
             guard envelope.seq == item.seq else { throw Failure("the entry listed at seq \(item.seq) says seq \(envelope.seq)") }
-            if item.seq == 0, let g = try? LedgerState.genesisInfo(envelope), g.rootPublicKey != root {
-                throw Failure("the log's genesis names root key \(g.rootPublicKey.keyID), not the trusted one \(root.keyID)")
+            if item.seq == 0, let g = try? LedgerState.genesisInfo(envelope) {
+                guard g.rootPublicKey == root else { throw Failure("the log's genesis names root key \(g.rootPublicKey.keyID), not the trusted one \(root.keyID)") }
+                guard sameBytes(g.origin, checkpoint.origin) else { throw Failure("the log's genesis has origin '\(g.origin)', the checkpoint '\(checkpoint.origin)'") }
             }
             do {
                 try state.check(envelope)

@@ -154,6 +154,8 @@ public enum Merkle {
         guard old >= 0, old <= new else { throw ProofError.sizeGoesBackwards }
         if old == 0 {
             guard proof.isEmpty else { throw ProofError.wrongLength }
+            // Two trees of size 0 are the same (empty) tree.
+            if new == 0, oldRoot != newRoot { throw ProofError.rootMismatch }
             return
         }
         if old == new {

@@ -137,7 +137,8 @@ extension SignedNote {
         let (text, signatures) = try parse(note)
         var signedBy: [NoteVerifier] = []
         for s in signatures {
-            guard let v = verifiers.first(where: { $0.name == s.name && $0.keyID == s.keyID }) else { continue }
+            // Names are compared byte for byte, never by Unicode equivalence.
+            guard let v = verifiers.first(where: { sameBytes($0.name, s.name) && $0.keyID == s.keyID }) else { continue }
             guard v.verifies(s, text: text) else { throw Failure.badSignature(name: s.name) }
             if !signedBy.contains(v) { signedBy.append(v) }
         }
