@@ -107,3 +107,18 @@ struct CLI {
         #"{"type":"contact.recorded","case_id":"\#(caseID)","occurred_at":"2026-03-02T09:15:00Z","facts":{"contact_type":"face_to_face","indicators":["A2"]\#(extra)},"details":{"narrative":"synthetic"\#(details)}}"#
     }
 }
+
+extension CLI {
+    /// A CLI with a seeded demo ledger at p/ledger.sqlite (as $SAFEGUARD_LEDGER), an unprotected
+    /// checkpoint key at cp.key and the log's verifier key at log.vkey: what the transparency
+    /// tests start from.
+    static func withCheckpointKey() throws -> CLI {
+        var cli = try CLI()
+        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "60", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
+        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        return cli
+    }
+}

@@ -7,13 +7,7 @@ import XCTest
 final class CheckpointCLITests: XCTestCase {
     var cli: CLI!
 
-    override func setUpWithError() throws {
-        cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "60", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
-        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
-    }
+    override func setUpWithError() throws { cli = try CLI.withCheckpointKey() }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
 

@@ -8,14 +8,7 @@ import XCTest
 final class TransparencyReviewTests: XCTestCase {
     var cli: CLI!
 
-    override func setUpWithError() throws {
-        cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "60", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
-        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
-        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
-    }
+    override func setUpWithError() throws { cli = try CLI.withCheckpointKey() }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
 
     func cpKey() throws -> SigningKey { try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("cp.key")))), passphrase: { nil }) }
