@@ -109,6 +109,11 @@ extension Safeguard {
                 return h
             }
             let (lo, hi) = a.size < b.size ? (a, b) : (b, a)
+            if b.size < a.size {
+                throw ProofRefused("ROLLBACK SHOWN, NOT PROVEN: the log signed a checkpoint of \(a.size) events (cosigned) and one of \(b.size) events (presented later). "
+                                   + "A log only grows, so if the smaller one is its newest, it cut events off; the log's newest checkpoint, or a witness's "
+                                   + "cosignature times, settle which")
+            }
             if (try? Merkle.verifyConsistency(old: lo.size, new: hi.size, oldRoot: lo.root, newRoot: hi.root, proof: proof)) != nil {
                 throw ProofRefused("the log's proof does connect the two checkpoints: no misbehaviour shown")
             }

@@ -136,6 +136,11 @@ extension Safeguard.Witness {
             let seen = s.logs[checkpoint.origin]
             let seenSize = seen?.size ?? 0
             guard req.old <= checkpoint.size else { throw InputError("the request's old size \(req.old) is larger than its checkpoint's \(checkpoint.size)") }
+            // A log only grows: a signed checkpoint smaller than one you cosigned is kept as evidence.
+            if let seen, checkpoint.size < seen.size {
+                try refuse("the log presents a checkpoint of \(checkpoint.size) events, signed by it, but you cosigned one of \(seen.size): "
+                           + "a log only grows, so if this is its newest checkpoint, it cut events off", seen: seen)
+            }
             guard req.old == seenSize else {
                 throw WitnessConflict("you last cosigned \(checkpoint.origin) at size \(seenSize), but the request starts at \(req.old): "
                                       + "ask the log for a consistency proof from \(seenSize) ('safeguard prove consistency --from \(seenSize)')")

@@ -149,6 +149,24 @@ final class CheckpointCLITests: XCTestCase {
         r = try cli.run("check-proof", cli.path("evidence.json"), "--log-key", logKey)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("MISBEHAVIOUR PROVEN"), r.stdout)
+
+        // The log is cut back (events, tree and checkpoints) and signs a smaller checkpoint: the
+        // witness, which cosigned the larger one, refuses and keeps both.
+        try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
+            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "checkpoints_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size1 - 3])
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size1 - 3])
+            try db.execute(sql: "DELETE FROM checkpoints")
+        }
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        r = try cli.run("prove", "consistency", "--from", String(size1 - 3))
+        try r.stdout.write(toFile: cli.path("rshort"), atomically: true, encoding: .utf8)
+        r = try cli.run(["witness", "add-checkpoint", cli.path("rshort")] + witness + ["--evidence", cli.path("rollback.json")])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("a log only grows"), r.stderr)
+        r = try cli.run("check-proof", cli.path("rollback.json"), "--log-key", logKey)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("ROLLBACK SHOWN"), r.stderr)
     }
 
     /// The operator rewrites history and re-signs it (another ledger under the same origin and
