@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import SafeguardCore
 
 /// The ledger file's schema (docs/FORMAT.md, "The ledger file"). Migrations are frozen once
 /// shipped: add a new one, never edit an old one.
@@ -55,9 +57,17 @@ enum Schema {
                 CREATE TRIGGER tree_nodes_append_only_delete BEFORE DELETE ON tree_nodes
                 BEGIN SELECT RAISE(ABORT, 'safeguard: the Merkle tree is append-only'); END;
                 """)
+            // One pass over the entry hashes, the tree's right edge in memory: only inserts.
+            var frontier = MerkleFrontier()
+            let insert = try db.makeStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
             let rows = try Row.fetchCursor(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq")
             while let row = try rows.next() {
-                try TreeStore.addLeaf(db, index: try RowReader.integer(row, 0, "seq"), hash: try RowReader.blob(row, 1, "entry_hash"))
+                guard try RowReader.integer(row, 0, "seq") == frontier.size else {
+                    throw LedgerError.sqlite(path: "", message: "the events are not numbered 0, 1, 2, …: run 'safeguard verify' before upgrading this file")
+                }
+                for node in frontier.append(try RowReader.blob(row, 1, "entry_hash")) {
+                    try insert.execute(arguments: [node.level, node.index, Data(node.hash)])
+                }
             }
             try db.execute(sql: "PRAGMA user_version = 2")
         }
