@@ -223,6 +223,12 @@ final class CheckpointCLITests: XCTestCase {
         // Without the genesis.
         r = try cli.run(try bundle("nogenesis", Array(lines.dropFirst())))
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        // Two lines swapped: out of seq order.
+        var swapped = lines
+        swapped.swapAt(swapped.count - 1, swapped.count - 2)
+        r = try cli.run(try bundle("swapped", swapped))
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("not in increasing seq order"), r.stderr)
         // Another partnership's root key.
         r = try cli.run(["evidence", "check", cli.path("b"), "--trust", "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=", "--log-key", cli.path("log.vkey")])
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)

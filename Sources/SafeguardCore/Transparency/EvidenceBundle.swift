@@ -15,8 +15,10 @@ public enum EvidenceBundle {
                                                  "proof": .array(proof.map { .string(Base64.encode($0)) })]))) ?? []
         }
 
+        /// Reads a line as written: canonical JSON with exactly the members `entry`, `proof`, `seq`.
         public init(line: [UInt8]) throws {
-            guard let json = try? JSONParser.parse(line, mode: .lenient), let seq = json["seq"]?.integerValue,
+            guard let json = try? JSONParser.parse(line, mode: .canonical), json.objectValue.map({ Set($0.keys) }) == ["entry", "proof", "seq"],
+                let seq = json["seq"]?.integerValue,
                 let entry = json["entry"]?.stringValue.flatMap(Base64.decode), let proof = json["proof"]?.arrayValue
             else { throw Failure("an entries.jsonl line is not {\"seq\", \"entry\", \"proof\"}") }
             let hashes = try proof.map { v in
@@ -42,21 +44,23 @@ public enum EvidenceBundle {
         public let governance: Int
     }
 
-    /// Checks every item against `checkpoint` (already opened with the log's key): each is
+    /// The governance types a bundle holds: what the rules of the log are built from.
+    public static let governance: Set<String> = [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet]
+
+    /// Checks every item, in the order given (strictly increasing seq), against `checkpoint` (already opened with the log's key): each is
     /// included at its seq, its envelope is canonical, signed by the key its actor names and
     /// allowed by the log's rules as of the governance entries before it, the first being a
     /// genesis naming `root`. The items must hold one case's events and governance only.
     public static func check(_ items: [Item], checkpoint: Checkpoint, root: PublicKey) throws -> Checked {
         guard !items.isEmpty else { throw Failure("it holds no entries") }
-        let sorted = items.sorted { $0.seq < $1.seq }
-        guard sorted.first?.seq == 0 else { throw Failure("it does not start with the log's genesis (seq 0)") }
+        guard items.first?.seq == 0 else { throw Failure("it does not start with the log's genesis (seq 0)") }
         var state = LedgerState()
         var caseID: String? = nil
         var events: [Envelope] = []
         var governance = 0
         var previous: Int64 = -1
-        for item in sorted {
-            guard item.seq > previous else { throw Failure("seq \(item.seq) appears twice") }
+        for item in items {
+            guard item.seq > previous else { throw Failure("the entries are not in increasing seq order (seq \(item.seq) after \(previous))") }
             previous = item.seq
             do { try Merkle.verifyInclusion(index: item.seq, size: checkpoint.size, leafHash: Merkle.leafHash(item.entry), proof: item.proof, root: checkpoint.root) } catch {
                 throw Failure("the entry at seq \(item.seq) is not in the checkpointed log (\(error))")
@@ -81,9 +85,12 @@ public enum EvidenceBundle {
                 }
             } catch let r as RuleViolation { throw Failure("seq \(item.seq): \(r)") }
             state.apply(envelope, entryHash: Merkle.leafHash(item.entry))
-            if EventType.family(of: envelope.type) == EventType.governanceFamily {
+            if Self.governance.contains(envelope.type) {
                 governance += 1
             } else {
+                guard EventType.family(of: envelope.type) != EventType.governanceFamily else {
+                    throw Failure("seq \(item.seq) is \(envelope.type), which a bundle does not hold (only genesis, keys and policies, and the case's events)")
+                }
                 guard caseID == nil || envelope.caseID == caseID else { throw Failure("it mixes cases (\(caseID!), \(envelope.caseID ?? "none"))") }
                 caseID = envelope.caseID
                 events.append(envelope)
