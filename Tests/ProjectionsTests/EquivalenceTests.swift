@@ -163,13 +163,14 @@ final class EquivalenceTests: XCTestCase {
     /// Appends a correctly signed, chain-linked event WITHOUT the catalogue's checks (what any
     /// enrolled key holder can produce with another tool: `verify` accepts it).
     @discardableResult
-    func appendRaw(_ agency: String, _ type: String, _ caseID: String?, _ at: String, _ facts: [String: JSONValue]) throws -> String {
+    func appendRaw(_ agency: String, _ type: String, _ caseID: String?, _ at: String, _ facts: [String: JSONValue],
+                   eventID: String? = nil, late: Int64 = 600) throws -> String {
         let state = try ledger.state()
         let occurred = Timestamp(rfc3339: at)!
-        let eid = id()
+        let eid = eventID ?? id()
         let draft = EventDraft(type: type, caseID: caseID, occurredAt: occurred, facts: facts, details: [:], eventID: eid)
         let signer = agency == "root" ? root! : keys[agency]!
-        let env = try state.envelope(for: draft, signer: signer.publicKey, recordedAt: Timestamp(seconds: occurred.seconds + 600), eventID: eid)
+        let env = try state.envelope(for: draft, signer: signer.publicKey, recordedAt: Timestamp(seconds: occurred.seconds + late), eventID: eid)
         let entry = try Entry(signing: env, with: signer)
         let row = StoredEntry(env, entry: entry)
         let q = try DatabaseQueue(path: ledger.path)
@@ -260,20 +261,7 @@ final class EquivalenceTests: XCTestCase {
         try appendRaw("police", "correction.recorded", "C-1", "2026-03-02T10:00:00Z",
                       ["corrects_event": .string(futureID), "kind": "retraction", "reason": "other"])
         // The retracted event itself, with the id named above.
-        let state = try ledger.state()
-        let occurred = Timestamp(rfc3339: "2026-03-02T11:00:00Z")!
-        let draft = EventDraft(type: "link.recorded", caseID: "C-1", occurredAt: occurred, facts: ["link_kind": "location", "target": "V-1"], details: [:], eventID: futureID)
-        let env = try state.envelope(for: draft, signer: keys["police"]!.publicKey, recordedAt: occurred, eventID: futureID)
-        let row = StoredEntry(env, entry: try Entry(signing: env, with: keys["police"]!))
-        let q = try DatabaseQueue(path: ledger.path)
-        try q.write { db in
-            try db.execute(sql: "INSERT INTO events (seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                           arguments: [row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
-                                       Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash)])
-            try TreeStore.addLeaf(db, index: row.seq, hash: row.entryHash)
-        }
-        try q.close()
-        try follow()
+        try appendRaw("police", "link.recorded", "C-1", "2026-03-02T11:00:00Z", ["link_kind": "location", "target": "V-1"], eventID: futureID, late: 0)
         XCTAssertEqual(try check("forward"), [])
     }
 

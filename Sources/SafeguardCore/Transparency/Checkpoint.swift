@@ -65,18 +65,14 @@ public struct Cosigner: Equatable, Sendable {
 
     /// Parses the verifier key `NAME+HEX8+base64(0x04 || 32-byte key)`.
     public init?(verifierKey: String) {
-        let parts = verifierKey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].count == 8, let id = Hex.decode(String(parts[1])),
-            let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == Self.type,
-            let key = PublicKey(bytes: Array(blob.dropFirst())), let c = Cosigner(name: String(parts[0]), publicKey: key), id == c.keyIDBytes
-        else { return nil }
-        self = c
+        guard let (name, key) = VerifierKey.parse(verifierKey, type: Self.type) else { return nil }
+        self.init(name: name, publicKey: key)
     }
 
     /// SHA-256(name || 0x0A || 0x04 || public key)[:4].
-    public var keyIDBytes: [UInt8] { Array(SHA256.hash(Array(name.utf8) + [0x0A, Self.type] + publicKey.bytes).prefix(4)) }
+    public var keyIDBytes: [UInt8] { VerifierKey.keyID(name: name, type: Self.type, key: publicKey) }
     public var keyID: UInt32 { keyIDBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
-    public var verifierKey: String { "\(name)+\(Hex.encode(keyIDBytes))+\(Base64.encode([Self.type] + publicKey.bytes))" }
+    public var verifierKey: String { VerifierKey.format(name: name, type: Self.type, key: publicKey) }
 
     static func message(_ checkpoint: Checkpoint, time: UInt64) -> [UInt8] {
         Array("cosignature/v1\ntime \(time)\n".utf8) + checkpoint.body

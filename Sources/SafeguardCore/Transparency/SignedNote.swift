@@ -80,6 +80,31 @@ public enum SignedNote {
     }
 }
 
+/// Key IDs and verifier keys (`NAME+HEX8+base64(TYPE || public key)`) of signed-note, for
+/// Ed25519 keys of any signature type.
+enum VerifierKey {
+    /// SHA-256(name || 0x0A || type || public key)[:4].
+    static func keyID(name: String, type: UInt8, key: PublicKey) -> [UInt8] {
+        Array(SHA256.hash(Array(name.utf8) + [0x0A, type] + key.bytes).prefix(4))
+    }
+
+    static func format(name: String, type: UInt8, key: PublicKey) -> String {
+        "\(name)+\(Hex.encode(keyID(name: name, type: type, key: key)))+\(Base64.encode([type] + key.bytes))"
+    }
+
+    /// The name and key of a verifier key of `type`, if its key ID is the one they give. Split
+    /// at the first two '+': the base64 may hold '+', a name may not.
+    static func parse(_ text: String, type: UInt8) -> (name: String, key: PublicKey)? {
+        let parts = text.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[1].count == 8, let id = Hex.decode(String(parts[1])),
+            let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == type,
+            let key = PublicKey(bytes: Array(blob.dropFirst())), SignedNote.validKeyName(String(parts[0])),
+            id == keyID(name: String(parts[0]), type: type, key: key)
+        else { return nil }
+        return (String(parts[0]), key)
+    }
+}
+
 /// An Ed25519 note key (signature type 0x01): a name and a public key, with the key ID and
 /// the verifier-key string `NAME+HEX8+base64(0x01 || public key)` of signed-note.
 public struct NoteVerifier: Equatable, Sendable {
@@ -96,20 +121,15 @@ public struct NoteVerifier: Equatable, Sendable {
     /// Parses `NAME+HEX8+base64(0x01 || 32-byte key)`, checking that the key ID is the one
     /// the name and key give.
     public init?(verifierKey: String) {
-        let parts = verifierKey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[1].count == 8, let id = Hex.decode(String(parts[1])),
-            let blob = Base64.decode(String(parts[2])), blob.count == 33, blob[0] == Self.ed25519,
-            let key = PublicKey(bytes: Array(blob.dropFirst())), let v = NoteVerifier(name: String(parts[0]), publicKey: key),
-            id == v.keyIDBytes
-        else { return nil }
-        self = v
+        guard let (name, key) = VerifierKey.parse(verifierKey, type: Self.ed25519) else { return nil }
+        self.init(name: name, publicKey: key)
     }
 
     /// SHA-256(name || 0x0A || 0x01 || public key)[:4].
-    public var keyIDBytes: [UInt8] { Array(SHA256.hash(Array(name.utf8) + [0x0A, Self.ed25519] + publicKey.bytes).prefix(4)) }
+    public var keyIDBytes: [UInt8] { VerifierKey.keyID(name: name, type: Self.ed25519, key: publicKey) }
     public var keyID: UInt32 { keyIDBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
 
-    public var verifierKey: String { "\(name)+\(Hex.encode(keyIDBytes))+\(Base64.encode([Self.ed25519] + publicKey.bytes))" }
+    public var verifierKey: String { VerifierKey.format(name: name, type: Self.ed25519, key: publicKey) }
 
     /// Does `signature` (already matched by name and key ID) sign `text`?
     public func verifies(_ signature: SignedNote.Signature, text: [UInt8]) -> Bool {
