@@ -53,10 +53,11 @@ public protocol Projection: AnyObject {
 
 /// Reads whole cases from the ledger up to the fold's position.
 public struct CaseEventSource {
-    let perCase: (String) throws -> [CaseEvent]
     let all: ((String, [CaseEvent]) throws -> Void) throws -> Void
     /// One case's stored rows and envelopes, for replaying it.
     let entries: (String) throws -> [(StoredEntry, Envelope)]
+
+    func perCase(_ id: String) throws -> [CaseEvent] { try entries(id).map { CaseEvent($0.1) } }
 
     /// Calls `body` with the events of each case in `ids`: one query per case for a few, one
     /// pass over the log for many.

@@ -212,14 +212,6 @@ public final class ProjectionEngine {
     func finish(_ context: FoldContext, _ db: Database) throws {
         guard context.seq >= 0 else { throw Failure.emptyLedger }
         let source = CaseEventSource(
-            perCase: { id in
-                var out: [CaseEvent] = []
-                try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
-                    guard row.seq <= context.seq else { return }
-                    out.append(CaseEvent(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
-                }
-                return out
-            },
             all: { body in try self.ledger.forEachCase(through: context.seq) { id, events in try body(id, events.map(CaseEvent.init)) } },
             entries: { id in
                 var out: [(StoredEntry, Envelope)] = []

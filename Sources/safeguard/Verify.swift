@@ -100,12 +100,9 @@ extension Safeguard {
                 stored.size >= kept.checkpoint.size && stored.size <= head && (try? Checkpoint.open(stored.note, log: kept.log)) != nil
             }) else { return false }
             let proof = try l.consistencyProof(old: kept.checkpoint.size, new: latest.size)
-            let e = Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(kept.checkpoint.size) events it signed before",
-                                 cosigned: String(decoding: kept.note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
-                                 old: kept.checkpoint.size, proof: proof.map(Base64.encode))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(e).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            try Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(kept.checkpoint.size) events it signed before",
+                             cosigned: String(decoding: kept.note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
+                             old: kept.checkpoint.size, proof: proof.map(Base64.encode)).write(to: path)
             return true
         }
 

@@ -64,6 +64,13 @@ struct Misbehaviour: Codable {
     var presented: String
     var old: Int64
     var proof: [String]
+
+    /// Written as sorted, indented JSON to a new file (never over an existing one).
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+    }
 }
 
 extension Safeguard.Witness {
@@ -97,8 +104,7 @@ extension Safeguard.Witness {
         var vkey = false
 
         /// Writes the evidence (never over an existing file) and refuses to cosign.
-        func refuse(_ why: String, seen: WitnessState.Seen) throws -> Never {
-            let req = try ProofText.Consistency(text: try readFile(request, what: "the request"))
+        func refuse(_ why: String, seen: WitnessState.Seen, _ req: ProofText.Consistency) throws -> Never {
             let origin = (try? SignedNote.parse(req.checkpoint)).flatMap { Checkpoint(body: $0.text) }?.origin ?? "log"
             var path = evidence ?? "misbehaviour-\(origin.replacingOccurrences(of: "/", with: "_"))-\(seen.size).json"
             var n = 1
@@ -106,11 +112,8 @@ extension Safeguard.Witness {
                 n += 1
                 path = "misbehaviour-\(origin.replacingOccurrences(of: "/", with: "_"))-\(seen.size)-\(n).json"
             }
-            let e = Misbehaviour(reason: why, cosigned: seen.note, presented: String(decoding: req.checkpoint, as: UTF8.self), old: seen.size,
-                                 proof: req.proof.map(Base64.encode))
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            try encoder.encode(e).write(to: URL(fileURLWithPath: path), options: .withoutOverwriting)
+            try Misbehaviour(reason: why, cosigned: seen.note, presented: String(decoding: req.checkpoint, as: UTF8.self), old: seen.size,
+                             proof: req.proof.map(Base64.encode)).write(to: path)
             throw ProofRefused("NOT COSIGNED: \(why). Evidence (both signed checkpoints and the proof) written to \(path)")
         }
 
@@ -139,7 +142,7 @@ extension Safeguard.Witness {
             // A log only grows: a signed checkpoint smaller than one you cosigned is kept as evidence.
             if let seen, checkpoint.size < seen.size {
                 try refuse("the log presents a checkpoint of \(checkpoint.size) events, signed by it, but you cosigned one of \(seen.size): "
-                           + "a log only grows, so if this is its newest checkpoint, it cut events off", seen: seen)
+                           + "a log only grows, so if this is its newest checkpoint, it cut events off", seen: seen, req)
             }
             guard req.old == seenSize else {
                 throw WitnessConflict("you last cosigned \(checkpoint.origin) at size \(seenSize), but the request starts at \(req.old): "
@@ -149,7 +152,7 @@ extension Safeguard.Witness {
             if let seen {
                 let root = Base64.decode(seen.root) ?? []
                 if seen.size == checkpoint.size, root != checkpoint.root {
-                    try refuse("the log signed two different trees of \(seen.size) events", seen: seen)
+                    try refuse("the log signed two different trees of \(seen.size) events", seen: seen, req)
                 }
                 do {
                     try Merkle.verifyConsistency(old: seen.size, new: checkpoint.size, oldRoot: root, newRoot: checkpoint.root, proof: req.proof)
@@ -158,7 +161,7 @@ extension Safeguard.Witness {
                         throw InputError("the request repeats the checkpoint you cosigned but with a non-empty proof: send it with an empty proof")
                     }
                     try refuse("the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one (\(checkpoint.size)) does not verify (\(error)); "
-                               + "this alone proves nothing, but do not cosign until the log gives one that does", seen: seen)
+                               + "this alone proves nothing, but do not cosign until the log gives one that does", seen: seen, req)
                 }
             }
             let time = UInt64(max(0, Clock.now().seconds))
