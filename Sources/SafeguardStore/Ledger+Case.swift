@@ -53,7 +53,7 @@ extension Ledger {
     public func forEachUnverified(_ body: (StoredEntry, Envelope) throws -> Void) throws {
         do {
             try db.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
+                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) ORDER BY seq")
                 while let row = try rows.next() {
                     let entry = try Self.entry(row)
                     try body(entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))

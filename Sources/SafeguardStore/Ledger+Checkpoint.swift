@@ -85,25 +85,38 @@ extension Ledger {
 extension Ledger {
     /// The evidence bundle of a case against the checkpoint of `size` events: the case's
     /// entries and every governance entry (genesis, keys, policy) before its last one, each
-    /// with its inclusion proof. Throws if the case has no events or the checkpoint does not
-    /// cover them all.
-    public func evidence(caseID: String, size: Int64) throws -> [EvidenceBundle.Item] {
+    /// with its inclusion proof and, unless `withDetails` is false, its details record. Throws
+    /// if the case has no events, the checkpoint does not cover them all, or details are to be
+    /// withheld from a case record of envelope format 1 (which signs them with the facts).
+    public func evidence(caseID: String, size: Int64, withDetails: Bool = true) throws -> [EvidenceBundle.Item] {
         do {
             return try db.read { db in
-                let caseRows = try Row.fetchAll(db, sql: "SELECT seq, envelope, signature FROM events WHERE case_id = ? ORDER BY seq", arguments: [caseID])
+                let select = try Self.selectRows(db)
+                let caseRows = try Row.fetchAll(db, sql: "\(select) WHERE case_id = ? ORDER BY seq", arguments: [caseID])
                 guard let last = caseRows.last.map({ try? RowReader.integer($0, 0, "seq") }) ?? nil else {
                     throw LedgerError.sqlite(path: path, message: "no events for case \(caseID): check the case id ('safeguard case list')")
                 }
                 guard last < size else {
                     throw LedgerError.sqlite(path: path, message: "the checkpoint of \(size) events does not cover case \(caseID) (its last event is seq \(last)): run 'safeguard checkpoint' first")
                 }
-                let governance = try Row.fetchAll(db, sql: "SELECT seq, envelope, signature FROM events WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
+                let governance = try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
                                                   arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, last])
+                if !withDetails {
+                    // A format 1 record holds its details inside what is signed: they cannot be left out.
+                    let inline = try caseRows.filter { row in
+                        let envelope = try Envelope(json: JSONParser.parse(try RowReader.blob(row, 9, "envelope"), mode: .canonical))
+                        return envelope.details.digest == nil
+                    }.count
+                    if inline > 0 {
+                        throw LedgerError.sqlite(path: path, message: "\(inline) of case \(caseID)'s records were made in envelope format 1, which signs the details with the facts, so they cannot be withheld: make the bundle with details")
+                    }
+                }
                 let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
                 return try (governance + caseRows).map { row in
-                    let seq = try RowReader.integer(row, 0, "seq")
-                    let entry = Entry(canonical: try RowReader.blob(row, 1, "envelope"), signature: try RowReader.blob(row, 2, "signature")).entryBytes
-                    return EvidenceBundle.Item(seq: seq, entry: entry, proof: try Merkle.inclusionProof(index: seq, size: size, node))
+                    let stored = try Self.entry(row)
+                    let entry = Entry(canonical: stored.envelope, signature: stored.signature).entryBytes
+                    return EvidenceBundle.Item(seq: stored.seq, entry: entry, proof: try Merkle.inclusionProof(index: stored.seq, size: size, node),
+                                               details: withDetails ? stored.details : nil)
                 }.sorted { $0.seq < $1.seq }
             }
         } catch { throw Self.map(error, path: path) }

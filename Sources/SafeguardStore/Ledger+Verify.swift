@@ -16,7 +16,7 @@ extension Ledger {
                     SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY seq) AS n FROM events)
                     WHERE n > 1 ORDER BY seq LIMIT 1
                     """)
-                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events ORDER BY seq")
+                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) ORDER BY seq")
                 var n: Int64 = 0
                 let tree = try hasTree(db) ? TreeCheck(db) : nil
                 while let row = try rows.next() {
@@ -38,6 +38,10 @@ extension Ledger {
                 // And it holds nothing else.
                 if let tree, try !tree.exhausted() {
                     throw VerificationFailure(seq: max(n - 1, 0), eventID: nil, reason: .treeMismatch)
+                }
+                // Every details record belongs to an event (each event's own was checked with it).
+                if try Self.hasDetails(db), let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq NOT IN (SELECT seq FROM events)") {
+                    throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
                 }
             }
         } catch let failure as VerificationFailure {
@@ -75,7 +79,7 @@ extension Ledger {
                     governance.append(try Envelope(json: JSONParser.parse(try RowReader.blob(r, 0, "envelope"), mode: .canonical)))
                 }
                 var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (seq, hash)), trustAnchor: trustAnchor)
-                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.columns) FROM events WHERE seq > ? ORDER BY seq", arguments: [seq])
+                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) WHERE seq > ? ORDER BY seq", arguments: [seq])
                 while let r = try rows.next() {
                     let entry: StoredEntry
                     do { entry = try Self.entry(r) } catch let m as RowReader.Malformed {

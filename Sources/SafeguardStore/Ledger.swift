@@ -38,7 +38,7 @@ public final class Ledger {
 
     /// Creates a new ledger file and writes its first events (genesis, policy) in one transaction.
     public static func create(at path: String, signer: SigningKey, drafts: [EventDraft], practitioner: String,
-                              clock: () -> Timestamp, newID: () -> String) throws -> (Ledger, [StoredEntry]) {
+                              clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> (Ledger, [StoredEntry]) {
         // Claim the path atomically, so two inits racing on it cannot both proceed, and so
         // that on failure we only ever remove a file this process created.
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -61,7 +61,7 @@ public final class Ledger {
         }
         let ledger = Ledger(path: path, db: queue)
         do {
-            let written = try ledger.append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID)
+            let written = try ledger.append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID, newSalt: newSalt)
             return (ledger, written)
         } catch {
             removeFiles(path)
@@ -155,7 +155,17 @@ public final class Ledger {
         return LedgerState.resumed(governance: governance, head: h.map { ($0.lastSeq, $0.hash) })
     }
 
+    /// The `events` table's columns, in the order `entry(_:)` reads them.
     static let columns = "seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
+    /// What a reader selects: the event's columns and its details record, if any (NULLs in a
+    /// file from before format 4, opened read-only). `seq` is the join column, so filters and
+    /// orderings may name it unqualified.
+    static func selectRows(_ db: Database) throws -> String {
+        try hasDetails(db) ? "SELECT \(columns), salt, body FROM events LEFT JOIN details USING (seq)"
+            : "SELECT \(columns), NULL, NULL FROM events"
+    }
+
+    static func hasDetails(_ db: Database) throws -> Bool { try db.tableExists("details") }
 
     /// Decodes a row, checking each column's storage class, so that a damaged or hostile file
     /// gives an error naming the column instead of a crash.
@@ -166,7 +176,15 @@ public final class Ledger {
             agency: try RowReader.text(row, 4, "agency"), keyID: try RowReader.text(row, 5, "key_id"),
             occurredAt: try RowReader.text(row, 6, "occurred_at"), recordedAt: try RowReader.text(row, 7, "recorded_at"),
             prevHash: try RowReader.blob(row, 8, "prev_hash"), envelope: try RowReader.blob(row, 9, "envelope"),
-            signature: try RowReader.blob(row, 10, "signature"), entryHash: try RowReader.blob(row, 11, "entry_hash"))
+            signature: try RowReader.blob(row, 10, "signature"), entryHash: try RowReader.blob(row, 11, "entry_hash"),
+            details: try details(row, 12))
+    }
+
+    /// The details record in columns `i` (salt) and `i + 1` (body): nil when both are NULL
+    /// (no record), and a malformed row when only one is, or either is not a blob.
+    static func details(_ row: Row, _ i: Int) throws -> SealedDetails? {
+        if case .null = (row[i] as DatabaseValue).storage, case .null = (row[i + 1] as DatabaseValue).storage { return nil }
+        return SealedDetails(salt: try RowReader.blob(row, i, "details.salt"), body: try RowReader.blob(row, i + 1, "details.body"))
     }
 
     /// Filters for reading the log; nil means any. Values are bound, never spliced into SQL.
@@ -184,7 +202,7 @@ public final class Ledger {
     /// Streams stored rows in sequence order through `body`, in one read transaction (a
     /// consistent snapshot), holding one row in memory at a time.
     public func forEach(_ filter: Filter = Filter(), _ body: (StoredEntry) throws -> Void) throws {
-        var sql = "SELECT \(Self.columns) FROM events"
+        var sql = ""
         var clauses: [String] = []
         var args: [(any DatabaseValueConvertible)?] = []
         if let c = filter.caseID { clauses.append("case_id = ?"); args.append(c) }
@@ -199,7 +217,7 @@ public final class Ledger {
         if let l = filter.limit { sql += " LIMIT ?"; args.append(l) }
         do {
             try db.read { db in
-                let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+                let rows = try Row.fetchCursor(db, sql: try Self.selectRows(db) + sql, arguments: StatementArguments(args))
                 while let row = try rows.next() { try body(try Self.entry(row)) }
             }
         } catch { throw Self.map(error, path: path) }
@@ -210,8 +228,8 @@ public final class Ledger {
         do {
             return try db.read { db in
                 let row: Row?
-                if let seq { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE seq = ?", arguments: [seq]) }
-                else { row = try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM events WHERE event_id = ?", arguments: [eventID]) }
+                if let seq { row = try Row.fetchOne(db, sql: "\(try Self.selectRows(db)) WHERE seq = ?", arguments: [seq]) }
+                else { row = try Row.fetchOne(db, sql: "\(try Self.selectRows(db)) WHERE event_id = ?", arguments: [eventID]) }
                 return try row.map(Self.entry)
             }
         } catch { throw Self.map(error, path: path) }
@@ -230,10 +248,11 @@ public final class Ledger {
     /// against the catalogue and the log's rules, and every new entry goes through
     /// `ChainVerifier` before it is written, so append never writes what verification would
     /// reject. With `reportAll`, every bad draft is collected (`LedgerError.refused`) instead
-    /// of stopping at the first.
+    /// of stopping at the first. Each draft's details are sealed with a salt from `newSalt`:
+    /// random (`randomSalt`), except where synthetic data must be reproducible.
     @discardableResult
     public func append(_ drafts: [EventDraft], signers: [SigningKey], practitioner: String = "root", reportAll: Bool = false,
-                       clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
+                       clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
         precondition(signers.count == 1 || signers.count == drafts.count, "one signer, or one per draft")
         var written: [StoredEntry] = []
         do {
@@ -247,6 +266,7 @@ public final class Ledger {
                     let policy: Result<PolicyDocument, Error>? = state.policyDocument.map { doc in Result { try PolicyDocument(json: doc) } }
                     let context = try (try? policy?.get()).map { try LedgerContext(db: db, policy: $0, now: Timestamp(seconds: 0)) }  // now: set per draft
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+                    let insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
                     var batchIDs = Set<String>()
                     for (index, draft) in drafts.enumerated() {
@@ -254,8 +274,9 @@ public final class Ledger {
                         do {
                             let now = clock()
                             let envelope: Envelope
+                            let sealed = try SealedDetails(draft.details, salt: newSalt())
                             do throws(RuleViolation) {
-                                envelope = try verifier.state.envelope(for: draft, signer: signer.publicKey, recordedAt: now,
+                                envelope = try verifier.state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: now,
                                                                        eventID: newID(), practitioner: practitioner)
                             } catch { throw LedgerError.rejected(error, index: index) }
                             if context == nil, case .failure(let e) = policy, EventType.requiresCase(draft.type) {
@@ -271,7 +292,10 @@ public final class Ledger {
                             guard entry.canonical.count <= Entry.maxCanonicalBytes else {
                                 throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
                             }
-                            let row = StoredEntry(envelope, entry: entry)
+                            guard sealed.body.count <= Entry.maxCanonicalBytes else {
+                                throw LedgerError.invalidEvent("the details are \(sealed.body.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
+                            }
+                            let row = StoredEntry(envelope, entry: entry, details: sealed)
                             guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, batchIDs.insert(row.eventID).inserted else {
                                 throw LedgerError.duplicateEventID(row.eventID, index: index)
                             }
@@ -282,6 +306,7 @@ public final class Ledger {
                                 row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
                                 Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
                             ])
+                            try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
                             try TreeStore.addLeaf(db, index: row.seq, hash: row.entryHash)
                             context?.accepted(envelope)
                             written.append(row)
@@ -300,7 +325,10 @@ public final class Ledger {
     /// `append` with one signer for every draft.
     @discardableResult
     public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root", reportAll: Bool = false,
-                       clock: () -> Timestamp, newID: () -> String) throws -> [StoredEntry] {
-        try append(drafts, signers: [signer], practitioner: practitioner, reportAll: reportAll, clock: clock, newID: newID)
+                       clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
+        try append(drafts, signers: [signer], practitioner: practitioner, reportAll: reportAll, clock: clock, newID: newID, newSalt: newSalt)
     }
+
+    /// A fresh details salt from libsodium's CSPRNG: what every real recording uses.
+    public static func randomSalt() -> [UInt8] { Sodium.randomBytes(SealedDetails.saltSize) }
 }

@@ -8,7 +8,7 @@ enum Schema {
     /// `PRAGMA application_id`: "SGLG".
     static let applicationID: Int32 = 0x5347_4C47
     /// `PRAGMA user_version`: the ledger file format this code writes and reads.
-    static let formatVersion = 3
+    static let formatVersion = 4
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -91,11 +91,32 @@ enum Schema {
                 PRAGMA user_version = 3;
                 """)
         }
+        // Format 4: the details records of envelope format 2 (docs/FORMAT.md, "Details records"),
+        // outside the signed envelopes, which commit to them by digest. A record is written with
+        // its event, at the head, and never changed.
+        m.registerMigration("v4") { db in
+            try db.execute(sql: """
+                CREATE TABLE details (
+                  seq   INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 0),
+                  salt  BLOB NOT NULL CHECK (typeof(salt) = 'blob' AND length(salt) = 32),
+                  body  BLOB NOT NULL CHECK (typeof(body) = 'blob' AND length(body) <= 1048576)
+                );
+                CREATE TRIGGER details_append_only_update BEFORE UPDATE ON details
+                BEGIN SELECT RAISE(ABORT, 'safeguard: details are append-only; record a correction event instead'); END;
+                CREATE TRIGGER details_append_only_delete BEFORE DELETE ON details
+                BEGIN SELECT RAISE(ABORT, 'safeguard: details are append-only'); END;
+                CREATE TRIGGER details_at_head BEFORE INSERT ON details
+                WHEN NEW.seq IS NOT (SELECT MAX(seq) FROM events)
+                BEGIN SELECT RAISE(ABORT, 'safeguard: a details record is written with its event, at the head'); END;
+                PRAGMA user_version = 4;
+                """)
+        }
         return m
     }
 
     /// The triggers whose presence `doctor` and the tests check.
     static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",
                            "tree_nodes_append_only_update", "tree_nodes_append_only_delete",
-                           "checkpoints_append_only_update", "checkpoints_append_only_delete", "checkpoints_grow"]
+                           "checkpoints_append_only_update", "checkpoints_append_only_delete", "checkpoints_grow",
+                           "details_append_only_update", "details_append_only_delete", "details_at_head"]
 }

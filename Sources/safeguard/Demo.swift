@@ -74,12 +74,16 @@ extension Safeguard.Demo {
                 return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(idNumber).count) + String(idNumber)
             }
             let tick = { () -> Timestamp in setupClock += 1; return Timestamp(seconds: setupClock) }
+            // Details salts follow from --seed too, so that a seed always gives the same ledger.
+            // Real recordings draw each salt at random; this data is synthetic.
+            var saltNumber = 0
+            let demoSalt = { () -> [UInt8] in saltNumber += 1; return SHA256.hash(Array("safeguard demo salt \(seed) \(saltNumber)".utf8)) }
             let (ledger, _) = try Ledger.create(
                 at: dir + "/ledger.sqlite", signer: root,
                 drafts: [GovernanceDrafts.genesis(partnership: "Example Safeguarding Partnership (synthetic)", origin: "example.org/synthetic-ledger",
                                                   root: root.publicKey, at: Timestamp(seconds: setupClock)),
                          GovernanceDrafts.policy(document: ToolkitPolicy.document, at: Timestamp(seconds: setupClock))],
-                practitioner: "partnership root key holder (synthetic)", clock: tick, newID: demoID)
+                practitioner: "partnership root key holder (synthetic)", clock: tick, newID: demoID, newSalt: demoSalt)
             var keys: [String: SigningKey] = [:]
             var enrolments: [EventDraft] = []
             for a in Self.agencies {
@@ -89,7 +93,7 @@ extension Safeguard.Demo {
                 try KeyFiles.writePublic(k.publicKey, to: dir + "/keys/\(a.agency).key.pub")
                 enrolments.append(GovernanceDrafts.enrolment(of: k.publicKey, agency: a.agency, role: a.role, practitioner: a.name, at: Timestamp(seconds: setupClock)))
             }
-            try ledger.append(enrolments, signer: root, clock: tick, newID: demoID)
+            try ledger.append(enrolments, signer: root, clock: tick, newID: demoID, newSalt: demoSalt)
 
             var generator = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: spanDays * 86400 / events)
             let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
@@ -107,7 +111,7 @@ extension Safeguard.Demo {
                     d.occurredAt = min(d.occurredAt, end)
                     return d
                 }
-                try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID)
+                try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID, newSalt: demoSalt)
                 done += n
                 if showProgress { FileHandle.standardError.write(Data("\rseeded \(done) of \(events) events…".utf8)) }
             }

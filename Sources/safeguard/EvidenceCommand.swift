@@ -20,8 +20,10 @@ extension Safeguard.Evidence {
                 DIR gets checkpoint.note (the checkpoint every proof is against: the latest the log \
                 signed, or --checkpoint FILE, e.g. one carrying witnesses' cosignatures), entries.jsonl (the \
                 case's records and the governance records they depend on, each with its entry bytes and \
-                inclusion proof) and index.md (a readable list). The records include their details: the \
-                bundle is as sensitive as the case file.
+                inclusion proof) and index.md (a readable list). By default the records include their \
+                details (names, narrative): the bundle is then as sensitive as the case file. With --facts-only \
+                the details are withheld: each signed record still holds their salted digest, so every \
+                signature and proof verifies, and the details can be shown later and checked against it.
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case"))
@@ -30,6 +32,8 @@ extension Safeguard.Evidence {
         var out: String
         @Option(help: ArgumentHelp("The signed checkpoint to prove against (default: the latest the log signed).", valueName: "path"))
         var checkpoint: String?
+        @Flag(name: .customLong("facts-only"), help: "Withhold every record's details (names, narrative); keep the coded facts and every proof.")
+        var factsOnly = false
 
         func run() throws {
             let l = try ledger.open(readOnly: true)
@@ -46,7 +50,7 @@ extension Safeguard.Evidence {
                 guard let latest = try l.checkpoints().last else { throw InputError("the log has signed no checkpoint yet: run 'safeguard checkpoint' first") }
                 (note, size) = (latest.note, latest.size)
             }
-            let items = try l.evidence(caseID: caseID, size: size)
+            let items = try l.evidence(caseID: caseID, size: size, withDetails: !factsOnly)
             // A new folder, made here: an existing one (or a link planted in its place) is refused.
             guard mkdir(out, 0o700) == 0 else {
                 throw InputError(errno == EEXIST ? "'\(out)' already exists: give a new folder for the bundle" : "cannot create '\(out)': check that its parent folder exists and is writable")
@@ -57,14 +61,23 @@ extension Safeguard.Evidence {
                 + "against checkpoint.note (\(size) events). Check it with:\n\n    safeguard evidence check \(out) --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
                 + "A bundle shows that each record it holds is in the log; it cannot show that it holds all of them: 'safeguard verify' on the whole log, "
                 + "and the case's timeline from it, do.\n\n"
-                + "| seq | recorded | occurred | type | agency | practitioner |\n|---|---|---|---|---|---|\n"
+                + (factsOnly ? "Details (names, narrative) are withheld: each signed record holds their salted digest, so they can be produced later and checked against it.\n\n"
+                    : "Each record's details (names, narrative) are in entries.jsonl and below: this bundle is as sensitive as the case file.\n\n")
+                + "| seq | recorded | occurred | type | agency | practitioner | details |\n|---|---|---|---|---|---|---|\n"
             for item in items {
                 let n = Int(item.entry.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
                 guard let e = try? Envelope(json: JSONParser.parse(Array(item.entry[4..<(4 + n)]), mode: .canonical)) else { continue }
-                index += "| \(e.seq) | \(e.recordedAt) | \(e.occurredAt) | \(e.type) | \(e.actor.agency) | \(e.actor.practitioner) |\n"
+                let details: String
+                switch e.details {
+                case .inline(let d): details = String(decoding: (try? CanonicalJSON.encode(.object(d))) ?? [], as: UTF8.self)
+                case .committed: details = item.details.map { String(decoding: $0.body, as: UTF8.self) } ?? "withheld"
+                }
+                let cells = [String(e.seq), e.recordedAt.description, e.occurredAt.description, e.type, e.actor.agency, e.actor.practitioner, details]
+                index += "| " + cells.map(markdownCell).joined(separator: " | ") + " |\n"
             }
             try Data(index.utf8).write(to: URL(fileURLWithPath: out + "/index.md"))
-            print("Wrote \(out): \(items.count) records (the case's and the governance records they depend on), each proved against the checkpoint of \(size) events.")
+            print("Wrote \(out): \(items.count) records (the case's and the governance records they depend on), each proved against the checkpoint of \(size) events"
+                  + (factsOnly ? "; details withheld (facts only)." : "; with their details (as sensitive as the case file)."))
         }
     }
 
@@ -91,7 +104,19 @@ extension Safeguard.Evidence {
             print("OK: case \(checked.caseID): \(checked.events.count) record\(checked.events.count == 1 ? "" : "s") in the log \(checkpoint.origin) (checkpoint of \(checkpoint.size) events, root \(Base64.encode(checkpoint.root)))"
                   + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))") + ".")
             print("Each is signed by a key the root key's log had enrolled and not revoked, and allowed by the policy in force (\(checked.governance) governance records checked).")
+            let shown = checked.details.count
+            if checked.withheld == 0 {
+                print("Details: all \(shown) details records match the digests their signed records hold.")
+            } else {
+                print("Details: withheld from \(checked.withheld) record\(checked.withheld == 1 ? "" : "s") (facts only; each signed record holds their digest)" + (shown > 0 ? "; \(shown) shown, each matching the digest its signed record holds." : "."))
+            }
             print("A bundle cannot show that it holds every record of the case, or every governance record (a revocation, say): 'safeguard verify' on the whole log does.")
         }
     }
+}
+
+/// `text` as one markdown table cell: no line breaks, pipes escaped.
+func markdownCell(_ text: String) -> String {
+    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+        .replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
 }

@@ -15,7 +15,11 @@ extension Safeguard.Log {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List events in order, optionally only one case, type or agency.",
-            discussion: "With --json, each line is {seq, event_id, entry_hash, signature, envelope} where envelope is the signed event.")
+            discussion: """
+                With --json, each line is {seq, event_id, entry_hash, signature, envelope, details, details_salt}: envelope is \
+                the signed event; details and its salt are the event's details record, which the envelope's details_digest \
+                commits to (absent for format 1 events, whose details are inside the envelope).
+                """)
 
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .customLong("case"), help: ArgumentHelp("Only this case id.", valueName: "id"))
@@ -57,7 +61,7 @@ extension Safeguard.Log {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one event in full: the signed envelope, signature and entry hash.")
+        static let configuration = CommandConfiguration(abstract: "Show one event in full: the signed envelope, its details, signature and entry hash.")
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("A sequence number or an event id.", valueName: "seq-or-id"))
@@ -80,6 +84,11 @@ extension Safeguard.Log {
                 print("signature:  \(Hex.encode(row.signature))")
                 print("envelope (signed bytes, RFC 8785 canonical JSON):")
                 print(String(decoding: row.envelope, as: UTF8.self))
+                if let d = row.details {
+                    print("details (kept beside the envelope, which holds their salted digest):")
+                    print(String(decoding: d.body, as: UTF8.self))
+                    print("details salt: \(Hex.encode(d.salt))")
+                }
             }
         }
     }
@@ -87,10 +96,15 @@ extension Safeguard.Log {
 
 /// The JSON form of a stored row: the envelope as parsed JSON, plus its place and hashes.
 func rowJSON(_ row: StoredEntry) throws -> JSONValue {
-    .object([
+    var o: [String: JSONValue] = [
         "seq": .integer(row.seq), "event_id": .string(row.eventID), "entry_hash": .string(Hex.encode(row.entryHash)),
         "signature": .string(Hex.encode(row.signature)), "envelope": try JSONParser.parse(row.envelope),
-    ])
+    ]
+    if let d = row.details {
+        o["details"] = try JSONParser.parse(d.body)
+        o["details_salt"] = .string(Hex.encode(d.salt))
+    }
+    return .object(o)
 }
 
 func padded(_ s: String, _ width: Int, left: Bool = false) -> String {

@@ -28,23 +28,25 @@ final class EngineTests: XCTestCase {
         let tick = { () -> Timestamp in t += 1; return Timestamp(seconds: t) }
         var n = 0
         let id = { () -> String in n += 1; return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(n).count) + String(n) }
+        var saltNumber = 0  // the same seed must give the same bytes, salts included
+        let salt = { () -> [UInt8] in saltNumber += 1; return SHA256.hash(Array("test salt \(saltNumber)".utf8)) }
         let (ledger, _) = try Ledger.create(at: dir.appendingPathComponent(name).path, signer: root, drafts: [
             GovernanceDrafts.genesis(partnership: "P", origin: "p.example/l", root: root.publicKey, at: Timestamp(seconds: t)),
             GovernanceDrafts.policy(document: ToolkitPolicy.document, at: Timestamp(seconds: t)),
-        ], practitioner: "root", clock: tick, newID: id)
+        ], practitioner: "root", clock: tick, newID: id, newSalt: salt)
         var keys: [String: SigningKey] = [:]
         for (i, agency) in ["police", "csc", "health", "education", "voluntary", "mash", "partnership"].enumerated() {
             var ks = [UInt8](repeating: UInt8(20 + i), count: 32)
             keys[agency] = SigningKey(seed: SecretBytes(consuming: &ks))
             try ledger.append([GovernanceDrafts.enrolment(of: keys[agency]!.publicKey, agency: agency, role: agency == "partnership" ? "mase_chair" : "practitioner",
-                                                          practitioner: "\(agency) 1", at: Timestamp(seconds: t))], signer: root, clock: tick, newID: id)
+                                                          practitioner: "\(agency) 1", at: Timestamp(seconds: t))], signer: root, clock: tick, newID: id, newSalt: salt)
         }
         var g = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: 900)
         var done = 0
         while done < events {
             let items = (0..<min(1000, events - done)).map { _ in g.next() }
             var i = 0
-            try ledger.append(items.map(\.draft), signers: items.map { keys[$0.agency]! }, clock: { defer { i += 1 }; return items[min(i, items.count - 1)].recordedAt }, newID: id)
+            try ledger.append(items.map(\.draft), signers: items.map { keys[$0.agency]! }, clock: { defer { i += 1 }; return items[min(i, items.count - 1)].recordedAt }, newID: id, newSalt: salt)
             done += items.count
         }
         return ledger
@@ -85,6 +87,8 @@ final class EngineTests: XCTestCase {
             try db.execute(sql: "DELETE FROM events WHERE seq >= 509")
             try db.execute(sql: "DROP TRIGGER tree_nodes_append_only_delete")
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 509")
+            try db.execute(sql: "DROP TRIGGER details_append_only_delete")
+            try db.execute(sql: "DELETE FROM details WHERE seq >= 509")
         }
         let partial = try ProjectionEngine(ledger: try Ledger.open(at: copyPath, readOnly: true), path: engine.path)
         XCTAssertEqual(try partial.rebuild(trustAnchor: root.publicKey).first?.events, 509)

@@ -170,14 +170,16 @@ final class EquivalenceTests: XCTestCase {
         let eid = eventID ?? id()
         let draft = EventDraft(type: type, caseID: caseID, occurredAt: occurred, facts: facts, details: [:], eventID: eid)
         let signer = agency == "root" ? root! : keys[agency]!
-        let env = try state.envelope(for: draft, signer: signer.publicKey, recordedAt: Timestamp(seconds: occurred.seconds + late), eventID: eid)
+        let sealed = try SealedDetails(draft.details)
+        let env = try state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: Timestamp(seconds: occurred.seconds + late), eventID: eid)
         let entry = try Entry(signing: env, with: signer)
-        let row = StoredEntry(env, entry: entry)
+        let row = StoredEntry(env, entry: entry, details: sealed)
         let q = try DatabaseQueue(path: ledger.path)
         try q.write { db in
             try db.execute(sql: "INSERT INTO events (seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                            arguments: [row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
                                        Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash)])
+            try db.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)", arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
             try TreeStore.addLeaf(db, index: row.seq, hash: row.entryHash)
         }
         try q.close()

@@ -89,8 +89,9 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("the log still holds your checkpoint"), r.stdout)
         let size2 = Int64(try String(contentsOfFile: cli.path("cp2.note"), encoding: .utf8).split(separator: "\n")[1])!
         try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
-            for t in ["events_append_only_delete", "tree_nodes_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "details_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
             try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size2 - 1])
+            try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [size2 - 1])
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size2 - 1])
         }
         XCTAssertEqual(try cli.run("verify", "--trust-file", root).status, 0, "the shortened chain alone verifies")
@@ -153,8 +154,11 @@ final class CheckpointCLITests: XCTestCase {
         // The log is cut back (events, tree and checkpoints) and signs a smaller checkpoint: the
         // witness, which cosigned the larger one, refuses and keeps both.
         try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
-            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "checkpoints_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "checkpoints_append_only_delete", "details_append_only_delete"] {
+                try db.execute(sql: "DROP TRIGGER \(t)")
+            }
             try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size1 - 3])
+            try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [size1 - 3])
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size1 - 3])
             try db.execute(sql: "DELETE FROM checkpoints")
         }
@@ -233,5 +237,75 @@ final class CheckpointCLITests: XCTestCase {
         r = try cli.run(["evidence", "check", cli.path("b"), "--trust", "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=", "--log-key", cli.path("log.vkey")])
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("not the trusted one"), r.stderr)
+    }
+
+    /// The same case's bundle with its details and with facts only: both check, with the same
+    /// entries and proofs; changed details are refused; withheld details produced later check.
+    func testAnEvidenceBundleChecksWithAndWithoutDetails() throws {
+        try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        // A case with a record whose details are not empty.
+        var r = try cli.run("log", "list", "--json")
+        let withDetails = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.contains(#""case_id""#) && !$0.contains(#""details":{}"#) && $0.contains(#""details":"#) })
+        let caseID = try XCTUnwrap(withDetails.firstMatch(of: /"case_id":"([^"]+)"/)?.1).description
+        let detailsText = try XCTUnwrap(withDetails.firstMatch(of: /"details":(\{[^}]*\})/)?.1).description
+        func check(_ dir: String) throws -> CLI.Result {
+            try cli.run("evidence", "check", cli.path(dir), "--trust-file", cli.path("p/keys/root.key.pub"), "--log-key", cli.path("log.vkey"))
+        }
+        r = try cli.run("evidence", caseID, "--out", cli.path("full"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("with their details"), r.stdout)
+        r = try cli.run("evidence", caseID, "--out", cli.path("facts"), "--facts-only")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("details withheld"), r.stdout)
+
+        r = try check("full")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("Details: all") && r.stdout.contains("match the digests"), r.stdout)
+        r = try check("facts")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: case \(caseID): "), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Details: withheld from "), r.stdout)
+
+        let full = try String(contentsOfFile: cli.path("full/entries.jsonl"), encoding: .utf8).split(separator: "\n").map { try EvidenceBundle.Item(line: Array($0.utf8)) }
+        let facts = try String(contentsOfFile: cli.path("facts/entries.jsonl"), encoding: .utf8).split(separator: "\n").map { try EvidenceBundle.Item(line: Array($0.utf8)) }
+        XCTAssertEqual(facts, full.map(\.withoutDetails), "the same entries and proofs, without the details")
+        XCTAssertTrue(full.allSatisfy { $0.details != nil })
+        let detailsBody = Array(detailsText.utf8)
+        XCTAssertTrue(full.contains { $0.details?.body == detailsBody })
+        XCTAssertTrue(try String(contentsOfFile: cli.path("full/index.md"), encoding: .utf8).contains(detailsText))
+        for file in ["entries.jsonl", "index.md"] {
+            let text = try String(contentsOfFile: cli.path("facts/\(file)"), encoding: .utf8)
+            XCTAssertFalse(text.contains(detailsText) || text.contains(Base64.encode(detailsBody)), "facts/\(file) holds the details")
+        }
+
+        func bundle(_ name: String, _ items: [EvidenceBundle.Item]) throws {
+            try FileManager.default.createDirectory(atPath: cli.path(name), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: cli.path("full/checkpoint.note"), toPath: cli.path(name + "/checkpoint.note"))
+            try Data(items.flatMap { $0.line + [0x0A] }).write(to: URL(fileURLWithPath: cli.path(name + "/entries.jsonl")))
+        }
+        // Changed details (one character), and the same details under another salt: refused.
+        let at = try XCTUnwrap(full.firstIndex { $0.details?.body == detailsBody })
+        var changed = full
+        let d = full[at].details!
+        var body = d.body
+        let letter = try XCTUnwrap(body.lastIndex { (UInt8(ascii: "a")...UInt8(ascii: "y")).contains($0) })
+        body[letter] += 1
+        changed[at] = EvidenceBundle.Item(seq: full[at].seq, entry: full[at].entry, proof: full[at].proof, details: SealedDetails(salt: d.salt, body: body))
+        try bundle("changed", changed)
+        r = try check("changed")
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("not the ones its record commits to"), r.stderr)
+        var resalted = full
+        resalted[at] = EvidenceBundle.Item(seq: full[at].seq, entry: full[at].entry, proof: full[at].proof, details: SealedDetails(salt: [UInt8](repeating: 7, count: 32), body: d.body))
+        try bundle("resalted", resalted)
+        XCTAssertEqual(try check("resalted").status, 1)
+        // The facts-only bundle with one record's details produced later: checks, and says so.
+        var later = facts
+        later[at] = full[at]
+        try bundle("later", later)
+        r = try check("later")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("1 shown, each matching the digest"), r.stdout)
     }
 }

@@ -43,6 +43,13 @@ final class FormatDocumentTests: XCTestCase {
             let hash = SHA256.hash([0x00] + entry)
             XCTAssertEqual(Hex.encode(hash), values["e\(n).entry_hash"])
             let json = try JSONParser.parse(signed, mode: .canonical)
+            // The details record (section 3.2): SHA-256(0x02 || salt || details) is the envelope's details_digest.
+            let details = Array(values["e\(n).details"]!.utf8), salt = Hex.decode(values["e\(n).details.salt"]!)!
+            XCTAssertEqual(salt.count, 32)
+            XCTAssertEqual(Hex.encode(SHA256.hash([0x02] + salt + details)), values["e\(n).details_digest"])
+            XCTAssertEqual(json["details_digest"]?.stringValue, values["e\(n).details_digest"])
+            XCTAssertEqual(json["format"]?.integerValue, 2)
+            XCTAssertNil(json["details"])
             XCTAssertEqual(json["prev_hash"]?.stringValue, Hex.encode(prev))
             XCTAssertEqual(json["seq"]?.integerValue, Int64(n))
             prev = hash
@@ -95,6 +102,8 @@ enum WorkedExample {
     static let seed: [UInt8] = Array(0..<32)
     static let checkpointSeed: [UInt8] = Array(32..<64)
     static let witnessSeed: [UInt8] = Array(64..<96)
+    /// The details salts of e0 and e1 (fixed here; random when recording).
+    static let salts: [[UInt8]] = [Array(128..<160), Array(160..<192)]
     static let origin = "example.org/cse-ledger"
     static let witnessName = "witness.example.org/w1"
     static let cosignTime: UInt64 = 1_767_607_200  // 2026-01-05T10:00:00Z
@@ -105,18 +114,21 @@ enum WorkedExample {
         let key = SigningKey(seed: SecretBytes(consuming: &s))
         var state = LedgerState()
         var rows: [StoredEntry] = []
+        var policy = GovernanceDrafts.policy(document: Policy(name: "worked-example", version: 1, permissions: ["police": ["contact.*"]]).json, at: time)
+        policy.details = ["minute": "Partnership board, January 2026, item 4"]
         let drafts = [
             GovernanceDrafts.genesis(partnership: "Example Safeguarding Partnership", origin: "example.org/cse-ledger",
                                      root: key.publicKey, at: time),
-            GovernanceDrafts.policy(document: Policy(name: "worked-example", version: 1, permissions: ["police": ["contact.*"]]).json, at: time),
+            policy,
         ]
         let ids = ["0f8e7a62-3b1c-4d5e-9f00-000000000000", "0f8e7a62-3b1c-4d5e-9f00-000000000001"]
         for (n, draft) in drafts.enumerated() {
-            let envelope = try state.envelope(for: draft, signer: key.publicKey, recordedAt: time, eventID: ids[n],
+            let sealed = try SealedDetails(draft.details, salt: salts[n])
+            let envelope = try state.envelope(for: draft, sealed: sealed, signer: key.publicKey, recordedAt: time, eventID: ids[n],
                                               practitioner: "Partnership business manager")
             let entry = try Entry(signing: envelope, with: key)
             state.apply(envelope, entryHash: entry.entryHash)
-            rows.append(StoredEntry(envelope, entry: entry))
+            rows.append(StoredEntry(envelope, entry: entry, details: sealed))
         }
         return (key, rows)
     }
@@ -139,6 +151,9 @@ enum WorkedExample {
         add("root.key_id", key.publicKey.keyID)
         for (n, row) in rows.enumerated() {
             lines.append("")
+            add("e\(n).details", String(decoding: row.details!.body, as: UTF8.self))
+            add("e\(n).details.salt", Hex.encode(row.details!.salt))
+            add("e\(n).details_digest", Hex.encode(row.details!.digest))
             add("e\(n).signed_bytes", String(decoding: row.envelope, as: UTF8.self))
             add("e\(n).signed_bytes.length", String(row.envelope.count))
             add("e\(n).signed_bytes.hex", Hex.encode(row.envelope), wrap: true)

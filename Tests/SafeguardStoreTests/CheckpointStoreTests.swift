@@ -62,6 +62,7 @@ final class CheckpointStoreTests: XCTestCase {
         try g.tamper { db in
             try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [before.size - 2])
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [before.size - 2])
+            try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [before.size - 2])
         }
         XCTAssertThrowsError(try g.ledger.signCheckpoint(key: logKey, at: t)) { XCTAssertTrue("\($0)".contains("shorter now"), "\($0)") }
     }

@@ -98,21 +98,29 @@ final class Fixture {
 
     func row(_ seq: Int64) throws -> StoredEntry { try ledger.entry(seq: seq)! }
 
-    /// Writes `row` raw at the end, as an attacker bypassing append would.
+    /// Writes `row` raw at the end, with its details record if it has one, as an attacker
+    /// bypassing append would.
     func insertRaw(_ row: StoredEntry) throws {
-        try tamper { db in
-            try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
-                row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
-                Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
-            ])
+        try tamper { db in try Self.insertRaw(row, db) }
+    }
+
+    static func insertRaw(_ row: StoredEntry, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
+            row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+            Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+        ])
+        if let d = row.details {
+            try db.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)", arguments: [row.seq, Data(d.salt), Data(d.body)])
         }
     }
 
     /// A well-formed next event with the given actor, signed by `signer`, chained to the head.
     func forgedNext(actor: Actor, signer: SigningKey, type: String = "contact.recorded") throws -> StoredEntry {
         let head = try ledger.head()!
+        let sealed = try SealedDetails([:])
         let e = Envelope(seq: head.lastSeq + 1, eventID: newID(), type: type, caseID: "C-0001", occurredAt: Self.start,
-                         recordedAt: clock(), actor: actor, prevHash: head.hash, facts: ["contact_type": "phone", "indicators": ["S1"]], details: [:])
-        return StoredEntry(e, entry: try Entry(signing: e, with: signer))
+                         recordedAt: clock(), actor: actor, prevHash: head.hash, facts: ["contact_type": "phone", "indicators": ["S1"]],
+                         details: .committed(digest: sealed.digest))
+        return StoredEntry(e, entry: try Entry(signing: e, with: signer), details: sealed)
     }
 }

@@ -12,7 +12,7 @@ final class LedgerFileTests: XCTestCase {
         let q = try DatabaseQueue(path: f.path)
         try q.read { db in
             XCTAssertEqual(try Int32.fetchOne(db, sql: "PRAGMA application_id"), Schema.applicationID)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 3)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 4)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
             XCTAssertEqual(triggers, Schema.triggers.sorted())
@@ -21,9 +21,9 @@ final class LedgerFileTests: XCTestCase {
 
     func testNewerFormatIsRefused() throws {
         let f = try Fixture()
-        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 4") }
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 5") }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { error in
-            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 4, supported: 3))
+            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 5, supported: 4))
             XCTAssertTrue("\(error)".contains("upgrade safeguard"))
         }
     }
@@ -48,18 +48,21 @@ final class LedgerFileTests: XCTestCase {
         XCTAssertThrowsError(try f.ledger.inclusionProof(seq: n, size: n))
         XCTAssertThrowsError(try f.ledger.treeRoot(size: n + 1))
 
-        // Make it a format-1 file: no tree, version 1. Read-only, it says what to do; opened
-        // for writing, it gets the same tree back.
+        // Make it a format-1 file: no tree, version 1 (the details records are kept aside, as
+        // this test is about the tree). Read-only, it says what to do; opened for writing, it
+        // gets the same tree back.
         try DatabaseQueue(path: f.path).writeWithoutTransaction { db in
             try db.execute(sql: "DROP TABLE tree_nodes")
             try db.execute(sql: "DROP TABLE checkpoints")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3')")
+            try db.execute(sql: "ALTER TABLE details RENAME TO kept_details")
+            for t in ["details_append_only_update", "details_append_only_delete", "details_at_head"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3', 'v4')")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true).treeRoot()) { XCTAssertTrue("\($0)".contains("predates the Merkle tree"), "\($0)") }
         let upgraded = try Ledger.open(at: f.path, readOnly: false)
         XCTAssertEqual(try upgraded.treeRoot().root, memory.root())
-        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 3) }
+        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 4) }
         // The tree's rows cannot be changed or removed.
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "DELETE FROM tree_nodes") })
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32)") })

@@ -80,8 +80,44 @@ final class TamperTests: XCTestCase {
     }
 
     func testChangedDetailIsDetected() throws {
-        try editEnvelope(seq: 15, "synthetic note", "synthetic nose")
-        try assertFails(at: 15, ["bad_signature"])
+        // Details sit beside the envelope (format 2), which commits to them by salted digest.
+        let d = try XCTUnwrap(try f.row(15).details)
+        XCTAssertTrue(String(decoding: d.body, as: UTF8.self).contains("synthetic note"))
+        XCTAssertFalse(String(decoding: try f.row(15).envelope, as: UTF8.self).contains("synthetic note"))
+        let edited = Array(String(decoding: d.body, as: UTF8.self).replacingOccurrences(of: "synthetic note", with: "synthetic nose").utf8)
+        try f.tamper { try $0.execute(sql: "UPDATE details SET body = ? WHERE seq = 15", arguments: [Data(edited)]) }
+        try assertFails(at: 15, ["details_mismatch"])
+    }
+
+    func testEveryDetailsRecordChangeIsDetected() throws {
+        let original = try XCTUnwrap(try f.row(14).details)
+        // Another salt, the same details: refused (the digest covers the salt).
+        try f.tamper { try $0.execute(sql: "UPDATE details SET salt = zeroblob(32) WHERE seq = 14") }
+        try assertFails(at: 14, ["details_mismatch"])
+        // Two events' records swapped.
+        let other = try XCTUnwrap(try f.row(13).details)
+        try f.tamper { db in
+            try db.execute(sql: "UPDATE details SET salt = ?, body = ? WHERE seq = 14", arguments: [Data(other.salt), Data(other.body)])
+        }
+        try assertFails(at: 14, ["details_mismatch"])
+        // Removed: the record the envelope commits to is missing.
+        try f.tamper { try $0.execute(sql: "DELETE FROM details WHERE seq = 14") }
+        try assertFails(at: 14, ["details_mismatch"])
+        // Put back: verifies again.
+        try f.tamper { db in
+            try db.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (14, ?, ?)", arguments: [Data(original.salt), Data(original.body)])
+        }
+        XCTAssertNil(try f.verify())
+        // A record for no event (left behind when the tail was cut, or planted).
+        try f.tamper { try $0.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (99, zeroblob(32), X'7b7d')") }
+        try assertFails(at: 99, ["details_mismatch"])
+        try f.tamper { try $0.execute(sql: "DELETE FROM details WHERE seq = 99") }
+        // A salt that is not a blob is a malformed row, not a crash.
+        try f.tamper { db in
+            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+            try db.execute(sql: "UPDATE details SET salt = 'text' WHERE seq = 14")
+        }
+        try assertFails(at: 14, ["malformed_row"])
     }
 
     func testChangedFactWithRecomputedEntryHashStillFails() throws {
@@ -245,14 +281,14 @@ final class TamperTests: XCTestCase {
     func testReplacedGenesisIsDetected() throws {
         // A genesis for another partnership, signed by the same root key.
         let draft = GovernanceDrafts.genesis(partnership: "Other Partnership", origin: "other.example/ledger", root: f.root.publicKey, at: Fixture.start)
-        let e = try LedgerState().envelope(for: draft, signer: f.root.publicKey, recordedAt: Fixture.start, eventID: f.newID(), practitioner: "root holder")
-        let genesis = StoredEntry(e, entry: try Entry(signing: e, with: f.root))
+        let sealed = try SealedDetails(draft.details)
+        let e = try LedgerState().envelope(for: draft, sealed: sealed, signer: f.root.publicKey, recordedAt: Fixture.start, eventID: f.newID(),
+                                           practitioner: "root holder")
+        let genesis = StoredEntry(e, entry: try Entry(signing: e, with: f.root), details: sealed)
         try f.tamper { db in
             try db.execute(sql: "DELETE FROM events WHERE seq = 0")
-            try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [
-                0, genesis.eventID, genesis.type, nil, genesis.agency, genesis.keyID, genesis.occurredAt, genesis.recordedAt,
-                Data(genesis.prevHash), Data(genesis.envelope), Data(genesis.signature), Data(genesis.entryHash),
-            ])
+            try db.execute(sql: "DELETE FROM details WHERE seq = 0")
+            try Fixture.insertRaw(genesis, db)
         }
         // Same root key, other genesis: the chain breaks at 1.
         try assertFails(at: 1, ["broken_link"])
@@ -274,7 +310,7 @@ final class TamperTests: XCTestCase {
         let e = try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))
         var same = e
         same.eventID = dup
-        try f.insertRaw(StoredEntry(same, entry: try Entry(signing: same, with: f.police)))
+        try f.insertRaw(StoredEntry(same, entry: try Entry(signing: same, with: f.police), details: row.details))
         try assertFails(at: row.seq, ["duplicate_event_id"])
     }
 
@@ -293,6 +329,9 @@ final class TamperTests: XCTestCase {
         try f.tamper { try $0.execute(sql: "DELETE FROM events WHERE seq >= 16") }
         try assertFails(at: 15, ["tree_mismatch"])
         try f.tamper { try $0.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 16") }
+        // The cut events' details records are left behind: strays, at the first of them.
+        try assertFails(at: 16, ["details_mismatch"])
+        try f.tamper { try $0.execute(sql: "DELETE FROM details WHERE seq >= 16") }
         XCTAssertNil(try f.verify())
     }
 
@@ -300,6 +339,9 @@ final class TamperTests: XCTestCase {
         let q = try DatabaseQueue(path: f.path)
         XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE events SET case_id = 'X' WHERE seq = 11") })
         XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM events WHERE seq = 17") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "UPDATE details SET body = X'7b7d' WHERE seq = 11") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "DELETE FROM details WHERE seq = 17") })
+        XCTAssertThrowsError(try q.write { try $0.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (18, zeroblob(32), X'7b7d')") })
         let r = try f.row(17)
         XCTAssertThrowsError(try q.write { db in
             try db.execute(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", arguments: [

@@ -35,8 +35,20 @@ public func sameBytes(_ a: String?, _ b: String?) -> Bool {
 /// The signed part of an event. Its RFC 8785 canonical JSON is what the Ed25519 signature
 /// covers; docs/FORMAT.md defines every member.
 public struct Envelope: Equatable, Sendable {
-    /// The envelope format this code writes and reads.
-    public static let formatVersion: Int64 = 1
+    /// The envelope format this code writes.
+    public static let formatVersion: Int64 = 2
+    /// The envelope formats this code reads: 1 (details inside the envelope) and 2 (details
+    /// committed to by a salted digest and stored beside it, docs/FORMAT.md §3.2).
+    public static let readableFormats: ClosedRange<Int64> = 1...2
+
+    /// Where an event's details are: inside the envelope (format 1) or beside it, committed to
+    /// by `details_digest` (format 2).
+    public enum Details: Equatable, Sendable {
+        case inline([String: JSONValue])
+        case committed(digest: [UInt8])
+
+        public var digest: [UInt8]? { if case .committed(let d) = self { return d } else { return nil } }
+    }
 
     public var format: Int64
     public var seq: Int64
@@ -49,14 +61,16 @@ public struct Envelope: Equatable, Sendable {
     public var prevHash: [UInt8]
     /// Coded, non-identifying facts: what projections and statistics read.
     public var facts: [String: JSONValue]
-    /// Identifying data and narrative, kept apart so it can be sealed.
-    public var details: [String: JSONValue]
+    /// Identifying data and narrative, kept apart from the facts: inline in format 1, a
+    /// digest of the sealed details record in format 2.
+    public var details: Details
 
     public init(
         format: Int64 = Envelope.formatVersion, seq: Int64, eventID: String, type: String, caseID: String?,
         occurredAt: Timestamp, recordedAt: Timestamp, actor: Actor, prevHash: [UInt8],
-        facts: [String: JSONValue], details: [String: JSONValue]
+        facts: [String: JSONValue], details: Details
     ) {
+        precondition((format == 1) == (details.digest == nil), "format 1 holds details inline, format 2 a digest")
         self.format = format; self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID
         self.occurredAt = occurredAt; self.recordedAt = recordedAt; self.actor = actor; self.prevHash = prevHash
         self.facts = facts; self.details = details
@@ -77,8 +91,11 @@ public struct Envelope: Equatable, Sendable {
             ]),
             "prev_hash": .string(Hex.encode(prevHash)),
             "facts": .object(facts),
-            "details": .object(details),
         ]
+        switch details {
+        case .inline(let d): o["details"] = .object(d)
+        case .committed(let digest): o["details_digest"] = .string(Hex.encode(digest))
+        }
         if let caseID { o["case_id"] = .string(caseID) }
         return .object(o)
     }
@@ -96,16 +113,19 @@ extension Envelope {
         public var description: String { "\(field): \(problem)" }
     }
 
-    static let members: Set<String> = [
-        "format", "seq", "event_id", "type", "case_id", "occurred_at", "recorded_at", "actor", "prev_hash", "facts", "details",
+    static let commonMembers: Set<String> = [
+        "format", "seq", "event_id", "type", "case_id", "occurred_at", "recorded_at", "actor", "prev_hash", "facts",
     ]
+    /// The members of an envelope of `format`: format 1 holds `details`, format 2 `details_digest`.
+    static func members(format: Int64) -> Set<String> {
+        commonMembers.union([format == 1 ? "details" : "details_digest"])
+    }
     static let actorMembers: Set<String> = ["agency", "role", "practitioner", "key_id"]
 
     /// Decodes and checks a parsed envelope: exactly the documented members, each of the right
     /// kind and form; no nulls and no decimal numbers anywhere.
     public init(json: JSONValue) throws(Invalid) {
         guard let o = json.objectValue else { throw Invalid("envelope", "must be a JSON object") }
-        for key in o.keys where !Self.members.contains(key) { throw Invalid(key, "is not an envelope member") }
         func string(_ k: String) throws(Invalid) -> String {
             guard let v = o[k] else { throw Invalid(k, "is missing") }
             guard let s = v.stringValue else { throw Invalid(k, "must be a string, found \(v.kindName)") }
@@ -122,9 +142,11 @@ extension Envelope {
             return obj
         }
         format = try integer("format")
-        guard format == Self.formatVersion else {
-            throw Invalid("format", "is \(format); this safeguard reads format \(Self.formatVersion)")
+        guard Self.readableFormats.contains(format) else {
+            throw Invalid("format", "is \(format); this safeguard reads formats \(Self.readableFormats.lowerBound) and \(Self.readableFormats.upperBound)")
         }
+        let members = Self.members(format: format)
+        for key in o.keys where !members.contains(key) { throw Invalid(key, "is not a member of a format \(format) envelope") }
         seq = try integer("seq")
         guard seq >= 0 else { throw Invalid("seq", "must not be negative") }
         eventID = try string("event_id")
@@ -165,8 +187,16 @@ extension Envelope {
         }
         prevHash = prev
         facts = try object("facts")
-        details = try object("details")
         try Validate.plainData(.object(facts), path: "facts")
-        try Validate.plainData(.object(details), path: "details")
+        if format == 1 {
+            let d = try object("details")
+            try Validate.plainData(.object(d), path: "details")
+            details = .inline(d)
+        } else {
+            guard let digest = Hex.decode(try string("details_digest")), digest.count == 32 else {
+                throw Invalid("details_digest", "must be 64 lowercase hex digits")
+            }
+            details = .committed(digest: digest)
+        }
     }
 }

@@ -73,8 +73,9 @@ public struct EventDraft: Equatable, Sendable {
 
 extension LedgerState {
     /// The envelope `draft` becomes when `signer` appends it now, checked against the rules;
-    /// throws what is wrong, so that nothing invalid is ever signed.
-    public func envelope(for draft: EventDraft, signer: PublicKey, recordedAt: Timestamp, eventID: String,
+    /// throws what is wrong, so that nothing invalid is ever signed. `sealed` is the draft's
+    /// details, sealed (`SealedDetails(draft.details)`); the envelope commits to its digest.
+    public func envelope(for draft: EventDraft, sealed: SealedDetails, signer: PublicKey, recordedAt: Timestamp, eventID: String,
                          practitioner: String = "root") throws(RuleViolation) -> Envelope {
         let actor: Actor
         if nextSeq == 0 {
@@ -86,7 +87,7 @@ extension LedgerState {
         let e = Envelope(
             seq: nextSeq, eventID: draft.eventID ?? eventID, type: draft.type, caseID: draft.caseID,
             occurredAt: draft.occurredAt, recordedAt: recordedAt, actor: actor, prevHash: headHash,
-            facts: draft.facts, details: draft.details)
+            facts: draft.facts, details: .committed(digest: sealed.digest))
         try check(e)
         return e
     }

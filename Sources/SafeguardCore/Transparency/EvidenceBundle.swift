@@ -2,30 +2,49 @@
 /// governance entry before its last, each with an inclusion proof against one checkpoint.
 /// Checking it needs only the bundle, the root public key and the log's checkpoint key.
 public enum EvidenceBundle {
-    /// One entry of the bundle: its place in the log, its entry bytes and its inclusion proof.
+    /// One entry of the bundle: its place in the log, its entry bytes, its inclusion proof and,
+    /// unless withheld, its details record (envelope format 2, docs/FORMAT.md §3.2).
     public struct Item: Equatable, Sendable {
         public let seq: Int64
         public let entry: [UInt8]
         public let proof: [[UInt8]]
-        public init(seq: Int64, entry: [UInt8], proof: [[UInt8]]) { self.seq = seq; self.entry = entry; self.proof = proof }
-
-        /// `{"entry":BASE64,"proof":[BASE64,…],"seq":N}`, canonical JSON.
-        public var line: [UInt8] {
-            (try? CanonicalJSON.encode(.object(["seq": .integer(seq), "entry": .string(Base64.encode(entry)),
-                                                 "proof": .array(proof.map { .string(Base64.encode($0)) })]))) ?? []
+        public let details: SealedDetails?
+        public init(seq: Int64, entry: [UInt8], proof: [[UInt8]], details: SealedDetails? = nil) {
+            self.seq = seq; self.entry = entry; self.proof = proof; self.details = details
         }
 
-        /// Reads a line as written: canonical JSON with exactly the members `entry`, `proof`, `seq`.
+        /// The same item without its details record: what a facts-only bundle holds.
+        public var withoutDetails: Item { Item(seq: seq, entry: entry, proof: proof) }
+
+        /// `{"details":BASE64,"entry":BASE64,"proof":[BASE64,…],"seq":N}`, canonical JSON;
+        /// `details` (salt || details bytes) is left out when withheld.
+        public var line: [UInt8] {
+            var o: [String: JSONValue] = ["seq": .integer(seq), "entry": .string(Base64.encode(entry)),
+                                          "proof": .array(proof.map { .string(Base64.encode($0)) })]
+            if let details { o["details"] = .string(Base64.encode(details.bytes)) }
+            return (try? CanonicalJSON.encode(.object(o))) ?? []
+        }
+
+        /// Reads a line as written: canonical JSON with exactly the members `entry`, `proof`,
+        /// `seq`, and `details` unless withheld.
         public init(line: [UInt8]) throws {
-            guard let json = try? JSONParser.parse(line, mode: .canonical), json.objectValue.map({ Set($0.keys) }) == ["entry", "proof", "seq"],
+            guard let json = try? JSONParser.parse(line, mode: .canonical), let members = json.objectValue.map({ Set($0.keys) }),
+                members == ["entry", "proof", "seq"] || members == ["details", "entry", "proof", "seq"],
                 let seq = json["seq"]?.integerValue,
                 let entry = json["entry"]?.stringValue.flatMap(Base64.decode), let proof = json["proof"]?.arrayValue
-            else { throw Failure("an entries.jsonl line is not {\"seq\", \"entry\", \"proof\"}") }
+            else { throw Failure("an entries.jsonl line is not {\"seq\", \"entry\", \"proof\"} with, unless withheld, \"details\"") }
             let hashes = try proof.map { v in
                 guard let h = v.stringValue.flatMap(Base64.decode), h.count == Merkle.hashSize else { throw Failure("a proof hash is not base64 SHA-256") }
                 return h
             }
-            self.init(seq: seq, entry: entry, proof: hashes)
+            var details: SealedDetails?
+            if let d = json["details"] {
+                guard let bytes = d.stringValue.flatMap(Base64.decode), let sealed = SealedDetails(bytes: bytes) else {
+                    throw Failure("the details at seq \(seq) are not base64 of a 32-byte salt and the details")
+                }
+                details = sealed
+            }
+            self.init(seq: seq, entry: entry, proof: hashes, details: details)
         }
     }
 
@@ -42,6 +61,10 @@ public enum EvidenceBundle {
         /// The case's events, in order.
         public let events: [Envelope]
         public let governance: Int
+        /// The details of each record that carries them, by seq, each matching its envelope's digest.
+        public let details: [Int64: [String: JSONValue]]
+        /// How many format-2 records have their details withheld (the bundle holds their facts only).
+        public let withheld: Int
     }
 
     /// The governance types a bundle holds: what the rules of the log are built from.
@@ -58,6 +81,8 @@ public enum EvidenceBundle {
         var caseID: String? = nil
         var events: [Envelope] = []
         var governance = 0
+        var details: [Int64: [String: JSONValue]] = [:]
+        var withheld = 0
         var previous: Int64 = -1
         for item in items {
             guard item.seq > previous else { throw Failure("the entries are not in increasing seq order (seq \(item.seq) after \(previous))") }
@@ -84,6 +109,14 @@ public enum EvidenceBundle {
                     throw Failure("the signature at seq \(item.seq) does not verify")
                 }
             } catch let r as RuleViolation { throw Failure("seq \(item.seq): \(r)") }
+            switch (envelope.details, item.details) {
+            case (.inline, nil): break
+            case (.inline, _?): throw Failure("seq \(item.seq) is a format 1 record, whose details are inside it, yet the bundle adds a details record")
+            case (.committed, nil): withheld += 1
+            case (.committed(let digest), let record?):
+                if let problem = record.problem(against: digest) { throw Failure("the details at seq \(item.seq) are not the ones its record commits to: \(problem)") }
+                details[item.seq] = try? record.open()
+            }
             state.apply(envelope, entryHash: Merkle.leafHash(item.entry))
             if Self.governance.contains(envelope.type) {
                 governance += 1
@@ -97,6 +130,6 @@ public enum EvidenceBundle {
             }
         }
         guard let caseID else { throw Failure("it holds no case events") }
-        return Checked(checkpoint: checkpoint, caseID: caseID, events: events, governance: governance)
+        return Checked(checkpoint: checkpoint, caseID: caseID, events: events, governance: governance, details: details, withheld: withheld)
     }
 }

@@ -75,10 +75,22 @@ public struct ChainVerifier: Sendable {
             throw fail(.columnMismatch(column: column), id)
         }
         if seq == duplicateEventIDAt { throw fail(.duplicateEventID, id) }
+        if let problem = Self.detailsProblem(envelope.details, row.details) { throw fail(.detailsMismatch(problem), id) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
         completedNodes = tree?.append(computed) ?? []
         return envelope
+    }
+
+    /// Why `record` is not the details record `details` calls for (docs/FORMAT.md §3.2), or nil:
+    /// a format-2 envelope needs the record its digest commits to, a format-1 envelope none.
+    public static func detailsProblem(_ details: Envelope.Details, _ record: SealedDetails?) -> String? {
+        switch (details, record) {
+        case (.inline, nil): return nil
+        case (.inline, _?): return "a details record is stored for a format 1 event, whose details are inside its envelope"
+        case (.committed, nil): return "the event's details record is missing"
+        case (.committed(let digest), let r?): return r.problem(against: digest).map { "the details record: \($0)" }
+        }
     }
 
     /// Call after the last row: the verified summary, or why the log as a whole is not valid.

@@ -13,22 +13,25 @@ public struct StoredEntry: Sendable {
     public var envelope: [UInt8]
     public var signature: [UInt8]
     public var entryHash: [UInt8]
+    /// The event's details record (`details` table), if the file holds one for this seq.
+    public var details: SealedDetails?
 
     public init(
         seq: Int64, eventID: String, type: String, caseID: String?, agency: String, keyID: String,
-        occurredAt: String, recordedAt: String, prevHash: [UInt8], envelope: [UInt8], signature: [UInt8], entryHash: [UInt8]
+        occurredAt: String, recordedAt: String, prevHash: [UInt8], envelope: [UInt8], signature: [UInt8], entryHash: [UInt8],
+        details: SealedDetails?
     ) {
         self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID; self.agency = agency
         self.keyID = keyID; self.occurredAt = occurredAt; self.recordedAt = recordedAt; self.prevHash = prevHash
-        self.envelope = envelope; self.signature = signature; self.entryHash = entryHash
+        self.envelope = envelope; self.signature = signature; self.entryHash = entryHash; self.details = details
     }
 
-    /// The row that stores `entry`, whose envelope is `envelope`.
-    public init(_ envelope: Envelope, entry: Entry) {
+    /// The row that stores `entry`, whose envelope is `envelope`, with its details record.
+    public init(_ envelope: Envelope, entry: Entry, details: SealedDetails?) {
         self.init(
             seq: envelope.seq, eventID: envelope.eventID, type: envelope.type, caseID: envelope.caseID,
             agency: envelope.actor.agency, keyID: envelope.actor.keyID, occurredAt: envelope.occurredAt.description,
             recordedAt: envelope.recordedAt.description, prevHash: envelope.prevHash, envelope: entry.canonical,
-            signature: entry.signature, entryHash: entry.entryHash)
+            signature: entry.signature, entryHash: entry.entryHash, details: details)
     }
 }

@@ -16,6 +16,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case duplicateEventID
         case malformedRow(column: String)
         case treeMismatch
+        case detailsMismatch(String)
         case rule(RuleViolation)
     }
 
@@ -45,6 +46,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .duplicateEventID: return "duplicate_event_id"
         case .malformedRow: return "malformed_row"
         case .treeMismatch: return "tree_mismatch"
+        case .detailsMismatch: return "details_mismatch"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -75,6 +77,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .duplicateEventID: return "event_id was already used by an earlier event"
         case .malformedRow(let c): return "the stored row's \(c) column has the wrong type or is missing"
         case .treeMismatch: return "the stored Merkle tree (tree_nodes) does not match the entries: it was altered or damaged, so proofs and checkpoints made from this file would be wrong"
+        case .detailsMismatch(let s): return s
         case .rule(let r): return r.description
         }
     }
