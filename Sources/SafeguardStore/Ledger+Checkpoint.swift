@@ -84,8 +84,10 @@ extension Ledger {
 
 extension Ledger {
     /// The evidence bundle of a case against the checkpoint of `size` events: the case's
-    /// entries and every governance entry (genesis, keys, policy) before its last one, each
-    /// with its inclusion proof and, unless `withDetails` is false, its details record. Throws
+    /// entries and the governance entries before its last one that its rules rest on (genesis,
+    /// every policy, and the enrolment and any revocation of each key that signed a case
+    /// entry, and of the keys that enrolled or revoked those, and so on), each with its
+    /// inclusion proof and, unless `withDetails` is false, its details record. Throws
     /// if the case has no events, the checkpoint does not cover them all, or details are to be
     /// withheld from a case record of envelope format 1 (which signs them with the facts).
     public func evidence(caseID: String, size: Int64, withDetails: Bool = true) throws -> [EvidenceBundle.Item] {
@@ -99,8 +101,9 @@ extension Ledger {
                 guard last < size else {
                     throw LedgerError.sqlite(path: path, message: "the checkpoint of \(size) events does not cover case \(caseID) (its last event is seq \(last)): run 'safeguard checkpoint' first")
                 }
-                let governance = try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
-                                                  arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, last])
+                let allGovernance = try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
+                                                     arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, last])
+                let governance = try Self.governanceNeeded(allGovernance, signers: Set(caseRows.map { try RowReader.text($0, 5, "key_id") }))
                 if !withDetails {
                     // A format 1 record holds its details inside what is signed: they cannot be left out.
                     let inline = try caseRows.filter { row in
@@ -120,5 +123,33 @@ extension Ledger {
                 }.sorted { $0.seq < $1.seq }
             }
         } catch { throw Self.map(error, path: path) }
+    }
+
+    /// Of `rows` (governance, in order), those a bundle needs so that the entries signed by
+    /// `signers` check: genesis, every policy, and the enrolment and revocation of each signer,
+    /// of the key that enrolled or revoked it, and so on up to the root key. Other
+    /// practitioners' enrolments stay out of the bundle: it holds no more names than it needs.
+    static func governanceNeeded(_ rows: [Row], signers: Set<String>) throws -> [Row] {
+        var state = LedgerState()
+        var envelopes: [Int64: Envelope] = [:]
+        for row in rows {
+            let e = try Envelope(json: JSONParser.parse(try RowReader.blob(row, 9, "envelope"), mode: .canonical))
+            envelopes[e.seq] = e
+            state.apply(e, entryHash: Entry.zeroHash)
+        }
+        let registry = state.registry
+        var needed = Set<Int64>(), keys = Set<String>(), pending = Array(signers)
+        while let k = pending.popLast() {
+            guard keys.insert(k).inserted, let record = registry[k], k != registry.rootKeyID else { continue }
+            for seq in [record.enrolledAt, record.revokedAt].compactMap({ $0 }) {
+                needed.insert(seq)
+                if let by = envelopes[seq]?.actor.keyID { pending.append(by) }
+            }
+        }
+        return try rows.filter { row in
+            let seq = try RowReader.integer(row, 0, "seq")
+            let type = envelopes[seq]?.type
+            return type == EventType.genesis || type == EventType.policySet || needed.contains(seq)
+        }
     }
 }

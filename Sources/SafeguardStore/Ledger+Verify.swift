@@ -67,7 +67,7 @@ extension Ledger {
                            onEntry: (StoredEntry, Envelope) throws -> Void) throws {
         do {
             try db.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT entry_hash FROM events WHERE seq = ?", arguments: [seq]),
+                guard let row = try Row.fetchOne(db, sql: "SELECT entry_hash, envelope FROM events WHERE seq = ?", arguments: [seq]),
                     try RowReader.blob(row, 0, "entry_hash") == hash
                 else {
                     throw VerificationFailure(seq: seq, eventID: nil, reason: .entryHashMismatch(stored: "(changed or missing)", computed: Hex.encode(hash)))
@@ -78,7 +78,9 @@ extension Ledger {
                 while let r = try g.next() {
                     governance.append(try Envelope(json: JSONParser.parse(try RowReader.blob(r, 0, "envelope"), mode: .canonical)))
                 }
-                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (seq, hash)), trustAnchor: trustAnchor)
+                // The format of the event at `seq`, so that a later one of a lower format is refused, as a full pass would.
+                let headFormat = (try? JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))?["format"]?.integerValue
+                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (seq, hash), headFormat: headFormat), trustAnchor: trustAnchor)
                 let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) WHERE seq > ? ORDER BY seq", arguments: [seq])
                 while let r = try rows.next() {
                     let entry: StoredEntry

@@ -58,7 +58,8 @@ extension Safeguard.Evidence {
             try Data(note).write(to: URL(fileURLWithPath: out + "/checkpoint.note"))
             try Data(items.flatMap { $0.line + [0x0A] }).write(to: URL(fileURLWithPath: out + "/entries.jsonl"))
             var index = "# Evidence bundle: case \(caseID)\n\nA readable list only: the evidence is entries.jsonl, whose records are proved to be in the log "
-                + "against checkpoint.note (\(size) events). Check it with:\n\n    safeguard evidence check \(out) --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
+                + "against checkpoint.note (\(size) events). Check it, and see the checked list, with:\n\n"
+                + "    safeguard evidence check THIS_FOLDER --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
                 + "A bundle shows that each record it holds is in the log; it cannot show that it holds all of them: 'safeguard verify' on the whole log, "
                 + "and the case's timeline from it, do.\n\n"
                 + (factsOnly ? "Details (names, narrative) are withheld: each signed record holds their salted digest, so they can be produced later and checked against it.\n\n"
@@ -96,7 +97,11 @@ extension Safeguard.Evidence {
             let (checkpoint, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
             let cosigned = try witnesses.check(note)
             guard let data = FileManager.default.contents(atPath: dir + "/entries.jsonl") else { throw InputError("'\(dir)/entries.jsonl' is missing: is this an evidence bundle?") }
-            let items = try [UInt8](data).split(separator: 0x0A).map { try EvidenceBundle.Item(line: Array($0)) }
+            // Lines as written: each ends with a newline, none is blank.
+            guard data.last == 0x0A else { throw ProofRefused("the evidence bundle does not hold: entries.jsonl does not end with a newline (cut short?)") }
+            let lines = [UInt8](data).dropLast().split(separator: 0x0A, omittingEmptySubsequences: false)
+            guard !lines.contains(where: \.isEmpty) else { throw ProofRefused("the evidence bundle does not hold: entries.jsonl has a blank line") }
+            let items = try lines.map { try EvidenceBundle.Item(line: Array($0)) }
             let checked: EvidenceBundle.Checked
             do { checked = try EvidenceBundle.check(items, checkpoint: checkpoint, root: try trust.anchor()) } catch let f as EvidenceBundle.Failure {
                 throw ProofRefused(f.description)
@@ -110,7 +115,17 @@ extension Safeguard.Evidence {
             } else {
                 print("Details: withheld from \(checked.withheld) record\(checked.withheld == 1 ? "" : "s") (facts only; each signed record holds their digest)" + (shown > 0 ? "; \(shown) shown, each matching the digest its signed record holds." : "."))
             }
+            if checked.inline > 0 {
+                print("Note: \(checked.inline) of the case's records are of envelope format 1, whose details are inside the signed record and so are in this bundle.")
+            }
             print("A bundle cannot show that it holds every record of the case, or every governance record (a revocation, say): 'safeguard verify' on the whole log does.")
+            print("")
+            print("The checked records of case \(checked.caseID):")
+            print(["   seq", padded("occurred_at", 20), padded("recorded_at", 20), padded("type", 28), padded("agency", 12), "practitioner"].joined(separator: "  "))
+            for e in checked.events {
+                print([padded(String(e.seq), 6, left: true), e.occurredAt.description, e.recordedAt.description, padded(e.type, 28),
+                       padded(e.actor.agency, 12), e.actor.practitioner].joined(separator: "  "))
+            }
         }
     }
 }

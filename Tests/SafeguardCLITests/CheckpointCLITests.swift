@@ -300,6 +300,16 @@ final class CheckpointCLITests: XCTestCase {
         resalted[at] = EvidenceBundle.Item(seq: full[at].seq, entry: full[at].entry, proof: full[at].proof, details: SealedDetails(salt: [UInt8](repeating: 7, count: 32), body: d.body))
         try bundle("resalted", resalted)
         XCTAssertEqual(try check("resalted").status, 1)
+        // Lines as written: a blank line, or a last line without its newline, is refused.
+        try bundle("blank", full)
+        try (String(decoding: try Data(contentsOf: URL(fileURLWithPath: cli.path("blank/entries.jsonl"))), as: UTF8.self) + "\n")
+            .write(toFile: cli.path("blank/entries.jsonl"), atomically: true, encoding: .utf8)
+        r = try check("blank")
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("blank line"), r.stderr)
+        try bundle("cut", full)
+        try Data(full.flatMap { $0.line + [0x0A] }.dropLast()).write(to: URL(fileURLWithPath: cli.path("cut/entries.jsonl")))
+        XCTAssertEqual(try check("cut").status, 1)
         // The facts-only bundle with one record's details produced later: checks, and says so.
         var later = facts
         later[at] = full[at]

@@ -30,4 +30,17 @@ final class SealedDetailsTests: XCTestCase {
             XCTAssertNotNil(record.problem(against: record.digest), bad)
         }
     }
+
+    /// docs/FORMAT.md §9 check 3: the top-level value is at depth 1; no value deeper than 64.
+    func testTheDepthLimitIsTheDocumentedOne() throws {
+        func nested(_ n: Int, _ inner: String) -> [UInt8] { Array((String(repeating: "[", count: n) + inner + String(repeating: "]", count: n)).utf8) }
+        XCTAssertNoThrow(try JSONParser.parse(nested(64, ""), mode: .canonical))
+        XCTAssertNoThrow(try JSONParser.parse(nested(63, "1"), mode: .canonical))
+        XCTAssertThrowsError(try JSONParser.parse(nested(65, ""), mode: .canonical))
+        XCTAssertThrowsError(try JSONParser.parse(nested(64, "1"), mode: .canonical))
+        // A details record as deep as that is refused even when its digest matches.
+        let deep = SealedDetails(salt: [UInt8](repeating: 3, count: 32), body: Array(#"{"a":"#.utf8) + nested(63, "1") + [UInt8(ascii: "}")])
+        XCTAssertNotNil(deep.problem(against: deep.digest))
+    }
 }
+

@@ -95,4 +95,28 @@ final class LegacyFormatTests: XCTestCase {
             XCTAssertEqual(failure?.code, "details_mismatch")
         }
     }
+
+    /// Once an event of format 2 is in the log, a later one of format 1 (details signed in, so
+    /// never withheld) is refused, by a full verification and by an incremental one alike.
+    func testFormatsNeverGoDown() throws {
+        let l = try Ledger.open(at: legacy, readOnly: false)
+        try l.append([f.contact("C-1000")], signer: f.police, clock: f.clock, newID: f.newID)
+        let head = try XCTUnwrap(try l.head())
+        var e = try Envelope(json: JSONParser.parse(try XCTUnwrap(try l.entry(seq: 13)).envelope, mode: .canonical))
+        e.seq = head.lastSeq + 1
+        e.eventID = f.newID()
+        e.prevHash = head.hash
+        let entry = try Entry(signing: e, with: e.actor.keyID == f.police.publicKey.keyID ? f.police : f.csc)
+        try DatabaseQueue(path: legacy).writeWithoutTransaction { db in
+            try Fixture.insertRaw(StoredEntry(e, entry: entry, details: nil), db)
+            try TreeStore.addLeaf(db, index: e.seq, hash: entry.entryHash)
+        }
+        XCTAssertThrowsError(try l.verify(trustAnchor: f.root.publicKey)) { error in
+            XCTAssertEqual((error as? VerificationFailure)?.reason, .rule(.formatDowngrade(format: 1, previous: 2)), "\(error)")
+            XCTAssertEqual((error as? VerificationFailure)?.seq, e.seq)
+        }
+        XCTAssertThrowsError(try l.verifyTail(after: head.lastSeq, hash: head.hash, trustAnchor: f.root.publicKey) { _, _ in }) { error in
+            XCTAssertEqual((error as? VerificationFailure)?.reason, .rule(.formatDowngrade(format: 1, previous: 2)), "\(error)")
+        }
+    }
 }

@@ -65,6 +65,9 @@ public enum EvidenceBundle {
         public let details: [Int64: [String: JSONValue]]
         /// How many format-2 records have their details withheld (the bundle holds their facts only).
         public let withheld: Int
+        /// How many of the case's records are of format 1 with details, which are inside what is
+        /// signed and so always in the bundle.
+        public let inline: Int
     }
 
     /// The governance types a bundle holds: what the rules of the log are built from.
@@ -83,6 +86,7 @@ public enum EvidenceBundle {
         var governance = 0
         var details: [Int64: [String: JSONValue]] = [:]
         var withheld = 0
+        var inline = 0
         var previous: Int64 = -1
         for item in items {
             guard item.seq > previous else { throw Failure("the entries are not in increasing seq order (seq \(item.seq) after \(previous))") }
@@ -127,9 +131,10 @@ public enum EvidenceBundle {
                 guard caseID == nil || envelope.caseID == caseID else { throw Failure("it mixes cases (\(caseID!), \(envelope.caseID ?? "none"))") }
                 caseID = envelope.caseID
                 events.append(envelope)
+                if case .inline(let d) = envelope.details, !d.isEmpty { inline += 1 }
             }
         }
         guard let caseID else { throw Failure("it holds no case events") }
-        return Checked(checkpoint: checkpoint, caseID: caseID, events: events, governance: governance, details: details, withheld: withheld)
+        return Checked(checkpoint: checkpoint, caseID: caseID, events: events, governance: governance, details: details, withheld: withheld, inline: inline)
     }
 }

@@ -17,6 +17,8 @@ public struct LedgerState: Equatable, Sendable {
     /// The whole policy document of the latest `policy_set` (what the catalogue reads).
     public private(set) var policyDocument: JSONValue?
     public private(set) var genesis: GenesisInfo?
+    /// The envelope format of the last event: formats never go down (docs/FORMAT.md §3.3).
+    public private(set) var lastFormat: Int64 = 1
 
     /// Roles a key may be enrolled with. `root` belongs to the genesis key alone.
     public static let roles: Set<String> = ["safeguarding_lead", "practitioner", "mase_chair", "analyst"]
@@ -47,6 +49,7 @@ public struct LedgerState: Equatable, Sendable {
             return
         }
         guard e.type != EventType.genesis else { throw .genesisNotFirst }
+        guard e.format >= lastFormat else { throw .formatDowngrade(format: e.format, previous: lastFormat) }
         guard let signer = registry[e.actor.keyID] else { throw .unknownKey(keyID: e.actor.keyID) }
         if let at = signer.revokedAt { throw .revokedKey(keyID: signer.keyID, revokedAt: at) }
         for (field, enrolled, claimed) in [
@@ -119,11 +122,13 @@ public struct LedgerState: Equatable, Sendable {
         }
         nextSeq = e.seq + 1
         headHash = entryHash
+        lastFormat = max(lastFormat, e.format)
     }
 
-    mutating func setHead(nextSeq: Int64, hash: [UInt8]) {
+    mutating func setHead(nextSeq: Int64, hash: [UInt8], format: Int64?) {
         self.nextSeq = nextSeq
         self.headHash = hash
+        if let format { lastFormat = max(lastFormat, format) }
     }
 
     // MARK: - Governance facts

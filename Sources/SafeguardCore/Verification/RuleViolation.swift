@@ -13,6 +13,7 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
     case governance(String)
     case invalidFacts(Envelope.Invalid)
     case recordedBeforeOccurred(occurred: Timestamp, recorded: Timestamp)
+    case formatDowngrade(format: Int64, previous: Int64)
 
     public var description: String {
         switch self {
@@ -28,6 +29,8 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
         case .noPolicy(let t): return "no policy has been set yet, so \(t) cannot be recorded (safeguard init sets one)"
         case .notPermitted(let a, let t, let p): return "agency \(a) may not record \(t) under policy \(p)"
         case .governance(let s): return s
+        case .formatDowngrade(let f, let p):
+            return "envelope format \(f) after an event of format \(p): once the log writes details apart (format 2), no later event may sign them in (format 1)"
         case .invalidFacts(let i): return i.description
         case .recordedBeforeOccurred(let o, let r):
             return "occurred_at \(o) is later than recorded_at \(r): an event cannot be recorded before it happens (check the time zone: give local times with their offset, e.g. +01:00 in summer)"
