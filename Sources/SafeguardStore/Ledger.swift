@@ -25,11 +25,15 @@ public final class Ledger {
         self.db = db
     }
 
+    /// How long a writer waits for another to finish before giving up with `LedgerError.busy`
+    /// (SQLite's busy handler retries with growing pauses until then). Set once at start-up.
+    nonisolated(unsafe) public static var lockTimeout: TimeInterval = 30
+
     static func configuration(readOnly: Bool) -> Configuration {
         var c = Configuration()
         c.readonly = readOnly
         c.journalMode = readOnly ? .default : .wal
-        c.busyMode = .timeout(30)
+        c.busyMode = .timeout(lockTimeout)
         c.prepareDatabase { db in
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
@@ -41,7 +45,7 @@ public final class Ledger {
                               clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> (Ledger, [StoredEntry]) {
         // Claim the path atomically, so two inits racing on it cannot both proceed, and so
         // that on failure we only ever remove a file this process created.
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)  // children's records: not readable by every user
         guard fd >= 0 else {
             if errno == EEXIST { throw LedgerError.alreadyExists(path: path) }
             throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder exists and is writable")

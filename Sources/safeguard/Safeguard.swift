@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeguardStore
 
 @main
 struct Safeguard: ParsableCommand {
@@ -13,15 +14,22 @@ struct Safeguard: ParsableCommand {
             Merkle tree, kept by auditors and cosigned by witnesses, show that nothing was cut off \
             or rewritten since.
 
-            The ledger file is --ledger PATH or $SAFEGUARD_LEDGER. Exit codes: 0 success; \
+            The ledger file is --ledger PATH or $SAFEGUARD_LEDGER. A writer waits up to \
+            $SAFEGUARD_LOCK_TIMEOUT seconds (default 30) for others to finish before giving up. Exit codes: 0 success; \
             1 verification failed (the ledger, a proof, a checkpoint or a bundle does not hold); 2 usage error; 3 input refused (event, key \
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
-        subcommands: [Init.self, Keys.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Types.self, Codes.self, Schema.self, Demo.self]
+        subcommands: [Init.self, Keys.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, DoctorCommand.self, Types.self, Codes.self, Schema.self, Demo.self]
     )
 
     static func main() {
         do {
+            if let text = ProcessInfo.processInfo.environment["SAFEGUARD_LOCK_TIMEOUT"], !text.isEmpty {
+                guard let seconds = TimeInterval(text), seconds > 0, seconds <= 3600 else {
+                    throw ValidationError("SAFEGUARD_LOCK_TIMEOUT must be a number of seconds between 0 and 3600, e.g. 30")
+                }
+                Ledger.lockTimeout = seconds
+            }
             var command = try parseAsRoot()
             try command.run()
         } catch {

@@ -1,8 +1,8 @@
 import Foundation
 import XCTest
 
-/// The main flows through the real executable: help, append, log, head, verify, and
-/// concurrent appenders from several processes.
+/// The main flows through the real executable: help, append, log, head, verify (concurrent
+/// writers and readers are in ReliabilityTests).
 final class CLITests: XCTestCase {
     var cli: CLI!
 
@@ -72,41 +72,5 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stdout.contains("FAILED: seq 9 (event "), r.stdout)
         XCTAssertTrue(r.stdout.contains("signature does not verify"), r.stdout)
-    }
-
-    /// Several processes appending at once produce one unbroken chain with every event.
-    func testConcurrentAppendersFromSeveralProcesses() throws {
-        let processes = 4, each = 12
-        let script = """
-            for i in $(seq 1 \(each)); do
-              echo '\(CLI.contact("C-CONC"))' | "$SG" append --key "$KEY" >/dev/null || exit 1
-            done
-            """
-        var procs: [Process] = []
-        for n in 0..<processes {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/sh")
-            p.arguments = ["-c", script]
-            var env = cli.env
-            env["SG"] = CLI.executable.path
-            env["KEY"] = cli.path(n % 2 == 0 ? "police.key" : "csc.key")
-            p.environment = env
-            try p.run()
-            procs.append(p)
-        }
-        // A reader verifying while the writers work never sees a half-written event.
-        var verifiedWhileWriting = 0
-        while procs.contains(where: { $0.isRunning }) {
-            let v = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
-            XCTAssertEqual(v.status, 0, v.stdout + v.stderr)
-            verifiedWhileWriting += 1
-        }
-        for p in procs { XCTAssertEqual(p.terminationStatus, 0) }
-        let r = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
-        XCTAssertEqual(r.status, 0, r.stdout)
-        XCTAssertTrue(r.stdout.contains(#""events":\#(CLI.firstFree + processes * each)"#), r.stdout)
-        let log = try cli.run("log", "--case", "C-CONC", "--json")
-        XCTAssertEqual(log.stdout.split(separator: "\n").count, processes * each + 1, "the case's opening and every append")
-        XCTAssertGreaterThan(verifiedWhileWriting, 0)
     }
 }

@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+
+/// `safeguard doctor`: the health of the ledger file itself (not of its events, which is
+/// `verify`'s part): SQLite's integrity check, the format, the append-only triggers, the WAL
+/// and the file's permissions, each with what to do about a problem. Reads only; never
+/// upgrades or repairs the file.
+public enum Doctor {
+    public enum Level: String, Sendable { case ok, warning, problem }
+
+    public struct Finding: Sendable, Equatable {
+        public let check: String
+        public let level: Level
+        public let message: String
+        /// What to do, for a warning or a problem.
+        public let advice: String?
+    }
+
+    /// The tables each file format has (docs/FORMAT.md §10).
+    static let tables: [(name: String, since: Int)] = [("events", 1), ("tree_nodes", 2), ("checkpoints", 3), ("details", 4)]
+    /// The triggers of each table, with the format that added them.
+    static let triggers: [(name: String, since: Int)] = [
+        ("events_append_only_update", 1), ("events_append_only_delete", 1), ("events_extend_chain", 1),
+        ("tree_nodes_append_only_update", 2), ("tree_nodes_append_only_delete", 2),
+        ("checkpoints_append_only_update", 3), ("checkpoints_append_only_delete", 3), ("checkpoints_grow", 3),
+        ("details_append_only_update", 4), ("details_append_only_delete", 4), ("details_at_head", 4),
+    ]
+
+    /// Examines the file at `path`. Throws only when it is not a file SQLite can open at all.
+    public static func examine(path: String) throws -> [Finding] {
+        var out: [Finding] = []
+        func add(_ check: String, _ level: Level, _ message: String, _ advice: String? = nil) {
+            out.append(Finding(check: check, level: level, message: message, advice: advice))
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw LedgerError.notFound(path: path) }
+        guard !isDir.boolValue else { throw LedgerError.notALedger(path: path) }
+
+        // Permissions: the file holds children's records.
+        if let attrs = try? FileManager.default.attributesOfItem(atPath: path), let mode = attrs[.posixPermissions] as? Int {
+            if mode & 0o002 != 0 {
+                add("permissions", .problem, String(format: "the file is writable by every user (mode %o)", mode),
+                    "chmod o-w \(path): only the service account that records events should write it")
+            } else if mode & 0o004 != 0 {
+                add("permissions", .warning, String(format: "the file is readable by every user (mode %o)", mode),
+                    "chmod o-r \(path): it holds children's records; give read access by group to those who need it")
+            } else {
+                add("permissions", .ok, String(format: "mode %o: not open to every user", mode))
+            }
+        }
+
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue: DatabaseQueue
+        do { queue = try DatabaseQueue(path: path, configuration: configuration) } catch { throw Ledger.map(error, path: path) }
+        defer { try? queue.close() }
+        do {
+            try queue.read { db in
+                let app = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                guard app == Schema.applicationID else {
+                    add("identity", .problem, "this SQLite file is not a safeguard ledger (application_id \(app))", "check the --ledger path")
+                    return
+                }
+                if version < 1 {
+                    add("format", .problem, "the file says format \(version), which no safeguard writes", "restore the ledger from a verified copy")
+                } else if version > Schema.formatVersion {
+                    add("format", .problem, "format \(version) is newer than this safeguard reads (\(Schema.formatVersion))", "upgrade safeguard")
+                } else if version < Schema.formatVersion {
+                    add("format", .warning, "format \(version), older than this safeguard's \(Schema.formatVersion): readable, not yet upgraded",
+                        "the next append (or 'safeguard checkpoint') upgrades it; keep a copy first if auditors hold the old one")
+                } else {
+                    add("format", .ok, "format \(version)")
+                }
+
+                let check = try String.fetchAll(db, sql: "PRAGMA integrity_check(20)")
+                if check == ["ok"] {
+                    add("integrity", .ok, "SQLite integrity_check: ok")
+                } else {
+                    add("integrity", .problem, "SQLite integrity_check found damage: " + check.prefix(3).joined(separator: "; "),
+                        "the file is damaged (disk or copy fault): restore it from the latest verified copy, then run 'safeguard verify'")
+                }
+
+                let known = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+                let missingTables = tables.filter { $0.since <= version && !known.contains($0.name) }.map(\.name)
+                if missingTables.isEmpty {
+                    add("tables", .ok, "tables present: " + tables.filter { $0.since <= version }.map(\.name).joined(separator: ", "))
+                } else {
+                    add("tables", .problem, "tables missing: " + missingTables.joined(separator: ", "),
+                        "this is not how safeguard leaves a file: restore it from a verified copy, then run 'safeguard verify'")
+                }
+
+                let present = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+                let missing = triggers.filter { $0.since <= min(version, Schema.formatVersion) && !present.contains($0.name) }.map(\.name)
+                if missing.isEmpty {
+                    add("triggers", .ok, "append-only triggers present (\(triggers.filter { $0.since <= version }.count))")
+                } else {
+                    add("triggers", .problem, "append-only triggers missing: " + missing.joined(separator: ", "),
+                        "someone with write access removed them (safeguard never does): run 'safeguard verify' against the root key, "
+                            + "compare with your last checkpoint ('verify --checkpoint'), and restore the file from a verified copy")
+                }
+
+                let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?"
+                if journal == "wal" {
+                    add("journal", .ok, "journal mode: wal")
+                } else {
+                    add("journal", .warning, "journal mode: \(journal), not wal", "the next append switches it to wal; appends are durable either way")
+                }
+            }
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB {
+            add("integrity", .problem, "SQLite cannot read the file: \(e.message ?? "damaged")",
+                "the file is damaged: restore it from the latest verified copy, then run 'safeguard verify'")
+        } catch {
+            throw Ledger.map(error, path: path)
+        }
+
+        // The write-ahead log: merged into the file when the last process closes it.
+        let wal = path + "-wal"
+        if let attrs = try? FileManager.default.attributesOfItem(atPath: wal), let size = attrs[.size] as? Int64, size > 0 {
+            let mb = Double(size) / 1_048_576
+            add("wal", size > 64 << 20 ? .warning : .ok,
+                String(format: "write-ahead log %@-wal holds %.1f MB not yet merged into the file", (path as NSString).lastPathComponent, mb),
+                size > 64 << 20 ? "it is merged when no process has the ledger open; stop long-running readers, and copy the file together with its -wal file" : nil)
+        } else {
+            add("wal", .ok, "no pending write-ahead log: the file alone is the whole ledger")
+        }
+        return out
+    }
+}
