@@ -20,7 +20,7 @@ public enum KeyFiles {
             case .cannotWrite(let p): return "cannot write \(p): check that the folder exists and is writable"
             case .tooOpen(let p, let m):
                 return "secret key file \(p) is readable by others (mode \(String(m, radix: 8))): run 'chmod 600 \(p)' and try again"
-            case .unreadable(let p): return "cannot read \(p)"
+            case .unreadable(let p): return "cannot read \(p) as a key file (a small regular file from 'safeguard keys generate'): check the path"
             case .badPublicKey(let p): return "\(p) does not hold a safeguard public key (one line of base64, 44 characters)"
             }
         }
@@ -54,13 +54,16 @@ public enum KeyFiles {
         guard stat(path, &st) == 0 else { throw Failure.notFound(path) }
         let mode = Int(st.st_mode & 0o777)
         guard mode & 0o077 == 0 else { throw Failure.tooOpen(path: path, mode: mode) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.unreadable(path) }
+        // A key file is a small regular file: never a device, a pipe or a folder.
+        guard st.st_mode & S_IFMT == S_IFREG, st.st_size <= 4096, let data = FileManager.default.contents(atPath: path) else { throw Failure.unreadable(path) }
         return [UInt8](data)
     }
 
     /// Reads a public key file (or a key given inline as base64).
     public static func readPublic(_ path: String) throws -> PublicKey {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure.publicNotFound(path) }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw Failure.publicNotFound(path) }
+        guard st.st_mode & S_IFMT == S_IFREG, st.st_size <= 4096, let data = FileManager.default.contents(atPath: path) else { throw Failure.badPublicKey(path) }
         let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let key = PublicKey(base64: text) else { throw Failure.badPublicKey(path) }
         return key

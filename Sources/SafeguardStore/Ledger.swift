@@ -253,10 +253,12 @@ public final class Ledger {
     /// `ChainVerifier` before it is written, so append never writes what verification would
     /// reject. With `reportAll`, every bad draft is collected (`LedgerError.refused`) instead
     /// of stopping at the first. Each draft's details are sealed with a salt from `newSalt`:
-    /// random (`randomSalt`), except where synthetic data must be reproducible.
+    /// random (`randomSalt`), except where synthetic data must be reproducible. With `commit`
+    /// false, everything is checked exactly as for real and then rolled back: nothing is written.
     @discardableResult
     public func append(_ drafts: [EventDraft], signers: [SigningKey], practitioner: String = "root", reportAll: Bool = false,
-                       clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
+                       commit: Bool = true, clock: () -> Timestamp, newID: () -> String,
+                       newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
         precondition(signers.count == 1 || signers.count == drafts.count, "one signer, or one per draft")
         var written: [StoredEntry] = []
         do {
@@ -319,7 +321,7 @@ public final class Ledger {
                         }
                     }
                     if !refusals.isEmpty { throw LedgerError.refused(refusals) }
-                    return .commit
+                    return commit ? .commit : .rollback
                 }
             }
         } catch { throw Self.map(error, path: path) }

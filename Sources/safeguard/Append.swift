@@ -45,7 +45,7 @@ extension Safeguard {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let bytes = try readInput(file, limit: 1 << 30, what: "import file")
+            let bytes = try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes)
             var drafts: [EventDraft] = []
             var lineNumbers: [Int] = []
             var bad: [(line: Int, reason: String)] = []
@@ -62,7 +62,8 @@ extension Safeguard {
             let key = try signer.load()
             var written: [StoredEntry] = []
             do {
-                written = try l.append(drafts, signer: key, reportAll: true, clock: Clock.now, newID: Clock.newID)
+                // With lines already refused, the rest are only checked (and rolled back): all or nothing.
+                written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty, clock: Clock.now, newID: Clock.newID)
             } catch LedgerError.refused(let list) {
                 bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }

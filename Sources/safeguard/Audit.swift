@@ -15,6 +15,7 @@ extension Safeguard.Audit {
             abstract: "Every event in order: sequence number, entry hash, key, agency, practitioner, when it happened and was recorded, and the delay; corrections shown beside what they correct.")
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .customLong("case"), help: ArgumentHelp("Only this case.", valueName: "id")) var caseID: String?
+        func validate() throws { try checkCaseID(caseID) }
         @Option(help: ArgumentHelp("Only this agency.", valueName: "agency")) var agency: String?
         @Option(help: ArgumentHelp("Only this practitioner (as enrolled).", valueName: "name")) var practitioner: String?
         @Option(help: ArgumentHelp("Only this event type, or a family as contact.*", valueName: "type")) var type: String?
@@ -57,6 +58,7 @@ extension Safeguard.Audit {
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .customLong("not-shared"), help: "Only decisions not to share (with their reasons and review dates).") var notShared = false
         @Option(name: .customLong("case"), help: ArgumentHelp("Only this case.", valueName: "id")) var caseID: String?
+        func validate() throws { try checkCaseID(caseID) }
         @OptionGroup var output: OutputOptions
 
         func run() throws {

@@ -58,6 +58,7 @@ extension Safeguard.Case {
         static let configuration = CommandConfiguration(abstract: "Show one case: its state, what the toolkit requires next, and its timeline.")
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
+        func validate() throws { try checkCaseID(caseID, option: "case") }
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -105,6 +106,7 @@ extension Safeguard.Case {
             discussion: "Read from the ledger directly (no rebuild needed). Deadlines exclude weekends and the England & Wales bank holidays of the policy in force; overdue steps say by how many working days.")
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
+        func validate() throws { try checkCaseID(caseID, option: "case") }
         @Option(help: ArgumentHelp("Judge overdue as of this date (default today).", valueName: "YYYY-MM-DD")) var on: String?
         @OptionGroup var output: OutputOptions
 

@@ -28,6 +28,7 @@ extension Safeguard.Evidence {
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case"))
         var caseID: String
+        func validate() throws { try checkCaseID(caseID, option: "case") }
         @Option(help: ArgumentHelp("A new folder for the bundle.", valueName: "dir"))
         var out: String
         @Option(help: ArgumentHelp("The signed checkpoint to prove against (default: the latest the log signed).", valueName: "path"))
@@ -96,7 +97,8 @@ extension Safeguard.Evidence {
             let note = try readFile(dir + "/checkpoint.note", what: "the bundle's checkpoint")
             let (checkpoint, _) = try Checkpoint.open(note, log: try noteVerifier(logKey, what: "--log-key"))
             let cosigned = try witnesses.check(note)
-            guard let data = FileManager.default.contents(atPath: dir + "/entries.jsonl") else { throw InputError("'\(dir)/entries.jsonl' is missing: is this an evidence bundle?") }
+            guard FileManager.default.fileExists(atPath: dir + "/entries.jsonl") else { throw InputError("'\(dir)/entries.jsonl' is missing: is this an evidence bundle?") }
+            let data = try readSmallFile(dir + "/entries.jsonl", limit: 1 << 30, what: "the bundle's entries")
             // Lines as written: each ends with a newline, none is blank.
             guard data.last == 0x0A else { throw ProofRefused("the evidence bundle does not hold: entries.jsonl does not end with a newline (cut short?)") }
             let lines = [UInt8](data).dropLast().split(separator: 0x0A, omittingEmptySubsequences: false)

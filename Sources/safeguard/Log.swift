@@ -35,6 +35,7 @@ extension Safeguard.Log {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            try checkCaseID(caseID)
             if let type, !EventType.isKnown(type), !EventType.isFamilyPattern(type) {
                 throw ValidationError("--type \"\(type)\" is not a known event type or family; see 'safeguard types'")
             }

@@ -48,8 +48,10 @@ func printJSON(_ value: JSONValue) {
     print(String(decoding: bytes, as: UTF8.self))
 }
 
-/// Reads at most `limit` bytes from a file or stdin ("-"); more is an error.
-func readInput(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+/// Reads at most `limit` bytes from a file or stdin ("-"); more is an error, found as soon as
+/// it is read (so /dev/zero or an endless pipe costs `limit` bytes at most). With `maxLine`,
+/// a line longer than that is an error as soon as it is seen.
+func readInput(_ path: String, limit: Int, what: String, maxLine: Int? = nil) throws -> [UInt8] {
     let handle: FileHandle
     if path == "-" {
         handle = FileHandle.standardInput
@@ -61,6 +63,7 @@ func readInput(_ path: String, limit: Int, what: String) throws -> [UInt8] {
         handle = h
     }
     var data = [UInt8]()
+    var lineStart = 0, lines = 1
     while true {
         let chunk = try handle.read(upToCount: 1 << 16) ?? Data()
         if chunk.isEmpty { break }
@@ -68,6 +71,32 @@ func readInput(_ path: String, limit: Int, what: String) throws -> [UInt8] {
         if data.count > limit {
             throw InputError("\(what) is larger than \(limit >> 20) MiB: split it or attach large documents elsewhere")
         }
+        if let maxLine {
+            var i = data.count - chunk.count
+            while let nl = data[i...].firstIndex(of: 0x0A) { lines += 1; lineStart = nl + 1; i = nl + 1 }
+            if data.count - lineStart > maxLine {
+                throw InputError("line \(lines) of the \(what) is larger than \(maxLine >> 20) MiB: each line holds one event of at most 1 MiB")
+            }
+        }
     }
     return data
+}
+
+/// Reads a small file (a proof, a checkpoint, a note, a state file): at most `limit` bytes.
+func readSmallFile(_ path: String, limit: Int = 1 << 20, what: String) throws -> [UInt8] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
+        throw InputError("cannot read \(what) '\(path)': check the path")
+    }
+    defer { try? handle.close() }
+    let data = try handle.read(upToCount: limit + 1) ?? Data()
+    guard data.count <= limit else { throw InputError("\(what) '\(path)' is over \(limit >> 20) MiB: check that it is the right file") }
+    return [UInt8](data)
+}
+
+/// Refuses a case id that no event could carry (docs/FORMAT.md §3), so that a mistyped or
+/// hostile value gets an error saying so instead of an empty answer.
+func checkCaseID(_ id: String?, option: String = "--case") throws {
+    guard let id else { return }
+    do throws(Envelope.Invalid) { try Validate.caseID(id, field: option) } catch { throw ValidationError(error.description) }
 }

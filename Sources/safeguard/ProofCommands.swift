@@ -13,9 +13,7 @@ func noteVerifier(_ text: String, what: String) throws -> NoteVerifier {
 }
 
 func readFile(_ path: String, what: String) throws -> [UInt8] {
-    guard let d = FileManager.default.contents(atPath: path) else { throw InputError("cannot read \(what) '\(path)': check the path") }
-    guard d.count <= 1 << 20 else { throw InputError("\(what) '\(path)' is over 1 MiB: it is not a proof or a checkpoint") }
-    return [UInt8](d)
+    try readSmallFile(path, what: what)
 }
 
 extension Safeguard {

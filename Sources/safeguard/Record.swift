@@ -36,6 +36,7 @@ struct RecordOptions: ParsableArguments {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        try checkCaseID(caseID)
         do { try Validate.caseID(caseID, field: "--case") } catch { throw ValidationError(error.description) }
         if let at, Timestamp(rfc3339: at) == nil {
             throw ValidationError("--at must be an RFC 3339 time such as 2026-11-30T09:15:00Z")

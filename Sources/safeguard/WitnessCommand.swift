@@ -23,7 +23,7 @@ struct WitnessState: Codable {
 
     static func load(_ path: String) throws -> WitnessState {
         guard FileManager.default.fileExists(atPath: path) else { return WitnessState() }
-        guard let d = FileManager.default.contents(atPath: path), let s = try? JSONDecoder().decode(WitnessState.self, from: d),
+        guard let d = try? readSmallFile(path, limit: 16 << 20, what: "the witness state file"), let s = try? JSONDecoder().decode(WitnessState.self, from: Data(d)),
             s.logs.values.allSatisfy({ $0.size >= 0 && Base64.decode($0.root)?.count == Merkle.hashSize })
         else {
             throw InputError("the witness state file '\(path)' is not one safeguard wrote, or is damaged: check the path (it is created on first use)")

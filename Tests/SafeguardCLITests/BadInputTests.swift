@@ -195,6 +195,16 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("Imported 2 events"), ok.stdout)
     }
 
+    /// Regression (found by the bad-input matrix): lines that are not JSON among good ones used
+    /// to leave the good ones appended while saying "nothing was appended".
+    func testImportWithAnUnreadableLineAppendsNothing() throws {
+        let lines = [CLI.contact(), "{oops", CLI.contact(), String(CLI.contact().prefix(30))].joined(separator: "\n")
+        let r = try cli.run(["import", "--key", cli.path("police.key"), "--file", "-"], stdin: Data(lines.utf8))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("line 2:") && r.stderr.contains("line 4:") && r.stderr.contains("nothing was appended"), r.stderr)
+        XCTAssertEqual(try cli.head(), before, "the good lines were appended")
+    }
+
     func testDuplicateEventIDRefused() throws {
         let withID = CLI.contact().replacingOccurrences(of: #""facts""#, with: #""event_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10","facts""#)
         XCTAssertEqual(try cli.run(appendPolice, stdin: Data(withID.utf8)).status, 0)
