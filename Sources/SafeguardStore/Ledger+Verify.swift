@@ -55,6 +55,24 @@ extension Ledger {
         }
         var summary = try verifier.finish()
         summary.cases = cases
+        // Events signed with a key in the window its revocation says it was compromised: they
+        // verify (the key was enrolled then), and are listed for review. The copy columns are
+        // verified by now, so SQL may select them.
+        for record in verifier.state.registry.ordered {
+            guard let since = record.compromisedSince, let revoked = record.revokedAt else { continue }
+            do {
+                let rows = try db.read { db in
+                    try Row.fetchAll(db, sql: "SELECT seq, event_id, type, case_id FROM events WHERE key_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                                     arguments: [record.keyID, since, revoked])
+                }
+                for r in rows {
+                    summary.flagged.append(FlaggedEvent(seq: try RowReader.integer(r, 0, "seq"), eventID: try RowReader.text(r, 1, "event_id"),
+                                                        type: try RowReader.text(r, 2, "type"), caseID: try RowReader.optionalText(r, 3, "case_id"),
+                                                        keyID: record.keyID, compromisedSince: since, revokedAt: revoked))
+                }
+            } catch { throw Self.map(error, path: path) }
+        }
+        summary.flagged.sort { $0.seq < $1.seq }
         return summary
     }
 }

@@ -104,9 +104,17 @@ extension Safeguard.Keys {
         var keyID: String
         @Option(help: ArgumentHelp("One of: \(LedgerState.revocationReasons.sorted().joined(separator: ", ")).", valueName: "reason"))
         var reason: String
+        @Option(name: .customLong("compromised-since"), help: ArgumentHelp(
+            "With --reason compromised or lost: the first sequence number from which the key may have been in other hands. Events it signed from then on still verify, and 'verify' lists them for review.",
+            valueName: "seq"))
+        var compromisedSince: Int64?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            if compromisedSince != nil, !["compromised", "lost"].contains(reason) {
+                throw ValidationError("--compromised-since goes with --reason compromised or lost")
+            }
+            if let compromisedSince, compromisedSince < 1 { throw ValidationError("--compromised-since must be a sequence number after genesis") }
             guard Validate.isKeyID(keyID) else { throw ValidationError("--key-id must be 32 lowercase hex digits, as 'safeguard keys list' shows") }
             guard LedgerState.revocationReasons.contains(reason) else {
                 throw ValidationError("--reason must be one of \(LedgerState.revocationReasons.sorted().joined(separator: ", "))")
@@ -114,9 +122,10 @@ extension Safeguard.Keys {
         }
 
         func run() throws {
-            let draft = GovernanceDrafts.revocation(of: keyID, reason: reason, at: Clock.now())
+            let draft = GovernanceDrafts.revocation(of: keyID, reason: reason, compromisedSince: compromisedSince, at: Clock.now())
             try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
                 "Revoked key \(keyID) (\(reason)) at seq \($0[0].seq)."
+                    + (compromisedSince.map { " Events it signed from seq \($0) on are flagged by 'safeguard verify' for review." } ?? "")
             }
         }
     }
@@ -137,9 +146,11 @@ extension Safeguard.Keys {
                         "enrolled_at_seq": .integer(r.enrolledAt), "enrolled_by": .string(r.enrolledBy),
                     ]
                     if let at = r.revokedAt { o["revoked_at_seq"] = .integer(at); o["revocation_reason"] = .string(r.revocationReason ?? "") }
+                    if let since = r.compromisedSince { o["compromised_since_seq"] = .integer(since) }
                     printJSON(.object(o))
                 } else {
-                    let status = r.revokedAt.map { "revoked at seq \($0) (\(r.revocationReason ?? ""))" } ?? "valid"
+                    let status = r.revokedAt.map { "revoked at seq \($0) (\(r.revocationReason ?? "")"
+                        + (r.compromisedSince.map { ", compromised since seq \($0)" } ?? "") + ")" } ?? "valid"
                     print("\(r.keyID)  \(r.actor.agency)/\(r.actor.role)  \(r.actor.practitioner)  enrolled at seq \(r.enrolledAt)  \(status)")
                 }
             }

@@ -120,6 +120,12 @@ extension Safeguard {
                 }
                 if let f = s.firstOccurred, let l = s.lastOccurred { o["first_occurred_at"] = .string(f.description); o["last_occurred_at"] = .string(l.description) }
                 if let f = s.firstRecorded, let l = s.lastRecorded { o["first_recorded_at"] = .string(f.description); o["last_recorded_at"] = .string(l.description) }
+                o["flagged"] = .array(s.flagged.map { f in
+                    var e: [String: JSONValue] = ["seq": .integer(f.seq), "event_id": .string(f.eventID), "type": .string(f.type), "key_id": .string(f.keyID),
+                                                  "compromised_since": .integer(f.compromisedSince), "revoked_at": .integer(f.revokedAt)]
+                    if let c = f.caseID { e["case_id"] = .string(c) }
+                    return .object(e)
+                })
                 printJSON(.object(o))
             } else {
                 print("OK: \(s.events) events verified against root key \(anchor.keyID).")
@@ -132,6 +138,13 @@ extension Safeguard {
                 if let (c, w) = checkpoint {
                     print("Checkpoint: the log still holds your checkpoint of \(c.size) events unchanged (root \(Base64.encode(c.root)))"
                           + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
+                }
+                if !s.flagged.isEmpty {
+                    print("FLAGGED for review: \(s.flagged.count) event\(s.flagged.count == 1 ? "" : "s") signed with a key later revoked as compromised or lost, "
+                          + "from the point its revocation names (valid signatures; check with the practitioner and agency whether they made them):")
+                    for f in s.flagged {
+                        print("  seq \(f.seq)  \(padded(f.type, 28))  \(padded(f.caseID ?? "-", 16))  key \(f.keyID) (compromised since seq \(f.compromisedSince), revoked at seq \(f.revokedAt))")
+                    }
                 }
             }
         }

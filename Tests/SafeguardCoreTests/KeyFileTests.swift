@@ -69,4 +69,20 @@ final class PolicyTests: XCTestCase {
         XCTAssertFalse(Policy.toolkitDefault.allows(agency: "education", type: "referral.mase"))
         XCTAssertFalse(Policy.toolkitDefault.allows(agency: "nobody", type: "contact.recorded"))
     }
+
+    /// A key file asking for an absurd key-derivation cost is refused before any derivation runs.
+    func testAbsurdKeyDerivationCostsAreRefused() throws {
+        var seed = [UInt8](repeating: 5, count: 32)
+        let key = SigningKey(seed: SecretBytes(consuming: &seed))
+        var pass = Array("synthetic".utf8)
+        let sealed = try KeyFile.encode(key, passphrase: SecretBytes(consuming: &pass))
+        let text = String(decoding: sealed, as: UTF8.self)
+        for (name, value) in [("memlimit", "68719476736"), ("opslimit", "4294967295")] {
+            let hostile = text.replacingOccurrences(of: #""\#(name)":[0-9]+"#, with: #""\#(name)":\#(value)"#, options: .regularExpression)
+            XCTAssertNotEqual(hostile, text)
+            XCTAssertThrowsError(try KeyFile.decode(Array(hostile.utf8), passphrase: { var p = Array("synthetic".utf8); return SecretBytes(consuming: &p) })) {
+                XCTAssertTrue("\($0)".contains("beyond safeguard's limits"), "\($0)")
+            }
+        }
+    }
 }

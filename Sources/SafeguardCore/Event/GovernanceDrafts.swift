@@ -19,9 +19,9 @@ public enum GovernanceDrafts {
         ])
     }
 
-    public static func revocation(of keyID: String, reason: String, at: Timestamp) -> EventDraft {
-        EventDraft(type: EventType.keyRevoked, caseID: nil, occurredAt: at, facts: [
-            "key_id": .string(keyID), "reason": .string(reason),
-        ])
+    public static func revocation(of keyID: String, reason: String, compromisedSince: Int64? = nil, at: Timestamp) -> EventDraft {
+        var facts: [String: JSONValue] = ["key_id": .string(keyID), "reason": .string(reason)]
+        if let compromisedSince { facts["compromised_since"] = .integer(compromisedSince) }
+        return EventDraft(type: EventType.keyRevoked, caseID: nil, occurredAt: at, facts: facts)
     }
 }

@@ -45,6 +45,10 @@ public enum KeyFile {
         return try CanonicalJSON.encode(.object(o)) + [0x0A]
     }
 
+    /// The Argon2id costs a key file may ask for: libsodium's SENSITIVE limits and some room.
+    static let maxOpsLimit: ClosedRange<Int64> = 1...16
+    static let maxMemLimit: ClosedRange<Int64> = 8192...(1 << 30)
+
     /// Whether the file needs a passphrase, and the public key it claims, without decrypting.
     public static func inspect(_ bytes: [UInt8]) throws(Failure) -> (publicKey: PublicKey, sealed: Bool) {
         try inspect(object(bytes))
@@ -70,6 +74,10 @@ public enum KeyFile {
             else { throw Failure.notAKeyFile("sealed key parameters are missing or malformed") }
             guard sealedSeed.count == SigningKey.seedByteCount + PassphraseBox.tagByteCount else {
                 throw Failure.notAKeyFile("sealed seed is not 48 bytes")
+            }
+            // A hostile file must not make the key derivation run for hours or take all memory.
+            guard Self.maxOpsLimit.contains(ops), Self.maxMemLimit.contains(mem) else {
+                throw Failure.notAKeyFile("opslimit \(ops) or memlimit \(mem) is beyond safeguard's limits (1-\(Self.maxOpsLimit.upperBound), up to 1 GiB)")
             }
             guard let pass = try passphrase() else { throw Failure.passphraseRequired }
             let box = PassphraseBox(cost: .init(opsLimit: UInt64(ops), memLimit: Int(mem)), salt: salt, nonce: nonce, sealed: sealedSeed)

@@ -108,6 +108,22 @@ public struct ChainVerifier: Sendable {
     }
 }
 
+/// An event that verified but was signed with a key later revoked as compromised or lost, at
+/// or after the sequence number from which the revocation says it was no longer safe.
+public struct FlaggedEvent: Equatable, Sendable {
+    public let seq: Int64
+    public let eventID: String
+    public let type: String
+    public let caseID: String?
+    public let keyID: String
+    public let compromisedSince: Int64
+    public let revokedAt: Int64
+    public init(seq: Int64, eventID: String, type: String, caseID: String?, keyID: String, compromisedSince: Int64, revokedAt: Int64) {
+        self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID; self.keyID = keyID
+        self.compromisedSince = compromisedSince; self.revokedAt = revokedAt
+    }
+}
+
 /// What a successful verification found.
 public struct VerificationSummary: Equatable, Sendable {
     public var events: Int64 = 0
@@ -126,6 +142,9 @@ public struct VerificationSummary: Equatable, Sendable {
     public var lastRecorded: Timestamp?
     /// The Merkle tree head over all the entries (RFC 6962; docs/FORMAT.md, "The Merkle tree").
     public var treeRoot: [UInt8] = []
+    /// Valid events to review: signed by a key after the point from which its revocation says
+    /// it was compromised or lost (docs/FORMAT.md §8.4). Filled by the store after verifying.
+    public var flagged: [FlaggedEvent] = []
 
     mutating func add(_ e: Envelope, headHash: [UInt8]) {
         events += 1

@@ -7,6 +7,10 @@ public struct KeyRecord: Equatable, Sendable {
     public let enrolledBy: String
     public var revokedAt: Int64?
     public var revocationReason: String?
+    /// For a key revoked as compromised or lost: the first sequence number from which it may
+    /// have been in someone else's hands. Events it signed from then until its revocation
+    /// still verify, and verification flags them for review.
+    public var compromisedSince: Int64? = nil
 
     public var keyID: String { actor.keyID }
 }
@@ -28,9 +32,10 @@ public struct KeyRegistry: Equatable, Sendable {
 
     mutating func enrol(_ record: KeyRecord) { records[record.keyID] = record }
 
-    mutating func revoke(_ keyID: String, at seq: Int64, reason: String) {
+    mutating func revoke(_ keyID: String, at seq: Int64, reason: String, compromisedSince: Int64? = nil) {
         records[keyID]?.revokedAt = seq
         records[keyID]?.revocationReason = reason
+        records[keyID]?.compromisedSince = compromisedSince
     }
 
     /// Keys sorted by when they were enrolled.

@@ -73,8 +73,11 @@ public struct LedgerState: Equatable, Sendable {
                 }
             }
         case EventType.keyRevoked:
-            let (target, _) = try revocation(e)
+            let (target, _, since) = try revocation(e)
             guard let record = registry[target] else { throw .governance("key \(target) to revoke is not enrolled") }
+            if let since, !(record.enrolledAt < since && since <= e.seq) {
+                throw .invalidFacts(.init("facts.compromised_since", "must be a sequence number after the key's enrolment (\(record.enrolledAt)) and not after this revocation (\(e.seq))"))
+            }
             guard record.revokedAt == nil else { throw .governance("key \(target) is already revoked") }
             guard target != registry.rootKeyID else { throw .governance("the root key cannot be revoked by an event it could sign itself") }
             if !isRoot {
@@ -112,7 +115,7 @@ public struct LedgerState: Equatable, Sendable {
         case EventType.keyEnrolled:
             if let r = try? enrolment(e) { registry.enrol(r) }
         case EventType.keyRevoked:
-            if let (target, reason) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason) }
+            if let (target, reason, since) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason, compromisedSince: since) }
         case EventType.policySet:
             if let p = try? Self.policy(e) {
                 policy = p
@@ -186,15 +189,20 @@ public struct LedgerState: Equatable, Sendable {
             enrolledAt: e.seq, enrolledBy: e.actor.keyID)
     }
 
-    func revocation(_ e: Envelope) throws(RuleViolation) -> (String, String) {
-        try Self.requireMembers(e, ["key_id", "reason"])
+    func revocation(_ e: Envelope) throws(RuleViolation) -> (String, String, Int64?) {
+        try Self.requireMembers(e, ["key_id", "reason", "compromised_since"])
         guard let target = e.facts["key_id"]?.stringValue, Validate.isKeyID(target) else {
             throw .invalidFacts(.init("facts.key_id", "must be the 32-hex-digit id of the key to revoke"))
         }
         guard let reason = e.facts["reason"]?.stringValue, Self.revocationReasons.contains(reason) else {
             throw .invalidFacts(.init("facts.reason", "must be one of \(Self.revocationReasons.sorted().joined(separator: ", "))"))
         }
-        return (target, reason)
+        guard let since = e.facts["compromised_since"] else { return (target, reason, nil) }
+        guard let seq = since.integerValue else { throw .invalidFacts(.init("facts.compromised_since", "must be a sequence number")) }
+        guard reason == "compromised" || reason == "lost" else {
+            throw .invalidFacts(.init("facts.compromised_since", "is for a key revoked as compromised or lost"))
+        }
+        return (target, reason, seq)
     }
 
     static func policy(_ e: Envelope) throws(RuleViolation) -> Policy {
