@@ -155,7 +155,7 @@ final class TamperMatrixTests: XCTestCase {
         try expect("a fact changed in an event and re-signed with the key that signed it (revoked since), stored tree dropped", at: 18, ["broken_link"]) { db in
             try resign(db, seq: 17, signer: pc2) { $0.facts["indicators"] = ["S1"] }
         }
-        try expect("the policy event changed (police may also record referral.mase)", at: 1, ["bad_signature"]) { db in
+        try expect("the policy event changed (police may record every type)", at: 1, ["bad_signature"]) { db in
             var e = try envelope(db, 1)
             e.facts["policy"] = try JSONParser.parse(Array(#"{"name":"forged","version":9,"permissions":{"police":["*"]}}"#.utf8))
             try db.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 1", arguments: [Data(try e.canonicalBytes())])
