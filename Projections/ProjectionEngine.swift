@@ -91,7 +91,7 @@ public final class ProjectionEngine {
     @discardableResult
     public func rebuild(trustAnchor: PublicKey, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
         try rebuild(progress: progress) { fold in
-            _ = try ledger.verify(trustAnchor: trustAnchor, onEntry: fold)
+            _ = try ledger.verify(trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, onEntry: fold)
         }
     }
 

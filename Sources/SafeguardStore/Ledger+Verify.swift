@@ -4,12 +4,16 @@ import SafeguardCore
 extension Ledger {
     /// Verifies the whole ledger against `trustAnchor` in one read transaction (a consistent
     /// snapshot), streaming rows through `ChainVerifier`. Throws `VerificationFailure` for the
-    /// first problem; `progress` is called every `every` events.
-    public func verify(trustAnchor: PublicKey, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
+    /// first problem; `progress` is called every `every` events. With `threads` > 1, the
+    /// Ed25519 checks run on that many cores beside the chain walk (`SignatureBatches`); the
+    /// result, and the first failure reported, are the same.
+    public func verify(trustAnchor: PublicKey, threads: Int = 1, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
                        onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> VerificationSummary {
         var verifier = ChainVerifier(trustAnchor: trustAnchor)
         var cases: Int64 = 0
         do {
+            try withoutActuallyEscaping(onEntry) { onEntry in
+            try withoutActuallyEscaping(progress) { progress in
             try db.read { db in
                 // Event ids must be unique; SQLite finds the first repeat without our holding every id.
                 verifier.duplicateEventIDAt = try Int64.fetchOne(db, sql: """
@@ -19,20 +23,33 @@ extension Ledger {
                 let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) ORDER BY seq")
                 var n: Int64 = 0
                 let tree = try hasTree(db) ? TreeCheck(db) : nil
-                while let row = try rows.next() {
-                    let entry: StoredEntry
-                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
-                        throw VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column))
-                    }
-                    let envelope = try verifier.verify(entry)
-                    // Every stored subtree must be the one the entries give (proofs read them).
-                    if let tree, !(try tree.matches(verifier.completedNodes)) {
-                        throw VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch)
-                    }
-                    try onEntry(entry, envelope)
+                let release = { (item: (StoredEntry, Envelope)) throws in
+                    try onEntry(item.0, item.1)
                     n += 1
                     if n % every == 0 { progress(n) }
                 }
+                let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
+                // A failure found by the walk is reported only if no earlier signature failed.
+                func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
+                while let row = try rows.next() {
+                    let entry: StoredEntry
+                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
+                        throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
+                    }
+                    let checked: (envelope: Envelope, signature: PendingSignature?)
+                    do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
+                    // Every stored subtree must be the one the entries give (proofs read them).
+                    if let tree, !(try tree.matches(verifier.completedNodes)) {
+                        throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
+                                      ?? VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch))
+                    }
+                    if let batches, let signature = checked.signature {
+                        try batches.add((entry, checked.envelope), signature)
+                    } else {
+                        try release((entry, checked.envelope))
+                    }
+                }
+                try batches?.finish()
                 // The copy columns are verified by now, so SQL may count cases for the summary.
                 cases = try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events") ?? 0
                 // And it holds nothing else.
@@ -43,6 +60,8 @@ extension Ledger {
                 if try Self.hasDetails(db), let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq NOT IN (SELECT seq FROM events)") {
                     throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
                 }
+            }
+            }
             }
         } catch let failure as VerificationFailure {
             throw failure

@@ -27,9 +27,12 @@ extension Safeguard {
         @OptionGroup var witnesses: WitnessOptions
         @Option(help: ArgumentHelp("If the log no longer holds --checkpoint, write the evidence here (your checkpoint, the log's latest one and its proof), for 'safeguard check-proof'.", valueName: "path"))
         var evidence: String?
+        @Option(help: ArgumentHelp("Cores to check signatures on (default: all of them). The chain is walked on one; signatures are spread.", valueName: "n"))
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
         }
@@ -53,7 +56,7 @@ extension Safeguard {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
                 let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
                 defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-                summary = try l.verify(trustAnchor: anchor, every: 50_000, progress: { n in
+                summary = try l.verify(trustAnchor: anchor, threads: threads, every: 50_000, progress: { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
                 }, onEntry: { row, _ in
                     guard let kept, frontier.size < kept.checkpoint.size else { return }

@@ -77,14 +77,24 @@ final class Fixture {
         }
     }
 
-    /// Verifies the file from scratch; returns the failure, or nil if it verifies.
+    /// Verifies the file from scratch; returns the failure, or nil if it verifies. It does so
+    /// three ways (one thread; signatures on three threads in batches of 2 and of 2048), which
+    /// must agree: the first failure of the log is the same however signatures are spread.
     func verify(trust: PublicKey? = nil) throws -> VerificationFailure? {
-        do {
-            _ = try Ledger.open(at: path, readOnly: true).verify(trustAnchor: trust ?? root.publicKey)
-            return nil
-        } catch let f as VerificationFailure {
-            return f
+        func run(_ threads: Int, batch: Int) throws -> VerificationFailure? {
+            _defaultBatchSize = batch
+            defer { _defaultBatchSize = 2048 }
+            do {
+                _ = try Ledger.open(at: path, readOnly: true).verify(trustAnchor: trust ?? root.publicKey, threads: threads)
+                return nil
+            } catch let f as VerificationFailure {
+                return f
+            }
         }
+        let one = try run(1, batch: 2048)
+        XCTAssertEqual(try run(3, batch: 2), one, "signatures checked on 3 threads in batches of 2")
+        XCTAssertEqual(try run(3, batch: 2048), one, "signatures checked on 3 threads in one batch")
+        return one
     }
 
     /// Runs SQL as an attacker with write access would: triggers dropped first.

@@ -138,6 +138,17 @@ final class TamperTests: XCTestCase {
         }
     }
 
+    /// A bad signature whose entry hash was recomputed passes every other check of its row;
+    /// the next row's link then breaks. The signature, earlier in the log, is what is reported,
+    /// however the signatures are spread over threads and batches (Fixture.verify runs each way).
+    func testABadSignatureIsReportedBeforeALaterBrokenLink() throws {
+        var sig = try f.row(12).signature
+        sig[10] ^= 0x01
+        let hash = Entry.entryHash(canonical: try f.row(12).envelope, signature: sig)
+        try f.tamper { try $0.execute(sql: "UPDATE events SET signature = ?, entry_hash = ? WHERE seq = 12", arguments: [Data(sig), Data(hash)]) }
+        try assertFails(at: 12, ["bad_signature"])
+    }
+
     func testFlippedSignatureByteIsDetected() throws {
         var sig = try f.row(14).signature
         sig[63] ^= 0x80

@@ -31,6 +31,16 @@ public struct ChainVerifier: Sendable {
     /// Returns the parsed envelope, so that callers folding the log need not parse it again.
     @discardableResult
     public mutating func verify(_ row: StoredEntry) throws(VerificationFailure) -> Envelope {
+        try verify(row, deferSignature: false).envelope
+    }
+
+    /// `verify`, except that with `deferSignature` the Ed25519 check (check 9) is returned to
+    /// the caller to run, e.g. on another core, instead of being run here. The caller MUST run
+    /// it before relying on the entry, and report a failing one before any later failure: the
+    /// first failure of the log is the one to report. A failure of this row's own later checks
+    /// (10 on) is reported only after its signature is checked here, so within a row the
+    /// order of docs/FORMAT.md §9 holds.
+    public mutating func verify(_ row: StoredEntry, deferSignature: Bool) throws(VerificationFailure) -> (envelope: Envelope, signature: PendingSignature?) {
         let seq = state.nextSeq
         func fail(_ reason: VerificationFailure.Reason, _ id: String? = nil) -> VerificationFailure {
             VerificationFailure(seq: seq, eventID: id, reason: reason)
@@ -56,14 +66,18 @@ public struct ChainVerifier: Sendable {
         if seq == 0, key != trustAnchor {
             throw fail(.untrustedRoot(named: key.keyID, trusted: trustAnchor.keyID), id)
         }
-        guard key.verify(signature: row.signature, message: row.envelope) else {
-            throw fail(.badSignature(keyID: envelope.actor.keyID), id)
+        let pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: row.envelope, signature: row.signature)
+        // With the signature deferred, a later check failing here is reported only once the
+        // signature (an earlier check) is known to hold.
+        func later(_ reason: VerificationFailure.Reason) -> VerificationFailure {
+            deferSignature && !pending.holds() ? pending.failure : fail(reason, id)
         }
-        do { try state.check(envelope) } catch { throw fail(.rule(error), id) }
+        if !deferSignature, !pending.holds() { throw pending.failure }
+        do { try state.check(envelope) } catch { throw later(.rule(error)) }
 
         let computed = Entry.entryHash(canonical: row.envelope, signature: row.signature)
         guard computed == row.entryHash else {
-            throw fail(.entryHashMismatch(stored: Hex.encode(row.entryHash), computed: Hex.encode(computed)), id)
+            throw later(.entryHashMismatch(stored: Hex.encode(row.entryHash), computed: Hex.encode(computed)))
         }
         for (column, matches) in [
             ("event_id", sameBytes(row.eventID, envelope.eventID)), ("type", sameBytes(row.type, envelope.type)),
@@ -72,14 +86,14 @@ public struct ChainVerifier: Sendable {
             ("occurred_at", sameBytes(row.occurredAt, envelope.occurredAt.description)),
             ("recorded_at", sameBytes(row.recordedAt, envelope.recordedAt.description)), ("prev_hash", row.prevHash == envelope.prevHash),
         ] where !matches {
-            throw fail(.columnMismatch(column: column), id)
+            throw later(.columnMismatch(column: column))
         }
-        if seq == duplicateEventIDAt { throw fail(.duplicateEventID, id) }
-        if let problem = Self.detailsProblem(envelope.details, row.details) { throw fail(.detailsMismatch(problem), id) }
+        if seq == duplicateEventIDAt { throw later(.duplicateEventID) }
+        if let problem = Self.detailsProblem(envelope.details, row.details) { throw later(.detailsMismatch(problem)) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
         completedNodes = tree?.append(computed) ?? []
-        return envelope
+        return (envelope, deferSignature ? pending : nil)
     }
 
     /// Why `record` is not the details record `details` calls for (docs/FORMAT.md §3.2), or nil:
@@ -121,6 +135,24 @@ public struct FlaggedEvent: Equatable, Sendable {
     public init(seq: Int64, eventID: String, type: String, caseID: String?, keyID: String, compromisedSince: Int64, revokedAt: Int64) {
         self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID; self.keyID = keyID
         self.compromisedSince = compromisedSince; self.revokedAt = revokedAt
+    }
+}
+
+/// An Ed25519 check (docs/FORMAT.md §9, check 9) to run, possibly on another core.
+public struct PendingSignature: Sendable {
+    public let seq: Int64
+    public let eventID: String
+    public let keyID: String
+    let key: PublicKey
+    let message: [UInt8]
+    let signature: [UInt8]
+
+    /// Whether the signature verifies (libsodium; safe to call from any thread).
+    public func holds() -> Bool { key.verify(signature: signature, message: message) }
+
+    /// The failure to report when it does not.
+    public var failure: VerificationFailure {
+        VerificationFailure(seq: seq, eventID: eventID, reason: .badSignature(keyID: keyID))
     }
 }
 
