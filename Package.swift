@@ -47,7 +47,8 @@ let package = Package(
             ]
         ),
         // Benchmarks (tools/bench): not installed, never used for figures anyone reports from.
-        .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections"]),
+        .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections",
+                                                                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore",

@@ -17,12 +17,14 @@ final class LedgerContext: RecordingContext {
     init(db: Database, policy: PolicyDocument, now: Timestamp) throws {
         self.policy = policy
         self.now = now
+        // `+seq`: sort the few opening and closing events found by (case, type), rather than
+        // walk the whole case backwards by seq (which made a long case's appends quadratic).
         caseStatement = try db.cachedStatement(sql: """
-            SELECT type, occurred_at FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.closed') ORDER BY seq DESC LIMIT 1
+            SELECT type, occurred_at FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.closed') ORDER BY +seq DESC LIMIT 1
             """)
         eventStatement = try db.cachedStatement(sql: "SELECT type, case_id, occurred_at, agency FROM events WHERE event_id = ?")
         factsStatement = try db.cachedStatement(sql: """
-            SELECT envelope FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.updated') ORDER BY seq DESC
+            SELECT envelope FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.updated') ORDER BY +seq DESC
             """)
     }
 

@@ -93,7 +93,8 @@ enum Schema {
         }
         // Format 4: the details records of envelope format 2 (docs/FORMAT.md, "Details records"),
         // outside the signed envelopes, which commit to them by digest. A record is written with
-        // its event, at the head, and never changed.
+        // its event, at the head, and never changed. And an index by case and type, so that
+        // checking a new event against its case's opening costs a lookup, not a walk of the case.
         m.registerMigration("v4") { db in
             try db.execute(sql: """
                 CREATE TABLE details (
@@ -108,6 +109,7 @@ enum Schema {
                 CREATE TRIGGER details_at_head BEFORE INSERT ON details
                 WHEN NEW.seq IS NOT (SELECT MAX(seq) FROM events)
                 BEGIN SELECT RAISE(ABORT, 'safeguard: a details record is written with its event, at the head'); END;
+                CREATE INDEX events_by_case_type ON events(case_id, type, seq) WHERE case_id IS NOT NULL;
                 PRAGMA user_version = 4;
                 """)
         }

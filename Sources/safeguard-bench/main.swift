@@ -1,4 +1,6 @@
 import Foundation
+import GRDB
+import GRDBSQLite
 import Projections
 import SafeguardCore
 import SafeguardStore
@@ -10,12 +12,100 @@ import SafeguardStore
 ///                                    scratch file: where the fold's time goes
 ///   safeguard-bench tree LEDGER      the Merkle tree in the file: the root and proofs at the
 ///                                    full size, in milliseconds each (format 2 or later)
+///   safeguard-bench limits LEDGER    the machine's limits, with the same libraries: Ed25519
+///                                    verifications and signatures per second (one core and
+///                                    all), SHA-256 MB/s, and SQLite's raw scan of the events
+///   safeguard-bench append LEDGER KEY N   N single durable appends to a copy of LEDGER,
+///                                    signed with KEY: latency p50/p99 in ms, appends/s
 let args = CommandLine.arguments.dropFirst()
-guard args.count == 2, ["fold", "fold-in-memory", "tree"].contains(args.first!) else {
-    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree LEDGER.sqlite\n".utf8))
+guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits"].contains(args.first!)) || (args.count == 4 && args.first == "append") else {
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits LEDGER.sqlite, or append LEDGER.sqlite KEY N\n".utf8))
     exit(2)
 }
-let ledgerPath = args.last!
+let ledgerPath = args.count == 4 ? Array(args)[1] : args.last!
+let cores = ProcessInfo.processInfo.activeProcessorCount
+
+/// Runs `body` `count` times on each of `threads` threads at once; returns operations per second.
+func rate(threads: Int, count: Int, _ body: @escaping @Sendable () -> Void) -> Double {
+    let started = Date()
+    DispatchQueue.concurrentPerform(iterations: threads) { _ in for _ in 0..<count { body() } }
+    return Double(threads * count) / Date().timeIntervalSince(started)
+}
+
+if args.first == "limits" {
+    let key = { var s = [UInt8](repeating: 7, count: 32); return SigningKey(seed: SecretBytes(consuming: &s)) }()
+    // A message the size of a typical stored envelope.
+    let message = [UInt8](repeating: 0x61, count: 560)
+    let signature = key.sign(message)
+    let publicKey = key.publicKey
+    let n = 4000
+    print("cores \(cores)")
+    print("ed25519_verify_per_s_1core \(Int(rate(threads: 1, count: n) { _ = publicKey.verify(signature: signature, message: message) }))")
+    print("ed25519_verify_per_s_all \(Int(rate(threads: cores, count: n) { _ = publicKey.verify(signature: signature, message: message) }))")
+    print("ed25519_sign_per_s_1core \(Int(rate(threads: 1, count: 2 * n) { _ = key.sign(message) }))")
+    print("ed25519_sign_per_s_all \(Int(rate(threads: cores, count: 2 * n) { _ = key.sign(message) }))")
+    let block = [UInt8](repeating: 0x5a, count: 1 << 20)
+    let t = Date()
+    for _ in 0..<256 { _ = SHA256.hash(block) }
+    print("sha256_mb_per_s_1core \(Int(256 / Date().timeIntervalSince(t)))")
+    // SQLite alone: every row's stored bytes stepped through, nothing decoded.
+    do {
+        let queue = try DatabaseQueue(path: ledgerPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let (rows, seconds) = try queue.read { db -> (Int, Double) in
+            let statement = try db.makeStatement(sql: "SELECT seq, envelope, signature, entry_hash FROM events ORDER BY seq")
+            let handle = statement.sqliteStatement
+            let started = Date()
+            var rows = 0, bytes = 0
+            while sqlite3_step(handle) == SQLITE_ROW {
+                bytes &+= Int(sqlite3_column_bytes(handle, 1)) &+ Int(sqlite3_column_bytes(handle, 2))
+                rows += 1
+            }
+            _ = bytes
+            return (rows, Date().timeIntervalSince(started))
+        }
+        print("sqlite_scan_rows_per_s_1core \(Int(Double(rows) / seconds))")
+    } catch {
+        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
+if args.first == "append" {
+    let argv = Array(args)
+    guard let count = Int(argv[3]), count > 0 else { exit(2) }
+    do {
+        let copy = NSTemporaryDirectory() + "safeguard-bench-append-\(getpid()).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
+        try DatabaseQueue(path: ledgerPath).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        let ledger = try Ledger.open(at: copy, readOnly: false)
+        let key = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: argv[2]))), passphrase: { nil })
+        let agency = try ledger.state().registry[key.publicKey.keyID]?.actor.agency ?? "?"
+        _ = agency
+        // The latest case opened: open, so a contact on it is accepted.
+        guard let caseID = try DatabaseQueue(path: copy).read({ try String.fetchOne($0, sql: "SELECT case_id FROM events WHERE type = 'case.opened' ORDER BY seq DESC LIMIT 1") })
+        else { throw CocoaError(.featureUnsupported) }
+        var latencies: [Double] = []
+        let started = Date()
+        for _ in 0..<count {
+            let draft = EventDraft(type: "contact.recorded", caseID: caseID, occurredAt: Timestamp(seconds: Int64(Date().timeIntervalSince1970) - 60),
+                                   facts: ["contact_type": "phone", "indicators": ["A2"]], details: ["narrative": "synthetic benchmark contact"])
+            let t = Date()
+            try ledger.append([draft], signer: key, clock: { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }, newID: { Sodium.uuid() })
+            latencies.append(Date().timeIntervalSince(t) * 1000)
+        }
+        let total = Date().timeIntervalSince(started)
+        latencies.sort()
+        func pct(_ p: Double) -> String { String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+        print("appends \(count)")
+        print("append_p50_ms \(pct(0.5))")
+        print("append_p99_ms \(pct(0.99))")
+        print("appends_per_s \(Int(Double(count) / total))")
+    } catch {
+        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 if args.first == "tree" {
     do {
         let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
