@@ -77,22 +77,24 @@ extension Ledger {
         // Events signed with a key in the window its revocation says it was compromised: they
         // verify (the key was enrolled then), and are listed for review. The copy columns are
         // verified by now, so SQL may select them.
-        for record in verifier.state.registry.ordered {
-            guard let since = record.compromisedSince, let revoked = record.revokedAt else { continue }
-            do {
-                let rows = try db.read { db in
-                    try Row.fetchAll(db, sql: "SELECT seq, event_id, type, case_id FROM events WHERE key_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
-                                     arguments: [record.keyID, since, revoked])
-                }
-                for r in rows {
-                    summary.flagged.append(FlaggedEvent(seq: try RowReader.integer(r, 0, "seq"), eventID: try RowReader.text(r, 1, "event_id"),
-                                                        type: try RowReader.text(r, 2, "type"), caseID: try RowReader.optionalText(r, 3, "case_id"),
-                                                        keyID: record.keyID, compromisedSince: since, revokedAt: revoked))
-                }
-            } catch { throw Self.map(error, path: path) }
-        }
-        summary.flagged.sort { $0.seq < $1.seq }
+        do { summary.flagged = try db.read { db in try Self.flagged(db, verifier.state.registry) } } catch { throw Self.map(error, path: path) }
         return summary
+    }
+
+    /// The events signed with a key from the point its revocation says it was compromised or
+    /// lost until the revocation (docs/FORMAT.md §8.4), in order.
+    static func flagged(_ db: Database, _ registry: KeyRegistry) throws -> [FlaggedEvent] {
+        var out: [FlaggedEvent] = []
+        for record in registry.ordered {
+            guard let since = record.compromisedSince, let revoked = record.revokedAt else { continue }
+            for r in try Row.fetchAll(db, sql: "SELECT seq, event_id, type, case_id FROM events WHERE key_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                                      arguments: [record.keyID, since, revoked]) {
+                out.append(FlaggedEvent(seq: try RowReader.integer(r, 0, "seq"), eventID: try RowReader.text(r, 1, "event_id"),
+                                        type: try RowReader.text(r, 2, "type"), caseID: try RowReader.optionalText(r, 3, "case_id"),
+                                        keyID: record.keyID, compromisedSince: since, revokedAt: revoked))
+            }
+        }
+        return out.sorted { $0.seq < $1.seq }
     }
 }
 
@@ -164,5 +166,113 @@ final class TreeCheck {
         let others = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes WHERE level NOT IN (SELECT value FROM json_each(?))",
                                         arguments: ["[" + levels.map(String.init).joined(separator: ",") + "]"]) ?? 0
         return others == 0
+    }
+}
+
+extension Ledger {
+    /// What `verifyExtension` found: the events added since the checkpoint, verified.
+    public struct Extension: Sendable {
+        /// The checkpoint's size: the events not re-read, proved unchanged by the tree.
+        public let from: Int64
+        public let events: Int64
+        public let headHash: [UInt8]
+        public let treeRoot: [UInt8]
+        /// Governance entries before the checkpoint, each proved in it, replayed for the rules.
+        public let governanceProved: Int
+        public let flagged: [FlaggedEvent]
+    }
+
+    /// Why the log no longer holds a checkpoint the auditor verified: it is shorter, or the
+    /// entries it committed to are not the ones in the file.
+    public enum ExtensionRefusal: Error, Equatable {
+        case truncated(size: Int64)
+        case rewritten(root: [UInt8])
+    }
+
+    /// Re-verification for an auditor who verified this log up to `size` entries with root
+    /// `root` (a checkpoint they kept): checks only what was added since, in time proportional
+    /// to it. The governance entries before `size` (the registry and policy the new entries are
+    /// checked against) and the entry at `size − 1` (the chain's link) are each proved in the
+    /// checkpoint's tree by an inclusion proof, instead of being trusted; the new entries go
+    /// through every check of a full verification, their subtrees are checked against the
+    /// stored ones, and the new root is proved consistent with `root`. Throws
+    /// `ExtensionRefusal` when the file does not hold the checkpoint, `VerificationFailure`
+    /// for the first bad new entry.
+    public func verifyExtension(size: Int64, root: [UInt8], trustAnchor: PublicKey, threads: Int = 1,
+                                onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> Extension {
+        do {
+            return try withoutActuallyEscaping(onEntry) { onEntry in
+            try db.read { db in
+                guard size > 0 else { throw ExtensionRefusal.rewritten(root: root) }
+                guard try hasTree(db) else {
+                    throw LedgerError.sqlite(path: path, message: "this ledger file has no Merkle tree yet: verify it in full, or open it for writing once to add the tree")
+                }
+                let head = try Self.treeSize(db)
+                guard head >= size else { throw ExtensionRefusal.truncated(size: head) }
+                let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
+                // The stored tree must give the checkpoint's root at its size...
+                var frontier = try MerkleFrontier(size: size, node)
+                guard frontier.root == root else { throw ExtensionRefusal.rewritten(root: frontier.root) }
+                // ...and each entry read from before the checkpoint must be in that tree.
+                func proved(_ row: Row) throws -> (StoredEntry, Envelope) {
+                    let entry = try Self.entry(row)
+                    let leaf = Entry.entryHash(canonical: entry.envelope, signature: entry.signature)
+                    do { try Merkle.verifyInclusion(index: entry.seq, size: size, leafHash: leaf, proof: try Merkle.inclusionProof(index: entry.seq, size: size, node), root: root) } catch {
+                        throw ExtensionRefusal.rewritten(root: frontier.root)
+                    }
+                    return (entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))
+                }
+                let select = try Self.selectRows(db)
+                var governance: [Envelope] = []
+                for row in try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
+                                            arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, size]) {
+                    governance.append(try proved(row).1)
+                }
+                let genesis = governance.first.flatMap { $0.seq == 0 ? try? LedgerState.genesisInfo($0) : nil }
+                guard let genesis, genesis.rootPublicKey == trustAnchor else {
+                    throw VerificationFailure(seq: 0, eventID: nil, reason: .untrustedRoot(named: genesis?.rootPublicKey.keyID ?? "(no genesis)", trusted: trustAnchor.keyID))
+                }
+                guard let lastRow = try Row.fetchOne(db, sql: "\(select) WHERE seq = ?", arguments: [size - 1]) else { throw ExtensionRefusal.truncated(size: head) }
+                let (last, lastEnvelope) = try proved(lastRow)
+                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (last.seq, last.entryHash), headFormat: lastEnvelope.format),
+                                             trustAnchor: trustAnchor)
+                // Event ids: each new one must not have been used before (one index lookup each).
+                verifier.duplicateEventIDAt = try Int64.fetchOne(db, sql: """
+                    SELECT e.seq FROM events e WHERE e.seq >= ? AND EXISTS (SELECT 1 FROM events f WHERE f.event_id = e.event_id AND f.seq < e.seq)
+                    ORDER BY e.seq LIMIT 1
+                    """, arguments: [size])
+                let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: onEntry) : nil
+                func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
+                let rows = try Row.fetchCursor(db, sql: "\(select) WHERE seq >= ? ORDER BY seq", arguments: [size])
+                while let row = try rows.next() {
+                    let entry: StoredEntry
+                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
+                        throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
+                    }
+                    let checked: (envelope: Envelope, signature: PendingSignature?)
+                    do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
+                    for completed in frontier.append(Entry.entryHash(canonical: entry.envelope, signature: entry.signature))
+                    where (try? node(completed.level, completed.index)) != completed.hash {
+                        throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
+                                      ?? VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch))
+                    }
+                    if let batches, let signature = checked.signature { try batches.add((entry, checked.envelope), signature) } else { try onEntry(entry, checked.envelope) }
+                }
+                try batches?.finish()
+                if let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
+                    throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
+                }
+                // The new tree extends the checkpoint's: by construction, and by the proof an auditor would ask for.
+                let proof = try Merkle.consistencyProof(old: size, new: frontier.size, node)
+                do { try Merkle.verifyConsistency(old: size, new: frontier.size, oldRoot: root, newRoot: frontier.root, proof: proof) } catch {
+                    throw VerificationFailure(seq: frontier.size - 1, eventID: nil, reason: .treeMismatch)
+                }
+                return Extension(from: size, events: frontier.size, headHash: verifier.state.headHash, treeRoot: frontier.root,
+                                 governanceProved: governance.count, flagged: try Self.flagged(db, verifier.state.registry))
+            }
+            }
+        } catch let e as VerificationFailure { throw e } catch let e as ExtensionRefusal { throw e } catch let e as LedgerError { throw e } catch {
+            throw Self.map(error, path: path)
+        }
     }
 }

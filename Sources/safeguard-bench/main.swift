@@ -17,12 +17,31 @@ import SafeguardStore
 ///                                    all), SHA-256 MB/s, and SQLite's raw scan of the events
 ///   safeguard-bench append LEDGER KEY N   N single durable appends to a copy of LEDGER,
 ///                                    signed with KEY: latency p50/p99 in ms, appends/s
+///   safeguard-bench since LEDGER N   re-verification of the last N events, as an auditor
+///                                    holding a checkpoint of the rest does (ms)
 let args = CommandLine.arguments.dropFirst()
-guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits"].contains(args.first!)) || (args.count == 4 && args.first == "append") else {
-    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits LEDGER.sqlite, or append LEDGER.sqlite KEY N\n".utf8))
+guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits"].contains(args.first!)) || (args.count == 4 && args.first == "append")
+    || (args.count == 3 && args.first == "since") else {
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits LEDGER.sqlite, append LEDGER.sqlite KEY N, or since LEDGER.sqlite N\n".utf8))
     exit(2)
 }
-let ledgerPath = args.count == 4 ? Array(args)[1] : args.last!
+let ledgerPath = args.count >= 3 ? Array(args)[1] : args.last!
+if args.first == "since" {
+    do {
+        let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
+        let size = (try ledger.head()?.size ?? 0) - (Int64(Array(args)[2]) ?? 0)
+        let root = try ledger.treeRoot(size: size).root
+        let anchor = try KeyFiles.readPublic((ledgerPath as NSString).deletingLastPathComponent + "/keys/root.key.pub")
+        let t = Date()
+        let e = try ledger.verifyExtension(size: size, root: root, trustAnchor: anchor, threads: cores)
+        print("since_new_events \(e.events - e.from)")
+        print("since_ms \(String(format: "%.1f", Date().timeIntervalSince(t) * 1000))")
+    } catch {
+        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
 /// Runs `body` `count` times on each of `threads` threads at once; returns operations per second.

@@ -29,12 +29,16 @@ extension Safeguard {
         var evidence: String?
         @Option(help: ArgumentHelp("Cores to check signatures on (default: all of them). The chain is walked on one; signatures are spread.", valueName: "n"))
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Flag(name: .customLong("since-checkpoint"), help: ArgumentHelp(
+            "You verified this log before, up to --checkpoint: check only what was added since (each entry it builds on proved in your checkpoint's tree), in time proportional to it."))
+        var sinceCheckpoint = false
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
+            if sinceCheckpoint, checkpoint == nil { throw ValidationError("--since-checkpoint needs the --checkpoint you verified up to, and --log-key") }
         }
 
         func run() throws {
@@ -49,6 +53,7 @@ extension Safeguard {
                 let (c, _) = try Checkpoint.open(note, log: log)
                 kept = (c, note, try witnesses.check(note), log)
             }
+            if sinceCheckpoint, let kept { return try verifySince(l, kept: kept.checkpoint, cosigned: kept.cosigned, anchor: anchor) }
             var frontier = MerkleFrontier()
             var rootAtKept: [UInt8]? = kept?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
             let summary: VerificationSummary
@@ -107,6 +112,42 @@ extension Safeguard {
                              cosigned: String(decoding: kept.note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
                              old: kept.checkpoint.size, proof: proof.map(Base64.encode)).write(to: path)
             return true
+        }
+
+        /// `--since-checkpoint`: only the entries added since the kept checkpoint.
+        func verifySince(_ l: Ledger, kept c: Checkpoint, cosigned: [String], anchor: PublicKey) throws {
+            let e: Ledger.Extension
+            do {
+                e = try l.verifyExtension(size: c.size, root: c.root, trustAnchor: anchor, threads: threads)
+            } catch Ledger.ExtensionRefusal.truncated(let size) {
+                throw ProofRefused("TRUNCATED: the log has \(size) events, but your checkpoint, signed by the log, says it had \(c.size): "
+                                   + "events were cut off the end. Keep the checkpoint and this file as evidence")
+            } catch Ledger.ExtensionRefusal.rewritten {
+                throw ProofRefused("REWRITTEN: the first \(c.size) events are not the ones your checkpoint, signed by the log, commits to (root \(Base64.encode(c.root))): "
+                                   + "history was changed after it was checkpointed. Keep the checkpoint and this file as evidence; 'safeguard verify' in full says where")
+            } catch let failure as VerificationFailure {
+                if output.json {
+                    var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code), "reason": .string(failure.detail)]
+                    if let id = failure.eventID { o["event_id"] = .string(id) }
+                    printJSON(.object(o))
+                } else {
+                    print("FAILED: \(failure)")
+                }
+                throw ExitCode(ExitStatus.verificationFailed)
+            }
+            if output.json {
+                printJSON(["ok": true, "since": .integer(e.from), "events": .integer(e.events), "new_events": .integer(e.events - e.from),
+                           "head_hash": .string(Hex.encode(e.headHash)), "tree_root": .string(Base64.encode(e.treeRoot)),
+                           "governance_proved": .integer(Int64(e.governanceProved)), "root_key_id": .string(anchor.keyID),
+                           "flagged": .array(e.flagged.map { .object(["seq": .integer($0.seq), "event_id": .string($0.eventID), "key_id": .string($0.keyID)]) })])
+            } else {
+                print("OK: \(e.events - e.from) events added since your checkpoint of \(c.size) verified against root key \(anchor.keyID).")
+                print("The first \(c.size) are the ones your checkpoint commits to (root \(Base64.encode(c.root))" + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))")
+                      + "): not re-read; the \(e.governanceProved) governance records and the last entry they build on were each proved in its tree.")
+                print("Head: \(Hex.encode(e.headHash))")
+                print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events)), consistent with your checkpoint.")
+                if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }
+            }
         }
 
         func report(_ s: VerificationSummary, anchor: PublicKey, checkpoint: (Checkpoint, [String])?) {

@@ -231,6 +231,17 @@ public struct MerkleFrontier: Sendable {
 
     public init() {}
 
+    /// The right edge of the tree of `size` leaves, read from its complete subtrees (O(log n)
+    /// of them): to go on appending to a tree whose leaves are not at hand.
+    public init(size: Int64, _ subtrees: Merkle.Subtrees) rethrows {
+        var start: Int64 = 0
+        for level in stride(from: 62, through: 0, by: -1) where size & (Int64(1) << level) != 0 {
+            edge.append((level, try subtrees(level, start >> level)))
+            start += Int64(1) << level
+        }
+        self.size = size
+    }
+
     /// Adds a leaf; returns the complete subtrees above the leaves that it completes, as
     /// (level, index, hash), lowest first.
     @discardableResult

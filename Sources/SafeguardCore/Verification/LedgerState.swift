@@ -143,7 +143,7 @@ public struct LedgerState: Equatable, Sendable {
         }
     }
 
-    static func genesisInfo(_ e: Envelope) throws(RuleViolation) -> GenesisInfo {
+    public static func genesisInfo(_ e: Envelope) throws(RuleViolation) -> GenesisInfo {
         try requireMembers(e, ["partnership", "origin", "root_public_key"])
         guard let partnership = e.facts["partnership"]?.stringValue else {
             throw .invalidFacts(.init("facts.partnership", "must name the partnership"))

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import XCTest
+
+/// `verify --since-checkpoint`: an auditor who verified the log up to a checkpoint checks only
+/// what was added since, with each older entry it relies on proved in the checkpoint's tree.
+final class SinceCheckpointTests: XCTestCase {
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        try cli.makeLedger()
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
+        try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout.write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)  // 8 events
+        for i in 0..<10 {
+            XCTAssertEqual(try cli.run(["append", "--key", cli.path(i % 2 == 0 ? "police.key" : "csc.key")], stdin: Data(CLI.contact("C-0001").utf8)).status, 0)
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
+
+    func since(_ ledger: String? = nil, json: Bool = false) throws -> CLI.Result {
+        try cli.run(["verify", "--trust-file", cli.path("root.key.pub"), "--checkpoint", cli.path("kept.note"), "--log-key", cli.path("log.vkey"), "--since-checkpoint"]
+                    + (ledger.map { ["--ledger", $0] } ?? []) + (json ? ["--json"] : []))
+    }
+
+    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
+        let path = cli.path(name)
+        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try body(db)
+        }
+        return path
+    }
+
+    func testOnlyWhatIsNewIsCheckedAndTheResultIsTheFullOne() throws {
+        var r = try since()
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 10 events added since your checkpoint of 8 verified"), r.stdout)
+        r = try since(json: true)
+        let full = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--json")
+        for field in [/"head_hash":"[0-9a-f]+"/, /"tree_root":"[^"]+"/] {
+            let a = r.stdout.firstMatch(of: field).map { String($0.0) }, b = full.stdout.firstMatch(of: field).map { String($0.0) }
+            XCTAssertNotNil(a)
+            XCTAssertEqual(a, b, "the same head and tree as a full verification")
+        }
+        XCTAssertTrue(r.stdout.contains(#""new_events":10"#) && r.stdout.contains(#""governance_proved":4"#), r.stdout)
+    }
+
+    func testANewBadEntryIsFoundAtItsPlace() throws {
+        let path = try copy("bad.sqlite") { db in
+            var sig = [UInt8](try Data.fetchOne(db, sql: "SELECT signature FROM events WHERE seq = 13")!)
+            sig[5] ^= 1
+            try db.execute(sql: "UPDATE events SET signature = ? WHERE seq = 13", arguments: [Data(sig)])
+        }
+        let r = try since(path, json: true)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""code":"bad_signature""#) && r.stdout.contains(#""seq":13"#), r.stdout)
+    }
+
+    func testAChangedPolicyOrCutLogBeforeTheCheckpointIsCaught() throws {
+        // The policy (seq 1) changed: it is proved in the checkpoint's tree before its rules are used.
+        var path = try copy("policy.sqlite") { db in
+            var env = [UInt8](try Data.fetchOne(db, sql: "SELECT envelope FROM events WHERE seq = 1")!)
+            let i = env.firstIndex(of: UInt8(ascii: "9"))!
+            env[i] = UInt8(ascii: "8")
+            try db.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 1", arguments: [Data(env)])
+        }
+        var r = try since(path)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("REWRITTEN"), r.stderr)
+        // Cut back below the checkpoint (events, details and subtrees).
+        path = try copy("cut.sqlite") { db in
+            for t in ["events", "details"] { try db.execute(sql: "DELETE FROM \(t) WHERE seq >= 6") }
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 6")
+        }
+        r = try since(path)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("TRUNCATED"), r.stderr)
+        // Another log altogether (another root key's genesis): not the checkpoint's tree.
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("other"), "--events", "20", "--seed", "3", "--end", "2026-06-01T00:00:00Z").status, 0)
+        r = try cli.run("verify", "--ledger", cli.path("other/ledger.sqlite"), "--trust-file", cli.path("other/keys/root.key.pub"),
+                        "--checkpoint", cli.path("kept.note"), "--log-key", cli.path("log.vkey"), "--since-checkpoint")
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("REWRITTEN") || r.stderr.contains("is of the log"), r.stderr)
+    }
+}
