@@ -109,7 +109,7 @@ enum Schema {
                 CREATE TRIGGER details_at_head BEFORE INSERT ON details
                 WHEN NEW.seq IS NOT (SELECT MAX(seq) FROM events)
                 BEGIN SELECT RAISE(ABORT, 'safeguard: a details record is written with its event, at the head'); END;
-                CREATE INDEX events_by_case_type ON events(case_id, type, seq) WHERE case_id IS NOT NULL;
+                CREATE INDEX IF NOT EXISTS events_by_case_type ON events(case_id, type, seq) WHERE case_id IS NOT NULL;
                 PRAGMA user_version = 4;
                 """)
         }

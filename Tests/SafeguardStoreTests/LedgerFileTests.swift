@@ -56,6 +56,7 @@ final class LedgerFileTests: XCTestCase {
             try db.execute(sql: "DROP TABLE checkpoints")
             try db.execute(sql: "ALTER TABLE details RENAME TO kept_details")
             for t in ["details_append_only_update", "details_append_only_delete", "details_at_head"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try db.execute(sql: "DROP INDEX events_by_case_type")
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3', 'v4')")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
