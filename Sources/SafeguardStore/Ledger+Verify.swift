@@ -172,12 +172,12 @@ final class TreeCheck {
 extension Ledger {
     /// What `verifyExtension` found: the events added since the checkpoint, verified.
     public struct Extension: Sendable {
-        /// The checkpoint's size: the events not re-read, proved unchanged by the tree.
+        /// The checkpoint's size: the events hashed (not verified again) and found unchanged.
         public let from: Int64
         public let events: Int64
         public let headHash: [UInt8]
         public let treeRoot: [UInt8]
-        /// Governance entries before the checkpoint, each proved in it, replayed for the rules.
+        /// Governance entries before the checkpoint, replayed for the rules.
         public let governanceProved: Int
         public let flagged: [FlaggedEvent]
     }
@@ -190,14 +190,15 @@ extension Ledger {
     }
 
     /// Re-verification for an auditor who verified this log up to `size` entries with root
-    /// `root` (a checkpoint they kept): checks only what was added since, in time proportional
-    /// to it. The governance entries before `size` (the registry and policy the new entries are
-    /// checked against) and the entry at `size − 1` (the chain's link) are each proved in the
-    /// checkpoint's tree by an inclusion proof, instead of being trusted; the new entries go
-    /// through every check of a full verification, their subtrees are checked against the
-    /// stored ones, and the new root is proved consistent with `root`. Throws
-    /// `ExtensionRefusal` when the file does not hold the checkpoint, `VerificationFailure`
-    /// for the first bad new entry.
+    /// `root` (a checkpoint they kept): every entry before `size` is hashed, not verified (no
+    /// signature checks, no decoding but of governance entries): their tree must have `root`,
+    /// and their copy columns must match their bytes. The registry and policy are replayed from
+    /// those governance entries, the chain resumes from the computed hash of entry `size − 1`,
+    /// and the entries from `size` on get every check of a full verification, their subtrees
+    /// compared with the stored ones, and the new root proved consistent with `root`. So the
+    /// cost of the old part is hashing (a tenth or less of verifying it) and the new part is
+    /// verified in full. Throws `ExtensionRefusal` when the file does not hold the checkpoint,
+    /// `VerificationFailure` for a changed copy column before it or the first bad new entry.
     public func verifyExtension(size: Int64, root: [UInt8], trustAnchor: PublicKey, threads: Int = 1,
                                 onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> Extension {
         do {
@@ -210,31 +211,52 @@ extension Ledger {
                 let head = try Self.treeSize(db)
                 guard head >= size else { throw ExtensionRefusal.truncated(size: head) }
                 let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
-                // The stored tree must give the checkpoint's root at its size...
-                var frontier = try MerkleFrontier(size: size, node)
-                guard frontier.root == root else { throw ExtensionRefusal.rewritten(root: frontier.root) }
-                // ...and each entry read from before the checkpoint must be in that tree.
-                func proved(_ row: Row) throws -> (StoredEntry, Envelope) {
-                    let entry = try Self.entry(row)
-                    let leaf = Entry.entryHash(canonical: entry.envelope, signature: entry.signature)
-                    do { try Merkle.verifyInclusion(index: entry.seq, size: size, leafHash: leaf, proof: try Merkle.inclusionProof(index: entry.seq, size: size, node), root: root) } catch {
-                        throw ExtensionRefusal.rewritten(root: frontier.root)
-                    }
-                    return (entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))
-                }
-                let select = try Self.selectRows(db)
+                // Every entry before the checkpoint is read once and hashed (no signatures, no
+                // JSON tree): the tree they make must have the checkpoint's root, and each row's
+                // copy columns must match its bytes, so that what is looked up by column below
+                // (governance, event ids, flagged keys) can be trusted. The governance entries
+                // are decoded for the rules the new entries are checked against.
+                var frontier = MerkleFrontier()
                 var governance: [Envelope] = []
-                for row in try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
-                                            arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, size]) {
-                    governance.append(try proved(row).1)
+                var last: (hash: [UInt8], format: Int64?) = (Entry.zeroHash, nil)
+                // Reported after the root: a changed entry (REWRITTEN) says more than a changed column.
+                var columnFailure: VerificationFailure?
+                let governanceTypes = Set([EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet].map { Array($0.utf8) })
+                let old = try Row.fetchCursor(db, sql: "SELECT seq, envelope, signature, type, event_id, key_id, entry_hash FROM events WHERE seq < ? ORDER BY seq",
+                                              arguments: [size])
+                while let row = try old.next() {
+                    let seq = try RowReader.integer(row, 0, "seq")
+                    guard seq == frontier.size else { throw ExtensionRefusal.rewritten(root: frontier.root) }
+                    let envelope = try RowReader.blob(row, 1, "envelope"), signature = try RowReader.blob(row, 2, "signature")
+                    let leaf = Entry.entryHash(canonical: envelope, signature: signature)
+                    frontier.append(leaf)
+                    let bytes = envelope[...]
+                    let type = CanonicalScan.member("type", of: bytes)
+                    for (column, stored, found) in [
+                        ("type", Array(try RowReader.text(row, 3, "type").utf8), type.map(Array.init)),
+                        ("event_id", Array(try RowReader.text(row, 4, "event_id").utf8), CanonicalScan.member("event_id", of: bytes).map(Array.init)),
+                        ("key_id", Array(try RowReader.text(row, 5, "key_id").utf8),
+                         CanonicalScan.member("actor", of: bytes).flatMap { CanonicalScan.member("key_id", of: $0) }.map(Array.init)),
+                        ("entry_hash", try RowReader.blob(row, 6, "entry_hash"), leaf),
+                    ] where found != stored && columnFailure == nil {
+                        columnFailure = VerificationFailure(seq: seq, eventID: nil, reason: .columnMismatch(column: column))
+                    }
+                    if let type, governanceTypes.contains(Array(type)) {
+                        governance.append(try Envelope(json: JSONParser.parse(envelope, mode: .canonical)))
+                    }
+                    if seq == size - 1 {
+                        last = (leaf, CanonicalScan.member("format", of: bytes).flatMap { Int64(String(decoding: $0, as: UTF8.self)) })
+                    }
                 }
+                guard frontier.size == size else { throw ExtensionRefusal.truncated(size: head) }
+                guard frontier.root == root else { throw ExtensionRefusal.rewritten(root: frontier.root) }
+                if let columnFailure { throw columnFailure }
                 let genesis = governance.first.flatMap { $0.seq == 0 ? try? LedgerState.genesisInfo($0) : nil }
                 guard let genesis, genesis.rootPublicKey == trustAnchor else {
                     throw VerificationFailure(seq: 0, eventID: nil, reason: .untrustedRoot(named: genesis?.rootPublicKey.keyID ?? "(no genesis)", trusted: trustAnchor.keyID))
                 }
-                guard let lastRow = try Row.fetchOne(db, sql: "\(select) WHERE seq = ?", arguments: [size - 1]) else { throw ExtensionRefusal.truncated(size: head) }
-                let (last, lastEnvelope) = try proved(lastRow)
-                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (last.seq, last.entryHash), headFormat: lastEnvelope.format),
+                let select = try Self.selectRows(db)
+                var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (size - 1, last.hash), headFormat: last.format),
                                              trustAnchor: trustAnchor)
                 // Event ids: each new one must not have been used before (one index lookup each).
                 verifier.duplicateEventIDAt = try Int64.fetchOne(db, sql: """
@@ -259,7 +281,12 @@ extension Ledger {
                     if let batches, let signature = checked.signature { try batches.add((entry, checked.envelope), signature) } else { try onEntry(entry, checked.envelope) }
                 }
                 try batches?.finish()
-                if let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
+                // No subtree stored beyond those of the whole tree (each new one was compared above).
+                if try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: frontier.size) {
+                    throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
+                }
+                if try Self.hasDetails(db),
+                    let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
                     throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
                 }
                 // The new tree extends the checkpoint's: by construction, and by the proof an auditor would ask for.

@@ -30,7 +30,7 @@ extension Safeguard {
         @Option(help: ArgumentHelp("Cores to check signatures on (default: all of them). The chain is walked on one; signatures are spread.", valueName: "n"))
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         @Flag(name: .customLong("since-checkpoint"), help: ArgumentHelp(
-            "You verified this log before, up to --checkpoint: check only what was added since (each entry it builds on proved in your checkpoint's tree), in time proportional to it."))
+            "You verified this log before, up to --checkpoint: verify only what was added since; the entries before it are hashed again (to match your checkpoint), not re-verified."))
         var sinceCheckpoint = false
         @OptionGroup var output: OutputOptions
 
@@ -143,7 +143,7 @@ extension Safeguard {
             } else {
                 print("OK: \(e.events - e.from) events added since your checkpoint of \(c.size) verified against root key \(anchor.keyID).")
                 print("The first \(c.size) are the ones your checkpoint commits to (root \(Base64.encode(c.root))" + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))")
-                      + "): not re-read; the \(e.governanceProved) governance records and the last entry they build on were each proved in its tree.")
+                      + "): hashed again, not re-verified; the rules come from their \(e.governanceProved) governance records.")
                 print("Head: \(Hex.encode(e.headHash))")
                 print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events)), consistent with your checkpoint.")
                 if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }

@@ -86,4 +86,21 @@ final class SinceCheckpointTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("REWRITTEN") || r.stderr.contains("is of the log"), r.stderr)
     }
+
+    /// Found by review: rows before the checkpoint are not re-verified, but what is looked up
+    /// in them by column (a revocation by type, the link by entry hash, event ids, keys) must
+    /// not be open to changing that column. Each change is refused at its row.
+    func testAChangedCopyColumnBeforeTheCheckpointIsRefused() throws {
+        for (column, sql) in [
+            ("type", "UPDATE events SET type = 'case.note' WHERE seq = 3"),
+            ("entry_hash", "UPDATE events SET entry_hash = zeroblob(32) WHERE seq = 7"),
+            ("event_id", "UPDATE events SET event_id = '00000000-0000-4000-8000-0000000000aa' WHERE seq = 4"),
+            ("key_id", "UPDATE events SET key_id = '00000000000000000000000000000000' WHERE seq = 5"),
+        ] {
+            let path = try copy("col-\(column).sqlite") { try $0.execute(sql: sql) }
+            let r = try since(path, json: true)
+            XCTAssertEqual(r.status, 1, "\(column): \(r.stdout) \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains(#""code":"column_mismatch""#), "\(column): \(r.stdout)")
+        }
+    }
 }
