@@ -10,12 +10,15 @@ extension Safeguard {
             discussion: """
                 Checks every event in order: canonical form, sequence numbers without gaps, the \
                 hash chain, the stored hashes, each signature, that each key was enrolled and not \
-                revoked at that point, that the actor matches the key's enrolment, and that the \
-                policy in force allowed the agency to record the event type. Streams the log in \
-                memory that does not grow with its length, and checks the stored Merkle tree. With \
-                --checkpoint and --log-key, the log must still hold a checkpoint you kept (nothing cut off, \
-                nothing rewritten), cosigned by --witness keys if given. Exit 0 if valid; 1 with the first \
-                bad sequence number, event id and reason if not.
+                revoked at that point, that the actor matches the key's enrolment, that the \
+                policy in force allowed the agency to record the event type, and that each event's \
+                details record is the one its signed envelope commits to. Streams the log in memory \
+                that does not grow with its length (signatures checked on every core), and checks the \
+                stored Merkle tree. With --checkpoint and --log-key, the log must still hold a checkpoint \
+                you kept (nothing cut off, nothing rewritten), cosigned by --witness keys if given. Events \
+                signed with a key after the point its revocation names as compromised are listed as \
+                FLAGGED for review. Exit 0 if valid; 1 with the first bad sequence number, event id and \
+                reason if not.
                 """)
 
         @OptionGroup var ledger: LedgerOptions
