@@ -28,28 +28,8 @@ extension Ledger {
                     n += 1
                     if n % every == 0 { progress(n) }
                 }
-                let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
-                // A failure found by the walk is reported only if no earlier signature failed.
-                func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
-                while let row = try rows.next() {
-                    let entry: StoredEntry
-                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
-                        throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
-                    }
-                    let checked: (envelope: Envelope, signature: PendingSignature?)
-                    do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
-                    // Every stored subtree must be the one the entries give (proofs read them).
-                    if let tree, !(try tree.matches(verifier.completedNodes)) {
-                        throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
-                                      ?? VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch))
-                    }
-                    if let batches, let signature = checked.signature {
-                        try batches.add((entry, checked.envelope), signature)
-                    } else {
-                        try release((entry, checked.envelope))
-                    }
-                }
-                try batches?.finish()
+                // Every stored subtree must be the one the entries give (proofs read them).
+                try Self.walk(rows, &verifier, threads: threads, subtreesHold: { _, completed in try tree?.matches(completed) ?? true }, release: release)
                 // The copy columns are verified by now, so SQL may count cases for the summary.
                 cases = try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events") ?? 0
                 // And it holds nothing else.
@@ -134,6 +114,39 @@ extension Ledger {
         } catch let e as DatabaseError {
             throw Self.map(e, path: path)
         }
+    }
+}
+
+extension Ledger {
+    /// Walks `rows` through `verifier` in order. With `threads` > 1 the Ed25519 checks run on
+    /// that many cores (`SignatureBatches`) and each entry is released once its signature holds;
+    /// a failure found by the walk is reported only if no earlier signature failed, so the
+    /// first failure is the one a single thread would report. `subtreesHold` checks the stored
+    /// Merkle tree after each entry, given the subtrees the verifier completed.
+    static func walk(_ rows: RowCursor, _ verifier: inout ChainVerifier, threads: Int,
+                     subtreesHold: (StoredEntry, [(level: Int, index: Int64, hash: [UInt8])]) throws -> Bool,
+                     release: @escaping ((StoredEntry, Envelope)) throws -> Void) throws {
+        let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
+        func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
+        while let row = try rows.next() {
+            let entry: StoredEntry
+            do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
+                throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
+            }
+            let checked: (envelope: Envelope, signature: PendingSignature?)
+            do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
+            if !(try subtreesHold(entry, verifier.completedNodes)) {
+                // The tree check comes after this entry's own signature (check 9 before 15).
+                throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
+                              ?? VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch))
+            }
+            if let batches, let signature = checked.signature {
+                try batches.add((entry, checked.envelope), signature)
+            } else {
+                try release((entry, checked.envelope))
+            }
+        }
+        try batches?.finish()
     }
 }
 
@@ -263,24 +276,13 @@ extension Ledger {
                     SELECT e.seq FROM events e WHERE e.seq >= ? AND EXISTS (SELECT 1 FROM events f WHERE f.event_id = e.event_id AND f.seq < e.seq)
                     ORDER BY e.seq LIMIT 1
                     """, arguments: [size])
-                let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: onEntry) : nil
-                func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
                 let rows = try Row.fetchCursor(db, sql: "\(select) WHERE seq >= ? ORDER BY seq", arguments: [size])
-                while let row = try rows.next() {
-                    let entry: StoredEntry
-                    do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
-                        throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
+                // Each subtree a new entry completes must be the stored one.
+                try Self.walk(rows, &verifier, threads: threads, subtreesHold: { entry, _ in
+                    try frontier.append(Entry.entryHash(canonical: entry.envelope, signature: entry.signature)).allSatisfy { completed in
+                        (try? node(completed.level, completed.index)) == completed.hash
                     }
-                    let checked: (envelope: Envelope, signature: PendingSignature?)
-                    do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
-                    for completed in frontier.append(Entry.entryHash(canonical: entry.envelope, signature: entry.signature))
-                    where (try? node(completed.level, completed.index)) != completed.hash {
-                        throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
-                                      ?? VerificationFailure(seq: entry.seq, eventID: nil, reason: .treeMismatch))
-                    }
-                    if let batches, let signature = checked.signature { try batches.add((entry, checked.envelope), signature) } else { try onEntry(entry, checked.envelope) }
-                }
-                try batches?.finish()
+                }, release: onEntry)
                 // No subtree stored beyond those of the whole tree (each new one was compared above).
                 if try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: frontier.size) {
                     throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
