@@ -26,8 +26,19 @@ guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits"].contains(
     exit(2)
 }
 let ledgerPath = args.count >= 3 ? Array(args)[1] : args.last!
+let cores = ProcessInfo.processInfo.activeProcessorCount
+
+/// Runs one benchmark and exits: 0 when it ran, 1 with the error on stderr when it failed.
+func finish(_ body: () throws -> Void) -> Never {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
+        exit(1)
+    }
+    exit(0)
+}
+
 if args.first == "since" {
-    do {
+    finish {
         let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
         let size = (try ledger.head()?.size ?? 0) - (Int64(Array(args)[2]) ?? 0)
         let root = try ledger.treeRoot(size: size).root
@@ -36,13 +47,8 @@ if args.first == "since" {
         let e = try ledger.verifyExtension(size: size, root: root, trustAnchor: anchor, threads: cores)
         print("since_new_events \(e.events - e.from)")
         print("since_ms \(String(format: "%.1f", Date().timeIntervalSince(t) * 1000))")
-    } catch {
-        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
-        exit(1)
     }
-    exit(0)
 }
-let cores = ProcessInfo.processInfo.activeProcessorCount
 
 /// Runs `body` `count` times on each of `threads` threads at once; returns operations per second.
 func rate(threads: Int, count: Int, _ body: @escaping @Sendable () -> Void) -> Double {
@@ -68,7 +74,7 @@ if args.first == "limits" {
     for _ in 0..<256 { _ = SHA256.hash(block) }
     print("sha256_mb_per_s_1core \(Int(256 / Date().timeIntervalSince(t)))")
     // SQLite alone: every row's stored bytes stepped through, nothing decoded.
-    do {
+    finish {
         let queue = try DatabaseQueue(path: ledgerPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
         let (rows, seconds) = try queue.read { db -> (Int, Double) in
             let statement = try db.makeStatement(sql: "SELECT seq, envelope, signature, entry_hash FROM events ORDER BY seq")
@@ -83,23 +89,17 @@ if args.first == "limits" {
             return (rows, Date().timeIntervalSince(started))
         }
         print("sqlite_scan_rows_per_s_1core \(Int(Double(rows) / seconds))")
-    } catch {
-        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
-        exit(1)
     }
-    exit(0)
 }
 if args.first == "append" {
     let argv = Array(args)
     guard let count = Int(argv[3]), count > 0 else { exit(2) }
-    do {
+    finish {
         let copy = NSTemporaryDirectory() + "safeguard-bench-append-\(getpid()).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: copy + suffix) } }
         try DatabaseQueue(path: ledgerPath).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
         let ledger = try Ledger.open(at: copy, readOnly: false)
         let key = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: argv[2]))), passphrase: { nil })
-        let agency = try ledger.state().registry[key.publicKey.keyID]?.actor.agency ?? "?"
-        _ = agency
         // The latest case opened: open, so a contact on it is accepted.
         guard let caseID = try DatabaseQueue(path: copy).read({ try String.fetchOne($0, sql: "SELECT case_id FROM events WHERE type = 'case.opened' ORDER BY seq DESC LIMIT 1") })
         else { throw CocoaError(.featureUnsupported) }
@@ -119,14 +119,10 @@ if args.first == "append" {
         print("append_p50_ms \(pct(0.5))")
         print("append_p99_ms \(pct(0.99))")
         print("appends_per_s \(Int(Double(count) / total))")
-    } catch {
-        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
-        exit(1)
     }
-    exit(0)
 }
 if args.first == "tree" {
-    do {
+    finish {
         let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
         let n = try ledger.head()?.size ?? 0
         func ms(_ runs: Int, _ body: (Int) throws -> Void) rethrows -> Double {
@@ -139,11 +135,7 @@ if args.first == "tree" {
         print("tree_root_ms \(String(format: "%.3f", try ms(100) { _ in _ = try ledger.treeRoot(size: n) }))")
         print("inclusion_proof_ms \(String(format: "%.3f", try ms(1000) { _ in _ = try ledger.inclusionProof(seq: Int64.random(in: 0..<n, using: &rng), size: n) }))")
         print("consistency_proof_ms \(String(format: "%.3f", try ms(1000) { _ in _ = try ledger.consistencyProof(old: Int64.random(in: 1...n, using: &rng), new: n) }))")
-    } catch {
-        FileHandle.standardError.write(Data("safeguard-bench: \(error)\n".utf8))
-        exit(1)
     }
-    exit(0)
 }
 do {
     let scratch = NSTemporaryDirectory() + "safeguard-bench-\(getpid()).projections.sqlite"
