@@ -1,3 +1,4 @@
+import Dispatch
 import GRDB
 import SafeguardCore
 
@@ -118,23 +119,30 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// Walks `rows` through `verifier` in order. With `threads` > 1 the Ed25519 checks run on
-    /// that many cores (`SignatureBatches`) and each entry is released once its signature holds;
-    /// a failure found by the walk is reported only if no earlier signature failed, so the
-    /// first failure is the one a single thread would report. `subtreesHold` checks the stored
-    /// Merkle tree after each entry, given the subtrees the verifier completed.
+    /// Walks `rows` through `verifier` in order. With `threads` > 1, each entry's own work
+    /// (decoding, hashing, its details record: `ChainVerifier.prepare`) is done on that many
+    /// cores a batch ahead of the walk (`PreparedRows`), and the Ed25519 checks after it
+    /// (`SignatureBatches`); each entry is released once its signature holds. The walk itself
+    /// (links, keys, rules, the tree) stays sequential. A failure found by the walk is reported
+    /// only if no earlier signature failed, so the first failure is the one a single thread
+    /// would report. `subtreesHold` checks the stored Merkle tree after each entry, given the
+    /// subtrees the verifier completed.
     static func walk(_ rows: RowCursor, _ verifier: inout ChainVerifier, threads: Int,
                      subtreesHold: (StoredEntry, [(level: Int, index: Int64, hash: [UInt8])]) throws -> Bool,
                      release: @escaping ((StoredEntry, Envelope)) throws -> Void) throws {
         let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
+        let source = PreparedRows(rows, threads: threads)
         func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
-        while let row = try rows.next() {
-            let entry: StoredEntry
-            do { entry = try Self.entry(row) } catch let m as RowReader.Malformed {
-                throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: m.column)))
+        while let item = try source.next() {
+            let entry: StoredEntry, prepared: ChainVerifier.Prepared
+            switch item {
+            case .entry(let e, let p): (entry, prepared) = (e, p)
+            case .malformed(let column):
+                throw failing(VerificationFailure(seq: verifier.state.nextSeq, eventID: nil, reason: .malformedRow(column: column)))
+            case .failed(let error): throw error
             }
             let checked: (envelope: Envelope, signature: PendingSignature?)
-            do throws(VerificationFailure) { checked = try verifier.verify(entry, deferSignature: batches != nil) } catch { throw failing(error) }
+            do throws(VerificationFailure) { checked = try verifier.verify(entry, prepared: prepared, deferSignature: batches != nil) } catch { throw failing(error) }
             if !(try subtreesHold(entry, verifier.completedNodes)) {
                 // The tree check comes after this entry's own signature (check 9 before 15).
                 throw failing(checked.signature.flatMap { $0.holds() ? nil : $0.failure }
@@ -147,6 +155,109 @@ extension Ledger {
             }
         }
         try batches?.finish()
+    }
+}
+
+/// The rows of a cursor, each with its `ChainVerifier.prepare` done: with one thread, as each
+/// row is read; with more, a batch at a time on that many cores, the next batch prepared while
+/// the caller walks the current one. Reading stops at the first row that cannot be decoded or
+/// the first read error, which come out in their place, after the rows before them.
+final class PreparedRows {
+    enum Item {
+        case entry(StoredEntry, ChainVerifier.Prepared)
+        case malformed(column: String)
+        case failed(Error)
+    }
+
+    private let rows: RowCursor
+    private let threads: Int
+    private let batchSize: Int
+    private var current: [Item] = []
+    private var position = 0
+    private var inflight: Batch?
+    private var ended = false
+
+    /// A batch being prepared: its entries, then what stopped the reading, if anything.
+    private final class Batch {
+        let entries: [StoredEntry]
+        let stop: Item?
+        let prepared: UnsafeMutableBufferPointer<ChainVerifier.Prepared?>
+        let work: SharedWork
+
+        init(entries: [StoredEntry], stop: Item?, threads: Int) {
+            self.entries = entries
+            self.stop = stop
+            prepared = .allocate(capacity: entries.count)
+            prepared.initialize(repeating: nil)
+            nonisolated(unsafe) let out = prepared
+            let work = entries
+            self.work = SharedWork(count: entries.count, helpers: threads - 1) { range in
+                for i in range { out[i] = ChainVerifier.prepare(work[i]) }
+            }
+        }
+
+        /// Joins in, then the entries with their preparation, then the stop.
+        func items() -> [Item] {
+            work.wait()
+            var out = zip(entries, prepared).map { Item.entry($0, $1!) }
+            if let stop { out.append(stop) }
+            return out
+        }
+
+        deinit {
+            work.wait()
+            prepared.deinitialize()
+            prepared.deallocate()
+        }
+    }
+
+    init(_ rows: RowCursor, threads: Int, batchSize: Int = _defaultBatchSize) {
+        self.rows = rows
+        self.threads = max(1, threads)
+        self.batchSize = max(1, batchSize)
+    }
+
+    func next() throws -> Item? {
+        if threads == 1 {
+            guard !ended, let row = try rows.next() else { return nil }
+            do {
+                let entry = try Ledger.entry(row)
+                return .entry(entry, ChainVerifier.prepare(entry))
+            } catch let m as RowReader.Malformed {
+                ended = true
+                return .malformed(column: m.column)
+            }
+        }
+        if position == current.count {
+            if inflight == nil { inflight = read() }
+            guard let batch = inflight else { return nil }
+            current = batch.items()
+            position = 0
+            inflight = read()
+            if current.isEmpty { return nil }
+        }
+        defer { position += 1 }
+        return current[position]
+    }
+
+    /// Reads the next batch and starts preparing it; nil once the cursor is done.
+    private func read() -> Batch? {
+        guard !ended else { return nil }
+        var entries: [StoredEntry] = []
+        entries.reserveCapacity(batchSize)
+        var stop: Item?
+        do {
+            while entries.count < batchSize, let row = try rows.next() {
+                entries.append(try Ledger.entry(row))
+            }
+        } catch let m as RowReader.Malformed {
+            stop = .malformed(column: m.column)
+        } catch {
+            stop = .failed(error)
+        }
+        if stop != nil || entries.count < batchSize { ended = true }
+        if entries.isEmpty && stop == nil { return nil }
+        return Batch(entries: entries, stop: stop, threads: threads)
     }
 }
 

@@ -7,7 +7,7 @@ import SafeguardCore
 /// workers while the next batch is walked; a batch's entries are released (to `onEntry`) only
 /// once all its signatures hold, in order. The chain walk itself stays sequential, since each
 /// entry's checks depend on the one before; signatures do not, so they are what is spread.
-nonisolated(unsafe) var _defaultBatchSize = 2048
+nonisolated(unsafe) var _defaultBatchSize = 512
 
 final class SignatureBatches<Item> {
     private let threads: Int
@@ -15,7 +15,7 @@ final class SignatureBatches<Item> {
     private let release: (Item) throws -> Void
     private var items: [Item] = []
     private var pending: [PendingSignature] = []
-    private var inflight: (items: [Item], pending: [PendingSignature], results: UnsafeMutableBufferPointer<Bool>, group: DispatchGroup)?
+    private var inflight: (items: [Item], pending: [PendingSignature], results: UnsafeMutableBufferPointer<Bool>, work: SharedWork)?
 
     /// Entries per batch: large enough to keep the workers busy, small enough to stay in cache.
     /// (Tests make it tiny, so that failures straddle batches.)
@@ -28,7 +28,7 @@ final class SignatureBatches<Item> {
     }
 
     deinit {
-        if let f = inflight { f.group.wait(); f.results.deallocate() }
+        if let f = inflight { f.work.wait(); f.results.deallocate() }
     }
 
     /// Adds an entry whose signature is still to check.
@@ -42,7 +42,7 @@ final class SignatureBatches<Item> {
     /// walked so far, which comes earlier in the log and so is the one to report.
     func firstBadSignature() -> VerificationFailure? {
         if let f = inflight {
-            f.group.wait()
+            f.work.wait()
             if let i = f.results.firstIndex(of: false) { return f.pending[i].failure }
         }
         return pending.first { !$0.holds() }?.failure
@@ -59,17 +59,13 @@ final class SignatureBatches<Item> {
         guard !items.isEmpty else { return }
         let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: pending.count)
         results.initialize(repeating: false)
-        let group = DispatchGroup()
         let batch = pending
-        let chunks = min(threads, batch.count)
         nonisolated(unsafe) let out = results
-        for c in 0..<chunks {
-            DispatchQueue.global(qos: .userInitiated).async(group: group) {
-                var i = c
-                while i < batch.count { out[i] = batch[i].holds(); i += chunks }
-            }
+        // The walk's thread joins in when it settles the batch, so one helper fewer than cores.
+        let work = SharedWork(count: batch.count, helpers: threads - 1) { range in
+            for i in range { out[i] = batch[i].holds() }
         }
-        inflight = (items, pending, results, group)
+        inflight = (items, pending, results, work)
         items = []
         pending = []
     }
@@ -78,7 +74,7 @@ final class SignatureBatches<Item> {
     private func settle() throws {
         guard let f = inflight else { return }
         inflight = nil
-        f.group.wait()
+        f.work.wait()
         defer { f.results.deallocate() }
         if let i = f.results.firstIndex(of: false) { throw f.pending[i].failure }
         for item in f.items { try release(item) }

@@ -17,12 +17,16 @@ import SafeguardStore
 ///                                    all), SHA-256 MB/s, and SQLite's raw scan of the events
 ///   safeguard-bench append LEDGER KEY N   N single durable appends to a copy of LEDGER,
 ///                                    signed with KEY: latency p50/p99 in ms, appends/s
+///   safeguard-bench walk LEDGER      where a verification's time goes, per event, on one core:
+///                                    each entry's own work (decode, hashes), the sequential
+///                                    walk (links, keys, rules, tree) and the Ed25519 checks,
+///                                    over the first 100,000 entries held in memory
 ///   safeguard-bench since LEDGER N   re-verification of the last N events, as an auditor
 ///                                    holding a checkpoint of the rest does (ms)
 let args = CommandLine.arguments.dropFirst()
-guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits"].contains(args.first!)) || (args.count == 4 && args.first == "append")
+guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits", "walk"].contains(args.first!)) || (args.count == 4 && args.first == "append")
     || (args.count == 3 && args.first == "since") else {
-    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits LEDGER.sqlite, append LEDGER.sqlite KEY N, or since LEDGER.sqlite N\n".utf8))
+    FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits|walk LEDGER.sqlite, append LEDGER.sqlite KEY N, or since LEDGER.sqlite N\n".utf8))
     exit(2)
 }
 let ledgerPath = args.count >= 3 ? Array(args)[1] : args.last!
@@ -47,6 +51,42 @@ if args.first == "since" {
         let e = try ledger.verifyExtension(size: size, root: root, trustAnchor: anchor, threads: cores)
         print("since_new_events \(e.events - e.from)")
         print("since_ms \(String(format: "%.1f", Date().timeIntervalSince(t) * 1000))")
+    }
+}
+
+/// CPU seconds used by this thread so far.
+func threadCPU() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+if args.first == "walk" {
+    finish {
+        let ledger = try Ledger.open(at: ledgerPath, readOnly: true)
+        let anchor = try KeyFiles.readPublic((ledgerPath as NSString).deletingLastPathComponent + "/keys/root.key.pub")
+        struct Enough: Error {}
+        var entries: [StoredEntry] = []
+        do { try ledger.forEachUnverified { e, _ in entries.append(e); if entries.count == 100_000 { throw Enough() } } } catch is Enough {}
+        var t = threadCPU()
+        let prepared = entries.map(ChainVerifier.prepare)
+        let prepare = threadCPU() - t
+        var verifier = ChainVerifier(trustAnchor: anchor)
+        var pending: [PendingSignature] = []
+        pending.reserveCapacity(entries.count)
+        t = threadCPU()
+        for (e, p) in zip(entries, prepared) {
+            if let s = try verifier.verify(e, prepared: p, deferSignature: true).signature { pending.append(s) }
+        }
+        let walk = threadCPU() - t
+        t = threadCPU()
+        for s in pending where !s.holds() { throw s.failure }
+        let signatures = threadCPU() - t
+        func us(_ s: Double) -> String { String(format: "%.1f", s * 1e6 / Double(entries.count)) }
+        print("walk_events \(entries.count)")
+        print("prepare_us \(us(prepare))")
+        print("walk_us \(us(walk))")
+        print("signature_us \(us(signatures))")
     }
 }
 

@@ -237,4 +237,31 @@ final class CanonicalJSONTests: XCTestCase {
         }
         return nil
     }
+
+    func testMemberOrderAgreesWithUTF16OnRandomNames() {
+        // precedes decides most pairs by UTF-8 bytes; it must agree with UTF-16 order on all,
+        // above all around U+E000-U+FFFF against characters above U+FFFF.
+        let alphabet: [String] = ["", "a", "b", "Z", "\u{7F}", "\u{80}", "é", "\u{7FF}", "\u{800}", "\u{D7FF}", "\u{E000}",
+                                  "\u{EFFF}", "\u{F000}", "\u{FFFD}", "\u{FFFF}", "\u{10000}", "\u{1F600}", "\u{10FFFF}"]
+        var rng = SeededGenerator(seed: 7)
+        for _ in 0..<20_000 {
+            let a = (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            let b = (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            XCTAssertEqual(CanonicalJSON.precedes(a, b), a.utf16.lexicographicallyPrecedes(b.utf16),
+                           "\(a.unicodeScalars.map { $0.value }) vs \(b.unicodeScalars.map { $0.value })")
+        }
+    }
+}
+
+/// SplitMix64: the same pseudo-random sequence on every run, so a failure can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

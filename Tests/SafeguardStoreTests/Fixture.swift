@@ -78,12 +78,14 @@ final class Fixture {
     }
 
     /// Verifies the file from scratch; returns the failure, or nil if it verifies. It does so
-    /// three ways (one thread; signatures on three threads in batches of 2 and of 2048), which
-    /// must agree: the first failure of the log is the same however signatures are spread.
+    /// three ways (one thread; entries prepared and signatures checked on three threads, in
+    /// batches of 2 and of 2048), which must agree: the first failure of the log is the same
+    /// however the work is spread.
     func verify(trust: PublicKey? = nil) throws -> VerificationFailure? {
         func run(_ threads: Int, batch: Int) throws -> VerificationFailure? {
+            let saved = _defaultBatchSize
             _defaultBatchSize = batch
-            defer { _defaultBatchSize = 2048 }
+            defer { _defaultBatchSize = saved }
             do {
                 _ = try Ledger.open(at: path, readOnly: true).verify(trustAnchor: trust ?? root.publicKey, threads: threads)
                 return nil

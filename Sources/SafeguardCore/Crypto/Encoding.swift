@@ -16,25 +16,29 @@ public enum Hex {
 
     /// Parses lowercase hex only (the canonical form); nil for anything else.
     public static func decode(_ text: String) -> [UInt8]? {
-        let u = Array(text.utf8)
-        guard u.count % 2 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(u.count / 2)
-        var i = 0
-        while i < u.count {
-            guard let hi = value(u[i]), let lo = value(u[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
+        var text = text
+        return text.withUTF8 { u -> [UInt8]? in
+            guard u.count % 2 == 0 else { return nil }
+            var bad: UInt8 = 0
+            let out = [UInt8](unsafeUninitializedCapacity: u.count / 2) { buffer, written in
+                var i = 0
+                while i < u.count {
+                    let hi = nibble(u[i]), lo = nibble(u[i + 1])
+                    bad |= (hi | lo) & 0xF0
+                    buffer[i / 2] = hi << 4 | (lo & 0x0F)
+                    i += 2
+                }
+                written = u.count / 2
+            }
+            return bad == 0 ? out : nil
         }
-        return out
     }
 
-    private static func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        default: return nil
-        }
+    /// The value of a lowercase hex digit, or 0xFF.
+    @inline(__always)
+    private static func nibble(_ c: UInt8) -> UInt8 {
+        let d = c &- UInt8(ascii: "0"), l = c &- UInt8(ascii: "a")
+        return d < 10 ? d : l < 6 ? l &+ 10 : 0xFF
     }
 }
 

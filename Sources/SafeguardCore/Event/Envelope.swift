@@ -117,9 +117,9 @@ extension Envelope {
         "format", "seq", "event_id", "type", "case_id", "occurred_at", "recorded_at", "actor", "prev_hash", "facts",
     ]
     /// The members of an envelope of `format`: format 1 holds `details`, format 2 `details_digest`.
-    static func members(format: Int64) -> Set<String> {
-        commonMembers.union([format == 1 ? "details" : "details_digest"])
-    }
+    static func members(format: Int64) -> Set<String> { format == 1 ? format1Members : format2Members }
+    private static let format1Members = commonMembers.union(["details"])
+    private static let format2Members = commonMembers.union(["details_digest"])
     static let actorMembers: Set<String> = ["agency", "role", "practitioner", "key_id"]
 
     /// Decodes and checks a parsed envelope: exactly the documented members, each of the right

@@ -50,6 +50,8 @@ public enum Validate {
 
     /// The envelope holds strings, integers, booleans, arrays and objects only.
     public static func plainData(_ v: JSONValue, path: String) throws(Envelope.Invalid) {
+        // The common case, checked without building a path: nothing to refuse.
+        guard !isPlain(v) else { return }
         switch v {
         case .null: throw Envelope.Invalid(path, "is null; leave the member out instead")
         case .number: throw Envelope.Invalid(path, "is a decimal number; the ledger stores whole numbers only (write decimals as strings)")
@@ -58,6 +60,15 @@ public enum Validate {
             for (i, item) in items.enumerated() { try plainData(item, path: "\(path)[\(i)]") }
         case .object(let members):
             for (k, item) in members { try plainData(item, path: "\(path).\(k)") }
+        }
+    }
+
+    private static func isPlain(_ v: JSONValue) -> Bool {
+        switch v {
+        case .null, .number: return false
+        case .bool, .integer, .string: return true
+        case .array(let items): return items.allSatisfy(isPlain)
+        case .object(let members): return members.values.allSatisfy(isPlain)
         }
     }
 }

@@ -22,7 +22,21 @@ public enum CanonicalJSON {
 
     /// UTF-16 code-unit order, as §3.2.3 requires (not Swift's `String` ordering).
     public static func precedes(_ a: String, _ b: String) -> Bool {
-        a.utf16.lexicographicallyPrecedes(b.utf16)
+        // UTF-8 byte order is code point order, which is UTF-16 order except between a
+        // character from U+E000 to U+FFFF and one above U+FFFF (a surrogate pair in UTF-16).
+        // Their UTF-8 lead bytes are 0xEE and up, so below that the bytes decide.
+        var x = a.utf8.makeIterator(), y = b.utf8.makeIterator()
+        while true {
+            switch (x.next(), y.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case let (p?, q?):
+                if p == q { continue }
+                if p < 0xEE && q < 0xEE { return p < q }
+                return a.utf16.lexicographicallyPrecedes(b.utf16)
+            }
+        }
     }
 
     static func write(_ value: JSONValue, into out: inout [UInt8]) throws {

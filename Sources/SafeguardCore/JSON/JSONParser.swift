@@ -81,28 +81,46 @@ public struct JSONParser {
 
     private mutating func object(depth: Int) throws(Failure) -> JSONValue {
         i += 1
-        var members = [String: JSONValue]()
         skipWhitespace()
-        if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        if i < buf.count, buf[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
+        // Collected in order, then made a dictionary of the right size at once. Names in
+        // strictly increasing order cannot repeat byte for byte, so only names out of order
+        // (lenient mode) are compared as they come; names that differ in bytes but are equal
+        // as Swift strings (canonically equivalent) are refused when the dictionary is made.
+        var pairs: [(String, JSONValue, Int)] = []
         var previous: String? = nil
+        var ordered = true
         while true {
             skipWhitespace()
             guard i < buf.count, buf[i] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
             let keyStart = i
             let key = try string()
-            if mode == .canonical, let prev = previous, !CanonicalJSON.precedes(prev, key) {
-                throw Failure(offset: keyStart, reason: "member \"\(key)\" is out of canonical (RFC 8785) order")
+            if let prev = previous, !CanonicalJSON.precedes(prev, key) {
+                if mode == .canonical { throw Failure(offset: keyStart, reason: "member \"\(key)\" is out of canonical (RFC 8785) order") }
+                ordered = false
             }
-            guard members[key] == nil else { throw Failure(offset: keyStart, reason: "duplicate member name \"\(key)\"") }
+            if !ordered, pairs.contains(where: { sameBytes($0.0, key) }) {
+                throw Failure(offset: keyStart, reason: "duplicate member name \"\(key)\"")
+            }
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':'")
             skipWhitespace()
-            members[key] = try value(depth: depth + 1)
+            pairs.append((key, try value(depth: depth + 1), keyStart))
             previous = key
             skipWhitespace()
             guard i < buf.count else { throw fail("unexpected end of JSON inside an object") }
             if buf[i] == UInt8(ascii: ",") { i += 1; continue }
-            if buf[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if buf[i] == UInt8(ascii: "}") {
+                i += 1
+                var members = [String: JSONValue](minimumCapacity: pairs.count)
+                for (k, v, offset) in pairs {
+                    // Names equal as Swift strings but not in bytes (canonically equivalent) end here.
+                    guard members.updateValue(v, forKey: k) == nil else {
+                        throw Failure(offset: offset, reason: "duplicate member name \"\(k)\"")
+                    }
+                }
+                return .object(members)
+            }
             throw fail("expected ',' or '}'")
         }
     }
@@ -127,9 +145,16 @@ public struct JSONParser {
         i += 1
         let start = i
         // Fast path: no escapes.
-        while i < buf.count, buf[i] != UInt8(ascii: "\""), buf[i] != UInt8(ascii: "\\"), buf[i] >= 0x20 { i += 1 }
+        var high: UInt8 = 0
+        while i < buf.count, buf[i] != UInt8(ascii: "\""), buf[i] != UInt8(ascii: "\\"), buf[i] >= 0x20 { high |= buf[i]; i += 1 }
         guard i < buf.count else { throw fail("unterminated string") }
         if buf[i] == UInt8(ascii: "\"") {
+            // ASCII is valid UTF-8 as it stands (and the common case): no validation to do.
+            if high < 0x80 {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
             guard let s = String(validating: UnsafeBufferPointer(rebasing: buf[start..<i]), as: UTF8.self) else {
                 throw Failure(offset: start, reason: "string is not valid UTF-8")
             }

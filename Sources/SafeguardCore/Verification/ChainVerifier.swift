@@ -41,19 +41,54 @@ public struct ChainVerifier: Sendable {
     /// (10 on) is reported only after its signature is checked here, so within a row the
     /// order of docs/FORMAT.md §9 holds.
     public mutating func verify(_ row: StoredEntry, deferSignature: Bool) throws(VerificationFailure) -> (envelope: Envelope, signature: PendingSignature?) {
+        try verify(row, prepared: Self.prepare(row), deferSignature: deferSignature)
+    }
+
+    /// What an entry's own bytes say, whatever came before it: its envelope decoded (or why it
+    /// cannot be), its entry hash, and whether its details record matches its digest. This is
+    /// most of an entry's work besides the signature, and depends on nothing before the entry,
+    /// so it may run on any core ahead of the walk; `verify(_:prepared:deferSignature:)` uses
+    /// it in the order of docs/FORMAT.md §9, so the failure reported is the same.
+    public struct Prepared: Sendable {
+        enum Decoded: Sendable {
+            case envelope(Envelope)
+            case failed(VerificationFailure.Reason, eventID: String?)
+        }
+        let decoded: Decoded
+        let entryHash: [UInt8]
+        let detailsProblem: String?
+    }
+
+    /// Prepares `row` (thread-safe: it reads nothing but `row`).
+    public static func prepare(_ row: StoredEntry) -> Prepared {
+        // Oversized envelopes are refused before anything reads them.
+        guard row.envelope.count <= Entry.maxCanonicalBytes else {
+            return Prepared(decoded: .failed(.oversized(bytes: row.envelope.count), eventID: nil), entryHash: [], detailsProblem: nil)
+        }
+        let json: JSONValue
+        do { json = try JSONParser.parse(row.envelope, mode: .canonical) } catch {
+            return Prepared(decoded: .failed(.notCanonical(error.description), eventID: nil), entryHash: [], detailsProblem: nil)
+        }
+        let envelope: Envelope
+        do { envelope = try Envelope(json: json) } catch {
+            return Prepared(decoded: .failed(.invalidEnvelope(error.description), eventID: json["event_id"]?.stringValue), entryHash: [], detailsProblem: nil)
+        }
+        return Prepared(decoded: .envelope(envelope), entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
+                        detailsProblem: detailsProblem(envelope.details, row.details))
+    }
+
+    /// `verify(_:deferSignature:)` with `prepared`, which MUST be `prepare(row)`.
+    public mutating func verify(_ row: StoredEntry, prepared: Prepared, deferSignature: Bool) throws(VerificationFailure) -> (envelope: Envelope, signature: PendingSignature?) {
         let seq = state.nextSeq
         func fail(_ reason: VerificationFailure.Reason, _ id: String? = nil) -> VerificationFailure {
             VerificationFailure(seq: seq, eventID: id, reason: reason)
         }
         if row.seq > seq { throw fail(.missingEvents(expected: seq, found: row.seq)) }
         if row.seq < seq { throw fail(.outOfOrder(expected: seq, found: row.seq), row.eventID) }
-        guard row.envelope.count <= Entry.maxCanonicalBytes else { throw fail(.oversized(bytes: row.envelope.count)) }
-
-        let json: JSONValue
-        do { json = try JSONParser.parse(row.envelope, mode: .canonical) } catch { throw fail(.notCanonical(error.description)) }
         let envelope: Envelope
-        do { envelope = try Envelope(json: json) } catch {
-            throw fail(.invalidEnvelope(error.description), json["event_id"]?.stringValue)
+        switch prepared.decoded {
+        case .envelope(let e): envelope = e
+        case .failed(let reason, let id): throw fail(reason, id)
         }
         let id = envelope.eventID
         guard envelope.seq == seq else { throw fail(.seqMismatch(envelopeSeq: envelope.seq), id) }
@@ -75,7 +110,7 @@ public struct ChainVerifier: Sendable {
         if !deferSignature, !pending.holds() { throw pending.failure }
         do { try state.check(envelope) } catch { throw later(.rule(error)) }
 
-        let computed = Entry.entryHash(canonical: row.envelope, signature: row.signature)
+        let computed = prepared.entryHash
         guard computed == row.entryHash else {
             throw later(.entryHashMismatch(stored: Hex.encode(row.entryHash), computed: Hex.encode(computed)))
         }
@@ -89,7 +124,7 @@ public struct ChainVerifier: Sendable {
             throw later(.columnMismatch(column: column))
         }
         if seq == duplicateEventIDAt { throw later(.duplicateEventID) }
-        if let problem = Self.detailsProblem(envelope.details, row.details) { throw later(.detailsMismatch(problem)) }
+        if let problem = prepared.detailsProblem { throw later(.detailsMismatch(problem)) }
         state.apply(envelope, entryHash: computed)
         summary.add(envelope, headHash: computed)
         completedNodes = tree?.append(computed) ?? []
