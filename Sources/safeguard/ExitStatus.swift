@@ -21,6 +21,7 @@ enum ExitStatus {
             if case .inconsistent = e { return verificationFailed }
             return unusable
         case is ProofText.Failure, is WitnessConflict: return refused
+        case is AuditState.Invalid: return unusable
         case is EvidenceBundle.Failure: return verificationFailed
         case let e as LedgerError:
             switch e {

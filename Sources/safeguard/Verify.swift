@@ -17,8 +17,10 @@ extension Safeguard {
                 stored Merkle tree. With --checkpoint and --log-key, the log must still hold a checkpoint \
                 you kept (nothing cut off, nothing rewritten), cosigned by --witness keys if given. Events \
                 signed with a key after the point its revocation names as compromised are listed as \
-                FLAGGED for review. Exit 0 if valid; 1 with the first bad sequence number, event id and \
-                reason if not.
+                FLAGGED for review. With --state FILE, your own record of what you verified is kept \
+                in FILE: the first run verifies everything and creates it; later runs verify only the \
+                events added since and bring it up to date. Exit 0 if valid; 1 with the first bad \
+                sequence number, event id and reason if not.
                 """)
 
         @OptionGroup var ledger: LedgerOptions
@@ -35,9 +37,16 @@ extension Safeguard {
         @Flag(name: .customLong("since-checkpoint"), help: ArgumentHelp(
             "You verified this log before, up to --checkpoint: verify only what was added since; the entries before it are hashed again (to match your checkpoint), not re-verified."))
         var sinceCheckpoint = false
+        @Option(help: ArgumentHelp(
+            "Your own record of what you verified (keep it yourself, not with the log): if the file exists, only the events added since are verified, then it is brought up to date; if not, the whole log is verified and it is created.",
+            valueName: "path"))
+        var state: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            if state != nil, checkpoint != nil {
+                throw ValidationError("--state and --checkpoint are two ways to re-verify: give one (--state keeps your own record of the log)")
+            }
             guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256") }
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
@@ -57,6 +66,8 @@ extension Safeguard {
                 kept = (c, note, try witnesses.check(note), log)
             }
             if sinceCheckpoint, let kept { return try verifySince(l, kept: kept.checkpoint, cosigned: kept.cosigned, anchor: anchor) }
+            if let state, FileManager.default.fileExists(atPath: state) { return try verifyFromState(l, path: state, anchor: anchor) }
+            let update = try state.map(AuditState.Update.init(creating:))
             var frontier = MerkleFrontier()
             var rootAtKept: [UInt8]? = kept?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
             let summary: VerificationSummary
@@ -66,7 +77,8 @@ extension Safeguard {
                 defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
                 summary = try l.verify(trustAnchor: anchor, threads: threads, every: 50_000, progress: { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
-                }, onEntry: { row, _ in
+                }, onEntry: { row, envelope in
+                    try update?.add(row, envelope)
                     guard let kept, frontier.size < kept.checkpoint.size else { return }
                     frontier.append(row.entryHash)
                     if frontier.size == kept.checkpoint.size { rootAtKept = frontier.root }
@@ -101,6 +113,50 @@ extension Safeguard {
                 held = (c, kept.cosigned)
             }
             report(summary, anchor: anchor, checkpoint: held)
+            if let state, let update {
+                try AuditState.create(state, update, rootKey: anchor, origin: summary.origin)
+                if !output.json { print("State: your record of these \(summary.events) events is in \(state); 'verify --state \(state)' will check only what is added after them.") }
+            }
+        }
+
+        /// `--state` with an existing state: only the entries added since it.
+        func verifyFromState(_ l: Ledger, path: String, anchor: PublicKey) throws {
+            let state = try AuditState.open(path)
+            let update = AuditState.Update(state)
+            let e: Ledger.Extension
+            do {
+                e = try l.verify(from: state, trustAnchor: anchor, threads: threads, update: update)
+            } catch Ledger.ExtensionRefusal.truncated(let size) {
+                throw ProofRefused("TRUNCATED: the log has \(size) events, but your state (\(path)) says you verified \(state.head.size): "
+                                   + "events were cut off the end. Keep the state and this file as evidence")
+            } catch Ledger.ExtensionRefusal.rewritten {
+                throw ProofRefused("REWRITTEN: the file no longer holds the first \(state.head.size) events you verified (root \(Base64.encode(state.head.root)), in \(path)): "
+                                   + "history was changed after you verified it. Keep the state and this file as evidence; 'safeguard verify' in full says where")
+            } catch let failure as VerificationFailure {
+                if output.json {
+                    var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code), "reason": .string(failure.detail)]
+                    if let id = failure.eventID { o["event_id"] = .string(id) }
+                    printJSON(.object(o))
+                } else {
+                    print("FAILED: \(failure)")
+                    print("Your state (\(path)) is left as it was.")
+                }
+                throw ExitCode(ExitStatus.verificationFailed)
+            }
+            try state.save(update)
+            if output.json {
+                printJSON(["ok": true, "since": .integer(e.from), "events": .integer(e.events), "new_events": .integer(e.events - e.from),
+                           "head_hash": .string(Hex.encode(e.headHash)), "tree_root": .string(Base64.encode(e.treeRoot)),
+                           "root_key_id": .string(anchor.keyID), "state": .string(path),
+                           "flagged": .array(e.flagged.map { .object(["seq": .integer($0.seq), "event_id": .string($0.eventID), "key_id": .string($0.keyID)]) })])
+            } else {
+                print("OK: \(e.events - e.from) events added since your state of \(e.from) verified against root key \(anchor.keyID).")
+                print("The first \(e.from) were not read again: the file's tree still holds the root you verified (\(Base64.encode(state.head.root))), and the new root is consistent with it.")
+                print("Head: \(Hex.encode(e.headHash))")
+                print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events))")
+                if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }
+                print("State: \(path) now covers \(e.events) events.")
+            }
         }
 
         /// Best effort: the log's own latest signed checkpoint at or above the kept one's size (that

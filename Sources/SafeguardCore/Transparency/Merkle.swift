@@ -242,6 +242,18 @@ public struct MerkleFrontier: Sendable {
         self.size = size
     }
 
+    /// The edge's subtree hashes, largest (leftmost) first: with the size, all it takes to go
+    /// on appending (an auditor keeps them: `init(size:edge:)`).
+    public var edgeHashes: [[UInt8]] { edge.map { $0.1 } }
+
+    /// The frontier of a tree of `size` leaves whose edge is `edge` (as `edgeHashes` gives it),
+    /// or nil if `edge` does not have one 32-byte hash per binary 1 digit of `size`.
+    public init?(size: Int64, edge: [[UInt8]]) {
+        guard size >= 0, edge.count == size.nonzeroBitCount, edge.allSatisfy({ $0.count == Merkle.hashSize }) else { return nil }
+        var hashes = edge.makeIterator()
+        self.init(size: size) { _, _ in hashes.next()! }
+    }
+
     /// Adds a leaf; returns the complete subtrees above the leaves that it completes, as
     /// (level, index, hash), lowest first.
     @discardableResult

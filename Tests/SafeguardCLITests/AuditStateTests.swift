@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import SafeguardCore
+import XCTest
+
+/// `verify --state`: the auditor keeps their own record of what they verified; later runs read
+/// only the entries added since, and reach the same result as a full verification.
+final class AuditStateTests: XCTestCase {
+    var cli: CLI!
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        try cli.makeLedger()  // 8 events
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
+
+    func verify(state: String = "audit.state", _ ledger: String? = nil, json: Bool = false) throws -> CLI.Result {
+        try cli.run(["verify", "--trust-file", cli.path("root.key.pub"), "--state", cli.path(state)]
+                    + (ledger.map { ["--ledger", $0] } ?? []) + (json ? ["--json"] : []))
+    }
+
+    func append(_ n: Int, key: String = "police.key") throws {
+        for _ in 0..<n { XCTAssertEqual(try cli.run(["append", "--key", cli.path(key)], stdin: Data(CLI.contact("C-0001").utf8)).status, 0) }
+    }
+
+    /// A copy of the ledger with the triggers dropped, changed by `body` as an attacker could.
+    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
+        let path = cli.path(name)
+        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
+        try DatabaseQueue(path: path).writeWithoutTransaction { db in
+            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try body(db)
+        }
+        return path
+    }
+
+    func field(_ text: String, _ pattern: Regex<Substring>) -> String? { text.firstMatch(of: pattern).map { String($0.0) } }
+
+    func testTheFirstRunVerifiesAllAndLaterRunsOnlyWhatIsNew() throws {
+        var r = try verify()
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 8 events verified"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("State: your record of these 8 events is in"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: cli.path("audit.state")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("audit.state.partial")))
+
+        r = try verify()
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 0 events added since your state of 8"), r.stdout)
+
+        try append(10)
+        r = try verify(json: true)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""new_events":10"#) && r.stdout.contains(#""since":8"#), r.stdout)
+        let full = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--json")
+        for pattern in [/"head_hash":"[0-9a-f]+"/, /"tree_root":"[^"]+"/] {
+            XCTAssertNotNil(field(r.stdout, pattern))
+            XCTAssertEqual(field(r.stdout, pattern), field(full.stdout, pattern), "the same head and tree as a full verification")
+        }
+        // The state moved on: the next run has nothing new, then only the next events.
+        XCTAssertTrue(try verify().stdout.hasPrefix("OK: 0 events added since your state of 18"))
+        try append(3, key: "csc.key")
+        r = try verify()
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 3 events added since your state of 18"), r.stdout)
+    }
+
+    func testABadNewEntryIsFoundAtItsPlaceAndTheStateIsKept() throws {
+        XCTAssertEqual(try verify().status, 0)
+        try append(6)
+        let path = try copy("bad.sqlite") { db in
+            var sig = [UInt8](try Data.fetchOne(db, sql: "SELECT signature FROM events WHERE seq = 11")!)
+            sig[5] ^= 1
+            try db.execute(sql: "UPDATE events SET signature = ? WHERE seq = 11", arguments: [Data(sig)])
+        }
+        var r = try verify(path, json: true)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""code":"bad_signature""#) && r.stdout.contains(#""seq":11"#), r.stdout)
+        // The state did not move: the good ledger still has 6 new events for it.
+        r = try verify()
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 6 events added since your state of 8"), r.stdout)
+    }
+
+    func testACutOrRewrittenTreeAndAnotherRootKeyAreRefused() throws {
+        try append(4)  // 12 events: subtrees of 8 and 4
+        XCTAssertEqual(try verify().status, 0)
+        try append(2)
+        // Cut back below the state.
+        var path = try copy("cut.sqlite") { db in
+            for t in ["events", "details"] { try db.execute(sql: "DELETE FROM \(t) WHERE seq >= 10") }
+            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 10")
+        }
+        var r = try verify(path)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("TRUNCATED"), r.stderr)
+        // The subtree of the first 8 events, which the state's root rests on, changed.
+        path = try copy("rewritten.sqlite") { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 0") }
+        r = try verify(path)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("REWRITTEN"), r.stderr)
+        // A state made against another root key is not this trust anchor's.
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("other.key"), "--unprotected").status, 0)
+        r = try cli.run("verify", "--trust-file", cli.path("other.key.pub"), "--state", cli.path("audit.state"), "--json")
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""code":"untrusted_root""#), r.stdout)
+    }
+
+    /// A revocation added after the state that says the key was compromised from before it:
+    /// the old events it flags are proved against the state's root, and are the same ones a
+    /// full verification lists.
+    func testARevocationReachingBackFlagsTheSameEventsAsAFullVerification() throws {
+        try append(2)                     // 8, 9
+        try append(1, key: "csc.key")     // 10
+        try append(1)                     // 11
+        XCTAssertEqual(try verify().status, 0)
+        try append(1)                     // 12
+        let police = try KeyFile.inspect(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))))).publicKey.keyID
+        XCTAssertEqual(try cli.run("keys", "revoke", "--key", cli.path("root.key"), "--key-id", police, "--reason", "compromised",
+                                   "--compromised-since", "9").status, 0)  // 13
+        // An old flagged row changed: its inclusion proof against the state's root fails, and
+        // the state stays where it was.
+        let path = try copy("flag.sqlite") { try $0.execute(sql: "UPDATE events SET signature = zeroblob(64) WHERE seq = 11") }
+        let bad = try verify(path)
+        XCTAssertEqual(bad.status, 1, bad.stdout + bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("REWRITTEN"), bad.stderr)
+        let r = try verify()
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("OK: 2 events added since your state of 12"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("FLAGGED for review: 3 event(s)") && r.stdout.contains("seq 9, 11, 12"), r.stdout)
+        let full = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
+        XCTAssertTrue(full.stdout.contains("FLAGGED for review: 3 events"), full.stdout)
+        XCTAssertTrue(full.stdout.contains("  seq 9  ") && full.stdout.contains("  seq 11  ") && full.stdout.contains("  seq 12  "), full.stdout)
+    }
+
+    func testAnUnusableStateOrBothWaysAtOnceGetOneLine() throws {
+        try "not a state".write(toFile: cli.path("junk.state"), atomically: true, encoding: .utf8)
+        var r = try verify(state: "junk.state")
+        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("junk.state"), r.stderr)
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--state", cli.path("s"), "--checkpoint", cli.path("c"), "--log-key", "x")
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--state and --checkpoint"), r.stderr)
+        // A first run on a log that does not verify leaves no state behind.
+        let path = try copy("bad.sqlite") { try $0.execute(sql: "UPDATE events SET signature = zeroblob(64) WHERE seq = 5") }
+        r = try verify(state: "new.state", path)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("new.state")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("new.state.partial")))
+    }
+}
