@@ -32,7 +32,7 @@ extension Safeguard {
         @OptionGroup var witnesses: WitnessOptions
         @Option(help: ArgumentHelp("If the log no longer holds --checkpoint, write the evidence here (your checkpoint, the log's latest one and its proof), for 'safeguard check-proof'.", valueName: "path"))
         var evidence: String?
-        @Option(help: ArgumentHelp("Cores to check signatures on (default: all of them). The chain is walked on one; signatures are spread.", valueName: "n"))
+        @Option(help: ArgumentHelp("Cores to verify on (default: all of them): each entry's decoding, hashes and signature are spread across them; the chain itself is walked on one.", valueName: "n"))
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
         @Flag(name: .customLong("since-checkpoint"), help: ArgumentHelp(
             "You verified this log before, up to --checkpoint: verify only what was added since; the entries before it are hashed again (to match your checkpoint), not re-verified."))
