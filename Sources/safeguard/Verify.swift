@@ -84,16 +84,7 @@ extension Safeguard {
                     if frontier.size == kept.checkpoint.size { rootAtKept = frontier.root }
                 })
             } catch let failure as VerificationFailure {
-                if output.json {
-                    var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code),
-                                                  "reason": .string(failure.detail)]
-                    if let id = failure.eventID { o["event_id"] = .string(id) }
-                    printJSON(.object(o))
-                } else {
-                    print("FAILED: \(failure)")
-                    print("The ledger cannot be relied on from sequence number \(failure.seq) onward; events before it verified.")
-                }
-                throw ExitCode(ExitStatus.verificationFailed)
+                throw failed(failure, "The ledger cannot be relied on from sequence number \(failure.seq) onward; events before it verified.")
             }
             var held: (Checkpoint, [String])? = nil
             if let kept {
@@ -133,15 +124,7 @@ extension Safeguard {
                 throw ProofRefused("REWRITTEN: the file no longer holds the first \(state.head.size) events you verified (root \(Base64.encode(state.head.root)), in \(path)): "
                                    + "history was changed after you verified it. Keep the state and this file as evidence; 'safeguard verify' in full says where")
             } catch let failure as VerificationFailure {
-                if output.json {
-                    var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code), "reason": .string(failure.detail)]
-                    if let id = failure.eventID { o["event_id"] = .string(id) }
-                    printJSON(.object(o))
-                } else {
-                    print("FAILED: \(failure)")
-                    print("Your state (\(path)) is left as it was.")
-                }
-                throw ExitCode(ExitStatus.verificationFailed)
+                throw failed(failure, "Your state (\(path)) is left as it was.")
             }
             try state.save(update)
             if output.json {
@@ -185,14 +168,7 @@ extension Safeguard {
                 throw ProofRefused("REWRITTEN: the first \(c.size) events are not the ones your checkpoint, signed by the log, commits to (root \(Base64.encode(c.root))): "
                                    + "history was changed after it was checkpointed. Keep the checkpoint and this file as evidence; 'safeguard verify' in full says where")
             } catch let failure as VerificationFailure {
-                if output.json {
-                    var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code), "reason": .string(failure.detail)]
-                    if let id = failure.eventID { o["event_id"] = .string(id) }
-                    printJSON(.object(o))
-                } else {
-                    print("FAILED: \(failure)")
-                }
-                throw ExitCode(ExitStatus.verificationFailed)
+                throw failed(failure, nil)
             }
             if output.json {
                 printJSON(["ok": true, "since": .integer(e.from), "events": .integer(e.events), "new_events": .integer(e.events - e.from),
@@ -207,6 +183,20 @@ extension Safeguard {
                 print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events)), consistent with your checkpoint.")
                 if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }
             }
+        }
+
+        /// Prints a verification failure (a JSON object with --json; else FAILED and `then`) and
+        /// returns the exit to throw.
+        func failed(_ failure: VerificationFailure, _ then: String?) -> ExitCode {
+            if output.json {
+                var o: [String: JSONValue] = ["ok": false, "seq": .integer(failure.seq), "code": .string(failure.code), "reason": .string(failure.detail)]
+                if let id = failure.eventID { o["event_id"] = .string(id) }
+                printJSON(.object(o))
+            } else {
+                print("FAILED: \(failure)")
+                if let then { print(then) }
+            }
+            return ExitCode(ExitStatus.verificationFailed)
         }
 
         func report(_ s: VerificationSummary, anchor: PublicKey, checkpoint: (Checkpoint, [String])?) {

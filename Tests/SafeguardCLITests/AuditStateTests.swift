@@ -24,16 +24,7 @@ final class AuditStateTests: XCTestCase {
         for _ in 0..<n { XCTAssertEqual(try cli.run(["append", "--key", cli.path(key)], stdin: Data(CLI.contact("C-0001").utf8)).status, 0) }
     }
 
-    /// A copy of the ledger with the triggers dropped, changed by `body` as an attacker could.
-    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
-        let path = cli.path(name)
-        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
-        try DatabaseQueue(path: path).writeWithoutTransaction { db in
-            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
-            try body(db)
-        }
-        return path
-    }
+    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String { try cli.tamperedCopy(name, body) }
 
     func field(_ text: String, _ pattern: Regex<Substring>) -> String? { text.firstMatch(of: pattern).map { String($0.0) } }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 
 /// Runs the built `safeguard` executable as a person or a script would.
@@ -97,6 +98,18 @@ struct CLI {
 
     static func caseOpened(_ caseID: String) -> String {
         #"{"type":"case.opened","case_id":"\#(caseID)","occurred_at":"2026-03-01T09:00:00Z","facts":{"birth_month":"2011-04","gender":"female","looked_after":false,"learning_disability":false,"borough":"TEST"}}"#
+    }
+
+    /// A copy of the ledger named `name`, with the triggers dropped and changed by `body` as
+    /// an attacker with write access could.
+    func tamperedCopy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
+        let copy = path(name)
+        try DatabaseQueue(path: ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        try DatabaseQueue(path: copy).writeWithoutTransaction { db in
+            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
+            try body(db)
+        }
+        return copy
     }
 
     func rootPublicKey() throws -> String {

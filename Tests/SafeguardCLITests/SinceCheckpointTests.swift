@@ -25,15 +25,7 @@ final class SinceCheckpointTests: XCTestCase {
                     + (ledger.map { ["--ledger", $0] } ?? []) + (json ? ["--json"] : []))
     }
 
-    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
-        let path = cli.path(name)
-        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [path]) }
-        try DatabaseQueue(path: path).writeWithoutTransaction { db in
-            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
-            try body(db)
-        }
-        return path
-    }
+    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String { try cli.tamperedCopy(name, body) }
 
     func testOnlyWhatIsNewIsCheckedAndTheResultIsTheFullOne() throws {
         var r = try since()
