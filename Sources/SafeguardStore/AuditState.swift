@@ -147,7 +147,7 @@ public final class AuditState {
         public func add(_ row: StoredEntry, _ envelope: Envelope) throws {
             frontier.append(row.entryHash)
             if let id = AuditState.binary(envelope.eventID) { ids.append(id) }
-            if [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet].contains(envelope.type) {
+            if EvidenceBundle.governance.contains(envelope.type) {
                 governance.append((envelope.seq, row.envelope))
             }
             last = (row.entryHash, envelope.format)

@@ -48,23 +48,9 @@ extension Ledger {
                     guard let seq = try? RowReader.integer(r, 0, "seq"), let id = try? RowReader.text(r, 1, "event_id") else { break }
                     if try !seen.insert(id).inserted || state.contains(eventID: id) { verifier.duplicateEventIDAt = seq; break }
                 }
-                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) WHERE seq >= ? ORDER BY seq", arguments: [old.size])
-                try Self.walk(rows, &verifier, threads: threads, subtreesHold: { entry, _ in
-                    try frontier.append(entry.entryHash).allSatisfy { completed in (try? node(completed.level, completed.index)) == completed.hash }
-                }, release: { item in
+                try Self.walkExtension(db, from: old.size, root: old.root, &frontier, &verifier, threads: threads) { item in
                     try update.add(item.0, item.1)
                     try onEntry(item.0, item.1)
-                })
-                if try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: frontier.size) {
-                    throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
-                }
-                if try Self.hasDetails(db),
-                    let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [old.size]) {
-                    throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
-                }
-                let proof = try Merkle.consistencyProof(old: old.size, new: frontier.size, node)
-                do { try Merkle.verifyConsistency(old: old.size, new: frontier.size, oldRoot: old.root, newRoot: frontier.root, proof: proof) } catch {
-                    throw VerificationFailure(seq: frontier.size - 1, eventID: nil, reason: .treeMismatch)
                 }
                 let flagged = try Self.flagged(db, verifier.state.registry, provedBefore: old.size, root: old.root)
                 return Extension(from: old.size, events: frontier.size, headHash: verifier.state.headHash, treeRoot: frontier.root,

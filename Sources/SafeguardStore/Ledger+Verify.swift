@@ -261,6 +261,40 @@ final class PreparedRows {
     }
 }
 
+extension Ledger {
+    /// The part of re-verification that both ways of resuming share (docs/FORMAT.md §9.2 step
+    /// 3, §9.3 steps 3-4): walks the entries from `size` on through `verifier`, each subtree a
+    /// new entry completes compared with the stored one; then `tree_nodes` must hold exactly
+    /// the whole tree's subtrees, no details record may lie beyond the head, and the file's
+    /// consistency proof must take `root` (at `size`) to the new root. `frontier` starts as the
+    /// tree at `size` and ends as the whole tree.
+    static func walkExtension(_ db: Database, from size: Int64, root: [UInt8], _ frontier: inout MerkleFrontier, _ verifier: inout ChainVerifier,
+                              threads: Int, release: @escaping ((StoredEntry, Envelope)) throws -> Void) throws {
+        let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
+        let rows = try Row.fetchCursor(db, sql: "\(try selectRows(db)) WHERE seq >= ? ORDER BY seq", arguments: [size])
+        var tree = frontier
+        // By the time the tree is checked, the verifier has checked the entry hash column
+        // against the entry, so the column is used rather than hashing the entry again.
+        try walk(rows, &verifier, threads: threads, subtreesHold: { entry, _ in
+            tree.append(entry.entryHash).allSatisfy { completed in (try? node(completed.level, completed.index)) == completed.hash }
+        }, release: release)
+        frontier = tree
+        // No subtree stored beyond those of the whole tree (each new one was compared above).
+        if try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: frontier.size) {
+            throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
+        }
+        if try hasDetails(db),
+            let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
+            throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
+        }
+        // The new tree extends the old one: by construction, and by the proof an auditor would ask for.
+        let proof = try Merkle.consistencyProof(old: size, new: frontier.size, node)
+        do { try Merkle.verifyConsistency(old: size, new: frontier.size, oldRoot: root, newRoot: frontier.root, proof: proof) } catch {
+            throw VerificationFailure(seq: frontier.size - 1, eventID: nil, reason: .treeMismatch)
+        }
+    }
+}
+
 /// Reads the stored tree alongside the entries: one cursor per level, in index order, which is
 /// the order in which the entries complete that level's subtrees. So checking every node costs
 /// a cursor step each, not a lookup.
@@ -334,7 +368,6 @@ extension Ledger {
                 }
                 let head = try Self.treeSize(db)
                 guard head >= size else { throw ExtensionRefusal.truncated(size: head) }
-                let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
                 // Every entry before the checkpoint is read once and hashed (no signatures, no
                 // JSON tree): the tree they make must have the checkpoint's root, and each row's
                 // copy columns must match its bytes, so that what is looked up by column below
@@ -379,7 +412,6 @@ extension Ledger {
                 guard let genesis, genesis.rootPublicKey == trustAnchor else {
                     throw VerificationFailure(seq: 0, eventID: nil, reason: .untrustedRoot(named: genesis?.rootPublicKey.keyID ?? "(no genesis)", trusted: trustAnchor.keyID))
                 }
-                let select = try Self.selectRows(db)
                 var verifier = ChainVerifier(resuming: .resumed(governance: governance, head: (size - 1, last.hash), headFormat: last.format),
                                              trustAnchor: trustAnchor)
                 // Event ids: each new one must not have been used before (one index lookup each).
@@ -387,26 +419,7 @@ extension Ledger {
                     SELECT e.seq FROM events e WHERE e.seq >= ? AND EXISTS (SELECT 1 FROM events f WHERE f.event_id = e.event_id AND f.seq < e.seq)
                     ORDER BY e.seq LIMIT 1
                     """, arguments: [size])
-                let rows = try Row.fetchCursor(db, sql: "\(select) WHERE seq >= ? ORDER BY seq", arguments: [size])
-                // Each subtree a new entry completes must be the stored one.
-                try Self.walk(rows, &verifier, threads: threads, subtreesHold: { entry, _ in
-                    try frontier.append(Entry.entryHash(canonical: entry.envelope, signature: entry.signature)).allSatisfy { completed in
-                        (try? node(completed.level, completed.index)) == completed.hash
-                    }
-                }, release: onEntry)
-                // No subtree stored beyond those of the whole tree (each new one was compared above).
-                if try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM tree_nodes") != MerkleFrontier.nodeCount(size: frontier.size) {
-                    throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
-                }
-                if try Self.hasDetails(db),
-                    let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
-                    throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
-                }
-                // The new tree extends the checkpoint's: by construction, and by the proof an auditor would ask for.
-                let proof = try Merkle.consistencyProof(old: size, new: frontier.size, node)
-                do { try Merkle.verifyConsistency(old: size, new: frontier.size, oldRoot: root, newRoot: frontier.root, proof: proof) } catch {
-                    throw VerificationFailure(seq: frontier.size - 1, eventID: nil, reason: .treeMismatch)
-                }
+                try Self.walkExtension(db, from: size, root: root, &frontier, &verifier, threads: threads, release: onEntry)
                 return Extension(from: size, events: frontier.size, headHash: verifier.state.headHash, treeRoot: frontier.root,
                                  governanceProved: governance.count, flagged: try Self.flagged(db, verifier.state.registry))
             }
