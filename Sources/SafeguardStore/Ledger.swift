@@ -275,6 +275,7 @@ public final class Ledger {
                     let insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
                     var batchIDs = Set<String>()
+                    var tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
                     for (index, draft) in drafts.enumerated() {
                         let signer = signers.count == 1 ? signers[0] : signers[index]
                         do {
@@ -319,7 +320,7 @@ public final class Ledger {
                                 Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
                             ])
                             try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
-                            try TreeStore.addLeaf(db, index: row.seq, hash: row.entryHash)
+                            try tree.add(index: row.seq, hash: row.entryHash)
                             context?.accepted(envelope)
                             written.append(row)
                         } catch let e as LedgerError where reportAll {

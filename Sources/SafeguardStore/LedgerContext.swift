@@ -30,10 +30,17 @@ final class LedgerContext: RecordingContext {
 
     func caseStatus(_ caseID: String) -> CaseStatus {
         if let s = batchCases[caseID] { return s }
-        guard let row = try? Row.fetchOne(caseStatement, arguments: [caseID]),
-            let type = try? RowReader.text(row, 0, "type"), let at = (try? RowReader.text(row, 1, "occurred_at")).flatMap(Timestamp.init(canonical:))
-        else { return .neverOpened }
-        return type == "case.closed" ? .closed(at: at) : .open
+        // Kept for the rest of the batch: the file does not change under it, and `accepted`
+        // overrides it when the batch opens or closes the case.
+        let status: CaseStatus
+        if let row = try? Row.fetchOne(caseStatement, arguments: [caseID]),
+            let type = try? RowReader.text(row, 0, "type"), let at = (try? RowReader.text(row, 1, "occurred_at")).flatMap(Timestamp.init(canonical:)) {
+            status = type == "case.closed" ? .closed(at: at) : .open
+        } else {
+            status = .neverOpened
+        }
+        batchCases[caseID] = status
+        return status
     }
 
     func event(_ eventID: String) -> EventSummary? {

@@ -6,14 +6,28 @@ import SafeguardCore
 /// `events`, levels 1 and up are `tree_nodes` rows, each added when the append that completes
 /// it is written. Nothing is ever recomputed from the whole log.
 enum TreeStore {
-    /// Adds the subtrees that leaf `index` completes (the leaf's own hash is in `events`).
+    /// Adds leaf `index` (the next one) on its own: tests building files by hand use it.
     static func addLeaf(_ db: Database, index: Int64, hash: [UInt8]) throws {
-        var (level, idx, h) = (0, index, hash)
-        while idx & 1 == 1 {
-            h = Merkle.nodeHash(try node(db, level, idx - 1), h)
-            level += 1
-            idx >>= 1
-            try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)").execute(arguments: [level, idx, Data(h)])
+        var appender = try Appender(db, size: index)
+        try appender.add(index: index, hash: hash)
+    }
+
+    /// Adds leaves to the tree in the file within one transaction: the right edge is read once
+    /// (O(log n) rows) and kept in memory, so each leaf costs only the inserts of the subtrees
+    /// it completes (the leaf's own hash is in `events`).
+    struct Appender {
+        private var frontier: MerkleFrontier
+        private let insert: Statement
+
+        init(_ db: Database, size: Int64) throws {
+            frontier = try MerkleFrontier(size: size) { try TreeStore.node(db, $0, $1) }
+            insert = try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
+        }
+
+        /// Adds leaf `index`, which must be the next one.
+        mutating func add(index: Int64, hash: [UInt8]) throws {
+            precondition(index == frontier.size, "leaves are added in order")
+            for node in frontier.append(hash) { try insert.execute(arguments: [node.level, node.index, Data(node.hash)]) }
         }
     }
 
