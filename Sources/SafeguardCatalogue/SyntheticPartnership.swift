@@ -132,6 +132,9 @@ public struct SyntheticPartnership {
         // Never before the events it follows (a return after the start, a MASE referral after
         // the MASH referral and the strategy decision it cites).
         for name in earlier { if let t = child.times[name] { occurred = max(occurred, t + 60) } }
+        // A chain of such events can run ahead of the clock when recordings are seconds apart
+        // (10M events a year): the recording then waits for the event, never the other way.
+        clock = max(clock, occurred)
         let id = newID()
         if let name {
             child.ids[name] = id
