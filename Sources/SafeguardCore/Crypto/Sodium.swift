@@ -25,10 +25,20 @@ public enum Sodium {
         var b = randomBytes(16)
         b[6] = b[6] & 0x0f | 0x40
         b[8] = b[8] & 0x3f | 0x80
-        let h = Hex.encode(b)
-        let u = Array(h)
-        return String(u[0..<8]) + "-" + String(u[8..<12]) + "-" + String(u[12..<16]) + "-" + String(u[16..<20]) + "-" + String(u[20..<32])
+        // 8-4-4-4-12 lowercase hex digits, written in place: a bulk import makes one per event.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var o = 0
+            for (i, byte) in b.enumerated() {
+                if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
+                out[o] = hexDigits[Int(byte >> 4)]
+                out[o + 1] = hexDigits[Int(byte & 0x0f)]
+                o += 2
+            }
+            return o
+        }
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
 }
 
