@@ -262,14 +262,38 @@ final class PreparedRows {
 }
 
 extension Ledger {
-    /// The part of re-verification that both ways of resuming share (docs/FORMAT.md §9.2 step
-    /// 3, §9.3 steps 3-4): walks the entries from `size` on through `verifier`, each subtree a
+    /// Re-verification reads rows by `seq` from the old size on, so the file must hold no row
+    /// such a read cannot see (docs/FORMAT.md §9.2 step 3): the `events`, `details` and
+    /// `tree_nodes` tables MUST be defined exactly as the format defines them (so `seq` is the
+    /// rowid: unique, never NULL), the first entry MUST be at 0 and no details record below 0
+    /// (the CHECK constraints that say so can be switched off). Three index lookups, whatever
+    /// the size. A full verification reads every row and needs none of this.
+    static func checkNoRowsOutsideTheLog(_ db: Database) throws {
+        for table in ["events", "details", "tree_nodes"] {
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])
+            // A file from before format 4 has no details table, and that is all it may lack.
+            if sql == nil, table == "details" { continue }
+            guard let sql, sql == Schema.definitions[table] else {
+                throw VerificationFailure(seq: 0, eventID: nil, reason: .alteredTable(table))
+            }
+        }
+        if let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM events"), first != 0 {
+            throw VerificationFailure(seq: 0, eventID: nil, reason: first < 0 ? .outOfOrder(expected: 0, found: first) : .missingEvents(expected: 0, found: first))
+        }
+        if try hasDetails(db), let first = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details"), first < 0 {
+            throw VerificationFailure(seq: first, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(first), which holds no event"))
+        }
+    }
+
+    /// The part of re-verification that both ways of resuming share (docs/FORMAT.md §9.2 steps
+    /// 3-4, §9.3 steps 3-5): checks that no row lies out of sight, walks the entries from `size` on through `verifier`, each subtree a
     /// new entry completes compared with the stored one; then `tree_nodes` must hold exactly
     /// the whole tree's subtrees, no details record may lie beyond the head, and the file's
     /// consistency proof must take `root` (at `size`) to the new root. `frontier` starts as the
     /// tree at `size` and ends as the whole tree.
     static func walkExtension(_ db: Database, from size: Int64, root: [UInt8], _ frontier: inout MerkleFrontier, _ verifier: inout ChainVerifier,
                               threads: Int, release: @escaping ((StoredEntry, Envelope)) throws -> Void) throws {
+        try checkNoRowsOutsideTheLog(db)
         let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
         let rows = try Row.fetchCursor(db, sql: "\(try selectRows(db)) WHERE seq >= ? ORDER BY seq", arguments: [size])
         var tree = frontier
@@ -284,7 +308,8 @@ extension Ledger {
             throw VerificationFailure(seq: max(frontier.size - 1, 0), eventID: nil, reason: .treeMismatch)
         }
         if try hasDetails(db),
-            let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq >= ? AND seq NOT IN (SELECT seq FROM events)", arguments: [size]) {
+            let stray = try Int64.fetchOne(db, sql: "SELECT MIN(d.seq) FROM details d WHERE d.seq >= ? AND NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = d.seq)",
+                                           arguments: [size]) {
             throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
         }
         // The new tree extends the old one: by construction, and by the proof an auditor would ask for.

@@ -116,6 +116,16 @@ enum Schema {
         return m
     }
 
+    /// The `CREATE TABLE` text SQLite keeps (`sqlite_master.sql`) for each table the migrations
+    /// make, read from a scratch in-memory database: what an unaltered ledger file holds. Empty
+    /// (so that every file is refused) if that database cannot be made.
+    static let definitions: [String: String] = {
+        guard let q = try? DatabaseQueue(), (try? migrator.migrate(q)) != nil,
+            let rows = try? q.read({ try Row.fetchAll($0, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table'") })
+        else { return [:] }
+        return Dictionary(rows.compactMap { r in (r[0] as String?).flatMap { n in (r[1] as String?).map { (n, $0) } } }) { a, _ in a }
+    }()
+
     /// The triggers whose presence `doctor` and the tests check.
     static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",
                            "tree_nodes_append_only_update", "tree_nodes_append_only_delete",

@@ -56,6 +56,21 @@ final class AuditStateTests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("OK: 3 events added since your state of 18"), r.stdout)
     }
 
+    /// Found by a review: rows outside 0 … head − 1 were never read by `--state`, which reads
+    /// from the state's size on, and other commands showed them as events.
+    func testRowsWhereTheStateDoesNotLookAreRefused() throws {
+        XCTAssertEqual(try verify().status, 0)
+        try append(2)
+        for (path, code) in try cli.copiesWithRowsOutOfSight() {
+            XCTAssertEqual(try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--ledger", path).status, 1, "a full verification fails on \(path)")
+            let r = try verify(path, json: true)
+            XCTAssertEqual(r.status, 1, path + ": " + r.stdout + r.stderr)
+            XCTAssertTrue(r.stdout.contains(#""code":"\#(code)""#), path + ": " + r.stdout)
+        }
+        // The state did not move: the untouched ledger still has the 2 new events for it.
+        XCTAssertTrue(try verify().stdout.hasPrefix("OK: 2 events added since your state of 8"))
+    }
+
     func testABadNewEntryIsFoundAtItsPlaceAndTheStateIsKept() throws {
         XCTAssertEqual(try verify().status, 0)
         try append(6)

@@ -112,6 +112,31 @@ struct CLI {
         return copy
     }
 
+    /// Copies of the ledger with a row where re-verification (`--state`, `--since-checkpoint`),
+    /// which reads by `seq` from where it left off, would not look, each with the failure code
+    /// it must give: an event at seq -1 and a details record at seq -7 (CHECK constraints
+    /// switched off), and an event with a NULL seq in an `events` table rebuilt without its
+    /// INTEGER PRIMARY KEY. A full verification finds each of them.
+    func copiesWithRowsOutOfSight() throws -> [(path: String, code: String)] {
+        let copy = { (seq: String, id: String) in
+            "SELECT \(seq), '\(id)', type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash FROM events WHERE seq = 3"
+        }
+        return [
+            (try tamperedCopy("negative-seq.sqlite") { db in
+                try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+                try db.execute(sql: "INSERT INTO events " + copy("-1", "deadbeef-0000-4000-8000-000000000001"))
+            }, "out_of_order"),
+            (try tamperedCopy("negative-details.sqlite") { db in
+                try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
+                try db.execute(sql: "INSERT INTO details SELECT -7, salt, body FROM details WHERE seq = 3")
+            }, "details_mismatch"),
+            (try tamperedCopy("null-seq.sqlite") { db in
+                try db.execute(sql: "CREATE TABLE rebuilt AS SELECT * FROM events; DROP TABLE events; ALTER TABLE rebuilt RENAME TO events")
+                try db.execute(sql: "INSERT INTO events " + copy("NULL", "deadbeef-0000-4000-8000-000000000002"))
+            }, "altered_table"),
+        ]
+    }
+
     func rootPublicKey() throws -> String {
         try String(contentsOfFile: path("root.key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -41,6 +41,17 @@ final class SinceCheckpointTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains(#""new_events":10"#) && r.stdout.contains(#""governance_proved":4"#), r.stdout)
     }
 
+    /// Found by a review: an event with a NULL seq (in a rebuilt table) was read by neither
+    /// the old part's query nor the new part's.
+    func testRowsOutsideTheLogAreRefused() throws {
+        for (path, code) in try cli.copiesWithRowsOutOfSight() {
+            let r = try since(path, json: true)
+            XCTAssertEqual(r.status, 1, path + ": " + r.stdout + r.stderr)
+            // An event before the checkpoint's first entry shows the checkpoint's history rewritten.
+            XCTAssertTrue(r.stdout.contains(#""code":"\#(code)""#) || (code == "out_of_order" && r.stderr.contains("REWRITTEN")), path + ": " + r.stdout + r.stderr)
+        }
+    }
+
     func testANewBadEntryIsFoundAtItsPlace() throws {
         let path = try copy("bad.sqlite") { db in
             var sig = [UInt8](try Data.fetchOne(db, sql: "SELECT signature FROM events WHERE seq = 13")!)

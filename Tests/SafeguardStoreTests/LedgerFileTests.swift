@@ -19,6 +19,24 @@ final class LedgerFileTests: XCTestCase {
         }
     }
 
+    /// docs/FORMAT.md §10 gives the tables' definitions that re-verification requires, byte
+    /// for byte as a real ledger file holds them.
+    func testTheDocumentedTableDefinitionsAreTheFileOnes() throws {
+        let doc = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/FORMAT.md"), encoding: .utf8)
+        let begin = "<!-- table-definitions:begin -->\n```sql\n", end = ";\n```\n<!-- table-definitions:end -->"
+        guard let b = doc.range(of: begin), let e = doc.range(of: end, range: b.upperBound..<doc.endIndex) else {
+            return XCTFail("docs/FORMAT.md has no table-definitions block")
+        }
+        let documented = doc[b.upperBound..<e.lowerBound].components(separatedBy: ";\n\n")
+        let f = try Fixture()
+        let stored = try DatabaseQueue(path: f.path).read { db in
+            try ["events", "tree_nodes", "details"].map { try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [$0]) }
+        }
+        XCTAssertEqual(documented, stored.compactMap { $0 })
+        XCTAssertEqual(stored, ["events", "tree_nodes", "details"].map { Schema.definitions[$0] })
+    }
+
     func testNewerFormatIsRefused() throws {
         let f = try Fixture()
         try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 5") }

@@ -17,6 +17,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case malformedRow(column: String)
         case treeMismatch
         case detailsMismatch(String)
+        /// Re-verification only: a table is not defined as the format defines it.
+        case alteredTable(String)
         case rule(RuleViolation)
     }
 
@@ -47,6 +49,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .malformedRow: return "malformed_row"
         case .treeMismatch: return "tree_mismatch"
         case .detailsMismatch: return "details_mismatch"
+        case .alteredTable: return "altered_table"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -78,6 +81,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .malformedRow(let c): return "the stored row's \(c) column has the wrong type or is missing"
         case .treeMismatch: return "the stored Merkle tree (tree_nodes) does not match the entries: it was altered or damaged, so proofs and checkpoints made from this file would be wrong"
         case .detailsMismatch(let s): return s
+        case .alteredTable(let t):
+            return "the file's \(t) table is not defined as the ledger format defines it, so rows could lie where re-verification does not read: verify the file in full"
         case .rule(let r): return r.description
         }
     }
