@@ -266,8 +266,8 @@ extension Ledger {
     /// such a read cannot see (docs/FORMAT.md §9.2 step 3): the `events`, `details` and
     /// `tree_nodes` tables MUST be defined exactly as the format defines them (so `seq` is the
     /// rowid: unique, never NULL), the first entry MUST be at 0 and no details record below 0
-    /// (the CHECK constraints that say so can be switched off). Three index lookups, whatever
-    /// the size. A full verification reads every row and needs none of this.
+    /// (the CHECK constraints that say so can be switched off). A few lookups, whatever the
+    /// size. A full verification reads every row and needs none of this.
     static func checkNoRowsOutsideTheLog(_ db: Database) throws {
         for table in ["events", "details", "tree_nodes"] {
             let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table])
@@ -286,8 +286,9 @@ extension Ledger {
     }
 
     /// The part of re-verification that both ways of resuming share (docs/FORMAT.md §9.2 steps
-    /// 3-4, §9.3 steps 3-5): checks that no row lies out of sight, walks the entries from `size` on through `verifier`, each subtree a
-    /// new entry completes compared with the stored one; then `tree_nodes` must hold exactly
+    /// 3-4, §9.3 steps 3-5): checks that no row lies out of sight, then walks the entries from
+    /// `size` on through `verifier`, each subtree a new entry completes compared with the
+    /// stored one; then `tree_nodes` must hold exactly
     /// the whole tree's subtrees, no details record may lie beyond the head, and the file's
     /// consistency proof must take `root` (at `size`) to the new root. `frontier` starts as the
     /// tree at `size` and ends as the whole tree.

@@ -123,7 +123,9 @@ enum Schema {
         guard let q = try? DatabaseQueue(), (try? migrator.migrate(q)) != nil,
             let rows = try? q.read({ try Row.fetchAll($0, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table'") })
         else { return [:] }
-        return Dictionary(rows.compactMap { r in (r[0] as String?).flatMap { n in (r[1] as String?).map { (n, $0) } } }) { a, _ in a }
+        var definitions: [String: String] = [:]
+        for r in rows { if let name: String = r[0], let sql: String = r[1] { definitions[name] = sql } }
+        return definitions
     }()
 
     /// The triggers whose presence `doctor` and the tests check.
