@@ -27,7 +27,8 @@ let package = Package(
         // The SQLite ledger file and key files: the I/O edge.
         .target(
             name: "SafeguardStore",
-            dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")]
         ),
         // Read models rebuilt from the verified log.
         .target(
@@ -49,11 +50,13 @@ let package = Package(
         // Benchmarks (tools/bench): not installed, never used for figures anyone reports from.
         .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections",
                                                                  .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
+        // What the tamper tests of every target share: changing a ledger file as an insider would.
+        .target(name: "TestSupport", dependencies: [.product(name: "GRDB", package: "GRDB.swift")], path: "Tests/TestSupport"),
         .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore",
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore"]),
-        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore", "SafeguardCatalogue", "TestSupport"]),
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

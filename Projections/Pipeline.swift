@@ -31,10 +31,12 @@ enum Pipeline {
     }
 
     /// Calls `produce` on a new thread with a sink for items, and `consume` here for each
-    /// item in order. Rethrows the first error of either side.
-    static func run<T>(produce: (@escaping (T) throws -> Void) throws -> Void, consume: (T) throws -> Void) throws {
+    /// item in order; returns what `produce` returned. Rethrows the first error of either side.
+    @discardableResult
+    static func run<T, R>(produce: (@escaping (T) throws -> Void) throws -> R, consume: (T) throws -> Void) throws -> R {
         let queue = Queue<T>()
-        try withoutActuallyEscaping(produce) { produce in
+        let result = Slot<R>()
+        return try withoutActuallyEscaping(produce) { produce in
             let box = Box(produce)
             let thread = Thread {
                 var batch: [T] = []
@@ -43,7 +45,7 @@ enum Pipeline {
                 // anything still holds it.
                 func drain() -> Error? {
                     do {
-                        try box.take()({ item in
+                        result.value = try box.take()({ item in
                             batch.append(item)
                             if batch.count == batchSize {
                                 try queue.put(batch)
@@ -66,11 +68,19 @@ enum Pipeline {
             while let batch = try queue.take() {
                 for item in batch { try consume(item) }
             }
+            // The producer has returned once its queue is closed.
+            queue.cancelAndWait()
+            return result.value!
         }
     }
 
+    /// Where the producer's thread leaves its result (read after that thread is done).
+    private final class Slot<R>: @unchecked Sendable {
+        var value: R?
+    }
+
     private final class Box<F>: @unchecked Sendable {
-        private var value: F?
+        var value: F?
         init(_ value: F) { self.value = value }
         func take() -> F {
             defer { value = nil }

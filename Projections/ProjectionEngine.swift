@@ -86,12 +86,17 @@ public final class ProjectionEngine {
     /// Read-only access to the read models, for reports.
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try db.read(body) }
 
+    /// The tables in which the read models keep the verifier's own record of the log they were
+    /// built from (an `AuditState`, docs/FORMAT.md §9.3): `update` resumes from it, trusting
+    /// nothing in the ledger file before that point.
+    static let statePrefix = "verified_"
+
     /// Replays the whole log from the first event, verifying it against `trustAnchor` as it
     /// goes; nothing is kept if verification fails. Returns the new status.
     @discardableResult
     public func rebuild(trustAnchor: PublicKey, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
-        try rebuild(progress: progress) { fold in
-            _ = try ledger.verify(trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, onEntry: fold)
+        try rebuild(progress: progress, trustAnchor: trustAnchor) { fold in
+            try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, onEntry: fold)
         }
     }
 
@@ -99,21 +104,23 @@ public final class ProjectionEngine {
     /// events are parsed, not checked). The read models it leaves must not be reported from.
     @discardableResult
     public func rebuildUnverifiedForBenchmark(progress: (Int64) -> Void = { _ in }) throws -> [Status] {
-        try rebuild(progress: progress, verified: false) { fold in try ledger.forEachUnverified(fold) }
+        try rebuild(progress: progress, trustAnchor: nil) { fold in try ledger.forEachUnverified(fold); return nil }
     }
 
     /// Folds events already in memory (read by `Ledger.forEachUnverified`): for profiling the
     /// fold alone. Not for figures anyone reports from.
     @discardableResult
     public func rebuildForBenchmark(_ events: [(StoredEntry, Envelope)]) throws -> [Status] {
-        try rebuild(verified: false) { fold in for (row, envelope) in events { try fold(row, envelope) } }
+        try rebuild(trustAnchor: nil) { fold in for (row, envelope) in events { try fold(row, envelope) }; return nil }
     }
 
-    /// Folds what `events` produces (on another thread) into freshly created tables, in one transaction.
-    /// Models built from unverified events are recorded with version -1, so that they show as
-    /// stale and `update` rebuilds them (verifying) rather than extending them.
-    private func rebuild(progress: (Int64) -> Void = { _ in }, verified: Bool = true,
-                         _ events: ((StoredEntry, Envelope) throws -> Void) throws -> Void) throws -> [Status] {
+    /// Folds what `events` produces (on another thread) into freshly created tables, in one
+    /// transaction, with the verifier's record of the log (`statePrefix`) when `events`
+    /// verified it against `trustAnchor`. Models built from unverified events are recorded
+    /// with version -1, so that they show as stale and `update` rebuilds them (verifying)
+    /// rather than extending them.
+    private func rebuild(progress: (Int64) -> Void = { _ in }, trustAnchor: PublicKey?,
+                         _ events: (@escaping (StoredEntry, Envelope) throws -> Void) throws -> Ledger.Verification?) throws -> [Status] {
         try db.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
                 for p in projections {
@@ -122,15 +129,23 @@ public final class ProjectionEngine {
                     try p.create(db)
                     try p.begin(db, fresh: true)
                 }
+                try AuditState.createTables(in: db, prefix: Self.statePrefix)
+                let update = AuditState.Update(spill: { ids in try AuditState.insert(ids: ids, into: db, prefix: Self.statePrefix) })
                 var context = FoldContext(seq: -1, entryHash: Entry.zeroHash, policy: nil)
                 timings = Timings()
                 let started = Date()
-                try Pipeline.run(produce: { sink in try events { row, envelope in try sink((row, envelope)) } }) { item in
+                let verification = try Pipeline.run(produce: { sink in try events { row, envelope in try sink((row, envelope)) } }) { item in
                     try self.fold(item.0, item.1, &context, db)
+                    if trustAnchor != nil { try update.add(item.0, item.1) }
                     if timings.events % 50_000 == 0 { progress(timings.events) }
                 }
                 try self.finish(context, db)
-                if !verified { try db.execute(sql: "UPDATE projection_meta SET version = -1") }
+                if let verification, let trustAnchor {
+                    update.finish(tree: verification.tree, cases: verification.cases)
+                    try AuditState.write(into: db, prefix: Self.statePrefix, update, rootKey: trustAnchor, origin: verification.summary.origin)
+                } else {
+                    try db.execute(sql: "UPDATE projection_meta SET version = -1")
+                }
                 timings.total = Date().timeIntervalSince(started)
                 return .commit
             }
@@ -138,29 +153,38 @@ public final class ProjectionEngine {
         return try status()
     }
 
-    /// Catches up from the stored position, verifying the new entries (and that the entry the
-    /// projections stopped at is unchanged). Rebuilds from the start when a projection's code
-    /// version changed or nothing was built yet.
+    /// Catches up from the stored position: the verifier's record kept with the read models
+    /// (`statePrefix`) is the trusted prefix, so the new entries get every check a full
+    /// verification makes and nothing in the ledger file before them is believed. Rebuilds
+    /// from the start when a projection's code version changed, nothing was built yet, or the
+    /// record is missing (read models from an earlier version) or for another root key.
     @discardableResult
     public func update(trustAnchor: PublicKey) throws -> [Status] {
         let current = try status()
         guard current.count == projections.count, !current.contains(where: \.stale),
-            Set(current.map(\.events)).count == 1, Set(current.map(\.headHash)).count == 1, let first = current.first
+            Set(current.map(\.events)).count == 1, Set(current.map(\.headHash)).count == 1, let first = current.first,
+            let state = try keptState(), state.head.rootKey == trustAnchor, state.head.size == first.events,
+            Hex.encode(state.head.headHash) == first.headHash
         else { return try rebuild(trustAnchor: trustAnchor) }
         if first.behind == 0 { return current }
         try db.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                let seq = first.events - 1
-                var context = FoldContext(seq: seq, entryHash: Hex.decode(first.headHash) ?? [], policy: nil)
-                context.policy = try self.readablePolicy(through: seq)
+                let update = AuditState.Update()
+                var context = FoldContext(seq: first.events - 1, entryHash: state.head.headHash, policy: nil)
+                context.policy = try Self.policy(in: state)
                 for p in projections { try p.begin(db, fresh: false) }
                 timings = Timings()
                 let started = Date()
-                let head = context.entryHash
-                try Pipeline.run(produce: { sink in
-                    try ledger.verifyTail(after: seq, hash: head, trustAnchor: trustAnchor) { row, envelope in try sink((row, envelope)) }
-                }) { item in try self.fold(item.0, item.1, &context, db) }
+                let verification = try Pipeline.run(produce: { sink in
+                    try ledger.verify(from: .state(state), trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                      onEntry: { row, envelope in try sink((row, envelope)) })
+                }) { item in
+                    try self.fold(item.0, item.1, &context, db)
+                    try update.add(item.0, item.1)
+                }
                 try self.finish(context, db)
+                update.finish(tree: verification.tree, cases: verification.cases)
+                try AuditState.write(into: db, prefix: Self.statePrefix, update, rootKey: trustAnchor, origin: state.head.origin)
                 timings.total = Date().timeIntervalSince(started)
                 return .commit
             }
@@ -168,22 +192,29 @@ public final class ProjectionEngine {
         return try status()
     }
 
-    /// The policy document in force at the position the read models were built to (reports
-    /// judge deadlines by it, not by a policy recorded after).
-    public func policyAtHead() throws -> PolicyDocument {
-        guard let policy = try readablePolicy(through: (try status().first?.events ?? 0) - 1) else { throw Failure.notBuilt }
+    /// The verifier's record kept with the read models, read through a connection of its own
+    /// (the update's write transaction holds the engine's).
+    func keptState() throws -> AuditState? {
+        var config = Configuration()
+        config.readonly = true
+        let reader = try DatabaseQueue(path: path, configuration: config)
+        return try AuditState.open(reader, prefix: Self.statePrefix, path: path)
+    }
+
+    /// The catalogue of the last policy among `state`'s governance entries.
+    static func policy(in state: AuditState) throws -> PolicyDocument? {
+        var policy: PolicyDocument?
+        for bytes in state.governance {
+            let e = try Envelope(json: JSONParser.parse(bytes, mode: .canonical))
+            if e.type == EventType.policySet, let doc = e.facts["policy"] { policy = try? PolicyDocument.catalogue(of: doc) }
+        }
         return policy
     }
 
-    /// The last policy recorded at or before `seq` that can be read. A policy document the
-    /// log's rules accept but the catalogue cannot read leaves the one before it in force,
-    /// for the read models as for reports (appending refuses case events until it is replaced).
-    func readablePolicy(through seq: Int64) throws -> PolicyDocument? {
-        var policy: PolicyDocument? = nil
-        try ledger.forEach(Ledger.Filter(type: EventType.policySet)) { row in
-            if row.seq <= seq, let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)),
-                let doc = e.facts["policy"], let p = try? PolicyDocument(json: doc) { policy = p }
-        }
+    /// The policy document in force at the position the read models were built to (reports
+    /// judge deadlines by it, not by a policy recorded after), from the verifier's record.
+    public func policyAtHead() throws -> PolicyDocument {
+        guard let state = try keptState(), let policy = try Self.policy(in: state) else { throw Failure.notBuilt }
         return policy
     }
 
@@ -192,7 +223,7 @@ public final class ProjectionEngine {
         context.entryHash = row.entryHash
         context.occurredAt = row.occurredAt
         context.recordedAt = row.recordedAt
-        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"], let p = try? PolicyDocument(json: doc) { context.policy = p }
+        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"], let p = try? PolicyDocument.catalogue(of: doc) { context.policy = p }
         timings.events += 1
         for p in projections {
             let t = Self.threadCPUTime()
@@ -211,15 +242,21 @@ public final class ProjectionEngine {
 
     func finish(_ context: FoldContext, _ db: Database) throws {
         guard context.seq >= 0 else { throw Failure.emptyLedger }
+        // A case's events are found through the audit read model (made from verified entries
+        // by this engine) and read from the ledger by sequence number, each checked to be the
+        // entry verified: never through the ledger's own indexes, which its holder could leave stale.
+        let caseRows = "SELECT seq, entry_hash FROM audit_events WHERE case_id = ? AND seq <= ? ORDER BY seq"
         let source = CaseEventSource(
-            all: { body in try self.ledger.forEachCase(through: context.seq) { id, events in try body(id, events.map(CaseEvent.init)) } },
-            entries: { id in
-                var out: [(StoredEntry, Envelope)] = []
-                try self.ledger.forEach(Ledger.Filter(caseID: id)) { row in
-                    guard row.seq <= context.seq else { return }
-                    out.append((row, try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))))
+            all: { body in
+                let ids = try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM audit_events WHERE case_id IS NOT NULL AND seq <= ? ORDER BY case_id",
+                                              arguments: [context.seq])
+                for id in ids {
+                    let rows = try Row.fetchAll(db, sql: caseRows, arguments: [id, context.seq])
+                    try body(id, try self.ledger.entries(rows.map { ($0[0], $0[1]) }).map { CaseEvent($0.1) })
                 }
-                return out
+            },
+            entries: { id in
+                try self.ledger.entries(try Row.fetchAll(db, sql: caseRows, arguments: [id, context.seq]).map { ($0[0], $0[1]) })
             })
         let t = Self.threadCPUTime()
         defer { timings.finish += Self.threadCPUTime() - t }

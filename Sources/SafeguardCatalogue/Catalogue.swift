@@ -35,7 +35,8 @@ public enum Catalogue {
                   caseFields.map { FieldSpec($0.name, $0.kind, required: false, $0.help) } + [
                       FieldSpec("lead_agency", .agency, required: false, "the agency now leading"),
                       FieldSpec("police_cris_recorded", .bool, required: false, "police have recorded a CSE CRIS number (police only; the number itself goes in details)"),
-                  ], rules: [{ $0.facts.values.isEmpty ? CatalogueError("facts", "an update must change at least one fact") : nil }, Rules.plausibleBirthMonth]),
+                  ], rules: [EventSpec.Rule("`facts` holds at least one member (`invalid_facts`).") { $0.facts.values.isEmpty ? CatalogueError("facts", "an update must change at least one fact") : nil },
+                           Rules.plausibleBirthMonth]),
         EventSpec("case.transferred", "the case moves to another agency or area", [
             FieldSpec("to_agency", .agency, "the agency taking the case"),
             FieldSpec("reason", .oneOf(["moved_area", "lead_changed", "service_ended", "other"]), "why"),

@@ -48,8 +48,9 @@ public indirect enum FieldKind: Sendable {
     }
 }
 
-/// One member of an event type's `facts`.
-public struct FieldSpec: Sendable {
+/// One member of an event type's `facts`. A class: every fact of every entry verified is
+/// checked against one, so it is shared rather than copied.
+public final class FieldSpec: Sendable {
     public let name: String
     public let kind: FieldKind
     public let required: Bool
@@ -61,31 +62,47 @@ public struct FieldSpec: Sendable {
 }
 
 /// The catalogue entry of one event type: its facts and the checks beyond their shapes.
-public struct EventSpec: Sendable {
+public final class EventSpec: Sendable {
     public let type: String
     /// The toolkit's wording for what this records.
     public let summary: String
     public let fields: [FieldSpec]
+    /// The fields' names.
+    public let names: Set<String>
     /// Checks that involve several fields or earlier events; each returns the problem found.
     public let rules: [Rule]
 
-    public typealias Rule = @Sendable (RuleInput) -> CatalogueError?
+    /// A check across several fields or earlier events, with what it requires in words (the
+    /// sentence docs/CATALOGUE.md gives for it).
+    public struct Rule: Sendable {
+        public let text: String
+        let check: @Sendable (RuleInput) -> CatalogueError?
+        public init(_ text: String, _ check: @escaping @Sendable (RuleInput) -> CatalogueError?) {
+            self.text = text
+            self.check = check
+        }
+    }
 
     public init(_ type: String, _ summary: String, _ fields: [FieldSpec], rules: [Rule] = []) {
         self.type = type; self.summary = summary; self.fields = fields; self.rules = rules
+        names = Set(fields.map(\.name))
     }
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
 }
 
-/// What a rule sees: the draft's facts and place, and the ledger through the context.
+/// What a rule sees: the event's facts and place, the policy in force, and the log before
+/// the event through the context.
 public struct RuleInput {
     public let facts: Facts
-    public let details: [String: JSONValue]
+    /// The event's details; nil when they are not at hand (withheld), in which case rules
+    /// about the details are not checked.
+    public let details: [String: JSONValue]?
     /// The agency recording the event.
     public let agency: String
     public let caseID: String?
     public let occurredAt: Timestamp
+    public let policy: PolicyDocument
     public let context: RecordingContext
 }
 
@@ -104,8 +121,29 @@ public struct Facts: Sendable {
 
 /// Why an event cannot be recorded: the field, what is wrong, and what is allowed.
 public struct CatalogueError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Which of the catalogue's rules an event broke: its failure code in verification
+    /// (docs/FORMAT.md §9, check 10).
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A fact missing, unknown, or of the wrong kind or value; or facts that disagree.
+        case facts = "invalid_facts"
+        /// The case is not open (never opened, already open, or closed before the event).
+        case caseState = "case_state"
+        /// A referenced event is missing, of the wrong type or case, or happened later.
+        case reference = "bad_reference"
+        /// A fact only some agencies may record.
+        case restricted = "restricted_fact"
+        /// A correction of another agency's event, or of the log's governance.
+        case correction = "not_own_event"
+        /// A policy document the catalogue cannot read, or a case event under one.
+        case policy = "invalid_policy"
+    }
+
     public let field: String
     public let problem: String
-    public init(_ field: String, _ problem: String) { self.field = field; self.problem = problem }
+    public let kind: Kind
+    public init(_ field: String, _ problem: String, _ kind: Kind = .facts) { self.field = field; self.problem = problem; self.kind = kind }
     public var description: String { "\(field): \(problem)" }
+
+    /// The same error as a rule of the log: what verification reports.
+    public var violation: RuleViolation { .catalogue(code: kind.rawValue, field: field, problem: problem) }
 }

@@ -22,8 +22,9 @@ public enum RiskLevel: String, CaseIterable, Comparable, Sendable {
 /// The whole policy document of a `governance.policy_set` event, as the catalogue reads it:
 /// indicators and their threshold columns, level rules, deadlines, disruption codes, the
 /// bank-holiday calendar and the facts only some agencies may record. Everything here is
-/// data from the log, so a figure computed under one version can be recomputed later.
-public struct PolicyDocument: Sendable {
+/// data from the log, so a figure computed under one version can be recomputed later. A class,
+/// read once per `policy_set` and then shared: every event verified is checked against it.
+public final class PolicyDocument: Sendable {
     public struct Indicator: Sendable, Equatable {
         public let code: String
         /// `significant` (S codes, marked current or prior) or `additional` (A codes).
@@ -74,6 +75,21 @@ public struct PolicyDocument: Sendable {
         public let description: String
     }
 
+    /// The members of a policy document that carry the event catalogue's data. A policy with
+    /// none of them grants permissions only, and the catalogue is not applied under it
+    /// (docs/FORMAT.md §7.1).
+    public static let catalogueMembers = ["catalogue", "indicators", "vulnerabilities", "columns", "level_rules", "deadlines", "disruptions",
+                                          "bank_holidays", "restricted_facts"]
+    /// The catalogue versions this code knows (the document's `catalogue` member; 1 if absent).
+    public static let catalogueVersions: ClosedRange<Int64> = 1...1
+
+    /// The catalogue `json` (a policy document) carries, or nil for a policy that grants
+    /// permissions only; throws if it carries one this code cannot read.
+    public static func catalogue(of json: JSONValue) throws -> PolicyDocument? {
+        guard let o = json.objectValue, catalogueMembers.contains(where: { o[$0] != nil }) else { return nil }
+        return try PolicyDocument(json: json)
+    }
+
     /// The built-in toolkit policy.
     public static let toolkit: PolicyDocument = {
         do { return try PolicyDocument(json: ToolkitPolicy.document) } catch { fatalError("built-in policy: \(error)") }
@@ -82,6 +98,11 @@ public struct PolicyDocument: Sendable {
     public init(json: JSONValue) throws {
         func fail(_ s: String) -> Invalid { Invalid(description: "policy document: \(s)") }
         permissions = try Policy(json: json)
+        if let v = json["catalogue"] {
+            guard let n = v.integerValue, Self.catalogueVersions.contains(n) else {
+                throw fail("catalogue \(v.integerValue.map(String.init) ?? "(not a whole number)") is not a catalogue version this safeguard knows (\(Self.catalogueVersions.upperBound)): upgrade safeguard")
+            }
+        }
         func list(_ key: String) throws -> [JSONValue] {
             guard let a = json[key]?.arrayValue else { throw fail("\(key) must be an array") }
             return a

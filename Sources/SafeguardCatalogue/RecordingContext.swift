@@ -17,15 +17,22 @@ public struct EventSummary: Equatable, Sendable {
     public init(type: String, caseID: String?, occurredAt: Timestamp, agency: String) {
         self.type = type; self.caseID = caseID; self.occurredAt = occurredAt; self.agency = agency
     }
+
+    public init(_ e: Envelope) {
+        self.init(type: e.type, caseID: e.caseID, occurredAt: e.occurredAt, agency: e.actor.agency)
+    }
 }
 
-/// What validation may ask of the ledger at the moment of recording. The store answers
-/// from SQLite (and from earlier events of the same batch); tests answer from memory.
+/// What the catalogue may ask of the log before the event being checked: where each case
+/// stands and what an earlier event was. Append answers from the file (and from the events
+/// earlier in its batch), verification from what it has verified so far (`CaseBook` and
+/// the verified rows), tests from memory; each must give the answers the log as it stood
+/// before the event gives.
 public protocol RecordingContext {
-    var policy: PolicyDocument { get }
-    var now: Timestamp { get }
     func caseStatus(_ caseID: String) -> CaseStatus
+    /// The earlier event with this id, if there is one.
     func event(_ eventID: String) -> EventSummary?
-    /// The latest value of a case fact recorded by `case.opened` or `case.updated`.
+    /// The latest value of a case fact recorded by `case.opened` or `case.updated` (only the
+    /// facts in `Catalogue.caseFactsRead` are asked for).
     func caseFact(_ caseID: String, _ fact: String) -> JSONValue?
 }

@@ -2,17 +2,21 @@ import SafeguardCore
 
 /// The checks of the catalogue that span several fields or earlier events.
 enum Rules {
-    static let screeningScoredUnderCurrentPolicy: EventSpec.Rule = { input in
-        let v = input.context.policy.version
+    static let screeningScoredUnderCurrentPolicy = EventSpec.Rule("`policy_version` is the `version` of the policy in force (`invalid_facts`).") { input in
+        let v = input.policy.version
         guard input.facts.int("policy_version") == v else {
-            return CatalogueError("facts.policy_version", "must be \(v), the version of the policy in force (\(input.context.policy.name))")
+            return CatalogueError("facts.policy_version", "must be \(v), the version of the policy in force (\(input.policy.name))")
         }
         return nil
     }
 
     /// The screening's age and learning disability agree with the case, so that the level
     /// cannot be lowered by entering an older age (the under-13 rule) or leaving the flag off.
-    static let screeningMatchesCase: EventSpec.Rule = { input in
+    static let screeningMatchesCase = EventSpec.Rule("""
+        `age_years` is not more than the youngest the case's `birth_month` allows on the event's day: the year of that day less the birth \
+        year, less 1 unless that day's month is after the birth month (an age that cannot be checked, with no birth month, passes); and \
+        `learning_disability` is `true` when the case records a learning disability (`invalid_facts`).
+        """) { input in
         guard let caseID = input.caseID, let age = input.facts.int("age_years") else { return nil }
         if let month = input.context.caseFact(caseID, "birth_month")?.stringValue,
             let youngest = Age.youngest(birthMonth: month, on: Day(london: input.occurredAt)), age > Int64(youngest)
@@ -25,17 +29,21 @@ enum Rules {
         return nil
     }
 
-    static let rationaleWhenLevelsDiffer: EventSpec.Rule = { input in
-        guard let own = input.facts.string("practitioner_level"), own != input.facts.string("suggested_level") else { return nil }
-        guard let why = input.details["rationale"]?.stringValue, why.contains(where: { !$0.isWhitespace }) else {
+    /// About the details: checked when they are at hand.
+    static let rationaleWhenLevelsDiffer = EventSpec.Rule("""
+        When `practitioner_level` differs from `suggested_level`, the details hold `rationale`, a string with a character that is not \
+        white space (checked when the details are at hand; `invalid_facts`).
+        """) { input in
+        guard let own = input.facts.string("practitioner_level"), own != input.facts.string("suggested_level"), let details = input.details else { return nil }
+        guard let why = details["rationale"]?.stringValue, why.contains(where: { !$0.isWhitespace }) else {
             return CatalogueError("details.rationale", "is required when practitioner_level (\(own)) differs from suggested_level (\(input.facts.string("suggested_level") ?? "")): say why")
         }
         return nil
     }
 
-    static let suggestedLevelMatches: EventSpec.Rule = { input in
+    static let suggestedLevelMatches = EventSpec.Rule("`suggested_level` is the level the policy suggests for the screening's facts (see \"The suggested level\"; `invalid_facts`).") { input in
         guard let screening = Screening(facts: input.facts) else { return nil }
-        let s = LevelSuggestion.suggest(screening, policy: input.context.policy)
+        let s = LevelSuggestion.suggest(screening, policy: input.policy)
         guard input.facts.string("suggested_level") == s.level.rawValue else {
             return CatalogueError("facts.suggested_level", "must be \(s.level.rawValue), the level the policy gives (\(s.reasons.joined(separator: "; "))); record your own judgement in practitioner_level")
         }
@@ -45,16 +53,17 @@ enum Rules {
     /// The event named by `field` exists, has one of `types` (any type when nil) and, when
     /// `sameCase`, belongs to the same case.
     static func refersTo(_ field: String, types: [String]?, sameCase: Bool) -> EventSpec.Rule {
-        { input in
+        let what = types.map { $0.map { "`\($0)`" }.joined(separator: " or ") + " event" } ?? "event"
+        return EventSpec.Rule("`\(field)`, when given, is the id of an earlier \(what)" + (sameCase ? " of the same case" : "") + " (`bad_reference`).") { input in
             guard let id = input.facts.string(field) else { return nil }
             guard let target = input.context.event(id) else {
-                return CatalogueError("facts.\(field)", "points at no event: \(id) is not in this ledger")
+                return CatalogueError("facts.\(field)", "points at no event: \(id) is not in this ledger", .reference)
             }
             if let types, !types.contains(target.type) {
-                return CatalogueError("facts.\(field)", "must point at a \(types.joined(separator: " or ")) event; \(id) is \(target.type)")
+                return CatalogueError("facts.\(field)", "must point at a \(types.joined(separator: " or ")) event; \(id) is \(target.type)", .reference)
             }
             if sameCase, !sameBytes(target.caseID, input.caseID) {
-                return CatalogueError("facts.\(field)", "points at an event of case \(target.caseID ?? "(none)"), not \(input.caseID ?? "(none)")")
+                return CatalogueError("facts.\(field)", "points at an event of case \(target.caseID ?? "(none)"), not \(input.caseID ?? "(none)")", .reference)
             }
             return nil
         }
@@ -62,36 +71,39 @@ enum Rules {
 
     /// The event named by `field` did not happen after this one ("returned before missing").
     static func notBefore(_ field: String, _ verb: String) -> EventSpec.Rule {
-        { input in
+        EventSpec.Rule("The event `\(field)` names did not happen after this one: its `occurred_at` is not later (`bad_reference`).") { input in
             guard let id = input.facts.string(field), let target = input.context.event(id) else { return nil }
             guard target.occurredAt <= input.occurredAt else {
-                return CatalogueError("occurred_at", "\(verb) at \(input.occurredAt) is before the \(target.type) it follows (\(field), at \(target.occurredAt)); check both dates")
+                return CatalogueError("occurred_at", "\(verb) at \(input.occurredAt) is before the \(target.type) it follows (\(field), at \(target.occurredAt)); check both dates", .reference)
             }
             return nil
         }
     }
 
     /// R5: MASE never takes a first referral; police must have recorded a CSE CRIS number.
-    static let crisRecordedBeforeMASE: EventSpec.Rule = { input in
+    static let crisRecordedBeforeMASE = EventSpec.Rule("The case's `police_cris_recorded` is `true` (`case_state`).") { input in
         guard let c = input.caseID, input.context.caseFact(c, "police_cris_recorded")?.boolValue == true else {
-            return CatalogueError("case_id", "case \(input.caseID ?? "") has no police CSE CRIS number on record: police record it (case-update --cris-number) before a MASE referral")
+            return CatalogueError("case_id", "case \(input.caseID ?? "") has no police CSE CRIS number on record: police record it (case-update --cris-number) before a MASE referral", .caseState)
         }
         return nil
     }
 
     /// A correction changes only what its own agency recorded, and never the log's governance.
-    static let correctsOwnAgencysEvent: EventSpec.Rule = { input in
+    static let correctsOwnAgencysEvent = EventSpec.Rule("""
+        The event `corrects_event` names is not a governance event, and was recorded by the agency recording the correction \
+        (`not_own_event`).
+        """) { input in
         guard let id = input.facts.string("corrects_event"), let target = input.context.event(id) else { return nil }
         if EventType.family(of: target.type) == EventType.governanceFamily {
-            return CatalogueError("facts.corrects_event", "governance events are not corrected; the log's own events (keys, policy) change by new governance events")
+            return CatalogueError("facts.corrects_event", "governance events are not corrected; the log's own events (keys, policy) change by new governance events", .correction)
         }
         guard sameBytes(target.agency, input.agency) else {
-            return CatalogueError("facts.corrects_event", "\(target.type) was recorded by \(target.agency); only \(target.agency) can correct or retract it (ask them, or record your own account)")
+            return CatalogueError("facts.corrects_event", "\(target.type) was recorded by \(target.agency); only \(target.agency) can correct or retract it (ask them, or record your own account)", .correction)
         }
         return nil
     }
 
-    static let dueNotBeforeSet: EventSpec.Rule = { input in
+    static let dueNotBeforeSet = EventSpec.Rule("`due_date` is not before the event's day (`invalid_facts`).") { input in
         guard let due = input.facts.day("due_date"), due >= Day(london: input.occurredAt) else {
             return input.facts["due_date"] == nil ? nil : CatalogueError("facts.due_date", "\(input.facts.string("due_date") ?? "") is before the action was set (\(Day(london: input.occurredAt)))")
         }
@@ -99,7 +111,10 @@ enum Rules {
     }
 
     /// A birth month the child can have: not after the event, and under 26 at it.
-    static let plausibleBirthMonth: EventSpec.Rule = { input in
+    static let plausibleBirthMonth = EventSpec.Rule("""
+        `birth_month`, when given, is a month whose first day is not after the event's day, and the youngest age it allows on that day \
+        (as for a screening's `age_years`) is at most 25 (`invalid_facts`).
+        """) { input in
         guard let month = input.facts.string("birth_month"), let age = Age.youngest(birthMonth: month, on: Day(london: input.occurredAt)) else { return nil }
         guard let first = Day(iso: month + "-01"), first <= Day(london: input.occurredAt), age <= 25 else {
             return CatalogueError("facts.birth_month", "\(month) is not possible for a child or young person at \(input.occurredAt.date) (born by then, under 26)")
@@ -108,7 +123,7 @@ enum Rules {
     }
 
     static func requiredWhen(_ field: String, _ other: String, _ value: String) -> EventSpec.Rule {
-        { input in
+        EventSpec.Rule("`\(field)` is given when `\(other)` is `\(value)` (`invalid_facts`).") { input in
             if input.facts.string(other) == value, input.facts[field] == nil {
                 return CatalogueError("facts.\(field)", "is required when \(other) is \(value)")
             }
@@ -116,7 +131,10 @@ enum Rules {
         }
     }
 
-    static let consentAnswered: EventSpec.Rule = { input in
+    static let consentAnswered = EventSpec.Rule("""
+        When `consent_sought` is `true`, `consent_given` is given and `consent_not_sought_reason` is not; otherwise \
+        `consent_not_sought_reason` is given (`invalid_facts`).
+        """) { input in
         let f = input.facts
         if f.bool("consent_sought") == true {
             if f["consent_given"] == nil { return CatalogueError("facts.consent_given", "is required when consent was sought: was it given?") }
@@ -129,25 +147,28 @@ enum Rules {
         return nil
     }
 
-    static let informedOrWhyNot: EventSpec.Rule = { input in
+    static let informedOrWhyNot = EventSpec.Rule("When `subject_informed` is `false`, `subject_not_informed_reason` is given (`invalid_facts`).") { input in
         if input.facts.bool("subject_informed") == false, input.facts["subject_not_informed_reason"] == nil {
             return CatalogueError("facts.subject_not_informed_reason", "is required when the child or family were not told; one of \(Catalogue.whyNot.joined(separator: ", "))")
         }
         return nil
     }
 
-    static let caseAmongDiscussed: EventSpec.Rule = { input in
+    static let caseAmongDiscussed = EventSpec.Rule("`cases_discussed` includes the event's own case (`invalid_facts`).") { input in
         guard let c = input.caseID, input.facts.strings("cases_discussed").contains(where: { sameBytes($0, c) }) else {
             return CatalogueError("facts.cases_discussed", "must include this event's case \(input.caseID ?? "")")
         }
         return nil
     }
 
-    static let linkedCaseOpened: EventSpec.Rule = { input in
+    static let linkedCaseOpened = EventSpec.Rule("""
+        When `link_kind` is `other_case`, `target` is not the event's own case (`invalid_facts`) and is a case that has been opened \
+        (`case_state`).
+        """) { input in
         guard input.facts.string("link_kind") == "other_case", let target = input.facts.string("target") else { return nil }
         if sameBytes(target, input.caseID) { return CatalogueError("facts.target", "a case cannot be linked to itself") }
         if input.context.caseStatus(target) == .neverOpened {
-            return CatalogueError("facts.target", "case \(target) was never opened")
+            return CatalogueError("facts.target", "case \(target) was never opened", .caseState)
         }
         return nil
     }

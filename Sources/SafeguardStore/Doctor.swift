@@ -100,6 +100,22 @@ public enum Doctor {
                             + "compare with your last checkpoint ('verify --checkpoint'), and restore the file from a verified copy")
                 }
 
+                // Every object of the schema, by name and statement, and nothing else (docs/FORMAT.md §10).
+                let differences = try Schema.differences(db, version: min(version, Schema.formatVersion))
+                if differences.isEmpty {
+                    add("schema", .ok, "schema exactly the format's (\(Schema.expected(version: min(version, Schema.formatVersion)).count) objects)")
+                } else {
+                    let extra = differences.filter { $0.kind == .unknown }.map { "\($0.object.type) \($0.object.name)" }
+                    let altered = differences.filter { $0.kind == .altered }.map { "\($0.object.type) \($0.object.name)" }
+                    let missing = differences.filter { $0.kind == .missing }.map { "\($0.object.type) \($0.object.name)" }
+                    let parts = [extra.isEmpty ? nil : "not part of the format: " + extra.joined(separator: ", "),
+                                 altered.isEmpty ? nil : "changed: " + altered.joined(separator: ", "),
+                                 missing.isEmpty ? nil : "missing: " + missing.joined(separator: ", ")].compactMap { $0 }
+                    add("schema", .problem, parts.joined(separator: "; "),
+                        "someone with write access changed the file's schema (a planted trigger can drop records, a view can show rows that are not there): "
+                            + "verification refuses the file; restore it from a verified copy and find out who had access")
+                }
+
                 let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?"
                 if journal == "wal" {
                     add("journal", .ok, "journal mode: wal")

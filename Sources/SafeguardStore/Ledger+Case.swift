@@ -62,3 +62,27 @@ extension Ledger {
         } catch let e as DatabaseError { throw Self.map(e, path: path) }
     }
 }
+
+extension Ledger {
+    /// The entries at the given sequence numbers, each checked to be the entry whose entry hash
+    /// (hex) is given beside it: for a reader that knows from a verification which entries it
+    /// wants and what they were (the read models). Throws if any is missing or changed.
+    public func entries(_ wanted: [(seq: Int64, entryHash: String)]) throws -> [(StoredEntry, Envelope)] {
+        guard !wanted.isEmpty else { return [] }
+        do {
+            return try db.read { db in
+                let select = try db.cachedStatement(sql: "\(try Self.selectRows(db)) WHERE seq = ?")
+                return try wanted.map { w in
+                    guard let row = try Row.fetchOne(select, arguments: [w.seq]) else {
+                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq), which the read models were built from, is no longer in the file: run 'safeguard verify'")
+                    }
+                    let entry = try Self.entry(row)
+                    guard Hex.encode(Entry.entryHash(canonical: entry.envelope, signature: entry.signature)) == w.entryHash else {
+                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq) is not the one the read models were built from: the file was changed since; run 'safeguard verify'")
+                    }
+                    return (entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))
+                }
+            }
+        } catch let e as LedgerError { throw e } catch { throw Self.map(error, path: path) }
+    }
+}

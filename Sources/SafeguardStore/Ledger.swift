@@ -117,6 +117,7 @@ public final class Ledger {
         case .SQLITE_NOTADB: return LedgerError.notALedger(path: path)
         case .SQLITE_READONLY: return LedgerError.readOnly(path: path)
         case .SQLITE_BUSY, .SQLITE_LOCKED: return LedgerError.busy(path: path)
+        case .SQLITE_FULL: return LedgerError.diskFull(path: path)
         default:
             return LedgerError.sqlite(path: path, message: e.message ?? "\(e.resultCode)")
         }
@@ -156,17 +157,40 @@ public final class Ledger {
             governance.append(e)
         }
         let h = try head(db)
-        return LedgerState.resumed(governance: governance, head: h.map { ($0.lastSeq, $0.hash) })
+        let recorded = try h.flatMap { try String.fetchOne(db, sql: "SELECT recorded_at FROM events WHERE seq = ?", arguments: [$0.lastSeq]) }
+        return LedgerState.resumed(governance: governance, head: h.map { ($0.lastSeq, $0.hash) }, headRecordedAt: recorded.flatMap(Timestamp.init(canonical:)))
     }
 
     /// The `events` table's columns, in the order `entry(_:)` reads them.
     static let columns = "seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash"
+
+    /// The columns as a reader selects them: a value larger than any the format allows is not
+    /// loaded (SQLite knows a blob's length without reading it), so a hostile file cannot make
+    /// a reader hold hundreds of megabytes. An oversized envelope or details body comes out
+    /// empty with its length beside it (`entry(_:)` reports it); any other oversized value
+    /// comes out as a blob where text belongs, or as an empty blob, and fails as malformed.
+    static func guardedColumns(details: Bool) -> String {
+        let texts = ["event_id", "type", "case_id", "agency", "key_id", "occurred_at", "recorded_at"].map {
+            "CASE WHEN length(events.\($0)) > 128 THEN x'00' ELSE events.\($0) END"
+        }
+        func blob(_ c: String, _ max: Int) -> String { "CASE WHEN length(\(c)) > \(max) THEN x'' ELSE \(c) END" }
+        let limit = Entry.maxCanonicalBytes
+        let record = details ? "\(blob("details.salt", 64)), \(blob("details.body", limit)), length(events.envelope), length(details.body)"
+            : "NULL, NULL, length(events.envelope), NULL"
+        return (["events.seq"] + texts + [blob("events.prev_hash", 64), blob("events.envelope", limit), blob("events.signature", 128),
+                                          blob("events.entry_hash", 64)]).joined(separator: ", ") + ", " + record
+    }
+
+    /// Where the index probes of a re-verification (`EventIndexes.probeColumns`) start in a row.
+    static let probeColumn = 16
+
     /// What a reader selects: the event's columns and its details record, if any (NULLs in a
     /// file from before format 4, opened read-only). `seq` is the join column, so filters and
-    /// orderings may name it unqualified.
-    static func selectRows(_ db: Database) throws -> String {
-        try hasDetails(db) ? "SELECT \(columns), salt, body FROM events LEFT JOIN details USING (seq)"
-            : "SELECT \(columns), NULL, NULL FROM events"
+    /// orderings may name it unqualified; other columns are the events table's.
+    static func selectRows(_ db: Database, probes: [EventIndexes.Index]? = nil) throws -> String {
+        let extra = probes.map { ", " + EventIndexes.probeColumns($0) } ?? ""
+        return try hasDetails(db) ? "SELECT \(guardedColumns(details: true))\(extra) FROM events LEFT JOIN details USING (seq)"
+            : "SELECT \(guardedColumns(details: false))\(extra) FROM events"
     }
 
     static func hasDetails(_ db: Database) throws -> Bool { try db.tableExists("details") }
@@ -174,7 +198,7 @@ public final class Ledger {
     /// Decodes a row, checking each column's storage class, so that a damaged or hostile file
     /// gives an error naming the column instead of a crash.
     static func entry(_ row: Row) throws -> StoredEntry {
-        StoredEntry(
+        var e = StoredEntry(
             seq: try RowReader.integer(row, 0, "seq"), eventID: try RowReader.text(row, 1, "event_id"),
             type: try RowReader.text(row, 2, "type"), caseID: try RowReader.optionalText(row, 3, "case_id"),
             agency: try RowReader.text(row, 4, "agency"), keyID: try RowReader.text(row, 5, "key_id"),
@@ -182,6 +206,9 @@ public final class Ledger {
             prevHash: try RowReader.blob(row, 8, "prev_hash"), envelope: try RowReader.blob(row, 9, "envelope"),
             signature: try RowReader.blob(row, 10, "signature"), entryHash: try RowReader.blob(row, 11, "entry_hash"),
             details: try details(row, 12))
+        if case .int64(let n) = (row[14] as DatabaseValue).storage, n > Entry.maxCanonicalBytes { e.envelopeTooLarge = Int(n) }
+        if case .int64(let n) = (row[15] as DatabaseValue).storage, n > Entry.maxCanonicalBytes { e.detailsTooLarge = Int(n) }
+        return e
     }
 
     /// The details record in columns `i` (salt) and `i + 1` (body): nil when both are NULL
@@ -266,35 +293,29 @@ public final class Ledger {
                 try db.inTransaction(.immediate) {
                     written = []
                     var refusals: [Refusal] = []
+                    try Schema.check(db)
                     let state = try Self.state(db, path: path)
                     var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
-                    // A damaged policy document must not stop the partnership from recording a corrected one.
-                    let policy: Result<PolicyDocument, Error>? = state.policyDocument.map { doc in Result { try PolicyDocument(json: doc) } }
-                    let context = try (try? policy?.get()).map { try LedgerContext(db: db, policy: $0, now: Timestamp(seconds: 0)) }  // now: set per draft
+                    // The catalogue's rules, as verification applies them, answered from the file and the batch.
+                    let context = try LedgerContext(db: db)
+                    verifier.rules = CatalogueRules(view: context)
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                     let insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
                     let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
+                    let stored = try db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?")
                     var batchIDs = Set<String>()
                     var tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
                     for (index, draft) in drafts.enumerated() {
                         let signer = signers.count == 1 ? signers[0] : signers[index]
                         do {
                             let now = clock()
+                            try Self.checkClock(now, against: verifier.state.lastRecordedAt, index: index)
                             let envelope: Envelope
                             let sealed = try SealedDetails(draft.details, salt: newSalt())
                             do throws(RuleViolation) {
                                 envelope = try verifier.state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: now,
                                                                        eventID: newID(), practitioner: practitioner)
                             } catch { throw LedgerError.rejected(error, index: index) }
-                            if context == nil, case .failure(let e) = policy, EventType.requiresCase(draft.type) {
-                                throw LedgerError.invalidEvent("the policy in force cannot be read (\(e)); the partnership must record a corrected policy", index: index)
-                            }
-                            if let context {
-                                context.now = now
-                                do throws(CatalogueError) {
-                                    try Catalogue.validate(draft, agency: envelope.actor.agency, context: context)
-                                } catch { throw LedgerError.invalidFacts(error, index: index) }
-                            }
                             let entry = try Entry(signing: envelope, with: signer)
                             guard entry.canonical.count <= Entry.maxCanonicalBytes else {
                                 throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
@@ -306,13 +327,18 @@ public final class Ledger {
                             guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, batchIDs.insert(row.eventID).inserted else {
                                 throw LedgerError.duplicateEventID(row.eventID, index: index)
                             }
-                            // Every check verification makes, except re-verifying the signature just
-                            // made with the enrolled key (libsodium's signing is not in doubt; the key is
-                            // checked to be the enrolled one): that would double the cost of an append.
+                            // Every check verification makes, the catalogue's included, except re-verifying
+                            // the signature just made with the enrolled key (libsodium's signing is not in
+                            // doubt; the key is checked to be the enrolled one): that would double the cost
+                            // of an append.
                             guard verifier.state.registry[signer.publicKey.keyID]?.publicKey ?? (verifier.state.nextSeq == 0 ? signer.publicKey : nil) == signer.publicKey else {
                                 throw LedgerError.invalidEvent("the signing key is not the one enrolled under its id", index: index)
                             }
                             do throws(VerificationFailure) { _ = try verifier.verify(row, deferSignature: true) } catch {
+                                if case .rule(.catalogue(let code, let field, let problem)) = error.reason {
+                                    throw LedgerError.invalidFacts(CatalogueError(field, problem, CatalogueError.Kind(rawValue: code) ?? .facts), index: index)
+                                }
+                                if case .rule(let violation) = error.reason { throw LedgerError.rejected(violation, index: index) }
                                 throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
                             }
                             try insert.execute(arguments: [
@@ -320,8 +346,11 @@ public final class Ledger {
                                 Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
                             ])
                             try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
+                            // Nothing is acknowledged that is not there: the row read back must be the one written.
+                            guard try Data.fetchOne(stored, arguments: [row.seq]).map({ [UInt8]($0) }) == row.entryHash else {
+                                throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
+                            }
                             try tree.add(index: row.seq, hash: row.entryHash)
-                            context?.accepted(envelope)
                             written.append(row)
                         } catch let e as LedgerError where reportAll {
                             refusals.append(Refusal(index: index, reason: e.reason))
@@ -340,6 +369,21 @@ public final class Ledger {
     public func append(_ drafts: [EventDraft], signer: SigningKey, practitioner: String = "root", reportAll: Bool = false,
                        clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
         try append(drafts, signers: [signer], practitioner: practitioner, reportAll: reportAll, clock: clock, newID: newID, newSalt: newSalt)
+    }
+
+    /// How far ahead of the ledger's last recording time the clock an append is given may be,
+    /// in days (nil: no limit). A clock far ahead would date a record in the future, and every
+    /// later one with a right clock would then be refused as behind it. The command-line tool
+    /// sets 31 days for the machine's own clock (unless `SAFEGUARD_ALLOW_CLOCK_JUMP` is set);
+    /// a simulation (`demo seed`) brings its own clock and no limit.
+    nonisolated(unsafe) public static var maxClockJumpDays: Int64?
+
+    /// Refuses to record at `now` when that is before the ledger's last recording time (the
+    /// log's time never goes back: docs/FORMAT.md §8.5) or implausibly far after it.
+    static func checkClock(_ now: Timestamp, against last: Timestamp?, index: Int) throws {
+        guard let last else { return }
+        if now < last { throw LedgerError.clockBehind(now: now, last: last) }
+        if let days = maxClockJumpDays, now.seconds - last.seconds > days * 86400 { throw LedgerError.clockAhead(now: now, last: last, maxDays: days) }
     }
 
     /// A fresh details salt from libsodium's CSPRNG: what every real recording uses.

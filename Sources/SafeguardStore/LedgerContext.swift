@@ -3,10 +3,11 @@ import SafeguardCatalogue
 import SafeguardCore
 
 /// Answers the catalogue's questions from the ledger file inside the append transaction,
-/// overlaid with the events already accepted earlier in the same batch.
-final class LedgerContext: RecordingContext {
-    let policy: PolicyDocument
-    var now: Timestamp
+/// overlaid with the events already accepted earlier in the same batch. The writer trusts the
+/// file it writes to (its schema is checked first); verification answers the same questions
+/// from what it verified (`VerifiedView`), so an append misled by a file changed behind its
+/// back writes an entry that verification rejects.
+final class LedgerContext: LogView {
     private var batchCases: [String: CaseStatus] = [:]
     private var batchEvents: [String: EventSummary] = [:]
     private var batchFacts: [String: [String: JSONValue]] = [:]
@@ -14,9 +15,7 @@ final class LedgerContext: RecordingContext {
     private let eventStatement: Statement
     private let factsStatement: Statement
 
-    init(db: Database, policy: PolicyDocument, now: Timestamp) throws {
-        self.policy = policy
-        self.now = now
+    init(db: Database) throws {
         // `+seq`: sort the few opening and closing events found by (case, type), rather than
         // walk the whole case backwards by seq (which made a long case's appends quadratic).
         caseStatement = try db.cachedStatement(sql: """
@@ -64,14 +63,12 @@ final class LedgerContext: RecordingContext {
     }
 
     /// Makes an accepted event of the batch visible to the drafts after it.
-    func accepted(_ e: Envelope) {
-        batchEvents[e.eventID] = EventSummary(type: e.type, caseID: e.caseID, occurredAt: e.occurredAt, agency: e.actor.agency)
+    func accept(_ e: Envelope) {
+        batchEvents[e.eventID] = EventSummary(e)
         guard let c = e.caseID else { return }
-        if e.type == "case.opened" {
-            batchCases[c] = .open
-            batchFacts[c] = e.facts
-        }
-        if e.type == "case.updated" { batchFacts[c, default: [:]].merge(e.facts) { $1 } }
+        if e.type == "case.opened" { batchCases[c] = .open }
+        // A reopening keeps the facts recorded before it unless it records them anew.
+        if e.type == "case.opened" || e.type == "case.updated" { batchFacts[c, default: [:]].merge(e.facts) { $1 } }
         if e.type == "case.closed" { batchCases[c] = .closed(at: e.occurredAt) }
     }
 }

@@ -18,6 +18,12 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// Several drafts of a batch were refused; nothing was appended.
     case refused([Ledger.Refusal])
     case duplicateEventID(String, index: Int)
+    /// This machine's clock is earlier than the ledger's last recording time.
+    case clockBehind(now: Timestamp, last: Timestamp)
+    /// This machine's clock is implausibly far ahead of the ledger's last recording time.
+    case clockAhead(now: Timestamp, last: Timestamp, maxDays: Int64)
+    /// The disk (or the file system's quota) is full.
+    case diskFull(path: String)
     case sqlite(path: String, message: String)
 
     public var description: String {
@@ -35,8 +41,26 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .refused(let list):
             return "\(list.count) event(s) refused, nothing was appended: " + list.map { "#\($0.index + 1): \($0.reason)" }.joined(separator: " | ")
         case .duplicateEventID(let id, _): return "an event with id \(id) is already in the ledger (was it sent twice?); nothing was appended"
+        case .clockBehind(let now, let last):
+            return "this machine's clock (\(now)) is \(Self.span(last.seconds - now.seconds)) behind the ledger's last record (\(last)): "
+                + "a record cannot be dated before the one it follows; fix the clock (e.g. enable time synchronisation) and try again; nothing was appended"
+        case .clockAhead(let now, let last, let days):
+            return "this machine's clock (\(now)) is \(Self.span(now.seconds - last.seconds)) ahead of the ledger's last record (\(last)), more than \(days) days: "
+                + "fix the clock, or, if the ledger really has not been written to since then, set SAFEGUARD_ALLOW_CLOCK_JUMP=1 for this command; nothing was appended"
+        case .diskFull(let p): return "disk full: \(p) could not be written; free space on that disk and try again (nothing was changed)"
         case .sqlite(let p, let m): return "cannot use the ledger at \(p): \(m)"
         }
+    }
+
+    /// A duration as people say it: "3 h 12 min", "2 days 4 h", "45 s".
+    static func span(_ seconds: Int64) -> String {
+        let s = max(0, seconds)
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return "\(s / 60) min" + (s % 60 == 0 ? "" : " \(s % 60) s") }
+        if s < 86400 { return "\(s / 3600) h" + (s % 3600 / 60 == 0 ? "" : " \(s % 3600 / 60) min") }
+        let days = s / 86400
+        if days >= 730 { return "\(days / 365) years" }
+        return "\(days) day\(days == 1 ? "" : "s")" + (s % 86400 / 3600 == 0 ? "" : " \(s % 86400 / 3600) h")
     }
 
     /// The reason alone, without "nothing was appended", for lists of refusals.

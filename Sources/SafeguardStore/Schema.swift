@@ -116,17 +116,94 @@ enum Schema {
         return m
     }
 
-    /// The `CREATE TABLE` text SQLite keeps (`sqlite_master.sql`) for each table the migrations
-    /// make, read from a scratch in-memory database: what an unaltered ledger file holds. Empty
-    /// (so that every file is refused) if that database cannot be made.
-    static let definitions: [String: String] = {
-        guard let q = try? DatabaseQueue(), (try? migrator.migrate(q)) != nil,
-            let rows = try? q.read({ try Row.fetchAll($0, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table'") })
-        else { return [:] }
-        var definitions: [String: String] = [:]
-        for r in rows { if let name: String = r[0], let sql: String = r[1] { definitions[name] = sql } }
-        return definitions
+    /// One row of `sqlite_master`: a table, index, trigger or view, with the statement SQLite
+    /// keeps for it (nil for the indexes SQLite makes itself, such as a UNIQUE column's).
+    struct Object: Hashable, Sendable {
+        let type: String
+        let name: String
+        let table: String
+        let sql: String?
+    }
+
+    /// What `sqlite_master` holds in an unaltered file of format `version`, nothing more and
+    /// nothing less: read from a scratch in-memory database migrated to that version, so it is
+    /// exactly the text SQLite keeps for the statements the migrations run. Empty (so that
+    /// every file is refused) if that database cannot be made.
+    static func expected(version: Int) -> Set<Object> { expectedByVersion[version] ?? [] }
+
+    private static let expectedByVersion: [Int: Set<Object>] = {
+        var out: [Int: Set<Object>] = [:]
+        for version in 1...formatVersion {
+            guard let q = try? DatabaseQueue(), (try? migrator.migrate(q, upTo: "v\(version)")) != nil,
+                let objects = try? q.read({ try objectsOf($0) })
+            else { continue }
+            out[version] = Set(objects)
+        }
+        return out
     }()
+
+    /// The longest statement text read from a file's `sqlite_master`: longer ones are not
+    /// ours, and are not read into memory.
+    static let maxStatement = 4096
+
+    /// The objects in `db`'s `sqlite_master` (the file's own schema: not the temporary one).
+    static func objectsOf(_ db: Database) throws -> [Object] {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT type, name, tbl_name, CASE WHEN length(sql) <= \(maxStatement) THEN sql END, sql IS NULL FROM sqlite_master ORDER BY rowid LIMIT 1000
+            """)
+        return rows.map { r in
+            let type = (r[0] as String?) ?? "", name = (r[1] as String?) ?? "", table = (r[2] as String?) ?? ""
+            // A statement too long to read stands as one that matches nothing we write.
+            let sql = (r[3] as String?) ?? ((r[4] as Bool?) == true ? nil : "(a statement over \(maxStatement) characters)")
+            return Object(type: type, name: name, table: table, sql: sql)
+        }
+    }
+
+    /// How a file's schema differs from its format's: objects that are not the format's
+    /// (planted triggers, views, indexes), and the format's objects that are missing or whose
+    /// statement differs. Empty for an unaltered file.
+    struct Difference: Equatable, Sendable, CustomStringConvertible {
+        enum Kind: Equatable, Sendable { case unknown, altered, missing }
+        let kind: Kind
+        let object: Object
+
+        var description: String {
+            switch kind {
+            case .unknown: return "the file holds a \(object.type) '\(object.name)' that is not part of the ledger format"
+            case .altered: return "the file's \(object.type) '\(object.name)' is not defined as the ledger format defines it"
+            case .missing: return "the file has no \(object.type) '\(object.name)', which the ledger format defines"
+            }
+        }
+    }
+
+    static func differences(_ db: Database, version: Int) throws -> [Difference] {
+        let expected = Self.expected(version: version)
+        let byName = Dictionary(expected.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let found = try objectsOf(db)
+        var out: [Difference] = []
+        var seen = Set<String>()
+        for o in found {
+            seen.insert(o.name)
+            guard let e = byName[o.name] else { out.append(Difference(kind: .unknown, object: o)); continue }
+            if e != o { out.append(Difference(kind: .altered, object: o)) }
+        }
+        for e in expected.sorted(by: { $0.name < $1.name }) where !seen.contains(e.name) {
+            out.append(Difference(kind: .missing, object: e))
+        }
+        return out
+    }
+
+    /// Refuses a file whose schema is not exactly its format's (docs/FORMAT.md §10): the
+    /// first difference, as a verification failure (`unknown_schema_object` or
+    /// `altered_table`). A planted trigger could silently drop appends, a view or a changed
+    /// table could show rows that are not there, and an index could be left stale; so every
+    /// verification, append and evidence bundle checks this before reading anything else.
+    static func check(_ db: Database) throws {
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        guard let first = try differences(db, version: version).first else { return }
+        let what = "\(first.object.type) '\(first.object.name)'"
+        throw VerificationFailure(seq: 0, eventID: nil, reason: first.kind == .unknown ? .unknownSchemaObject(what) : .alteredTable(what))
+    }
 
     /// The triggers whose presence `doctor` and the tests check.
     static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",

@@ -56,7 +56,9 @@ if args.first == "since" {
         var ledger = try Ledger.open(at: copy, readOnly: false)
         var t = Date()
         let update = try AuditState.Update(creating: statePath)
-        let summary = try ledger.verify(trustAnchor: anchor, threads: cores, onEntry: { try update.add($0, $1) })
+        let first = try ledger.verify(from: .none, trustAnchor: anchor, threads: cores, onEntry: { try update.add($0, $1) })
+        let summary = first.summary
+        update.finish(tree: first.tree, cases: first.cases)
         try AuditState.create(statePath, update, rootKey: anchor, origin: summary.origin)
         print("state_create_s \(String(format: "%.1f", Date().timeIntervalSince(t)))")
         print("state_bytes \((try FileManager.default.attributesOfItem(atPath: statePath)[.size] as? Int) ?? 0)")
@@ -73,12 +75,12 @@ if args.first == "since" {
         ledger = try Ledger.open(at: copy, readOnly: true)
         t = Date()
         let state = try AuditState.open(statePath)
-        let e = try ledger.verify(from: state, trustAnchor: anchor, threads: cores, update: AuditState.Update(state))
-        print("since_new_events \(e.events - e.from)")
+        let e = try ledger.verify(from: .state(state), trustAnchor: anchor, threads: cores)
+        print("since_new_events \(e.summary.events - e.from)")
         print("since_state_ms \(String(format: "%.1f", Date().timeIntervalSince(t) * 1000))")
         t = Date()
-        let c = try ledger.verifyExtension(size: old, root: oldRoot, trustAnchor: anchor, threads: cores)
-        precondition(c.treeRoot == e.treeRoot)
+        let c = try ledger.verify(from: .checkpoint(size: old, root: oldRoot), trustAnchor: anchor, threads: cores)
+        precondition(c.summary.treeRoot == e.summary.treeRoot)
         print("since_checkpoint_ms \(String(format: "%.1f", Date().timeIntervalSince(t) * 1000))")
     }
 }

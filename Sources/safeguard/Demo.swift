@@ -49,6 +49,8 @@ extension Safeguard.Demo {
         }
 
         func run() throws {
+            // The simulation dates its records by its own clock, with the pauses of real life.
+            Ledger.maxClockJumpDays = nil
             let fm = FileManager.default
             if fm.fileExists(atPath: dir), let items = try? fm.contentsOfDirectory(atPath: dir), !items.isEmpty {
                 throw InputError("\(dir) already exists and is not empty: choose a new folder")

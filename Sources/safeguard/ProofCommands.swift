@@ -96,6 +96,11 @@ extension Safeguard {
                 throw InputError("this JSON file is not evidence written by 'safeguard witness add-checkpoint'")
             }
             let (a, _) = try Checkpoint.open(Array(e.cosigned.utf8), log: log)
+            guard !e.presented.isEmpty else {
+                let observed = e.observed.map { " The file held \($0.size) events (tree root \($0.root)), a tree the log did not sign." } ?? ""
+                throw ProofRefused("NOT PROVEN: the log signed a checkpoint of \(a.size) events, and the file it was checked against holds no later checkpoint the log signed."
+                                   + observed + " Keep the file: verifying it in full shows what it holds, but only two checkpoints the log signed prove misbehaviour")
+            }
             let (b, _) = try Checkpoint.open(Array(e.presented.utf8), log: log)
             guard a.origin == b.origin else { throw ProofRefused("the two checkpoints are of different logs") }
             if a.size == b.size {

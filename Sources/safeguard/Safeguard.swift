@@ -15,7 +15,11 @@ struct Safeguard: ParsableCommand {
             or rewritten since.
 
             The ledger file is --ledger PATH or $SAFEGUARD_LEDGER. A writer waits up to \
-            $SAFEGUARD_LOCK_TIMEOUT seconds (default 30) for others to finish before giving up. Exit codes: 0 success; \
+            $SAFEGUARD_LOCK_TIMEOUT seconds (default 30) for others to finish before giving up. A record is dated by \
+            this machine's clock, which may not be behind the ledger's last record, nor more than 31 days ahead of it \
+            unless $SAFEGUARD_ALLOW_CLOCK_JUMP=1 (a ledger not written to for that long).
+
+            Exit codes: 0 success; \
             1 verification failed (the ledger, a proof, a checkpoint or a bundle does not hold); 2 usage error; 3 input refused (event, key \
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
@@ -29,6 +33,10 @@ struct Safeguard: ParsableCommand {
                     throw ValidationError("SAFEGUARD_LOCK_TIMEOUT must be a number of seconds between 0 and 3600, e.g. 30")
                 }
                 Ledger.lockTimeout = seconds
+            }
+            // This machine's clock dates every record: refuse one implausibly far ahead of the ledger.
+            if ProcessInfo.processInfo.environment["SAFEGUARD_ALLOW_CLOCK_JUMP"].map({ $0.isEmpty || $0 == "0" }) ?? true {
+                Ledger.maxClockJumpDays = 31
             }
             var command = try parseAsRoot()
             try command.run()

@@ -30,7 +30,7 @@ extension Safeguard {
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it (with --checkpoint).", valueName: "vkey"))
         var logKey: String?
         @OptionGroup var witnesses: WitnessOptions
-        @Option(help: ArgumentHelp("If the log no longer holds --checkpoint, write the evidence here (your checkpoint, the log's latest one and its proof), for 'safeguard check-proof'.", valueName: "path"))
+        @Option(help: ArgumentHelp("If the log no longer holds --checkpoint (TRUNCATED or REWRITTEN), write the evidence here (your checkpoint, the log's latest signed one, its proof and the tree the file holds), for 'safeguard check-proof'.", valueName: "path"))
         var evidence: String?
         @Option(help: ArgumentHelp("Cores to verify on (default: all of them): each entry's decoding, hashes and signature are spread across them; the chain itself is walked on one.", valueName: "n"))
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -41,6 +41,9 @@ extension Safeguard {
             "Your own record of what you verified (keep it yourself, not with the log): if the file exists, only the events added since are verified, then it is brought up to date; if not, the whole log is verified and it is created.",
             valueName: "path"))
         var state: String?
+        @Option(name: .customLong("clock-skew"), help: ArgumentHelp(
+            "Events recorded more than this many seconds after this machine's clock are flagged: their recording times cannot be right.", valueName: "seconds"))
+        var clockSkew: Int64 = 600
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -51,6 +54,8 @@ extension Safeguard {
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
             if sinceCheckpoint, checkpoint == nil { throw ValidationError("--since-checkpoint needs the --checkpoint you verified up to, and --log-key") }
+            if evidence != nil, checkpoint == nil { throw ValidationError("--evidence records how the log departs from a --checkpoint you kept: give --checkpoint and --log-key") }
+            guard clockSkew >= 0 else { throw ValidationError("--clock-skew is a number of seconds, 0 or more") }
         }
 
         func run() throws {
@@ -65,123 +70,104 @@ extension Safeguard {
                 let (c, _) = try Checkpoint.open(note, log: log)
                 kept = (c, note, try witnesses.check(note), log)
             }
-            if sinceCheckpoint, let kept { return try verifySince(l, kept: kept.checkpoint, cosigned: kept.cosigned, anchor: anchor) }
-            if let state, FileManager.default.fileExists(atPath: state) { return try verifyFromState(l, path: state, anchor: anchor) }
-            let update = try state.map(AuditState.Update.init(creating:))
+            // Where this run starts: your kept checkpoint, your kept state, or genesis.
+            let prefix: Ledger.TrustedPrefix
+            var keptState: AuditState?
+            let update: AuditState.Update?
+            if sinceCheckpoint, let kept {
+                prefix = .checkpoint(size: kept.checkpoint.size, root: kept.checkpoint.root)
+                update = nil
+            } else if let state, FileManager.default.fileExists(atPath: state) {
+                keptState = try AuditState.open(state)
+                prefix = .state(keptState!)
+                update = AuditState.Update()
+            } else {
+                prefix = .none
+                update = try state.map(AuditState.Update.init(creating:))
+            }
             var frontier = MerkleFrontier()
             var rootAtKept: [UInt8]? = kept?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
-            let summary: VerificationSummary
+            let v: Ledger.Verification
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
                 let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
                 defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-                summary = try l.verify(trustAnchor: anchor, threads: threads, every: 50_000, progress: { n in
+                let fromGenesis = keptState == nil && !sinceCheckpoint
+                v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew),
+                                 every: 50_000, progress: { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
                 }, onEntry: { row, envelope in
                     try update?.add(row, envelope)
-                    guard let kept, frontier.size < kept.checkpoint.size else { return }
+                    guard fromGenesis, let kept, frontier.size < kept.checkpoint.size else { return }
                     frontier.append(row.entryHash)
                     if frontier.size == kept.checkpoint.size { rootAtKept = frontier.root }
                 })
+            } catch Ledger.ExtensionRefusal.truncated(let size) {
+                let what = keptState.map { "your state (\(state ?? "")) says you verified \($0.head.size)" }
+                    ?? "your checkpoint, signed by the log, says it had \(kept?.checkpoint.size ?? 0)"
+                throw ProofRefused("TRUNCATED: the log has \(size) events, but \(what): events were cut off the end. Keep "
+                                   + (keptState == nil ? "the checkpoint" : "the state") + " and this file as evidence." + evidenceWritten(l, kept: kept))
+            } catch Ledger.ExtensionRefusal.rewritten {
+                let what = keptState.map { "the first \($0.head.size) events you verified (root \(Base64.encode($0.head.root)), in \(state ?? ""))" }
+                    ?? "the first \(kept?.checkpoint.size ?? 0) events your checkpoint, signed by the log, commits to (root \(Base64.encode(kept?.checkpoint.root ?? [])))"
+                throw ProofRefused("REWRITTEN: the file no longer holds \(what): history was changed after it was verified. Keep it and this file as evidence; "
+                                   + "'safeguard verify' in full says where." + evidenceWritten(l, kept: kept))
             } catch let failure as VerificationFailure {
-                throw failed(failure, "The ledger cannot be relied on from sequence number \(failure.seq) onward; events before it verified.")
+                throw failed(failure, keptState != nil ? "Your state (\(state ?? "")) is left as it was."
+                             : sinceCheckpoint ? nil : "The ledger cannot be relied on from sequence number \(failure.seq) onward; events before it verified.")
             }
             var held: (Checkpoint, [String])? = nil
             if let kept {
                 let c = kept.checkpoint
-                guard sameBytes(c.origin, summary.origin) else {
-                    throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(summary.origin)'")
+                guard sameBytes(c.origin, v.summary.origin) else {
+                    throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(v.summary.origin)'")
                 }
-                guard summary.events >= c.size, let root = rootAtKept else {
-                    throw ProofRefused("TRUNCATED: the log has \(summary.events) events, but your checkpoint, signed by the log, says it had \(c.size): "
-                                       + "events were cut off the end. Keep the checkpoint and this file as evidence")
-                }
-                guard root == c.root else {
-                    let saved = evidence.flatMap { path in (try? writeEvidence(l, kept: kept, to: path)) == true ? " Evidence written to \(path)." : nil } ?? ""
-                    throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
-                                       + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence.\(saved)")
+                if !sinceCheckpoint {
+                    guard v.summary.events >= c.size, let root = rootAtKept else {
+                        throw ProofRefused("TRUNCATED: the log has \(v.summary.events) events, but your checkpoint, signed by the log, says it had \(c.size): "
+                                           + "events were cut off the end. Keep the checkpoint and this file as evidence." + evidenceWritten(l, kept: kept))
+                    }
+                    guard root == c.root else {
+                        throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
+                                           + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence."
+                                           + evidenceWritten(l, kept: kept))
+                    }
                 }
                 held = (c, kept.cosigned)
             }
-            report(summary, anchor: anchor, checkpoint: held)
-            if let state, let update {
-                try AuditState.create(state, update, rootKey: anchor, origin: summary.origin)
-                if !output.json { print("State: your record of these \(summary.events) events is in \(state); 'verify --state \(state)' will check only what is added after them.") }
+            report(v, anchor: anchor, checkpoint: held, statePath: state)
+            if let update {
+                update.finish(tree: v.tree, cases: v.cases)
+                if let keptState {
+                    try keptState.save(update)
+                } else if let state {
+                    try AuditState.create(state, update, rootKey: anchor, origin: v.summary.origin)
+                }
             }
         }
 
-        /// `--state` with an existing state: only the entries added since it.
-        func verifyFromState(_ l: Ledger, path: String, anchor: PublicKey) throws {
-            let state = try AuditState.open(path)
-            let update = AuditState.Update(state)
-            let e: Ledger.Extension
+        /// Writes the evidence, when asked for (`--evidence`), of a log that no longer holds the
+        /// kept checkpoint: that checkpoint, the log's latest signed checkpoint in the file (if
+        /// any opens with the log's key), the log's consistency proof between them where the file
+        /// can give one, and the tree the file holds now. Says where it went, or why not.
+        func evidenceWritten(_ l: Ledger, kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier)?) -> String {
+            guard let path = evidence, let kept else { return "" }
             do {
-                e = try l.verify(from: state, trustAnchor: anchor, threads: threads, update: update)
-            } catch Ledger.ExtensionRefusal.truncated(let size) {
-                throw ProofRefused("TRUNCATED: the log has \(size) events, but your state (\(path)) says you verified \(state.head.size): "
-                                   + "events were cut off the end. Keep the state and this file as evidence")
-            } catch Ledger.ExtensionRefusal.rewritten {
-                throw ProofRefused("REWRITTEN: the file no longer holds the first \(state.head.size) events you verified (root \(Base64.encode(state.head.root)), in \(path)): "
-                                   + "history was changed after you verified it. Keep the state and this file as evidence; 'safeguard verify' in full says where")
-            } catch let failure as VerificationFailure {
-                throw failed(failure, "Your state (\(path)) is left as it was.")
-            }
-            try state.save(update)
-            if output.json {
-                printJSON(["ok": true, "since": .integer(e.from), "events": .integer(e.events), "new_events": .integer(e.events - e.from),
-                           "head_hash": .string(Hex.encode(e.headHash)), "tree_root": .string(Base64.encode(e.treeRoot)),
-                           "root_key_id": .string(anchor.keyID), "state": .string(path),
-                           "flagged": .array(e.flagged.map { .object(["seq": .integer($0.seq), "event_id": .string($0.eventID), "key_id": .string($0.keyID)]) })])
-            } else {
-                print("OK: \(e.events - e.from) events added since your state of \(e.from) verified against root key \(anchor.keyID).")
-                print("The first \(e.from) were not read again: the file's tree still holds the root you verified (\(Base64.encode(state.head.root))), and the new root is consistent with it.")
-                print("Head: \(Hex.encode(e.headHash))")
-                print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events))")
-                if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }
-                print("State: \(path) now covers \(e.events) events.")
-            }
-        }
-
-        /// Best effort: the log's own latest signed checkpoint at or above the kept one's size (that
-        /// opens with the log's key) and its proof from the kept size, for 'check-proof'.
-        func writeEvidence(_ l: Ledger, kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier), to path: String) throws -> Bool {
-            let head = try l.head()?.size ?? 0
-            guard let latest = try l.checkpoints().last(where: { stored in
-                stored.size >= kept.checkpoint.size && stored.size <= head && (try? Checkpoint.open(stored.note, log: kept.log)) != nil
-            }) else { return false }
-            let proof = try l.consistencyProof(old: kept.checkpoint.size, new: latest.size)
-            try Misbehaviour(reason: "the log's checkpoint of \(latest.size) events does not extend the checkpoint of \(kept.checkpoint.size) events it signed before",
-                             cosigned: String(decoding: kept.note, as: UTF8.self), presented: String(decoding: latest.note, as: UTF8.self),
-                             old: kept.checkpoint.size, proof: proof.map(Base64.encode)).write(to: path)
-            return true
-        }
-
-        /// `--since-checkpoint`: only the entries added since the kept checkpoint.
-        func verifySince(_ l: Ledger, kept c: Checkpoint, cosigned: [String], anchor: PublicKey) throws {
-            let e: Ledger.Extension
-            do {
-                e = try l.verifyExtension(size: c.size, root: c.root, trustAnchor: anchor, threads: threads)
-            } catch Ledger.ExtensionRefusal.truncated(let size) {
-                throw ProofRefused("TRUNCATED: the log has \(size) events, but your checkpoint, signed by the log, says it had \(c.size): "
-                                   + "events were cut off the end. Keep the checkpoint and this file as evidence")
-            } catch Ledger.ExtensionRefusal.rewritten {
-                throw ProofRefused("REWRITTEN: the first \(c.size) events are not the ones your checkpoint, signed by the log, commits to (root \(Base64.encode(c.root))): "
-                                   + "history was changed after it was checkpointed. Keep the checkpoint and this file as evidence; 'safeguard verify' in full says where")
-            } catch let failure as VerificationFailure {
-                throw failed(failure, nil)
-            }
-            if output.json {
-                printJSON(["ok": true, "since": .integer(e.from), "events": .integer(e.events), "new_events": .integer(e.events - e.from),
-                           "head_hash": .string(Hex.encode(e.headHash)), "tree_root": .string(Base64.encode(e.treeRoot)),
-                           "governance_proved": .integer(Int64(e.governanceProved)), "root_key_id": .string(anchor.keyID),
-                           "flagged": .array(e.flagged.map { .object(["seq": .integer($0.seq), "event_id": .string($0.eventID), "key_id": .string($0.keyID)]) })])
-            } else {
-                print("OK: \(e.events - e.from) events added since your checkpoint of \(c.size) verified against root key \(anchor.keyID).")
-                print("The first \(c.size) are the ones your checkpoint commits to (root \(Base64.encode(c.root))" + (cosigned.isEmpty ? "" : ", cosigned by \(cosigned.joined(separator: ", "))")
-                      + "): hashed again, not re-verified; the rules come from their \(e.governanceProved) governance records.")
-                print("Head: \(Hex.encode(e.headHash))")
-                print("Merkle tree root: \(Base64.encode(e.treeRoot)) (size \(e.events)), consistent with your checkpoint.")
-                if !e.flagged.isEmpty { print("FLAGGED for review: \(e.flagged.count) event(s) signed with a key later revoked as compromised or lost: seq " + e.flagged.map { String($0.seq) }.joined(separator: ", ")) }
+                let head = try l.treeRoot()
+                let latest = try l.checkpoints().last(where: { (try? Checkpoint.open($0.note, log: kept.log)) != nil })
+                var proof: [[UInt8]] = []
+                if let latest, latest.size >= kept.checkpoint.size, latest.size <= head.size {
+                    proof = (try? l.consistencyProof(old: kept.checkpoint.size, new: latest.size)) ?? []
+                }
+                let reason = latest.map { "the log's file holds \(head.size) events and its latest signed checkpoint is of \($0.size) events; "
+                    + "it does not extend the checkpoint of \(kept.checkpoint.size) events it signed before" }
+                    ?? "the log's file holds \(head.size) events and no checkpoint the log signed; it does not extend the checkpoint of \(kept.checkpoint.size) events it signed before"
+                try Misbehaviour(reason: reason, cosigned: String(decoding: kept.note, as: UTF8.self),
+                                 presented: latest.map { String(decoding: $0.note, as: UTF8.self) } ?? "", old: kept.checkpoint.size,
+                                 proof: proof.map(Base64.encode), observed: .init(size: head.size, root: Base64.encode(head.root))).write(to: path)
+                return " Evidence written to \(path)."
+            } catch {
+                return " The evidence could not be written to \(path) (\(error))."
             }
         }
 
@@ -199,15 +185,24 @@ extension Safeguard {
             return ExitCode(ExitStatus.verificationFailed)
         }
 
-        func report(_ s: VerificationSummary, anchor: PublicKey, checkpoint: (Checkpoint, [String])?) {
+        func report(_ v: Ledger.Verification, anchor: PublicKey, checkpoint: (Checkpoint, [String])?, statePath: String?) {
+            let s = v.summary
             if output.json {
                 var o: [String: JSONValue] = [
                     "ok": true, "events": .integer(s.events), "head_hash": .string(Hex.encode(s.headHash)),
                     "partnership": .string(s.partnership), "origin": .string(s.origin), "policy": .string(s.policy),
                     "keys_enrolled": .integer(Int64(s.keysEnrolled)), "keys_revoked": .integer(Int64(s.keysRevoked)),
-                    "agencies": .array(s.agencies.sorted().map { .string($0) }), "cases": .integer(Int64(s.cases)),
+                    "agencies": .array(s.agencies.sorted().map { .string($0) }),
                     "root_key_id": .string(anchor.keyID), "tree_root": .string(Base64.encode(s.treeRoot)),
                 ]
+                if v.from > 0 {
+                    o["since"] = .integer(v.from)
+                    o["new_events"] = .integer(s.events - v.from)
+                    o["governance_proved"] = .integer(Int64(v.governanceProved))
+                } else {
+                    o["cases"] = .integer(s.cases)
+                }
+                if let statePath { o["state"] = .string(statePath) }
                 if let (c, w) = checkpoint {
                     o["checkpoint"] = ["size": .integer(c.size), "root": .string(Base64.encode(c.root)), "consistent": true, "witnesses": .array(w.map { .string($0) })]
                 }
@@ -217,27 +212,49 @@ extension Safeguard {
                     var e: [String: JSONValue] = ["seq": .integer(f.seq), "event_id": .string(f.eventID), "type": .string(f.type), "key_id": .string(f.keyID),
                                                   "compromised_since": .integer(f.compromisedSince), "revoked_at": .integer(f.revokedAt)]
                     if let c = f.caseID { e["case_id"] = .string(c) }
+                    if let by = f.enrolledBy { e["enrolled_by"] = .string(by) }
                     return .object(e)
                 })
+                if let late = v.recordedLate {
+                    o["recorded_after_clock"] = ["first_seq": .integer(late.first), "count": .integer(late.count), "clock_skew_seconds": .integer(clockSkew)]
+                }
                 printJSON(.object(o))
+                return
+            }
+            if v.from > 0 {
+                print("OK: \(s.events - v.from) events added since your \(statePath != nil ? "state" : "checkpoint") of \(v.from) verified against root key \(anchor.keyID).")
+                if let statePath {
+                    print("The first \(v.from) were not read again: the file's tree still holds the root you verified, and the new root is consistent with it.")
+                    print("State: \(statePath) now covers \(s.events) events.")
+                } else if let (c, w) = checkpoint {
+                    print("The first \(c.size) are the ones your checkpoint commits to (root \(Base64.encode(c.root))" + (w.isEmpty ? "" : ", cosigned by \(w.joined(separator: ", "))")
+                          + "): hashed again, not re-verified; the rules come from their \(v.governanceProved) governance records.")
+                }
             } else {
                 print("OK: \(s.events) events verified against root key \(anchor.keyID).")
                 print("Partnership: \(s.partnership) (origin \(s.origin)); policy \(s.policy)")
                 print("Keys: \(s.keysEnrolled) enrolled, \(s.keysRevoked) revoked; agencies: \(s.agencies.sorted().joined(separator: ", ")); cases: \(s.cases)")
                 if let f = s.firstOccurred, let l = s.lastOccurred { print("Occurred: \(f) to \(l)") }
                 if let f = s.firstRecorded, let l = s.lastRecorded { print("Recorded: \(f) to \(l)") }
-                print("Head: \(Hex.encode(s.headHash))")
-                print("Merkle tree root: \(Base64.encode(s.treeRoot)) (size \(s.events))")
-                if let (c, w) = checkpoint {
-                    print("Checkpoint: the log still holds your checkpoint of \(c.size) events unchanged (root \(Base64.encode(c.root)))"
-                          + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
-                }
-                if !s.flagged.isEmpty {
-                    print("FLAGGED for review: \(s.flagged.count) event\(s.flagged.count == 1 ? "" : "s") signed with a key later revoked as compromised or lost, "
-                          + "from the point its revocation names (valid signatures; check with the practitioner and agency whether they made them):")
-                    for f in s.flagged {
-                        print("  seq \(f.seq)  \(padded(f.type, 28))  \(padded(f.caseID ?? "-", 16))  key \(f.keyID) (compromised since seq \(f.compromisedSince), revoked at seq \(f.revokedAt))")
-                    }
+            }
+            print("Head: \(Hex.encode(s.headHash))")
+            print("Merkle tree root: \(Base64.encode(s.treeRoot)) (size \(s.events))" + (v.from > 0 ? ", consistent with what you verified before." : ""))
+            if v.from == 0, let (c, w) = checkpoint {
+                print("Checkpoint: the log still holds your checkpoint of \(c.size) events unchanged (root \(Base64.encode(c.root)))"
+                      + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
+            }
+            if v.from == 0, let statePath { print("State: your record of these \(s.events) events is in \(statePath); 'verify --state \(statePath)' will check only what is added after them.") }
+            if let late = v.recordedLate {
+                print("FLAGGED: \(late.count) event\(late.count == 1 ? "" : "s") from seq \(late.first) on \(late.count == 1 ? "is" : "are") recorded later than this machine's clock "
+                      + "(more than \(clockSkew) s ahead): the recording machine's clock, or this one's, is wrong; those recording times cannot be relied on.")
+            }
+            if !s.flagged.isEmpty {
+                print("FLAGGED for review: \(s.flagged.count) event\(s.flagged.count == 1 ? "" : "s") signed with a key later revoked as compromised or lost, "
+                      + "from the point its revocation names, or with a key it enrolled then (valid signatures; check with the practitioner and agency whether they made them):")
+                for f in s.flagged {
+                    let why = f.enrolledBy.map { "enrolled by compromised key \($0) (compromised since seq \(f.compromisedSince), revoked at seq \(f.revokedAt))" }
+                        ?? "(compromised since seq \(f.compromisedSince), revoked at seq \(f.revokedAt))"
+                    print("  seq \(f.seq)  \(padded(f.type, 28))  \(padded(f.caseID ?? "-", 16))  key \(f.keyID) \(why)")
                 }
             }
         }

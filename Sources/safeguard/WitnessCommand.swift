@@ -64,6 +64,14 @@ struct Misbehaviour: Codable {
     var presented: String
     var old: Int64
     var proof: [String]
+    /// What the log's file held when the evidence was written (verify only): its size and
+    /// root, which the log did not sign, so they show where to look rather than prove anything.
+    var observed: Observed? = nil
+
+    struct Observed: Codable {
+        var size: Int64
+        var root: String
+    }
 
     /// Written as sorted, indented JSON to a new file (never over an existing one).
     func write(to path: String) throws {

@@ -4,6 +4,7 @@ import GRDB
 import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
+import TestSupport
 import XCTest
 
 /// The engine on a synthetic ledger: rebuild equals update, digests are deterministic, a
@@ -81,13 +82,9 @@ final class EngineTests: XCTestCase {
         // Build as if the log ended 700 events earlier: truncate a copy, rebuild, then point at the whole log.
         let copyPath = dir.appendingPathComponent("short.sqlite").path
         try DatabaseQueue(path: ledger.path).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copyPath]) }
-        let short = try DatabaseQueue(path: copyPath)
-        try short.writeWithoutTransaction { db in
-            try db.execute(sql: "DROP TRIGGER events_append_only_delete")
+        try Tamper.asInsider(copyPath) { db in
             try db.execute(sql: "DELETE FROM events WHERE seq >= 509")
-            try db.execute(sql: "DROP TRIGGER tree_nodes_append_only_delete")
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > 509")
-            try db.execute(sql: "DROP TRIGGER details_append_only_delete")
             try db.execute(sql: "DELETE FROM details WHERE seq >= 509")
         }
         let partial = try ProjectionEngine(ledger: try Ledger.open(at: copyPath, readOnly: true), path: engine.path)
@@ -174,8 +171,7 @@ final class EngineTests: XCTestCase {
         let ledger = try seeded("d.sqlite", events: 300)
         let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("t.sqlite").path)
         let before = try engine.rebuild(trustAnchor: root.publicKey)
-        try DatabaseQueue(path: ledger.path).writeWithoutTransaction { db in
-            try db.execute(sql: "DROP TRIGGER events_append_only_update")
+        try Tamper.asInsider(ledger.path) { db in
             try db.execute(sql: "UPDATE events SET signature = zeroblob(64) WHERE seq = 100")
         }
         XCTAssertThrowsError(try engine.rebuild(trustAnchor: root.publicKey)) { error in

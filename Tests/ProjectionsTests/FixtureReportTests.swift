@@ -27,15 +27,31 @@ final class FixtureReportTests: XCTestCase {
 
     func id() -> String { n += 1; return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(n).count) + String(n) }
 
-    /// Records `type` for `caseID` by `agency`, happening at `at` and recorded `late` seconds later.
+    /// Records `type` for `caseID` by `agency`, happening at `at` and recorded `late` seconds
+    /// later: written to the ledger by `flushed()`, in the order of recording (the log's time
+    /// never goes back), so the stories below can be told child by child. A record written
+    /// after others recorded later than it is recorded with them.
     @discardableResult
     func rec(_ agency: String, _ type: String, _ caseID: String, _ at: String, _ facts: [String: JSONValue], late: Int64 = 600,
              details: [String: JSONValue] = [:]) throws -> String {
         let occurred = Timestamp(rfc3339: at)!
         let e = EventDraft(type: type, caseID: caseID, occurredAt: occurred, facts: facts, details: details, eventID: id())
-        let recorded = Timestamp(seconds: occurred.seconds + late)
-        try ledger.append([e], signer: keys[agency]!, clock: { recorded }, newID: { "unused" })
+        pending.append((e, occurred.seconds + late, keys[agency]!))
         return e.eventID!
+    }
+
+    var pending: [(draft: EventDraft, recorded: Int64, signer: SigningKey)] = []
+    var lastRecorded: Int64 = 0
+
+    /// The ledger with every record made so far written to it.
+    func flushed() throws -> Ledger {
+        for p in pending.enumerated().sorted(by: { ($0.1.recorded, $0.0) < ($1.1.recorded, $1.0) }).map(\.1) {
+            let recorded = Timestamp(seconds: max(p.recorded, lastRecorded))
+            try ledger.append([p.draft], signer: p.signer, clock: { recorded }, newID: { "unused" })
+            lastRecorded = recorded.seconds
+        }
+        pending = []
+        return ledger
     }
 
     func open(_ c: String, _ at: String, birth: String = "2011-06", agency: String = "police", gender: String = "female", lookedAfter: Bool = false) throws {
@@ -148,7 +164,7 @@ final class FixtureReportTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func testPracticeExceptionsCountedByHand() throws {
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("p.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("p.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         func cases(_ rule: String) -> [String] { ex.filter { $0.rule == rule }.map(\.caseID) }
@@ -185,7 +201,7 @@ final class FixtureReportTests: XCTestCase {
     }
 
     func testMASEFiguresCountedByHand() throws {
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("p.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("p.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
         func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
@@ -225,11 +241,12 @@ final class FixtureReportTests: XCTestCase {
 
     /// A retraction takes the record out of every figure, by rebuild and by update alike.
     func testARetractedLinkLeavesTheFigures() throws {
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("r.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         try rec("police", "correction.recorded", "C-6", "2026-03-12T09:00:00Z", ["corrects_event": .string(venueLink), "kind": "retraction", "reason": "wrong_case"])
+        _ = try flushed()
         let updated = try engine.update(trustAnchor: root.publicKey)
-        let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("r2.sqlite").path)
+        let fresh = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2"]])
@@ -250,7 +267,7 @@ final class FixtureReportTests: XCTestCase {
         try rec("csc", "referral.mash_written", "C-20", "2026-03-05T10:00:00Z", ["urgency": "standard"])
         try rec("csc", "missing.rhi_offered", "C-20", "2026-03-09T10:00:00Z", ["missing_episode": .string(gone)])
         try rec("csc", "decision.early_help", "C-20", "2026-03-20T10:00:00Z", ["kind": "family_caf", "status": "started"])
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("late.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("late.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         let late = try engine.practiceExceptions(on: Day(iso: "2026-03-23")!).filter { $0.caseID == "C-20" }
         XCTAssertEqual(late.map(\.rule), ["R1", "R3", "R8"])
@@ -264,7 +281,7 @@ final class FixtureReportTests: XCTestCase {
     func testAcknowledgementsAcrossCases() throws {
         try rec("csc", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true])
         try rec("health", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": false])
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("ack.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("ack.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" }
         XCTAssertEqual(r7.map(\.caseID), ["C-4"])
@@ -273,12 +290,13 @@ final class FixtureReportTests: XCTestCase {
 
     /// Retracting a return or an action undoes what it changed in the figures.
     func testRetractedUpdatesAreUndone() throws {
-        let engine = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("undo.sqlite").path)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("undo.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
         try rec("police", "correction.recorded", "C-4", "2026-03-12T09:00:00Z", ["corrects_event": .string(returnRecord), "kind": "retraction", "reason": "recorded_in_error"])
         try rec("partnership", "correction.recorded", "C-6", "2026-03-12T09:10:00Z", ["corrects_event": .string(actionRecord), "kind": "retraction", "reason": "duplicate"])
+        _ = try flushed()
         let updated = try engine.update(trustAnchor: root.publicKey)
-        let fresh = try ProjectionEngine(ledger: ledger, path: dir.appendingPathComponent("undo2.sqlite").path)
+        let fresh = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("undo2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["2", "2", "1", "1", "1", "1"]], "C-4 is no longer recorded as returned")

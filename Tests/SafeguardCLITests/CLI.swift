@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import XCTest
 
 /// Runs the built `safeguard` executable as a person or a script would.
@@ -100,15 +101,12 @@ struct CLI {
         #"{"type":"case.opened","case_id":"\#(caseID)","occurred_at":"2026-03-01T09:00:00Z","facts":{"birth_month":"2011-04","gender":"female","looked_after":false,"learning_disability":false,"borough":"TEST"}}"#
     }
 
-    /// A copy of the ledger named `name`, with the triggers dropped and changed by `body` as
-    /// an attacker with write access could.
+    /// A copy of the ledger named `name`, changed by `body` as an insider with write access
+    /// could (past the triggers and CHECK constraints, which are put back afterwards).
     func tamperedCopy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
         let copy = path(name)
         try DatabaseQueue(path: ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        try DatabaseQueue(path: copy).writeWithoutTransaction { db in
-            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
-            try body(db)
-        }
+        try Tamper.asInsider(copy, body)
         return copy
     }
 
@@ -155,6 +153,8 @@ extension CLI {
         let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "60", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
         XCTAssertEqual(r.status, 0, r.stderr)
         cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
+        // The synthetic log ends on 1 June; what the tests record now is recorded months later.
+        cli.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
         try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
         return cli

@@ -57,9 +57,11 @@ final class CLITests: XCTestCase {
         let py = """
             import sqlite3,sys
             c=sqlite3.connect(sys.argv[1])
+            t=c.execute("SELECT sql FROM sqlite_master WHERE name='events_append_only_update'").fetchone()[0]
             c.execute('DROP TRIGGER events_append_only_update')
             e=c.execute('SELECT envelope FROM events WHERE seq=9').fetchone()[0]
             c.execute('UPDATE events SET envelope=? WHERE seq=9',(bytes(e).replace(b'"A2"',b'"S7"'),))
+            c.execute(t)
             c.commit()
             """
         let p = Process()

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 /// `safeguard checkpoint` and `head` through the executable.
@@ -88,8 +89,7 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("the log still holds your checkpoint"), r.stdout)
         let size2 = Int64(try String(contentsOfFile: cli.path("cp2.note"), encoding: .utf8).split(separator: "\n")[1])!
-        try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
-            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "details_append_only_delete"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+        try Tamper.asInsider(cli.path("p/ledger.sqlite")) { db in
             try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size2 - 1])
             try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [size2 - 1])
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size2 - 1])
@@ -153,10 +153,7 @@ final class CheckpointCLITests: XCTestCase {
 
         // The log is cut back (events, tree and checkpoints) and signs a smaller checkpoint: the
         // witness, which cosigned the larger one, refuses and keeps both.
-        try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { db in
-            for t in ["events_append_only_delete", "tree_nodes_append_only_delete", "checkpoints_append_only_delete", "details_append_only_delete"] {
-                try db.execute(sql: "DROP TRIGGER \(t)")
-            }
+        try Tamper.asInsider(cli.path("p/ledger.sqlite")) { db in
             try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size1 - 3])
             try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [size1 - 3])
             try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size1 - 3])

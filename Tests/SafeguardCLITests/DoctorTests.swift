@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import XCTest
 
 /// `safeguard doctor` through the executable, on real ledger files damaged in the ways it checks.
@@ -16,7 +17,7 @@ final class DoctorTests: XCTestCase {
     func testAHealthyLedgerNeedsNothing() throws {
         let r = try doctor()
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        for check in ["permissions", "format", "integrity", "tables", "triggers", "journal", "wal"] {
+        for check in ["permissions", "format", "integrity", "tables", "triggers", "schema", "journal", "wal"] {
             XCTAssertTrue(r.stdout.contains("ok      \(check)"), "\(check): \(r.stdout)")
         }
         let mode = try FileManager.default.attributesOfItem(atPath: cli.ledger)[.posixPermissions] as? Int
@@ -29,6 +30,25 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stdout.contains("PROBLEM triggers    append-only triggers missing: events_append_only_delete"), r.stdout)
         XCTAssertTrue(r.stdout.contains("run 'safeguard verify'"), r.stdout)
+    }
+
+    /// Objects planted beside the format's, and a trigger whose body was changed, are named.
+    func testPlantedObjectsAndAlteredTriggersAreReported() throws {
+        try Tamper.asInsider(cli.ledger) { db in
+            try db.execute(sql: "CREATE TRIGGER quiet BEFORE INSERT ON events WHEN NEW.agency = 'health' BEGIN SELECT RAISE(IGNORE); END")
+            try db.execute(sql: "CREATE VIEW recent AS SELECT * FROM events")
+        }
+        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { db in
+            try db.execute(sql: "DROP TRIGGER events_append_only_delete")
+            try db.execute(sql: "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END")
+        }
+        let r = try doctor()
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM schema      not part of the format: trigger quiet, view recent; changed: trigger events_append_only_delete"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("ok      triggers"), "the names alone are all there: \(r.stdout)")
+        let v = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--json")
+        XCTAssertEqual(v.status, 1, v.stdout)
+        XCTAssertTrue(v.stdout.contains(#""code":"unknown_schema_object""#), v.stdout)
     }
 
     func testDamagedPagesAreFound() throws {
@@ -53,10 +73,13 @@ final class DoctorTests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stdout.contains("PROBLEM permissions the file is writable by every user"), r.stdout)
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: cli.ledger)
+        // A format 4 file claiming format 3 holds objects a format 3 file has not.
         try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 3") }
         r = try doctor()
-        XCTAssertEqual(r.status, 0, r.stdout)
+        XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stdout.contains("WARNING format      format 3, older"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM schema      not part of the format: table details"), r.stdout)
+        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 4") }
         let other = cli.path("other.sqlite")
         try DatabaseQueue(path: other).writeWithoutTransaction { try $0.execute(sql: "CREATE TABLE t (x)") }
         r = try cli.run("doctor", "--ledger", other)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 /// Keys over their life, through the executable: protected at rest by default, rotated with
@@ -75,8 +76,7 @@ final class KeyLifecycleTests: XCTestCase {
 
         // The thief writes past the tools, at the head, with the stolen key: verification fails there.
         let stolen = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key")))), passphrase: { nil })
-        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { db in
-            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
+        try Tamper.asInsider(cli.ledger) { db in
             let head = try Row.fetchOne(db, sql: "SELECT seq, entry_hash, envelope FROM events ORDER BY seq DESC LIMIT 1")!
             var e = try Envelope(json: JSONParser.parse([UInt8](try Data.fetchOne(db, sql: "SELECT envelope FROM events WHERE seq = 11")!), mode: .canonical))
             let sealed = try SealedDetails([:])

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 /// The tamper matrix of docs/RELIABILITY.md, through the real executable: for each stored
@@ -44,18 +45,13 @@ final class TamperMatrixTests: XCTestCase {
         try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("\(name).key")))), passphrase: { nil })
     }
 
-    /// A fresh copy of the ledger changed by `body` (triggers dropped first), then verified.
-    func tampered(_ name: String, _ body: (Database) throws -> Void) throws -> (status: Int32, code: String?, seq: Int64?, stdout: String) {
+    /// A fresh copy of the ledger changed by `body` as an insider would (`Tamper.asInsider`; with
+    /// `detached`, past the indexes too, left stale: `Tamper.withIndexesDetached`), then verified.
+    func tampered(_ name: String, detached: Bool = false, _ body: (Database) throws -> Void) throws -> (status: Int32, code: String?, seq: Int64?, stdout: String) {
         let copy = cli.path("t-\(rows.count).sqlite")
         try? FileManager.default.removeItem(atPath: copy)
         try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        let q = try DatabaseQueue(path: copy)
-        try q.writeWithoutTransaction { db in
-            for t in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'") { try db.execute(sql: "DROP TRIGGER \(t)") }
-            try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
-            try body(db)
-        }
-        try q.close()
+        if detached { try Tamper.withIndexesDetached(copy, body) } else { try Tamper.asInsider(copy, body) }
         let r = try cli.run("verify", "--ledger", copy, "--trust-file", cli.path("root.key.pub"), "--json")
         let code = r.stdout.firstMatch(of: /"code":"([a-z_]+)"/).map { String($0.1) }
         let seq = r.stdout.firstMatch(of: /"seq":(-?\d+)/).flatMap { Int64($0.1) }
@@ -63,9 +59,9 @@ final class TamperMatrixTests: XCTestCase {
     }
 
     /// Asserts the change is reported at `seq` with one of `codes`, and records the row.
-    func expect(_ name: String, at seq: Int64, _ codes: Set<String>, file: StaticString = #filePath, line: UInt = #line,
+    func expect(_ name: String, at seq: Int64, _ codes: Set<String>, detached: Bool = false, file: StaticString = #filePath, line: UInt = #line,
                 _ body: (Database) throws -> Void) throws {
-        let r = try tampered(name, body)
+        let r = try tampered(name, detached: detached, body)
         let detected = r.status == 1 && r.seq == seq && r.code.map(codes.contains) == true
         XCTAssertTrue(detected, "\(name): expected \(codes.sorted()) at \(seq), got \(r.stdout)", file: file, line: line)
         rows.append((name, detected ? "detected: `\(r.code!)` at seq \(seq)" : "NOT DETECTED as expected (\(r.stdout))"))
@@ -109,8 +105,8 @@ final class TamperMatrixTests: XCTestCase {
                 try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE \(c) IS NOT (SELECT \(c) FROM events WHERE seq = ?) AND seq > 0 ORDER BY abs(seq - ?) LIMIT 1", arguments: [k, k])
             }
             let codes: Set<String> = c == "envelope" ? ["seq_mismatch"] : c == "signature" ? ["bad_signature"] : c == "entry_hash" ? ["entry_hash_mismatch"] : ["column_mismatch"]
-            try expect("`\(c)`: " + (other.map { "event \($0)'s value" } ?? "another valid value"), at: k, codes) { db in
-                if c == "event_id" { try dropUniqueness(db) }
+            try expect("`\(c)`: " + (other.map { "event \($0)'s value" } ?? "another valid value") + (c == "event_id" ? " (past the UNIQUE index, left stale)" : ""),
+                       at: k, codes, detached: c == "event_id") { db in
                 if let other {
                     try db.execute(sql: "UPDATE events SET \(c) = (SELECT \(c) FROM events WHERE seq = ?) WHERE seq = ?", arguments: [other, k])
                 } else {
@@ -128,19 +124,31 @@ final class TamperMatrixTests: XCTestCase {
         // Whole rows.
         try expect("a row deleted", at: k, ["missing_events"]) { try $0.execute(sql: "DELETE FROM events WHERE seq = ?", arguments: [k]) }
         try expect("a row deleted and the later ones renumbered", at: k, ["seq_mismatch"]) { db in
-            try dropUniqueness(db)
             try db.execute(sql: "DELETE FROM events WHERE seq = ?", arguments: [k])
             try db.execute(sql: "UPDATE events SET seq = seq - 1 WHERE seq > ?", arguments: [k])
         }
         try expect("two rows swapped", at: k, ["seq_mismatch"]) { db in
-            try dropUniqueness(db)
             try db.execute(sql: "UPDATE events SET seq = -1 WHERE seq = ?", arguments: [k])
             try db.execute(sql: "UPDATE events SET seq = ? WHERE seq = ?", arguments: [k, k + 1])
             try db.execute(sql: "UPDATE events SET seq = ? WHERE seq = -1", arguments: [k + 1])
         }
-        try expect("a row inserted twice (same event again)", at: k, ["duplicate_event_id"]) { db in
-            try dropUniqueness(db)
+        try expect("the events table rebuilt without its primary key and UNIQUE index, so that a row can appear twice", at: 0, ["altered_table"]) { db in
+            try db.execute(sql: "CREATE TABLE loose AS SELECT * FROM events; DROP TABLE events; ALTER TABLE loose RENAME TO events")
             try db.execute(sql: "INSERT INTO events SELECT * FROM events WHERE seq = ?", arguments: [k])
+        }
+        try expect("a new event at the head reusing event \(k)'s id, past the UNIQUE index (detached through writable_schema, attached again stale)",
+                   at: 21, ["index_mismatch"], detached: true) { db in
+            try appendForged(db, signer: try key("police"), claiming: try envelope(db, 19).actor, eventID: try String.fetchOne(db, sql: "SELECT event_id FROM events WHERE seq = ?", arguments: [k])!)
+            try rebuildTree(db)
+        }
+        try expect("a view named events in place of the table (the rows moved aside)", at: 0, ["altered_table", "unknown_schema_object"]) { db in
+            try db.execute(sql: "ALTER TABLE events RENAME TO hidden; CREATE VIEW events AS SELECT * FROM hidden WHERE seq < 15")
+        }
+        try expect("a trigger planted beside the real ones (silently drops health's records)", at: 0, ["unknown_schema_object"]) { db in
+            try db.execute(sql: "CREATE TRIGGER quiet BEFORE INSERT ON events WHEN NEW.agency = 'health' BEGIN SELECT RAISE(IGNORE); END")
+        }
+        try expect("an append-only trigger's body changed to let deletions through", at: 0, ["altered_table"]) { db in
+            try db.execute(sql: "CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events WHEN 0 BEGIN SELECT RAISE(ABORT, 'no'); END")
         }
 
         // Forged and re-signed events.
@@ -152,7 +160,7 @@ final class TamperMatrixTests: XCTestCase {
         try expect("an event signed with a revoked key (as its holder would), appended", at: 21, ["revoked_key"]) { db in
             try appendForged(db, signer: pc2, claiming: try envelope(db, 17).actor)
         }
-        try expect("a fact changed in an event and re-signed with the key that signed it (revoked since), stored tree dropped", at: 18, ["broken_link"]) { db in
+        try expect("a fact changed in an event and re-signed with the key that signed it (revoked since), stored tree recomputed", at: 18, ["broken_link"]) { db in
             try resign(db, seq: 17, signer: pc2) { $0.facts["indicators"] = ["S1"] }
         }
         try expect("the policy event changed (police may record every type)", at: 1, ["bad_signature"]) { db in
@@ -160,10 +168,10 @@ final class TamperMatrixTests: XCTestCase {
             e.facts["policy"] = try JSONParser.parse(Array(#"{"name":"forged","version":9,"permissions":{"police":["*"]}}"#.utf8))
             try db.execute(sql: "UPDATE events SET envelope = ? WHERE seq = 1", arguments: [Data(try e.canonicalBytes())])
         }
-        try expect("the policy event changed and re-signed with the root key, stored tree dropped", at: 2, ["broken_link"]) { db in
+        try expect("the policy event changed and re-signed with the root key, stored tree recomputed", at: 2, ["broken_link"]) { db in
             try resign(db, seq: 1, signer: root) { $0.occurredAt = Timestamp(seconds: $0.occurredAt.seconds - 60) }
         }
-        try expect("the genesis replaced by one signed with the same root key, stored tree dropped", at: 1, ["broken_link"]) { db in
+        try expect("the genesis replaced by one signed with the same root key, stored tree recomputed", at: 1, ["broken_link"]) { db in
             try resign(db, seq: 0, signer: root) { $0.facts["partnership"] = "Another Partnership" }
         }
         try expect("the genesis replaced by one naming another root key", at: 0, ["untrusted_root"]) { db in
@@ -202,9 +210,16 @@ final class TamperMatrixTests: XCTestCase {
         try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?", arguments: [Data(bytes), seq])
     }
 
-    /// Rebuilds `events` without its primary key and unique index, as an attacker can.
-    func dropUniqueness(_ db: Database) throws {
-        try db.execute(sql: "CREATE TABLE loose AS SELECT * FROM events; DROP TABLE events; ALTER TABLE loose RENAME TO events")
+    /// Computes the stored Merkle tree again from the entry hashes, as an insider covering a
+    /// change would (otherwise the tree is the first thing found to disagree).
+    func rebuildTree(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM tree_nodes")
+        var frontier = MerkleFrontier()
+        for hash in try Data.fetchAll(db, sql: "SELECT entry_hash FROM events ORDER BY seq") {
+            for node in frontier.append([UInt8](hash)) {
+                try db.execute(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)", arguments: [node.level, node.index, Data(node.hash)])
+            }
+        }
     }
 
     func envelope(_ db: Database, _ seq: Int64) throws -> Envelope {
@@ -212,22 +227,23 @@ final class TamperMatrixTests: XCTestCase {
     }
 
     /// Changes event `seq`'s envelope, signs it with `signer` and stores it with a matching entry
-    /// hash; drops the stored tree (which would otherwise be the first thing found to disagree).
+    /// hash and a stored tree computed again.
     func resign(_ db: Database, seq: Int64, signer: SigningKey, _ change: (inout Envelope) -> Void) throws {
-        try db.execute(sql: "DROP TABLE IF EXISTS tree_nodes")
         var e = try envelope(db, seq)
         change(&e)
         let entry = try Entry(signing: e, with: signer)
         try db.execute(sql: "UPDATE events SET envelope = ?, signature = ?, entry_hash = ?, key_id = ?, occurred_at = ? WHERE seq = ?",
                        arguments: [Data(entry.canonical), Data(entry.signature), Data(entry.entryHash), e.actor.keyID, e.occurredAt.description, seq])
+        try rebuildTree(db)
     }
 
     /// Appends a well-formed contact at the head, chained and with its details record, signed by `signer`.
-    func appendForged(_ db: Database, signer: SigningKey, claiming actor: Actor) throws {
-        let head = try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1")!
+    func appendForged(_ db: Database, signer: SigningKey, claiming actor: Actor, eventID: String = "00000000-0000-4000-8000-00000000f00d") throws {
+        let head = try Row.fetchOne(db, sql: "SELECT seq, entry_hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1")!
         let sealed = try SealedDetails(["narrative": "synthetic"])
-        let e = Envelope(seq: head[0] + 1, eventID: "00000000-0000-4000-8000-00000000f00d", type: "contact.recorded", caseID: "C-0001",
-                         occurredAt: Timestamp(seconds: 1_772_442_000), recordedAt: Timestamp(seconds: 1_772_442_000), actor: actor,
+        let recorded = Timestamp(canonical: head[2])!
+        let e = Envelope(seq: head[0] + 1, eventID: eventID, type: "contact.recorded", caseID: "C-0001",
+                         occurredAt: Timestamp(seconds: 1_772_442_000), recordedAt: recorded, actor: actor,
                          prevHash: [UInt8](head[1] as Data), facts: ["contact_type": "phone", "indicators": ["A2"]], details: .committed(digest: sealed.digest))
         let entry = try Entry(signing: e, with: signer)
         try db.execute(sql: "INSERT INTO events (seq, event_id, type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -67,15 +67,18 @@ final class TransparencyReviewTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("REWRITTEN"), r.stderr)
     }
 
-    /// The operator rewrites history and drops tree_nodes (user_version 1): verify passes, but --checkpoint finds the rewrite (exit 1).
+    /// The operator rewrites history and drops tree_nodes, claiming an old format (user_version
+    /// 1): the file is not a format 1 file (it holds the later tables), so verify refuses it,
+    /// and --checkpoint finds the rewrite (exit 1).
     func testADroppedTreeDoesNotHideARewrite() throws {
         XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
         XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
         try DatabaseQueue(path: cli.path("fork/ledger.sqlite")).writeWithoutTransaction { db in
             try db.execute(sql: "DROP TABLE tree_nodes; DROP TABLE IF EXISTS checkpoints; PRAGMA user_version = 1")
         }
-        var r = try cli.run("verify", "--ledger", cli.path("fork/ledger.sqlite"), "--trust-file", cli.path("fork/keys/root.key.pub"))
-        XCTAssertEqual(r.status, 0, r.stderr)
+        var r = try cli.run("verify", "--ledger", cli.path("fork/ledger.sqlite"), "--trust-file", cli.path("fork/keys/root.key.pub"), "--json")
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""code":"unknown_schema_object""#) || r.stdout.contains(#""code":"altered_table""#), r.stdout)
         r = try cli.run("verify", "--ledger", cli.path("fork/ledger.sqlite"), "--trust-file", cli.path("fork/keys/root.key.pub"),
                         "--checkpoint", cli.path("kept.note"), "--log-key", cli.path("log.vkey"))
         XCTAssertEqual(r.status, 1, r.stderr)

@@ -14,6 +14,13 @@ final class MemoryContext: RecordingContext {
     func caseFact(_ caseID: String, _ fact: String) -> JSONValue? { facts[caseID]?[fact] }
 }
 
+extension Catalogue {
+    /// `validate` with the policy and time the test context holds.
+    static func validate(_ d: EventDraft, agency: String, context: MemoryContext) throws(CatalogueError) {
+        try validate(d, agency: agency, now: context.now, policy: context.policy, context: context)
+    }
+}
+
 final class ValidationTests: XCTestCase {
     var ctx: MemoryContext!
     let when = Timestamp(rfc3339: "2026-11-30T09:00:00Z")!

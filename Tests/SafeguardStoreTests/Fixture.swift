@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 @testable import SafeguardStore
@@ -99,13 +100,10 @@ final class Fixture {
         return one
     }
 
-    /// Runs SQL as an attacker with write access would: triggers dropped first.
+    /// Runs SQL as an insider with write access would: past the triggers and CHECK
+    /// constraints, which are put back afterwards (`Tamper.asInsider`).
     func tamper(_ body: (Database) throws -> Void) throws {
-        let q = try DatabaseQueue(path: path)
-        try q.writeWithoutTransaction { db in
-            for t in Schema.triggers { try db.execute(sql: "DROP TRIGGER IF EXISTS \(t)") }
-            try body(db)
-        }
+        try Tamper.asInsider(path, body)
     }
 
     func row(_ seq: Int64) throws -> StoredEntry { try ledger.entry(seq: seq)! }

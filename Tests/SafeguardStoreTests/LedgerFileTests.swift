@@ -19,22 +19,32 @@ final class LedgerFileTests: XCTestCase {
         }
     }
 
-    /// docs/FORMAT.md §10 gives the tables' definitions that re-verification requires, byte
-    /// for byte as a real ledger file holds them.
-    func testTheDocumentedTableDefinitionsAreTheFileOnes() throws {
+    /// docs/FORMAT.md §10 gives the file's whole schema, which every verification requires
+    /// exactly: byte for byte as a real ledger file holds it, and as `Schema.expected` has it
+    /// for every format version (each object marked with the format that added it).
+    func testTheDocumentedSchemaIsTheFileOne() throws {
         let doc = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/FORMAT.md"), encoding: .utf8)
-        let begin = "<!-- table-definitions:begin -->\n```sql\n", end = ";\n```\n<!-- table-definitions:end -->"
+        let begin = "<!-- schema:begin -->\n```sql\n", end = "\n```\n<!-- schema:end -->"
         guard let b = doc.range(of: begin), let e = doc.range(of: end, range: b.upperBound..<doc.endIndex) else {
-            return XCTFail("docs/FORMAT.md has no table-definitions block")
+            return XCTFail("docs/FORMAT.md has no schema block")
         }
-        let documented = doc[b.upperBound..<e.lowerBound].components(separatedBy: ";\n\n")
+        // "-- format N: TYPE NAME on TABLE[, made by SQLite itself (no statement)]\nSTATEMENT;"
+        var documented: [(since: Int, object: Schema.Object)] = []
+        for part in doc[b.upperBound..<e.lowerBound].components(separatedBy: "\n\n") {
+            let lines = part.split(separator: "\n", maxSplits: 1).map(String.init)
+            let head = try XCTUnwrap(lines.first?.firstMatch(of: /^-- format (\d): (\w+) (\w+) on (\w+)(, made by SQLite itself \(no statement\))?$/), part)
+            let sql = lines.count > 1 ? String(lines[1].dropLast()) : nil
+            XCTAssertEqual(sql == nil, head.5 != nil, part)
+            documented.append((Int(head.1)!, Schema.Object(type: String(head.2), name: String(head.3), table: String(head.4), sql: sql)))
+        }
         let f = try Fixture()
-        let stored = try DatabaseQueue(path: f.path).read { db in
-            try ["events", "tree_nodes", "details"].map { try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = ?", arguments: [$0]) }
+        let stored = try DatabaseQueue(path: f.path).read { db in try Schema.objectsOf(db) }
+        XCTAssertEqual(documented.map(\.object), stored, "the documented schema, in order, is a real file's")
+        for version in 1...Schema.formatVersion {
+            XCTAssertEqual(Set(documented.filter { $0.since <= version }.map(\.object)), Schema.expected(version: version), "format \(version)")
         }
-        XCTAssertEqual(documented, stored.compactMap { $0 })
-        XCTAssertEqual(stored, ["events", "tree_nodes", "details"].map { Schema.definitions[$0] })
+        XCTAssertEqual(try DatabaseQueue(path: f.path).read { db in try Schema.differences(db, version: Schema.formatVersion) }, [])
     }
 
     func testNewerFormatIsRefused() throws {

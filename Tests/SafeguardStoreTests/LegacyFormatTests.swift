@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 @testable import SafeguardStore
@@ -85,8 +86,7 @@ final class LegacyFormatTests: XCTestCase {
         XCTAssertThrowsError(try EvidenceBundle.check(forged, checkpoint: checkpoint, root: f.root.publicKey)) {
             XCTAssertTrue("\($0)".contains("format 1"), "\($0)")
         }
-        try DatabaseQueue(path: legacy).writeWithoutTransaction { db in
-            try db.execute(sql: "DROP TRIGGER details_at_head")
+        try Tamper.asInsider(legacy) { db in
             try db.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (13, zeroblob(32), X'7b7d')")
         }
         XCTAssertThrowsError(try Ledger.open(at: legacy, readOnly: true).verify(trustAnchor: f.root.publicKey)) { error in
@@ -102,6 +102,7 @@ final class LegacyFormatTests: XCTestCase {
         let l = try Ledger.open(at: legacy, readOnly: false)
         try l.append([f.contact("C-1000")], signer: f.police, clock: f.clock, newID: f.newID)
         let head = try XCTUnwrap(try l.head())
+        let root = try l.treeRoot().root
         var e = try Envelope(json: JSONParser.parse(try XCTUnwrap(try l.entry(seq: 13)).envelope, mode: .canonical))
         e.seq = head.lastSeq + 1
         e.eventID = f.newID()
@@ -115,7 +116,7 @@ final class LegacyFormatTests: XCTestCase {
             XCTAssertEqual((error as? VerificationFailure)?.reason, .rule(.formatDowngrade(format: 1, previous: 2)), "\(error)")
             XCTAssertEqual((error as? VerificationFailure)?.seq, e.seq)
         }
-        XCTAssertThrowsError(try l.verifyTail(after: head.lastSeq, hash: head.hash, trustAnchor: f.root.publicKey) { _, _ in }) { error in
+        XCTAssertThrowsError(try l.verify(from: .checkpoint(size: head.size, root: root), trustAnchor: f.root.publicKey)) { error in
             XCTAssertEqual((error as? VerificationFailure)?.reason, .rule(.formatDowngrade(format: 1, previous: 2)), "\(error)")
         }
     }

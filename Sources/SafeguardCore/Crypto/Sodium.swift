@@ -93,3 +93,25 @@ public enum SHA256 {
         return out
     }
 }
+
+/// A keyed 64-bit hash: SipHash-2-4 (`crypto_shorthash`) under a random key of its own. Not a
+/// digest anyone can recompute: for checks in which whoever made the inputs must not be able
+/// to choose ones that collide, because they cannot know the key (docs/FORMAT.md §10).
+public struct ShortHash: Sendable {
+    private let key: [UInt8]
+
+    /// A hash under a fresh random key.
+    public init() { key = Sodium.randomBytes(Int(crypto_shorthash_KEYBYTES)) }
+
+    /// The hash of `bytes`.
+    public func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var out: UInt64 = 0
+        key.withUnsafeBufferPointer { k in
+            withUnsafeMutableBytes(of: &out) { o in
+                _ = crypto_shorthash(o.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                     bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!, UInt64(bytes.count), k.baseAddress!)
+            }
+        }
+        return out
+    }
+}

@@ -93,12 +93,13 @@ extension LedgerState {
     }
 
     /// The state of a ledger whose governance events are `governance` (in order) and whose
-    /// head is `head` (with its envelope format, when known): what an appender or an
-    /// incremental reader needs, without re-reading every event.
-    public static func resumed(governance: [Envelope], head: (seq: Int64, hash: [UInt8])?, headFormat: Int64? = nil) -> LedgerState {
+    /// head is `head` (with its envelope format and time of recording, when known): what an
+    /// appender or an incremental reader needs, without re-reading every event.
+    public static func resumed(governance: [Envelope], head: (seq: Int64, hash: [UInt8])?, headFormat: Int64? = nil,
+                               headRecordedAt: Timestamp? = nil) -> LedgerState {
         var s = LedgerState()
         for e in governance { s.apply(e, entryHash: Entry.zeroHash) }
-        if let head { s.setHead(nextSeq: head.seq + 1, hash: head.hash, format: headFormat) }
+        if let head { s.setHead(nextSeq: head.seq + 1, hash: head.hash, format: headFormat, recordedAt: headRecordedAt) }
         return s
     }
 }

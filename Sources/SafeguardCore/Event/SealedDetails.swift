@@ -48,10 +48,20 @@ public struct SealedDetails: Equatable, Sendable {
 
     /// Why this record is not the one `digest` commits to, or nil if it is.
     public func problem(against digest: [UInt8]) -> String? {
-        guard salt.count == Self.saltSize else { return "its salt is \(salt.count) bytes, not \(Self.saltSize)" }
-        guard body.count <= Entry.maxCanonicalBytes else { return "it is \(body.count) bytes, over the 1 MiB limit" }
-        guard self.digest == digest else { return "its digest is not the envelope's details_digest (the details were changed or swapped)" }
-        do { _ = try open() } catch { return error.problem }
+        if case .failure(let p) = opened(against: digest) { return p.text }
         return nil
+    }
+
+    /// Why a details record is not the one an envelope commits to.
+    public struct Problem: Error, Sendable { public let text: String }
+
+    /// The details object, if this record is the one `digest` commits to and is well formed.
+    public func opened(against digest: [UInt8]) -> Result<[String: JSONValue], Problem> {
+        guard salt.count == Self.saltSize else { return .failure(Problem(text: "its salt is \(salt.count) bytes, not \(Self.saltSize)")) }
+        guard body.count <= Entry.maxCanonicalBytes else { return .failure(Problem(text: "it is \(body.count) bytes, over the 1 MiB limit")) }
+        guard self.digest == digest else {
+            return .failure(Problem(text: "its digest is not the envelope's details_digest (the details were changed or swapped)"))
+        }
+        do { return .success(try open()) } catch { return .failure(Problem(text: error.problem)) }
     }
 }

@@ -14,6 +14,9 @@ public struct ChainVerifier: Sendable {
     /// The complete subtrees (above the leaves) that the last verified entry completed, so a
     /// store can check its own copy of the tree against them.
     public private(set) var completedNodes: [(level: Int, index: Int64, hash: [UInt8])] = []
+    /// The rules above the log's own (the event catalogue), checked with them as part of check
+    /// 10 and told of every entry accepted; nil checks the log's rules alone.
+    public var rules: (any EntryRules)?
 
     public init(trustAnchor: PublicKey) {
         self.trustAnchor = trustAnchor
@@ -21,10 +24,12 @@ public struct ChainVerifier: Sendable {
     }
 
     /// A verifier that continues from `state` (already verified, or trusted as local state by
-    /// an appender), so that new entries are checked exactly as a full verification would.
-    public init(resuming state: LedgerState, trustAnchor: PublicKey) {
+    /// an appender), so that new entries are checked exactly as a full verification would;
+    /// with `tree`, the Merkle tree of the entries before, to go on growing.
+    public init(resuming state: LedgerState, tree: MerkleFrontier? = nil, trustAnchor: PublicKey) {
         self.trustAnchor = trustAnchor
         self.state = state
+        self.tree = tree
     }
 
     /// Checks `row` as the next entry and moves past it, or throws the first problem found.
@@ -57,24 +62,30 @@ public struct ChainVerifier: Sendable {
         let decoded: Decoded
         let entryHash: [UInt8]
         let detailsProblem: String?
+        /// The event's details, when they are at hand and are the ones its envelope commits to.
+        let details: [String: JSONValue]?
     }
 
     /// Prepares `row` (thread-safe: it reads nothing but `row`).
     public static func prepare(_ row: StoredEntry) -> Prepared {
         // Oversized envelopes are refused before anything reads them.
-        guard row.envelope.count <= Entry.maxCanonicalBytes else {
-            return Prepared(decoded: .failed(.oversized(bytes: row.envelope.count), eventID: nil), entryHash: [], detailsProblem: nil)
+        guard row.envelopeTooLarge == nil, row.envelope.count <= Entry.maxCanonicalBytes else {
+            return Prepared(decoded: .failed(.oversized(bytes: row.envelopeTooLarge ?? row.envelope.count), eventID: nil), entryHash: [],
+                            detailsProblem: nil, details: nil)
         }
         let json: JSONValue
         do { json = try JSONParser.parse(row.envelope, mode: .canonical) } catch {
-            return Prepared(decoded: .failed(.notCanonical(error.description), eventID: nil), entryHash: [], detailsProblem: nil)
+            return Prepared(decoded: .failed(.notCanonical(error.description), eventID: nil), entryHash: [], detailsProblem: nil, details: nil)
         }
         let envelope: Envelope
         do { envelope = try Envelope(json: json) } catch {
-            return Prepared(decoded: .failed(.invalidEnvelope(error.description), eventID: json["event_id"]?.stringValue), entryHash: [], detailsProblem: nil)
+            return Prepared(decoded: .failed(.invalidEnvelope(error.description), eventID: json["event_id"]?.stringValue), entryHash: [],
+                            detailsProblem: nil, details: nil)
         }
+        let details = row.detailsTooLarge.map { (nil, "the details record: it is \($0) bytes, over the 1 MiB limit") }
+            ?? Self.details(envelope.details, row.details)
         return Prepared(decoded: .envelope(envelope), entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
-                        detailsProblem: detailsProblem(envelope.details, row.details))
+                        detailsProblem: details.problem, details: details.object)
     }
 
     /// `verify(_:deferSignature:)` with `prepared`, which MUST be `prepare(row)`.
@@ -108,7 +119,10 @@ public struct ChainVerifier: Sendable {
             deferSignature && !pending.holds() ? pending.failure : fail(reason, id)
         }
         if !deferSignature, !pending.holds() { throw pending.failure }
-        do { try state.check(envelope) } catch { throw later(.rule(error)) }
+        do {
+            try state.check(envelope)
+            try rules?.check(envelope, details: prepared.details, state: state)
+        } catch { throw later(.rule(error)) }
 
         let computed = prepared.entryHash
         guard computed == row.entryHash else {
@@ -126,6 +140,7 @@ public struct ChainVerifier: Sendable {
         if seq == duplicateEventIDAt { throw later(.duplicateEventID) }
         if let problem = prepared.detailsProblem { throw later(.detailsMismatch(problem)) }
         state.apply(envelope, entryHash: computed)
+        rules?.accept(envelope)
         summary.add(envelope, headHash: computed)
         completedNodes = tree?.append(computed) ?? []
         return (envelope, deferSignature ? pending : nil)
@@ -134,11 +149,21 @@ public struct ChainVerifier: Sendable {
     /// Why `record` is not the details record `details` calls for (docs/FORMAT.md §3.2), or nil:
     /// a format-2 envelope needs the record its digest commits to, a format-1 envelope none.
     public static func detailsProblem(_ details: Envelope.Details, _ record: SealedDetails?) -> String? {
+        Self.details(details, record).problem
+    }
+
+    /// The event's details object (format 1: from the envelope; format 2: from a record that is
+    /// the one its digest commits to), or why the record is not that one.
+    static func details(_ details: Envelope.Details, _ record: SealedDetails?) -> (object: [String: JSONValue]?, problem: String?) {
         switch (details, record) {
-        case (.inline, nil): return nil
-        case (.inline, _?): return "a details record is stored for a format 1 event, whose details are inside its envelope"
-        case (.committed, nil): return "the event's details record is missing"
-        case (.committed(let digest), let r?): return r.problem(against: digest).map { "the details record: \($0)" }
+        case (.inline(let object), nil): return (object, nil)
+        case (.inline, _?): return (nil, "a details record is stored for a format 1 event, whose details are inside its envelope")
+        case (.committed, nil): return (nil, "the event's details record is missing")
+        case (.committed(let digest), let r?):
+            switch r.opened(against: digest) {
+            case .success(let object): return (object, nil)
+            case .failure(let problem): return (nil, "the details record: \(problem.text)")
+            }
         }
     }
 
@@ -157,19 +182,36 @@ public struct ChainVerifier: Sendable {
     }
 }
 
+/// Rules an entry must meet beyond the log's own (docs/FORMAT.md §8): the event catalogue,
+/// which lives in a layer above the core. `ChainVerifier` checks them after the log's rules,
+/// as part of check 10, and tells them of each entry it accepts, so that rules about earlier
+/// events (the case is open, a referenced event exists) see the log as it stood.
+public protocol EntryRules: AnyObject, Sendable {
+    /// Throws why `envelope` may not follow the log in `state`. `details` are the event's
+    /// details when they are at hand (nil when the record is missing, wrong or withheld).
+    func check(_ envelope: Envelope, details: [String: JSONValue]?, state: LedgerState) throws(RuleViolation)
+    /// Moves past `envelope`, which every check accepted.
+    func accept(_ envelope: Envelope)
+}
+
 /// An event that verified but was signed with a key later revoked as compromised or lost, at
-/// or after the sequence number from which the revocation says it was no longer safe.
+/// or after the sequence number from which the revocation says it was no longer safe, or with
+/// a key that such a key enrolled in that window.
 public struct FlaggedEvent: Equatable, Sendable {
     public let seq: Int64
     public let eventID: String
     public let type: String
     public let caseID: String?
     public let keyID: String
+    /// Of the compromised key: from when, and when it was revoked.
     public let compromisedSince: Int64
     public let revokedAt: Int64
-    public init(seq: Int64, eventID: String, type: String, caseID: String?, keyID: String, compromisedSince: Int64, revokedAt: Int64) {
+    /// When the event's key is not the compromised one but a key it enrolled while
+    /// compromised: the compromised key's id.
+    public let enrolledBy: String?
+    public init(seq: Int64, eventID: String, type: String, caseID: String?, keyID: String, compromisedSince: Int64, revokedAt: Int64, enrolledBy: String? = nil) {
         self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID; self.keyID = keyID
-        self.compromisedSince = compromisedSince; self.revokedAt = revokedAt
+        self.compromisedSince = compromisedSince; self.revokedAt = revokedAt; self.enrolledBy = enrolledBy
     }
 }
 

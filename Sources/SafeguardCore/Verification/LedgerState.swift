@@ -16,6 +16,10 @@ public struct LedgerState: Equatable, Sendable {
     public private(set) var policy: Policy?
     /// The whole policy document of the latest `policy_set` (what the catalogue reads).
     public private(set) var policyDocument: JSONValue?
+    /// The sequence number of that `policy_set`.
+    public private(set) var policySeq: Int64?
+    /// When the last entry was recorded: the next may not be recorded earlier (docs/FORMAT.md §8.5).
+    public private(set) var lastRecordedAt: Timestamp?
     public private(set) var genesis: GenesisInfo?
     /// The envelope format of the last event: formats never go down (docs/FORMAT.md §3.3).
     public private(set) var lastFormat: Int64 = 1
@@ -102,6 +106,7 @@ public struct LedgerState: Equatable, Sendable {
 
     private func checkTimes(_ e: Envelope) throws(RuleViolation) {
         guard e.occurredAt <= e.recordedAt else { throw .recordedBeforeOccurred(occurred: e.occurredAt, recorded: e.recordedAt) }
+        if let last = lastRecordedAt, e.recordedAt < last { throw .recordedBeforePrevious(recorded: e.recordedAt, previous: last) }
     }
 
     /// Moves past `e`, which `check` accepted, whose entry hash is `entryHash`.
@@ -120,18 +125,21 @@ public struct LedgerState: Equatable, Sendable {
             if let p = try? Self.policy(e) {
                 policy = p
                 policyDocument = e.facts["policy"]
+                policySeq = e.seq
             }
         default: break
         }
         nextSeq = e.seq + 1
         headHash = entryHash
         lastFormat = max(lastFormat, e.format)
+        lastRecordedAt = max(lastRecordedAt ?? e.recordedAt, e.recordedAt)
     }
 
-    mutating func setHead(nextSeq: Int64, hash: [UInt8], format: Int64?) {
+    mutating func setHead(nextSeq: Int64, hash: [UInt8], format: Int64?, recordedAt: Timestamp?) {
         self.nextSeq = nextSeq
         self.headHash = hash
         if let format { lastFormat = max(lastFormat, format) }
+        if let recordedAt { lastRecordedAt = recordedAt }
     }
 
     // MARK: - Governance facts

@@ -13,7 +13,12 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
     case governance(String)
     case invalidFacts(Envelope.Invalid)
     case recordedBeforeOccurred(occurred: Timestamp, recorded: Timestamp)
+    /// `recorded_at` earlier than the previous entry's: the log's time only moves forward.
+    case recordedBeforePrevious(recorded: Timestamp, previous: Timestamp)
     case formatDowngrade(format: Int64, previous: Int64)
+    /// A rule of the event catalogue (docs/FORMAT.md §7.1), with its failure code, the field
+    /// at fault and what is wrong.
+    case catalogue(code: String, field: String, problem: String)
 
     public var description: String {
         switch self {
@@ -32,6 +37,9 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
         case .formatDowngrade(let f, let p):
             return "envelope format \(f) after an event of format \(p): once the log writes details apart (format 2), no later event may sign them in (format 1)"
         case .invalidFacts(let i): return i.description
+        case .recordedBeforePrevious(let r, let p):
+            return "recorded_at \(r) is earlier than the previous entry's \(p): the log's time of recording never goes back (the recording machine's clock was wrong)"
+        case .catalogue(_, let field, let problem): return "\(field): \(problem)"
         case .recordedBeforeOccurred(let o, let r):
             return "occurred_at \(o) is later than recorded_at \(r): an event cannot be recorded before it happens (check the time zone: give local times with their offset, e.g. +01:00 in summer)"
         }

@@ -15,6 +15,12 @@ public struct StoredEntry: Sendable {
     public var entryHash: [UInt8]
     /// The event's details record (`details` table), if the file holds one for this seq.
     public var details: SealedDetails?
+    /// The stored envelope's size, when it is over the 1 MiB limit (then `envelope` is empty:
+    /// the reader did not load it).
+    public var envelopeTooLarge: Int?
+    /// The stored details' size, when it is over the 1 MiB limit (then the record's body is
+    /// empty: the reader did not load it).
+    public var detailsTooLarge: Int?
 
     public init(
         seq: Int64, eventID: String, type: String, caseID: String?, agency: String, keyID: String,

@@ -17,8 +17,13 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case malformedRow(column: String)
         case treeMismatch
         case detailsMismatch(String)
-        /// Re-verification only: a table is not defined as the format defines it.
+        /// One of the format's tables, indexes or triggers is missing or not defined as the
+        /// format defines it (docs/FORMAT.md §10).
         case alteredTable(String)
+        /// The file holds a table, index, trigger or view that is not part of the format.
+        case unknownSchemaObject(String)
+        /// An index of the events table does not hold exactly one entry for each row.
+        case indexMismatch(String)
         case rule(RuleViolation)
     }
 
@@ -50,6 +55,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .treeMismatch: return "tree_mismatch"
         case .detailsMismatch: return "details_mismatch"
         case .alteredTable: return "altered_table"
+        case .unknownSchemaObject: return "unknown_schema_object"
+        case .indexMismatch: return "index_mismatch"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -57,6 +64,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
             case .revokedKey: return "revoked_key"
             case .notPermitted, .noPolicy: return "not_permitted"
             case .actorMismatch: return "actor_mismatch"
+            case .recordedBeforePrevious: return "time_order"
+            case .catalogue(let code, _, _): return code
             default: return "rule"
             }
         }
@@ -82,7 +91,14 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .treeMismatch: return "the stored Merkle tree (tree_nodes) does not match the entries: it was altered or damaged, so proofs and checkpoints made from this file would be wrong"
         case .detailsMismatch(let s): return s
         case .alteredTable(let t):
-            return "the file's \(t) table is not defined as the ledger format defines it, so rows could lie where re-verification does not read: verify the file in full"
+            return "the file's \(t) is missing or not defined as the ledger format defines it (docs/FORMAT.md §10): it was edited outside safeguard; "
+                + "restore the ledger from a verified copy, or compare with 'safeguard doctor'"
+        case .unknownSchemaObject(let t):
+            return "the file holds a \(t) that is not part of the ledger format (a planted trigger could drop records, a view could show rows that are not there): "
+                + "it was edited outside safeguard; restore the ledger from a verified copy ('safeguard doctor' lists what is extra)"
+        case .indexMismatch(let i):
+            return "the file's index \(i) does not hold exactly one entry for each event (it was rebuilt or edited outside SQLite), so lookups by it could hide or invent events: "
+                + "restore the ledger from a verified copy"
         case .rule(let r): return r.description
         }
     }

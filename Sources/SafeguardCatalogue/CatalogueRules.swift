@@ -1,0 +1,74 @@
+import SafeguardCore
+
+/// What the catalogue's rules ask of the log before an entry (`RecordingContext`), told of
+/// each entry accepted so that it moves on with the log.
+public protocol LogView: RecordingContext {
+    func accept(_ e: Envelope)
+}
+
+/// The view a verifier keeps: cases from a `CaseBook` fed by every entry it accepts, earlier
+/// events from `events`, which the store answers from rows it has verified.
+public final class VerifiedView: LogView {
+    public let cases: CaseBook
+    private let events: (String) -> EventSummary?
+
+    public init(cases: CaseBook, events: @escaping (String) -> EventSummary?) {
+        self.cases = cases
+        self.events = events
+    }
+
+    public func caseStatus(_ caseID: String) -> CaseStatus { cases.status(caseID) }
+    public func event(_ eventID: String) -> EventSummary? { events(eventID) }
+    public func caseFact(_ caseID: String, _ fact: String) -> JSONValue? { cases.fact(caseID, fact) }
+    public func accept(_ e: Envelope) { cases.accept(e) }
+}
+
+/// The event catalogue as rules of the log (`EntryRules`): what `ChainVerifier` checks of every
+/// entry after the log's own rules, with the one function both append and verification call
+/// (`Catalogue.check`), each through its own view of the log before the entry.
+public final class CatalogueRules: EntryRules, @unchecked Sendable {
+    public let view: any LogView
+    /// The catalogue of the policy in force, read once per `policy_set`.
+    private var policy: (seq: Int64?, document: Result<PolicyDocument?, PolicyDocument.Invalid>)?
+
+    public init(view: any LogView) { self.view = view }
+
+    public func check(_ e: Envelope, details: [String: JSONValue]?, state: LedgerState) throws(RuleViolation) {
+        let document: PolicyDocument?
+        switch Self.catalogue(state, cached: &policy) {
+        case .success(let d): document = d
+        case .failure(let error):
+            guard !Catalogue.outsideCatalogue(e.type) else { document = nil; break }
+            throw CatalogueError("policy", "the policy in force cannot be read (\(error)); the partnership must record a corrected policy", .policy).violation
+        }
+        do { try Catalogue.check(Catalogue.Entry(e, details: details), policy: document, context: view) } catch { throw error.violation }
+    }
+
+    public func accept(_ e: Envelope) { view.accept(e) }
+
+    /// The catalogue the policy in force in `state` carries (nil: none in force, or one that
+    /// grants permissions only), read again only when the policy changed since `cached`.
+    public static func catalogue(_ state: LedgerState, cached: inout (seq: Int64?, document: Result<PolicyDocument?, PolicyDocument.Invalid>)?)
+        -> Result<PolicyDocument?, PolicyDocument.Invalid>
+    {
+        if let cached, cached.seq == state.policySeq { return cached.document }
+        let document: Result<PolicyDocument?, PolicyDocument.Invalid>
+        if let json = state.policyDocument {
+            do { document = .success(try PolicyDocument.catalogue(of: json)) } catch let e as PolicyDocument.Invalid {
+                document = .failure(e)
+            } catch {
+                document = .failure(PolicyDocument.Invalid(description: "\(error)"))
+            }
+        } else {
+            document = .success(nil)
+        }
+        cached = (state.policySeq, document)
+        return document
+    }
+}
+
+extension Catalogue {
+    /// Types the catalogue does not check (the log's rules do): what may be recorded even
+    /// while the policy in force cannot be read, so that a corrected one can be.
+    static func outsideCatalogue(_ type: String) -> Bool { type == EventType.policySet || checkedByTheLog.contains(type) }
+}
