@@ -4,10 +4,9 @@ import SafeguardCatalogue
 import SafeguardCore
 
 extension ProjectionEngine {
-    /// The default MASE period: from the last MASE meeting before `to` (or the first record)
-    /// to `to` (default: the last recorded day).
-    public func masePeriod(from: Day?, to: Day?) throws -> (Day, Day) {
-        let end = try to ?? lastRecordedDay()
+    /// The MASE period ending `to` (the analyst's day, or a day they name): from `from`, or
+    /// else from the day after the last MASE meeting before `to` (or the first record).
+    public func masePeriod(from: Day?, to end: Day) throws -> (Day, Day) {
         if let from { return (from, end) }
         return try read { db in
             // From the day after the last MASE meeting, so no day is counted in two reports.
@@ -22,7 +21,7 @@ extension ProjectionEngine {
     }
 
     /// The MASE statistics (DOMAIN.md items 1–12) for the period [from, to], days inclusive.
-    public func maseReport(from: Day? = nil, to: Day? = nil) throws -> Report {
+    public func maseReport(from: Day? = nil, to: Day) throws -> Report {
         let (start, end) = try masePeriod(from: from, to: to)
         let policy = try policyAtHead()
         let a = start.description, b = end.description

@@ -49,8 +49,8 @@ extension ProjectionEngine {
         return out
     }
 
-    /// The last day anything was recorded: the default "as of" day of reports, so that a
-    /// report rebuilt from the same log is the same report.
+    /// The last day anything was recorded in the read models (a report for a day before it is
+    /// worked out from what had been recorded by then).
     public func lastRecordedDay() throws -> Day {
         try read { db in
             let t = try String.fetchOne(db, sql: "SELECT recorded_at FROM audit_events ORDER BY seq DESC LIMIT 1")
@@ -58,9 +58,10 @@ extension ProjectionEngine {
         }
     }
 
-    /// Every recording-practice exception on `day` (default: the last recorded day), by rule then case.
-    public func practiceExceptions(on day: Day? = nil) throws -> [PracticeException] {
-        let asOf = try day ?? lastRecordedDay()
+    /// Every recording-practice exception on `asOf`, by rule then case. Reports are as of the
+    /// day asked for (by default the analyst's today), never of the last row's date: one
+    /// record dated in the past must not turn the whole partnership's report back in time.
+    public func practiceExceptions(on asOf: Day) throws -> [PracticeException] {
         let policy = try policyAtHead()
         let cal = policy.calendar
         var out: [PracticeException] = []
@@ -193,8 +194,7 @@ extension ProjectionEngine {
 
     /// The recording-practice report: each exception with case, rule, what is missing, since
     /// when and how overdue.
-    public func practiceReport(on day: Day? = nil) throws -> Report {
-        let asOf = try day ?? lastRecordedDay()
+    public func practiceReport(on asOf: Day) throws -> Report {
         let list = try practiceExceptions(on: asOf)
         var counts = Report.Section("Exceptions by rule", ["rule", "cases", "exceptions"])
         for rule in (1...15).map({ "R\($0)" }) {

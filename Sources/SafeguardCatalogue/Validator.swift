@@ -2,7 +2,7 @@ import SafeguardCore
 
 extension Catalogue {
     /// Types whose facts the log's own rules check (SafeguardCore's `LedgerState`).
-    static let checkedByTheLog: Set<String> = [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked]
+    static let checkedByTheLog: Set<String> = EventType.logGovernance.subtracting([EventType.policySet])
 
     /// The case facts the rules read (`RecordingContext.caseFact`): all a verifier keeps of a
     /// case's facts (`CaseBook`).

@@ -14,13 +14,33 @@ extension Ledger {
     /// Why the log will not sign a checkpoint.
     public enum CheckpointRefusal: Error, Equatable, CustomStringConvertible {
         case empty
+        /// The log no longer holds what this key signed before (the signer's own record).
         case inconsistent(size: Int64, signed: String, now: String)
+        /// No signer record beside the key yet, and no root key to verify the log against.
+        case untrusted(state: String)
+        /// The signer's record is of another root key than the one given.
+        case otherRoot(state: String, recorded: String, given: String)
+        /// The log names another checkpoint key (or none).
+        case notBound(key: String, bound: String?)
+        /// Signed, but the file's table refused to keep it (it holds a larger checkpoint).
+        case notStored(size: Int64)
         public var description: String {
             switch self {
             case .empty: return "the ledger has no events to checkpoint"
             case .inconsistent(let size, let signed, let now):
-                return "the log is not consistent with the checkpoint it signed at size \(size) (root then \(signed), now \(now)): "
-                    + "its history was rewritten or the file is damaged; nothing was signed. Run 'safeguard verify' and keep this file as evidence"
+                return "the log is not consistent with the checkpoint this key signed at size \(size) (root then \(signed), now \(now)): "
+                    + "its history was cut off or rewritten since; nothing was signed. Run 'safeguard verify' and keep this file and the key's state as evidence"
+            case .untrusted(let state):
+                return "this checkpoint key has not signed for this log before (no \(state)): give the partnership's root public key (--trust-file ROOT.pub) "
+                    + "so that the whole log is verified before anything is signed; later runs verify only what was added since"
+            case .otherRoot(let state, let recorded, let given):
+                return "\(state) records root key \(recorded), not \(given): check --trust-file, or use another checkpoint key for that log"
+            case .notBound(let key, let bound):
+                return bound.map { "the log names checkpoint key \($0), not \(key): sign with that key, or name this one first ('safeguard keys set-log-key'); nothing was signed" }
+                    ?? "the log names no checkpoint key yet: name \(key) first with 'safeguard keys set-log-key --key ROOT.key --public THIS_KEY.pub'; nothing was signed"
+            case .notStored(let size):
+                return "the checkpoint of \(size) events was signed (printed above) but the file's checkpoints table holds a larger one this key never signed: "
+                    + "the table was altered; keep the printed checkpoint, and run 'safeguard doctor' and 'safeguard verify'"
             }
         }
     }
@@ -38,47 +58,23 @@ extension Ledger {
         } catch { throw Self.map(error, path: path) }
     }
 
-    /// Signs a checkpoint (c2sp.org/tlog-checkpoint) of the whole log with `key` under the
-    /// log's origin (from genesis), after checking that the tree is consistent with the last
-    /// checkpoint signed (the root at that size is unchanged, and a consistency proof from it
-    /// verifies); stores and returns it. If the log has not grown since, returns the last one.
-    public func signCheckpoint(key: SigningKey, at time: Timestamp) throws -> (checkpoint: Checkpoint, note: [UInt8], new: Bool) {
+    /// Keeps `note`, a checkpoint the log's signer signed of `size` entries with root `root`,
+    /// in the file's `checkpoints` table, unless the table holds it already: what `prove` and
+    /// evidence bundles read. Auditors and the signer rely on their own records, not on this table.
+    func store(size: Int64, root: [UInt8], note: [UInt8], at time: Timestamp) throws {
         do {
-            return try db.writeWithoutTransaction { db in
-                var result: (Checkpoint, [UInt8], Bool)!
+            try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    let size = try Self.treeSize(db)
-                    guard size > 0, let origin = try Self.state(db, path: path).genesis?.origin else { throw CheckpointRefusal.empty }
-                    let node = { (level: Int, idx: Int64) in try TreeStore.node(db, level, idx) }
-                    let root = try Merkle.root(size: size, node)
-                    if let last = try Row.fetchOne(db, sql: "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1") {
-                        let (lastSize, signed, note) = (try RowReader.integer(last, 0, "size"), try RowReader.blob(last, 1, "root"), try RowReader.blob(last, 2, "note"))
-                        guard lastSize >= 0, signed.count == Merkle.hashSize else {
-                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: "(the stored checkpoint is damaged)")
-                        }
-                        let then = lastSize <= size ? try Merkle.root(size: lastSize, node) : []
-                        guard then == signed else {
-                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: then.isEmpty ? "(the log is shorter now)" : Base64.encode(then))
-                        }
-                        let proof = try Merkle.consistencyProof(old: lastSize, new: size, node)
-                        do { try Merkle.verifyConsistency(old: lastSize, new: size, oldRoot: signed, newRoot: root, proof: proof) } catch {
-                            throw CheckpointRefusal.inconsistent(size: lastSize, signed: Base64.encode(signed), now: Base64.encode(root))
-                        }
-                        if lastSize == size, let c = Checkpoint(origin: origin, size: size, root: signed) {
-                            result = (c, note, false)
-                            return .commit
-                        }
-                    }
-                    guard let checkpoint = Checkpoint(origin: origin, size: size, root: root) else { throw CheckpointRefusal.empty }
-                    let note = try checkpoint.sign(name: origin, key: key)
+                    if let stored = try Row.fetchOne(db, sql: "SELECT root FROM checkpoints WHERE size = ?", arguments: [size]),
+                        (try? RowReader.blob(stored, 0, "root")) == root { return .commit }
                     try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
                                    arguments: [size, Data(root), Data(note), time.description])
-                    result = (checkpoint, note, true)
                     return .commit
                 }
-                return result
             }
-        } catch let e as CheckpointRefusal { throw e } catch { throw Self.map(error, path: path) }
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+            throw CheckpointRefusal.notStored(size: size)
+        } catch { throw Self.map(error, path: path) }
     }
 }
 
@@ -93,16 +89,22 @@ extension Ledger {
     public func evidence(caseID: String, size: Int64, withDetails: Bool = true) throws -> [EvidenceBundle.Item] {
         do {
             return try db.read { db in
-                let select = try Self.selectRows(db)
-                let caseRows = try Row.fetchAll(db, sql: "\(select) WHERE case_id = ? ORDER BY seq", arguments: [caseID])
+                // The file's schema first, then one pass over the rows themselves (not an index, which
+                // could be left stale to hide one of the case's events from the bundle).
+                try Schema.check(db)
+                let governanceTypes = EvidenceBundle.governance.sorted()
+                let rows = try Row.fetchAll(db, sql: "\(try Self.selectRows(db, notIndexed: true)) WHERE case_id = ? OR type IN (\(governanceTypes.map { _ in "?" }.joined(separator: ", "))) ORDER BY seq",
+                                            arguments: StatementArguments([caseID] + governanceTypes))
+                let caseRows = try rows.filter { try RowReader.optionalText($0, 3, "case_id").map { sameBytes($0, caseID) } == true }
                 guard let last = caseRows.last.map({ try? RowReader.integer($0, 0, "seq") }) ?? nil else {
                     throw LedgerError.sqlite(path: path, message: "no events for case \(caseID): check the case id ('safeguard case list')")
                 }
                 guard last < size else {
                     throw LedgerError.sqlite(path: path, message: "the checkpoint of \(size) events does not cover case \(caseID) (its last event is seq \(last)): run 'safeguard checkpoint' first")
                 }
-                let allGovernance = try Row.fetchAll(db, sql: "\(select) WHERE type IN (?, ?, ?, ?) AND seq < ? ORDER BY seq",
-                                                     arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, last])
+                let allGovernance = try rows.filter { row in
+                    try RowReader.optionalText(row, 3, "case_id") == nil && governanceTypes.contains(try RowReader.text(row, 2, "type")) && RowReader.integer(row, 0, "seq") < last
+                }
                 let governance = try Self.governanceNeeded(allGovernance, signers: Set(caseRows.map { try RowReader.text($0, 5, "key_id") }))
                 if !withDetails {
                     // A format 1 record holds its details inside what is signed: they cannot be left out.
@@ -126,7 +128,7 @@ extension Ledger {
     }
 
     /// Of `rows` (governance, in order), those a bundle needs so that the entries signed by
-    /// `signers` check: genesis, every policy, and the enrolment and revocation of each signer,
+    /// `signers` check: genesis, every policy and root hand-over, and the enrolment and revocation of each signer,
     /// of the key that enrolled or revoked it, and so on up to the root key. Other
     /// practitioners' enrolments stay out of the bundle: it holds no more names than it needs.
     static func governanceNeeded(_ rows: [Row], signers: Set<String>) throws -> [Row] {
@@ -149,7 +151,7 @@ extension Ledger {
         return try rows.filter { row in
             let seq = try RowReader.integer(row, 0, "seq")
             let type = envelopes[seq]?.type
-            return type == EventType.genesis || type == EventType.policySet || needed.contains(seq)
+            return type == EventType.genesis || type == EventType.policySet || type == EventType.rootRotated || needed.contains(seq)
         }
     }
 }

@@ -33,6 +33,13 @@ extension Ledger {
         public var cases: CaseBook
         /// The whole tree's right edge.
         public var tree: MerkleFrontier
+        /// The checkpoint key the log names at its head (docs/FORMAT.md §8.7), if any.
+        public var logKey: PublicKey?
+        /// The checkpoint key the log named before an entry at `size` (the one that may sign a
+        /// checkpoint of that size), if any.
+        public var logKeys: [(seq: Int64, key: PublicKey)]
+
+        public func logKey(forSize size: Int64) -> PublicKey? { logKeys.last { $0.seq < size }?.key }
     }
 
     /// Why the log no longer holds a prefix the verifier kept: it is shorter, or the entries
@@ -68,7 +75,8 @@ extension Ledger {
                 let state: (size: Int64, root: [UInt8])? = if case .state(let s) = prefix { (s.head.size, s.head.root) } else { nil }
                 summary.flagged = try Self.flagged(db, verifier, provedBefore: state)
                 return Verification(summary: summary, from: verifier.from, governanceProved: verifier.governanceProved,
-                                    recordedLate: verifier.late, cases: verifier.cases, tree: tree)
+                                    recordedLate: verifier.late, cases: verifier.cases, tree: tree, logKey: verifier.chain.state.logKeys.last?.key,
+                                    logKeys: verifier.chain.state.logKeys)
             }
             }
             }

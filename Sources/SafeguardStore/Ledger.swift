@@ -146,8 +146,9 @@ public final class Ledger {
 
     static func state(_ db: Database, path: String) throws -> LedgerState {
         var governance: [Envelope] = []
-        let rows = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type IN (?, ?, ?, ?) ORDER BY seq",
-                                       arguments: [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet])
+        let types = EventType.logGovernance.sorted()
+        let rows = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type IN (\(types.map { _ in "?" }.joined(separator: ", "))) ORDER BY seq",
+                                       arguments: StatementArguments(types))
         while let row = try rows.next() {
             guard let bytes = try? RowReader.blob(row, 0, "envelope"), let json = try? JSONParser.parse(bytes, mode: .canonical),
                 let e = try? Envelope(json: json)
@@ -186,11 +187,14 @@ public final class Ledger {
 
     /// What a reader selects: the event's columns and its details record, if any (NULLs in a
     /// file from before format 4, opened read-only). `seq` is the join column, so filters and
-    /// orderings may name it unqualified; other columns are the events table's.
-    static func selectRows(_ db: Database, probes: [EventIndexes.Index]? = nil) throws -> String {
+    /// orderings may name it unqualified; other columns are the events table's. With
+    /// `notIndexed`, filters are answered from the rows themselves, never from an index the
+    /// file's holder could have left stale (the rows are still read in `seq` order, by rowid).
+    static func selectRows(_ db: Database, probes: [EventIndexes.Index]? = nil, notIndexed: Bool = false) throws -> String {
         let extra = probes.map { ", " + EventIndexes.probeColumns($0) } ?? ""
-        return try hasDetails(db) ? "SELECT \(guardedColumns(details: true))\(extra) FROM events LEFT JOIN details USING (seq)"
-            : "SELECT \(guardedColumns(details: false))\(extra) FROM events"
+        let events = notIndexed ? "events NOT INDEXED" : "events"
+        return try hasDetails(db) ? "SELECT \(guardedColumns(details: true))\(extra) FROM \(events) LEFT JOIN details USING (seq)"
+            : "SELECT \(guardedColumns(details: false))\(extra) FROM \(events)"
     }
 
     static func hasDetails(_ db: Database) throws -> Bool { try db.tableExists("details") }
@@ -231,7 +235,8 @@ public final class Ledger {
     }
 
     /// Streams stored rows in sequence order through `body`, in one read transaction (a
-    /// consistent snapshot), holding one row in memory at a time.
+    /// consistent snapshot), holding one row in memory at a time. Filters are answered from the
+    /// rows, not from the file's indexes (which its holder could leave stale, hiding an event).
     public func forEach(_ filter: Filter = Filter(), _ body: (StoredEntry) throws -> Void) throws {
         var sql = ""
         var clauses: [String] = []
@@ -248,20 +253,24 @@ public final class Ledger {
         if let l = filter.limit { sql += " LIMIT ?"; args.append(l) }
         do {
             try db.read { db in
-                let rows = try Row.fetchCursor(db, sql: try Self.selectRows(db) + sql, arguments: StatementArguments(args))
+                let rows = try Row.fetchCursor(db, sql: try Self.selectRows(db, notIndexed: !clauses.isEmpty) + sql, arguments: StatementArguments(args))
                 while let row = try rows.next() { try body(try Self.entry(row)) }
             }
         } catch { throw Self.map(error, path: path) }
     }
 
-    /// The stored row with this sequence number or event id.
+    /// The stored row with this sequence number or event id (found through the event-id
+    /// index, then read again by its sequence number and its id compared, so a stale index
+    /// cannot give another event's row).
     public func entry(seq: Int64? = nil, eventID: String? = nil) throws -> StoredEntry? {
         do {
             return try db.read { db in
-                let row: Row?
-                if let seq { row = try Row.fetchOne(db, sql: "\(try Self.selectRows(db)) WHERE seq = ?", arguments: [seq]) }
-                else { row = try Row.fetchOne(db, sql: "\(try Self.selectRows(db)) WHERE event_id = ?", arguments: [eventID]) }
-                return try row.map(Self.entry)
+                var at = seq
+                if at == nil, let eventID { at = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE event_id = ?", arguments: [eventID]) }
+                guard let at, let row = try Row.fetchOne(db, sql: "\(try Self.selectRows(db)) WHERE seq = ?", arguments: [at]) else { return nil }
+                let entry = try Self.entry(row)
+                if let eventID, !sameBytes(entry.eventID, eventID) { return nil }
+                return entry
             }
         } catch { throw Self.map(error, path: path) }
     }

@@ -317,7 +317,7 @@ enum OldEntries {
         let governance: Int
     }
 
-    static let governanceTypes = Set([EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet].map { Array($0.utf8) })
+    static let governanceTypes = Set(EventType.logGovernance.map { Array($0.utf8) })
     static let caseTypes = Set(["case.opened", "case.updated", "case.closed"].map { Array($0.utf8) })
 
     static func read(_ db: Database, size: Int64, root: [UInt8], trustAnchor: PublicKey) throws -> Read {

@@ -18,8 +18,12 @@ enum ExitStatus {
             if case .malformed = e { return refused }
             return verificationFailed
         case let e as Ledger.CheckpointRefusal:
-            if case .inconsistent = e { return verificationFailed }
-            return unusable
+            switch e {
+            case .inconsistent: return verificationFailed
+            case .untrusted: return usage
+            case .otherRoot, .notBound: return refused
+            case .empty, .notStored: return unusable
+            }
         case is ProofText.Failure, is WitnessConflict: return refused
         case is AuditState.Invalid: return unusable
         case is EvidenceBundle.Failure: return verificationFailed

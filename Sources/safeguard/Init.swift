@@ -20,6 +20,9 @@ extension Safeguard {
         var origin: String
         @Option(help: ArgumentHelp("Who holds the root key (recorded as the genesis actor).", valueName: "name"))
         var practitioner = "partnership root key holder"
+        @Option(name: .customLong("log-key"), help: ArgumentHelp(
+            "The log's checkpoint public key file (PATH.pub), named in the log at once (or later with 'safeguard keys set-log-key').", valueName: "path"))
+        var logKey: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -36,10 +39,11 @@ extension Safeguard {
             let path = try ledger.path()
             let key = try loadSigningKey(rootKey)
             let now = Clock.now()
-            let drafts = [
+            var drafts = [
                 GovernanceDrafts.genesis(partnership: partnership, origin: origin, root: key.publicKey, at: now),
                 GovernanceDrafts.policy(document: ToolkitPolicy.document, at: now),
             ]
+            if let logKey { drafts.append(GovernanceDrafts.logKey(try KeyFiles.readPublic(logKey), at: now)) }
             let (_, written) = try Ledger.create(at: path, signer: key, drafts: drafts, practitioner: practitioner,
                                                  clock: Clock.now, newID: Clock.newID)
             let head = Hex.encode(written.last!.entryHash)

@@ -12,7 +12,7 @@ extension Safeguard {
                 revoke practitioner keys of their own agency. Enrolment and revocation are events in \
                 the log, so verification knows which keys were valid at every point.
                 """,
-            subcommands: [Generate.self, Enrol.self, Revoke.self, List.self])
+            subcommands: [Generate.self, Enrol.self, Revoke.self, List.self, RotateRoot.self, SetLogKey.self])
     }
 }
 
@@ -73,9 +73,14 @@ extension Safeguard.Keys {
         var role: String
         @Option(help: ArgumentHelp("The practitioner's name or staff identifier.", valueName: "name"))
         var practitioner: String
+        @Option(help: ArgumentHelp(
+            "The key id of this practitioner's key that the new one replaces (a practitioner has one live key; revoke the old one with --reason rotated once the new one is in use).",
+            valueName: "key-id"))
+        var replaces: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            if let replaces, !Validate.isKeyID(replaces) { throw ValidationError("--replaces must be 32 lowercase hex digits, as 'safeguard keys list' shows") }
             guard LedgerState.roles.contains(role) else {
                 throw ValidationError("--role must be one of \(LedgerState.roles.sorted().joined(separator: ", "))")
             }
@@ -87,7 +92,7 @@ extension Safeguard.Keys {
 
         func run() throws {
             let newKey = try KeyFiles.readPublic(publicFile)
-            let draft = GovernanceDrafts.enrolment(of: newKey, agency: agency, role: role, practitioner: practitioner, at: Clock.now())
+            let draft = GovernanceDrafts.enrolment(of: newKey, agency: agency, role: role, practitioner: practitioner, replacing: replaces, at: Clock.now())
             try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
                 "Enrolled key \(newKey.keyID) for \(practitioner) (\(agency), \(role)) at seq \($0[0].seq)."
             }
@@ -153,6 +158,74 @@ extension Safeguard.Keys {
                         + (r.compromisedSince.map { ", compromised since seq \($0)" } ?? "") + ")" } ?? "valid"
                     print("\(r.keyID)  \(r.actor.agency)/\(r.actor.role)  \(r.actor.practitioner)  enrolled at seq \(r.enrolledAt)  \(status)")
                 }
+            }
+        }
+    }
+}
+
+extension Safeguard.Keys {
+    struct RotateRoot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-root",
+            abstract: "Hand the partnership's root over to a new root key (a governance event signed by the old root, accepted by the new).",
+            discussion: """
+                Use it to retire a root key before it is lost, or while it is still yours when others may have \
+                seen it: from this event on, the old root key signs nothing, and the new one enrols, revokes and \
+                sets the policy. Everything signed before stays valid. Auditors keep the first root public key (the \
+                one genesis names) as their trust anchor: the hand-over is proved in the log. Both secret keys are \
+                needed; if the old one is lost, docs/FORMAT.md §8.6 says what the partnership does.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .customLong("key"), help: ArgumentHelp("The current root key file.", valueName: "path"))
+        var key: String
+        @Option(name: .customLong("new-key"), help: ArgumentHelp("The new root key file (from 'safeguard keys generate --root').", valueName: "path"))
+        var newKey: String
+        @Option(help: ArgumentHelp("Who holds the new root key.", valueName: "name"))
+        var practitioner = "partnership root key holder"
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            do { try Validate.name(practitioner, field: "--practitioner") } catch { throw ValidationError(error.description) }
+        }
+
+        func run() throws {
+            let l = try ledger.open(readOnly: false)
+            let old = try loadSigningKey(key)
+            let new = try loadSigningKey(newKey)
+            guard let origin = try l.state().genesis?.origin else { throw InputError("the ledger has no genesis: it is not one safeguard made") }
+            let draft = GovernanceDrafts.rootRotation(to: new, from: old.publicKey, origin: origin, practitioner: practitioner, at: Clock.now())
+            let written = try l.append([draft], signer: old, clock: Clock.now, newID: Clock.newID)
+            if output.json {
+                printJSON(["seq": .integer(written[0].seq), "event_id": .string(written[0].eventID), "old_root_key_id": .string(old.publicKey.keyID),
+                           "new_root_key_id": .string(new.publicKey.keyID)])
+            } else {
+                print("The root key is now \(new.publicKey.keyID) (held by \(practitioner)), from seq \(written[0].seq); \(old.publicKey.keyID) signs nothing from now on.")
+                print("Auditors keep trusting the first root public key: the hand-over is in the log.")
+            }
+        }
+    }
+
+    struct SetLogKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-log-key",
+            abstract: "Name the log's checkpoint key in the log (a governance event signed by the root key).",
+            discussion: """
+                'safeguard checkpoint' signs only with the key the log names, so that no other key can sign a \
+                checkpoint of it; naming a new one replaces the old from this point on. Give auditors and \
+                witnesses its verifier key ('safeguard checkpoint --key KEY --vkey').
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @Option(name: .customLong("public"), help: ArgumentHelp("The checkpoint key's public key file (PATH.pub from keys generate).", valueName: "path"))
+        var publicFile: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let key = try KeyFiles.readPublic(publicFile)
+            try appendAndReport([GovernanceDrafts.logKey(key, at: Clock.now())], ledger: ledger, signer: signer, output: output) {
+                "The log's checkpoint key is now \(key.keyID), from seq \($0[0].seq)."
             }
         }
     }

@@ -45,7 +45,7 @@ enum Clock {
 /// Writes one line of canonical JSON (sorted members, no whitespace) to stdout.
 func printJSON(_ value: JSONValue) {
     let bytes = (try? CanonicalJSON.encode(value)) ?? Array("{}".utf8)
-    print(String(decoding: bytes, as: UTF8.self))
+    Swift.print(String(decoding: bytes, as: UTF8.self))
 }
 
 /// Reads at most `limit` bytes from a file or stdin ("-"); more is an error, found as soon as

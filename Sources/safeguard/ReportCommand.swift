@@ -13,7 +13,7 @@ extension Safeguard {
                 Every report starts with the log size, head hash and read-model digests it was built from, \
                 so anyone can re-derive its figures from the same log. Formats: text, md, csv (long \
                 format: section,row,column,value, one sheet for every section), json. Days are inclusive; \
-                by default a report is as of the last day anything was recorded.
+                by default a report is as of today (in England), whatever dates the log holds.
                 """,
             subcommands: [MASE.self, Practice.self])
     }
@@ -24,7 +24,7 @@ extension Safeguard.ReportCommand {
         static let configuration = CommandConfiguration(
             commandName: "mase",
             abstract: "The MASE statistics (referrals, caseloads, levels, themes, missing episodes, patterns, disruption, outcomes, practice exceptions, transition cohort, actions).",
-            discussion: "The period is from the last MASE meeting before --to (or the first record) to --to (default: the last recorded day).")
+            discussion: "The period is from the last MASE meeting before --to (or the first record) to --to (default: today).")
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("First day of the period.", valueName: "YYYY-MM-DD")) var from: String?
         @Option(help: ArgumentHelp("Last day of the period.", valueName: "YYYY-MM-DD")) var to: String?
@@ -39,7 +39,7 @@ extension Safeguard.ReportCommand {
             }
             let (start, end) = (try day(from, "--from"), try day(to, "--to"))
             if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
-            print(try engine.maseReport(from: start, to: end).render(format), terminator: "")
+            print(try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())).render(format), terminator: "")
         }
     }
 
@@ -47,7 +47,7 @@ extension Safeguard.ReportCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recording-practice exceptions (R1–R15): for every case, what is missing, since when, and how overdue in working days.")
         @OptionGroup var ledger: LedgerOptions
-        @Option(help: ArgumentHelp("Judge as of this day (default: the last recorded day).", valueName: "YYYY-MM-DD")) var on: String?
+        @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
         @Option(help: "text, md, csv or json.") var format: Report.Format = .text
 
         func run() throws {
@@ -57,7 +57,7 @@ extension Safeguard.ReportCommand {
                 guard let d = Day(iso: on) else { throw ValidationError("--on must be a date YYYY-MM-DD") }
                 day = d
             }
-            print(try engine.practiceReport(on: day).render(format), terminator: "")
+            print(try engine.practiceReport(on: day ?? Day(london: Clock.now())).render(format), terminator: "")
         }
     }
 }

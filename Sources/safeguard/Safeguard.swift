@@ -48,7 +48,7 @@ struct Safeguard: ParsableCommand {
     /// Prints `error` as one line on stderr (or help on stdout) and returns the exit code.
     static func report(_ error: Error) -> Int32 {
         if let code = ExitStatus.code(for: error) {
-            FileHandle.standardError.write(Data(("error: " + ExitStatus.message(for: error) + "\n").utf8))
+            Terminal.error("error: " + ExitStatus.message(for: error))
             return code
         }
         let code = exitCode(for: error)
@@ -59,7 +59,7 @@ struct Safeguard: ParsableCommand {
         if let exit = error as? ExitCode { return exit.rawValue }
         // Usage errors: one line, pointing at --help (argument-parser's own text spans several).
         let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-        FileHandle.standardError.write(Data(("error: \(text) (see --help)\n").utf8))
+        Terminal.error("error: \(text) (see --help)")
         return ExitStatus.usage
     }
 }

@@ -91,8 +91,11 @@ extension Safeguard.Witness {
                 cosigned for that log (0 the first time), and its consistency proof must verify from the \
                 checkpoint you last cosigned. Then it is cosigned (c2sp.org/tlog-cosignature v1) with \
                 --key, the state file records it, and the cosignature line is printed, to be added to the \
-                checkpoint. A checkpoint of the size you cosigned with another root, or one that does not \
-                extend it, is refused and written as evidence to --evidence (default \
+                checkpoint. A request that starts at another size is refused with the size you last \
+                cosigned on standard output (exit 3; tlog-witness's 409 Conflict): send a proof from \
+                there. A proof that does not verify is refused (exit 1) and proves nothing. Only a \
+                checkpoint of the size you cosigned with another root, two signed trees of one size, \
+                is misbehaviour: it is written as evidence to --evidence (default \
                 misbehaviour-ORIGIN-SIZE.json), which anyone can check with 'safeguard check-proof'.
                 """)
 
@@ -147,29 +150,32 @@ extension Safeguard.Witness {
             let seen = s.logs[checkpoint.origin]
             let seenSize = seen?.size ?? 0
             guard req.old <= checkpoint.size else { throw InputError("the request's old size \(req.old) is larger than its checkpoint's \(checkpoint.size)") }
-            // A log only grows: a signed checkpoint smaller than one you cosigned is kept as evidence.
-            if let seen, checkpoint.size < seen.size {
-                try refuse("the log presents a checkpoint of \(checkpoint.size) events, signed by it, but you cosigned one of \(seen.size): "
-                           + "a log only grows, so if this is its newest checkpoint, it cut events off", seen: seen, req)
+            // Two checkpoints of one size with different roots, both signed by the log: that alone
+            // proves misbehaviour, whatever size the request starts at.
+            if let seen, seen.size == checkpoint.size, Base64.decode(seen.root) != checkpoint.root {
+                try refuse("the log signed two different trees of \(seen.size) events", seen: seen, req)
             }
+            // Not where this witness left off (a stale or racing request, or an older checkpoint
+            // presented again): tlog-witness's 409 Conflict, with the latest size cosigned. An
+            // older checkpoint is not evidence: the log may well have signed it before.
             guard req.old == seenSize else {
-                throw WitnessConflict("you last cosigned \(checkpoint.origin) at size \(seenSize), but the request starts at \(req.old): "
-                                      + "ask the log for a consistency proof from \(seenSize) ('safeguard prove consistency --from \(seenSize)')")
+                print(seenSize)
+                throw WitnessConflict("you last cosigned \(checkpoint.origin) at size \(seenSize) (printed on standard output), but the request starts at \(req.old): "
+                                      + "nothing was cosigned; ask the log for a consistency proof from \(seenSize) ('safeguard prove consistency --from \(seenSize)')")
             }
             if seen == nil, !req.proof.isEmpty { throw InputError("the first checkpoint of a log comes with old size 0 and an empty proof") }
             if let seen {
-                let root = Base64.decode(seen.root) ?? []
-                if seen.size == checkpoint.size, root != checkpoint.root {
-                    try refuse("the log signed two different trees of \(seen.size) events", seen: seen, req)
-                }
                 do {
-                    try Merkle.verifyConsistency(old: seen.size, new: checkpoint.size, oldRoot: root, newRoot: checkpoint.root, proof: req.proof)
+                    try Merkle.verifyConsistency(old: seen.size, new: checkpoint.size, oldRoot: Base64.decode(seen.root) ?? [], newRoot: checkpoint.root,
+                                                 proof: req.proof)
                 } catch {
                     guard seen.size != checkpoint.size else {
                         throw InputError("the request repeats the checkpoint you cosigned but with a non-empty proof: send it with an empty proof")
                     }
-                    try refuse("the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one (\(checkpoint.size)) does not verify (\(error)); "
-                               + "this alone proves nothing, but do not cosign until the log gives one that does", seen: seen, req)
+                    // tlog-witness's 422: a proof that fails proves nothing by itself.
+                    throw ProofRefused("NOT COSIGNED: the log's consistency proof from the checkpoint you cosigned (\(seen.size) events) to this one "
+                                       + "(\(checkpoint.size)) does not verify (\(error)); this alone proves nothing, so no evidence was written: "
+                                       + "ask the log for a proof that verifies, and do not cosign until it gives one")
                 }
             }
             let time = UInt64(max(0, Clock.now().seconds))

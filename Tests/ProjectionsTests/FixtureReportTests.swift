@@ -203,7 +203,7 @@ final class FixtureReportTests: XCTestCase {
     func testMASEFiguresCountedByHand() throws {
         let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("p.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
-        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
         func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
         // Telephone referrals by police for C-2, C-10, C-11, C-12; written forms by CSC for C-6, C-8, C-10, C-11, C-12.
         XCTAssertEqual(section("1.").rows, [["MASH", "referral.mash_telephone", "police", "4"], ["MASH", "referral.mash_written", "csc", "5"]])
@@ -234,7 +234,7 @@ final class FixtureReportTests: XCTestCase {
         // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March),
         // C-9 (opened 9 March) and C-12 (closed 12 March) were open, and C-10 was known to CSC
         // only (police referred him on 10 March).
-        let past = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-09"))
+        let past = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-09")!)
         XCTAssertEqual(past.sections.first { $0.title.hasPrefix("2.") }!.rows, [["10", "11", "9", "1", "2"]])
         XCTAssertTrue(report.render(.csv).hasPrefix("section,row,column,value\nbuilt from,0,log size,"))
     }
@@ -248,7 +248,7 @@ final class FixtureReportTests: XCTestCase {
         let updated = try engine.update(trustAnchor: root.publicKey)
         let fresh = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
-        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2"]])
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Clusters") }!.rows, [["1", "2", "C-6 C-7"]])
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
@@ -298,7 +298,7 @@ final class FixtureReportTests: XCTestCase {
         let updated = try engine.update(trustAnchor: root.publicKey)
         let fresh = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("undo2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
-        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16"))
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["2", "2", "1", "1", "1", "1"]], "C-4 is no longer recorded as returned")
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("12.") }!.rows, [["protect", "1", "1", "0"]], "A-1 was never set")
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)

@@ -13,7 +13,8 @@ final class BadInputMatrixTests: XCTestCase {
         try cli.makeLedger()
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
         try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout.write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp.note")).status, 0)
+        try cli.nameCheckpointKey(cli.path("cp.key"), root: cli.path("root.key"))
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("root.key.pub"), "--out", cli.path("cp.note")).status, 0)
         XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("root.key.pub")).status, 0)
         let seq4 = try cli.run("log", "show", "4", "--json").stdout
         let id = try XCTUnwrap(seq4.firstMatch(of: /"event_id":"([0-9a-f-]{36})","seq"/)?.1)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TestSupport
+import SafeguardCore
 import XCTest
 
 /// Runs the built `safeguard` executable as a person or a script would.
@@ -157,6 +158,37 @@ extension CLI {
         cli.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
         try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
+        try cli.nameCheckpointKey(cli.path("cp.key"), root: cli.path("p/keys/root.key"))
         return cli
+    }
+
+    /// Names `key` as the log's checkpoint key (signed by `root`), so that `checkpoint` signs
+    /// with it; its first checkpoint then needs the root public key (`checkpointArgs`).
+    func nameCheckpointKey(_ key: String, root: String) throws {
+        let r = try run("keys", "set-log-key", "--key", root, "--public", key + ".pub")
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    /// `checkpoint --key KEY --trust-file ROOT …`: the root public key is needed the first time
+    /// a key signs for a log (later it must match the signer's own state).
+    func checkpoint(_ key: String, root: String, _ extra: String...) throws -> Result {
+        try run(["checkpoint", "--key", key, "--trust-file", root] + extra)
+    }
+
+    /// A checkpoint of the ledger at `ledgerPath` signed with the checkpoint key at `key`
+    /// directly, past `safeguard checkpoint` and its checks, and kept in that file's table:
+    /// what a dishonest operator holding the key does to show two histories. Returns the note.
+    @discardableResult
+    func signDirectly(ledger ledgerPath: String, key: String, origin: String = "example.org/synthetic-ledger") throws -> String {
+        let head = try run("head", "--ledger", ledgerPath, "--json").stdout
+        let size = Int64(try XCTUnwrap(head.firstMatch(of: /"size":(\d+)/)).1)!
+        let root = Base64.decode(String(try XCTUnwrap(head.firstMatch(of: /"tree_root":"([^"]+)"/)).1))!
+        let signer = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: key))), passphrase: { nil })
+        let note = try XCTUnwrap(Checkpoint(origin: origin, size: size, root: root)).sign(name: origin, key: signer)
+        try DatabaseQueue(path: ledgerPath).write { db in
+            try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, '2026-06-01T00:00:00Z')",
+                           arguments: [size, Data(root), Data(note)])
+        }
+        return String(decoding: note, as: UTF8.self)
     }
 }

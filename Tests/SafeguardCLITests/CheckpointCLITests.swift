@@ -17,7 +17,7 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(vkey.status, 0, vkey.stderr)
         let verifier = try XCTUnwrap(NoteVerifier(verifierKey: vkey.stdout.trimmingCharacters(in: .newlines)), vkey.stdout)
         XCTAssertEqual(verifier.name, "example.org/synthetic-ledger")
-        let signed = try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note"))
+        let signed = try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("cp1.note"))
         XCTAssertEqual(signed.status, 0, signed.stderr)
         let checkpoint = try Checkpoint.open(Array(signed.stdout.utf8), log: verifier).checkpoint
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: cli.path("cp1.note"))), Data(signed.stdout.utf8))
@@ -28,9 +28,9 @@ final class CheckpointCLITests: XCTestCase {
         let verify = try cli.run("verify", "--trust-file", cli.path("p/keys/root.key.pub"))
         XCTAssertTrue(verify.stdout.contains("Merkle tree root: \(Base64.encode(checkpoint.root)) (size \(checkpoint.size))"), verify.stdout)
         // Unchanged log: the same checkpoint, and a note on standard error.
-        let again = try cli.run("checkpoint", "--key", cli.path("cp.key"))
+        let again = try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"))
         XCTAssertEqual(again.stdout, signed.stdout)
-        XCTAssertTrue(again.stderr.contains("nothing new was signed"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("it is signed again, unchanged"), again.stderr)
         // Reports name the checkpoint of the prefix they were built from.
         XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
         let report = try cli.run("report", "mase")
@@ -45,7 +45,7 @@ final class CheckpointCLITests: XCTestCase {
     func testProofsAndCheckpointsHoldTheLogToAccount() throws {
         let vkey = try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout
         try vkey.write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
-        let first = try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note"))
+        let first = try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("cp1.note"))
         XCTAssertEqual(first.status, 0, first.stderr)
         let opened = try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-PROOF-1", "--birth-month", "2012-01",
                                  "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z", "--json")
@@ -55,7 +55,7 @@ final class CheckpointCLITests: XCTestCase {
         var r = try cli.run("prove", "inclusion", "--event", event)
         XCTAssertEqual(r.status, 3)
         XCTAssertTrue(r.stderr.contains("run 'safeguard checkpoint' first"), r.stderr)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp2.note")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("cp2.note")).status, 0)
 
         r = try cli.run("prove", "inclusion", "--event", event)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -101,8 +101,10 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
     }
 
-    /// A witness cosigns checkpoints that extend the last one it cosigned, refuses a request
-    /// that does not start there, and writes evidence when the log shows it two histories.
+    /// A witness cosigns checkpoints that extend the last one it cosigned, answers a request
+    /// that does not start there with the size it last cosigned (tlog-witness's 409), refuses a
+    /// proof that fails without accusing anyone, and writes evidence only when the log has
+    /// signed two trees of one size.
     func testAWitnessCosignsOnlyConsistentCheckpoints() throws {
         let logKey = cli.path("log.vkey")
         try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: logKey, atomically: true, encoding: .utf8)
@@ -112,7 +114,7 @@ final class CheckpointCLITests: XCTestCase {
         XCTAssertTrue(wvkey.hasPrefix("inspectorate.example/w1+"), wvkey)
 
         // First contact: old size 0.
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("cp1.note")).status, 0)
         let size1 = Int64(try String(contentsOfFile: cli.path("cp1.note"), encoding: .utf8).split(separator: "\n")[1])!
         try cli.run("prove", "consistency", "--from", "0").stdout.write(toFile: cli.path("r0"), atomically: true, encoding: .utf8)
         var r = try cli.run(["witness", "add-checkpoint", cli.path("r0")] + witness)
@@ -129,45 +131,53 @@ final class CheckpointCLITests: XCTestCase {
         // The log grows; the witness cosigns the extension, and refuses the same request again.
         XCTAssertEqual(try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-W-1", "--birth-month", "2012-01",
                                    "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         try cli.run("prove", "consistency", "--from", String(size1)).stdout.write(toFile: cli.path("r1"), atomically: true, encoding: .utf8)
         XCTAssertEqual(try cli.run(["witness", "add-checkpoint", cli.path("r1")] + witness).status, 0)
-        r = try cli.run(["witness", "add-checkpoint", cli.path("r1")] + witness)
+        // The same request again is stale (tlog-witness's 409): the size last cosigned on
+        // standard output, nothing cosigned, no accusation.
+        let size2 = size1 + 1
+        r = try cli.run(["witness", "add-checkpoint", cli.path("r1")] + witness + ["--evidence", cli.path("stale.json")])
         XCTAssertEqual(r.status, 3, r.stderr)
-        XCTAssertTrue(r.stderr.contains("you last cosigned"), r.stderr)
+        XCTAssertEqual(r.stdout, "\(size2)\n")
+        XCTAssertTrue(r.stderr.contains("you last cosigned") && r.stderr.contains("nothing was cosigned"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("stale.json")))
+        // So is an older checkpoint the log signed honestly before, presented again.
+        r = try cli.run(["witness", "add-checkpoint", cli.path("r0")] + witness + ["--evidence", cli.path("older.json")])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertEqual(r.stdout, "\(size2)\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("older.json")))
+
+        // A proof that does not verify: refused, and it proves nothing (no evidence).
+        XCTAssertEqual(try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-W-2", "--birth-month", "2012-01",
+                                   "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z").status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
+        var lines = try cli.run("prove", "consistency", "--from", String(size2)).stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let hashLine = try XCTUnwrap(lines.firstIndex { $0.count == 44 && $0.hasSuffix("=") })
+        lines[hashLine] = (lines[hashLine].first == "A" ? "B" : "A") + lines[hashLine].dropFirst()
+        try lines.joined(separator: "\n").write(toFile: cli.path("rbad"), atomically: true, encoding: .utf8)
+        r = try cli.run(["witness", "add-checkpoint", cli.path("rbad")] + witness + ["--evidence", cli.path("badproof.json")])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not verify") && r.stderr.contains("no evidence was written"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("badproof.json")))
 
         // Another history under the same origin and key, of the size the witness last cosigned:
-        // two trees of one size. Refused, with evidence anyone can check.
-        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "9", "--end", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
-        let size2 = size1 + 1
-        r = try cli.run("prove", "consistency", "--ledger", cli.path("fork/ledger.sqlite"), "--from", String(size2))
-        XCTAssertEqual(r.status, 0, r.stderr)
-        try r.stdout.write(toFile: cli.path("rfork"), atomically: true, encoding: .utf8)
-        r = try cli.run(["witness", "add-checkpoint", cli.path("rfork")] + witness + ["--evidence", cli.path("evidence.json")])
-        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("NOT COSIGNED: the log signed two different trees of \(size2) events"), r.stderr)
-        r = try cli.run("check-proof", cli.path("evidence.json"), "--log-key", logKey)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.hasPrefix("MISBEHAVIOUR PROVEN"), r.stdout)
-
-        // The log is cut back (events, tree and checkpoints) and signs a smaller checkpoint: the
-        // witness, which cosigned the larger one, refuses and keeps both.
-        try Tamper.asInsider(cli.path("p/ledger.sqlite")) { db in
-            try db.execute(sql: "DELETE FROM events WHERE seq >= ?", arguments: [size1 - 3])
-            try db.execute(sql: "DELETE FROM details WHERE seq >= ?", arguments: [size1 - 3])
-            try db.execute(sql: "DELETE FROM tree_nodes WHERE (idx + 1) << level > ?", arguments: [size1 - 3])
-            try db.execute(sql: "DELETE FROM checkpoints")
+        // two trees of one size, both signed. Refused, with evidence anyone can check, whatever
+        // size the request starts at.
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "62", "--seed", "9", "--end", "2026-06-01T00:00:00Z").status, 0)
+        try cli.signDirectly(ledger: cli.path("fork/ledger.sqlite"), key: cli.path("cp.key"))
+        for (from, evidence) in [(String(size2), "evidence.json"), ("0", "evidence0.json")] {
+            r = try cli.run("prove", "consistency", "--ledger", cli.path("fork/ledger.sqlite"), "--from", from)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            try r.stdout.write(toFile: cli.path("rfork"), atomically: true, encoding: .utf8)
+            XCTAssertTrue(r.stdout.contains("\n\(size2)\n"), "the fork has the size last cosigned: " + r.stdout)
+            r = try cli.run(["witness", "add-checkpoint", cli.path("rfork")] + witness + ["--evidence", cli.path(evidence)])
+            XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+            XCTAssertTrue(r.stderr.contains("NOT COSIGNED: the log signed two different trees of \(size2) events"), r.stderr)
+            r = try cli.run("check-proof", cli.path(evidence), "--log-key", logKey)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasPrefix("MISBEHAVIOUR PROVEN"), r.stdout)
         }
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
-        r = try cli.run("prove", "consistency", "--from", String(size1 - 3))
-        try r.stdout.write(toFile: cli.path("rshort"), atomically: true, encoding: .utf8)
-        r = try cli.run(["witness", "add-checkpoint", cli.path("rshort")] + witness + ["--evidence", cli.path("rollback.json")])
-        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("a log only grows"), r.stderr)
-        r = try cli.run("check-proof", cli.path("rollback.json"), "--log-key", logKey)
-        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("ROLLBACK SHOWN"), r.stderr)
     }
 
     /// The operator rewrites history and re-signs it (another ledger under the same origin and
@@ -176,9 +186,9 @@ final class CheckpointCLITests: XCTestCase {
     func testARewrittenAndReSignedHistoryIsCaught() throws {
         let logKey = cli.path("log.vkey")
         try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: logKey, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
-        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("kept.note")).status, 0)
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
+        try cli.signDirectly(ledger: cli.path("fork/ledger.sqlite"), key: cli.path("cp.key"))
         let r = try cli.run("verify", "--ledger", cli.path("fork/ledger.sqlite"), "--trust-file", cli.path("fork/keys/root.key.pub"),
                             "--checkpoint", cli.path("kept.note"), "--log-key", logKey, "--evidence", cli.path("rewritten.json"))
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
@@ -195,7 +205,7 @@ final class CheckpointCLITests: XCTestCase {
         var r = try cli.run("evidence", "C-0000-0001", "--out", cli.path("b"))
         XCTAssertEqual(r.status, 3, "no checkpoint yet")
         XCTAssertTrue(r.stderr.contains("run 'safeguard checkpoint' first"), r.stderr)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         r = try cli.run("log", "list", "--json")
         let caseID = try XCTUnwrap(r.stdout.range(of: #""case_id":"[^"]+""#, options: .regularExpression).map { String(r.stdout[$0].dropFirst(11).dropLast()) }, r.stdout)
         r = try cli.run("evidence", caseID, "--out", cli.path("b"))
@@ -240,7 +250,7 @@ final class CheckpointCLITests: XCTestCase {
     /// entries and proofs; changed details are refused; withheld details produced later check.
     func testAnEvidenceBundleChecksWithAndWithoutDetails() throws {
         try (try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout).write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         // A case with a record whose details are not empty.
         var r = try cli.run("log", "list", "--json")
         let withDetails = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.contains(#""case_id""#) && !$0.contains(#""details":{}"#) && $0.contains(#""details":"#) })

@@ -33,8 +33,14 @@ final class KeyLifecycleTests: XCTestCase {
         XCTAssertTrue(file.contains(#""protection":"argon2id13+xchacha20poly1305""#) && !file.contains(#""seed""#), file)
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: cli.path("police2.key"))[.posixPermissions] as? Int, 0o600)
         XCTAssertEqual(try append("police.key").status, 0)  // seq 8, the old key
+        // PC 0001 has a live key: a second one is refused unless it replaces that one.
+        let oldID = try keyID("police.key")
+        let second = try cli.run("keys", "enrol", "--key", cli.path("root.key"), "--public", cli.path("police2.key.pub"), "--agency", "police",
+                                 "--role", "practitioner", "--practitioner", "PC 0001")
+        XCTAssertEqual(second.status, 3, second.stderr)
+        XCTAssertTrue(second.stderr.contains("already has a live key") && second.stderr.contains("--replaces \(oldID)"), second.stderr)
         XCTAssertEqual(try cli.run("keys", "enrol", "--key", cli.path("root.key"), "--public", cli.path("police2.key.pub"), "--agency", "police",
-                                   "--role", "practitioner", "--practitioner", "PC 0001").status, 0)
+                                   "--role", "practitioner", "--practitioner", "PC 0001", "--replaces", oldID).status, 0)
         XCTAssertEqual(try cli.run("keys", "revoke", "--key", cli.path("root.key"), "--key-id", try keyID("police.key"), "--reason", "rotated").status, 0)
         let old = try append("police.key")
         XCTAssertEqual(old.status, 3, old.stderr)

@@ -13,7 +13,7 @@ import XCTest
 final class TamperMatrixTests: XCTestCase {
     var cli: CLI!
     /// seq 0-7 as CLI.makeLedger; 8-15 contacts (police, csc in turn); 16 a second police key
-    /// enrolled; 17 its contact; 18 that key revoked; 19, 20 contacts.
+    /// enrolled; 17 its contact; 18 that key revoked; 19, 20 contacts; 21 the checkpoint key named.
     let target: Int64 = 12
     var rows: [(name: String, outcome: String)] = []
 
@@ -34,9 +34,10 @@ final class TamperMatrixTests: XCTestCase {
         for k in ["police", "csc"] { XCTAssertEqual(try cli.run(["append", "--key", cli.path("\(k).key")], stdin: Data(CLI.contact("C-0001").utf8)).status, 0) }
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cp.key"), "--unprotected").status, 0)
         try cli.run("checkpoint", "--key", cli.path("cp.key"), "--vkey").stdout.write(toFile: cli.path("log.vkey"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
+        try cli.nameCheckpointKey(cli.path("cp.key"), root: cli.path("root.key"))
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("root.key.pub"), "--out", cli.path("kept.note")).status, 0)
         let head = try cli.head()
-        XCTAssertTrue(head.contains(#""size":21"#), head)
+        XCTAssertTrue(head.contains(#""size":22"#), head)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
@@ -137,7 +138,7 @@ final class TamperMatrixTests: XCTestCase {
             try db.execute(sql: "INSERT INTO events SELECT * FROM events WHERE seq = ?", arguments: [k])
         }
         try expect("a new event at the head reusing event \(k)'s id, past the UNIQUE index (detached through writable_schema, attached again stale)",
-                   at: 21, ["index_mismatch"], detached: true) { db in
+                   at: 22, ["index_mismatch"], detached: true) { db in
             try appendForged(db, signer: try key("police"), claiming: try envelope(db, 19).actor, eventID: try String.fetchOne(db, sql: "SELECT event_id FROM events WHERE seq = ?", arguments: [k])!)
             try rebuildTree(db)
         }
@@ -154,10 +155,10 @@ final class TamperMatrixTests: XCTestCase {
         // Forged and re-signed events.
         let root = try key("root"), police = try key("police"), pc2 = try key("pc2")
         let outsider = SigningKey(seed: { var s = [UInt8](repeating: 77, count: 32); return SecretBytes(consuming: &s) }())
-        try expect("a well-formed event signed by a key never enrolled, appended", at: 21, ["unknown_key"]) { db in
+        try expect("a well-formed event signed by a key never enrolled, appended", at: 22, ["unknown_key"]) { db in
             try appendForged(db, signer: outsider, claiming: try envelope(db, 19).actor.with(keyID: outsider.publicKey.keyID))
         }
-        try expect("an event signed with a revoked key (as its holder would), appended", at: 21, ["revoked_key"]) { db in
+        try expect("an event signed with a revoked key (as its holder would), appended", at: 22, ["revoked_key"]) { db in
             try appendForged(db, signer: pc2, claiming: try envelope(db, 17).actor)
         }
         try expect("a fact changed in an event and re-signed with the key that signed it (revoked since), stored tree recomputed", at: 18, ["broken_link"]) { db in
@@ -193,8 +194,8 @@ final class TamperMatrixTests: XCTestCase {
         let r = try cli.run("verify", "--ledger", copy, "--trust-file", cli.path("root.key.pub"), "--checkpoint", cli.path("kept.note"), "--log-key", cli.path("log.vkey"))
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("TRUNCATED"), r.stderr)
-        rows.append(("the tail cut off (events 18-20, their details and subtrees)", r.status == 1 && r.stderr.contains("TRUNCATED")
-                     ? "the chain alone verifies (as documented); `verify --checkpoint` with the auditor's checkpoint of 21 events: TRUNCATED, exit 1" : "NOT DETECTED"))
+        rows.append(("the tail cut off (events 18-21, their details and subtrees)", r.status == 1 && r.stderr.contains("TRUNCATED")
+                     ? "the chain alone verifies (as documented); `verify --checkpoint` with the auditor's checkpoint of 22 events: TRUNCATED, exit 1" : "NOT DETECTED"))
 
         let detected = rows.filter { $0.outcome.hasPrefix("detected") || $0.outcome.contains("TRUNCATED") }.count
         ReliabilityTests.record("tamper", "\(detected) of \(rows.count) tamper cases detected at the right event with the right reason")

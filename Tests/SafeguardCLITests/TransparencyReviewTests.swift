@@ -18,7 +18,7 @@ final class TransparencyReviewTests: XCTestCase {
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected").status, 0)
         let witness = ["--key", cli.path("w.key"), "--name", "w1", "--log-key", cli.path("log.vkey"), "--state", cli.path("w.state")]
         let wvkey = try cli.run(["witness", "add-checkpoint", "x"] + witness + ["--vkey"]).stdout.trimmingCharacters(in: .newlines)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("cp1.note")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("cp1.note")).status, 0)
         try cli.run("prove", "consistency", "--from", "0").stdout.write(toFile: cli.path("r0"), atomically: true, encoding: .utf8)
         let line = try cli.run(["witness", "add-checkpoint", cli.path("r0")] + witness).stdout
         try (try String(contentsOfFile: cli.path("cp1.note"), encoding: .utf8) + line).write(toFile: cli.path("cp1.cosigned"), atomically: true, encoding: .utf8)
@@ -30,10 +30,10 @@ final class TransparencyReviewTests: XCTestCase {
     /// Two add-checkpoint runs at once on one state file, for two forks of one size: at most one is cosigned.
     func testConcurrentRequestsCannotGetTwoForksCosigned() throws {
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         try cli.run("prove", "consistency", "--from", "0").stdout.write(toFile: cli.path("ra"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
+        try cli.signDirectly(ledger: cli.path("fork/ledger.sqlite"), key: cli.path("cp.key"))
         try cli.run("prove", "consistency", "--ledger", cli.path("fork/ledger.sqlite"), "--from", "0").stdout.write(toFile: cli.path("rb"), atomically: true, encoding: .utf8)
         // The state says size 60 root A was cosigned; now two requests from 60 each for different forks at 61 would be the same;
         // simplest: first contact for both.
@@ -55,9 +55,9 @@ final class TransparencyReviewTests: XCTestCase {
 
     /// An operator adds a huge row to checkpoints: verify --checkpoint --evidence still says REWRITTEN (exit 1).
     func testAPlantedCheckpointRowDoesNotHideARewrite() throws {
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
-        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--ledger", cli.path("fork/ledger.sqlite"), "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("kept.note")).status, 0)
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
+        try cli.signDirectly(ledger: cli.path("fork/ledger.sqlite"), key: cli.path("cp.key"))
         try DatabaseQueue(path: cli.path("fork/ledger.sqlite")).write { db in
             try db.execute(sql: "INSERT INTO checkpoints (size, root, note, signed_at) VALUES (1000000, zeroblob(32), x'00', '2026-01-01T00:00:00Z')")
         }
@@ -71,8 +71,8 @@ final class TransparencyReviewTests: XCTestCase {
     /// 1): the file is not a format 1 file (it holds the later tables), so verify refuses it,
     /// and --checkpoint finds the rewrite (exit 1).
     func testADroppedTreeDoesNotHideARewrite() throws {
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("kept.note")).status, 0)
-        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "60", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("kept.note")).status, 0)
+        XCTAssertEqual(try cli.run("demo", "seed", "--dir", cli.path("fork"), "--events", "61", "--seed", "11", "--end", "2026-06-01T00:00:00Z").status, 0)
         try DatabaseQueue(path: cli.path("fork/ledger.sqlite")).writeWithoutTransaction { db in
             try db.execute(sql: "DROP TABLE tree_nodes; DROP TABLE IF EXISTS checkpoints; PRAGMA user_version = 1")
         }
@@ -93,7 +93,7 @@ final class TransparencyReviewTests: XCTestCase {
                 INSERT INTO checkpoints VALUES (-5, zeroblob(32), x'00', '2026-01-01T00:00:00Z');
                 """)
         }
-        let r = try cli.run("checkpoint", "--key", cli.path("cp.key"))
+        let r = try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"))
         XCTAssertTrue([1, 3, 4].contains(r.status), "crashed with \(r.status): \(r.stderr.suffix(300))")
         XCTAssertFalse(r.stderr.contains("crashed") || r.stderr.contains("Precondition"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
@@ -101,7 +101,7 @@ final class TransparencyReviewTests: XCTestCase {
 
     /// Anyone can delete case records from a bundle: it still checks, and says it cannot show completeness.
     func testABundleSaysItCannotShowCompleteness() throws {
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         var r = try cli.run("log", "list", "--json")
         let caseIDs = r.stdout.matches(of: /"case_id":"([^"]+)"/).map { String($0.1) }
         let caseID = try XCTUnwrap(Dictionary(grouping: caseIDs, by: { $0 }).max { $0.value.count < $1.value.count }?.key)
@@ -127,10 +127,10 @@ final class TransparencyReviewTests: XCTestCase {
 
     /// Evidence built from two honest checkpoints and a garbage proof is not called proof (exit 1).
     func testFabricatedEvidenceIsNotProof() throws {
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("a.note")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("a.note")).status, 0)
         XCTAssertEqual(try cli.run("record", "case-open", "--key", cli.path("p/keys/police.key"), "--case", "C-X-1", "--birth-month", "2012-01",
                                    "--gender", "male", "--borough", "B", "--at", "2026-06-01T00:00:00Z").status, 0)
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key"), "--out", cli.path("b.note")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("b.note")).status, 0)
         let e: [String: Any] = ["kind": "safeguard/tlog-misbehaviour@v1", "reason": "x", "old": 60, "proof": [],
                                 "cosigned": try String(contentsOfFile: cli.path("a.note"), encoding: .utf8),
                                 "presented": try String(contentsOfFile: cli.path("b.note"), encoding: .utf8)]
@@ -155,7 +155,7 @@ final class TransparencyReviewTests: XCTestCase {
     func testAJunkProofIsNotCalledTwoTrees() throws {
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected").status, 0)
         let w = ["--key", cli.path("w.key"), "--name", "w1", "--log-key", cli.path("log.vkey"), "--state", cli.path("w.state")]
-        XCTAssertEqual(try cli.run("checkpoint", "--key", cli.path("cp.key")).status, 0)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub")).status, 0)
         let req = try cli.run("prove", "consistency", "--from", "0").stdout
         try req.write(toFile: cli.path("r0"), atomically: true, encoding: .utf8)
         XCTAssertEqual(try cli.run(["witness", "add-checkpoint", cli.path("r0")] + w).status, 0)

@@ -82,7 +82,8 @@ final class ValidationTests: XCTestCase {
         for d in ok {
             XCTAssertNoThrow(try Catalogue.validate(d, agency: "csc", context: ctx), d.type)
         }
-        XCTAssertEqual(Set(Catalogue.specs.keys).union(["governance.genesis", "governance.key_enrolled", "governance.key_revoked", "governance.policy_set"]),
+        XCTAssertEqual(Set(Catalogue.specs.keys).union(["governance.genesis", "governance.key_enrolled", "governance.key_revoked", "governance.policy_set",
+                                                                "governance.root_rotated", "governance.log_key_set"]),
                        EventType.all, "every event type has a catalogue entry")
     }
 

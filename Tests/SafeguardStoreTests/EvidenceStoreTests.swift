@@ -23,7 +23,7 @@ final class EvidenceStoreTests: XCTestCase {
                             signer: f.root, clock: f.clock, newID: f.newID)  // 14
         try f.ledger.append([f.contact("C-0001")], signer: f.csc, clock: f.clock, newID: f.newID)  // 15, another case
         try f.ledger.append([f.contact("K-0001")], signer: f.csc, clock: f.clock, newID: f.newID)  // 16
-        let checkpoint = try f.ledger.signCheckpoint(key: Fixture.key(42), at: Fixture.start).checkpoint
+        let checkpoint = try f.checkpoint(key: Fixture.key(42)).checkpoint
 
         let items = try f.ledger.evidence(caseID: "K-0001", size: checkpoint.size)
         // Genesis, policy; police (signed 9) with its revocation (14); csc (signed 16); the officer (13),

@@ -100,6 +100,17 @@ final class Fixture {
         return one
     }
 
+    /// Signs a checkpoint with `key` as the log's signer does (`CheckpointSigner`, its state kept
+    /// in the fixture's folder), naming `key` in the log first if the log names another.
+    @discardableResult
+    func checkpoint(key: SigningKey, at t: Timestamp = Fixture.start) throws -> CheckpointSigner.Signed {
+        if try ledger.state().logKeys.last?.key != key.publicKey {
+            try ledger.append([GovernanceDrafts.logKey(key.publicKey, at: Self.start)], signer: root, clock: clock, newID: newID)
+        }
+        return try CheckpointSigner.sign(ledger, key: key, statePath: dir.appendingPathComponent("cp-\(key.publicKey.keyID).state").path,
+                                         trustAnchor: root.publicKey, at: t)
+    }
+
     /// Runs SQL as an insider with write access would: past the triggers and CHECK
     /// constraints, which are put back afterwards (`Tamper.asInsider`).
     func tamper(_ body: (Database) throws -> Void) throws {

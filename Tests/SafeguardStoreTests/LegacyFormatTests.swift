@@ -65,7 +65,10 @@ final class LegacyFormatTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(added.details).open(), ["narrative": "a later synthetic note"])
 
         // Evidence: a case with format 1 records cannot have its details withheld; with them it checks.
-        let checkpoint = try l.signCheckpoint(key: Fixture.key(42), at: Fixture.start).checkpoint
+        let logKey = Fixture.key(42)
+        try l.append([GovernanceDrafts.logKey(logKey.publicKey, at: Fixture.start)], signer: f.root, clock: f.clock, newID: f.newID)
+        let checkpoint = try CheckpointSigner.sign(l, key: logKey, statePath: f.dir.appendingPathComponent("legacy-cp.state").path,
+                                                   trustAnchor: f.root.publicKey, at: Fixture.start).checkpoint
         XCTAssertThrowsError(try l.evidence(caseID: "C-1000", size: checkpoint.size, withDetails: false)) { error in
             XCTAssertTrue("\(error)".contains("envelope format 1") && "\(error)".contains("cannot be withheld"), "\(error)")
         }

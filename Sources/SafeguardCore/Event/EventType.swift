@@ -8,10 +8,18 @@ public enum EventType {
     public static let keyEnrolled = "governance.key_enrolled"
     public static let keyRevoked = "governance.key_revoked"
     public static let policySet = "governance.policy_set"
+    /// The partnership's root key hands over to a new one (docs/FORMAT.md §8.6).
+    public static let rootRotated = "governance.root_rotated"
+    /// The log's checkpoint key is named (docs/FORMAT.md §8.7).
+    public static let logKeySet = "governance.log_key_set"
+
+    /// The types the log's own rules read (`LedgerState`): who may sign, under which policy,
+    /// with which checkpoint key. A verifier that resumes keeps these entries to replay them.
+    public static let logGovernance: Set<String> = [genesis, keyEnrolled, keyRevoked, policySet, rootRotated, logKeySet]
 
     /// Every known type, grouped by family.
     public static let families: [(family: String, types: [String])] = [
-        ("governance", ["genesis", "key_enrolled", "key_revoked", "policy_set", "legal_hold", "retention_review"]),
+        ("governance", ["genesis", "key_enrolled", "key_revoked", "policy_set", "root_rotated", "log_key_set", "legal_hold", "retention_review"]),
         ("case", ["opened", "updated", "transferred", "closed", "transition"]),
         ("contact", ["recorded"]),
         ("screening", ["cse_tool", "csc_mosaic"]),

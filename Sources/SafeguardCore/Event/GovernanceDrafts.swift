@@ -12,11 +12,28 @@ public enum GovernanceDrafts {
         EventDraft(type: EventType.policySet, caseID: nil, occurredAt: at, facts: ["policy": document])
     }
 
-    public static func enrolment(of key: PublicKey, agency: String, role: String, practitioner: String, at: Timestamp) -> EventDraft {
-        EventDraft(type: EventType.keyEnrolled, caseID: nil, occurredAt: at, facts: [
+    public static func enrolment(of key: PublicKey, agency: String, role: String, practitioner: String, replacing: String? = nil, at: Timestamp) -> EventDraft {
+        var facts: [String: JSONValue] = [
             "public_key": .string(key.base64), "key_id": .string(key.keyID), "agency": .string(agency),
             "role": .string(role), "practitioner": .string(practitioner),
+        ]
+        if let replacing { facts["replaces"] = .string(replacing) }
+        return EventDraft(type: EventType.keyEnrolled, caseID: nil, occurredAt: at, facts: facts)
+    }
+
+    /// The hand-over from the root key `old` to `new` in the log `origin`, with `new`'s
+    /// signature accepting it (docs/FORMAT.md §8.6); signed, when appended, by `old`.
+    public static func rootRotation(to new: SigningKey, from old: PublicKey, origin: String, practitioner: String, at: Timestamp) -> EventDraft {
+        let acceptance = new.sign(LedgerState.rotationMessage(origin: origin, from: old.keyID, to: new.publicKey.keyID))
+        return EventDraft(type: EventType.rootRotated, caseID: nil, occurredAt: at, facts: [
+            "public_key": .string(new.publicKey.base64), "key_id": .string(new.publicKey.keyID),
+            "practitioner": .string(practitioner), "acceptance": .string(Base64.encode(acceptance)),
         ])
+    }
+
+    /// Names `key` as the log's checkpoint key (docs/FORMAT.md §8.7).
+    public static func logKey(_ key: PublicKey, at: Timestamp) -> EventDraft {
+        EventDraft(type: EventType.logKeySet, caseID: nil, occurredAt: at, facts: ["public_key": .string(key.base64), "key_id": .string(key.keyID)])
     }
 
     public static func revocation(of keyID: String, reason: String, compromisedSince: Int64? = nil, at: Timestamp) -> EventDraft {

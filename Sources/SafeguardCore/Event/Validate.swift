@@ -41,11 +41,35 @@ public enum Validate {
         }
     }
 
-    /// Names of people and partnerships: 1-128 characters, no control characters.
+    /// Names of people and partnerships: 1-128 characters, none of them a control character
+    /// (U+0000-U+001F, U+007F-U+009F) or one that changes how text reads without being seen:
+    /// a format character (Unicode category Cf: zero-width spaces and joiners, bidirectional
+    /// overrides, U+FEFF), a line or paragraph separator (Zl, Zp), or a private-use character
+    /// (Co). So "PC 0001" cannot be enrolled again as "PC\u{200B} 0001", nor a name reversed.
     public static func name(_ s: String, field: String) throws(Envelope.Invalid) {
-        guard !s.isEmpty, s.unicodeScalars.count <= 128,
-            !s.unicodeScalars.contains(where: { $0.value < 0x20 || ($0.value >= 0x7f && $0.value < 0xa0) })
-        else { throw Envelope.Invalid(field, "must be 1-128 characters with no control characters") }
+        guard !s.isEmpty, s.unicodeScalars.count <= 128 else { throw Envelope.Invalid(field, "must be 1-128 characters") }
+        if let bad = s.unicodeScalars.first(where: isHidden) {
+            throw Envelope.Invalid(field, "holds U+\(String(bad.value, radix: 16, uppercase: true)), a control or invisible format character: type the name in plain characters")
+        }
+    }
+
+    static func isHidden(_ u: Unicode.Scalar) -> Bool {
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { return true }
+        switch u.properties.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate: return true
+        default: return false
+        }
+    }
+
+    /// Whether two names (of practitioners, within one agency) are the same person's name as
+    /// people read them: equal once each run of white space is one space and none leads or
+    /// trails, compared without case (Unicode lowercase mapping) and as canonically equivalent
+    /// text (Unicode NFC: `é` written either way).
+    public static func sameName(_ a: String, _ b: String) -> Bool {
+        func folded(_ s: String) -> String {
+            s.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        }
+        return folded(a) == folded(b)
     }
 
     /// The envelope holds strings, integers, booleans, arrays and objects only.

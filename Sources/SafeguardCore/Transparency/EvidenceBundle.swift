@@ -71,7 +71,7 @@ public enum EvidenceBundle {
     }
 
     /// The governance types a bundle holds: what the rules of the log are built from.
-    public static let governance: Set<String> = [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet]
+    public static let governance: Set<String> = [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, EventType.rootRotated]
 
     /// Checks every item, in the order given (strictly increasing seq), against `checkpoint` (already opened with the log's key): each is
     /// included at its seq, its envelope is canonical, signed by the key its actor names and

@@ -11,6 +11,8 @@ public struct KeyRecord: Equatable, Sendable {
     /// have been in someone else's hands. Events it signed from then until its revocation
     /// still verify, and verification flags them for review.
     public var compromisedSince: Int64? = nil
+    /// The key this one was enrolled to replace (`facts.replaces`), if any.
+    public var replaces: String? = nil
 
     public var keyID: String { actor.keyID }
 }

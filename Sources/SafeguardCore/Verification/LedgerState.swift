@@ -23,6 +23,19 @@ public struct LedgerState: Equatable, Sendable {
     public private(set) var genesis: GenesisInfo?
     /// The envelope format of the last event: formats never go down (docs/FORMAT.md §3.3).
     public private(set) var lastFormat: Int64 = 1
+    /// The log's checkpoint keys, each with the sequence number of the `log_key_set` that named
+    /// it, in order: the last is the key in force (docs/FORMAT.md §8.7).
+    public private(set) var logKeys: [(seq: Int64, key: PublicKey)] = []
+
+    /// The checkpoint key in force for a checkpoint of `size` entries: the one named last
+    /// before it (nil when none was).
+    public func logKey(forSize size: Int64) -> PublicKey? { logKeys.last { $0.seq < size }?.key }
+
+    public static func == (a: LedgerState, b: LedgerState) -> Bool {
+        a.nextSeq == b.nextSeq && a.headHash == b.headHash && a.registry == b.registry && a.policy == b.policy
+            && a.policyDocument == b.policyDocument && a.policySeq == b.policySeq && a.genesis == b.genesis && a.lastFormat == b.lastFormat
+            && a.lastRecordedAt == b.lastRecordedAt && a.logKeys.elementsEqual(b.logKeys, by: { $0.seq == $1.seq && $0.key == $1.key })
+    }
 
     /// Roles a key may be enrolled with. `root` belongs to the genesis key alone.
     public static let roles: Set<String> = ["safeguarding_lead", "practitioner", "mase_chair", "analyst"]
@@ -67,6 +80,20 @@ public struct LedgerState: Equatable, Sendable {
         case EventType.keyEnrolled:
             let new = try enrolment(e)
             guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled (a key is enrolled once)") }
+            // One live key per practitioner of an agency, but while one replaces another.
+            let same = registry.records.values.filter {
+                $0.revokedAt == nil && $0.keyID != registry.rootKeyID && sameBytes($0.actor.agency, new.actor.agency)
+                    && Validate.sameName($0.actor.practitioner, new.actor.practitioner)
+            }
+            if let replaced = new.replaces {
+                guard same.count == 1, same[0].keyID == replaced else {
+                    throw .governance("facts.replaces must name the one live key of \(new.actor.practitioner) at \(new.actor.agency)"
+                                      + (same.isEmpty ? " (there is none)" : "; live keys: \(same.map(\.keyID).sorted().joined(separator: ", "))"))
+                }
+            } else if let live = same.first {
+                throw .governance("\(live.actor.practitioner) at \(live.actor.agency) already has a live key (\(live.keyID), enrolled at seq \(live.enrolledAt)): "
+                                  + "revoke it first, or enrol the new key as its replacement (keys enrol --replaces \(live.keyID))")
+            }
             guard let policy else { throw .governance("no policy is in force yet, so no agency key can be enrolled") }
             guard policy.permissions[new.actor.agency] != nil else {
                 throw .governance("agency \(new.actor.agency) is not in policy \(policy.name); known agencies: \(policy.agencies.joined(separator: ", "))")
@@ -92,6 +119,13 @@ public struct LedgerState: Equatable, Sendable {
         case EventType.policySet:
             guard isRoot else { throw .governance("only the partnership's root key may set the policy") }
             _ = try Self.policy(e)
+        case EventType.rootRotated:
+            guard isRoot else { throw .governance("only the partnership's root key may hand over to a new root key") }
+            let new = try rotation(e)
+            guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled: a new root key is one never used in this ledger") }
+        case EventType.logKeySet:
+            guard isRoot else { throw .governance("only the partnership's root key may name the log's checkpoint key") }
+            _ = try Self.logKey(e)
         default:
             guard !isRoot || EventType.family(of: e.type) == EventType.governanceFamily else {
                 throw .governance("the root key signs governance events only (keep it offline); record \(e.type) with an enrolled practitioner's key")
@@ -121,6 +155,13 @@ public struct LedgerState: Equatable, Sendable {
             if let r = try? enrolment(e) { registry.enrol(r) }
         case EventType.keyRevoked:
             if let (target, reason, since) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason, compromisedSince: since) }
+        case EventType.rootRotated:
+            if let new = try? rotation(e), let old = registry.rootKeyID {
+                registry.revoke(old, at: e.seq, reason: "rotated")
+                registry.setRoot(new)
+            }
+        case EventType.logKeySet:
+            if let key = try? Self.logKey(e) { logKeys.append((e.seq, key)) }
         case EventType.policySet:
             if let p = try? Self.policy(e) {
                 policy = p
@@ -175,7 +216,7 @@ public struct LedgerState: Equatable, Sendable {
     }
 
     func enrolment(_ e: Envelope) throws(RuleViolation) -> KeyRecord {
-        try Self.requireMembers(e, ["public_key", "key_id", "agency", "role", "practitioner"])
+        try Self.requireMembers(e, ["public_key", "key_id", "agency", "role", "practitioner", "replaces"])
         guard let text = e.facts["public_key"]?.stringValue, let key = PublicKey(base64: text) else {
             throw .invalidFacts(.init("facts.public_key", "must be a base64 Ed25519 public key"))
         }
@@ -192,9 +233,53 @@ public struct LedgerState: Equatable, Sendable {
         guard Self.roles.contains(role) else {
             throw .invalidFacts(.init("facts.role", "\"\(role)\" is not a role; use one of \(Self.roles.sorted().joined(separator: ", "))"))
         }
+        var replaces: String?
+        if let r = e.facts["replaces"] {
+            guard let id = r.stringValue, Validate.isKeyID(id) else { throw .invalidFacts(.init("facts.replaces", "must be the 32-hex-digit id of the key the new one replaces")) }
+            replaces = id
+        }
         return KeyRecord(
             publicKey: key, actor: Actor(agency: agency, role: role, practitioner: practitioner, keyID: key.keyID),
-            enrolledAt: e.seq, enrolledBy: e.actor.keyID)
+            enrolledAt: e.seq, enrolledBy: e.actor.keyID, replaces: replaces)
+    }
+
+    /// The message a new root key signs to accept the hand-over (docs/FORMAT.md §8.6).
+    public static func rotationMessage(origin: String, from old: String, to new: String) -> [UInt8] {
+        Array("safeguard/root-rotation/v1\n\(origin)\n\(old)\n\(new)\n".utf8)
+    }
+
+    /// The new root key of a `root_rotated` event, checked: its id, its holder's name, and its
+    /// signature accepting the hand-over from the root key in force.
+    func rotation(_ e: Envelope) throws(RuleViolation) -> KeyRecord {
+        try Self.requireMembers(e, ["public_key", "key_id", "practitioner", "acceptance"])
+        guard let text = e.facts["public_key"]?.stringValue, let key = PublicKey(base64: text) else {
+            throw .invalidFacts(.init("facts.public_key", "must be the new root's base64 Ed25519 public key"))
+        }
+        guard e.facts["key_id"]?.stringValue == key.keyID else {
+            throw .invalidFacts(.init("facts.key_id", "must be \(key.keyID), the id of facts.public_key"))
+        }
+        guard let practitioner = e.facts["practitioner"]?.stringValue else { throw .invalidFacts(.init("facts.practitioner", "must name who holds the new root key")) }
+        do { try Validate.name(practitioner, field: "facts.practitioner") } catch { throw .invalidFacts(error) }
+        guard let old = registry.rootKeyID, let origin = genesis?.origin else { throw .governance("there is no root key to hand over from") }
+        guard let acceptance = e.facts["acceptance"]?.stringValue.flatMap(Base64.decode), acceptance.count == 64,
+            key.verify(signature: acceptance, message: Self.rotationMessage(origin: origin, from: old, to: key.keyID))
+        else {
+            throw .invalidFacts(.init("facts.acceptance", "must be the new root key's signature accepting the hand-over from \(old) in \(origin) (docs/FORMAT.md §8.6)"))
+        }
+        return KeyRecord(publicKey: key, actor: Actor(agency: "partnership", role: "root", practitioner: practitioner, keyID: key.keyID),
+                         enrolledAt: e.seq, enrolledBy: e.actor.keyID)
+    }
+
+    /// The checkpoint key a `log_key_set` names.
+    static func logKey(_ e: Envelope) throws(RuleViolation) -> PublicKey {
+        try requireMembers(e, ["public_key", "key_id"])
+        guard let text = e.facts["public_key"]?.stringValue, let key = PublicKey(base64: text) else {
+            throw .invalidFacts(.init("facts.public_key", "must be the checkpoint key's base64 Ed25519 public key"))
+        }
+        guard e.facts["key_id"]?.stringValue == key.keyID else {
+            throw .invalidFacts(.init("facts.key_id", "must be \(key.keyID), the id of facts.public_key"))
+        }
+        return key
     }
 
     func revocation(_ e: Envelope) throws(RuleViolation) -> (String, String, Int64?) {
