@@ -8,6 +8,7 @@ public enum KeyFiles {
         case notFound(String)
         case publicNotFound(String)
         case cannotWrite(String)
+        case diskFull(String)
         case tooOpen(path: String, mode: Int)
         case unreadable(String)
         case badPublicKey(String)
@@ -18,6 +19,7 @@ public enum KeyFiles {
             case .notFound(let p): return "no key file at \(p): check the path, or create one with 'safeguard keys generate'"
             case .publicNotFound(let p): return "no public key file at \(p): check the path (auditors: the root public key comes from the partnership, not from keys generate)"
             case .cannotWrite(let p): return "cannot write \(p): check that the folder exists and is writable"
+            case .diskFull(let p): return "disk full: \(p) could not be written; free space on that disk and try again (nothing was written)"
             case .tooOpen(let p, let m):
                 return "secret key file \(p) is readable by others (mode \(String(m, radix: 8))): run 'chmod 600 \(p)' and try again"
             case .unreadable(let p): return "cannot read \(p) as a key file (a small regular file from 'safeguard keys generate'): check the path"
@@ -26,7 +28,7 @@ public enum KeyFiles {
         }
     }
 
-    /// Writes `bytes` to a new file created with mode 0600 (never overwriting), then fsyncs it.
+    /// Writes `bytes` to a new file created with mode 0600 (never overwriting), durably.
     public static func writeSecret(_ bytes: [UInt8], to path: String) throws {
         try write(bytes, to: path, mode: 0o600)
     }
@@ -36,16 +38,51 @@ public enum KeyFiles {
         try write(Array((key.base64 + "\n").utf8), to: path, mode: 0o644)
     }
 
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            if errno == EEXIST { throw Failure.exists(path) }
-            throw Failure.cannotWrite(path)
+    /// Writes a key pair: the secret file and `PATH.pub`, both or neither (a public file that
+    /// cannot be written takes the secret one with it, so a retry finds the paths free).
+    public static func writePair(_ secret: [UInt8], _ key: PublicKey, to path: String) throws {
+        try writeSecret(secret, to: path)
+        do { try writePublic(key, to: path + ".pub") } catch {
+            unlink(path)
+            throw error
         }
-        defer { close(fd) }
+    }
+
+    /// The whole file is written and flushed under a temporary name in the same folder, then
+    /// linked to `path` (which fails if `path` exists: a key is never overwritten) and the
+    /// temporary name removed. A full disk, a crash or a kill part way leaves nothing at `path`,
+    /// so the same command can simply be run again.
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw failure(errno, path) }
+        var ok = false
+        defer { if !ok { unlink(tmp) } }
         fchmod(fd, mode)  // umask must not loosen or tighten what we meant
         let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count, fsync(fd) == 0 else { throw Failure.cannotWrite(path) }
+        let writeErrno = errno
+        guard n == bytes.count else { close(fd); throw failure(n < 0 ? writeErrno : ENOSPC, path) }
+        guard fsync(fd) == 0 else { let e = errno; close(fd); throw failure(e, path) }
+        guard close(fd) == 0 else { throw failure(errno, path) }
+        guard link(tmp, path) == 0 else { throw failure(errno, path) }
+        ok = true
+        unlink(tmp)
+        syncFolder(of: path)
+    }
+
+    static func failure(_ code: Int32, _ path: String) -> Failure {
+        switch code {
+        case EEXIST: return .exists(path)
+        case ENOSPC, EDQUOT: return .diskFull(path)
+        default: return .cannotWrite(path)
+        }
+    }
+
+    /// Flushes the folder holding `path`, so that a new name in it survives a power cut.
+    public static func syncFolder(of path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let fd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     /// Reads a secret key file, refusing one that group or others can read or write.

@@ -41,35 +41,59 @@ public final class Ledger {
     }
 
     /// Creates a new ledger file and writes its first events (genesis, policy) in one transaction.
+    /// The file is built under a temporary name in the same folder and linked to `path` only
+    /// once complete (the link fails if `path` exists, so two inits racing cannot both win and
+    /// nothing is overwritten): an init that fails, or is killed, leaves nothing at `path`.
     public static func create(at path: String, signer: SigningKey, drafts: [EventDraft], practitioner: String,
                               clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> (Ledger, [StoredEntry]) {
-        // Claim the path atomically, so two inits racing on it cannot both proceed, and so
-        // that on failure we only ever remove a file this process created.
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)  // children's records: not readable by every user
+        try checkFree(path)
+        let folder = (path as NSString).deletingLastPathComponent
+        let tmp = (folder.isEmpty ? "" : folder + "/") + "." + (path as NSString).lastPathComponent + ".init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)  // children's records: not readable by every user
         guard fd >= 0 else {
-            if errno == EEXIST { throw LedgerError.alreadyExists(path: path) }
+            if errno == ENOSPC || errno == EDQUOT { throw LedgerError.diskFull(path: path) }
             throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder exists and is writable")
         }
         close(fd)
-        let queue: DatabaseQueue
+        var written: [StoredEntry] = []
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: false))
+            let queue = try DatabaseQueue(path: tmp, configuration: configuration(readOnly: false))
             try queue.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
                 try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
             }
             try Schema.migrator.migrate(queue)
+            written = try Ledger(path: path, db: queue).append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID, newSalt: newSalt)
+            // Everything into the main file, so that the name alone carries the ledger.
+            try queue.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try queue.close()
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: tmp + suffix) {
+                let size = (try? FileManager.default.attributesOfItem(atPath: tmp + suffix)[.size] as? Int) ?? 1
+                if suffix == "-wal", size != 0 { throw LedgerError.sqlite(path: path, message: "the new file's write-ahead log could not be emptied") }
+                try? FileManager.default.removeItem(atPath: tmp + suffix)
+            }
+            let dfd = Glibc.open(tmp, O_RDONLY | O_CLOEXEC)
+            if dfd >= 0 { fsync(dfd); close(dfd) }
+            guard link(tmp, path) == 0 else {
+                if errno == EEXIST { throw LedgerError.alreadyExists(path: path) }
+                if errno == ENOSPC || errno == EDQUOT { throw LedgerError.diskFull(path: path) }
+                throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder is writable")
+            }
         } catch {
-            removeFiles(path)
+            removeFiles(tmp)
             throw map(error, path: path)
         }
-        let ledger = Ledger(path: path, db: queue)
-        do {
-            let written = try ledger.append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID, newSalt: newSalt)
-            return (ledger, written)
-        } catch {
-            removeFiles(path)
-            throw error
+        removeFiles(tmp)
+        KeyFiles.syncFolder(of: path)
+        return (try open(at: path, readOnly: false), written)
+    }
+
+    /// Refuses a path that exists, with advice for an empty file.
+    static func checkFree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) != 0 else {
+            if st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 { throw LedgerError.emptyFile(path: path) }
+            throw LedgerError.alreadyExists(path: path)
         }
     }
 
@@ -82,6 +106,7 @@ public final class Ledger {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw LedgerError.notFound(path: path) }
         guard !isDir.boolValue else { throw LedgerError.notALedger(path: path) }
+        if (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) == 0 { throw LedgerError.emptyFile(path: path) }
         if !readOnly && !Self.isWritable(path) { throw LedgerError.readOnly(path: path) }
         do {
             let queue = try DatabaseQueue(path: path, configuration: configuration(readOnly: readOnly))

@@ -6,6 +6,8 @@ import SafeguardCore
 public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case notFound(path: String)
     case alreadyExists(path: String)
+    /// The path holds an empty file (an interrupted init of an older version, say).
+    case emptyFile(path: String)
     case notALedger(path: String)
     case newerFormat(path: String, found: Int, supported: Int)
     case readOnly(path: String)
@@ -30,6 +32,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let p): return "no ledger at \(p): create one with 'safeguard init' or pass --ledger PATH"
         case .alreadyExists(let p): return "\(p) already exists: choose a new path for the ledger (init never overwrites)"
+        case .emptyFile(let p):
+            return "\(p) is an empty file (0 bytes), not a ledger: perhaps left by an init that was interrupted; if nothing else uses it, remove it ('rm \(p)') and run init again"
         case .notALedger(let p): return "\(p) is not a safeguard ledger: check the --ledger path"
         case .newerFormat(let p, let f, let s):
             return "\(p) uses ledger format \(f), newer than this safeguard reads (\(s)): upgrade safeguard"

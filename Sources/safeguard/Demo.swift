@@ -65,8 +65,7 @@ extension Safeguard.Demo {
         func generate() throws {
             let started = Date()
             let root = demoKey("root")
-            try KeyFiles.writeSecret(try KeyFile.encode(root, passphrase: nil), to: dir + "/keys/root.key")
-            try KeyFiles.writePublic(root.publicKey, to: dir + "/keys/root.key.pub")
+            try KeyFiles.writePair(try KeyFile.encode(root, passphrase: nil), root.publicKey, to: dir + "/keys/root.key")
             let end = self.end.flatMap(Timestamp.init(rfc3339:)) ?? Clock.now()
             let start = Timestamp(seconds: end.seconds - Int64(spanDays) * 86400)
             var setupClock = start.seconds - 3600
@@ -91,8 +90,7 @@ extension Safeguard.Demo {
             for a in Self.agencies {
                 let k = demoKey(a.agency)
                 keys[a.agency] = k
-                try KeyFiles.writeSecret(try KeyFile.encode(k, passphrase: nil), to: dir + "/keys/\(a.agency).key")
-                try KeyFiles.writePublic(k.publicKey, to: dir + "/keys/\(a.agency).key.pub")
+                try KeyFiles.writePair(try KeyFile.encode(k, passphrase: nil), k.publicKey, to: dir + "/keys/\(a.agency).key")
                 enrolments.append(GovernanceDrafts.enrolment(of: k.publicKey, agency: a.agency, role: a.role, practitioner: a.name, at: Timestamp(seconds: setupClock)))
             }
             try ledger.append(enrolments, signer: root, clock: tick, newID: demoID, newSalt: demoSalt)

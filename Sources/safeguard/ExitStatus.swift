@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import GRDB
 import SafeguardCore
 import SafeguardStore
 
@@ -12,6 +14,7 @@ enum ExitStatus {
 
     /// The exit code for one of our own errors; nil for argument-parser's (usage, help).
     static func code(for error: Error) -> Int32? {
+        if isDiskFull(error) { return unusable }
         switch error {
         case is VerificationFailure, is ProofRefused, is Merkle.ProofError: return verificationFailed
         case let e as SignedNote.Failure:
@@ -39,11 +42,29 @@ enum ExitStatus {
             if case .tooOpen = e { return refused }
             if case .badPublicKey = e { return refused }
             return unusable
+        case is DatabaseError: return unusable
         default: return nil
         }
     }
 
+    /// A full disk or quota, however it reached us: SQLite's SQLITE_FULL, or a file write's ENOSPC.
+    static func isDiskFull(_ error: Error) -> Bool {
+        if let e = error as? DatabaseError { return e.resultCode == .SQLITE_FULL }
+        if case LedgerError.diskFull = error { return true }
+        if case KeyFiles.Failure.diskFull = error { return true }
+        var e: NSError? = error as NSError
+        while let n = e {
+            if n.domain == NSPOSIXErrorDomain, n.code == Int(ENOSPC) || n.code == Int(EDQUOT) { return true }
+            e = n.userInfo[NSUnderlyingErrorKey] as? NSError
+        }
+        return false
+    }
+
     static func message(for error: Error) -> String {
+        if isDiskFull(error), !(error is LedgerError), !(error is KeyFiles.Failure) {
+            return "disk full: a file could not be written; free space on that disk and try again (what was being written was not kept)"
+        }
+        if let e = error as? DatabaseError { return "a database file could not be used (\(e.message ?? "\(e.resultCode)")): check the disk and the file's permissions" }
         if error is BatchRefused { return String(describing: error) }
         if let f = error as? VerificationFailure { return "the log does not verify, so nothing was built from it: \(f)" }
         return String(describing: error).replacingOccurrences(of: "\n", with: " ")

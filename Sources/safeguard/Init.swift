@@ -7,8 +7,11 @@ extension Safeguard {
         static let configuration = CommandConfiguration(
             abstract: "Create a new ledger: its genesis event and the default policy, signed by the root key.",
             discussion: """
-                Make the partnership's root key first with 'safeguard keys generate'. Its public key \
-                is the trust anchor: give it to auditors by a separate, trusted route.
+                Make the partnership's root key first with 'safeguard keys generate --root' (a \
+                passphrase of at least 16 characters). Its public key is the trust anchor: give it to \
+                auditors by a separate, trusted route. The ledger is built under a temporary name beside \
+                PATH and appears at PATH only when complete, so an interrupted init leaves nothing to \
+                clear up.
                 """)
 
         @OptionGroup var ledger: LedgerOptions
@@ -37,7 +40,7 @@ extension Safeguard {
 
         func run() throws {
             let path = try ledger.path()
-            let key = try loadSigningKey(rootKey)
+            let key = try loadSigningKey(rootKey, rootPassphrase: true)
             let now = Clock.now()
             var drafts = [
                 GovernanceDrafts.genesis(partnership: partnership, origin: origin, root: key.publicKey, at: now),

@@ -22,14 +22,18 @@ extension Safeguard.Keys {
             abstract: "Create a new Ed25519 key pair: a secret key file (mode 0600) and PATH.pub.",
             discussion: """
                 The secret key is protected with a passphrase (Argon2id + XChaCha20-Poly1305) taken \
-                from $SAFEGUARD_PASSPHRASE or asked for twice on the terminal. Use --unprotected only \
-                for test and demo keys.
+                from $SAFEGUARD_PASSPHRASE or asked for twice on the terminal: at least 12 characters, \
+                16 for the partnership's root key (--root). Use --unprotected only for test and demo \
+                keys. The files are written whole or not at all: after a full disk or a crash, run the \
+                same command again.
                 """)
 
         @Option(help: ArgumentHelp("Where to write the secret key; the public key goes to PATH.pub.", valueName: "path"))
         var out: String
         @Flag(help: "Store the secret key without a passphrase (demo and test keys only).")
         var unprotected = false
+        @Flag(help: "This is the partnership's root key: its passphrase must be at least 16 characters.")
+        var root = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -39,14 +43,13 @@ extension Safeguard.Keys {
             if unprotected {
                 passphrase = nil
             } else {
-                guard let p = try Passphrase.read(prompt: "Passphrase for the new key: ", confirm: true) else {
+                guard let p = try Passphrase.new(prompt: "Passphrase for the new key: ", minimum: root ? Passphrase.rootMinimum : Passphrase.minimum) else {
                     throw InputError("a passphrase is needed: set SAFEGUARD_PASSPHRASE, run from a terminal, or pass --unprotected for a demo key")
                 }
                 passphrase = p
             }
             let key = SigningKey.generate()
-            try KeyFiles.writeSecret(try KeyFile.encode(key, passphrase: passphrase), to: out)
-            try KeyFiles.writePublic(key.publicKey, to: pubPath)
+            try KeyFiles.writePair(try KeyFile.encode(key, passphrase: passphrase), key.publicKey, to: out)
             if output.json {
                 printJSON(["secret_key_file": .string(out), "public_key_file": .string(pubPath),
                            "public_key": .string(key.publicKey.base64), "key_id": .string(key.publicKey.keyID),
@@ -192,7 +195,7 @@ extension Safeguard.Keys {
         func run() throws {
             let l = try ledger.open(readOnly: false)
             let old = try loadSigningKey(key)
-            let new = try loadSigningKey(newKey)
+            let new = try loadSigningKey(newKey, rootPassphrase: true)
             guard let origin = try l.state().genesis?.origin else { throw InputError("the ledger has no genesis: it is not one safeguard made") }
             let draft = GovernanceDrafts.rootRotation(to: new, from: old.publicKey, origin: origin, practitioner: practitioner, at: Clock.now())
             let written = try l.append([draft], signer: old, clock: Clock.now, newID: Clock.newID)

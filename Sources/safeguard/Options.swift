@@ -31,10 +31,21 @@ struct SignerOptions: ParsableArguments {
     func load() throws -> SigningKey { try loadSigningKey(key) }
 }
 
-/// Loads a secret key file, asking for its passphrase only if it is sealed.
-func loadSigningKey(_ path: String) throws -> SigningKey {
+/// Loads a secret key file, asking for its passphrase only if it is sealed. With
+/// `rootPassphrase`, a sealed key must have a passphrase a root key may have (16 characters).
+func loadSigningKey(_ path: String, rootPassphrase: Bool = false) throws -> SigningKey {
     let bytes = try KeyFiles.readSecret(path)
-    return try KeyFile.decode(bytes, passphrase: { try Passphrase.read(prompt: "Passphrase for \(path): ", confirm: false) })
+    var typed = Int.max
+    let key = try KeyFile.decode(bytes, passphrase: {
+        let p = try Passphrase.read(prompt: "Passphrase for \(path): ", confirm: false)
+        typed = p.map(Passphrase.characters) ?? Int.max
+        return p
+    })
+    guard !rootPassphrase || typed >= Passphrase.rootMinimum else {
+        throw InputError("the root key \(path) has a passphrase of \(typed) characters; a root key needs at least \(Passphrase.rootMinimum): "
+                         + "make one with 'safeguard keys generate --root' (nothing was written)")
+    }
+    return key
 }
 
 enum Clock {

@@ -6,6 +6,24 @@ import SafeguardCore
 /// straight into `SecretBytes`, so no copy is left in ordinary memory.
 enum Passphrase {
     static let maxBytes = 1024
+    /// The shortest passphrase a new key may have, in characters (a root key's: `rootMinimum`).
+    static let minimum = 12
+    static let rootMinimum = 16
+
+    /// Characters (Unicode scalars) in `p`, counted in place: no copy leaves protected memory.
+    static func characters(_ p: SecretBytes) -> Int {
+        p.withUnsafeBytes { b in b.reduce(0) { $0 + (($1 & 0xC0) == 0x80 ? 0 : 1) } }
+    }
+
+    /// A passphrase for a new key: read as `read` does, then held to `minimum` characters.
+    static func new(prompt: String, minimum: Int) throws -> SecretBytes? {
+        guard let p = try read(prompt: prompt, confirm: true) else { return nil }
+        guard characters(p) >= minimum else {
+            throw InputError("the passphrase is \(characters(p)) characters long; a new \(minimum == rootMinimum ? "root " : "")key needs at least \(minimum) "
+                             + "(a few unrelated words make a good one); nothing was written")
+        }
+        return p
+    }
 
     /// `nil` when there is neither the variable nor a terminal to ask on.
     static func read(prompt: String, confirm: Bool) throws -> SecretBytes? {
