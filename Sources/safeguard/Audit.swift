@@ -46,7 +46,7 @@ extension Safeguard.Audit {
                     if output.json { printJSON(rowJSON(r)); continue }
                     let days = (r["delay_working_days"] as Int64?).map { "\($0)wd" } ?? "-"
                     let corrected = (r["corrected_by"] as String?).map { "  [\($0)]" } ?? ""
-                    print("\(padded(String(r["seq"] as Int64), 7, left: true))  \((r["entry_hash"] as String).prefix(12))  \(padded(r["type"], 26)) \(padded((r["case_id"] as String?) ?? "-", 14)) \(padded(r["agency"], 11)) \(padded(r["practitioner"], 24)) occurred \(r["occurred_at"] as String) recorded \(r["recorded_at"] as String) delay \(days)\(corrected)")
+                    print("\(padded(String(r["seq"] as Int64), 7, left: true))  \((r["entry_hash"] as String).prefix(12))  \(padded(r["type"], 26)) \(padded((r["case_id"] as String?) ?? "-", 14)) \(padded(r["agency"], 11)) \(padded(r["practitioner"], 24)) key \(r["key_id"] as String)  occurred \(r["occurred_at"] as String) recorded \(r["recorded_at"] as String) delay \(days)\(corrected)")
                 }
             }
         }

@@ -73,7 +73,7 @@ extension Safeguard.Case {
                 let agencies = try String.fetchAll(db, sql: "SELECT agency FROM case_agencies WHERE case_id = ? ORDER BY first_seq", arguments: [caseID])
                 let links = try Row.fetchAll(db, sql: "SELECT link_kind, target FROM case_links WHERE case_id = ? ORDER BY first_seq", arguments: [caseID])
                 let timeline = try Row.fetchAll(db, sql: """
-                    SELECT a.seq, a.occurred_at, a.recorded_at, a.type, a.agency, a.practitioner, a.delay_working_days,
+                    SELECT a.seq, a.occurred_at, a.recorded_at, a.type, a.agency, a.practitioner, a.key_id, a.delay_working_days,
                       (SELECT group_concat(c.kind || ' at seq ' || c.seq, '; ') FROM corrections c WHERE c.corrects_seq = a.seq) AS corrected_by
                     FROM audit_events a WHERE a.case_id = ? ORDER BY a.seq
                     """, arguments: [caseID])
@@ -94,7 +94,7 @@ extension Safeguard.Case {
                 for r in timeline {
                     let late = (r["delay_working_days"] as Int64?).map { $0 > Int64(lateDays) ? " (recorded \($0) working days later)" : "" } ?? ""
                     let corrected = (r["corrected_by"] as String?).map { " [\($0)]" } ?? ""
-                    print("  \(padded(String(r["seq"] as Int64), 6, left: true))  \(r["occurred_at"] as String)  \(padded(r["type"], 26)) \(r["agency"] as String) / \(r["practitioner"] as String)\(late)\(corrected)")
+                    print("  \(padded(String(r["seq"] as Int64), 6, left: true))  \(r["occurred_at"] as String)  \(padded(r["type"], 26)) \(r["agency"] as String) / \(r["practitioner"] as String) (key \((r["key_id"] as String).prefix(8)))\(late)\(corrected)")
                 }
             }
         }

@@ -155,11 +155,14 @@ extension Safeguard.Keys {
                     ]
                     if let at = r.revokedAt { o["revoked_at_seq"] = .integer(at); o["revocation_reason"] = .string(r.revocationReason ?? "") }
                     if let since = r.compromisedSince { o["compromised_since_seq"] = .integer(since) }
+                    if let replaced = r.replaces { o["replaces"] = .string(replaced) }
                     printJSON(.object(o))
                 } else {
                     let status = r.revokedAt.map { "revoked at seq \($0) (\(r.revocationReason ?? "")"
                         + (r.compromisedSince.map { ", compromised since seq \($0)" } ?? "") + ")" } ?? "valid"
-                    print("\(r.keyID)  \(r.actor.agency)/\(r.actor.role)  \(r.actor.practitioner)  enrolled at seq \(r.enrolledAt)  \(status)")
+                    let how = r.actor.role == "root" && r.enrolledAt > 0 ? "root since seq \(r.enrolledAt) (handed over by \(r.enrolledBy))"
+                        : "enrolled at seq \(r.enrolledAt)" + (r.replaces.map { ", replacing \($0)" } ?? "")
+                    print("\(r.keyID)  \(r.actor.agency)/\(r.actor.role)  \(r.actor.practitioner)  \(how)  \(status)")
                 }
             }
         }

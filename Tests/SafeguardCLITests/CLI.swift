@@ -64,6 +64,25 @@ struct CLI {
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `safeguard args…` (output discarded) and measures its peak memory: the exit status
+    /// and the child's maximum resident set size in KiB (`wait4`'s own figure for that process).
+    func runMeasured(_ args: [String]) throws -> (status: Int32, maxRSSKiB: Int) {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = ([Self.executable.path] + args).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, Self.executable.path, &actions, nil, argv, envp) == 0 else { throw CocoaError(.executableLoad) }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        let exited = status & 0x7f == 0
+        return (exited ? (status >> 8) & 0xff : -1, usage.ru_maxrss)
+    }
+
     func run(_ args: String..., stdin: String = "", env extra: [String: String] = [:]) throws -> Result {
         try run(args, stdin: Data(stdin.utf8), env: extra)
     }
