@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore", "SafeguardCatalogue", "TestSupport"]),
-        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "TestSupport",
+                                                              .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
