@@ -32,16 +32,24 @@ extension ProjectionEngine {
         let s = try status()
         guard let first = s.first else { throw Failure.notBuilt }
         var out = [("log size", String(first.events)), ("head hash", first.headHash)]
-        // The tree head of that prefix, and the log's checkpoint of it if it signed one, so the
-        // figures can be rebuilt from a prefix anyone can check against a signed checkpoint.
-        if let root = try? ledger.treeRoot(size: first.events).root {
-            out.append(("tree root", Base64.encode(root)))
-            if let c = try? ledger.checkpoints().first(where: { $0.size == first.events }),
-                let checkpoint = Checkpoint(body: (try? SignedNote.parse(c.note).text) ?? [])
-            {
-                out.append(("checkpoint", "\(checkpoint.origin) \(checkpoint.size) \(Base64.encode(checkpoint.root))"))
+        // The tree head of that prefix, as the verifier recorded it, and the log's checkpoint of
+        // it if the file holds one signed by the checkpoint key the log names there: the figures
+        // can then be rebuilt from a prefix anyone can check against a signed checkpoint.
+        if let state = try keptState(), state.head.size == first.events {
+            out.append(("tree root", Base64.encode(state.head.root)))
+            let named = try Self.logKey(in: state, forSize: first.events)
+            let signed = named.flatMap { key in
+                NoteVerifier(name: state.head.origin, publicKey: key).flatMap { verifier in
+                    (try? ledger.checkpoints())?.first { stored in
+                        stored.size == first.events && stored.root == state.head.root
+                            && (try? Checkpoint.open(stored.note, log: verifier)).map { $0.checkpoint.root == state.head.root } == true
+                    }
+                }
+            }
+            if signed != nil {
+                out.append(("checkpoint", "\(state.head.origin) \(first.events) \(Base64.encode(state.head.root)), signed by the log's checkpoint key \(named!.keyID)"))
             } else {
-                out.append(("checkpoint", "none at this size: run 'safeguard checkpoint' before 'project update' to have one"))
+                out.append(("checkpoint", "none at this size signed by the log's checkpoint key: run 'safeguard checkpoint' before 'project update' to have one"))
             }
         }
         for p in s { out.append(("\(p.name) digest", p.digest)) }
@@ -70,8 +78,7 @@ extension ProjectionEngine {
         var stepRows: [(caseID: String, rule: String, what: String, due: Day?)] = []
         var lateRows: [(caseID: String, step: LateStep)] = []
         if asOf < (try lastRecordedDay()) {
-            let upTo = (try status().first?.events ?? 0) - 1
-            try ledger.forEachCase(through: upTo) { id, envelopes in
+            try forEachVerifiedCase { id, envelopes in
                 let events = envelopes.filter { Day(london: $0.recordedAt) <= asOf }.map(CaseEvent.init)
                 guard !events.isEmpty else { return }
                 for s in NextSteps.forCase(events, policy: policy, today: nil) { stepRows.append((id, s.rule, s.what, s.due)) }

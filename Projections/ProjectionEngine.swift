@@ -83,6 +83,9 @@ public final class ProjectionEngine {
         }
     }
 
+    /// Closes the read models' file (the engine is not used after).
+    public func close() throws { try db.close() }
+
     /// Read-only access to the read models, for reports.
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try db.read(body) }
 
@@ -94,9 +97,9 @@ public final class ProjectionEngine {
     /// Replays the whole log from the first event, verifying it against `trustAnchor` as it
     /// goes; nothing is kept if verification fails. Returns the new status.
     @discardableResult
-    public func rebuild(trustAnchor: PublicKey, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
+    public func rebuild(trustAnchor: PublicKey, notAfter: Timestamp? = nil, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
         try rebuild(progress: progress, trustAnchor: trustAnchor) { fold in
-            try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, onEntry: fold)
+            try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, notAfter: notAfter, onEntry: fold)
         }
     }
 
@@ -159,13 +162,13 @@ public final class ProjectionEngine {
     /// from the start when a projection's code version changed, nothing was built yet, or the
     /// record is missing (read models from an earlier version) or for another root key.
     @discardableResult
-    public func update(trustAnchor: PublicKey) throws -> [Status] {
+    public func update(trustAnchor: PublicKey, notAfter: Timestamp? = nil) throws -> [Status] {
         let current = try status()
         guard current.count == projections.count, !current.contains(where: \.stale),
             Set(current.map(\.events)).count == 1, Set(current.map(\.headHash)).count == 1, let first = current.first,
             let state = try keptState(), state.head.rootKey == trustAnchor, state.head.size == first.events,
             Hex.encode(state.head.headHash) == first.headHash
-        else { return try rebuild(trustAnchor: trustAnchor) }
+        else { return try rebuild(trustAnchor: trustAnchor, notAfter: notAfter) }
         if first.behind == 0 { return current }
         try db.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
@@ -177,7 +180,7 @@ public final class ProjectionEngine {
                 let started = Date()
                 let verification = try Pipeline.run(produce: { sink in
                     try ledger.verify(from: .state(state), trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount,
-                                      onEntry: { row, envelope in try sink((row, envelope)) })
+                                      notAfter: notAfter, onEntry: { row, envelope in try sink((row, envelope)) })
                 }) { item in
                     try self.fold(item.0, item.1, &context, db)
                     try update.add(item.0, item.1)
@@ -209,6 +212,47 @@ public final class ProjectionEngine {
             if e.type == EventType.policySet, let doc = e.facts["policy"] { policy = try? PolicyDocument.catalogue(of: doc) }
         }
         return policy
+    }
+
+    /// The checkpoint key the log names, among `state`'s governance entries, for a checkpoint of
+    /// `size` entries.
+    static func logKey(in state: AuditState, forSize size: Int64) throws -> PublicKey? {
+        let governance = try state.governance.map { try Envelope(json: JSONParser.parse($0, mode: .canonical)) }
+        return LedgerState.resumed(governance: governance, head: nil).logKey(forSize: size)
+    }
+
+    /// Every case's events among those the read models were built from, case by case (by case
+    /// id, then sequence number): the read models list which entries those were and their
+    /// entry hashes, and each is read from the ledger and checked to be that entry, so nothing
+    /// written into the file since, or never verified, is among them.
+    public func forEachVerifiedCase(_ body: (String, [Envelope]) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT case_id, seq, entry_hash FROM audit_events WHERE case_id IS NOT NULL ORDER BY case_id, seq")
+            var current: String?
+            var wanted: [(seq: Int64, entryHash: String)] = []
+            func flush() throws {
+                if let c = current, !wanted.isEmpty { try body(c, try ledger.entries(wanted).map(\.1)) }
+                wanted.removeAll(keepingCapacity: true)
+            }
+            while let r = try rows.next() {
+                let id: String = r[0]
+                if id != current {
+                    try flush()
+                    current = id
+                }
+                wanted.append((r[1], r[2]))
+            }
+            try flush()
+        }
+    }
+
+    /// One case's events among those the read models were built from (as `forEachVerifiedCase`);
+    /// empty for a case they do not know.
+    public func verifiedEvents(of caseID: String) throws -> [Envelope] {
+        let wanted = try read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, entry_hash FROM audit_events WHERE case_id = ? ORDER BY seq", arguments: [caseID]).map { (seq: $0[0] as Int64, entryHash: $0[1] as String) }
+        }
+        return try ledger.entries(wanted).map(\.1)
     }
 
     /// The policy document in force at the position the read models were built to (reports

@@ -163,6 +163,11 @@ public final class AuditState {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: file + suffix) }
             let queue: DatabaseQueue
             do {
+                // It holds every case's coded facts and the log's governance: its owner's alone.
+                let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { throw Invalid(path: path, problem: "cannot be written (\(String(cString: strerror(errno))))") }
+                fchmod(fd, 0o600)
+                close(fd)
                 queue = try DatabaseQueue(path: file)
                 try queue.write { db in
                     try db.execute(sql: "PRAGMA application_id = \(applicationID)")
@@ -170,6 +175,7 @@ public final class AuditState {
                     try db.execute(sql: schema(""))
                 }
             } catch {
+                if DiskSpace.isFull(error, near: file) { throw KeyFiles.Failure.diskFull(path) }
                 throw Invalid(path: path, problem: "cannot be written (\(error))")
             }
             partial = (file, queue)
@@ -218,6 +224,7 @@ public final class AuditState {
             try partial.queue.close()
             guard rename(partial.path, path) == 0 else { throw Invalid(path: path, problem: "cannot be written (\(String(cString: strerror(errno))))") }
         } catch let e as Invalid { throw e } catch {
+            if DiskSpace.isFull(error, near: path) { throw KeyFiles.Failure.diskFull(path) }
             throw Invalid(path: path, problem: "cannot be written (\(error))")
         }
     }
@@ -232,6 +239,7 @@ public final class AuditState {
     public func save(_ update: Update, now: Date = Date()) throws {
         guard let writer = reader as? any DatabaseWriter else { throw Invalid(path: path, problem: "is not writable here") }
         do { try writer.write { db in try Self.write(into: db, prefix: prefix, update, rootKey: head.rootKey, origin: head.origin, now: now) } } catch {
+            if DiskSpace.isFull(error, near: path) { throw KeyFiles.Failure.diskFull(path) }
             throw Invalid(path: path, problem: "cannot be updated (\(error))")
         }
     }

@@ -24,12 +24,13 @@ public enum CheckpointSigner {
     public static func statePath(forKey keyPath: String) -> String { keyPath + ".state" }
 
     /// Verifies the log in `ledger` from the signer's record at `statePath` (or, the first
-    /// time, from genesis against `trustAnchor`), checks that the log names `key` as its
+    /// time, from genesis against `trustAnchor`; nothing recorded after `notAfter`, the signer's
+    /// clock and the skew it allows), checks that the log names `key` as its
     /// checkpoint key, signs a checkpoint of what it verified at `time`, brings the record up
     /// to date and keeps the checkpoint in the file. Throws `VerificationFailure` for a log
     /// that does not verify, `Ledger.CheckpointRefusal` for the rest.
     public static func sign(_ ledger: Ledger, key: SigningKey, statePath: String, trustAnchor: PublicKey?, threads: Int = 1,
-                            at time: Timestamp) throws -> Signed {
+                            at time: Timestamp, notAfter: Timestamp? = nil) throws -> Signed {
         let kept: AuditState? = FileManager.default.fileExists(atPath: statePath) ? try AuditState.open(statePath) : nil
         guard let anchor = kept?.head.rootKey ?? trustAnchor else { throw Ledger.CheckpointRefusal.untrusted(state: statePath) }
         if let kept, let trustAnchor, kept.head.rootKey != trustAnchor {
@@ -38,7 +39,8 @@ public enum CheckpointSigner {
         let update = try kept.map { _ in AuditState.Update() } ?? AuditState.Update(creating: statePath)
         let v: Ledger.Verification
         do {
-            v = try ledger.verify(from: kept.map { .state($0) } ?? .none, trustAnchor: anchor, threads: threads, onEntry: { try update.add($0, $1) })
+            v = try ledger.verify(from: kept.map { .state($0) } ?? .none, trustAnchor: anchor, threads: threads, notAfter: notAfter,
+                                  onEntry: { try update.add($0, $1) })
         } catch let refusal as Ledger.ExtensionRefusal {
             let now: String
             switch refusal {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SafeguardCore
 
 /// `safeguard doctor`: the health of the ledger file itself (not of its events, which is
 /// `verify`'s part): SQLite's integrity check, the format, the append-only triggers, the WAL
@@ -114,6 +115,32 @@ public enum Doctor {
                     add("schema", .problem, parts.joined(separator: "; "),
                         "someone with write access changed the file's schema (a planted trigger can drop records, a view can show rows that are not there): "
                             + "verification refuses the file; restore it from a verified copy and find out who had access")
+                }
+
+                // Values the format bounds, found by their lengths alone (never read): a planted
+                // value of hundreds of MB would otherwise make every reader load it.
+                if missingTables.isEmpty {
+                    var oversized: [String] = []
+                    let limits: [(table: String, since: Int, condition: String, what: String)] = [
+                        ("events", 1, "length(envelope) > \(Entry.maxCanonicalBytes) OR length(signature) <> 64 OR length(entry_hash) <> 32 OR length(prev_hash) <> 32",
+                         "events with an envelope over 1 MiB or a signature or hash of the wrong length"),
+                        ("tree_nodes", 2, "length(hash) <> 32", "tree nodes whose hash is not 32 bytes"),
+                        ("details", 4, "length(body) > \(Entry.maxCanonicalBytes) OR length(salt) <> 32", "details records over 1 MiB or with a salt that is not 32 bytes"),
+                    ]
+                    for l in limits where l.since <= version {
+                        let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(l.table) NOT INDEXED WHERE \(l.condition)") ?? 0
+                        if n > 0 { oversized.append("\(n) \(l.what)") }
+                    }
+                    if version >= 3 {
+                        let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM checkpoints WHERE length(note) > \(Ledger.maxNoteBytes) OR length(root) <> 32") ?? 0
+                        if n > 0 { oversized.append("\(n) checkpoint rows over \(Ledger.maxNoteBytes / 1024) KiB or with a root that is not 32 bytes") }
+                    }
+                    if oversized.isEmpty {
+                        add("values", .ok, "every value within the format's sizes")
+                    } else {
+                        add("values", .problem, oversized.joined(separator: "; "),
+                            "safeguard never writes these: they were planted; verification refuses the file. Restore it from a verified copy")
+                    }
                 }
 
                 let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?"

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SafeguardCore
 
 /// Reading and writing key files with the permissions a secret deserves.
@@ -104,5 +105,32 @@ public enum KeyFiles {
         let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let key = PublicKey(base64: text) else { throw Failure.badPublicKey(path) }
         return key
+    }
+}
+
+/// Whether an error means the disk (or quota) holding `path` is full: SQLite's SQLITE_FULL, a
+/// file write's ENOSPC or EDQUOT, or an I/O error while that file system has less than 1 MiB
+/// left (SQLite reports some full-disk writes, to its journal or WAL, only as I/O errors).
+public enum DiskSpace {
+    public static func isFull(_ error: Error, near path: String?) -> Bool {
+        if let e = error as? DatabaseError {
+            if e.resultCode == .SQLITE_FULL { return true }
+            if e.resultCode == .SQLITE_IOERR, let path { return nearlyFull(path) }
+            return false
+        }
+        var e: NSError? = error as NSError
+        while let n = e {
+            if n.domain == NSPOSIXErrorDomain, n.code == Int(ENOSPC) || n.code == Int(EDQUOT) { return true }
+            e = n.userInfo[NSUnderlyingErrorKey] as? NSError
+        }
+        return false
+    }
+
+    /// Less than 1 MiB free for an ordinary user on the file system holding `path` (or its folder).
+    public static func nearlyFull(_ path: String) -> Bool {
+        var st = statvfs()
+        let folder = (path as NSString).deletingLastPathComponent
+        guard statvfs(path, &st) == 0 || statvfs(folder.isEmpty ? "." : folder, &st) == 0 else { return false }
+        return UInt64(st.f_bavail) * UInt64(st.f_frsize) < 1 << 20
     }
 }

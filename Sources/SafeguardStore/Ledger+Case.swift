@@ -3,46 +3,38 @@ import SafeguardCatalogue
 import SafeguardCore
 
 extension Ledger {
-    /// The events of one case, in order, parsed (the stored bytes are canonical; `verify`
-    /// checks them cryptographically).
+    /// The events of one case, in order, each checked before it counts: its entry hash computed
+    /// again from its envelope and signature, its envelope of its row's seq and case, and its
+    /// signature verified under a key the log's governance enrolled (itself checked: `state()`).
+    /// A row signed by no enrolled key, or altered since it was signed, is refused, not shown.
+    /// Read through the case index, so that it stays quick on a large log: an index left stale to
+    /// hide a row is found by `verify` (`index_mismatch`) and `doctor` (`integrity_check`), and
+    /// the rules across the whole log are `verify`'s part.
     public func caseEvents(_ caseID: String) throws -> [Envelope] {
-        var out: [Envelope] = []
-        try forEach(Filter(caseID: caseID)) { row in
-            out.append(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)))
-        }
-        return out
+        do {
+            return try db.read { db in
+                let state = try Self.state(db, path: path)
+                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) WHERE case_id = ? ORDER BY seq", arguments: [caseID])
+                var out: [Envelope] = []
+                while let row = try rows.next() {
+                    let entry = try Self.entry(row)
+                    guard let e = try? Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)), e.seq == entry.seq, e.caseID == caseID,
+                        Entry.entryHash(canonical: entry.envelope, signature: entry.signature) == entry.entryHash,
+                        let key = state.registry[e.actor.keyID]?.publicKey, key.verify(signature: entry.signature, message: entry.envelope)
+                    else {
+                        throw LedgerError.altered(path: path, what: "the record at seq \(entry.seq) of case \(caseID) is not an entry signed by an enrolled key")
+                    }
+                    out.append(e)
+                }
+                return out
+            }
+        } catch let e as LedgerError { throw e } catch { throw Self.map(error, path: path) }
     }
 
     /// The policy document in force at the head.
     public func policyDocument() throws -> PolicyDocument {
         guard let doc = try state().policyDocument else { throw LedgerError.sqlite(path: path, message: "the ledger has no policy yet") }
         return try PolicyDocument(json: doc)
-    }
-}
-
-extension Ledger {
-    /// Streams every case's events, case by case (ordered by case id, then sequence number),
-    /// up to `seq`: one case in memory at a time, one query for the whole log.
-    public func forEachCase(through seq: Int64, _ body: (String, [Envelope]) throws -> Void) throws {
-        do {
-            try db.read { db in
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT case_id, envelope FROM events WHERE case_id IS NOT NULL AND seq <= ? ORDER BY case_id, seq
-                    """, arguments: [seq])
-                var current: String? = nil
-                var events: [Envelope] = []
-                while let r = try rows.next() {
-                    let id = try RowReader.text(r, 0, "case_id")
-                    if id != current {
-                        if let c = current { try body(c, events) }
-                        current = id
-                        events.removeAll(keepingCapacity: true)
-                    }
-                    events.append(try Envelope(json: JSONParser.parse(try RowReader.blob(r, 1, "envelope"), mode: .canonical)))
-                }
-                if let c = current { try body(c, events) }
-            }
-        } catch let e as DatabaseError { throw Self.map(e, path: path) }
     }
 }
 

@@ -45,14 +45,30 @@ extension Ledger {
         }
     }
 
-    /// The checkpoints signed so far, oldest first.
+    /// The largest checkpoint note kept (a note with a few hundred witness cosignatures is a
+    /// few tens of KiB): a larger row is not read.
+    public static let maxNoteBytes = 64 << 10
+
+    /// The checkpoints kept in the file, oldest first: only rows that hold what a checkpoint
+    /// is (a signed note of no more than `maxNoteBytes`, plain text, whose checkpoint is of the
+    /// row's size and root). Anyone with write access can plant a row, so none of this makes a
+    /// note the log's: whoever relies on one checks its signature with the log's key.
     public func checkpoints() throws -> [StoredCheckpoint] {
         do {
             return try db.read { db in
                 guard try db.tableExists("checkpoints") else { return [] }
-                return try Row.fetchAll(db, sql: "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size").map {
-                    StoredCheckpoint(size: try RowReader.integer($0, 0, "size"), root: try RowReader.blob($0, 1, "root"),
-                                     note: try RowReader.blob($0, 2, "note"), signedAt: try RowReader.text($0, 3, "signed_at"))
+                return try Row.fetchAll(db, sql: """
+                    SELECT size, root, note, signed_at FROM checkpoints
+                    WHERE typeof(note) = 'blob' AND length(note) <= \(Self.maxNoteBytes) AND typeof(root) = 'blob' AND length(root) = 32
+                      AND typeof(size) = 'integer' AND typeof(signed_at) = 'text' AND length(signed_at) <= 64
+                    ORDER BY size
+                    """).compactMap { row -> StoredCheckpoint? in
+                    let c = StoredCheckpoint(size: try RowReader.integer(row, 0, "size"), root: try RowReader.blob(row, 1, "root"),
+                                             note: try RowReader.blob(row, 2, "note"), signedAt: try RowReader.text(row, 3, "signed_at"))
+                    guard let text = try? SignedNote.parse(c.note).text, let checkpoint = Checkpoint(body: text),
+                        checkpoint.size == c.size, checkpoint.root == c.root
+                    else { return nil }
+                    return c
                 }
             }
         } catch { throw Self.map(error, path: path) }

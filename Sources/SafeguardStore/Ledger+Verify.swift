@@ -25,9 +25,6 @@ extension Ledger {
         public var from: Int64
         /// Governance entries of the prefix, replayed for the rules.
         public var governanceProved: Int
-        /// Entries recorded after the `notAfter` given: the first one's sequence number, and
-        /// how many (the rest of the log: recording times never go back).
-        public var recordedLate: (first: Int64, count: Int64)?
         /// Where each case stood at the end, as far as the catalogue's rules read it (the
         /// cases that changed in this run are those to save in a kept state).
         public var cases: CaseBook
@@ -54,8 +51,9 @@ extension Ledger {
     /// the first problem, `ExtensionRefusal` when the file no longer holds the prefix. Each
     /// verified entry goes to `onEntry`, in order; `progress` is called every `every` entries.
     /// With `threads` > 1 the entries' own work and the Ed25519 checks are spread over that
-    /// many cores; the result, and the first failure reported, are the same. With `notAfter`,
-    /// entries recorded after it are counted (`recordedLate`).
+    /// many cores; the result, and the first failure reported, are the same. With `notAfter`
+    /// (the verifier's clock and the skew it allows), an entry recorded after it fails
+    /// (`recorded_after_clock`).
     public func verify(from prefix: TrustedPrefix = .none, trustAnchor: PublicKey, threads: Int = 1, notAfter: Timestamp? = nil,
                        every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
                        onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> Verification {
@@ -75,7 +73,7 @@ extension Ledger {
                 let state: (size: Int64, root: [UInt8])? = if case .state(let s) = prefix { (s.head.size, s.head.root) } else { nil }
                 summary.flagged = try Self.flagged(db, verifier, provedBefore: state)
                 return Verification(summary: summary, from: verifier.from, governanceProved: verifier.governanceProved,
-                                    recordedLate: verifier.late, cases: verifier.cases, tree: tree, logKey: verifier.chain.state.logKeys.last?.key,
+                                    cases: verifier.cases, tree: tree, logKey: verifier.chain.state.logKeys.last?.key,
                                     logKeys: verifier.chain.state.logKeys)
             }
             }

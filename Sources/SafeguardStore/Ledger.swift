@@ -47,6 +47,10 @@ public final class Ledger {
     public static func create(at path: String, signer: SigningKey, drafts: [EventDraft], practitioner: String,
                               clock: () -> Timestamp, newID: () -> String, newSalt: () -> [UInt8] = randomSalt) throws -> (Ledger, [StoredEntry]) {
         try checkFree(path)
+        removeAbandoned(path)
+        // A write-ahead log or shared-memory file without its ledger is an orphan (the ledger was
+        // removed while open): SQLite would read its pages into the new file.
+        for suffix in ["-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let folder = (path as NSString).deletingLastPathComponent
         let tmp = (folder.isEmpty ? "" : folder + "/") + "." + (path as NSString).lastPathComponent + ".init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o640)  // children's records: not readable by every user
@@ -86,6 +90,18 @@ public final class Ledger {
         removeFiles(tmp)
         KeyFiles.syncFolder(of: path)
         return (try open(at: path, readOnly: false), written)
+    }
+
+    /// Removes what an earlier init of `path` that was killed left behind: its temporary file
+    /// (`.NAME.init-PID-N` and its journal files) when process PID is no longer running.
+    static func removeAbandoned(_ path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = "." + (path as NSString).lastPathComponent + ".init-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0, kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (folder.isEmpty ? "" : folder + "/") + name)
+        }
     }
 
     /// Refuses a path that exists, with advice for an empty file.
@@ -137,6 +153,7 @@ public final class Ledger {
 
     static func map(_ error: Error, path: String) -> Error {
         if error is LedgerError { return error }
+        if DiskSpace.isFull(error, near: path) { return LedgerError.diskFull(path: path) }
         guard let e = error as? DatabaseError else { return error }
         switch e.resultCode {
         case .SQLITE_NOTADB: return LedgerError.notALedger(path: path)
@@ -169,22 +186,61 @@ public final class Ledger {
         do { return try db.read { db in try Self.state(db, path: path) } } catch { throw Self.map(error, path: path) }
     }
 
+    /// The log's governance, replayed from the file's governance rows: each row's entry hash is
+    /// computed again from its envelope and signature, its signature checked under the key the
+    /// rows before it had enrolled (the genesis's own root key for the genesis), and its rules
+    /// checked, before it counts. A planted row, signed by no valid key or breaking the rules,
+    /// stops every command that relies on it; a row hidden by an altered `type` column is found
+    /// only by `verify`, which reads every entry.
     static func state(_ db: Database, path: String) throws -> LedgerState {
-        var governance: [Envelope] = []
+        var s = LedgerState()
         let types = EventType.logGovernance.sorted()
-        let rows = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type IN (\(types.map { _ in "?" }.joined(separator: ", "))) ORDER BY seq",
-                                       arguments: StatementArguments(types))
+        let limit = Entry.maxCanonicalBytes
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT seq, CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END, CASE WHEN length(signature) > 64 THEN x'' ELSE signature END,
+                   CASE WHEN length(entry_hash) > 32 THEN x'' ELSE entry_hash END
+            FROM events WHERE type IN (\(types.map { _ in "?" }.joined(separator: ", "))) ORDER BY seq
+            """, arguments: StatementArguments(types))
         while let row = try rows.next() {
-            guard let bytes = try? RowReader.blob(row, 0, "envelope"), let json = try? JSONParser.parse(bytes, mode: .canonical),
-                let e = try? Envelope(json: json)
-            else {
-                throw LedgerError.sqlite(path: path, message: "a governance event is damaged; run 'safeguard verify' to find it")
+            let seq = (try? RowReader.integer(row, 0, "seq")) ?? -1
+            func damaged(_ why: String) -> LedgerError {
+                .sqlite(path: path, message: "the governance row at seq \(seq) \(why): it was written past safeguard; run 'safeguard verify' (nothing was done)")
             }
-            governance.append(e)
+            guard let bytes = try? RowReader.blob(row, 1, "envelope"), let signature = try? RowReader.blob(row, 2, "signature"),
+                let stored = try? RowReader.blob(row, 3, "entry_hash"), let json = try? JSONParser.parse(bytes, mode: .canonical),
+                let e = try? Envelope(json: json), e.seq == seq
+            else { throw damaged("is damaged") }
+            guard Entry.entryHash(canonical: bytes, signature: signature) == stored else { throw damaged("does not match its entry hash") }
+            let key = e.seq == 0 ? (try? LedgerState.genesisInfo(e))?.rootPublicKey : s.registry[e.actor.keyID]?.publicKey
+            guard let key, key.verify(signature: signature, message: bytes) else { throw damaged("is not signed by a key the log had enrolled") }
+            do { try s.check(e) } catch { throw damaged("breaks the log's rules (\(error))") }
+            s.apply(e, entryHash: stored)
         }
         let h = try head(db)
         let recorded = try h.flatMap { try String.fetchOne(db, sql: "SELECT recorded_at FROM events WHERE seq = ?", arguments: [$0.lastSeq]) }
-        return LedgerState.resumed(governance: governance, head: h.map { ($0.lastSeq, $0.hash) }, headRecordedAt: recorded.flatMap(Timestamp.init(canonical:)))
+        if let h { s.setHead(nextSeq: h.lastSeq + 1, hash: h.hash, format: nil, recordedAt: recorded.flatMap(Timestamp.init(canonical:))) }
+        return s
+    }
+
+    /// The head row, checked before anything is chained to it: its envelope is of its seq, its
+    /// entry hash is computed from its envelope and signature, and its signature verifies under
+    /// the key its envelope names, enrolled in `state` (a planted row at the head would otherwise
+    /// have every honest record after it chained to a forgery).
+    static func checkHead(_ db: Database, path: String, state: LedgerState) throws {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT seq, CASE WHEN length(envelope) > \(Entry.maxCanonicalBytes) THEN x'' ELSE envelope END,
+                   CASE WHEN length(signature) > 64 THEN x'' ELSE signature END, CASE WHEN length(entry_hash) > 32 THEN x'' ELSE entry_hash END
+            FROM events ORDER BY seq DESC LIMIT 1
+            """) else { return }
+        let seq = (try? RowReader.integer(row, 0, "seq")) ?? -1
+        guard let bytes = try? RowReader.blob(row, 1, "envelope"), let signature = try? RowReader.blob(row, 2, "signature"),
+            let stored = try? RowReader.blob(row, 3, "entry_hash"), let json = try? JSONParser.parse(bytes, mode: .canonical),
+            let e = try? Envelope(json: json), e.seq == seq, Entry.entryHash(canonical: bytes, signature: signature) == stored,
+            let key = e.seq == 0 ? state.genesis?.rootPublicKey : state.registry[e.actor.keyID]?.publicKey,
+            key.verify(signature: signature, message: bytes)
+        else {
+            throw LedgerError.altered(path: path, what: "its last row (seq \(seq)) is not an entry signed by an enrolled key")
+        }
     }
 
     /// The `events` table's columns, in the order `entry(_:)` reads them.
@@ -327,8 +383,9 @@ public final class Ledger {
                 try db.inTransaction(.immediate) {
                     written = []
                     var refusals: [Refusal] = []
-                    try Schema.check(db)
+                    do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
                     let state = try Self.state(db, path: path)
+                    try Self.checkHead(db, path: path, state: state)
                     var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
                     // The catalogue's rules, as verification applies them, answered from the file and the batch.
                     let context = try LedgerContext(db: db)

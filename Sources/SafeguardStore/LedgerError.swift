@@ -26,6 +26,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     case clockAhead(now: Timestamp, last: Timestamp, maxDays: Int64)
     /// The disk (or the file system's quota) is full.
     case diskFull(path: String)
+    /// The file is not as safeguard leaves it (its schema, or a row append builds on).
+    case altered(path: String, what: String)
     case sqlite(path: String, message: String)
 
     public var description: String {
@@ -52,6 +54,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
             return "this machine's clock (\(now)) is \(Self.span(now.seconds - last.seconds)) ahead of the ledger's last record (\(last)), more than \(days) days: "
                 + "fix the clock, or, if the ledger really has not been written to since then, set SAFEGUARD_ALLOW_CLOCK_JUMP=1 for this command; nothing was appended"
         case .diskFull(let p): return "disk full: \(p) could not be written; free space on that disk and try again (nothing was changed)"
+        case .altered(let p, let what):
+            return "\(p) is not as safeguard leaves it: \(what). Nothing was written; run 'safeguard doctor' and 'safeguard verify', and restore the ledger from a verified copy"
         case .sqlite(let p, let m): return "cannot use the ledger at \(p): \(m)"
         }
     }

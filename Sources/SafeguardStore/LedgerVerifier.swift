@@ -40,8 +40,7 @@ final class LedgerVerifier {
     /// kept apart from `chain`, which is being mutated while its rules ask).
     private var checking: Int64 = 0
     let governanceProved: Int
-    /// Entries recorded after `notAfter`: the first's sequence number and how many.
-    private(set) var late: (first: Int64, count: Int64)?
+    /// No entry may be recorded after it (the verifier's clock and the skew it allows).
     let notAfter: Timestamp?
 
     /// Lookups by event id (through its index), and of a row's own id (without it).
@@ -230,12 +229,12 @@ final class LedgerVerifier {
             }
             if let tree, try !tree.matches(chain.completedNodes) { throw laterFailure(.treeMismatch) }
             if let indexProblem { throw laterFailure(indexProblem) }
+            if let notAfter, checked.envelope.recordedAt > notAfter {
+                throw laterFailure(.recordedAfterClock(recorded: checked.envelope.recordedAt, clock: notAfter))
+            }
             for (i, h) in work.1.enumerated() where !(indexes[i].partial && entry.caseID == nil) {
                 rowSums[i] &+= h
                 rowCounts[i] += 1
-            }
-            if let notAfter, checked.envelope.recordedAt > notAfter {
-                late = (late?.first ?? entry.seq, (late?.count ?? 0) + 1)
             }
             if let batches, let signature = checked.signature {
                 try batches.add((entry, checked.envelope), signature)
@@ -329,19 +328,54 @@ enum OldEntries {
         var governance: [Envelope] = []
         let cases = CaseBook()
         var last: (hash: [UInt8], format: Int64?, recordedAt: Timestamp?) = (Entry.zeroHash, nil, nil)
-        // Reported after the root: a changed entry (REWRITTEN) says more than a changed column.
+        // Reported after the root: a changed entry (REWRITTEN) says more than a changed column,
+        // a changed details record or a changed stored subtree (all of which the checkpoint's
+        // root does not cover, and a full verification would report).
         var columnFailure: VerificationFailure?
+        let limit = Entry.maxCanonicalBytes
+        func text(_ c: String) -> String { "CASE WHEN length(events.\(c)) > 128 THEN x'00' ELSE events.\(c) END" }
+        let hasDetails = try db.tableExists("details")
         let old = try Row.fetchCursor(db, sql: """
-            SELECT seq, CASE WHEN length(envelope) > \(Entry.maxCanonicalBytes) THEN x'' ELSE envelope END, signature, type, event_id, case_id, agency,
-                   key_id, occurred_at, recorded_at, entry_hash, (SELECT i.seq FROM events i INDEXED BY \(EventIndexes.eventIDs.name) WHERE i.event_id = events.event_id)
-            FROM events WHERE seq < ? ORDER BY seq
+            SELECT events.seq, CASE WHEN length(events.envelope) > \(limit) THEN x'' ELSE events.envelope END,
+                   CASE WHEN length(events.signature) > 128 THEN x'' ELSE events.signature END,
+                   \(["type", "event_id", "case_id", "agency", "key_id", "occurred_at", "recorded_at"].map(text).joined(separator: ", ")),
+                   CASE WHEN length(events.entry_hash) > 64 THEN x'' ELSE events.entry_hash END,
+                   (SELECT i.seq FROM events i INDEXED BY \(EventIndexes.eventIDs.name) WHERE i.event_id = events.event_id),
+                   \(hasDetails ? """
+                   CASE WHEN length(details.salt) > 64 THEN x'' ELSE details.salt END,
+                   CASE WHEN length(details.body) > \(limit) THEN NULL ELSE details.body END, details.seq IS NOT NULL
+                   """ : "NULL, NULL, 0")
+            FROM events \(hasDetails ? "LEFT JOIN details ON details.seq = events.seq" : "") WHERE events.seq < ? ORDER BY events.seq
             """, arguments: [size])
+        let tree = TreeCheck(db, from: 0)
+        var records: Int64 = 0
         while let row = try old.next() {
             let seq = try RowReader.integer(row, 0, "seq")
             guard seq == frontier.size else { throw Ledger.ExtensionRefusal.rewritten(root: frontier.root) }
             let envelope = try RowReader.blob(row, 1, "envelope"), signature = try RowReader.blob(row, 2, "signature")
             let leaf = Entry.entryHash(canonical: envelope, signature: signature)
-            frontier.append(leaf)
+            let completed = frontier.append(leaf)
+            if columnFailure == nil, try !tree.matches(completed) {
+                columnFailure = VerificationFailure(seq: seq, eventID: nil, reason: .treeMismatch)
+            }
+            // The details record its envelope's digest commits to (format 2), or none (format 1).
+            let hasRecord = (row[14] as Bool?) == true
+            if hasRecord { records += 1 }
+            if columnFailure == nil {
+                let digest = CanonicalScan.member("details_digest", of: envelope[...]).map { String(decoding: $0, as: UTF8.self) }
+                var problem: String?
+                switch (digest, hasRecord) {
+                case (nil, true): problem = "a details record is stored for a format 1 event, whose details are inside its envelope"
+                case (_?, false): problem = "the event's details record is missing"
+                case (let d?, true):
+                    let salt = (try? RowReader.blob(row, 12, "salt")) ?? [], body = (row[13] as Data?).map { [UInt8]($0) }
+                    if body == nil || salt.count != SealedDetails.saltSize || Hex.encode(SealedDetails(salt: salt, body: body!).digest) != d {
+                        problem = "the details record is not the one the event's details_digest commits to"
+                    }
+                default: break
+                }
+                if let problem { columnFailure = VerificationFailure(seq: seq, eventID: nil, reason: .detailsMismatch(problem)) }
+            }
             let bytes = envelope[...]
             let actor = CanonicalScan.member("actor", of: bytes)
             let type = CanonicalScan.member("type", of: bytes)
@@ -373,6 +407,11 @@ enum OldEntries {
         guard frontier.size == size else { throw Ledger.ExtensionRefusal.truncated(size: head) }
         guard frontier.root == root else { throw Ledger.ExtensionRefusal.rewritten(root: frontier.root) }
         if let columnFailure { throw columnFailure }
+        // No details record beside the old entries but theirs (one at seq -7, say).
+        if hasDetails, let stray = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM details WHERE seq < ?", arguments: [size]),
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM details WHERE seq < ?", arguments: [size]) != records {
+            throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored where there is no event of this log to hold it"))
+        }
         let genesis = governance.first.flatMap { $0.seq == 0 ? try? LedgerState.genesisInfo($0) : nil }
         guard let genesis, genesis.rootPublicKey == trustAnchor else {
             throw VerificationFailure(seq: 0, eventID: nil, reason: .untrustedRoot(named: genesis?.rootPublicKey.keyID ?? "(no genesis)", trusted: trustAnchor.keyID))

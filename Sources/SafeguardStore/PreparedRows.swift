@@ -138,7 +138,7 @@ final class TreeCheck {
         for node in nodes {
             if cursors[node.level] == nil {
                 // The first subtree of this level completed by an entry at or after `from`.
-                cursors[node.level] = try Row.fetchCursor(db, sql: "SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx >= ? ORDER BY idx",
+                cursors[node.level] = try Row.fetchCursor(db, sql: "SELECT idx, CASE WHEN length(hash) = 32 THEN hash END FROM tree_nodes WHERE level = ? AND idx >= ? ORDER BY idx",
                                                           arguments: [node.level, from >> node.level])
             }
             guard let row = try cursors[node.level]!.next(), (try? RowReader.integer(row, 0, "idx")) == node.index,

@@ -35,9 +35,9 @@ enum TreeStore {
     static func node(_ db: Database, _ level: Int, _ idx: Int64) throws -> [UInt8] {
         let row: Row?
         if level == 0 {
-            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?"), arguments: [idx])
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT CASE WHEN length(entry_hash) = 32 THEN entry_hash END FROM events WHERE seq = ?"), arguments: [idx])
         } else {
-            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?"), arguments: [level, idx])
+            row = try Row.fetchOne(db.cachedStatement(sql: "SELECT CASE WHEN length(hash) = 32 THEN hash END FROM tree_nodes WHERE level = ? AND idx = ?"), arguments: [level, idx])
         }
         guard let row, let hash = try? RowReader.blob(row, 0, level == 0 ? "entry_hash" : "hash"), hash.count == Merkle.hashSize else {
             throw LedgerError.sqlite(path: "", message: "the Merkle tree node (\(level), \(idx)) is missing or damaged: run 'safeguard verify'")

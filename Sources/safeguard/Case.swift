@@ -64,8 +64,11 @@ extension Safeguard.Case {
         func run() throws {
             let engine = try openProjections(ledger)
             let from = try provenance(engine, ["case_state", "audit"])
-            let steps = try CaseQueries.nextSteps(engine.ledger, caseID: caseID, today: Day(london: Clock.now()))
-            let lateDays = try engine.policyAtHead().deadlines.lateRecording
+            // The steps come from the events the read models were built from (verified), not from
+            // whatever the file holds now.
+            let policy = try engine.policyAtHead()
+            let steps = NextSteps.forCase(try engine.verifiedEvents(of: caseID).map(CaseEvent.init), policy: policy, today: Day(london: Clock.now()))
+            let lateDays = policy.deadlines.lateRecording
             try engine.read { db in
                 guard let state = try Row.fetchOne(db, sql: "SELECT * FROM cases WHERE case_id = ?", arguments: [caseID]) else {
                     throw InputError("no case \(caseID) in the read models: check the id, or run 'safeguard project update'")
@@ -103,7 +106,12 @@ extension Safeguard.Case {
     struct Next: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "What the toolkit requires next for a case, with due dates in working days.",
-            discussion: "Read from the ledger directly (no rebuild needed). Deadlines exclude weekends and the England & Wales bank holidays of the policy in force; overdue steps say by how many working days.")
+            discussion: """
+                Read from the ledger directly (no rebuild needed), each of the case's records checked to be \
+                signed by an enrolled key ('safeguard verify' checks the rest). Deadlines exclude weekends \
+                and the England & Wales bank holidays of the policy in force; overdue steps say by how many \
+                working days.
+                """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
         func validate() throws { try checkCaseID(caseID, option: "case") }

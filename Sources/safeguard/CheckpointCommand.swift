@@ -54,7 +54,8 @@ extension Safeguard {
             let signed: CheckpointSigner.Signed
             do {
                 signed = try CheckpointSigner.sign(l, key: signer, statePath: CheckpointSigner.statePath(forKey: key), trustAnchor: anchor,
-                                                   threads: ProcessInfo.processInfo.activeProcessorCount, at: Clock.now())
+                                                   threads: ProcessInfo.processInfo.activeProcessorCount, at: Clock.now(),
+                                                   notAfter: Clock.latestCredible())
             } catch let failure as VerificationFailure {
                 throw ProofRefused("the log does not verify, so nothing was signed: \(failure)")
             }

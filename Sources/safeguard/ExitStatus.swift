@@ -47,18 +47,17 @@ enum ExitStatus {
         }
     }
 
-    /// A full disk or quota, however it reached us: SQLite's SQLITE_FULL, or a file write's ENOSPC.
+    /// A full disk or quota, however it reached us: SQLite's SQLITE_FULL, a file write's ENOSPC,
+    /// or an I/O error while a file system this command writes to is (nearly) full.
     static func isDiskFull(_ error: Error) -> Bool {
-        if let e = error as? DatabaseError { return e.resultCode == .SQLITE_FULL }
         if case LedgerError.diskFull = error { return true }
         if case KeyFiles.Failure.diskFull = error { return true }
-        var e: NSError? = error as NSError
-        while let n = e {
-            if n.domain == NSPOSIXErrorDomain, n.code == Int(ENOSPC) || n.code == Int(EDQUOT) { return true }
-            e = n.userInfo[NSUnderlyingErrorKey] as? NSError
-        }
-        return false
+        return DiskSpace.isFull(error, near: nil) || (error is DatabaseError && DiskSpace.isFull(error, near: writing))
     }
+
+    /// The file this command writes to besides the ledger (the read models), for telling a full
+    /// disk from another I/O error.
+    nonisolated(unsafe) static var writing: String?
 
     static func message(for error: Error) -> String {
         if isDiskFull(error), !(error is LedgerError), !(error is KeyFiles.Failure) {

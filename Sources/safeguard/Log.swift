@@ -16,7 +16,10 @@ extension Safeguard.Log {
         static let configuration = CommandConfiguration(
             abstract: "List events in order, optionally only one case, type or agency.",
             discussion: """
-                With --json, each line is {seq, event_id, entry_hash, signature, envelope, details, details_salt}: envelope is \
+                The rows as the file holds them, found by reading the rows (not through indexes); what \
+                is shown comes from each signed envelope, and a row whose envelope and signature do not \
+                give its stored entry hash is marked ALTERED. Signatures, keys and the log's rules are \
+                checked by 'safeguard verify', not here. With --json, each line is {seq, event_id, entry_hash, signature, envelope, details, details_salt}: envelope is \
                 the signed event; details and its salt are the event's details record, which the envelope's details_digest \
                 commits to (absent for format 1 events, whose details are inside the envelope).
                 """)
@@ -54,8 +57,13 @@ extension Safeguard.Log {
                 if output.json {
                     printJSON(try rowJSON(row))
                 } else {
-                    print([padded(String(row.seq), 6, left: true), row.occurredAt, row.recordedAt, padded(row.type, 28),
-                           padded(row.caseID ?? "-", 16), padded(row.agency, 12), row.eventID].joined(separator: "  "))
+                    let altered = Entry.entryHash(canonical: row.envelope, signature: row.signature) != row.entryHash
+                    guard let e = try? Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)) else {
+                        print("\(padded(String(row.seq), 6, left: true))  (not a readable envelope: run 'safeguard verify')")
+                        return
+                    }
+                    print([padded(String(row.seq), 6, left: true), e.occurredAt.description, e.recordedAt.description, padded(e.type, 28),
+                           padded(e.caseID ?? "-", 16), padded(e.actor.agency, 12), e.eventID].joined(separator: "  ") + (altered ? "  ALTERED" : ""))
                 }
             }
         }

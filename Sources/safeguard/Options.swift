@@ -50,6 +50,10 @@ func loadSigningKey(_ path: String, rootPassphrase: Bool = false) throws -> Sign
 
 enum Clock {
     static func now() -> Timestamp { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+    /// How far ahead of this machine's clock another's may be: a record dated later than
+    /// `latestCredible()` is refused by every verification this tool makes.
+    static let skew: Int64 = 600
+    static func latestCredible() -> Timestamp { Timestamp(seconds: now().seconds + skew) }
     static func newID() -> String { Sodium.uuid() }
 }
 

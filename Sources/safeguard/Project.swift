@@ -9,9 +9,13 @@ extension Safeguard {
         static let configuration = CommandConfiguration(
             abstract: "Build the read models (case state, audit trail) from the verified log.",
             discussion: """
-                Read models live in a separate file beside the ledger (NAME.projections.sqlite), so the \
-                ledger stays pure. Each records the log size and head hash it was built from and a digest \
-                of its rows: anyone who rebuilds from the same log gets the same digest.
+                Read models live in your own folder, not beside the ledger: \
+                $SAFEGUARD_HOME/projections/NAME-HASH.sqlite ($SAFEGUARD_HOME defaults to \
+                ~/.local/state/safeguard; mode 0700, the file 0600), or the file $SAFEGUARD_PROJECTIONS. \
+                They hold children's coded facts, and the verifier's record that 'update' trusts as \
+                already verified, so only you should be able to change them. Each records the log size \
+                and head hash it was built from and a digest of its rows: anyone who rebuilds from the \
+                same log gets the same digest.
                 """,
             subcommands: [Rebuild.self, Update.self, Status.self])
     }
@@ -38,12 +42,24 @@ extension Safeguard.Project {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+            let l = try ledger.open(readOnly: true)
+            let fresh = !FileManager.default.fileExists(atPath: try ReadModels.path(for: l.path))
+            let engine = try ReadModels.engine(l, create: true)
             let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
             defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
             let started = Date()
-            let s = try engine.rebuild(trustAnchor: try trust.anchor()) { n in
-                if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
+            let s: [ProjectionEngine.Status]
+            do {
+                s = try engine.rebuild(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()) { n in
+                    if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
+                }
+            } catch {
+                // Nothing was kept (one transaction); a file made for this run goes too.
+                if fresh {
+                    try? engine.close()
+                    for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: engine.path + suffix) }
+                }
+                throw error
             }
             if !output.json {
                 let t = engine.timings
@@ -65,8 +81,8 @@ extension Safeguard.Project {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
-            printStatus(try engine.update(trustAnchor: try trust.anchor()), json: output.json)
+            let engine = try ReadModels.engine(try ledger.open(readOnly: true), create: true)
+            printStatus(try engine.update(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()), json: output.json)
         }
     }
 
@@ -76,7 +92,7 @@ extension Safeguard.Project {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+            let engine = try ReadModels.engine(try ledger.open(readOnly: true), create: false)
             let s = try engine.status()
             guard !s.isEmpty else { throw InputError(ProjectionEngine.Failure.notBuilt.description) }
             printStatus(s, json: output.json)

@@ -6,7 +6,7 @@ import SafeguardStore
 
 /// Opens the read models for a report, refusing when they were never built.
 func openProjections(_ ledger: LedgerOptions) throws -> ProjectionEngine {
-    let engine = try ProjectionEngine(ledger: try ledger.open(readOnly: true))
+    let engine = try ReadModels.engine(try ledger.open(readOnly: true), create: false)
     guard !(try engine.status()).isEmpty else { throw InputError(ProjectionEngine.Failure.notBuilt.description) }
     return engine
 }

@@ -42,8 +42,9 @@ extension Safeguard {
             valueName: "path"))
         var state: String?
         @Option(name: .customLong("clock-skew"), help: ArgumentHelp(
-            "Events recorded more than this many seconds after this machine's clock are flagged: their recording times cannot be right.", valueName: "seconds"))
-        var clockSkew: Int64 = 600
+            "How far another machine's clock may be ahead of this one's: an event recorded later than this machine's clock plus this many seconds fails (recorded_after_clock).",
+            valueName: "seconds"))
+        var clockSkew: Int64 = Clock.skew
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -55,7 +56,7 @@ extension Safeguard {
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
             if sinceCheckpoint, checkpoint == nil { throw ValidationError("--since-checkpoint needs the --checkpoint you verified up to, and --log-key") }
             if evidence != nil, checkpoint == nil { throw ValidationError("--evidence records how the log departs from a --checkpoint you kept: give --checkpoint and --log-key") }
-            guard clockSkew >= 0 else { throw ValidationError("--clock-skew is a number of seconds, 0 or more") }
+            guard (0...31 * 86400).contains(clockSkew) else { throw ValidationError("--clock-skew is a number of seconds from 0 to 2678400 (31 days)") }
         }
 
         func run() throws {
@@ -135,7 +136,7 @@ extension Safeguard {
                 }
                 held = (c, kept.cosigned)
             }
-            report(v, anchor: anchor, checkpoint: held, statePath: state)
+            // The state is written first: the report says it covers these events only once it does.
             if let update {
                 update.finish(tree: v.tree, cases: v.cases)
                 if let keptState {
@@ -144,6 +145,7 @@ extension Safeguard {
                     try AuditState.create(state, update, rootKey: anchor, origin: v.summary.origin)
                 }
             }
+            report(v, anchor: anchor, checkpoint: held, statePath: state)
         }
 
         /// Writes the evidence, when asked for (`--evidence`), of a log that no longer holds the
@@ -215,9 +217,6 @@ extension Safeguard {
                     if let by = f.enrolledBy { e["enrolled_by"] = .string(by) }
                     return .object(e)
                 })
-                if let late = v.recordedLate {
-                    o["recorded_after_clock"] = ["first_seq": .integer(late.first), "count": .integer(late.count), "clock_skew_seconds": .integer(clockSkew)]
-                }
                 printJSON(.object(o))
                 return
             }
@@ -244,10 +243,6 @@ extension Safeguard {
                       + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
             }
             if v.from == 0, let statePath { print("State: your record of these \(s.events) events is in \(statePath); 'verify --state \(statePath)' will check only what is added after them.") }
-            if let late = v.recordedLate {
-                print("FLAGGED: \(late.count) event\(late.count == 1 ? "" : "s") from seq \(late.first) on \(late.count == 1 ? "is" : "are") recorded later than this machine's clock "
-                      + "(more than \(clockSkew) s ahead): the recording machine's clock, or this one's, is wrong; those recording times cannot be relied on.")
-            }
             if !s.flagged.isEmpty {
                 print("FLAGGED for review: \(s.flagged.count) event\(s.flagged.count == 1 ? "" : "s") signed with a key later revoked as compromised or lost, "
                       + "from the point its revocation names, or with a key it enrolled then (valid signatures; check with the practitioner and agency whether they made them):")

@@ -142,7 +142,7 @@ extension Safeguard.Witness {
             }
             // Checking the old size and recording the new checkpoint happen under one lock, so two
             // requests at once cannot roll the witness back (tlog-witness).
-            let lock = Glibc.open(state + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            let lock = Glibc.open(state + ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard lock >= 0 else { throw InputError("cannot lock the witness state '\(state).lock': check the folder is writable") }
             defer { close(lock) }
             guard flock(lock, LOCK_EX) == 0 else { throw InputError("cannot lock the witness state '\(state).lock'") }

@@ -32,6 +32,9 @@ struct CLI {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var e = ProcessInfo.processInfo.environment
         e["SAFEGUARD_LEDGER"] = dir.appendingPathComponent("ledger.sqlite").path
+        // The read models go to the test's own folder, not the user's.
+        e["SAFEGUARD_HOME"] = dir.appendingPathComponent("home").path
+        e.removeValue(forKey: "SAFEGUARD_PROJECTIONS")
         e.removeValue(forKey: "SAFEGUARD_PASSPHRASE")
         env = e
     }
@@ -64,23 +67,26 @@ struct CLI {
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    /// Runs `safeguard args…` (output discarded) and measures its peak memory: the exit status
-    /// and the child's maximum resident set size in KiB (`wait4`'s own figure for that process).
-    func runMeasured(_ args: [String]) throws -> (status: Int32, maxRSSKiB: Int) {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        let argv = ([Self.executable.path] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, Self.executable.path, &actions, nil, argv, envp) == 0 else { throw CocoaError(.executableLoad) }
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : -1, usage.ru_maxrss)
+    /// Runs `safeguard args…` under GNU time (`/usr/bin/time`, from Debian's `time` package)
+    /// and measures its peak memory: the exit status and its maximum resident set size in KiB.
+    /// GNU time forks from its own small process, so the figure is the command's alone (a child
+    /// spawned straight from the test process would count the test's memory too). Nil when
+    /// GNU time is not installed.
+    func runMeasured(_ args: [String]) throws -> (status: Int32, maxRSSKiB: Int)? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/time") else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        let report = dir.appendingPathComponent(".time-\(UUID().uuidString)").path
+        p.arguments = ["-f", "%M", "-o", report, Self.executable.path] + args
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: report) }
+        let text = try String(contentsOfFile: report, encoding: .utf8)
+        guard let kib = text.split(separator: "\n").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return nil }
+        return (p.terminationStatus, kib)
     }
 
     func run(_ args: String..., stdin: String = "", env extra: [String: String] = [:]) throws -> Result {

@@ -115,15 +115,25 @@ final class TrustModelFindingsTests: XCTestCase {
         XCTAssertEqual(v.code, "time_order", v.out)
         XCTAssertEqual(v.seq, seq, v.out)
 
-        // Recorded in 2099: flagged, since no clock can have said so.
+        // Recorded in 2099: no clock can have said so. Refused by verify, by the read models and
+        // by the checkpoint signer (else it would stop every later record).
         let future = try forged("f2b.sqlite") { db in
-            _ = try police.insert(db, type: "contact.recorded", caseID: try openCase(db), facts: ["contact_type": "phone"],
-                                  occurredAt: Timestamp(rfc3339: "2026-06-01T00:00:00Z")!, recordedAt: Timestamp(rfc3339: "2099-01-01T00:00:00Z")!)
+            seq = try police.insert(db, type: "contact.recorded", caseID: try openCase(db), facts: ["contact_type": "phone"],
+                                    occurredAt: Timestamp(rfc3339: "2026-06-01T00:00:00Z")!, recordedAt: Timestamp(rfc3339: "2099-01-01T00:00:00Z")!).seq
         }
-        let f = try cli.run("verify", "--ledger", future, "--trust-file", root, "--json")
-        XCTAssertTrue(f.stdout.contains(#""recorded_after_clock""#), f.stdout + f.stderr)
-        let text = try cli.run("verify", "--ledger", future, "--trust-file", root)
-        XCTAssertTrue(text.stdout.contains("recorded") && text.stdout.contains("ahead"), text.stdout)
+        let f = try verify(future)
+        XCTAssertEqual(f.status, 1, f.out)
+        XCTAssertEqual(f.code, "recorded_after_clock", f.out)
+        XCTAssertEqual(f.seq, seq, f.out)
+        XCTAssertEqual(try cli.run("project", "rebuild", "--ledger", future, "--trust-file", root).status, 1)
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("cpf.key"), "--unprotected").status, 0)
+        XCTAssertEqual(try cli.run("keys", "set-log-key", "--ledger", future, "--key", cli.path("p/keys/root.key"), "--public", cli.path("cpf.key.pub")).status, 3,
+                       "nothing is recorded after a record dated in 2099")
+        let signed = try cli.run("checkpoint", "--ledger", future, "--key", cli.path("cpf.key"), "--trust-file", root)
+        XCTAssertNotEqual(signed.status, 0, signed.stdout + signed.stderr)
+        XCTAssertEqual(signed.stdout, "")
+        // A clock a little ahead is allowed for (--clock-skew, 600 s by default), and can be widened.
+        XCTAssertEqual(try cli.run("verify", "--ledger", future, "--trust-file", root, "--clock-skew", "2678400").status, 1)
 
         // The writer's clock: refused when implausibly ahead of the ledger's last record…
         let contact = ["record", "contact", "--key", cli.path("p/keys/police.key"), "--case", caseID, "--how", "phone"]
@@ -209,9 +219,14 @@ final class TrustModelFindingsTests: XCTestCase {
             seq = try police.insert(db, type: "contact.recorded", caseID: try openCase(db), facts: ["contact_type": "phone"]).seq
         }
         try Tamper.asInsider(big) { db in try db.execute(sql: "UPDATE details SET body = zeroblob(100000000) WHERE seq = ?", arguments: [seq]) }
-        let measured = try cli.runMeasured(["verify", "--ledger", big, "--trust-file", root, "--json"])
-        XCTAssertEqual(measured.status, 1)
-        XCTAssertLessThan(measured.maxRSSKiB, 80_000, "verify read the 100 MB blob instead of refusing it by its length")
+        v = try verify(big)
+        XCTAssertEqual(v.status, 1, v.out)
+        XCTAssertEqual(v.code, "details_mismatch", v.out)
+        if let measured = try cli.runMeasured(["verify", "--ledger", big, "--trust-file", root, "--json"]),
+            let plain = try cli.runMeasured(["verify", "--ledger", cli.ledger, "--trust-file", root, "--json"]) {
+            XCTAssertEqual(measured.status, 1)
+            XCTAssertLessThan(measured.maxRSSKiB, plain.maxRSSKiB + 20_000, "verify read the 100 MB blob instead of refusing it by its length")
+        }
     }
 
     // MARK: 4. The log's signer trusts the file
@@ -458,11 +473,13 @@ final class TrustModelFindingsTests: XCTestCase {
         }
         // The ledger and its read models on a disk that fills during the rebuild.
         try FileManager.default.copyItem(atPath: cli.ledger, toPath: mount + "/ledger.sqlite")
+        cli.env["SAFEGUARD_PROJECTIONS"] = mount + "/ledger.projections.sqlite"
         let free = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
         FileManager.default.createFile(atPath: mount + "/fill", contents: Data(count: max(0, free - 96 * 1024)))
         var r = try cli.run("project", "rebuild", "--ledger", mount + "/ledger.sqlite", "--trust-file", root)
         XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/ledger.projections.sqlite"), "nothing left of a rebuild that failed")
         // A key on a full disk: nothing written, and the same command works once there is room.
         let rest = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
         FileManager.default.createFile(atPath: mount + "/fill2", contents: Data(count: max(0, rest)))

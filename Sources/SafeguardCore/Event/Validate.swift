@@ -49,25 +49,38 @@ public enum Validate {
     public static func name(_ s: String, field: String) throws(Envelope.Invalid) {
         guard !s.isEmpty, s.unicodeScalars.count <= 128 else { throw Envelope.Invalid(field, "must be 1-128 characters") }
         if let bad = s.unicodeScalars.first(where: isHidden) {
-            throw Envelope.Invalid(field, "holds U+\(String(bad.value, radix: 16, uppercase: true)), a control or invisible format character: type the name in plain characters")
+            throw Envelope.Invalid(field, "holds U+\(String(bad.value, radix: 16, uppercase: true)), a control, invisible or blank character other than a space: type the name in plain characters")
         }
     }
 
+    /// A character a reader cannot see, or that changes how text around it reads: controls,
+    /// format characters (zero-width, bidirectional overrides), line and paragraph separators,
+    /// private-use and unassigned code points, every default-ignorable code point (combining
+    /// grapheme joiner, variation selectors, Hangul fillers, Mongolian and Khmer invisibles),
+    /// and every blank but the ordinary space (no-break and ideographic spaces, the braille blank).
     static func isHidden(_ u: Unicode.Scalar) -> Bool {
-        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { return true }
-        switch u.properties.generalCategory {
-        case .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate: return true
+        if u == " " { return false }
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u.value == 0x2800 { return true }
+        let p = u.properties
+        if p.isDefaultIgnorableCodePoint || p.isWhitespace { return true }
+        switch p.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned, .spaceSeparator: return true
         default: return false
         }
     }
 
     /// Whether two names (of practitioners, within one agency) are the same person's name as
-    /// people read them: equal once each run of white space is one space and none leads or
-    /// trails, compared without case (Unicode lowercase mapping) and as canonically equivalent
-    /// text (Unicode NFC: `é` written either way).
+    /// people read them: equal once each run of spaces is one space and none leads or trails,
+    /// full-width forms are read as the ASCII they show (`ＰＣ` as `PC`), compared without case
+    /// (Unicode lowercase mapping) and as canonically equivalent text (`é` written either way).
+    /// Letters of other scripts that look alike (Cyrillic `а`, Latin `a`) are not folded.
     public static func sameName(_ a: String, _ b: String) -> Bool {
         func folded(_ s: String) -> String {
-            s.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+            var out = String.UnicodeScalarView()
+            for u in s.unicodeScalars {
+                if (0xFF01...0xFF5E).contains(u.value), let ascii = Unicode.Scalar(u.value - 0xFEE0) { out.append(ascii) } else { out.append(u) }
+            }
+            return String(out).lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
         }
         return folded(a) == folded(b)
     }

@@ -176,7 +176,7 @@ public struct LedgerState: Equatable, Sendable {
         lastRecordedAt = max(lastRecordedAt ?? e.recordedAt, e.recordedAt)
     }
 
-    mutating func setHead(nextSeq: Int64, hash: [UInt8], format: Int64?, recordedAt: Timestamp?) {
+    public mutating func setHead(nextSeq: Int64, hash: [UInt8], format: Int64?, recordedAt: Timestamp?) {
         self.nextSeq = nextSeq
         self.headHash = hash
         if let format { lastFormat = max(lastFormat, format) }

@@ -24,6 +24,9 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case unknownSchemaObject(String)
         /// An index of the events table does not hold exactly one entry for each row.
         case indexMismatch(String)
+        /// Recorded after the verifier's own clock (plus the skew it allows): a time no honest
+        /// recording machine gave (docs/FORMAT.md §8.5).
+        case recordedAfterClock(recorded: Timestamp, clock: Timestamp)
         case rule(RuleViolation)
     }
 
@@ -57,6 +60,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .alteredTable: return "altered_table"
         case .unknownSchemaObject: return "unknown_schema_object"
         case .indexMismatch: return "index_mismatch"
+        case .recordedAfterClock: return "recorded_after_clock"
         case .rule(let r):
             switch r {
             case .brokenLink: return "broken_link"
@@ -99,6 +103,10 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .indexMismatch(let i):
             return "the file's index \(i) does not hold exactly one entry for each event (it was rebuilt or edited outside SQLite), so lookups by it could hide or invent events: "
                 + "restore the ledger from a verified copy"
+        case .recordedAfterClock(let recorded, let clock):
+            return "recorded at \(recorded), after this machine's clock allows (\(clock), the skew included): no honest recording could be dated so, and it would stop "
+                + "every later record (its time cannot go back); if this machine's clock is wrong, fix it (or allow more with --clock-skew); otherwise the entry was "
+                + "written past safeguard: restore the ledger from a verified copy"
         case .rule(let r): return r.description
         }
     }
