@@ -324,4 +324,91 @@ final class InsiderMatrixTests: XCTestCase {
             try (summary + "\n").write(toFile: out + "/insider.txt", atomically: true, encoding: .utf8)
         }
     }
+
+    // MARK: the differential test
+
+    /// A small, seeded generator (SplitMix64), so that a failing draft can be found again.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Random drafts, each a valid draft of a random type changed in 0-3 random ways, go both
+    /// through `append` and, as the same event written straight into the file, through
+    /// verification: append accepts exactly those verification accepts, and refuses the others
+    /// with the code verification rejects them with, at the seq they were written at.
+    /// `SAFEGUARD_DIFFERENTIAL_DRAFTS` sets how many (300 by default), `SAFEGUARD_DIFFERENTIAL_SEED`
+    /// the seed.
+    func testAppendAndVerifyAgreeOnRandomDrafts() throws {
+        let env = ProcessInfo.processInfo.environment
+        let count = env["SAFEGUARD_DIFFERENTIAL_DRAFTS"].flatMap(Int.init) ?? 300
+        let seed = env["SAFEGUARD_DIFFERENTIAL_SEED"].flatMap(UInt64.init) ?? 14
+        var rng = SplitMix(state: seed)
+        let specs = Catalogue.specs.values.sorted { $0.type < $1.type }
+        let rootKey = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("p/keys/root.key")))), passphrase: { nil }).publicKey
+        let pool: [JSONValue] = ["zzz", "", 7, -1, 1_000_001, true, false, [], ["A2"], ["C-M-2"], ["police", "police"], [:], "A2", "S1", "D1", "police",
+                                 "C-M-1", "C-M-2", "C-M-3", "C-M-NEVER", "2026-05-01", "2027-01-01", "2026-02-30", "2010-01", "1990-01", "none", "low",
+                                 "significant", .string(ids["T"]!), .string(ids["S"]!), .string(ids["M"]!), .string(ids["ML"]!), .string(ids["MM"]!),
+                                 .string(ids["E"]!), .string(ids["C"]!), .string(ids["G"]!), "00000000-0000-4000-8000-0000000000fd"]
+        var agreed = (accepted: 0, refused: 0)
+        var disagreements: [String] = []
+        for i in 0..<count {
+            let spec = specs[Int.random(in: 0..<specs.count, using: &rng)]
+            var d = validDraft(spec)
+            var agencyCode = agency(spec.type)
+            var changes: [String] = []
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                switch Int.random(in: 0..<6, using: &rng) {
+                case 0:
+                    if let k = d.facts.keys.sorted().randomElement(using: &rng) { d.facts[k] = nil; changes.append("-\(k)") }
+                case 1, 2:
+                    let k = (spec.fields.map(\.name) + ["extra"]).randomElement(using: &rng)!
+                    let v = pool.randomElement(using: &rng)!
+                    d.facts[k] = v
+                    changes.append("\(k)=\(v)")
+                case 3:
+                    if d.caseID != nil { d.caseID = ["C-M-1", "C-M-2", "C-M-3", "C-M-NEVER", "C-M-NEW"].randomElement(using: &rng)!; changes.append("case \(d.caseID!)") }
+                case 4:
+                    agencyCode = Self.agencies.randomElement(using: &rng)!
+                    changes.append("by \(agencyCode)")
+                default:
+                    d.occurredAt = Timestamp(seconds: Self.day.seconds + Int64.random(in: -40...20, using: &rng) * 86400)
+                    changes.append("on \(d.occurredAt)")
+                }
+            }
+            let c = Case(family: "random", name: "#\(i) \(spec.type) \(changes.joined(separator: ", "))", agency: agencyCode, draft: d, code: "")
+            let appended = try appendCode(c)
+            // The same event, written straight in, verified (in process: the same verifier the executable runs).
+            let copy = cli.path("forged.sqlite")
+            try? FileManager.default.removeItem(atPath: copy)
+            try FileManager.default.copyItem(atPath: base, toPath: copy)
+            let written: Insider.Written
+            do {
+                written = try insiders[agencyCode]!.insert(into: copy, type: d.type, caseID: d.caseID, facts: d.facts, details: d.details, occurredAt: d.occurredAt)
+            } catch {
+                XCTAssertNotNil(appended, "\(c.name): cannot be written as an envelope (\(error)), yet append took it")
+                continue
+            }
+            var verified: String? = nil
+            do { try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: rootKey) } catch let f as VerificationFailure {
+                verified = f.code
+                if f.seq != written.seq { disagreements.append("\(c.name): verify failed at \(f.seq), not at the new entry \(written.seq) (\(f))") }
+            }
+            if appended == verified {
+                if appended == nil { agreed.accepted += 1 } else { agreed.refused += 1 }
+            } else {
+                disagreements.append("\(c.name): append \(appended ?? "accepted"), verify \(verified ?? "accepted")")
+            }
+        }
+        XCTAssertEqual(disagreements, [])
+        print("differential: \(count) random drafts (seed \(seed)): \(agreed.accepted) accepted by both, \(agreed.refused) refused by both with the same code, \(disagreements.count) disagreements")
+        XCTAssertGreaterThan(agreed.accepted, count / 20, "the generator makes valid drafts too")
+        XCTAssertGreaterThan(agreed.refused, count / 2, "and mostly invalid ones")
+    }
 }
