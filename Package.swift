@@ -51,8 +51,8 @@ let package = Package(
         .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections",
                                                                  .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         // What the tamper tests of every target share: changing a ledger file as an insider would.
-        .target(name: "TestSupport", dependencies: ["SafeguardCore", .product(name: "GRDB", package: "GRDB.swift")], path: "Tests/TestSupport"),
-        .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore"], resources: [.copy("Vectors")]),
+        .target(name: "TestSupport", dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")], path: "Tests/TestSupport"),
+        .testTarget(name: "SafeguardCoreTests", dependencies: ["SafeguardCore", "TestSupport"], resources: [.copy("Vectors")]),
         .testTarget(name: "SafeguardCatalogueTests", dependencies: ["SafeguardCatalogue", "SafeguardCore"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),

@@ -1,8 +1,9 @@
 import SafeguardCore
 
-/// A deterministic pseudo-random generator (SplitMix64) for synthetic data: the same seed
-/// gives the same partnership. Not for anything secret.
-public struct SplitMix64: Sendable {
+/// A deterministic pseudo-random generator (SplitMix64) for synthetic data and tests: the same
+/// seed gives the same partnership, and the same sequence (a failing test can be replayed).
+/// Not for anything secret.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {

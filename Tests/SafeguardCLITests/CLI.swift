@@ -171,6 +171,18 @@ struct CLI {
 }
 
 extension CLI {
+    /// A CLI with a synthetic partnership seeded at p/ (`demo seed`, ending on 1 June 2026) as
+    /// $SAFEGUARD_LEDGER, and clock jumps allowed: what the tests record is recorded months
+    /// after the synthetic log ends.
+    static func withDemoLedger(events: Int, seed: Int) throws -> CLI {
+        var cli = try CLI()
+        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", String(events), "--seed", String(seed), "--end", "2026-06-01T00:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
+        cli.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
+        return cli
+    }
+
     /// A CLI with a seeded demo ledger at p/ledger.sqlite (as $SAFEGUARD_LEDGER), an unprotected
     /// checkpoint key at cp.key and the log's verifier key at log.vkey: what the transparency
     /// tests start from.

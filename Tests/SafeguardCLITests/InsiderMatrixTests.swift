@@ -327,18 +327,6 @@ final class InsiderMatrixTests: XCTestCase {
 
     // MARK: the differential test
 
-    /// A small, seeded generator (SplitMix64), so that a failing draft can be found again.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random drafts, each a valid draft of a random type changed in 0-3 random ways, go both
     /// through `append` and, as the same event written straight into the file, through
     /// verification: append accepts exactly those verification accepts, and refuses the others
@@ -349,7 +337,7 @@ final class InsiderMatrixTests: XCTestCase {
         let env = ProcessInfo.processInfo.environment
         let count = env["SAFEGUARD_DIFFERENTIAL_DRAFTS"].flatMap(Int.init) ?? 300
         let seed = env["SAFEGUARD_DIFFERENTIAL_SEED"].flatMap(UInt64.init) ?? 14
-        var rng = SplitMix(state: seed)
+        var rng = SeededGenerator(seed: seed)
         let specs = Catalogue.specs.values.sorted { $0.type < $1.type }
         let rootKey = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("p/keys/root.key")))), passphrase: { nil }).publicKey
         let pool: [JSONValue] = ["zzz", "", 7, -1, 1_000_001, true, false, [], ["A2"], ["C-M-2"], ["police", "police"], [:], "A2", "S1", "D1", "police",

@@ -6,12 +6,7 @@ final class ProjectTests: XCTestCase {
     var cli: CLI!
 
     override func setUpWithError() throws {
-        cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "1500", "--seed", "3", "--end", "2026-06-01T00:00:00Z")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
-        // The synthetic log ends on 1 June; what the test records now is recorded months later.
-        cli.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
+        cli = try CLI.withDemoLedger(events: 1500, seed: 3)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }

@@ -12,11 +12,7 @@ final class TrustModelFindingsTests: XCTestCase {
     var cli: CLI!
 
     override func setUpWithError() throws {
-        cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "120", "--seed", "14", "--end", "2026-06-01T00:00:00Z")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
-        cli.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
+        cli = try CLI.withDemoLedger(events: 120, seed: 14)
         caseID = try DatabaseQueue(path: cli.ledger).read { try openCase($0) }
     }
 
