@@ -69,6 +69,8 @@ public final class EventSpec: Sendable {
     public let fields: [FieldSpec]
     /// The fields' names.
     public let names: Set<String>
+    /// How many of the fields are required.
+    public let requiredCount: Int
     /// Checks that involve several fields or earlier events; each returns the problem found.
     public let rules: [Rule]
 
@@ -86,6 +88,7 @@ public final class EventSpec: Sendable {
     public init(_ type: String, _ summary: String, _ fields: [FieldSpec], rules: [Rule] = []) {
         self.type = type; self.summary = summary; self.fields = fields; self.rules = rules
         names = Set(fields.map(\.name))
+        requiredCount = fields.filter(\.required).count
     }
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }

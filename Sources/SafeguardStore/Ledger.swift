@@ -204,7 +204,7 @@ public final class Ledger {
         while let row = try rows.next() {
             let seq = (try? RowReader.integer(row, 0, "seq")) ?? -1
             func damaged(_ why: String) -> LedgerError {
-                .sqlite(path: path, message: "the governance row at seq \(seq) \(why): it was written past safeguard; run 'safeguard verify' (nothing was done)")
+                .altered(path: path, what: "the governance row at seq \(seq) \(why)")
             }
             guard let bytes = try? RowReader.blob(row, 1, "envelope"), let signature = try? RowReader.blob(row, 2, "signature"),
                 let stored = try? RowReader.blob(row, 3, "entry_hash"), let json = try? JSONParser.parse(bytes, mode: .canonical),

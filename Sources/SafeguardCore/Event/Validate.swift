@@ -47,6 +47,9 @@ public enum Validate {
     /// overrides, U+FEFF), a line or paragraph separator (Zl, Zp), or a private-use character
     /// (Co). So "PC 0001" cannot be enrolled again as "PC\u{200B} 0001", nor a name reversed.
     public static func name(_ s: String, field: String) throws(Envelope.Invalid) {
+        // Printable ASCII, as nearly every name is, needs no look-up of Unicode properties
+        // (verification checks the name of every entry's actor).
+        if !s.isEmpty, s.utf8.count <= 128, s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return }
         guard !s.isEmpty, s.unicodeScalars.count <= 128 else { throw Envelope.Invalid(field, "must be 1-128 characters") }
         if let bad = s.unicodeScalars.first(where: isHidden) {
             throw Envelope.Invalid(field, "holds U+\(String(bad.value, radix: 16, uppercase: true)), a control, invisible or blank character other than a space: type the name in plain characters")
