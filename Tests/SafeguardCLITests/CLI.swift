@@ -42,6 +42,32 @@ struct CLI {
     var ledger: String { env["SAFEGUARD_LEDGER"]! }
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
+    /// Mounts a 4 MB tmpfs at `name` in the test folder and fills it to within `leaving`
+    /// bytes of full; `body` runs with the mount's path, and the mount is removed after.
+    /// Skips the test where mounting is not allowed (CI runs as root).
+    func withSmallDisk(_ name: String = "small", before fill: (String) throws -> Void = { _ in }, leaving: Int,
+                       _ body: (String) throws -> Void) throws {
+        let mount = path(name)
+        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
+        func tool(_ path: String, _ args: [String]) throws -> Int32 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: path)
+            p.arguments = args
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            return p.terminationStatus
+        }
+        guard try tool("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]) == 0 else {
+            throw XCTSkip("mounting a small tmpfs needs root (CI runs as root); not run here")
+        }
+        defer { _ = try? tool("/bin/umount", [mount]) }
+        try fill(mount)
+        let free = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
+        FileManager.default.createFile(atPath: mount + "/fill", contents: Data(count: max(0, free - leaving)))
+        try body(mount)
+    }
+
     /// Runs `safeguard args…` with `stdin` (no terminal), in the test folder.
     @discardableResult
     func run(_ args: [String], stdin: Data = Data(), env extra: [String: String] = [:]) throws -> Result {

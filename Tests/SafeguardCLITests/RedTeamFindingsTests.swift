@@ -466,36 +466,20 @@ final class RedTeamFindingsTests: XCTestCase {
     /// and then failed with an SQLite error. Must hold: it exits 4 saying "disk full", prints no
     /// "OK", and leaves nothing named NEW; with room, the same command works.
     func testFinding09VerifyStateOnAFullDiskSaysSoAndLeavesNothing() throws {
-        let mount = cli.path("small")
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let m = Process()
-        m.executableURL = URL(fileURLWithPath: "/bin/mount")
-        m.arguments = ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]
-        m.standardError = FileHandle.nullDevice
-        try m.run()
-        m.waitUntilExit()
-        guard m.terminationStatus == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root); not run here") }
-        defer {
-            let u = Process()
-            u.executableURL = URL(fileURLWithPath: "/bin/umount")
-            u.arguments = [mount]
-            try? u.run()
-            u.waitUntilExit()
-        }
-        let free = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
-        FileManager.default.createFile(atPath: mount + "/fill", contents: Data(count: max(0, free - 12 * 4096)))
-        let state = mount + "/new.state"
-        var r = try cli.run("verify", "--trust-file", root, "--state", state)
-        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
-        XCTAssertFalse(r.stdout.contains("OK"), "a success line for a state that was not written: " + r.stdout)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount).filter { $0.contains("new.state") }, [])
+        try cli.withSmallDisk(leaving: 12 * 4096) { mount in
+            let state = mount + "/new.state"
+            var r = try cli.run("verify", "--trust-file", root, "--state", state)
+            XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+            XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
+            XCTAssertFalse(r.stdout.contains("OK"), "a success line for a state that was not written: " + r.stdout)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount).filter { $0.contains("new.state") }, [])
 
-        try FileManager.default.removeItem(atPath: mount + "/fill")
-        r = try cli.run("verify", "--trust-file", root, "--state", state)
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.hasPrefix("OK"), r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: state))
+            try FileManager.default.removeItem(atPath: mount + "/fill")
+            r = try cli.run("verify", "--trust-file", root, "--state", state)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasPrefix("OK"), r.stdout)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: state))
+        }
     }
 
     // MARK: 10. --since-checkpoint and the old details records

@@ -451,44 +451,28 @@ final class TrustModelFindingsTests: XCTestCase {
     }
 
     func testFinding7AFullDiskLeavesNothingAndSaysSo() throws {
-        let mount = cli.path("small")
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let m = Process()
-        m.executableURL = URL(fileURLWithPath: "/bin/mount")
-        m.arguments = ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]
-        m.standardError = FileHandle.nullDevice
-        try m.run()
-        m.waitUntilExit()
-        guard m.terminationStatus == 0 else { throw XCTSkip("mounting a small tmpfs needs root (CI runs as root); not run here") }
-        defer {
-            let u = Process()
-            u.executableURL = URL(fileURLWithPath: "/bin/umount")
-            u.arguments = [mount]
-            try? u.run()
-            u.waitUntilExit()
-        }
         // The ledger and its read models on a disk that fills during the rebuild.
-        try FileManager.default.copyItem(atPath: cli.ledger, toPath: mount + "/ledger.sqlite")
-        cli.env["SAFEGUARD_PROJECTIONS"] = mount + "/ledger.projections.sqlite"
-        let free = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
-        FileManager.default.createFile(atPath: mount + "/fill", contents: Data(count: max(0, free - 96 * 1024)))
-        var r = try cli.run("project", "rebuild", "--ledger", mount + "/ledger.sqlite", "--trust-file", root)
-        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/ledger.projections.sqlite"), "nothing left of a rebuild that failed")
-        // A key on a full disk: nothing written, and the same command works once there is room.
-        let rest = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
-        FileManager.default.createFile(atPath: mount + "/fill2", contents: Data(count: max(0, rest)))
-        let generate = ["keys", "generate", "--out", mount + "/new.key"]
-        r = try cli.run(generate, env: ["SAFEGUARD_PASSPHRASE": "a synthetic passphrase"])
-        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
-        XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/new.key"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/new.key.pub"))
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount).filter { $0.contains("new.key") }, [])
-        try FileManager.default.removeItem(atPath: mount + "/fill")
-        try FileManager.default.removeItem(atPath: mount + "/fill2")
-        r = try cli.run(generate, env: ["SAFEGUARD_PASSPHRASE": "a synthetic passphrase"])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        cli.env["SAFEGUARD_PROJECTIONS"] = cli.path("small") + "/ledger.projections.sqlite"
+        let ledger = cli.ledger
+        try cli.withSmallDisk(before: { try FileManager.default.copyItem(atPath: ledger, toPath: $0 + "/ledger.sqlite") }, leaving: 96 * 1024) { mount in
+            var r = try cli.run("project", "rebuild", "--ledger", mount + "/ledger.sqlite", "--trust-file", root)
+            XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+            XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/ledger.projections.sqlite"), "nothing left of a rebuild that failed")
+            // A key on a full disk: nothing written, and the same command works once there is room.
+            let rest = try FileManager.default.attributesOfFileSystem(forPath: mount)[.systemFreeSize] as! Int
+            FileManager.default.createFile(atPath: mount + "/fill2", contents: Data(count: max(0, rest)))
+            let generate = ["keys", "generate", "--out", mount + "/new.key"]
+            r = try cli.run(generate, env: ["SAFEGUARD_PASSPHRASE": "a synthetic passphrase"])
+            XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+            XCTAssertTrue(r.stderr.contains("disk full"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/new.key"))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: mount + "/new.key.pub"))
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: mount).filter { $0.contains("new.key") }, [])
+            try FileManager.default.removeItem(atPath: mount + "/fill")
+            try FileManager.default.removeItem(atPath: mount + "/fill2")
+            r = try cli.run(generate, env: ["SAFEGUARD_PASSPHRASE": "a synthetic passphrase"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
     }
 }
