@@ -20,7 +20,8 @@ extension Ledger {
                     let entry = try Self.entry(row)
                     guard let e = try? Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)), e.seq == entry.seq, e.caseID == caseID,
                         Entry.entryHash(canonical: entry.envelope, signature: entry.signature) == entry.entryHash,
-                        let key = state.registry[e.actor.keyID]?.publicKey, key.verify(signature: entry.signature, message: entry.envelope)
+                        let key = state.registry[e.actor.keyID]?.publicKey,
+                        state.signaturesHold(e, signedBytes: entry.envelope, signature: entry.signature, actorKey: key)
                     else {
                         throw LedgerError.altered(path: path, what: "the record at seq \(entry.seq) of case \(caseID) is not an entry signed by an enrolled key")
                     }

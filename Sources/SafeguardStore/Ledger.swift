@@ -212,13 +212,23 @@ public final class Ledger {
             else { throw damaged("is damaged") }
             guard Entry.entryHash(canonical: bytes, signature: signature) == stored else { throw damaged("does not match its entry hash") }
             let key = e.seq == 0 ? (try? LedgerState.genesisInfo(e))?.rootPublicKey : s.registry[e.actor.keyID]?.publicKey
-            guard let key, key.verify(signature: signature, message: bytes) else { throw damaged("is not signed by a key the log had enrolled") }
+            guard let key, s.signaturesHold(e, signedBytes: bytes, signature: signature, actorKey: key) else {
+                throw damaged("is not signed by a key the log had enrolled")
+            }
             do { try s.check(e) } catch { throw damaged("breaks the log's rules (\(error))") }
             s.apply(e, entryHash: stored)
         }
         let h = try head(db)
-        let recorded = try h.flatMap { try String.fetchOne(db, sql: "SELECT recorded_at FROM events WHERE seq = ?", arguments: [$0.lastSeq]) }
-        if let h { s.setHead(nextSeq: h.lastSeq + 1, hash: h.hash, format: nil, recordedAt: recorded.flatMap(Timestamp.init(canonical:))) }
+        // The head's time and format (checked with its signatures by `checkHead` before any append):
+        // the next entry's time may not go back, nor its format down (docs/FORMAT.md §3.3, §3.4).
+        let headRow = try h.flatMap {
+            try Row.fetchOne(db, sql: """
+                SELECT recorded_at, CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END FROM events WHERE seq = ?
+                """, arguments: [$0.lastSeq])
+        }
+        let recorded = headRow.flatMap { $0[0] as String? }
+        let format = (headRow?[1] as Data?).flatMap { CanonicalScan.member("format", of: [UInt8]($0)[...]) }.flatMap { Int64(String(decoding: $0, as: UTF8.self)) }
+        if let h { s.setHead(nextSeq: h.lastSeq + 1, hash: h.hash, format: format, recordedAt: recorded.flatMap(Timestamp.init(canonical:))) }
         return s
     }
 
@@ -237,7 +247,7 @@ public final class Ledger {
             let stored = try? RowReader.blob(row, 3, "entry_hash"), let json = try? JSONParser.parse(bytes, mode: .canonical),
             let e = try? Envelope(json: json), e.seq == seq, Entry.entryHash(canonical: bytes, signature: signature) == stored,
             let key = e.seq == 0 ? state.genesis?.rootPublicKey : state.registry[e.actor.keyID]?.publicKey,
-            key.verify(signature: signature, message: bytes)
+            state.signaturesHold(e, signedBytes: bytes, signature: signature, actorKey: key)
         else {
             throw LedgerError.altered(path: path, what: "its last row (seq \(seq)) is not an entry signed by an enrolled key")
         }
@@ -383,65 +393,29 @@ public final class Ledger {
                 try db.inTransaction(.immediate) {
                     written = []
                     var refusals: [Refusal] = []
-                    do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
-                    let state = try Self.state(db, path: path)
-                    try Self.checkHead(db, path: path, state: state)
-                    var verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? signers[0].publicKey)
-                    // The catalogue's rules, as verification applies them, answered from the file and the batch.
-                    let context = try LedgerContext(db: db)
-                    verifier.rules = CatalogueRules(view: context)
-                    let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-                    let insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
-                    let exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
-                    let stored = try db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?")
-                    var batchIDs = Set<String>()
-                    var tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
+                    var writer = try EntryWriter(db, path: path) { _ in signers[0].publicKey }
                     for (index, draft) in drafts.enumerated() {
                         let signer = signers.count == 1 ? signers[0] : signers[index]
                         do {
+                            let state = writer.verifier.state
                             let now = clock()
-                            try Self.checkClock(now, against: verifier.state.lastRecordedAt, index: index)
+                            try Self.checkClock(now, against: state.lastRecordedAt, index: index)
                             let envelope: Envelope
                             let sealed = try SealedDetails(draft.details, salt: newSalt())
                             do throws(RuleViolation) {
-                                envelope = try verifier.state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: now,
-                                                                       eventID: newID(), practitioner: practitioner)
+                                envelope = try state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: now,
+                                                              eventID: newID(), practitioner: practitioner)
                             } catch { throw LedgerError.rejected(error, index: index) }
-                            let entry = try Entry(signing: envelope, with: signer)
-                            guard entry.canonical.count <= Entry.maxCanonicalBytes else {
-                                throw LedgerError.invalidEvent("the event is \(entry.canonical.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
-                            }
-                            guard sealed.body.count <= Entry.maxCanonicalBytes else {
-                                throw LedgerError.invalidEvent("the details are \(sealed.body.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
-                            }
-                            let row = StoredEntry(envelope, entry: entry, details: sealed)
-                            guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, batchIDs.insert(row.eventID).inserted else {
-                                throw LedgerError.duplicateEventID(row.eventID, index: index)
-                            }
                             // Every check verification makes, the catalogue's included, except re-verifying
                             // the signature just made with the enrolled key (libsodium's signing is not in
                             // doubt; the key is checked to be the enrolled one): that would double the cost
                             // of an append.
-                            guard verifier.state.registry[signer.publicKey.keyID]?.publicKey ?? (verifier.state.nextSeq == 0 ? signer.publicKey : nil) == signer.publicKey else {
+                            guard state.registry[signer.publicKey.keyID]?.publicKey ?? (state.nextSeq == 0 ? signer.publicKey : nil) == signer.publicKey else {
                                 throw LedgerError.invalidEvent("the signing key is not the one enrolled under its id", index: index)
                             }
-                            do throws(VerificationFailure) { _ = try verifier.verify(row, deferSignature: true) } catch {
-                                if case .rule(.catalogue(let code, let field, let problem)) = error.reason {
-                                    throw LedgerError.invalidFacts(CatalogueError(field, problem, CatalogueError.Kind(rawValue: code) ?? .facts), index: index)
-                                }
-                                if case .rule(let violation) = error.reason { throw LedgerError.rejected(violation, index: index) }
-                                throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
-                            }
-                            try insert.execute(arguments: [
-                                row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
-                                Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
-                            ])
-                            try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
-                            // Nothing is acknowledged that is not there: the row read back must be the one written.
-                            guard try Data.fetchOne(stored, arguments: [row.seq]).map({ [UInt8]($0) }) == row.entryHash else {
-                                throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
-                            }
-                            try tree.add(index: row.seq, hash: row.entryHash)
+                            let entry = try Entry(signing: envelope, with: signer)
+                            let row = StoredEntry(envelope, entry: entry, details: sealed)
+                            try writer.write(row, sealed: sealed, index: index)
                             written.append(row)
                         } catch let e as LedgerError where reportAll {
                             refusals.append(Refusal(index: index, reason: e.reason))

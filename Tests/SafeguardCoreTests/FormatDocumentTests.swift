@@ -87,6 +87,75 @@ final class FormatDocumentTests: XCTestCase {
         XCTAssertTrue(wKey.verify(signature: Array(cos.dropFirst(12)), message: Array("cosignature/v1\ntime \(time)\n".utf8) + body))
     }
 
+    func testSequencedWorkedExampleInFormatDocumentMatchesTheCode() throws {
+        let doc = try String(contentsOf: Self.formatDocument, encoding: .utf8)
+        let begin = "<!-- worked-example-3:begin -->\n```text\n"
+        let end = "```\n<!-- worked-example-3:end -->"
+        guard let b = doc.range(of: begin), let e = doc.range(of: end, range: b.upperBound..<doc.endIndex) else {
+            return XCTFail("docs/FORMAT.md has no worked-example-3 block")
+        }
+        let rendered = try WorkedExample.renderSequenced()
+        if String(doc[b.upperBound..<e.lowerBound]) != rendered {
+            XCTFail("docs/FORMAT.md's format 3 worked example differs from what the code produces. Expected block:\n\(rendered)")
+        }
+    }
+
+    /// The format 3 values, recomputed by hand: the statement is the envelope without the log's
+    /// members, the actor signed the prefixed statement, the log key the prefixed entry.
+    func testSequencedValuesRecomputeIndependently() throws {
+        let base = WorkedExample.parse(try WorkedExample.render())
+        let values = WorkedExample.parse(try WorkedExample.renderSequenced())
+        let root = PublicKey(base64: base["root.public_key"]!)!
+        var cs = Hex.decode(base["checkpoint.seed"]!)!
+        let logKey = SigningKey(seed: SecretBytes(consuming: &cs)).publicKey
+        XCTAssertEqual(values["log.public_key"], logKey.base64)
+        var prev = Hex.decode(base["e1.entry_hash"]!)!
+        for n in 2...3 {
+            let signed = Hex.decode(values["e\(n).signed_bytes.hex"]!)!
+            XCTAssertEqual(String(decoding: signed, as: UTF8.self), values["e\(n).signed_bytes"])
+            let json = try JSONParser.parse(signed, mode: .canonical)
+            XCTAssertEqual(json["prev_hash"]?.stringValue, Hex.encode(prev))
+            XCTAssertEqual(json["seq"]?.integerValue, Int64(n))
+            let sig = Hex.decode(values["e\(n).signature"]!)!
+            if n == 2 {
+                XCTAssertEqual(json["format"]?.integerValue, 2)
+                XCTAssertTrue(root.verify(signature: sig, message: signed))
+            } else {
+                XCTAssertEqual(json["format"]?.integerValue, 3)
+                let statement = Array(values["e3.statement"]!.utf8)
+                // The statement is the envelope's object less seq, prev_hash, recorded_at and actor_sig.
+                var members = json.objectValue!
+                for k in ["seq", "prev_hash", "recorded_at", "actor_sig"] { XCTAssertNotNil(members.removeValue(forKey: k)) }
+                XCTAssertEqual(try JSONParser.parse(statement, mode: .canonical), .object(members))
+                let message = Array("safeguard/statement/v1\n".utf8) + statement
+                XCTAssertEqual(Hex.encode(message), values["e3.statement_message.hex"])
+                let actorSig = Base64.decode(json["actor_sig"]!.stringValue!)!
+                XCTAssertTrue(root.verify(signature: actorSig, message: message), "the root key signed the statement")
+                XCTAssertTrue(logKey.verify(signature: sig, message: Array("safeguard/entry/v1\n".utf8) + signed), "the log key signed the entry")
+                XCTAssertFalse(root.verify(signature: sig, message: signed))
+            }
+            let len = UInt32(signed.count)
+            let entry = [UInt8(len >> 24), UInt8(len >> 16 & 0xff), UInt8(len >> 8 & 0xff), UInt8(len & 0xff)] + signed + sig
+            XCTAssertEqual(Hex.encode(entry), values["e\(n).entry_bytes"])
+            prev = SHA256.hash([0x00] + entry)
+            XCTAssertEqual(Hex.encode(prev), values["e\(n).entry_hash"])
+        }
+    }
+
+    func testSequencedWorkedExampleIsAValidLedger() throws {
+        let (key, rows) = try WorkedExample.buildSequenced()
+        var verifier = ChainVerifier(trustAnchor: key.publicKey)
+        for row in rows { try verifier.verify(row) }
+        XCTAssertEqual(try verifier.finish().events, 4)
+        // The log's signature is checked: the same entry signed by the root key instead fails.
+        var forged = rows
+        forged[3].signature = key.sign(forged[3].envelope)
+        forged[3].entryHash = Entry.entryHash(canonical: forged[3].envelope, signature: forged[3].signature)
+        var again = ChainVerifier(trustAnchor: key.publicKey)
+        for row in forged.prefix(3) { try again.verify(row) }
+        XCTAssertThrowsError(try again.verify(forged[3])) { XCTAssertEqual(($0 as? VerificationFailure)?.code, "bad_log_signature") }
+    }
+
     func testWorkedExampleIsAValidLedger() throws {
         let (key, rows) = try WorkedExample.build()
         var verifier = ChainVerifier(trustAnchor: key.publicKey)
@@ -182,6 +251,73 @@ enum WorkedExample {
         add("witness.vkey", witness.verifierKey)
         add("cosignature.time", String(cosignTime))
         add("cosignature.signature_line", Cosigner.cosign(checkpoint, name: witnessName, key: witnessKey, time: cosignTime)!.line.dropLast().description)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The example continued (docs/FORMAT.md §3.4): e2 names the checkpoint key as the log's
+    /// key (format 2, signed by the root key); e3 enrols a police key as a statement the root
+    /// key signed, placed and dated by the log service and signed by the log key (format 3).
+    static func buildSequenced() throws -> (SigningKey, [StoredEntry]) {
+        var (key, rows) = try build()
+        var cs = checkpointSeed, ps = policeSeed
+        let logKey = SigningKey(seed: SecretBytes(consuming: &cs)), police = SigningKey(seed: SecretBytes(consuming: &ps))
+        var state = LedgerState()
+        for row in rows { state.apply(try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical)), entryHash: row.entryHash) }
+        let setKey = GovernanceDrafts.logKey(logKey.publicKey, at: time)
+        let sealed2 = try SealedDetails(setKey.details, salt: salts3[0])
+        let e2 = try state.envelope(for: setKey, sealed: sealed2, signer: key.publicKey, recordedAt: sequencedTime,
+                                    eventID: "0f8e7a62-3b1c-4d5e-9f00-000000000002", practitioner: "Partnership business manager")
+        let entry2 = try Entry(signing: e2, with: key)
+        state.apply(e2, entryHash: entry2.entryHash)
+        rows.append(StoredEntry(e2, entry: entry2, details: sealed2))
+        var enrol = GovernanceDrafts.enrolment(of: police.publicKey, agency: "police", role: "practitioner", practitioner: "PC 0001", at: sequencedTime)
+        enrol.details = ["request": "Force safeguarding unit, synthetic"]
+        let sealed3 = try SealedDetails(enrol.details, salt: salts3[1])
+        let statement = try SignedStatement(draft: enrol, sealed: sealed3, actor: state.registry[key.publicKey.keyID]!.actor,
+                                            eventID: "0f8e7a62-3b1c-4d5e-9f00-000000000003", key: key)
+        let e3 = statement.placed(seq: state.nextSeq, prevHash: state.headHash, recordedAt: Timestamp(seconds: sequencedTime.seconds + 5))
+        let entry3 = try Entry(sequencing: e3, logKey: logKey)
+        rows.append(StoredEntry(e3, entry: entry3, details: sealed3))
+        return (key, rows)
+    }
+
+    static let policeSeed: [UInt8] = Array(96..<128)
+    static let salts3: [[UInt8]] = [Array(192..<224), Array(224...255)]
+    static let sequencedTime = Timestamp(rfc3339: "2026-01-05T11:00:00Z")!
+
+    static func renderSequenced() throws -> String {
+        let (_, rows) = try buildSequenced()
+        var lines: [String] = []
+        func add(_ name: String, _ value: String, wrap: Bool = false) {
+            if wrap && value.count > 64 {
+                lines.append(name + " =")
+                var rest = Substring(value)
+                while !rest.isEmpty { lines.append("  " + rest.prefix(64)); rest = rest.dropFirst(64) }
+            } else {
+                lines.append(name + " = " + value)
+            }
+        }
+        var cs = checkpointSeed, ps = policeSeed
+        add("log.public_key", SigningKey(seed: SecretBytes(consuming: &cs)).publicKey.base64)
+        add("police.seed", Hex.encode(policeSeed))
+        add("police.public_key", SigningKey(seed: SecretBytes(consuming: &ps)).publicKey.base64)
+        for n in 2...3 {
+            let row = rows[n]
+            lines.append("")
+            add("e\(n).details", String(decoding: row.details!.body, as: UTF8.self))
+            add("e\(n).details.salt", Hex.encode(row.details!.salt))
+            if n == 3 {
+                let e = try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))
+                let statement = try CanonicalJSON.encode(e.statementJSON)
+                add("e3.statement", String(decoding: statement, as: UTF8.self))
+                add("e3.statement_message.hex", Hex.encode(try e.statementMessage()), wrap: true)
+            }
+            add("e\(n).signed_bytes", String(decoding: row.envelope, as: UTF8.self))
+            add("e\(n).signed_bytes.hex", Hex.encode(row.envelope), wrap: true)
+            add("e\(n).signature", Hex.encode(row.signature), wrap: true)
+            add("e\(n).entry_bytes", Hex.encode(Entry(canonical: row.envelope, signature: row.signature).entryBytes), wrap: true)
+            add("e\(n).entry_hash", Hex.encode(row.entryHash))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -37,9 +37,13 @@ public func sameBytes(_ a: String?, _ b: String?) -> Bool {
 public struct Envelope: Equatable, Sendable {
     /// The envelope format this code writes.
     public static let formatVersion: Int64 = 2
-    /// The envelope formats this code reads: 1 (details inside the envelope) and 2 (details
-    /// committed to by a salted digest and stored beside it, docs/FORMAT.md §3.2).
-    public static let readableFormats: ClosedRange<Int64> = 1...2
+    /// The envelope formats this code reads: 1 (details inside the envelope), 2 (details
+    /// committed to by a salted digest and stored beside it, docs/FORMAT.md §3.2) and 3 (an
+    /// agency's signed statement, placed and dated by the log service, which signs the whole
+    /// entry with the log's key: docs/FORMAT.md §3.4).
+    public static let readableFormats: ClosedRange<Int64> = 1...3
+    /// The format of an entry the log service sequences (docs/FORMAT.md §3.4).
+    public static let sequencedFormat: Int64 = 3
 
     /// Where an event's details are: inside the envelope (format 1) or beside it, committed to
     /// by `details_digest` (format 2).
@@ -64,16 +68,20 @@ public struct Envelope: Equatable, Sendable {
     /// Identifying data and narrative, kept apart from the facts: inline in format 1, a
     /// digest of the sealed details record in format 2.
     public var details: Details
+    /// Format 3: the actor's Ed25519 signature over the statement (`statementMessage`); the
+    /// entry's own signature is then the log's. Nil in formats 1 and 2.
+    public var actorSignature: [UInt8]?
 
     public init(
         format: Int64 = Envelope.formatVersion, seq: Int64, eventID: String, type: String, caseID: String?,
         occurredAt: Timestamp, recordedAt: Timestamp, actor: Actor, prevHash: [UInt8],
-        facts: [String: JSONValue], details: Details
+        facts: [String: JSONValue], details: Details, actorSignature: [UInt8]? = nil
     ) {
-        precondition((format == 1) == (details.digest == nil), "format 1 holds details inline, format 2 a digest")
+        precondition((format == 1) == (details.digest == nil), "format 1 holds details inline, formats 2 and 3 a digest")
+        precondition((format == 3) == (actorSignature != nil), "format 3, and only format 3, carries the actor's signature")
         self.format = format; self.seq = seq; self.eventID = eventID; self.type = type; self.caseID = caseID
         self.occurredAt = occurredAt; self.recordedAt = recordedAt; self.actor = actor; self.prevHash = prevHash
-        self.facts = facts; self.details = details
+        self.facts = facts; self.details = details; self.actorSignature = actorSignature
     }
 
     /// The envelope as a JSON object (members as in docs/FORMAT.md).
@@ -97,11 +105,32 @@ public struct Envelope: Equatable, Sendable {
         case .committed(let digest): o["details_digest"] = .string(Hex.encode(digest))
         }
         if let caseID { o["case_id"] = .string(caseID) }
+        if let actorSignature { o["actor_sig"] = .string(Base64.encode(actorSignature)) }
         return .object(o)
     }
 
     /// The bytes that are signed and stored: RFC 8785 canonical JSON of `json`.
     public func canonicalBytes() throws -> [UInt8] { try CanonicalJSON.encode(json) }
+
+    /// The members the log gives a statement when it sequences it (docs/FORMAT.md §3.4).
+    public static let logMembers: Set<String> = ["seq", "prev_hash", "recorded_at", "actor_sig"]
+
+    /// Format 3: the agency's statement, the envelope without the members the log gives it.
+    public var statementJSON: JSONValue {
+        guard case .object(var o) = json else { return json }
+        for k in Self.logMembers { o.removeValue(forKey: k) }
+        return .object(o)
+    }
+
+    /// What the actor signs in format 3: `safeguard/statement/v1` LF, then the statement's
+    /// canonical JSON (docs/FORMAT.md §3.4).
+    public func statementMessage() throws -> [UInt8] { Self.statementPrefix + (try CanonicalJSON.encode(statementJSON)) }
+
+    /// What the log's key signs in format 3: `safeguard/entry/v1` LF, then the signed bytes.
+    public static func entryMessage(_ signedBytes: [UInt8]) -> [UInt8] { entryPrefix + signedBytes }
+
+    public static let statementPrefix = Array("safeguard/statement/v1\n".utf8)
+    public static let entryPrefix = Array("safeguard/entry/v1\n".utf8)
 }
 
 extension Envelope {
@@ -116,10 +145,12 @@ extension Envelope {
     static let commonMembers: Set<String> = [
         "format", "seq", "event_id", "type", "case_id", "occurred_at", "recorded_at", "actor", "prev_hash", "facts",
     ]
-    /// The members of an envelope of `format`: format 1 holds `details`, format 2 `details_digest`.
-    static func members(format: Int64) -> Set<String> { format == 1 ? format1Members : format2Members }
+    /// The members of an envelope of `format`: format 1 holds `details`, format 2 `details_digest`,
+    /// format 3 `details_digest` and `actor_sig`.
+    static func members(format: Int64) -> Set<String> { format == 1 ? format1Members : format == 2 ? format2Members : format3Members }
     private static let format1Members = commonMembers.union(["details"])
     private static let format2Members = commonMembers.union(["details_digest"])
+    private static let format3Members = format2Members.union(["actor_sig"])
     static let actorMembers: Set<String> = ["agency", "role", "practitioner", "key_id"]
 
     /// Decodes and checks a parsed envelope: exactly the documented members, each of the right
@@ -143,7 +174,7 @@ extension Envelope {
         }
         format = try integer("format")
         guard Self.readableFormats.contains(format) else {
-            throw Invalid("format", "is \(format); this safeguard reads formats \(Self.readableFormats.lowerBound) and \(Self.readableFormats.upperBound)")
+            throw Invalid("format", "is \(format); this safeguard reads formats \(Self.readableFormats.lowerBound) to \(Self.readableFormats.upperBound)")
         }
         let members = Self.members(format: format)
         for key in o.keys where !members.contains(key) { throw Invalid(key, "is not a member of a format \(format) envelope") }
@@ -197,6 +228,14 @@ extension Envelope {
                 throw Invalid("details_digest", "must be 64 lowercase hex digits")
             }
             details = .committed(digest: digest)
+        }
+        if format == 3 {
+            guard let sig = Base64.decode(try string("actor_sig")), sig.count == 64 else {
+                throw Invalid("actor_sig", "must be base64 of a 64-byte Ed25519 signature")
+            }
+            actorSignature = sig
+        } else {
+            actorSignature = nil
         }
     }
 }

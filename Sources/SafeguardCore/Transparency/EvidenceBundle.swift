@@ -109,7 +109,7 @@ public enum EvidenceBundle {
             }
             do {
                 try state.check(envelope)
-                guard try state.signingKey(for: envelope).verify(signature: signature, message: signed) else {
+                guard state.signaturesHold(envelope, signedBytes: signed, signature: signature, actorKey: try state.signingKey(for: envelope)) else {
                     throw Failure("the signature at seq \(item.seq) does not verify")
                 }
             } catch let r as RuleViolation { throw Failure("seq \(item.seq): \(r)") }

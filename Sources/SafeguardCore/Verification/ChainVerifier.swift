@@ -60,6 +60,8 @@ public struct ChainVerifier: Sendable {
             case failed(VerificationFailure.Reason, eventID: String?)
         }
         let decoded: Decoded
+        /// Format 3: what the actor signed (docs/FORMAT.md §3.4).
+        var statementMessage: [UInt8]? = nil
         let entryHash: [UInt8]
         let detailsProblem: String?
         /// The event's details, when they are at hand and are the ones its envelope commits to.
@@ -84,7 +86,15 @@ public struct ChainVerifier: Sendable {
         }
         let details = row.detailsTooLarge.map { (nil, "the details record: it is \($0) bytes, over the 1 MiB limit") }
             ?? Self.details(envelope.details, row.details)
-        return Prepared(decoded: .envelope(envelope), entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
+        var statement: [UInt8]?
+        if envelope.actorSignature != nil {
+            do { statement = try envelope.statementMessage() } catch {
+                return Prepared(decoded: .failed(.invalidEnvelope("the statement cannot be encoded: \(error)"), eventID: envelope.eventID), entryHash: [],
+                                detailsProblem: nil, details: nil)
+            }
+        }
+        return Prepared(decoded: .envelope(envelope), statementMessage: statement,
+                        entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
                         detailsProblem: details.problem, details: details.object)
     }
 
@@ -112,7 +122,15 @@ public struct ChainVerifier: Sendable {
         if seq == 0, key != trustAnchor {
             throw fail(.untrustedRoot(named: key.keyID, trusted: trustAnchor.keyID), id)
         }
-        let pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: row.envelope, signature: row.signature)
+        let pending: PendingSignature
+        if let actorSignature = envelope.actorSignature, let statement = prepared.statementMessage {
+            // Format 3: the actor signed the statement, the log key in force the whole entry.
+            guard let logKey = state.logKey(forSize: seq) else { throw fail(.rule(.noLogKey), id) }
+            pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: statement, signature: actorSignature,
+                                       log: .init(key: logKey, message: Envelope.entryMessage(row.envelope), signature: row.signature))
+        } else {
+            pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: row.envelope, signature: row.signature)
+        }
         // With the signature deferred, a later check failing here is reported only once the
         // signature (an earlier check) is known to hold.
         func later(_ reason: VerificationFailure.Reason) -> VerificationFailure {
@@ -215,7 +233,8 @@ public struct FlaggedEvent: Equatable, Sendable {
     }
 }
 
-/// An Ed25519 check (docs/FORMAT.md §9, check 9) to run, possibly on another core.
+/// An Ed25519 check (docs/FORMAT.md §9, check 9) to run, possibly on another core: the
+/// actor's signature, and for format 3 the log's as well.
 public struct PendingSignature: Sendable {
     public let seq: Int64
     public let eventID: String
@@ -223,13 +242,29 @@ public struct PendingSignature: Sendable {
     let key: PublicKey
     let message: [UInt8]
     let signature: [UInt8]
+    /// Format 3: the log key's signature over the entry.
+    let log: LogSignature?
 
-    /// Whether the signature verifies (libsodium; safe to call from any thread).
-    public func holds() -> Bool { key.verify(signature: signature, message: message) }
+    struct LogSignature: Sendable {
+        let key: PublicKey
+        let message: [UInt8]
+        let signature: [UInt8]
+        func holds() -> Bool { key.verify(signature: signature, message: message) }
+    }
 
-    /// The failure to report when it does not.
+    init(seq: Int64, eventID: String, keyID: String, key: PublicKey, message: [UInt8], signature: [UInt8], log: LogSignature? = nil) {
+        self.seq = seq; self.eventID = eventID; self.keyID = keyID; self.key = key; self.message = message; self.signature = signature; self.log = log
+    }
+
+    /// Whether the signatures verify (libsodium; safe to call from any thread).
+    public func holds() -> Bool { key.verify(signature: signature, message: message) && (log?.holds() ?? true) }
+
+    /// The failure to report when they do not: the actor's first, as docs/FORMAT.md §9 orders them.
     public var failure: VerificationFailure {
-        VerificationFailure(seq: seq, eventID: eventID, reason: .badSignature(keyID: keyID))
+        if let log, key.verify(signature: signature, message: message), !log.holds() {
+            return VerificationFailure(seq: seq, eventID: eventID, reason: .badLogSignature(keyID: log.key.keyID))
+        }
+        return VerificationFailure(seq: seq, eventID: eventID, reason: .badSignature(keyID: keyID))
     }
 }
 

@@ -16,6 +16,8 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
     /// `recorded_at` earlier than the previous entry's: the log's time only moves forward.
     case recordedBeforePrevious(recorded: Timestamp, previous: Timestamp)
     case formatDowngrade(format: Int64, previous: Int64)
+    /// A format 3 entry where no log key is in force to have signed it (docs/FORMAT.md §3.4).
+    case noLogKey
     /// A rule of the event catalogue (docs/FORMAT.md §7.1), with its failure code, the field
     /// at fault and what is wrong.
     case catalogue(code: String, field: String, problem: String)
@@ -34,8 +36,12 @@ public enum RuleViolation: Error, Equatable, CustomStringConvertible {
         case .noPolicy(let t): return "no policy has been set yet, so \(t) cannot be recorded (safeguard init sets one)"
         case .notPermitted(let a, let t, let p): return "agency \(a) may not record \(t) under policy \(p)"
         case .governance(let s): return s
+        case .formatDowngrade(let f, let p) where p == 3:
+            return "envelope format \(f) after an event of format 3: once the log service places and dates entries, no later entry may be written around it (record through 'safeguard … --server')"
         case .formatDowngrade(let f, let p):
             return "envelope format \(f) after an event of format \(p): once the log writes details apart (format 2), no later event may sign them in (format 1)"
+        case .noLogKey:
+            return "a format 3 entry is signed by the log's key, but the ledger names no log key before it (governance.log_key_set)"
         case .invalidFacts(let i): return i.description
         case .recordedBeforePrevious(let r, let p):
             return "recorded_at \(r) is earlier than the previous entry's \(p): the log's time of recording never goes back (the recording machine's clock was wrong)"

@@ -11,6 +11,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case seqMismatch(envelopeSeq: Int64)
         case untrustedRoot(named: String, trusted: String)
         case badSignature(keyID: String)
+        /// Format 3: the entry's signature does not verify under the log key in force.
+        case badLogSignature(keyID: String)
         case entryHashMismatch(stored: String, computed: String)
         case columnMismatch(column: String)
         case duplicateEventID
@@ -51,6 +53,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .seqMismatch: return "seq_mismatch"
         case .untrustedRoot: return "untrusted_root"
         case .badSignature: return "bad_signature"
+        case .badLogSignature: return "bad_log_signature"
         case .entryHashMismatch: return "entry_hash_mismatch"
         case .columnMismatch: return "column_mismatch"
         case .duplicateEventID: return "duplicate_event_id"
@@ -69,6 +72,7 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
             case .notPermitted, .noPolicy: return "not_permitted"
             case .actorMismatch: return "actor_mismatch"
             case .recordedBeforePrevious: return "time_order"
+            case .noLogKey: return "no_log_key"
             case .catalogue(let code, _, _): return code
             default: return "rule"
             }
@@ -88,6 +92,8 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .untrustedRoot(let named, let trusted):
             return "genesis names root key \(named), but the trusted root key is \(trusted): this is not the ledger that key anchors, or its genesis was replaced"
         case .badSignature(let k): return "signature does not verify under key \(k): the envelope or signature was altered, or signed by another key"
+        case .badLogSignature(let k):
+            return "the log's signature does not verify under the log key \(k): the entry's place, time or statement was altered after the log service signed it, or it was written past the service"
         case .entryHashMismatch(let s, let c): return "stored entry_hash \(s) differs from the computed \(c)"
         case .columnMismatch(let c): return "stored column \(c) differs from the signed envelope"
         case .duplicateEventID: return "event_id was already used by an earlier event"

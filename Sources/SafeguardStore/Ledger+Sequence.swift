@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import SafeguardCatalogue
+import SafeguardCore
+
+/// What an append and a sequencing both do inside their transaction: the checks verification
+/// makes, then the rows written and read back. One place, so the two writers cannot differ.
+struct EntryWriter {
+    let path: String
+    var verifier: ChainVerifier
+    private let insert: Statement
+    private let insertDetails: Statement
+    private let exists: Statement
+    private let stored: Statement
+    private var batchIDs = Set<String>()
+    private var tree: TreeStore.Appender
+
+    /// Checks the file and reads its state, as every write must first (docs/FORMAT.md §9.4).
+    init(_ db: Database, path: String, trustAnchor: (LedgerState) -> PublicKey) throws {
+        self.path = path
+        do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
+        let state = try Ledger.state(db, path: path)
+        try Ledger.checkHead(db, path: path, state: state)
+        verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? trustAnchor(state))
+        // The catalogue's rules, as verification applies them, answered from the file and the batch.
+        verifier.rules = CatalogueRules(view: try LedgerContext(db: db))
+        insert = try db.cachedStatement(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
+        exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
+        stored = try db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?")
+        tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
+    }
+
+    /// Checks `row` (its details record `sealed`) as the next entry, as verification would,
+    /// and writes it. Throws why not, having changed nothing, for a refusal.
+    mutating func write(_ row: StoredEntry, sealed: SealedDetails, index: Int) throws {
+        guard row.envelope.count <= Entry.maxCanonicalBytes else {
+            throw LedgerError.invalidEvent("the event is \(row.envelope.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
+        }
+        guard sealed.body.count <= Entry.maxCanonicalBytes else {
+            throw LedgerError.invalidEvent("the details are \(sealed.body.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
+        }
+        guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, !batchIDs.contains(row.eventID) else {
+            throw LedgerError.duplicateEventID(row.eventID, index: index)
+        }
+        do throws(VerificationFailure) { _ = try verifier.verify(row, deferSignature: true) } catch {
+            if case .rule(.catalogue(let code, let field, let problem)) = error.reason {
+                throw LedgerError.invalidFacts(CatalogueError(field, problem, CatalogueError.Kind(rawValue: code) ?? .facts), index: index)
+            }
+            if case .rule(let violation) = error.reason { throw LedgerError.rejected(violation, index: index) }
+            throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
+        }
+        batchIDs.insert(row.eventID)
+        try insert.execute(arguments: [
+            row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+            Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+        ])
+        try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
+        // Nothing is acknowledged that is not there: the row read back must be the one written.
+        guard try Data.fetchOne(stored, arguments: [row.seq]).map({ [UInt8]($0) }) == row.entryHash else {
+            throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
+        }
+        try tree.add(index: row.seq, hash: row.entryHash)
+    }
+}
+
+extension Ledger {
+    /// The log service's own key is not the one the ledger names for its entries and checkpoints.
+    public struct WrongLogKey: Error, CustomStringConvertible {
+        public let given: String
+        public let named: String?
+        public var description: String {
+            guard let named else {
+                return "the ledger names no log key: set one with 'safeguard keys set-log-key' (signed by the root key) before serving it"
+            }
+            return "the log key given (\(given)) is not the one the ledger names (\(named)): start the service with the key set by 'safeguard keys set-log-key'"
+        }
+    }
+
+    /// The log service's write (docs/FORMAT.md §3.4): places each signed statement after the
+    /// head, dates it by `clock` (never earlier than the entry before: a clock stepped back
+    /// leaves the time where it was), and signs the entry with `logKey`, which must be the log
+    /// key the ledger names. Each statement is checked as verification would check its entry
+    /// (the actor's signature, the key registry, the policy, the catalogue, the case), and is
+    /// placed or refused on its own: one refusal does not hold back the others. The placed
+    /// ones are durable, in one transaction, when this returns.
+    public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], logKey: SigningKey,
+                         clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
+        var results: [Result<StoredEntry, LedgerError>] = []
+        do {
+            try db.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    results = []
+                    var writer = try EntryWriter(db, path: path) { _ in logKey.publicKey }
+                    let named = writer.verifier.state.logKey(forSize: writer.verifier.state.nextSeq)
+                    guard named == logKey.publicKey else { throw WrongLogKey(given: logKey.publicKey.keyID, named: named?.keyID) }
+                    for (index, item) in statements.enumerated() {
+                        do {
+                            results.append(.success(try Self.place(item.statement, details: item.details, writer: &writer, logKey: logKey,
+                                                                   now: clock(), index: index)))
+                        } catch let e as LedgerError where e.isRefusal {
+                            results.append(.failure(e))
+                        }
+                    }
+                    return .commit
+                }
+            }
+        } catch let e as WrongLogKey { throw e } catch { throw Self.map(error, path: path) }
+        return results
+    }
+
+    private static func place(_ statement: SignedStatement, details: SealedDetails, writer: inout EntryWriter, logKey: SigningKey,
+                              now: Timestamp, index: Int) throws -> StoredEntry {
+        let state = writer.verifier.state
+        guard details.digest == statement.envelope.details.digest else {
+            throw LedgerError.invalidEvent("the details sent are not the ones the statement's details_digest commits to (the salt or the details differ)", index: index)
+        }
+        // The key id names one public key (its hash), so the enrolled key is the only one to try.
+        if let enrolled = state.registry[statement.envelope.actor.keyID], !statement.verifies(under: enrolled.publicKey) {
+            throw LedgerError.invalidEvent("the statement's signature does not verify under key \(enrolled.keyID): sign it with that key, and change nothing after signing", index: index)
+        }
+        let recordedAt = max(now, state.lastRecordedAt ?? now)
+        let envelope = statement.placed(seq: state.nextSeq, prevHash: state.headHash, recordedAt: recordedAt)
+        let entry = try Entry(sequencing: envelope, logKey: logKey)
+        let row = StoredEntry(envelope, entry: entry, details: details)
+        try writer.write(row, sealed: details, index: index)
+        return row
+    }
+}
+
+extension LedgerError {
+    /// A refusal of one event (what the submitter must fix), as against a problem with the
+    /// ledger or the machine.
+    public var isRefusal: Bool {
+        switch self {
+        case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused, .clockBehind, .clockAhead: return true
+        default: return false
+        }
+    }
+}
