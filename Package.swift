@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The log service (safeguard serve, witness serve): HTTP, logs, metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libsodium, the only source of cryptography (Ed25519, SHA-256, Argon2id, XChaCha20-Poly1305).
@@ -39,10 +44,22 @@ let package = Package(
             ],
             path: "Projections"
         ),
+        // The log service and its client: the HTTP API over the library (docs/SERVICE.md).
+        .target(
+            name: "SafeguardService",
+            dependencies: [
+                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "safeguard",
             dependencies: [
-                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections",
+                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections", "SafeguardService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -57,7 +74,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore", "SafeguardCatalogue", "TestSupport"]),
-        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "TestSupport",
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "TestSupport", "SafeguardService",
                                                               .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

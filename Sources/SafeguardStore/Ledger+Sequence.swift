@@ -69,6 +69,7 @@ extension Ledger {
     public struct WrongLogKey: Error, CustomStringConvertible {
         public let given: String
         public let named: String?
+        public init(given: String, named: String?) { self.given = given; self.named = named }
         public var description: String {
             guard let named else {
                 return "the ledger names no log key: set one with 'safeguard keys set-log-key' (signed by the root key) before serving it"

@@ -9,7 +9,7 @@ import SafeguardCore
 /// the governance state, checks each draft with `LedgerState`, signs it and inserts it, so
 /// that concurrent appenders from several processes serialise and never fork the chain.
 /// `synchronous = FULL` in WAL mode makes an append durable when `append` returns.
-public final class Ledger {
+public final class Ledger: @unchecked Sendable {  // its fields are constants; the database queue serialises access
     public let path: String
     let db: DatabaseQueue
 

@@ -19,6 +19,7 @@ extension Safeguard {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(help: ArgumentHelp("Read the event from this file ('-' for stdin, the default).", valueName: "path"))
         var file = "-"
@@ -27,7 +28,7 @@ extension Safeguard {
         func run() throws {
             let bytes = try readInput(file, limit: Entry.maxCanonicalBytes, what: "event input")
             let draft = try parseDraft(bytes)
-            try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
+            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output) {
                 "Appended \($0[0].type) as seq \($0[0].seq), event \($0[0].eventID), entry hash \(Hex.encode($0[0].entryHash))."
             }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 /// The one place exit codes are decided (documented in README.md and `safeguard --help`).
@@ -16,6 +17,8 @@ enum ExitStatus {
     static func code(for error: Error) -> Int32? {
         if isDiskFull(error) { return unusable }
         switch error {
+        case let e as ServiceError: return e.exitCode
+        case is Ledger.WrongLogKey: return usage
         case is VerificationFailure, is ProofRefused, is Merkle.ProofError: return verificationFailed
         case let e as SignedNote.Failure:
             if case .malformed = e { return refused }

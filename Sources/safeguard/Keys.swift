@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 extension Safeguard {
@@ -238,11 +239,19 @@ extension Safeguard.Keys {
 }
 
 /// Signs and appends `drafts`, then prints one line per event (or the `human` summary).
-func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, signer: SignerOptions, output: OutputOptions,
+func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: ServerOptions? = nil, signer: SignerOptions, output: OutputOptions,
                      human: ([StoredEntry]) -> String) throws {
-    let l = try ledger.open(readOnly: false)
-    let key = try signer.load()
-    let written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
+    let written: [StoredEntry]
+    if let server, let client = try server.client() {
+        let key = try signer.load()
+        written = try client.submit(drafts, key: key, logKey: try server.pinnedLogKey()).map { receipt, envelope in
+            StoredEntry(envelope, entry: Entry(canonical: receipt.signedBytes, signature: receipt.logSignature), details: nil)
+        }
+    } else {
+        let l = try ledger.open(readOnly: false)
+        let key = try signer.load()
+        written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
+    }
     if output.json {
         for w in written {
             printJSON(["seq": .integer(w.seq), "event_id": .string(w.eventID), "type": .string(w.type),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 /// `--ledger PATH`, defaulting to $SAFEGUARD_LEDGER.
@@ -15,6 +16,27 @@ struct LedgerOptions: ParsableArguments {
     }
 
     func open(readOnly: Bool) throws -> Ledger { try Ledger.open(at: try path(), readOnly: readOnly) }
+}
+
+/// `--server URL` (or $SAFEGUARD_SERVER): record through the log service instead of opening
+/// the ledger file (docs/SERVICE.md).
+struct ServerOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Record through the log service at this address (default: $SAFEGUARD_SERVER) instead of writing to a ledger file: the event is signed here and the service places and dates it.", valueName: "url"))
+    var server: String?
+    @Option(name: .customLong("log-pub"), help: ArgumentHelp("The log's public key (base64, or a .pub file) to check receipts against (default: $SAFEGUARD_LOG_PUB; otherwise the key the service names).", valueName: "key"))
+    var logPub: String?
+
+    /// The client, when a server is given.
+    func client() throws -> LogClient? {
+        let url = server ?? ProcessInfo.processInfo.environment["SAFEGUARD_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+        return try url.map { try LogClient(server: $0) }
+    }
+
+    func pinnedLogKey() throws -> PublicKey? {
+        guard let text = logPub ?? ProcessInfo.processInfo.environment["SAFEGUARD_LOG_PUB"], !text.isEmpty else { return nil }
+        if let key = PublicKey(base64: text) { return key }
+        return try KeyFiles.readPublic(text)
+    }
 }
 
 /// `--json`: machine-readable output on stdout.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 extension Safeguard {
@@ -26,6 +27,7 @@ extension Safeguard {
 /// What every `record` subcommand takes.
 struct RecordOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
+    @OptionGroup var server: ServerOptions
     @OptionGroup var signer: SignerOptions
     @Option(name: .customLong("case"), help: ArgumentHelp("The case id, e.g. C-2026-0001.", valueName: "id"))
     var caseID: String
@@ -70,6 +72,7 @@ struct RecordOptions: ParsableArguments {
 
     /// Appends the event and prints where it went and what the toolkit requires next.
     func record(_ draft: EventDraft, extra: [String] = []) throws {
+        if let client = try server.client() { return try recordThrough(client, draft, extra: extra) }
         let l = try ledger.open(readOnly: false)
         let key = try signer.load()
         let written: StoredEntry
@@ -95,6 +98,34 @@ struct RecordOptions: ParsableArguments {
             print("Next steps for \(caseID):")
             for s in steps { print("  - " + s.sentence) }
         }
+    }
+}
+
+extension RecordOptions {
+    /// `record --server`: signed here, placed and dated by the log service. The toolkit's next
+    /// steps need the whole case, which the service does not send: 'safeguard case next' on a
+    /// mirror ('safeguard mirror') gives them.
+    func recordThrough(_ client: LogClient, _ draft: EventDraft, extra: [String]) throws {
+        let key = try signer.load()
+        var d = draft
+        // Without --at, "now" is this machine's clock, which may run ahead of the service's:
+        // an event may not happen after the log records it.
+        if at == nil, let serverNow = try? client.log().now { d.occurredAt = min(d.occurredAt, serverNow) }
+        let (receipt, envelope): (ServiceAPI.Receipt, Envelope)
+        do {
+            (receipt, envelope) = try client.submit([d], key: key, logKey: try server.pinnedLogKey())[0]
+        } catch let e as ServiceError where e.code == "refused" && e.message.hasPrefix("facts.") {
+            let fact = e.message.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" && $0 != ":" }) } ?? ""
+            let hint = Self.flags[fact].map { " (set with \($0))" } ?? ""
+            throw InputError(e.message.replacingOccurrences(of: "facts.\(fact)", with: "facts.\(fact)\(hint)"))
+        }
+        if output.json {
+            printJSON(["seq": .integer(receipt.seq), "event_id": .string(receipt.eventID), "type": .string(receipt.type),
+                       "recorded_at": .string(receipt.recordedAt), "entry_hash": .string(Hex.encode(receipt.entryHash))])
+            return
+        }
+        print("Recorded \(envelope.type) for \(caseID) as seq \(receipt.seq) (event \(receipt.eventID)), at \(receipt.recordedAt) by the log service.")
+        for line in extra { print(line) }
     }
 }
 

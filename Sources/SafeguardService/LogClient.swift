@@ -1,0 +1,105 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SafeguardCore
+import SafeguardStore
+
+/// A practitioner's side of the log service (`record`, `append`, `import` with `--server`):
+/// builds and signs each statement on this machine, sends it, and checks the receipt. The
+/// secret key never leaves this process.
+public struct LogClient: Sendable {
+    public let base: URL
+    public let timeout: TimeInterval
+
+    public init(server: String, timeout: TimeInterval = 30) throws(ServiceError) {
+        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw ServiceError(status: 0, code: "usage", message: "--server must be the service's address, e.g. https://ledger.example.org or http://127.0.0.1:8088", exitCode: 2)
+        }
+        base = url
+        self.timeout = timeout
+    }
+
+    /// What the log says of the key with `keyID` (its enrolment), to sign as.
+    public func enrolment(_ keyID: String) throws -> Actor {
+        let json = try request("GET", "v1/keys/\(keyID)")
+        guard let agency = json["agency"]?.stringValue, let role = json["role"]?.stringValue, let name = json["practitioner"]?.stringValue else {
+            throw ServiceError.badReceipt("its answer for key \(keyID) is incomplete")
+        }
+        if let at = json["revoked_at"]?.integerValue { throw LedgerError.rejected(.revokedKey(keyID: keyID, revokedAt: at), index: 0) }
+        return Actor(agency: agency, role: role, practitioner: name, keyID: keyID)
+    }
+
+    /// The log's description: origin, size, the log key and the service's clock.
+    public func log() throws -> (origin: String, size: Int64, logKey: PublicKey, now: Timestamp) {
+        let json = try request("GET", "v1/log")
+        guard let origin = json["origin"]?.stringValue, let size = json["size"]?.integerValue,
+            let key = json["log_key"]?.stringValue.flatMap(PublicKey.init(base64:)),
+            let now = json["now"]?.stringValue.flatMap(Timestamp.init(canonical:))
+        else { throw ServiceError.badReceipt("its description of the log is incomplete") }
+        return (origin, size, key, now)
+    }
+
+    /// Builds, signs and submits `drafts` with `key`, one statement each, and returns the
+    /// receipts in order, each checked against what was signed and the log key (`logKey`, or
+    /// the one the service names). Stops at the first refusal (those before it are placed).
+    public func submit(_ drafts: [EventDraft], key: SigningKey, logKey pinned: PublicKey? = nil,
+                       newID: () -> String = Sodium.uuid, newSalt: () -> [UInt8] = Ledger.randomSalt) throws -> [(ServiceAPI.Receipt, Envelope)] {
+        let actor = try enrolment(key.publicKey.keyID)
+        let logKey = try pinned ?? log().logKey
+        var out: [(ServiceAPI.Receipt, Envelope)] = []
+        for (index, draft) in drafts.enumerated() {
+            let sealed = try SealedDetails(draft.details, salt: newSalt())
+            let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: newID(), key: key)
+            let submission = ServiceAPI.Submission(statement: statement, details: sealed)
+            let json: JSONValue
+            do { json = try request("POST", "v1/statements", body: try CanonicalJSON.encode(submission.json)) } catch let e as ServiceError where drafts.count > 1 {
+                throw ServiceError(status: e.status, code: e.code, message: "event \(index + 1) of \(drafts.count): \(e.message)" + (index > 0 ? " (the \(index) before it were recorded)" : ""), exitCode: e.exitCode)
+            }
+            let receipt = try ServiceAPI.Receipt(json: json)
+            out.append((receipt, try receipt.check(against: statement, logKey: logKey)))
+        }
+        return out
+    }
+
+    /// One request; a JSON answer, or the service's refusal as a `ServiceError`.
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> JSONValue {
+        var r = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: timeout)
+        r.httpMethod = method
+        if let body {
+            r.httpBody = Data(body)
+            r.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, status) = try Self.send(r)
+        let json = try? JSONParser.parse([UInt8](data))
+        guard (200..<300).contains(status) else {
+            if let json, let e = ServiceError(json: json, status: status) { throw e }
+            throw ServiceError(status: status, code: "http", message: "the log service at \(base.absoluteString) answered HTTP \(status): check --server", exitCode: 4)
+        }
+        guard let json else { throw ServiceError.badReceipt("its answer is not JSON") }
+        return json
+    }
+
+    static func send(_ request: URLRequest) throws -> (Data, Int) {
+        final class Box: @unchecked Sendable { var result: Result<(Data, Int), any Error>? }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let task = URLSession.shared.dataTask(with: request) { data, response, error in
+            if let error {
+                box.result = .failure(error)
+            } else {
+                box.result = .success((data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        switch box.result! {
+        case .success(let r): return r
+        case .failure(let e):
+            throw ServiceError(status: 0, code: "unreachable",
+                               message: "cannot reach the log service at \(request.url?.host ?? "?") (\(e.localizedDescription)): check --server and your network; nothing was recorded",
+                               exitCode: 4)
+        }
+    }
+}

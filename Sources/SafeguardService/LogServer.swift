@@ -1,0 +1,297 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import SafeguardCore
+import SafeguardStore
+
+/// `safeguard serve`: the one writer of a ledger, over HTTP (docs/SERVICE.md). Practitioners'
+/// machines submit signed statements; the service places and dates them (`Sequencer`), signs
+/// checkpoints of the log every so often (`CheckpointSigner`, which verifies what it signs),
+/// and answers the reads the API allows.
+public struct LogServer: Sendable {
+    public struct Configuration: Sendable {
+        public var ledgerPath: String
+        public var host = "127.0.0.1"
+        public var port = 8088
+        public var logKey: SigningKey
+        /// The root public key, for the checkpoint signer's first verification.
+        public var trustAnchor: PublicKey?
+        public var checkpointStatePath: String
+        public var checkpointEverySeconds: Double = 10
+        public var checkpointEveryEvents: Int64 = 1000
+        /// Requests each key may make per second, and the burst allowed above it.
+        public var ratePerKey: Double = 50
+        public var burstPerKey: Double = 200
+        /// How long a client may take to send its request (slow senders are cut off).
+        public var requestTimeout: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(30)
+        public var maxBatch = 512
+        public var clock: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+
+        public init(ledgerPath: String, logKey: SigningKey, checkpointStatePath: String) {
+            self.ledgerPath = ledgerPath; self.logKey = logKey; self.checkpointStatePath = checkpointStatePath
+        }
+    }
+
+    let config: Configuration
+    let logger: Logger
+
+    public init(_ config: Configuration, logger: Logger) { self.config = config; self.logger = logger }
+
+    /// Runs until SIGTERM or SIGINT; finishes the queued statements before returning.
+    /// `onListening` is told the port once the server accepts connections.
+    public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let writer = try Ledger.open(at: config.ledgerPath, readOnly: false)
+        // Refuse to start with a key the ledger does not name, or a ledger that is not as safeguard leaves it.
+        let state = try writer.state()
+        let named = state.logKey(forSize: state.nextSeq)
+        guard named == config.logKey.publicKey else { throw Ledger.WrongLogKey(given: config.logKey.publicKey.keyID, named: named?.keyID) }
+        guard let origin = state.genesis?.origin else { throw Ledger.CheckpointRefusal.empty }
+        let reader = try Ledger.open(at: config.ledgerPath, readOnly: true)
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let placedCounter = Counter(label: "safeguard_statements_placed_total")
+        let refusedCounter = Counter(label: "safeguard_statements_refused_total")
+        let batchRecorder = Recorder(label: "safeguard_batch_size")
+        let sizeGauge = Gauge(label: "safeguard_log_size")
+
+        let sequencer = Sequencer(ledger: writer, logKey: config.logKey, maxBatch: config.maxBatch, clock: config.clock)
+        let checkpoints = Checkpoints(config: config, origin: origin, logger: logger)
+        sequencer.onCommit = { placed, refused, size in
+            placedCounter.increment(by: placed)
+            refusedCounter.increment(by: refused)
+            batchRecorder.record(placed + refused)
+            if size > 0 { sizeGauge.record(size) }
+            checkpoints.grew(to: size)
+        }
+        sequencer.start()
+        checkpoints.start()
+        let limiter = RateLimiter(rate: config.ratePerKey, burst: config.burstPerKey)
+
+        let router = Router()
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(LogRequestsMiddleware(.info))
+        let timeout = config.requestTimeout
+        router.post("/v1/statements") { request, _ -> Response in
+            await Self.answer {
+                let body = try await Self.collect(request, timeout: timeout)
+                let submission = try ServiceAPI.Submission(body: body)
+                let keyID = submission.statement.envelope.actor.keyID
+                guard limiter.allow(keyID) else { throw ServiceError.rateLimited(keyID) }
+                switch try await sequencer.submit(submission) {
+                case .success(let row):
+                    logger.info("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
+                    return (201, ServiceAPI.Receipt(row).json)
+                case .failure(let e):
+                    let error = ServiceError(e)
+                    logger.notice("refused", metadata: ["code": "\(error.code)", "key_id": "\(keyID)"])
+                    throw error
+                }
+            }
+        }
+        router.get("/v1/keys/:key_id") { _, context -> Response in
+            await Self.answer {
+                let keyID = context.parameters.get("key_id") ?? ""
+                guard Validate.isKeyID(keyID) else { throw ServiceError.malformed("the key id must be 32 lowercase hex digits") }
+                let state = try await Self.blocking { try reader.state() }
+                guard let record = state.registry.records[keyID] else {
+                    throw ServiceError.notFound("key \(keyID) is not enrolled in this ledger: ask your safeguarding lead or the partnership to enrol it (safeguard keys enrol)")
+                }
+                return (200, ServiceAPI.enrolmentJSON(record))
+            }
+        }
+        router.get("/v1/log") { _, _ -> Response in
+            await Self.answer {
+                let head = try await Self.blocking { try reader.head() }
+                return (200, .object([
+                    "origin": .string(origin), "size": .integer(head?.size ?? 0), "log_key": .string(config.logKey.publicKey.base64),
+                    "log_key_id": .string(config.logKey.publicKey.keyID), "root_key_id": .string(state.genesis?.rootPublicKey.keyID ?? ""),
+                    "now": .string(config.clock().description),
+                ]))
+            }
+        }
+        // c2sp.org/tlog-tiles: the latest checkpoint, as a signed note.
+        router.get("/checkpoint") { _, _ -> Response in
+            guard let note = checkpoints.latest else {
+                return Self.json(503, ServiceError.unavailable("no checkpoint signed yet: try again in a few seconds").json)
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: note)))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        router.get("/healthz") { _, _ -> Response in Self.json(200, .object(["status": "ok"])) }
+
+        var http = HTTP1Channel.Configuration()
+        http.idleTimeout = .nanoseconds(Int64(config.idleTimeout.components.seconds) * 1_000_000_000)
+        let app = Application(
+            router: router, server: .http1(configuration: http),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "safeguard"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("listening", metadata: ["address": "\(config.host):\(port)", "ledger": "\(config.ledgerPath)", "origin": "\(origin)"])
+                onListening(port)
+            },
+            logger: logger)
+        do {
+            try await app.runService()
+        } catch {
+            sequencer.stop()
+            checkpoints.stop()
+            throw error
+        }
+        sequencer.stop()
+        checkpoints.stop()
+        logger.info("stopped", metadata: ["ledger": "\(config.ledgerPath)"])
+    }
+
+    // MARK: - Helpers
+
+    static func json(_ status: Int, _ value: JSONValue) -> Response {
+        let bytes = (try? CanonicalJSON.encode(value)) ?? Array("{}".utf8)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes + [0x0A])))
+    }
+
+    /// Runs a handler, turning any error into the JSON refusal the API documents.
+    static func answer(_ body: () async throws -> (Int, JSONValue)) async -> Response {
+        do {
+            let (status, value) = try await body()
+            return json(status, value)
+        } catch let e as ServiceError {
+            return json(e.status, e.json)
+        } catch let e as LedgerError {
+            let s = ServiceError(e)
+            return json(s.status, s.json)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            let s = ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
+            return json(s.status, s.json)
+        } catch {
+            let s = ServiceError(status: 500, code: "internal", message: "the service could not answer (\(String(describing: error).replacingOccurrences(of: "\n", with: " "))): try again; if it persists, tell the partnership", exitCode: 4)
+            return json(s.status, s.json)
+        }
+    }
+
+    /// The request body, at most `maxRequestBytes`, within `timeout` (a slow sender is cut off).
+    static func collect(_ request: Request, timeout: Duration) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > ServiceAPI.maxRequestBytes {
+            throw ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
+        }
+        let body = request.body
+        let buffer = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
+            group.addTask { try await body.collect(upTo: ServiceAPI.maxRequestBytes) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw ServiceError.timeout
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Runs blocking file work off the server's event loops.
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async {
+                do { c.resume(returning: try work()) } catch { c.resume(throwing: error) }
+            }
+        }
+    }
+}
+
+/// Requests per key: a token bucket each.
+final class RateLimiter: @unchecked Sendable {
+    private let rate: Double, burst: Double
+    private var buckets: [String: (tokens: Double, at: Double)] = [:]
+    private let lock = NSLock()
+
+    init(rate: Double, burst: Double) { self.rate = rate; self.burst = burst }
+
+    func allow(_ key: String) -> Bool {
+        let now = ProcessInfo.processInfo.systemUptime
+        lock.lock()
+        defer { lock.unlock() }
+        var b = buckets[key] ?? (burst, now)
+        b.tokens = min(burst, b.tokens + (now - b.at) * rate)
+        b.at = now
+        guard b.tokens >= 1 else { buckets[key] = b; return false }
+        b.tokens -= 1
+        buckets[key] = b
+        return true
+    }
+}
+
+/// The service's checkpoints: signed every so many seconds or events, whichever comes first,
+/// by `CheckpointSigner` (which verifies what it has not verified before, so the service never
+/// signs a log that does not verify), on a thread of its own.
+final class Checkpoints: @unchecked Sendable {
+    private let config: LogServer.Configuration
+    private let origin: String
+    private let logger: Logger
+    private let lock = NSCondition()
+    private var size: Int64 = 0
+    private var signedSize: Int64 = -1
+    private var stopping = false
+    private var note: [UInt8]?
+    private var thread: Thread?
+
+    init(config: LogServer.Configuration, origin: String, logger: Logger) {
+        self.config = config; self.origin = origin; self.logger = logger
+    }
+
+    var latest: [UInt8]? { lock.lock(); defer { lock.unlock() }; return note }
+
+    func grew(to newSize: Int64) {
+        lock.lock()
+        size = max(size, newSize)
+        if size - max(signedSize, 0) >= config.checkpointEveryEvents { lock.signal() }
+        lock.unlock()
+    }
+
+    func start() {
+        let t = Thread { [self] in run() }
+        t.name = "safeguard-checkpoints"
+        thread = t
+        t.start()
+    }
+
+    func stop() {
+        lock.lock(); stopping = true; lock.signal(); lock.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+
+    private func run() {
+        var first = true
+        while true {
+            lock.lock()
+            if !first { _ = lock.wait(until: Date(timeIntervalSinceNow: config.checkpointEverySeconds)) }
+            first = false
+            let stop = stopping
+            let due = size != signedSize
+            lock.unlock()
+            if due || note == nil { sign() }
+            if stop { return }
+        }
+    }
+
+    private func sign() {
+        do {
+            let ledger = try Ledger.open(at: config.ledgerPath, readOnly: false)
+            let signed = try CheckpointSigner.sign(ledger, key: config.logKey, statePath: config.checkpointStatePath, trustAnchor: config.trustAnchor,
+                                                   at: config.clock(), notAfter: Timestamp(seconds: config.clock().seconds + 600))
+            lock.lock()
+            note = signed.note
+            signedSize = signed.checkpoint.size
+            size = max(size, signedSize)
+            lock.unlock()
+            if signed.new { logger.info("checkpoint", metadata: ["size": "\(signed.checkpoint.size)", "verified": "\(signed.verified)"]) }
+        } catch {
+            logger.error("checkpoint not signed", metadata: ["error": "\(String(describing: error).replacingOccurrences(of: "\n", with: " "))"])
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import SafeguardCore
+import SafeguardStore
+
+/// The one writer of a served ledger: statements from every request queue here, and one
+/// thread places them in batches (group commit), each batch one durable transaction. A
+/// request waits only for its own batch; agencies never contend with each other or retry,
+/// because no statement names the head (docs/FORMAT.md §3.4). Nothing is acknowledged before
+/// the transaction holding it has committed (`synchronous = FULL`).
+public final class Sequencer: @unchecked Sendable {
+    public typealias Outcome = Result<StoredEntry, LedgerError>
+    private let ledger: Ledger
+    private let logKey: SigningKey
+    private let clock: @Sendable () -> Timestamp
+    private let maxBatch: Int
+    private let lock = NSCondition()
+    private var pending: [(ServiceAPI.Submission, CheckedContinuation<Outcome, any Error>)] = []
+    private var stopping = false
+    private var thread: Thread?
+    /// Called after each batch commits: its size and the new head's size (for metrics, checkpoints).
+    public var onCommit: (@Sendable (_ placed: Int, _ refused: Int, _ size: Int64) -> Void)?
+
+    public init(ledger: Ledger, logKey: SigningKey, maxBatch: Int = 512, clock: @escaping @Sendable () -> Timestamp) {
+        self.ledger = ledger; self.logKey = logKey; self.maxBatch = maxBatch; self.clock = clock
+    }
+
+    public func start() {
+        let t = Thread { [self] in run() }
+        t.name = "safeguard-sequencer"
+        thread = t
+        t.start()
+    }
+
+    /// Places `submission`, returning its entry or why it was refused, once durable.
+    public func submit(_ submission: ServiceAPI.Submission) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { c in
+            lock.lock()
+            if stopping {
+                lock.unlock()
+                c.resume(throwing: ServiceError.unavailable("the log service is stopping: send it again once it is back"))
+                return
+            }
+            pending.append((submission, c))
+            lock.signal()
+            lock.unlock()
+        }
+    }
+
+    /// Finishes what is queued, then stops the thread.
+    public func stop() {
+        lock.lock()
+        stopping = true
+        lock.signal()
+        lock.unlock()
+        while thread?.isFinished == false { usleep(1000) }
+    }
+
+    private func run() {
+        while true {
+            lock.lock()
+            while pending.isEmpty && !stopping { lock.wait() }
+            if pending.isEmpty && stopping { lock.unlock(); return }
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
+            lock.unlock()
+            do {
+                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, logKey: logKey, clock: clock)
+                var placed = 0, size: Int64 = 0
+                for (r, item) in zip(results, batch) {
+                    if case .success(let row) = r { placed += 1; size = row.seq + 1 }
+                    item.1.resume(returning: r)
+                }
+                onCommit?(placed, batch.count - placed, size)
+            } catch {
+                for item in batch { item.1.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import SafeguardCatalogue
+import SafeguardCore
+import SafeguardStore
+
+/// The log service's HTTP API, as data (docs/SERVICE.md, docs/openapi.yaml): what a client
+/// sends and what it gets back. Pure: no I/O here, so the server, the client and the tests
+/// share one definition.
+public enum ServiceAPI {
+    /// The largest request body the service reads: a statement and its details, each at most 1 MiB.
+    public static let maxRequestBytes = 3 * (1 << 20)
+
+    /// A statement submitted for the log to place (POST /v1/statements).
+    public struct Submission: Sendable {
+        public let statement: SignedStatement
+        public let details: SealedDetails
+
+        public init(statement: SignedStatement, details: SealedDetails) { self.statement = statement; self.details = details }
+
+        /// `{"statement": {...}, "actor_sig": base64, "details": {...}, "details_salt": base64}`.
+        public var json: JSONValue {
+            .object([
+                "statement": statement.json, "actor_sig": .string(Base64.encode(statement.signature)),
+                "details": (try? JSONParser.parse(details.body, mode: .canonical)) ?? .object([:]),
+                "details_salt": .string(Base64.encode(details.salt)),
+            ])
+        }
+
+        /// Reads a request body; throws a `ServiceError` naming the member to fix.
+        public init(body: [UInt8]) throws(ServiceError) {
+            let json: JSONValue
+            do { json = try JSONParser.parse(body) } catch { throw .malformed("the request is not JSON (\(error)): send a JSON object") }
+            guard let o = json.objectValue else { throw .malformed("the request must be a JSON object") }
+            let allowed: Set<String> = ["statement", "actor_sig", "details", "details_salt"]
+            for k in o.keys where !allowed.contains(k) { throw .malformed("\(k): is not a member of a submission; allowed: \(allowed.sorted().joined(separator: ", "))") }
+            guard let statement = o["statement"] else { throw .malformed("statement: is missing") }
+            guard let sig = o["actor_sig"]?.stringValue else { throw .malformed("actor_sig: is missing (base64 of your signature over the statement)") }
+            do { self.statement = try SignedStatement(json: statement, signature: sig) } catch { throw .malformed(error.description) }
+            guard let details = o["details"]?.objectValue else { throw .malformed("details: is missing or not an object ({} if none)") }
+            guard let salt = o["details_salt"]?.stringValue.flatMap(Base64.decode), salt.count == SealedDetails.saltSize else {
+                throw .malformed("details_salt: must be base64 of \(SealedDetails.saltSize) random bytes")
+            }
+            do {
+                try Validate.plainData(.object(details), path: "details")
+                self.details = try SealedDetails(details, salt: salt)
+            } catch { throw .malformed("\(error)") }
+        }
+    }
+
+    /// The log's answer to a placed statement: where and when, and the signed entry, so the
+    /// submitter can check the log kept their statement as signed and signed it itself.
+    public struct Receipt: Sendable, Equatable {
+        public let seq: Int64
+        public let eventID: String
+        public let type: String
+        public let recordedAt: String
+        public let entryHash: [UInt8]
+        public let signedBytes: [UInt8]
+        public let logSignature: [UInt8]
+
+        public init(_ row: StoredEntry) {
+            seq = row.seq; eventID = row.eventID; type = row.type; recordedAt = row.recordedAt
+            entryHash = row.entryHash; signedBytes = row.envelope; logSignature = row.signature
+        }
+
+        public var json: JSONValue {
+            .object([
+                "seq": .integer(seq), "event_id": .string(eventID), "type": .string(type), "recorded_at": .string(recordedAt),
+                "entry_hash": .string(Hex.encode(entryHash)), "signed_bytes": .string(Base64.encode(signedBytes)),
+                "log_signature": .string(Base64.encode(logSignature)),
+            ])
+        }
+
+        public init(json: JSONValue) throws(ServiceError) {
+            guard let seq = json["seq"]?.integerValue, let id = json["event_id"]?.stringValue, let type = json["type"]?.stringValue,
+                let rec = json["recorded_at"]?.stringValue, let hash = json["entry_hash"]?.stringValue.flatMap(Hex.decode),
+                let bytes = json["signed_bytes"]?.stringValue.flatMap(Base64.decode), let sig = json["log_signature"]?.stringValue.flatMap(Base64.decode)
+            else { throw .malformed("the service's receipt is incomplete") }
+            self.seq = seq; eventID = id; self.type = type; recordedAt = rec; entryHash = hash; signedBytes = bytes; logSignature = sig
+        }
+
+        /// Checks the receipt against what was submitted: the entry holds exactly the signed
+        /// statement, its hash is right, and the log key signed it. Returns the placed envelope.
+        public func check(against submitted: SignedStatement, logKey: PublicKey) throws(ServiceError) -> Envelope {
+            let e: Envelope
+            do { e = try Envelope(json: JSONParser.parse(signedBytes, mode: .canonical)) } catch {
+                throw .badReceipt("the entry it returned is not a canonical envelope")
+            }
+            guard e.statementJSON == submitted.json, e.actorSignature == submitted.signature else {
+                throw .badReceipt("the entry it returned is not the statement you signed")
+            }
+            guard e.seq == seq, sameBytes(e.recordedAt.description, recordedAt), e.eventID == eventID else {
+                throw .badReceipt("the receipt's seq, time or id differ from its entry")
+            }
+            guard Entry.entryHash(canonical: signedBytes, signature: logSignature) == entryHash else { throw .badReceipt("the entry hash is wrong") }
+            guard logKey.verify(signature: logSignature, message: Envelope.entryMessage(signedBytes)) else {
+                throw .badReceipt("the entry is not signed by the log key \(logKey.keyID)")
+            }
+            return e
+        }
+    }
+
+    /// GET /v1/keys/{key_id}: an enrolment as the log holds it at its head.
+    public static func enrolmentJSON(_ r: KeyRecord) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "key_id": .string(r.keyID), "public_key": .string(r.publicKey.base64), "agency": .string(r.actor.agency),
+            "role": .string(r.actor.role), "practitioner": .string(r.actor.practitioner), "enrolled_at": .integer(r.enrolledAt),
+        ]
+        if let at = r.revokedAt { o["revoked_at"] = .integer(at) }
+        return .object(o)
+    }
+}
+
+/// Why the service refused a request, with the one-line message, exit code and HTTP status
+/// the command line would give for the same problem.
+public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let status: Int
+    public let code: String
+    public let message: String
+    /// The exit code `safeguard` gives for it (README, "Exit codes").
+    public let exitCode: Int32
+
+    public init(status: Int, code: String, message: String, exitCode: Int32) {
+        self.status = status; self.code = code; self.message = message; self.exitCode = exitCode
+    }
+    public var description: String { message }
+
+    public static func malformed(_ m: String) -> ServiceError { .init(status: 400, code: "malformed", message: m, exitCode: 3) }
+    public static func badReceipt(_ m: String) -> ServiceError {
+        .init(status: 502, code: "bad_receipt", message: "the log service's answer does not hold: \(m); do not rely on it, and tell the partnership", exitCode: 1)
+    }
+    public static func tooLarge(_ limit: Int) -> ServiceError {
+        .init(status: 413, code: "too_large", message: "the request is over \(limit) bytes: attach large documents elsewhere and record a reference", exitCode: 3)
+    }
+    public static func rateLimited(_ keyID: String) -> ServiceError {
+        .init(status: 429, code: "rate_limited", message: "too many requests from key \(keyID): wait a moment and send again", exitCode: 4)
+    }
+    public static let timeout = ServiceError(status: 408, code: "timeout", message: "the request was not received in time: send it again", exitCode: 4)
+    public static func notFound(_ m: String) -> ServiceError { .init(status: 404, code: "not_found", message: m, exitCode: 3) }
+    public static func unavailable(_ m: String) -> ServiceError { .init(status: 503, code: "unavailable", message: m, exitCode: 4) }
+
+    /// The service's answer to a refusal by the ledger.
+    public init(_ e: LedgerError) {
+        switch e {
+        case .duplicateEventID: self.init(status: 409, code: "duplicate_event_id", message: e.description, exitCode: 3)
+        case .rejected(.unknownKey, _), .rejected(.revokedKey, _):
+            self.init(status: 403, code: "key_not_enrolled", message: e.description, exitCode: 3)
+        case .rejected(.notPermitted, _), .rejected(.noPolicy, _): self.init(status: 403, code: "not_permitted", message: e.description, exitCode: 3)
+        case .invalidEvent(let m, _) where m.contains("signature does not verify"):
+            self.init(status: 401, code: "bad_signature", message: e.description, exitCode: 3)
+        case _ where e.isRefusal: self.init(status: 422, code: "refused", message: e.description, exitCode: 3)
+        case .diskFull, .busy: self.init(status: 503, code: "unavailable", message: e.description, exitCode: 4)
+        default: self.init(status: 500, code: "ledger", message: e.description, exitCode: 4)
+        }
+    }
+
+    public var json: JSONValue {
+        .object(["error": .string(message), "code": .string(code), "exit_code": .integer(Int64(exitCode))])
+    }
+
+    public init?(json: JSONValue, status: Int) {
+        guard let m = json["error"]?.stringValue, let c = json["code"]?.stringValue, let x = json["exit_code"]?.integerValue else { return nil }
+        self.init(status: status, code: c, message: m, exitCode: Int32(clamping: x))
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SafeguardCore
+import SafeguardService
+import SafeguardStore
+
+extension Safeguard {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the log service: the one writer of the ledger, over HTTP.",
+            discussion: """
+                Agencies record with 'safeguard record|append|import --server URL': each event is built, \
+                checked and signed on the practitioner's machine with their enrolled key, and this service \
+                gives it its place and its time of recording from its own clock, signs the entry with the \
+                log key (the key 'keys set-log-key' named) and answers with a receipt (docs/FORMAT.md §3.4). \
+                It signs a checkpoint every --checkpoint-every seconds or --checkpoint-events events, and \
+                serves it at /checkpoint (c2sp.org/tlog-checkpoint). It runs in the foreground, logs one JSON \
+                object per line on standard error, serves Prometheus metrics at /metrics, and stops cleanly \
+                on SIGTERM or Ctrl-C after placing what it has received. An event is durable before its \
+                receipt is sent. It speaks plain HTTP: put it behind a TLS reverse proxy for any network \
+                other than this machine (docs/DEPLOYMENT.md). The API: docs/SERVICE.md, docs/openapi.yaml.
+                """)
+
+        @OptionGroup var ledger: LedgerOptions
+        @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
+        var listen = "127.0.0.1:8088"
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's secret key: the key the ledger names with 'keys set-log-key' (it signs entries and checkpoints).", valueName: "path"))
+        var logKey: String
+        @Option(name: .customLong("trust-file"), help: ArgumentHelp("The root public key (e.g. root.key.pub): needed the first time, so the service verifies the log before signing a checkpoint of it.", valueName: "path"))
+        var trustFile: String?
+        @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Sign a checkpoint at least this often while the log grows.", valueName: "seconds"))
+        var checkpointEvery: Double = 10
+        @Option(name: .customLong("checkpoint-events"), help: ArgumentHelp("…or as soon as this many events were added since the last.", valueName: "n"))
+        var checkpointEvents: Int64 = 1000
+        @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second each practitioner's key may make (bursts of 4 times as many are allowed).", valueName: "n"))
+        var rateLimit: Double = 50
+
+        func validate() throws {
+            guard parsedListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8088 or 0.0.0.0:8088") }
+            guard checkpointEvery >= 1, checkpointEvery <= 86400 else { throw ValidationError("--checkpoint-every must be between 1 and 86400 seconds") }
+            guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
+            guard rateLimit > 0 else { throw ValidationError("--rate-limit must be more than 0") }
+        }
+
+        func parsedListen() -> (String, Int)? {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+            let host = String(listen[..<colon])
+            return host.isEmpty ? nil : (host, port)
+        }
+
+        func run() throws {
+            let key = try loadSigningKey(logKey)
+            let path = try ledger.path()
+            var config = LogServer.Configuration(ledgerPath: path, logKey: key, checkpointStatePath: CheckpointSigner.statePath(forKey: logKey))
+            (config.host, config.port) = parsedListen()!
+            config.trustAnchor = try trustFile.map(KeyFiles.readPublic)
+            config.checkpointEverySeconds = checkpointEvery
+            config.checkpointEveryEvents = checkpointEvents
+            config.ratePerKey = rateLimit
+            config.burstPerKey = rateLimit * 4
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            let logger = Logger(label: "safeguard.serve")
+            let server = LogServer(config, logger: logger)
+            let host = config.host
+            try runAsync {
+                try await server.run { port in
+                    FileHandle.standardOutput.write(Data("safeguard serve: listening on http://\(host):\(port) for \(path)\n".utf8))
+                }
+            }
+        }
+    }
+}
+
+/// Runs async work from a synchronous command, waiting for it.
+func runAsync(_ work: @escaping @Sendable () async throws -> Void) throws {
+    final class Box: @unchecked Sendable { var error: (any Error)? }
+    let box = Box()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { try await work() } catch { box.error = error }
+        done.signal()
+    }
+    done.wait()
+    if let e = box.error { throw e }
+}
