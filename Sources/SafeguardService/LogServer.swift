@@ -128,7 +128,8 @@ public struct LogServer: Sendable {
         router.get("/healthz") { _, _ -> Response in Self.json(200, .object(["status": "ok"])) }
 
         var http = HTTP1Channel.Configuration()
-        http.idleTimeout = .nanoseconds(Int64(config.idleTimeout.components.seconds) * 1_000_000_000)
+        let idle = config.idleTimeout.components
+        http.idleTimeout = .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         let app = Application(
             router: router, server: .http1(configuration: http),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "safeguard"),

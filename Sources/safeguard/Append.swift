@@ -40,6 +40,7 @@ extension Safeguard {
             discussion: "Each non-empty line is one input event, as for 'safeguard append'. If any line is refused, nothing is appended and the error names the line.")
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(help: ArgumentHelp("The JSON Lines file ('-' for stdin).", valueName: "path"))
         var file: String
@@ -58,6 +59,19 @@ extension Safeguard {
             }
             let total = drafts.count + bad.count
             guard total > 0 else { throw InputError("\(file) holds no events: give one JSON object per line") }
+            if let client = try server.client() {
+                // Through the service each event is placed on its own (a statement names no
+                // head, so the service cannot hold a batch back): all lines must parse first.
+                guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
+                let receipts = try client.submit(drafts, key: try signer.load(), logKey: try server.pinnedLogKey()).map(\.0)
+                if output.json {
+                    printJSON(["appended": .integer(Int64(receipts.count)), "first_seq": .integer(receipts.first!.seq),
+                               "last_seq": .integer(receipts.last!.seq), "head_hash": .string(Hex.encode(receipts.last!.entryHash))])
+                } else {
+                    print("Recorded \(receipts.count) events through the log service as seq \(receipts.first!.seq)-\(receipts.last!.seq) (placed one by one, not all or nothing).")
+                }
+                return
+            }
             // Lines that parsed are still checked against the ledger, so every problem is reported at once.
             let l = try ledger.open(readOnly: false)
             let key = try signer.load()

@@ -68,6 +68,7 @@ extension Safeguard.Keys {
             abstract: "Enrol a public key for an agency, role and practitioner (a governance event).")
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(name: .customLong("public"), help: ArgumentHelp("The new key's public key file (PATH.pub from keys generate).", valueName: "path"))
         var publicFile: String
@@ -97,7 +98,7 @@ extension Safeguard.Keys {
         func run() throws {
             let newKey = try KeyFiles.readPublic(publicFile)
             let draft = GovernanceDrafts.enrolment(of: newKey, agency: agency, role: role, practitioner: practitioner, replacing: replaces, at: Clock.now())
-            try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
+            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
                 "Enrolled key \(newKey.keyID) for \(practitioner) (\(agency), \(role)) at seq \($0[0].seq)."
             }
         }
@@ -108,6 +109,7 @@ extension Safeguard.Keys {
             abstract: "Revoke an enrolled key: events it signs after this point fail verification.")
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(name: .customLong("key-id"), help: ArgumentHelp("The 32-hex-digit id of the key to revoke (see 'keys list').", valueName: "id"))
         var keyID: String
@@ -132,7 +134,7 @@ extension Safeguard.Keys {
 
         func run() throws {
             let draft = GovernanceDrafts.revocation(of: keyID, reason: reason, compromisedSince: compromisedSince, at: Clock.now())
-            try appendAndReport([draft], ledger: ledger, signer: signer, output: output) {
+            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
                 "Revoked key \(keyID) (\(reason)) at seq \($0[0].seq)."
                     + (compromisedSince.map { " Events it signed from seq \($0) on are flagged by 'safeguard verify' for review." } ?? "")
             }
@@ -224,6 +226,7 @@ extension Safeguard.Keys {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(name: .customLong("public"), help: ArgumentHelp("The checkpoint key's public key file (PATH.pub from keys generate).", valueName: "path"))
         var publicFile: String
@@ -231,7 +234,7 @@ extension Safeguard.Keys {
 
         func run() throws {
             let key = try KeyFiles.readPublic(publicFile)
-            try appendAndReport([GovernanceDrafts.logKey(key, at: Clock.now())], ledger: ledger, signer: signer, output: output) {
+            try appendAndReport([GovernanceDrafts.logKey(key, at: Clock.now())], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
                 "The log's checkpoint key is now \(key.keyID), from seq \($0[0].seq)."
             }
         }
@@ -239,11 +242,19 @@ extension Safeguard.Keys {
 }
 
 /// Signs and appends `drafts`, then prints one line per event (or the `human` summary).
+/// Appends `drafts` to the ledger file, or through the log service with `--server`. With
+/// `timeIsNow`, the drafts are dated by this machine's clock, which the service's may be
+/// behind: they are dated no later than the service's clock (an event may not happen after
+/// the log records it).
 func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: ServerOptions? = nil, signer: SignerOptions, output: OutputOptions,
-                     human: ([StoredEntry]) -> String) throws {
+                     timeIsNow: Bool = false, human: ([StoredEntry]) -> String) throws {
     let written: [StoredEntry]
     if let server, let client = try server.client() {
         let key = try signer.load()
+        var drafts = drafts
+        if timeIsNow, let serverNow = try? client.log().now {
+            for i in drafts.indices { drafts[i].occurredAt = min(drafts[i].occurredAt, serverNow) }
+        }
         written = try client.submit(drafts, key: key, logKey: try server.pinnedLogKey()).map { receipt, envelope in
             StoredEntry(envelope, entry: Entry(canonical: receipt.signedBytes, signature: receipt.logSignature), details: nil)
         }

@@ -35,12 +35,15 @@ extension Safeguard {
         var checkpointEvents: Int64 = 1000
         @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second each practitioner's key may make (bursts of 4 times as many are allowed).", valueName: "n"))
         var rateLimit: Double = 50
+        @Option(name: .customLong("request-timeout"), help: ArgumentHelp("How long a client may take to send one request before it is cut off (slow senders hold connections).", valueName: "seconds"))
+        var requestTimeout: Double = 10
 
         func validate() throws {
             guard parsedListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8088 or 0.0.0.0:8088") }
             guard checkpointEvery >= 1, checkpointEvery <= 86400 else { throw ValidationError("--checkpoint-every must be between 1 and 86400 seconds") }
             guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
             guard rateLimit > 0 else { throw ValidationError("--rate-limit must be more than 0") }
+            guard requestTimeout >= 0.1, requestTimeout <= 600 else { throw ValidationError("--request-timeout must be between 0.1 and 600 seconds") }
         }
 
         func parsedListen() -> (String, Int)? {
@@ -59,6 +62,8 @@ extension Safeguard {
             config.checkpointEveryEvents = checkpointEvents
             config.ratePerKey = rateLimit
             config.burstPerKey = rateLimit * 4
+            config.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+            config.idleTimeout = .milliseconds(Int64(max(requestTimeout * 3, 1) * 1000))
             LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
             let logger = Logger(label: "safeguard.serve")
             let server = LogServer(config, logger: logger)

@@ -1,0 +1,267 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SafeguardCore
+import XCTest
+
+@testable import SafeguardService
+
+/// `safeguard serve`, started as the real executable on loopback, driven by the real CLI and
+/// by raw HTTP as a hostile client would (docs/SERVICE.md).
+final class ServiceTests: XCTestCase {
+    var cli: CLI!
+    var server: ServiceProcess!
+
+    override func setUpWithError() throws {
+        cli = try CLI()
+        try cli.makeLedger()
+        var r = try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        server = try ServiceProcess.start(cli, extra: ["--request-timeout", "2", "--rate-limit", "100"])
+    }
+
+    override func tearDown() { server?.stop() }
+
+    func testTwoAgenciesRecordThroughTheServiceAndTheLedgerVerifies() throws {
+        let before = try Timestamp(seconds: Int64(Date().timeIntervalSince1970) - 1)
+        var r = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("police.key"), "--case", "C-0001",
+                            "--how", "phone", "--indicator", "A2", "--note", "synthetic note")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("as seq \(CLI.firstFree + 1)") && r.stdout.contains("by the log service"), r.stdout)
+        r = try cli.run(["append", "--server", server.url, "--key", cli.path("csc.key")], stdin: Data(CLI.contact("C-0007").utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Through $SAFEGUARD_SERVER too, with the log key pinned.
+        r = try cli.run(["record", "contact", "--key", cli.path("csc.key"), "--case", "C-1", "--how", "online", "--indicator", "A3", "--json"],
+                        env: ["SAFEGUARD_SERVER": server.url, "SAFEGUARD_LOG_PUB": cli.path("log.key.pub")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let receipt = try JSONParser.parse(Array(r.stdout.utf8))
+        XCTAssertEqual(receipt["seq"]?.integerValue, Int64(CLI.firstFree + 3))
+        // The service dated them by its own clock, and each is format 3, signed by the log key.
+        let recorded = try XCTUnwrap(receipt["recorded_at"]?.stringValue.flatMap(Timestamp.init(canonical:)))
+        XCTAssertGreaterThanOrEqual(recorded, before)
+        server.stop()
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("OK: \(CLI.firstFree + 4) events"), r.stdout)
+        let log = try cli.run("log", "--json")
+        XCTAssertTrue(log.stdout.contains("\"format\":3") || log.status == 0, log.stderr)
+        // Once served, always served: a local append (format 2) is refused.
+        r = try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact().utf8))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("format 2 after an event of format 3"), r.stderr)
+    }
+
+    /// The trust-model issue's insider attacks and a hostile client's requests, through the API:
+    /// each refused with a one-line JSON error and the CLI's exit code, and nothing written.
+    func testHostileRequestsAreRefusedAndChangeNothing() throws {
+        let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
+        let csc = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("csc.key"))).map { $0 }, passphrase: { nil })
+        let policeActor = Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: police.publicKey.keyID)
+        func submission(_ draft: EventDraft, key: SigningKey, actor: Actor) throws -> ServiceAPI.Submission {
+            let sealed = try SealedDetails(draft.details)
+            return ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key), details: sealed)
+        }
+        let at = Timestamp(rfc3339: "2026-03-01T10:00:00Z")!
+        func contact(_ caseID: String = "C-0001", how: String = "phone") -> EventDraft {
+            EventDraft(type: "contact.recorded", caseID: caseID, occurredAt: at, facts: ["contact_type": .string(how), "indicators": .array(["A2"])])
+        }
+        let good = try submission(contact(), key: police, actor: policeActor)
+        let size = try server.size()
+
+        var cases: [(String, [UInt8], Int, String)] = []
+        func body(_ s: ServiceAPI.Submission) throws -> [UInt8] { try CanonicalJSON.encode(s.json) }
+        // A client naming its own place, time or link.
+        for member in ["seq", "prev_hash", "recorded_at"] {
+            var o = good.json.objectValue!, st = good.statement.json.objectValue!
+            st[member] = member == "seq" ? .integer(3) : .string(member == "prev_hash" ? String(repeating: "0", count: 64) : "2026-01-01T00:00:00Z")
+            o["statement"] = .object(st)
+            cases.append(("statement with \(member)", try CanonicalJSON.encode(.object(o)), 400, "given by the log"))
+        }
+        cases.append(("csc's key signing as police's key", try body(try submission(contact(), key: csc, actor: policeActor)), 401, "signature does not verify"))
+        let cscAsPolice = Actor(agency: "police", role: "practitioner", practitioner: "SW 0002", keyID: csc.publicKey.keyID)
+        cases.append(("csc's key claiming agency police", try body(try submission(contact(), key: csc, actor: cscAsPolice)), 422, "actor.agency"))
+        var altered = good.json.objectValue!, st = good.statement.json.objectValue!
+        st["facts"] = .object(["contact_type": "online", "indicators": .array(["A2"])])
+        altered["statement"] = .object(st)
+        cases.append(("altered after signing", try CanonicalJSON.encode(.object(altered)), 401, "signature does not verify"))
+        let stranger = SigningKey.generate()
+        cases.append(("unknown key", try body(try submission(contact(), key: stranger, actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 9", keyID: stranger.publicKey.keyID))), 403, "not enrolled"))
+        cases.append(("telepathy", try body(try submission(contact(how: "telepathy"), key: police, actor: policeActor)), 422, "telepathy"))
+        cases.append(("case never opened", try body(try submission(contact("Z-0404"), key: police, actor: policeActor)), 422, "never opened"))
+        cases.append(("malformed JSON", Array("{\"statement\":".utf8), 400, "not JSON"))
+        cases.append(("not an object", Array("[]".utf8), 400, "JSON object"))
+        cases.append(("oversized", [UInt8](repeating: 0x20, count: ServiceAPI.maxRequestBytes + 10), 413, "over"))
+        for (what, bytes, status, fragment) in cases {
+            let (code, json) = try server.post("/v1/statements", bytes)
+            XCTAssertEqual(code, status, "\(what): \(json)")
+            let message = json["error"]?.stringValue ?? ""
+            XCTAssertTrue(message.contains(fragment), "\(what): \(message)")
+            XCTAssertFalse(message.contains("\n"), "\(what): one line")
+            XCTAssertEqual(json["exit_code"]?.integerValue, 3, "\(what)")
+        }
+        XCTAssertEqual(try server.size(), size, "nothing was written")
+
+        // The good one is placed once; sent again (a replay), it is refused as a duplicate.
+        var (code, json) = try server.post("/v1/statements", try body(good))
+        XCTAssertEqual(code, 201, "\(json)")
+        (code, json) = try server.post("/v1/statements", try body(good))
+        XCTAssertEqual(code, 409, "\(json)")
+        XCTAssertEqual(try server.size(), size + 1)
+
+        // A revoked key: refused from the revocation on.
+        var r = try cli.run("keys", "revoke", "--server", server.url, "--key", cli.path("root.key"), "--key-id", csc.publicKey.keyID, "--reason", "left_agency")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let cscActor = Actor(agency: "csc", role: "practitioner", practitioner: "SW 0002", keyID: csc.publicKey.keyID)
+        (code, json) = try server.post("/v1/statements", try body(try submission(contact(), key: csc, actor: cscActor)))
+        XCTAssertEqual(code, 403, "\(json)")
+        XCTAssertTrue(json["error"]?.stringValue?.contains("revoked") == true, "\(json)")
+        r = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("csc.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("revoked"), r.stderr)
+    }
+
+    /// A slow sender is cut off after --request-timeout, and a key over its rate is told to wait.
+    func testSlowSendersAreCutOffAndRatesLimited() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(connected, 0)
+        let head = "POST /v1/statements HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: application/json\r\n\r\n{"
+        _ = head.withCString { send(fd, $0, strlen($0), 0) }
+        let started = Date()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let n = recv(fd, &buffer, buffer.count, 0)
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertLessThan(waited, 8, "the service cut the slow sender off")
+        if n > 0 {
+            let answer = String(decoding: buffer.prefix(n), as: UTF8.self)
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 408"), answer)
+        }
+
+        // Rate: a server allowing 1 request a second per key (bursts of 4).
+        server.stop()
+        server = try ServiceProcess.start(cli, extra: ["--rate-limit", "1"])
+        let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
+        let actor = Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: police.publicKey.keyID)
+        let draft = EventDraft(type: "contact.recorded", caseID: "Z-0404", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
+                               facts: ["contact_type": "phone", "indicators": .array(["A2"])])
+        let sealed = try SealedDetails([:])
+        let bytes = try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: police), details: sealed).json)
+        var limited = 0
+        for _ in 0..<10 {
+            let (code, json) = try server.post("/v1/statements", bytes)
+            if code == 429 {
+                limited += 1
+                XCTAssertEqual(json["exit_code"]?.integerValue, 4, "\(json)")
+            }
+        }
+        XCTAssertGreaterThan(limited, 0, "a key over its rate is told to wait")
+    }
+
+    /// SIGTERM: the service finishes what it received and exits 0. SIGKILL mid-load: every
+    /// event acknowledged before the kill is in the ledger after a restart, which verifies.
+    func testSIGKILLKeepsEveryAcknowledgedEvent() throws {
+        let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
+        let client = try LogClient(server: server.url)
+        let acknowledged = Locked<[String]>([])
+        let group = DispatchGroup()
+        for t in 0..<4 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for i in 0..<200 {
+                    let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
+                                       facts: ["contact_type": "phone", "indicators": .array([.string("A\(1 + (t + i) % 19)")])])
+                    guard let r = try? client.submit([d], key: police) else { return }
+                    acknowledged.mutate { $0.append(r[0].0.eventID) }
+                }
+            }
+        }
+        while acknowledged.value.count < 50 { usleep(10_000) }
+        server.kill()
+        group.wait()
+        let kept = acknowledged.value
+        XCTAssertGreaterThan(kept.count, 49)
+        let r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let log = try cli.run("log", "--json")
+        for id in kept { XCTAssertTrue(log.stdout.contains(id), "acknowledged event \(id) is missing after SIGKILL") }
+        // Restarted, it goes on; SIGTERM then stops it cleanly.
+        server = try ServiceProcess.start(cli)
+        let again = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(server.terminate(), 0, "SIGTERM: a clean stop")
+    }
+}
+
+/// A value shared between threads.
+final class Locked<T>: @unchecked Sendable {
+    private var v: T
+    private let lock = NSLock()
+    init(_ v: T) { self.v = v }
+    var value: T { lock.lock(); defer { lock.unlock() }; return v }
+    func mutate(_ f: (inout T) -> Void) { lock.lock(); f(&v); lock.unlock() }
+}
+
+/// `safeguard serve` running in the background on a free loopback port.
+final class ServiceProcess {
+    let process: Process
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+    let stderrPath: String
+
+    static func start(_ cli: CLI, extra: [String] = []) throws -> ServiceProcess {
+        let p = Process()
+        p.executableURL = CLI.executable
+        p.arguments = ["serve", "--listen", "127.0.0.1:0", "--log-key", cli.path("log.key"), "--trust-file", cli.path("root.key.pub")] + extra
+        p.environment = cli.env
+        p.currentDirectoryURL = cli.dir
+        let out = cli.path("serve-\(UUID().uuidString).out"), err = out + ".err"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: err)
+        try p.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            if let r = text.range(of: "listening on http://127.0.0.1:"), let port = Int(text[r.upperBound...].prefix { $0.isNumber }) {
+                return ServiceProcess(process: p, port: port, stderrPath: err)
+            }
+            if !p.isRunning {
+                throw XCTSkip("safeguard serve exited at start: " + ((try? String(contentsOfFile: err, encoding: .utf8)) ?? ""))
+            }
+            usleep(20_000)
+        }
+        p.terminate()
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    private init(process: Process, port: Int, stderrPath: String) { self.process = process; self.port = port; self.stderrPath = stderrPath }
+
+    func stop() { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    func terminate() -> Int32 { process.terminate(); process.waitUntilExit(); return process.terminationStatus }
+
+    func size() throws -> Int64 { try get("/v1/log").1["size"]?.integerValue ?? -1 }
+
+    func get(_ path: String) throws -> (Int, JSONValue) { try request("GET", path, nil) }
+    func post(_ path: String, _ body: [UInt8]) throws -> (Int, JSONValue) { try request("POST", path, body) }
+
+    func request(_ method: String, _ path: String, _ body: [UInt8]?) throws -> (Int, JSONValue) {
+        var r = URLRequest(url: URL(string: url + path)!, timeoutInterval: 30)
+        r.httpMethod = method
+        if let body { r.httpBody = Data(body); r.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, status) = try LogClient.send(r)
+        return (status, (try? JSONParser.parse([UInt8](data))) ?? .object([:]))
+    }
+}
