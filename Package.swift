@@ -65,7 +65,7 @@ let package = Package(
             ]
         ),
         // Benchmarks (tools/bench): not installed, never used for figures anyone reports from.
-        .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections",
+        .executableTarget(name: "safeguard-bench", dependencies: ["SafeguardCore", "SafeguardStore", "Projections", "SafeguardService",
                                                                  .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         // What the tamper tests of every target share: changing a ledger file as an insider would.
         .target(name: "TestSupport", dependencies: ["SafeguardCore", "SafeguardCatalogue", .product(name: "GRDB", package: "GRDB.swift")], path: "Tests/TestSupport"),

@@ -28,10 +28,12 @@ public final class VerifiedView: LogView {
 /// (`Catalogue.check`), each through its own view of the log before the entry.
 public final class CatalogueRules: EntryRules, @unchecked Sendable {
     public let view: any LogView
-    /// The catalogue of the policy in force, read once per `policy_set`.
-    private var policy: (seq: Int64?, document: Result<PolicyDocument?, PolicyDocument.Invalid>)?
+    public typealias PolicyCache = (seq: Int64?, document: Result<PolicyDocument?, PolicyDocument.Invalid>)
+    /// The catalogue of the policy in force, read once per `policy_set` (a writer that appends
+    /// batch after batch keeps it from one to the next).
+    public private(set) var policy: PolicyCache?
 
-    public init(view: any LogView) { self.view = view }
+    public init(view: any LogView, policy: PolicyCache? = nil) { self.view = view; self.policy = policy }
 
     public func check(_ e: Envelope, details: [String: JSONValue]?, state: LedgerState) throws(RuleViolation) {
         let document: PolicyDocument?

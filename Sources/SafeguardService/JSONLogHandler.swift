@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SafeguardCore
 
 /// swift-log's records as one JSON object per line on standard error: time, level, label,
 /// message and metadata, for a log collector to read. Never given a child's details: the
@@ -18,14 +19,15 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var o: [String: Any] = [
-            "time": ISO8601DateFormatter().string(from: Date()), "level": event.level.rawValue, "label": label, "message": "\(event.message)",
+        var o: [String: JSONValue] = [
+            "time": .string(Timestamp(seconds: Int64(Date().timeIntervalSince1970)).description), "level": .string(event.level.rawValue),
+            "label": .string(label), "message": .string("\(event.message)"),
         ]
-        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { o[k] = "\(v)" }
-        guard var data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) else { return }
+        for (k, v) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { o[k] = .string("\(v)") }
+        guard var data = try? CanonicalJSON.encode(.object(o)) else { return }
         data.append(0x0A)
         Self.lock.lock()
-        FileHandle.standardError.write(data)
+        FileHandle.standardError.write(Data(data))
         Self.lock.unlock()
     }
 }

@@ -62,6 +62,9 @@ public struct LogClient: Sendable {
         return out
     }
 
+    /// POSTs `body` to `path`: the service's JSON answer, or its refusal as a `ServiceError`.
+    public func post(_ path: String, body: [UInt8]) throws -> JSONValue { try request("POST", path, body: body) }
+
     /// One request; a JSON answer, or the service's refusal as a `ServiceError`.
     func request(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> JSONValue {
         var r = URLRequest(url: base.appendingPathComponent(path), timeoutInterval: timeout)
@@ -97,8 +100,12 @@ public struct LogClient: Sendable {
         switch box.result! {
         case .success(let r): return r
         case .failure(let e):
+            // Refused or unresolved: the request never arrived. Timed out or cut off: it may have.
+            let code = (e as? URLError)?.code
+            let sent = request.httpMethod == "POST" && code != .cannotConnectToHost && code != .cannotFindHost && code != .dnsLookupFailed
             throw ServiceError(status: 0, code: "unreachable",
-                               message: "cannot reach the log service at \(request.url?.host ?? "?") (\(e.localizedDescription)): check --server and your network; nothing was recorded",
+                               message: "cannot reach the log service at \(request.url?.host ?? "?") (\(e.localizedDescription)): check --server and your network; "
+                                   + (sent ? "the event may or may not have been recorded: look for it before recording it again" : "nothing was recorded"),
                                exitCode: 4)
         }
     }

@@ -75,7 +75,7 @@ public struct LogServer: Sendable {
 
         let router = Router()
         router.middlewares.add(MetricsMiddleware())
-        router.middlewares.add(LogRequestsMiddleware(.info))
+        router.middlewares.add(LogRequestsMiddleware(.debug))
         let timeout = config.requestTimeout
         router.post("/v1/statements") { request, _ -> Response in
             await Self.answer {
@@ -85,7 +85,7 @@ public struct LogServer: Sendable {
                 guard limiter.allow(keyID) else { throw ServiceError.rateLimited(keyID) }
                 switch try await sequencer.submit(submission) {
                 case .success(let row):
-                    logger.info("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
+                    logger.debug("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
                     return (201, ServiceAPI.Receipt(row).json)
                 case .failure(let e):
                     let error = ServiceError(e)

@@ -17,6 +17,7 @@ public final class Sequencer: @unchecked Sendable {
     private var pending: [(ServiceAPI.Submission, CheckedContinuation<Outcome, any Error>)] = []
     private var stopping = false
     private var thread: Thread?
+    private let cache = Ledger.WriterCache()
     /// Called after each batch commits: its size and the new head's size (for metrics, checkpoints).
     public var onCommit: (@Sendable (_ placed: Int, _ refused: Int, _ size: Int64) -> Void)?
 
@@ -64,7 +65,7 @@ public final class Sequencer: @unchecked Sendable {
             pending.removeFirst(batch.count)
             lock.unlock()
             do {
-                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, logKey: logKey, clock: clock)
+                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, logKey: logKey, cache: cache, clock: clock)
                 var placed = 0, size: Int64 = 0
                 for (r, item) in zip(results, batch) {
                     if case .success(let row) = r { placed += 1; size = row.seq + 1 }

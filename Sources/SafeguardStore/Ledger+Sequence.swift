@@ -14,16 +14,27 @@ struct EntryWriter {
     private let stored: Statement
     private var batchIDs = Set<String>()
     private var tree: TreeStore.Appender
+    let rules: CatalogueRules
 
     /// Checks the file and reads its state, as every write must first (docs/FORMAT.md §9.4).
-    init(_ db: Database, path: String, trustAnchor: (LedgerState) -> PublicKey) throws {
+    /// With `cache` holding the state this writer left after its last commit, and the file's
+    /// last row still the one it wrote, that state is used instead of reading and checking the
+    /// governance rows again (the one writer of a served ledger: see `Ledger.WriterCache`).
+    init(_ db: Database, path: String, cache: Ledger.WriterCache? = nil, trustAnchor: (LedgerState) -> PublicKey) throws {
         self.path = path
         do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
-        let state = try Ledger.state(db, path: path)
-        try Ledger.checkHead(db, path: path, state: state)
+        let state: LedgerState
+        rules = CatalogueRules(view: try LedgerContext(db: db), policy: cache?.policy)
+        if let cached = cache?.state, let last = try Row.fetchOne(db, sql: "SELECT seq, entry_hash FROM events ORDER BY seq DESC LIMIT 1"),
+            (last[0] as Int64?) == cached.nextSeq - 1, (last[1] as Data?).map({ [UInt8]($0) }) == cached.headHash {
+            state = cached
+        } else {
+            state = try Ledger.state(db, path: path)
+            try Ledger.checkHead(db, path: path, state: state)
+        }
         verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? trustAnchor(state))
         // The catalogue's rules, as verification applies them, answered from the file and the batch.
-        verifier.rules = CatalogueRules(view: try LedgerContext(db: db))
+        verifier.rules = rules
         insert = try db.cachedStatement(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
         insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
         exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
@@ -86,13 +97,18 @@ extension Ledger {
     /// placed or refused on its own: one refusal does not hold back the others. The placed
     /// ones are durable, in one transaction, when this returns.
     public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], logKey: SigningKey,
-                         clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
+                         cache: WriterCache? = nil, clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
         var results: [Result<StoredEntry, LedgerError>] = []
+        var after: LedgerState?
+        var policy: CatalogueRules.PolicyCache?
+        // Dropped until this batch commits: a failed one leaves the next to read the file again.
+        let kept = Ledger.WriterCache(cache?.state, policy: cache?.policy)
+        cache?.state = nil
         do {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     results = []
-                    var writer = try EntryWriter(db, path: path) { _ in logKey.publicKey }
+                    var writer = try EntryWriter(db, path: path, cache: kept) { _ in logKey.publicKey }
                     let named = writer.verifier.state.logKey(forSize: writer.verifier.state.nextSeq)
                     guard named == logKey.publicKey else { throw WrongLogKey(given: logKey.publicKey.keyID, named: named?.keyID) }
                     for (index, item) in statements.enumerated() {
@@ -103,11 +119,27 @@ extension Ledger {
                             results.append(.failure(e))
                         }
                     }
+                    after = writer.verifier.state
+                    policy = writer.rules.policy
                     return .commit
                 }
             }
         } catch let e as WrongLogKey { throw e } catch { throw Self.map(error, path: path) }
+        cache?.state = after
+        cache?.policy = policy
         return results
+    }
+
+    /// The state a served ledger's one writer left after its last commit, so that the next batch
+    /// need not read and check every governance row again. It is used only while the file's
+    /// last row is still the one the writer wrote (anything appended past the service makes the
+    /// next batch read the file again); the service's checkpoint signer verifies every entry it
+    /// signs, so a governance row changed in the file behind the service's back is found there.
+    public final class WriterCache: @unchecked Sendable {
+        var state: LedgerState?
+        var policy: CatalogueRules.PolicyCache?
+        public init() {}
+        init(_ state: LedgerState?, policy: CatalogueRules.PolicyCache?) { self.state = state; self.policy = policy }
     }
 
     private static func place(_ statement: SignedStatement, details: SealedDetails, writer: inout EntryWriter, logKey: SigningKey,

@@ -25,7 +25,20 @@ import SafeguardStore
 ///                                    verified with its state kept, N events signed with KEY
 ///                                    are appended, then timed: verify --state (ms), and
 ///                                    verify --since-checkpoint from a checkpoint of the rest
+///   safeguard-bench load URL KEYDIR CLIENTS EVENTS CASE ACKS
+///                                    CLIENTS threads, each signing with KEYDIR/pN.key and sending
+///                                    EVENTS contacts about CASE to the log service at URL, one
+///                                    at a time: appends/s, p50/p99 latency; each acknowledged
+///                                    event id is written to ACKS (for the kill test)
 let args = CommandLine.arguments.dropFirst()
+if args.first == "load" {
+    let argv = Array(args)
+    guard argv.count == 7, let clients = Int(argv[3]), let events = Int(argv[4]), clients > 0, events > 0 else {
+        FileHandle.standardError.write(Data("usage: safeguard-bench load URL KEYDIR CLIENTS EVENTS CASE ACKS\n".utf8))
+        exit(2)
+    }
+    LoadTest.run(server: argv[1], keys: argv[2], clients: clients, events: events, caseID: argv[5], acks: argv[6])
+}
 guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits", "walk"].contains(args.first!)) || (args.count == 4 && ["append", "since"].contains(args.first!)) else {
     FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits|walk LEDGER.sqlite, append LEDGER.sqlite KEY N, or since LEDGER.sqlite KEY N\n".utf8))
     exit(2)
