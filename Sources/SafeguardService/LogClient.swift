@@ -26,7 +26,7 @@ public struct LogClient: Sendable {
         guard let agency = json["agency"]?.stringValue, let role = json["role"]?.stringValue, let name = json["practitioner"]?.stringValue else {
             throw ServiceError.badReceipt("its answer for key \(keyID) is incomplete")
         }
-        if let at = json["revoked_at"]?.integerValue { throw LedgerError.rejected(.revokedKey(keyID: keyID, revokedAt: at), index: 0) }
+        if let at = json["revoked_at_seq"]?.integerValue { throw LedgerError.rejected(.revokedKey(keyID: keyID, revokedAt: at), index: 0) }
         return Actor(agency: agency, role: role, practitioner: name, keyID: keyID)
     }
 

@@ -69,20 +69,40 @@ public struct LogServer: Sendable {
             if size > 0 { sizeGauge.record(size) }
             checkpoints.grew(to: size)
         }
+        sizeGauge.record(state.nextSeq)
         sequencer.start()
         checkpoints.start()
+        // Signed requests count against their key; requests that are not (malformed, or not
+        // signed by the key they name) against the address they came from, so that nobody can
+        // use up a practitioner's allowance by naming their key.
         let limiter = RateLimiter(rate: config.ratePerKey, burst: config.burstPerKey)
+        let unauthenticated = RateLimiter(rate: config.ratePerKey, burst: config.burstPerKey)
 
-        let router = Router()
+        let router = Router(context: ServiceRequestContext.self)
         router.middlewares.add(MetricsMiddleware())
         router.middlewares.add(LogRequestsMiddleware(.debug))
         let timeout = config.requestTimeout
-        router.post("/v1/statements") { request, _ -> Response in
-            await Self.answer {
-                let body = try await Self.collect(request, timeout: timeout)
-                let submission = try ServiceAPI.Submission(body: body)
+        let redact = config.ledgerPath
+        router.post("/v1/statements") { request, context -> Response in
+            let address = "address " + (context.remoteAddress?.ipAddress ?? "unknown")
+            return await Self.answer(redacting: redact) {
+                guard unauthenticated.hasTokens(address) else { throw ServiceError.rateLimited(address) }
+                let submission: ServiceAPI.Submission
+                do {
+                    let body = try await Self.collect(request, timeout: timeout)
+                    submission = try ServiceAPI.Submission(body: body)
+                } catch {
+                    _ = unauthenticated.allow(address)
+                    throw error
+                }
                 let keyID = submission.statement.envelope.actor.keyID
-                guard limiter.allow(keyID) else { throw ServiceError.rateLimited(keyID) }
+                // Checked here, on any core, against the keys enrolled as of the last batch (a key
+                // id names one public key); the sequencer checks it again against the head.
+                if let key = sequencer.enrolledKey(keyID), !submission.statement.verifies(under: key) {
+                    _ = unauthenticated.allow(address)
+                    throw ServiceError(LedgerError.badStatementSignature(keyID: keyID, index: 0))
+                }
+                guard limiter.allow(keyID) else { throw ServiceError.rateLimited("key \(keyID)") }
                 switch try await sequencer.submit(submission) {
                 case .success(let row):
                     logger.debug("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
@@ -95,7 +115,7 @@ public struct LogServer: Sendable {
             }
         }
         router.get("/v1/keys/:key_id") { _, context -> Response in
-            await Self.answer {
+            await Self.answer(redacting: redact) {
                 let keyID = context.parameters.get("key_id") ?? ""
                 guard Validate.isKeyID(keyID) else { throw ServiceError.malformed("the key id must be 32 lowercase hex digits") }
                 let state = try await Self.blocking { try reader.state() }
@@ -106,7 +126,7 @@ public struct LogServer: Sendable {
             }
         }
         router.get("/v1/log") { _, _ -> Response in
-            await Self.answer {
+            await Self.answer(redacting: redact) {
                 let head = try await Self.blocking { try reader.head() }
                 return (200, .object([
                     "origin": .string(origin), "size": .integer(head?.size ?? 0), "log_key": .string(config.logKey.publicKey.base64),
@@ -158,23 +178,26 @@ public struct LogServer: Sendable {
         return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes + [0x0A])))
     }
 
-    /// Runs a handler, turning any error into the JSON refusal the API documents.
-    static func answer(_ body: () async throws -> (Int, JSONValue)) async -> Response {
+    /// Runs a handler, turning any error into the JSON refusal the API documents. The ledger's
+    /// path on this machine (`redacting`) is not told to clients.
+    static func answer(redacting path: String, _ body: () async throws -> (Int, JSONValue)) async -> Response {
+        let e: ServiceError
         do {
             let (status, value) = try await body()
             return json(status, value)
-        } catch let e as ServiceError {
-            return json(e.status, e.json)
-        } catch let e as LedgerError {
-            let s = ServiceError(e)
-            return json(s.status, s.json)
-        } catch let e as HTTPError where e.status == .contentTooLarge {
-            let s = ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
-            return json(s.status, s.json)
+        } catch let s as ServiceError {
+            e = s
+        } catch let l as LedgerError {
+            e = ServiceError(l)
+        } catch let h as HTTPError where h.status == .contentTooLarge {
+            e = ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
         } catch {
-            let s = ServiceError(status: 500, code: "internal", message: "the service could not answer (\(String(describing: error).replacingOccurrences(of: "\n", with: " "))): try again; if it persists, tell the partnership", exitCode: 4)
-            return json(s.status, s.json)
+            e = ServiceError(status: 500, code: "internal", message: "the service could not answer this request: try again; if it persists, tell the partnership (the service's log says why)", exitCode: 4)
         }
+        let told = path.isEmpty ? e : ServiceError(status: e.status, code: e.code, message: e.message.replacingOccurrences(of: path, with: "the ledger"), exitCode: e.exitCode)
+        var response = json(told.status, told.json)
+        if told.status == 401 { response.headers[.wwwAuthenticate] = "safeguard-statement" }
+        return response
     }
 
     /// The request body, at most `maxRequestBytes`, within `timeout` (a slow sender is cut off).
@@ -205,6 +228,17 @@ public struct LogServer: Sendable {
     }
 }
 
+/// The request context: Hummingbird's, with the address the request came from.
+struct ServiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
 /// Requests per key: a token bucket each.
 final class RateLimiter: @unchecked Sendable {
     private let rate: Double, burst: Double
@@ -212,6 +246,15 @@ final class RateLimiter: @unchecked Sendable {
     private let lock = NSLock()
 
     init(rate: Double, burst: Double) { self.rate = rate; self.burst = burst }
+
+    /// Whether `key` has a request left, without taking it.
+    func hasTokens(_ key: String) -> Bool {
+        let now = ProcessInfo.processInfo.systemUptime
+        lock.lock()
+        defer { lock.unlock() }
+        guard let b = buckets[key] else { return true }
+        return min(burst, b.tokens + (now - b.at) * rate) >= 1
+    }
 
     func allow(_ key: String) -> Bool {
         let now = ProcessInfo.processInfo.systemUptime

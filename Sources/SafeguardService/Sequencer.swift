@@ -18,6 +18,7 @@ public final class Sequencer: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let cache = Ledger.WriterCache()
+    private var keys = KeyRegistry()
     /// Called after each batch commits: its size and the new head's size (for metrics, checkpoints).
     public var onCommit: (@Sendable (_ placed: Int, _ refused: Int, _ size: Int64) -> Void)?
 
@@ -26,10 +27,18 @@ public final class Sequencer: @unchecked Sendable {
     }
 
     public func start() {
+        if let state = try? ledger.state() { keys = state.registry }
         let t = Thread { [self] in run() }
         t.name = "safeguard-sequencer"
         thread = t
         t.start()
+    }
+
+    /// The key enrolled under `keyID` as of the last batch (nil: not enrolled then).
+    public func enrolledKey(_ keyID: String) -> PublicKey? {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys[keyID]?.publicKey
     }
 
     /// Places `submission`, returning its entry or why it was refused, once durable.
@@ -70,6 +79,9 @@ public final class Sequencer: @unchecked Sendable {
                 for (r, item) in zip(results, batch) {
                     if case .success(let row) = r { placed += 1; size = row.seq + 1 }
                     item.1.resume(returning: r)
+                }
+                if let registry = cache.registry {
+                    lock.lock(); keys = registry; lock.unlock()
                 }
                 onCommit?(placed, batch.count - placed, size)
             } catch {

@@ -3,7 +3,7 @@ import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
 
-/// The log service's HTTP API, as data (docs/SERVICE.md, docs/openapi.yaml): what a client
+/// The log service's HTTP API, as data (docs/SERVICE.md, docs/openapi.json): what a client
 /// sends and what it gets back. Pure: no I/O here, so the server, the client and the tests
 /// share one definition.
 public enum ServiceAPI {
@@ -104,9 +104,9 @@ public enum ServiceAPI {
     public static func enrolmentJSON(_ r: KeyRecord) -> JSONValue {
         var o: [String: JSONValue] = [
             "key_id": .string(r.keyID), "public_key": .string(r.publicKey.base64), "agency": .string(r.actor.agency),
-            "role": .string(r.actor.role), "practitioner": .string(r.actor.practitioner), "enrolled_at": .integer(r.enrolledAt),
+            "role": .string(r.actor.role), "practitioner": .string(r.actor.practitioner), "enrolled_at_seq": .integer(r.enrolledAt),
         ]
-        if let at = r.revokedAt { o["revoked_at"] = .integer(at) }
+        if let at = r.revokedAt { o["revoked_at_seq"] = .integer(at) }
         return .object(o)
     }
 }
@@ -132,8 +132,8 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     public static func tooLarge(_ limit: Int) -> ServiceError {
         .init(status: 413, code: "too_large", message: "the request is over \(limit) bytes: attach large documents elsewhere and record a reference", exitCode: 3)
     }
-    public static func rateLimited(_ keyID: String) -> ServiceError {
-        .init(status: 429, code: "rate_limited", message: "too many requests from key \(keyID): wait a moment and send again", exitCode: 4)
+    public static func rateLimited(_ who: String) -> ServiceError {
+        .init(status: 429, code: "rate_limited", message: "too many requests from \(who): wait a moment and send again", exitCode: 4)
     }
     public static let timeout = ServiceError(status: 408, code: "timeout", message: "the request was not received in time: send it again", exitCode: 4)
     public static func notFound(_ m: String) -> ServiceError { .init(status: 404, code: "not_found", message: m, exitCode: 3) }
@@ -146,8 +146,7 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
         case .rejected(.unknownKey, _), .rejected(.revokedKey, _):
             self.init(status: 403, code: "key_not_enrolled", message: e.description, exitCode: 3)
         case .rejected(.notPermitted, _), .rejected(.noPolicy, _): self.init(status: 403, code: "not_permitted", message: e.description, exitCode: 3)
-        case .invalidEvent(let m, _) where m.contains("signature does not verify"):
-            self.init(status: 401, code: "bad_signature", message: e.description, exitCode: 3)
+        case .badStatementSignature: self.init(status: 401, code: "bad_signature", message: e.description, exitCode: 3)
         case _ where e.isRefusal: self.init(status: 422, code: "refused", message: e.description, exitCode: 3)
         case .diskFull, .busy: self.init(status: 503, code: "unavailable", message: e.description, exitCode: 4)
         default: self.init(status: 500, code: "ledger", message: e.description, exitCode: 4)

@@ -140,6 +140,8 @@ extension Ledger {
         var policy: CatalogueRules.PolicyCache?
         public init() {}
         init(_ state: LedgerState?, policy: CatalogueRules.PolicyCache?) { self.state = state; self.policy = policy }
+        /// The keys enrolled as of the last commit.
+        public var registry: KeyRegistry? { state?.registry }
     }
 
     private static func place(_ statement: SignedStatement, details: SealedDetails, writer: inout EntryWriter, logKey: SigningKey,
@@ -150,7 +152,7 @@ extension Ledger {
         }
         // The key id names one public key (its hash), so the enrolled key is the only one to try.
         if let enrolled = state.registry[statement.envelope.actor.keyID], !statement.verifies(under: enrolled.publicKey) {
-            throw LedgerError.invalidEvent("the statement's signature does not verify under key \(enrolled.keyID): sign it with that key, and change nothing after signing", index: index)
+            throw LedgerError.badStatementSignature(keyID: enrolled.keyID, index: index)
         }
         let recordedAt = max(now, state.lastRecordedAt ?? now)
         let envelope = statement.placed(seq: state.nextSeq, prevHash: state.headHash, recordedAt: recordedAt)
@@ -166,7 +168,7 @@ extension LedgerError {
     /// ledger or the machine.
     public var isRefusal: Bool {
         switch self {
-        case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused, .clockBehind, .clockAhead: return true
+        case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused, .clockBehind, .clockAhead, .badStatementSignature: return true
         default: return false
         }
     }

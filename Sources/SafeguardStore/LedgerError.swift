@@ -20,6 +20,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
     /// Several drafts of a batch were refused; nothing was appended.
     case refused([Ledger.Refusal])
     case duplicateEventID(String, index: Int)
+    /// A signed statement (format 3) whose signature does not verify under the key it names.
+    case badStatementSignature(keyID: String, index: Int)
     /// This machine's clock is earlier than the ledger's last recording time.
     case clockBehind(now: Timestamp, last: Timestamp)
     /// This machine's clock is implausibly far ahead of the ledger's last recording time.
@@ -47,6 +49,8 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .refused(let list):
             return "\(list.count) event(s) refused, nothing was appended: " + list.map { "#\($0.index + 1): \($0.reason)" }.joined(separator: " | ")
         case .duplicateEventID(let id, _): return "an event with id \(id) is already in the ledger (was it sent twice?); nothing was appended"
+        case .badStatementSignature(let k, _):
+            return "the statement's signature does not verify under key \(k): sign it with that key, and change nothing after signing; nothing was appended"
         case .clockBehind(let now, let last):
             return "this machine's clock (\(now)) is \(Self.span(last.seconds - now.seconds)) behind the ledger's last record (\(last)): "
                 + "a record cannot be dated before the one it follows; fix the clock (e.g. enable time synchronisation) and try again; nothing was appended"
@@ -78,6 +82,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible {
         case .invalidEvent(let s, _): return s
         case .invalidFacts(let e, _): return e.description
         case .duplicateEventID(let id, _): return "event id \(id) is already in the ledger"
+        case .badStatementSignature(let k, _): return "the statement's signature does not verify under key \(k)"
         default: return description
         }
     }

@@ -35,7 +35,7 @@ enum ExitStatus {
         case is EvidenceBundle.Failure: return verificationFailed
         case let e as LedgerError:
             switch e {
-            case .rejected, .invalidEvent, .duplicateEventID, .invalidFacts, .refused, .clockBehind, .clockAhead: return refused
+            case _ where e.isRefusal: return refused
             default: return unusable
             }
         case is InputError, is BatchRefused, is Envelope.Invalid, is JSONParser.Failure, is KeyFile.Failure, is RuleViolation,

@@ -19,7 +19,7 @@ extension Safeguard {
                 object per line on standard error, serves Prometheus metrics at /metrics, and stops cleanly \
                 on SIGTERM or Ctrl-C after placing what it has received. An event is durable before its \
                 receipt is sent. It speaks plain HTTP: put it behind a TLS reverse proxy for any network \
-                other than this machine (docs/DEPLOYMENT.md). The API: docs/SERVICE.md, docs/openapi.yaml.
+                other than this machine (docs/DEPLOYMENT.md). The API: docs/SERVICE.md, docs/openapi.json.
                 """)
 
         @OptionGroup var ledger: LedgerOptions

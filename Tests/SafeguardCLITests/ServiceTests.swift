@@ -167,6 +167,30 @@ final class ServiceTests: XCTestCase {
         XCTAssertGreaterThan(limited, 0, "a key over its rate is told to wait")
     }
 
+    /// A request that is not signed by the key it names counts against the address it came
+    /// from, not against that key: junk naming a practitioner's key cannot use up their allowance.
+    func testJunkNamingAKeyDoesNotUseUpThatKeysAllowance() throws {
+        server.stop()
+        server = try ServiceProcess.start(cli, extra: ["--rate-limit", "1"])
+        let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
+        let actor = Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: police.publicKey.keyID)
+        func body(signedBy key: SigningKey, _ i: Int) throws -> [UInt8] {
+            let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
+                               facts: ["contact_type": "phone", "indicators": .array([.string("A\(1 + i % 19)")])])
+            let sealed = try SealedDetails([:])
+            return try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: d, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key), details: sealed).json)
+        }
+        // From 127.0.0.2: ten statements naming the police key, signed by another.
+        var codes: [Int] = []
+        for i in 0..<10 { codes.append(try server.post("/v1/statements", try body(signedBy: SigningKey.generate(), i), from: "127.0.0.2")) }
+        XCTAssertEqual(Set(codes), [401, 429], "\(codes)")
+        // From 127.0.0.1, the police key's own statements: its allowance (a burst of 4) is whole.
+        for i in 0..<4 {
+            let (code, json) = try server.post("/v1/statements", try body(signedBy: police, i))
+            XCTAssertEqual(code, 201, "\(json)")
+        }
+    }
+
     /// SIGTERM: the service finishes what it received and exits 0. SIGKILL mid-load: every
     /// event acknowledged before the kill is in the ledger after a restart, which verifies.
     func testSIGKILLKeepsEveryAcknowledgedEvent() throws {
@@ -256,6 +280,28 @@ final class ServiceProcess {
 
     func get(_ path: String) throws -> (Int, JSONValue) { try request("GET", path, nil) }
     func post(_ path: String, _ body: [UInt8]) throws -> (Int, JSONValue) { try request("POST", path, body) }
+
+    /// A POST over a socket bound to `source` (another loopback address): the status alone.
+    func post(_ path: String, _ body: [UInt8], from source: String) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, connected == 0 else { throw XCTSkip("cannot send from \(source) on this machine") }
+        let request = Array("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 12 else { return 0 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? 0
+    }
 
     func request(_ method: String, _ path: String, _ body: [UInt8]?) throws -> (Int, JSONValue) {
         var r = URLRequest(url: URL(string: url + path)!, timeoutInterval: 30)
