@@ -87,7 +87,7 @@ public struct LogServer: Sendable {
             let address = "address " + (context.remoteAddress?.ipAddress ?? "unknown")
             return await Self.answer(redacting: redact) {
                 guard unauthenticated.hasTokens(address) else { throw ServiceError.rateLimited(address) }
-                let submission: ServiceAPI.Submission
+                var submission: ServiceAPI.Submission
                 do {
                     let body = try await Self.collect(request, timeout: timeout)
                     submission = try ServiceAPI.Submission(body: body)
@@ -98,9 +98,12 @@ public struct LogServer: Sendable {
                 let keyID = submission.statement.envelope.actor.keyID
                 // Checked here, on any core, against the keys enrolled as of the last batch (a key
                 // id names one public key); the sequencer checks it again against the head.
-                if let key = sequencer.enrolledKey(keyID), !submission.statement.verifies(under: key) {
-                    _ = unauthenticated.allow(address)
-                    throw ServiceError(LedgerError.badStatementSignature(keyID: keyID, index: 0))
+                if let key = sequencer.enrolledKey(keyID) {
+                    guard submission.statement.verifies(under: key) else {
+                        _ = unauthenticated.allow(address)
+                        throw ServiceError(LedgerError.badStatementSignature(keyID: keyID, index: 0))
+                    }
+                    submission.verifiedUnder = key
                 }
                 guard limiter.allow(keyID) else { throw ServiceError.rateLimited("key \(keyID)") }
                 switch try await sequencer.submit(submission) {

@@ -74,7 +74,8 @@ public final class Sequencer: @unchecked Sendable {
             pending.removeFirst(batch.count)
             lock.unlock()
             do {
-                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, logKey: logKey, cache: cache, clock: clock)
+                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, verifiedUnder: batch.map(\.0.verifiedUnder),
+                                                  logKey: logKey, cache: cache, clock: clock)
                 var placed = 0, size: Int64 = 0
                 for (r, item) in zip(results, batch) {
                     if case .success(let row) = r { placed += 1; size = row.seq + 1 }

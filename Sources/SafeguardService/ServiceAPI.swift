@@ -14,6 +14,8 @@ public enum ServiceAPI {
     public struct Submission: Sendable {
         public let statement: SignedStatement
         public let details: SealedDetails
+        /// Set by the service once the statement's signature verified under this key.
+        public var verifiedUnder: PublicKey?
 
         public init(statement: SignedStatement, details: SealedDetails) { self.statement = statement; self.details = details }
 

@@ -96,7 +96,10 @@ extension Ledger {
     /// (the actor's signature, the key registry, the policy, the catalogue, the case), and is
     /// placed or refused on its own: one refusal does not hold back the others. The placed
     /// ones are durable, in one transaction, when this returns.
-    public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], logKey: SigningKey,
+    /// `verifiedUnder[i]`, when given, is the public key statement `i`'s signature was already
+    /// found to verify under (by the service's request handler, on another core): if the key
+    /// its `actor.key_id` names here is that key, the signature is not checked again.
+    public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], verifiedUnder: [PublicKey?] = [], logKey: SigningKey,
                          cache: WriterCache? = nil, clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
         var results: [Result<StoredEntry, LedgerError>] = []
         var after: LedgerState?
@@ -113,8 +116,8 @@ extension Ledger {
                     guard named == logKey.publicKey else { throw WrongLogKey(given: logKey.publicKey.keyID, named: named?.keyID) }
                     for (index, item) in statements.enumerated() {
                         do {
-                            results.append(.success(try Self.place(item.statement, details: item.details, writer: &writer, logKey: logKey,
-                                                                   now: clock(), index: index)))
+                            results.append(.success(try Self.place(item.statement, details: item.details, verifiedUnder: index < verifiedUnder.count ? verifiedUnder[index] : nil,
+                                                                   writer: &writer, logKey: logKey, now: clock(), index: index)))
                         } catch let e as LedgerError where e.isRefusal {
                             results.append(.failure(e))
                         }
@@ -144,14 +147,14 @@ extension Ledger {
         public var registry: KeyRegistry? { state?.registry }
     }
 
-    private static func place(_ statement: SignedStatement, details: SealedDetails, writer: inout EntryWriter, logKey: SigningKey,
+    private static func place(_ statement: SignedStatement, details: SealedDetails, verifiedUnder: PublicKey?, writer: inout EntryWriter, logKey: SigningKey,
                               now: Timestamp, index: Int) throws -> StoredEntry {
         let state = writer.verifier.state
         guard details.digest == statement.envelope.details.digest else {
             throw LedgerError.invalidEvent("the details sent are not the ones the statement's details_digest commits to (the salt or the details differ)", index: index)
         }
         // The key id names one public key (its hash), so the enrolled key is the only one to try.
-        if let enrolled = state.registry[statement.envelope.actor.keyID], !statement.verifies(under: enrolled.publicKey) {
+        if let enrolled = state.registry[statement.envelope.actor.keyID], enrolled.publicKey != verifiedUnder, !statement.verifies(under: enrolled.publicKey) {
             throw LedgerError.badStatementSignature(keyID: enrolled.keyID, index: index)
         }
         let recordedAt = max(now, state.lastRecordedAt ?? now)
