@@ -161,6 +161,17 @@ func witnessQuorum(_ note: [UInt8], witnesses: [String], quorum: Int?) throws ->
     return cosigned
 }
 
+/// Each given witness that validly cosigned `note`, with the time of its cosignature (POSIX
+/// seconds): every entry the checkpoint covers was recorded before it.
+func witnessTimes(_ note: [UInt8], witnesses: [String]) throws -> [(name: String, time: Int64)] {
+    guard !witnesses.isEmpty else { return [] }
+    let (text, signatures) = try SignedNote.parse(note)
+    guard let checkpoint = Checkpoint(body: text) else { return [] }
+    return witnesses.compactMap(Cosigner.init(verifierKey:)).compactMap { c in
+        (try? c.verifiedTime(of: checkpoint, in: signatures)).flatMap { $0 }.map { (c.name, Int64($0)) }
+    }
+}
+
 /// `--witness VKEY` (repeatable) and `--quorum K`: the witnesses whose cosignatures a checkpoint must carry.
 struct WitnessOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A witness's cosigning verifier key that must have cosigned the checkpoint (repeatable).", valueName: "vkey"))

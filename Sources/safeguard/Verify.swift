@@ -87,6 +87,9 @@ extension Safeguard {
                 update = try state.map(AuditState.Update.init(creating:))
             }
             var frontier = MerkleFrontier()
+            // The latest recording time among the entries the kept checkpoint covers: no later than
+            // any witness's cosignature of it, or the log dated them after they were witnessed.
+            var latestCovered: Timestamp?
             var rootAtKept: [UInt8]? = kept?.checkpoint.size == 0 ? Merkle.emptyRoot : nil
             let v: Ledger.Verification
             do {
@@ -99,6 +102,7 @@ extension Safeguard {
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
                 }, onEntry: { row, envelope in
                     try update?.add(row, envelope)
+                    if let kept, envelope.seq < kept.checkpoint.size { latestCovered = max(latestCovered ?? envelope.recordedAt, envelope.recordedAt) }
                     guard fromGenesis, let kept, frontier.size < kept.checkpoint.size else { return }
                     frontier.append(row.entryHash)
                     if frontier.size == kept.checkpoint.size { rootAtKept = frontier.root }
@@ -118,6 +122,7 @@ extension Safeguard {
                              : sinceCheckpoint ? nil : "The ledger cannot be relied on from sequence number \(failure.seq) onward; events before it verified.")
             }
             var held: (Checkpoint, [String])? = nil
+            var bounds: [(name: String, time: Int64)] = []
             if let kept {
                 let c = kept.checkpoint
                 guard sameBytes(c.origin, v.summary.origin) else {
@@ -135,6 +140,15 @@ extension Safeguard {
                     }
                 }
                 held = (c, kept.cosigned)
+                // Time is proven, not claimed: each witness's cosignature time bounds when every entry
+                // it covers was recorded (docs/FORMAT.md §6.4).
+                bounds = try witnessTimes(kept.note, witnesses: witnesses.witness)
+                for b in bounds {
+                    if let latest = latestCovered, latest.seconds > b.time {
+                        throw ProofRefused("TIME: entries before seq \(c.size) are dated as late as \(latest), but \(b.name) cosigned the checkpoint covering them at "
+                                           + "\(Timestamp(seconds: b.time)): the log dated them after they were witnessed (only the log key's holder can). Keep the checkpoint and this file as evidence.")
+                    }
+                }
             }
             // The state is written first: the report says it covers these events only once it does.
             if let update {
@@ -145,7 +159,7 @@ extension Safeguard {
                     try AuditState.create(state, update, rootKey: anchor, origin: v.summary.origin)
                 }
             }
-            report(v, anchor: anchor, checkpoint: held, statePath: state)
+            report(v, anchor: anchor, checkpoint: held, statePath: state, bounds: bounds)
         }
 
         /// Writes the evidence, when asked for (`--evidence`), of a log that no longer holds the
@@ -187,7 +201,7 @@ extension Safeguard {
             return ExitCode(ExitStatus.verificationFailed)
         }
 
-        func report(_ v: Ledger.Verification, anchor: PublicKey, checkpoint: (Checkpoint, [String])?, statePath: String?) {
+        func report(_ v: Ledger.Verification, anchor: PublicKey, checkpoint: (Checkpoint, [String])?, statePath: String?, bounds: [(name: String, time: Int64)] = []) {
             let s = v.summary
             if output.json {
                 var o: [String: JSONValue] = [
@@ -206,7 +220,9 @@ extension Safeguard {
                 }
                 if let statePath { o["state"] = .string(statePath) }
                 if let (c, w) = checkpoint {
-                    o["checkpoint"] = ["size": .integer(c.size), "root": .string(Base64.encode(c.root)), "consistent": true, "witnesses": .array(w.map { .string($0) })]
+                    o["checkpoint"] = ["size": .integer(c.size), "root": .string(Base64.encode(c.root)), "consistent": true, "witnesses": .array(w.map { .string($0) }),
+                                       "recorded_before": .array(bounds.map { ["witness": .string($0.name), "time": .string(Timestamp(seconds: $0.time).description),
+                                                                               "first_seq": 0, "last_seq": .integer(c.size - 1)] })]
                 }
                 if let f = s.firstOccurred, let l = s.lastOccurred { o["first_occurred_at"] = .string(f.description); o["last_occurred_at"] = .string(l.description) }
                 if let f = s.firstRecorded, let l = s.lastRecorded { o["first_recorded_at"] = .string(f.description); o["last_recorded_at"] = .string(l.description) }
@@ -241,6 +257,9 @@ extension Safeguard {
             if v.from == 0, let (c, w) = checkpoint {
                 print("Checkpoint: the log still holds your checkpoint of \(c.size) events unchanged (root \(Base64.encode(c.root)))"
                       + (w.isEmpty ? "." : "; cosigned by \(w.joined(separator: ", ")).") + (s.events > c.size ? " \(s.events - c.size) events were added since." : ""))
+            }
+            if let (c, _) = checkpoint, c.size > 0 {
+                for b in bounds { print("Time: seq 0-\(c.size - 1) recorded before \(Timestamp(seconds: b.time)), cosigned by \(b.name).") }
             }
             if v.from == 0, let statePath { print("State: your record of these \(s.events) events is in \(statePath); 'verify --state \(statePath)' will check only what is added after them.") }
             if !s.flagged.isEmpty {
