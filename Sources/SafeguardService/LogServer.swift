@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -30,6 +33,8 @@ public struct LogServer: Sendable {
         public var requestTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(30)
         public var maxBatch = 512
+        /// Witnesses to send each new checkpoint to (c2sp.org/tlog-witness), with their keys.
+        public var witnesses: [(url: String, cosigner: Cosigner)] = []
         public var clock: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
 
         public init(ledgerPath: String, logKey: SigningKey, checkpointStatePath: String) {
@@ -204,13 +209,13 @@ public struct LogServer: Sendable {
     }
 
     /// The request body, at most `maxRequestBytes`, within `timeout` (a slow sender is cut off).
-    static func collect(_ request: Request, timeout: Duration) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > ServiceAPI.maxRequestBytes {
-            throw ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
+    static func collect(_ request: Request, timeout: Duration, limit: Int = ServiceAPI.maxRequestBytes) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw ServiceError.tooLarge(limit)
         }
         let body = request.body
         let buffer = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
-            group.addTask { try await body.collect(upTo: ServiceAPI.maxRequestBytes) }
+            group.addTask { try await body.collect(upTo: limit) }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 throw ServiceError.timeout
@@ -331,14 +336,72 @@ final class Checkpoints: @unchecked Sendable {
             let ledger = try Ledger.open(at: config.ledgerPath, readOnly: false)
             let signed = try CheckpointSigner.sign(ledger, key: config.logKey, statePath: config.checkpointStatePath, trustAnchor: config.trustAnchor,
                                                    at: config.clock(), notAfter: Timestamp(seconds: config.clock().seconds + 600))
+            if signed.new { logger.info("checkpoint", metadata: ["size": "\(signed.checkpoint.size)", "verified": "\(signed.verified)"]) }
+            // The witnesses' cosignatures, added to the note as they come (each checked).
+            var cosigned = signed.note
+            if signed.new || witnessed < signed.checkpoint.size {
+                for w in config.witnesses {
+                    if let line = witness(w, signed, ledger) { cosigned += line }
+                }
+                witnessed = signed.checkpoint.size
+            } else if let kept = latest, signedSize == signed.checkpoint.size {
+                cosigned = kept
+            }
             lock.lock()
-            note = signed.note
+            note = cosigned
             signedSize = signed.checkpoint.size
             size = max(size, signedSize)
             lock.unlock()
-            if signed.new { logger.info("checkpoint", metadata: ["size": "\(signed.checkpoint.size)", "verified": "\(signed.verified)"]) }
         } catch {
             logger.error("checkpoint not signed", metadata: ["error": "\(String(describing: error).replacingOccurrences(of: "\n", with: " "))"])
         }
+    }
+
+    /// The size each witness last cosigned, as far as this service knows (from its answers).
+    private var witnessSizes: [String: Int64] = [:]
+    private var witnessed: Int64 = -1
+
+    /// Sends `signed` to witness `w` with a consistency proof from the size it last cosigned
+    /// (asking it first, with old size 0, when that is not known: it answers 409 with its size);
+    /// returns its cosignature line once it checks out, or nil (logged).
+    private func witness(_ w: (url: String, cosigner: Cosigner), _ signed: CheckpointSigner.Signed, _ ledger: Ledger) -> [UInt8]? {
+        for _ in 0..<3 {
+            let old = witnessSizes[w.url] ?? 0
+            do {
+                let proof = old == 0 || old == signed.checkpoint.size ? [] : try ledger.consistencyProof(old: old, new: signed.checkpoint.size)
+                let body = ProofText.Consistency(old: old, proof: proof, checkpoint: signed.note).text
+                guard let url = URL(string: w.url.hasSuffix("/") ? w.url + "add-checkpoint" : w.url + "/add-checkpoint") else { return nil }
+                var r = URLRequest(url: url, timeoutInterval: 10)
+                r.httpMethod = "POST"
+                r.httpBody = Data(body)
+                let (data, status) = try LogClient.send(r)
+                switch status {
+                case 200:
+                    let lines = [UInt8](data)
+                    let (_, sigs) = try SignedNote.parse(signed.note + lines)
+                    guard let time = try w.cosigner.verifiedTime(of: signed.checkpoint, in: sigs) else {
+                        logger.error("witness answered without its cosignature", metadata: ["witness": "\(w.cosigner.name)"])
+                        return nil
+                    }
+                    witnessSizes[w.url] = signed.checkpoint.size
+                    logger.info("cosigned", metadata: ["witness": "\(w.cosigner.name)", "size": "\(signed.checkpoint.size)", "time": "\(Timestamp(seconds: Int64(time)))"])
+                    let mine = sigs.filter { sameBytes($0.name, w.cosigner.name) && $0.keyID == w.cosigner.keyID }
+                    return mine.first.map { Array($0.line.utf8) }
+                case 409:
+                    guard let size = Int64(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), size != old else {
+                        logger.critical("witness refused the checkpoint as conflicting", metadata: ["witness": "\(w.cosigner.name)", "answer": "\(String(decoding: data.prefix(200), as: UTF8.self))"])
+                        return nil
+                    }
+                    witnessSizes[w.url] = size
+                default:
+                    logger.error("witness refused the checkpoint", metadata: ["witness": "\(w.cosigner.name)", "status": "\(status)", "answer": "\(String(decoding: data.prefix(200), as: UTF8.self))"])
+                    return nil
+                }
+            } catch {
+                logger.error("witness not reached", metadata: ["witness": "\(w.cosigner.name)", "error": "\(error)"])
+                return nil
+            }
+        }
+        return nil
     }
 }

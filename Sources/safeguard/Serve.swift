@@ -35,6 +35,8 @@ extension Safeguard {
         var checkpointEvents: Int64 = 1000
         @Option(name: .customLong("rate-limit"), help: ArgumentHelp("Requests per second each practitioner's key may make (bursts of 4 times as many are allowed).", valueName: "n"))
         var rateLimit: Double = 50
+        @Option(help: ArgumentHelp("A witness to send each new checkpoint to, as \"URL VKEY\" (its c2sp.org/tlog-witness address and cosigning verifier key; repeatable). Its cosignatures are added to the checkpoint served at /checkpoint.", valueName: "url vkey"))
+        var witness: [String] = []
         @Option(name: .customLong("request-timeout"), help: ArgumentHelp("How long a client may take to send one request before it is cut off (slow senders hold connections).", valueName: "seconds"))
         var requestTimeout: Double = 10
 
@@ -43,6 +45,12 @@ extension Safeguard {
             guard checkpointEvery >= 1, checkpointEvery <= 86400 else { throw ValidationError("--checkpoint-every must be between 1 and 86400 seconds") }
             guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
             guard rateLimit > 0 else { throw ValidationError("--rate-limit must be more than 0") }
+            for w in witness {
+                let parts = w.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2, URL(string: parts[0])?.scheme != nil, Cosigner(verifierKey: parts[1]) != nil else {
+                    throw ValidationError("--witness must be \"URL VKEY\": the witness's address (e.g. http://127.0.0.1:8089) and its cosigning verifier key (NAME+HEX8+BASE64)")
+                }
+            }
             guard requestTimeout >= 0.1, requestTimeout <= 600 else { throw ValidationError("--request-timeout must be between 0.1 and 600 seconds") }
         }
 
@@ -62,6 +70,10 @@ extension Safeguard {
             config.checkpointEveryEvents = checkpointEvents
             config.ratePerKey = rateLimit
             config.burstPerKey = rateLimit * 4
+            config.witnesses = witness.map { w in
+                let parts = w.split(separator: " ", maxSplits: 1).map(String.init)
+                return (parts[0], Cosigner(verifierKey: parts[1])!)
+            }
             config.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
             config.idleTimeout = .milliseconds(Int64(max(requestTimeout * 3, 1) * 1000))
             LoggingSystem.bootstrap { JSONLogHandler(label: $0) }

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 extension Safeguard {
     struct Witness: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Act as a witness (an agency or the inspectorate): cosign the log's checkpoints only if they extend the last one you cosigned.",
-            subcommands: [AddCheckpoint.self])
+            subcommands: [AddCheckpoint.self, WitnessServe.self])
     }
 }
 
@@ -96,4 +98,63 @@ extension Safeguard.Witness {
 struct WitnessConflict: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
+}
+
+extension Safeguard.Witness {
+    struct WitnessServe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "serve",
+            abstract: "Serve c2sp.org/tlog-witness's add-checkpoint over HTTP: cosign the log's checkpoints as the log service sends them.",
+            discussion: """
+                POST /add-checkpoint takes an old size, a consistency proof and a signed checkpoint, and \
+                answers with your cosignature (200) once the checkpoint is signed by a --log-key you trust \
+                and extends the last one you cosigned for that log; 409 with the size you last cosigned \
+                (text/x.tlog.size) when the request starts elsewhere; 422 when the proof does not verify; \
+                403 when the log's signature does not; 404 for a log you do not witness. Two checkpoints of \
+                one size with different roots are misbehaviour: the evidence is written to --evidence-dir \
+                and logged. The state file records what you cosigned, durably, before each answer. Runs in \
+                the foreground; SIGTERM stops it. Give the log service your verifier key ('--vkey').
+                """)
+
+        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"))
+        var key: String
+        @Option(help: ArgumentHelp("Your witness name (a schema-less URL, e.g. inspectorate.example/w1).", valueName: "name"))
+        var name: String
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("A log's checkpoint verifier key, or a file holding it (repeatable: one per log you witness).", valueName: "vkey"))
+        var logKeys: [String] = []
+        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"))
+        var state: String
+        @Option(name: .customLong("evidence-dir"), help: ArgumentHelp("Where to write evidence of a log's misbehaviour (default: the state file's folder).", valueName: "path"))
+        var evidenceDir: String?
+        @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
+        var listen = "127.0.0.1:8089"
+        @Flag(help: "Print your cosigning verifier key (NAME+ID+KEY, type 0x04) for the log service, and serve nothing.")
+        var vkey = false
+
+        func run() throws {
+            let signer = try loadSigningKey(key)
+            guard let me = Cosigner(name: name, publicKey: signer.publicKey) else {
+                throw InputError("--name must be non-empty with no spaces or '+' (e.g. inspectorate.example/w1)")
+            }
+            if vkey { print(me.verifierKey); return }
+            guard !logKeys.isEmpty else { throw ValidationError("give at least one --log-key: the logs you witness") }
+            let logs = try logKeys.map { try noteVerifier($0, what: "--log-key") }
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port), colon != listen.startIndex else {
+                throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8089")
+            }
+            _ = try Witness.State.load(state)
+            let folder = evidenceDir ?? { let d = (state as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }()
+            var config = WitnessServer.Configuration(name: name, key: signer, logs: logs, statePath: state, evidenceFolder: folder)
+            config.host = String(listen[..<colon])
+            config.port = port
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            let server = WitnessServer(config, logger: Logger(label: "safeguard.witness"))
+            let host = config.host
+            try runAsync {
+                try await server.run { port in
+                    FileHandle.standardOutput.write(Data("safeguard witness serve: listening on http://\(host):\(port) as \(me.name)\n".utf8))
+                }
+            }
+        }
+    }
 }

@@ -191,6 +191,62 @@ final class ServiceTests: XCTestCase {
         }
     }
 
+    /// A witness served over HTTP (c2sp.org/tlog-witness) cosigns the service's checkpoints as
+    /// it sends them; the checkpoint at /checkpoint carries the cosignature, and `verify` with
+    /// the witness's key proves when the events it covers were recorded, at the latest.
+    func testAWitnessCosignsTheServicesCheckpointsAndVerifyProvesWhen() throws {
+        var r = try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let logVKey = try cli.run("checkpoint", "--key", cli.path("log.key"), "--vkey").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let wVKey = try cli.run("witness", "serve", "--key", cli.path("w.key"), "--name", "inspectorate.example/w1", "--state", cli.path("w.state"), "--vkey")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let witness = try ServiceProcess.start(cli, arguments: ["witness", "serve", "--key", cli.path("w.key"), "--name", "inspectorate.example/w1",
+                                                                "--log-key", logVKey, "--state", cli.path("w.state"), "--listen", "127.0.0.1:0"])
+        defer { witness.stop() }
+        server.stop()
+        server = try ServiceProcess.start(cli, extra: ["--checkpoint-every", "1", "--witness", "\(witness.url) \(wVKey)"])
+        let before = Int64(Date().timeIntervalSince1970)
+        r = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Wait for a checkpoint covering it, cosigned.
+        var note = ""
+        for _ in 0..<100 {
+            let (data, status) = try LogClient.send(URLRequest(url: URL(string: server.url + "/checkpoint")!))
+            note = String(decoding: data, as: UTF8.self)
+            if status == 200, note.contains("\n\(CLI.firstFree + 1)\n") || note.contains("\n\(CLI.firstFree + 2)\n"), note.contains("— inspectorate.example/w1 ") { break }
+            usleep(100_000)
+        }
+        XCTAssertTrue(note.contains("— inspectorate.example/w1 "), note)
+        try note.write(toFile: cli.path("cp.txt"), atomically: true, encoding: .utf8)
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--checkpoint", cli.path("cp.txt"), "--log-key", logVKey, "--witness", wVKey, "--json")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let json = try JSONParser.parse(Array(r.stdout.utf8))
+        let bound = try XCTUnwrap(json["checkpoint"]?["recorded_before"]?.arrayValue?.first)
+        XCTAssertEqual(bound["witness"]?.stringValue, "inspectorate.example/w1")
+        let t = try XCTUnwrap(bound["time"]?.stringValue.flatMap(Timestamp.init(canonical:)))
+        XCTAssertGreaterThanOrEqual(t.seconds, before)
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--checkpoint", cli.path("cp.txt"), "--log-key", logVKey, "--witness", wVKey)
+        XCTAssertTrue(r.stdout.contains("recorded before \(t), cosigned by inspectorate.example/w1"), r.stdout)
+
+        // The witness's own answers (c2sp.org/tlog-witness): a request from a stale size gets 409
+        // and the size it cosigned; an unknown log 404; a checkpoint not signed by the log 403.
+        let parts = note.components(separatedBy: "\n\n")
+        let body = Array(("old 0\n\n" + parts[0] + "\n\n" + parts[1].split(separator: "\n")[0] + "\n").utf8)
+        var req = URLRequest(url: URL(string: witness.url + "/add-checkpoint")!)
+        req.httpMethod = "POST"
+        req.httpBody = Data(body)
+        var (answer, status) = try LogClient.send(req)
+        XCTAssertEqual(status, 409, String(decoding: answer, as: UTF8.self))
+        XCTAssertEqual(Int64(String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)).map { $0 > 0 }, true)
+        req.httpBody = Data(("old 0\n\nother.example/log\n1\n" + String(repeating: "A", count: 43) + "=\n\n— other.example/log AAAAAAAA\n").utf8)
+        (answer, status) = try LogClient.send(req)
+        XCTAssertEqual(status, 404, String(decoding: answer, as: UTF8.self))
+        let forged = parts[0] + "\n\n— test.example/ledger " + Base64.encode([UInt8](repeating: 1, count: 68)) + "\n"
+        req.httpBody = Data(("old 0\n\n" + forged).utf8)
+        (answer, status) = try LogClient.send(req)
+        XCTAssertTrue([403, 400].contains(status), "\(status) \(String(decoding: answer, as: UTF8.self))")
+    }
+
     /// SIGTERM: the service finishes what it received and exits 0. SIGKILL mid-load: every
     /// event acknowledged before the kill is in the ledger after a restart, which verifies.
     func testSIGKILLKeepsEveryAcknowledgedEvent() throws {
@@ -243,10 +299,10 @@ final class ServiceProcess {
     var url: String { "http://127.0.0.1:\(port)" }
     let stderrPath: String
 
-    static func start(_ cli: CLI, extra: [String] = []) throws -> ServiceProcess {
+    static func start(_ cli: CLI, extra: [String] = [], arguments: [String]? = nil) throws -> ServiceProcess {
         let p = Process()
         p.executableURL = CLI.executable
-        p.arguments = ["serve", "--listen", "127.0.0.1:0", "--log-key", cli.path("log.key"), "--trust-file", cli.path("root.key.pub")] + extra
+        p.arguments = arguments ?? (["serve", "--listen", "127.0.0.1:0", "--log-key", cli.path("log.key"), "--trust-file", cli.path("root.key.pub")] + extra)
         p.environment = cli.env
         p.currentDirectoryURL = cli.dir
         let out = cli.path("serve-\(UUID().uuidString).out"), err = out + ".err"
