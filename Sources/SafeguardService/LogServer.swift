@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Hummingbird
 import HummingbirdCore
+import HTTPTypes
 import Logging
 import Metrics
 import NIOCore
@@ -33,6 +34,8 @@ public struct LogServer: Sendable {
         public var requestTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(30)
         public var maxBatch = 512
+        /// The roles whose keys may read entry bundles (c2sp.org/tlog-tiles `tile/entries`).
+        public var readRoles: Set<String> = ["analyst", "mase_chair"]
         /// Witnesses to send each new checkpoint to (c2sp.org/tlog-witness), with their keys.
         public var witnesses: [(url: String, cosigner: Cosigner)] = []
         public var clock: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
@@ -148,7 +151,36 @@ public struct LogServer: Sendable {
             guard let note = checkpoints.latest else {
                 return Self.json(503, ServiceError.unavailable("no checkpoint signed yet: try again in a few seconds").json)
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: note)))
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "max-age=5"], body: .init(byteBuffer: ByteBuffer(bytes: note)))
+        }
+        // c2sp.org/tlog-tiles: hash tiles for anyone; entry bundles for keys of the read roles.
+        let readRoles = config.readRoles, clock = config.clock
+        router.get("/tile/**") { request, context -> Response in
+            let parts = context.parameters.getCatchAll()
+            guard let tile = TilePath(parts) else {
+                return Self.json(404, ServiceError.notFound("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)").json)
+            }
+            if let level = tile.level {
+                return await Self.answerBytes(redacting: redact) {
+                    guard let bytes = try await Self.blocking({ try reader.tile(level: level, index: tile.index, width: tile.width) }) else {
+                        throw ServiceError.notFound("the log is not yet large enough for tile \(tile.path)")
+                    }
+                    return bytes
+                }
+            }
+            return await Self.answerBytes(redacting: redact) {
+                let who = try Self.authenticate(request, roles: readRoles, now: clock(), sequencer: sequencer)
+                guard let entries = try await Self.blocking({ try reader.entryBundle(index: tile.index, width: tile.width) }) else {
+                    throw ServiceError.notFound("the log is not yet large enough for entry bundle \(tile.path)")
+                }
+                var bundle: [UInt8] = []
+                for e in entries {
+                    guard e.count <= 0xFFFF else { throw ServiceError(status: 500, code: "entry_too_large", message: "an entry in \(tile.path) is over 65,535 bytes and cannot be bundled (c2sp.org/tlog-tiles): read it from a copy of the ledger", exitCode: 4) }
+                    bundle += [UInt8(e.count >> 8), UInt8(e.count & 0xFF)] + e
+                }
+                logger.info("entries read", metadata: ["tile": "\(tile.path)", "key_id": "\(who.keyID)", "agency": "\(who.actor.agency)", "role": "\(who.actor.role)"])
+                return bundle
+            }
         }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
@@ -206,6 +238,35 @@ public struct LogServer: Sendable {
         var response = json(told.status, told.json)
         if told.status == 401 { response.headers[.wwwAuthenticate] = "safeguard-statement" }
         return response
+    }
+
+    /// `answer` for a handler whose success is bytes (a tile or bundle, immutable once served).
+    static func answerBytes(redacting path: String, _ body: () async throws -> [UInt8]) async -> Response {
+        var bytes: [UInt8] = []
+        let r = await answer(redacting: path) { bytes = try await body(); return (200, .object([:])) }
+        guard r.status == .ok else { return r }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: "public, max-age=31536000, immutable"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The enrolment of the key that signed this read (`SignedRead`), which must hold one of `roles`.
+    static func authenticate(_ request: Request, roles: Set<String>, now: Timestamp, sequencer: Sequencer) throws -> KeyRecord {
+        guard let keyID = request.headers[HTTPField.Name("Safeguard-Key")!], let timeText = request.headers[HTTPField.Name("Safeguard-Time")!],
+            let sigText = request.headers[HTTPField.Name("Safeguard-Signature")!]
+        else { throw ServiceError.unauthenticated("entry bundles are for enrolled keys of the roles \(roles.sorted().joined(separator: ", ")): sign the request (Safeguard-Key, Safeguard-Time, Safeguard-Signature; docs/SERVICE.md)") }
+        guard let time = Int64(timeText), abs(time - now.seconds) <= SignedRead.skew else {
+            throw ServiceError.unauthenticated("Safeguard-Time is not within 5 minutes of the service's clock (\(now)): check this machine's clock")
+        }
+        guard let record = sequencer.enrolment(keyID), record.revokedAt == nil else {
+            throw ServiceError.forbidden("key \(keyID.prefix(32)) is not enrolled in this ledger, or was revoked")
+        }
+        guard let sig = Base64.decode(sigText), record.publicKey.verify(signature: sig, message: SignedRead.message(method: "GET", path: request.uri.path, time: time)) else {
+            throw ServiceError.unauthenticated("Safeguard-Signature does not verify under key \(keyID): sign 'safeguard/read/v1', the method and path, and the time")
+        }
+        guard roles.contains(record.actor.role) else {
+            throw ServiceError.forbidden("key \(keyID) is enrolled as \(record.actor.role); entry bundles are for \(roles.sorted().joined(separator: ", "))")
+        }
+        return record
     }
 
     /// The request body, at most `maxRequestBytes`, within `timeout` (a slow sender is cut off).

@@ -41,6 +41,13 @@ public final class Sequencer: @unchecked Sendable {
         return keys[keyID]?.publicKey
     }
 
+    /// The enrolment of `keyID` as of the last batch.
+    public func enrolment(_ keyID: String) -> KeyRecord? {
+        lock.lock()
+        defer { lock.unlock() }
+        return keys[keyID]
+    }
+
     /// Places `submission`, returning its entry or why it was refused, once durable.
     public func submit(_ submission: ServiceAPI.Submission) async throws -> Outcome {
         try await withCheckedThrowingContinuation { c in

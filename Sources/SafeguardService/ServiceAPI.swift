@@ -113,6 +113,74 @@ public enum ServiceAPI {
     }
 }
 
+/// A c2sp.org/tlog-tiles path after `tile/`: `<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, with
+/// `<N>` in zero-padded 3-digit elements, all but the last prefixed with `x`.
+public struct TilePath: Equatable, Sendable {
+    /// nil for an entry bundle.
+    public let level: Int?
+    public let index: Int64
+    /// 256 for a full tile.
+    public let width: Int
+
+    public init(level: Int?, index: Int64, width: Int) { self.level = level; self.index = index; self.width = width }
+
+    public init?(_ parts: [Substring]) {
+        guard let head = parts.first else { return nil }
+        if head == "entries" {
+            level = nil
+        } else {
+            guard let l = Int(head), (0...63).contains(l), String(l) == head else { return nil }
+            level = l
+        }
+        var rest = Array(parts.dropFirst())
+        var width = 256
+        if rest.count >= 2, let last = rest.last, rest[rest.count - 2].hasSuffix(".p") {
+            guard let w = Int(last), (1...255).contains(w), String(w) == last else { return nil }
+            width = w
+            rest.removeLast()
+            rest[rest.count - 1] = rest[rest.count - 1].dropLast(2)
+        }
+        guard !rest.isEmpty, rest.count <= 7 else { return nil }
+        var n: Int64 = 0
+        for (i, element) in rest.enumerated() {
+            var digits = element
+            if i < rest.count - 1 {
+                guard digits.first == "x" else { return nil }
+                digits = digits.dropFirst()
+            }
+            guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let d = Int64(digits) else { return nil }
+            n = n * 1000 + d
+        }
+        index = n
+        self.width = width
+    }
+
+    /// The path after `tile/`.
+    public var path: String {
+        var digits: [String] = []
+        var n = index
+        repeat { digits.insert(String(format: "%03lld", n % 1000), at: 0); n /= 1000 } while n > 0
+        let elements = digits.enumerated().map { $0.offset < digits.count - 1 ? "x" + $0.element : $0.element }.joined(separator: "/")
+        return (level.map(String.init) ?? "entries") + "/" + elements + (width < 256 ? ".p/\(width)" : "")
+    }
+}
+
+/// A read request signed by an enrolled key (entry bundles): headers `Safeguard-Key` (key id),
+/// `Safeguard-Time` (POSIX seconds) and `Safeguard-Signature` (base64 Ed25519 over
+/// `safeguard/read/v1` LF METHOD SP PATH LF TIME LF). Accepted within 5 minutes of the service's clock.
+public enum SignedRead {
+    public static let skew: Int64 = 300
+
+    public static func message(method: String, path: String, time: Int64) -> [UInt8] {
+        Array("safeguard/read/v1\n\(method) \(path)\n\(time)\n".utf8)
+    }
+
+    public static func headers(method: String, path: String, key: SigningKey, time: Int64) -> [String: String] {
+        ["Safeguard-Key": key.publicKey.keyID, "Safeguard-Time": String(time),
+         "Safeguard-Signature": Base64.encode(key.sign(message(method: method, path: path, time: time)))]
+    }
+}
+
 /// Why the service refused a request, with the one-line message, exit code and HTTP status
 /// the command line would give for the same problem.
 public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -139,6 +207,8 @@ public struct ServiceError: Error, Equatable, CustomStringConvertible, Sendable 
     }
     public static let timeout = ServiceError(status: 408, code: "timeout", message: "the request was not received in time: send it again", exitCode: 4)
     public static func notFound(_ m: String) -> ServiceError { .init(status: 404, code: "not_found", message: m, exitCode: 3) }
+    public static func unauthenticated(_ m: String) -> ServiceError { .init(status: 401, code: "unauthenticated", message: m, exitCode: 3) }
+    public static func forbidden(_ m: String) -> ServiceError { .init(status: 403, code: "forbidden", message: m, exitCode: 3) }
     public static func unavailable(_ m: String) -> ServiceError { .init(status: 503, code: "unavailable", message: m, exitCode: 4) }
 
     /// The service's answer to a refusal by the ledger.

@@ -98,4 +98,39 @@ extension Ledger {
             return try Merkle.consistencyProof(old: old, new: new) { try TreeStore.node(db, $0, $1) }
         }
     }
+
+    /// A c2sp.org/tlog-tiles hash tile: the `width` hashes at tile level `level` from tile
+    /// `index`, each the root of a complete subtree of 256^level entries (at level 0, the
+    /// entries' hashes). Nil when the log is not yet large enough for it.
+    public func tile(level: Int, index: Int64, width: Int) throws -> [UInt8]? {
+        precondition((0...63).contains(level) && (1...256).contains(width))
+        return try withTree { db in
+            let height = 8 * level
+            guard height < 63 else { return nil }
+            let first = index * 256
+            let (end, overflow) = (first + Int64(width)).multipliedReportingOverflow(by: Int64(1) << height)
+            guard index >= 0, !overflow, end <= (try Self.treeSize(db)) else { return nil }
+            var out: [UInt8] = []
+            out.reserveCapacity(width * Merkle.hashSize)
+            for i in 0..<Int64(width) { out += try TreeStore.node(db, height, first + i) }
+            return out
+        }
+    }
+
+    /// The entries of a c2sp.org/tlog-tiles entry bundle: the entry bytes (docs/FORMAT.md §5,
+    /// the Merkle leaf input) of the `width` entries from `index * 256`. Nil when the log is not
+    /// yet large enough for it.
+    public func entryBundle(index: Int64, width: Int) throws -> [[UInt8]]? {
+        precondition((1...256).contains(width))
+        return try withTree { db in
+            let first = index * 256
+            guard index >= 0, first + Int64(width) <= (try Self.treeSize(db)) else { return nil }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT seq, CASE WHEN length(envelope) > \(Entry.maxCanonicalBytes) THEN x'' ELSE envelope END,
+                       CASE WHEN length(signature) > 64 THEN x'' ELSE signature END FROM events WHERE seq >= ? AND seq < ? ORDER BY seq
+                """, arguments: [first, first + Int64(width)])
+            guard rows.count == width else { throw LedgerError.sqlite(path: path, message: "events are missing between \(first) and \(first + Int64(width)): run 'safeguard verify'") }
+            return try rows.map { Entry(canonical: try RowReader.blob($0, 1, "envelope"), signature: try RowReader.blob($0, 2, "signature")).entryBytes }
+        }
+    }
 }

@@ -31,13 +31,7 @@ final class OpenAPITests: XCTestCase {
     static let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
     override func setUpWithError() throws {
-        cli = try CLI()
-        try cli.makeLedger()
-        var r = try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        r = try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub"))
-        XCTAssertEqual(r.status, 0, r.stderr)
-        server = try ServiceProcess.start(cli)
+        (cli, server) = try ServiceProcess.servedLedger()
     }
 
     override func tearDown() { server?.stop() }
@@ -187,6 +181,11 @@ final class OpenAPITests: XCTestCase {
                 .map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             registered.insert("\(m.1.uppercased()) \(path)")
         }
+        // The tiles (tile/<L>/<N>[.p/<W>], tile/entries/…) are c2sp.org/tlog-tiles's, whose
+        // multi-segment paths OpenAPI cannot template: the description points to that
+        // specification instead (and ServiceTests.testTilesAndEntryBundles checks them).
+        XCTAssertTrue(registered.remove("GET /tile/**") != nil, "the tiles' route was not found: \(registered)")
+        XCTAssertTrue(String(describing: doc["info"] ?? "").contains("c2sp.org/tlog-tiles"), "the description points to the tiles' specification")
         XCTAssertTrue(Self.knownRoutes.isSubset(of: registered), "LogServer.swift's routes were not all found: \(registered)")
         XCTAssertTrue(Self.knownRoutes.isSubset(of: described), "routes the service answers are not described: \(Self.knownRoutes.subtracting(described).sorted())")
         XCTAssertEqual(described.subtracting(registered), [], "described routes the service does not register")

@@ -14,13 +14,7 @@ final class ServiceTests: XCTestCase {
     var server: ServiceProcess!
 
     override func setUpWithError() throws {
-        cli = try CLI()
-        try cli.makeLedger()
-        var r = try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        r = try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub"))
-        XCTAssertEqual(r.status, 0, r.stderr)
-        server = try ServiceProcess.start(cli, extra: ["--request-timeout", "2", "--rate-limit", "100"])
+        (cli, server) = try ServiceProcess.servedLedger(extra: ["--request-timeout", "2", "--rate-limit", "100"])
     }
 
     override func tearDown() { server?.stop() }
@@ -247,6 +241,56 @@ final class ServiceTests: XCTestCase {
         XCTAssertTrue([403, 400].contains(status), "\(status) \(String(decoding: answer, as: UTF8.self))")
     }
 
+    /// c2sp.org/tlog-tiles: hash tiles for anyone (each entry's hash at level 0, checked here
+    /// against the entries themselves); entry bundles only for a key of a read role, with a
+    /// signed request.
+    func testTilesAndEntryBundles() throws {
+        var r = try cli.run("keys", "generate", "--out", cli.path("analyst.key"), "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("keys", "enrol", "--server", server.url, "--key", cli.path("root.key"), "--public", cli.path("analyst.key.pub"),
+                        "--agency", "mash", "--role", "analyst", "--practitioner", "Analyst 0001")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let size = Int(try server.size())
+        XCTAssertLessThan(size, 256)
+        let tilePath = TilePath(level: 0, index: 0, width: size).path
+        XCTAssertEqual(tilePath, "0/000.p/\(size)")
+        XCTAssertEqual(TilePath("0/x001/x234/067.p/7".split(separator: "/")), TilePath(level: 0, index: 1_234_067, width: 7))
+        XCTAssertNil(TilePath("0/1/2".split(separator: "/")))
+        let (tile, status) = try LogClient.send(URLRequest(url: URL(string: "\(server.url)/tile/\(tilePath)")!))
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(tile.count, 32 * size)
+        let (_, tooBig) = try LogClient.send(URLRequest(url: URL(string: "\(server.url)/tile/0/000.p/\(size + 1)")!))
+        XCTAssertEqual(tooBig, 404, "a tile the log is not yet large enough for")
+
+        func bundle(_ key: SigningKey?) throws -> (Data, Int) {
+            let path = "/tile/entries/000.p/\(size)"
+            var req = URLRequest(url: URL(string: server.url + path)!)
+            if let key {
+                for (k, v) in SignedRead.headers(method: "GET", path: path, key: key, time: Int64(Date().timeIntervalSince1970)) { req.setValue(v, forHTTPHeaderField: k) }
+            }
+            return try LogClient.send(req)
+        }
+        XCTAssertEqual(try bundle(nil).1, 401, "no signature")
+        let police = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key")))), passphrase: { nil })
+        XCTAssertEqual(try bundle(police).1, 403, "a practitioner's key does not read bundles")
+        XCTAssertEqual(try bundle(SigningKey.generate()).1, 403, "an unknown key")
+        let analyst = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("analyst.key")))), passphrase: { nil })
+        let (data, ok) = try bundle(analyst)
+        XCTAssertEqual(ok, 200, String(decoding: data, as: UTF8.self))
+        // Each entry hashes (RFC 6962 leaf) to the level-0 tile's hash at its place.
+        var bytes = [UInt8](data), i = 0
+        while !bytes.isEmpty {
+            let n = Int(bytes[0]) << 8 | Int(bytes[1])
+            let entry = Array(bytes[2..<(2 + n)])
+            XCTAssertEqual(SHA256.hash([0x00] + entry), Array(tile[(32 * i)..<(32 * i + 32)]), "entry \(i)")
+            bytes.removeFirst(2 + n)
+            i += 1
+        }
+        XCTAssertEqual(i, size)
+    }
+
     /// SIGTERM: the service finishes what it received and exits 0. SIGKILL mid-load: every
     /// event acknowledged before the kill is in the ledger after a restart, which verifies.
     func testSIGKILLKeepsEveryAcknowledgedEvent() throws {
@@ -298,6 +342,17 @@ final class ServiceProcess {
     let port: Int
     var url: String { "http://127.0.0.1:\(port)" }
     let stderrPath: String
+
+    /// `CLI.makeLedger`'s ledger with a log key, served.
+    static func servedLedger(extra: [String] = []) throws -> (CLI, ServiceProcess) {
+        let cli = try CLI()
+        try cli.makeLedger()
+        var r = try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return (cli, try start(cli, extra: extra))
+    }
 
     static func start(_ cli: CLI, extra: [String] = [], arguments: [String]? = nil) throws -> ServiceProcess {
         let p = Process()

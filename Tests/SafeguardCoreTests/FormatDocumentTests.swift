@@ -205,15 +205,7 @@ enum WorkedExample {
     static func render() throws -> String {
         let (key, rows) = try build()
         var lines: [String] = []
-        func add(_ name: String, _ value: String, wrap: Bool = false) {
-            if wrap && value.count > 64 {
-                lines.append(name + " =")
-                var rest = Substring(value)
-                while !rest.isEmpty { lines.append("  " + rest.prefix(64)); rest = rest.dropFirst(64) }
-            } else {
-                lines.append(name + " = " + value)
-            }
-        }
+        func add(_ name: String, _ value: String, wrap: Bool = false) { lines += line(name, value, wrap: wrap) }
         add("root.seed", Hex.encode(seed))
         add("root.public_key.hex", Hex.encode(key.publicKey.bytes))
         add("root.public_key", key.publicKey.base64)
@@ -288,15 +280,7 @@ enum WorkedExample {
     static func renderSequenced() throws -> String {
         let (_, rows) = try buildSequenced()
         var lines: [String] = []
-        func add(_ name: String, _ value: String, wrap: Bool = false) {
-            if wrap && value.count > 64 {
-                lines.append(name + " =")
-                var rest = Substring(value)
-                while !rest.isEmpty { lines.append("  " + rest.prefix(64)); rest = rest.dropFirst(64) }
-            } else {
-                lines.append(name + " = " + value)
-            }
-        }
+        func add(_ name: String, _ value: String, wrap: Bool = false) { lines += line(name, value, wrap: wrap) }
         var cs = checkpointSeed, ps = policeSeed
         add("log.public_key", SigningKey(seed: SecretBytes(consuming: &cs)).publicKey.base64)
         add("police.seed", Hex.encode(policeSeed))
@@ -319,6 +303,15 @@ enum WorkedExample {
             add("e\(n).entry_hash", Hex.encode(row.entryHash))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `name = value`, or, wrapped, `name =` and the value 64 characters a line, indented by two.
+    static func line(_ name: String, _ value: String, wrap: Bool) -> [String] {
+        guard wrap && value.count > 64 else { return [name + " = " + value] }
+        var out = [name + " ="]
+        var rest = Substring(value)
+        while !rest.isEmpty { out.append("  " + rest.prefix(64)); rest = rest.dropFirst(64) }
+        return out
     }
 
     /// Reads `name = value` lines, joining wrapped continuation lines.
