@@ -40,17 +40,29 @@ public struct LogClient: Sendable {
         return (origin, size, key, now)
     }
 
+    /// This machine's clock `local`, or the service's when it is behind (an event may not happen
+    /// after the log records it), but not by more than 10 minutes: a service, or someone in
+    /// between, claiming a much earlier time could have the practitioner sign a back-dated event.
+    public static func eventTime(local: Timestamp, service: Timestamp) throws(ServiceError) -> Timestamp {
+        guard service.seconds >= local.seconds - 600 else {
+            throw ServiceError(status: 0, code: "clock", message: "the log service says it is \(service), more than 10 minutes behind this machine's clock (\(local)): "
+                               + "check this machine's clock and --server (a service with a wrong clock cannot date records); nothing was recorded", exitCode: 4)
+        }
+        return min(local, service)
+    }
+
     /// Builds, signs and submits `drafts` with `key`, one statement each, and returns the
     /// receipts in order, each checked against what was signed and the log key (`logKey`, or
     /// the one the service names). Stops at the first refusal (those before it are placed).
-    public func submit(_ drafts: [EventDraft], key: SigningKey, logKey pinned: PublicKey? = nil,
+    public func submit(_ drafts: [EventDraft], key: SigningKey, logKey pinned: PublicKey? = nil, log known: (origin: String, size: Int64, logKey: PublicKey, now: Timestamp)? = nil,
                        newID: () -> String = Sodium.uuid, newSalt: () -> [UInt8] = Ledger.randomSalt) throws -> [(ServiceAPI.Receipt, Envelope)] {
         let actor = try enrolment(key.publicKey.keyID)
-        let logKey = try pinned ?? log().logKey
+        let log = try known ?? self.log()
+        let logKey = pinned ?? log.logKey
         var out: [(ServiceAPI.Receipt, Envelope)] = []
         for (index, draft) in drafts.enumerated() {
             let sealed = try SealedDetails(draft.details, salt: newSalt())
-            let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: newID(), key: key)
+            let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: newID(), key: key, origin: log.origin)
             let submission = ServiceAPI.Submission(statement: statement, details: sealed)
             let json: JSONValue
             do { json = try request("POST", "v1/statements", body: try CanonicalJSON.encode(submission.json)) } catch let e as ServiceError where drafts.count > 1 {
@@ -76,7 +88,11 @@ public struct LogClient: Sendable {
         let (data, status) = try Self.send(r)
         let json = try? JSONParser.parse([UInt8](data))
         guard (200..<300).contains(status) else {
-            if let json, let e = ServiceError(json: json, status: status) { throw e }
+            // The message is the service's; the exit code follows from the status, whatever the
+            // answer claims (a hostile service must not make a refusal look like success).
+            if let json, let e = ServiceError(json: json, status: status) {
+                throw ServiceError(status: status, code: e.code, message: e.message, exitCode: (400..<500).contains(status) && status != 408 && status != 429 ? 3 : 4)
+            }
             throw ServiceError(status: status, code: "http", message: "the log service at \(base.absoluteString) answered HTTP \(status): check --server", exitCode: 4)
         }
         guard let json else { throw ServiceError.badReceipt("its answer is not JSON") }

@@ -34,6 +34,9 @@ public struct LogServer: Sendable {
         public var requestTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(30)
         public var maxBatch = 512
+        /// Reverse proxies whose `X-Forwarded-For` names the client (docs/DEPLOYMENT.md): behind
+        /// one, every request comes from the proxy's address.
+        public var trustedProxies: Set<String> = []
         /// The roles whose keys may read entry bundles (c2sp.org/tlog-tiles `tile/entries`).
         public var readRoles: Set<String> = ["analyst", "mase_chair"]
         /// Witnesses to send each new checkpoint to (c2sp.org/tlog-witness), with their keys.
@@ -91,37 +94,42 @@ public struct LogServer: Sendable {
         router.middlewares.add(LogRequestsMiddleware(.debug))
         let timeout = config.requestTimeout
         let redact = config.ledgerPath
+        let trusted = config.trustedProxies
         router.post("/v1/statements") { request, context -> Response in
-            let address = "address " + (context.remoteAddress?.ipAddress ?? "unknown")
-            return await Self.answer(redacting: redact) {
+            let address = "address " + Self.clientAddress(request, context, trusted: trusted)
+            return await Self.answer(redacting: redact, logger: logger) {
+                // Work a request makes before it is known to be signed by an enrolled key is charged to
+                // its address (after a flood of junk, that address gets 429 before any signature is
+                // checked); a signed request is limited by its key, and charged only once placed, so
+                // neither junk nor a replay of someone's statement uses up their allowance.
+                func unauthenticatedFailure(_ error: any Error) -> any Error {
+                    unauthenticated.allow(address) ? error : ServiceError.rateLimited(address)
+                }
                 guard unauthenticated.hasTokens(address) else { throw ServiceError.rateLimited(address) }
                 var submission: ServiceAPI.Submission
                 do {
                     let body = try await Self.collect(request, timeout: timeout)
                     submission = try ServiceAPI.Submission(body: body)
-                } catch {
-                    _ = unauthenticated.allow(address)
-                    throw error
-                }
+                } catch { throw unauthenticatedFailure(error) }
                 let keyID = submission.statement.envelope.actor.keyID
-                // Checked here, on any core, against the keys enrolled as of the last batch (a key
-                // id names one public key); the sequencer checks it again against the head.
-                if let key = sequencer.enrolledKey(keyID) {
-                    guard submission.statement.verifies(under: key) else {
-                        _ = unauthenticated.allow(address)
-                        throw ServiceError(LedgerError.badStatementSignature(keyID: keyID, index: 0))
-                    }
-                    submission.verifiedUnder = key
+                // Checked here, on any core, against the keys enrolled as of the last batch (a key id
+                // names one public key, and the snapshot is updated before any receipt is sent).
+                guard let key = sequencer.enrolledKey(keyID) else {
+                    throw unauthenticatedFailure(ServiceError(LedgerError.rejected(.unknownKey(keyID: keyID), index: 0)))
                 }
-                guard limiter.allow(keyID) else { throw ServiceError.rateLimited("key \(keyID)") }
+                guard submission.statement.verifies(under: key, origin: origin) else {
+                    throw unauthenticatedFailure(ServiceError(LedgerError.badStatementSignature(keyID: keyID, index: 0)))
+                }
+                submission.verifiedUnder = key
+                guard limiter.hasTokens(keyID) else { throw ServiceError.rateLimited("key \(keyID)") }
                 switch try await sequencer.submit(submission) {
                 case .success(let row):
-                    logger.debug("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
+                    _ = limiter.allow(keyID)
+                    logger.info("placed", metadata: ["seq": "\(row.seq)", "event_id": "\(row.eventID)", "type": "\(row.type)", "key_id": "\(keyID)"])
                     return (201, ServiceAPI.Receipt(row).json)
                 case .failure(let e):
-                    let error = ServiceError(e)
-                    logger.notice("refused", metadata: ["code": "\(error.code)", "key_id": "\(keyID)"])
-                    throw error
+                    _ = unauthenticated.allow(address)
+                    throw ServiceError(e)
                 }
             }
         }
@@ -220,7 +228,7 @@ public struct LogServer: Sendable {
 
     /// Runs a handler, turning any error into the JSON refusal the API documents. The ledger's
     /// path on this machine (`redacting`) is not told to clients.
-    static func answer(redacting path: String, _ body: () async throws -> (Int, JSONValue)) async -> Response {
+    static func answer(redacting path: String, logger: Logger? = nil, _ body: () async throws -> (Int, JSONValue)) async -> Response {
         let e: ServiceError
         do {
             let (status, value) = try await body()
@@ -231,8 +239,14 @@ public struct LogServer: Sendable {
             e = ServiceError(l)
         } catch let h as HTTPError where h.status == .contentTooLarge {
             e = ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
+        } catch is NIOTooManyBytesError {
+            e = ServiceError.tooLarge(ServiceAPI.maxRequestBytes)
         } catch {
+            logger?.error("internal error", metadata: ["error": "\(String(describing: error).replacingOccurrences(of: "\n", with: " "))"])
             e = ServiceError(status: 500, code: "internal", message: "the service could not answer this request: try again; if it persists, tell the partnership (the service's log says why)", exitCode: 4)
+        }
+        if e.status != 500 || e.code != "internal" {
+            logger?.notice("refused", metadata: ["status": "\(e.status)", "code": "\(e.code)"])
         }
         let told = path.isEmpty ? e : ServiceError(status: e.status, code: e.code, message: e.message.replacingOccurrences(of: path, with: "the ledger"), exitCode: e.exitCode)
         var response = json(told.status, told.json)
@@ -247,6 +261,16 @@ public struct LogServer: Sendable {
         guard r.status == .ok else { return r }
         return Response(status: .ok, headers: [.contentType: "application/octet-stream", .cacheControl: "public, max-age=31536000, immutable"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The address a request came from: the connection's peer, or, when that is a trusted
+    /// proxy, the last address in the `X-Forwarded-For` it sets.
+    static func clientAddress(_ request: Request, _ context: ServiceRequestContext, trusted: Set<String>) -> String {
+        let peer = context.remoteAddress?.ipAddress ?? "unknown"
+        guard trusted.contains(peer), let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        else { return peer }
+        return String(last.prefix(64))
     }
 
     /// The enrolment of the key that signed this read (`SignedRead`), which must hold one of `roles`.
@@ -329,6 +353,8 @@ final class RateLimiter: @unchecked Sendable {
         let now = ProcessInfo.processInfo.systemUptime
         lock.lock()
         defer { lock.unlock() }
+        // Buckets that have filled up again say nothing: dropped once there are many.
+        if buckets.count > 10_000 { buckets = buckets.filter { min(burst, $0.value.tokens + (now - $0.value.at) * rate) < burst } }
         var b = buckets[key] ?? (burst, now)
         b.tokens = min(burst, b.tokens + (now - b.at) * rate)
         b.at = now

@@ -83,13 +83,14 @@ public final class Sequencer: @unchecked Sendable {
             do {
                 let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, verifiedUnder: batch.map(\.0.verifiedUnder),
                                                   logKey: logKey, cache: cache, clock: clock)
+                // The keys as of this batch first: a key enrolled in it is known before its receipt is sent.
+                if let registry = cache.registry {
+                    lock.lock(); keys = registry; lock.unlock()
+                }
                 var placed = 0, size: Int64 = 0
                 for (r, item) in zip(results, batch) {
                     if case .success(let row) = r { placed += 1; size = row.seq + 1 }
                     item.1.resume(returning: r)
-                }
-                if let registry = cache.registry {
-                    lock.lock(); keys = registry; lock.unlock()
                 }
                 onCommit?(placed, batch.count - placed, size)
             } catch {

@@ -98,6 +98,7 @@ public enum ServiceAPI {
             guard logKey.verify(signature: logSignature, message: Envelope.entryMessage(signedBytes)) else {
                 throw .badReceipt("the entry is not signed by the log key \(logKey.keyID)")
             }
+            guard e.recordedAt >= e.occurredAt else { throw .badReceipt("it dates the record (\(e.recordedAt)) before the event (\(e.occurredAt))") }
             return e
         }
     }

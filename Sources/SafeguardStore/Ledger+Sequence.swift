@@ -154,7 +154,7 @@ extension Ledger {
             throw LedgerError.invalidEvent("the details sent are not the ones the statement's details_digest commits to (the salt or the details differ)", index: index)
         }
         // The key id names one public key (its hash), so the enrolled key is the only one to try.
-        if let enrolled = state.registry[statement.envelope.actor.keyID], enrolled.publicKey != verifiedUnder, !statement.verifies(under: enrolled.publicKey) {
+        if let enrolled = state.registry[statement.envelope.actor.keyID], enrolled.publicKey != verifiedUnder, !statement.verifies(under: enrolled.publicKey, origin: state.genesis?.origin ?? "") {
             throw LedgerError.badStatementSignature(keyID: enrolled.keyID, index: index)
         }
         let recordedAt = max(now, state.lastRecordedAt ?? now)

@@ -25,7 +25,7 @@ enum LoadTest {
                                            facts: ["contact_type": "phone", "indicators": .array([.string("A\(1 + (c + i) % 19)")])],
                                            details: ["narrative": .string("synthetic load test note \(c)-\(i)")])
                     let sealed = try SealedDetails(draft.details)
-                    let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key)
+                    let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key, origin: log.origin)
                     b.append(try CanonicalJSON.encode(ServiceAPI.Submission(statement: statement, details: sealed).json))
                     st.append(statement)
                 }

@@ -63,7 +63,9 @@ extension Safeguard {
                 // Through the service each event is placed on its own (a statement names no
                 // head, so the service cannot hold a batch back): all lines must parse first.
                 guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
-                let receipts = try client.submit(drafts, key: try signer.load(), logKey: try server.pinnedLogKey()).map(\.0)
+                let pinned = try server.pinnedLogKey(), log = try client.log()
+                server.warnIfNotPinned(pinned, named: log.logKey)
+                let receipts = try client.submit(drafts, key: try signer.load(), logKey: pinned, log: log).map(\.0)
                 if output.json {
                     printJSON(["appended": .integer(Int64(receipts.count)), "first_seq": .integer(receipts.first!.seq),
                                "last_seq": .integer(receipts.last!.seq), "head_hash": .string(Hex.encode(receipts.last!.entryHash))])

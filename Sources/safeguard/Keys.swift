@@ -252,10 +252,13 @@ func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: Serv
     if let server, let client = try server.client() {
         let key = try signer.load()
         var drafts = drafts
-        if timeIsNow, let serverNow = try? client.log().now {
-            for i in drafts.indices { drafts[i].occurredAt = min(drafts[i].occurredAt, serverNow) }
+        let log = try client.log()
+        if timeIsNow {
+            for i in drafts.indices { drafts[i].occurredAt = try LogClient.eventTime(local: drafts[i].occurredAt, service: log.now) }
         }
-        written = try client.submit(drafts, key: key, logKey: try server.pinnedLogKey()).map { receipt, envelope in
+        let pinned = try server.pinnedLogKey()
+        server.warnIfNotPinned(pinned, named: log.logKey)
+        written = try client.submit(drafts, key: key, logKey: pinned, log: log).map { receipt, envelope in
             StoredEntry(envelope, entry: Entry(canonical: receipt.signedBytes, signature: receipt.logSignature), details: nil)
         }
     } else {

@@ -32,6 +32,12 @@ struct ServerOptions: ParsableArguments {
         return try url.map { try LogClient(server: $0) }
     }
 
+    /// Receipts checked against the key the service itself names prove little: says so.
+    func warnIfNotPinned(_ pinned: PublicKey?, named: PublicKey) {
+        guard pinned == nil else { return }
+        Terminal.warning("receipts are checked against the log key the service names (\(named.keyID)); pin the partnership's log key with --log-pub or SAFEGUARD_LOG_PUB")
+    }
+
     func pinnedLogKey() throws -> PublicKey? {
         guard let text = logPub ?? ProcessInfo.processInfo.environment["SAFEGUARD_LOG_PUB"], !text.isEmpty else { return nil }
         if let key = PublicKey(base64: text) { return key }

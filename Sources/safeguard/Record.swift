@@ -110,10 +110,13 @@ extension RecordOptions {
         var d = draft
         // Without --at, "now" is this machine's clock, which may run ahead of the service's:
         // an event may not happen after the log records it.
-        if at == nil, let serverNow = try? client.log().now { d.occurredAt = min(d.occurredAt, serverNow) }
+        let log = try client.log()
+        if at == nil { d.occurredAt = try LogClient.eventTime(local: d.occurredAt, service: log.now) }
+        let pinned = try server.pinnedLogKey()
+        server.warnIfNotPinned(pinned, named: log.logKey)
         let (receipt, envelope): (ServiceAPI.Receipt, Envelope)
         do {
-            (receipt, envelope) = try client.submit([d], key: key, logKey: try server.pinnedLogKey())[0]
+            (receipt, envelope) = try client.submit([d], key: key, logKey: pinned, log: log)[0]
         } catch let e as ServiceError where e.code == "refused" && e.message.hasPrefix("facts.") {
             let fact = e.message.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" && $0 != ":" }) } ?? ""
             let hint = Self.flags[fact].map { " (set with \($0))" } ?? ""
@@ -121,10 +124,10 @@ extension RecordOptions {
         }
         if output.json {
             printJSON(["seq": .integer(receipt.seq), "event_id": .string(receipt.eventID), "type": .string(receipt.type),
-                       "recorded_at": .string(receipt.recordedAt), "entry_hash": .string(Hex.encode(receipt.entryHash))])
+                       "occurred_at": .string(envelope.occurredAt.description), "recorded_at": .string(receipt.recordedAt), "entry_hash": .string(Hex.encode(receipt.entryHash))])
             return
         }
-        print("Recorded \(envelope.type) for \(caseID) as seq \(receipt.seq) (event \(receipt.eventID)), at \(receipt.recordedAt) by the log service.")
+        print("Recorded \(envelope.type) for \(caseID) as seq \(receipt.seq) (event \(receipt.eventID)): happened \(envelope.occurredAt), recorded at \(receipt.recordedAt) by the log service.")
         for line in extra { print(line) }
     }
 }

@@ -37,6 +37,8 @@ extension Safeguard {
         var rateLimit: Double = 50
         @Option(help: ArgumentHelp("A witness to send each new checkpoint to, as \"URL VKEY\" (its c2sp.org/tlog-witness address and cosigning verifier key; repeatable). Its cosignatures are added to the checkpoint served at /checkpoint.", valueName: "url vkey"))
         var witness: [String] = []
+        @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("The address of a reverse proxy in front of the service (repeatable): requests from it are counted against the client address its X-Forwarded-For names, not against the proxy's.", valueName: "address"))
+        var trustedProxy: [String] = []
         @Option(name: .customLong("request-timeout"), help: ArgumentHelp("How long a client may take to send one request before it is cut off (slow senders hold connections).", valueName: "seconds"))
         var requestTimeout: Double = 10
 
@@ -74,6 +76,7 @@ extension Safeguard {
                 let parts = w.split(separator: " ", maxSplits: 1).map(String.init)
                 return (parts[0], Cosigner(verifierKey: parts[1])!)
             }
+            config.trustedProxies = Set(trustedProxy)
             config.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
             config.idleTimeout = .milliseconds(Int64(max(requestTimeout * 3, 1) * 1000))
             LoggingSystem.bootstrap { JSONLogHandler(label: $0) }

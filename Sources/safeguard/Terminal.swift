@@ -31,6 +31,9 @@ enum Terminal {
     static func error(_ line: String) {
         FileHandle.standardError.write(Data((safe(line) + "\n").utf8))
     }
+
+    /// One warning line on stderr ("warning: …"), escaped.
+    static func warning(_ line: String) { error("warning: " + line) }
 }
 
 /// Everything this command-line tool prints goes through `Terminal.safe`: this shadows the

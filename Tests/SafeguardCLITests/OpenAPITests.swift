@@ -109,7 +109,7 @@ final class OpenAPITests: XCTestCase {
         let submission = try ServiceAPI.Submission(body: Self.bytes(try XCTUnwrap(examples["POST /v1/statements request"])))
         XCTAssertEqual(submission.details.digest, submission.statement.envelope.details.digest, "the example's details are the ones its statement commits to")
         let rootKey = try XCTUnwrap(PublicKey(base64: "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="))
-        XCTAssertTrue(submission.statement.verifies(under: rootKey), "the example statement is signed by the worked example's root key")
+        XCTAssertTrue(submission.statement.verifies(under: rootKey, origin: "example.org/cse-ledger"), "the example statement is signed by the worked example's root key")
         let logJSON = try XCTUnwrap(examples["GET /v1/log 200"] as? [String: Any])
         let logKey = try XCTUnwrap(PublicKey(base64: logJSON["log_key"] as? String ?? ""))
         XCTAssertEqual(logKey.keyID, logJSON["log_key_id"] as? String)
@@ -222,7 +222,7 @@ final class OpenAPITests: XCTestCase {
         }
         func submission(_ draft: EventDraft, key: SigningKey, actor: Actor) throws -> ServiceAPI.Submission {
             let sealed = try SealedDetails(["narrative": "synthetic narrative"])
-            return ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key), details: sealed)
+            return ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key, origin: "test.example/ledger"), details: sealed)
         }
         let good = try submission(contact(), key: police, actor: policeActor)
         let goodBody = try CanonicalJSON.encode(good.json)

@@ -56,7 +56,7 @@ final class ServiceTests: XCTestCase {
         let policeActor = Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: police.publicKey.keyID)
         func submission(_ draft: EventDraft, key: SigningKey, actor: Actor) throws -> ServiceAPI.Submission {
             let sealed = try SealedDetails(draft.details)
-            return ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key), details: sealed)
+            return ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key, origin: "test.example/ledger"), details: sealed)
         }
         let at = Timestamp(rfc3339: "2026-03-01T10:00:00Z")!
         func contact(_ caseID: String = "C-0001", how: String = "phone") -> EventDraft {
@@ -149,7 +149,7 @@ final class ServiceTests: XCTestCase {
         let draft = EventDraft(type: "contact.recorded", caseID: "Z-0404", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
                                facts: ["contact_type": "phone", "indicators": .array(["A2"])])
         let sealed = try SealedDetails([:])
-        let bytes = try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: police), details: sealed).json)
+        let bytes = try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: police, origin: "test.example/ledger"), details: sealed).json)
         var limited = 0
         for _ in 0..<10 {
             let (code, json) = try server.post("/v1/statements", bytes)
@@ -172,7 +172,7 @@ final class ServiceTests: XCTestCase {
             let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
                                facts: ["contact_type": "phone", "indicators": .array([.string("A\(1 + i % 19)")])])
             let sealed = try SealedDetails([:])
-            return try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: d, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key), details: sealed).json)
+            return try CanonicalJSON.encode(ServiceAPI.Submission(statement: try SignedStatement(draft: d, sealed: sealed, actor: actor, eventID: Sodium.uuid(), key: key, origin: "test.example/ledger"), details: sealed).json)
         }
         // From 127.0.0.2: ten statements naming the police key, signed by another.
         var codes: [Int] = []

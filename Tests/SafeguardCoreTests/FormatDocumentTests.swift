@@ -127,7 +127,7 @@ final class FormatDocumentTests: XCTestCase {
                 var members = json.objectValue!
                 for k in ["seq", "prev_hash", "recorded_at", "actor_sig"] { XCTAssertNotNil(members.removeValue(forKey: k)) }
                 XCTAssertEqual(try JSONParser.parse(statement, mode: .canonical), .object(members))
-                let message = Array("safeguard/statement/v1\n".utf8) + statement
+                let message = Array("safeguard/statement/v1\nexample.org/cse-ledger\n".utf8) + statement
                 XCTAssertEqual(Hex.encode(message), values["e3.statement_message.hex"])
                 let actorSig = Base64.decode(json["actor_sig"]!.stringValue!)!
                 XCTAssertTrue(root.verify(signature: actorSig, message: message), "the root key signed the statement")
@@ -266,7 +266,7 @@ enum WorkedExample {
         enrol.details = ["request": "Force safeguarding unit, synthetic"]
         let sealed3 = try SealedDetails(enrol.details, salt: salts3[1])
         let statement = try SignedStatement(draft: enrol, sealed: sealed3, actor: state.registry[key.publicKey.keyID]!.actor,
-                                            eventID: "0f8e7a62-3b1c-4d5e-9f00-000000000003", key: key)
+                                            eventID: "0f8e7a62-3b1c-4d5e-9f00-000000000003", key: key, origin: origin)
         let e3 = statement.placed(seq: state.nextSeq, prevHash: state.headHash, recordedAt: Timestamp(seconds: sequencedTime.seconds + 5))
         let entry3 = try Entry(sequencing: e3, logKey: logKey)
         rows.append(StoredEntry(e3, entry: entry3, details: sealed3))
@@ -294,7 +294,7 @@ enum WorkedExample {
                 let e = try Envelope(json: JSONParser.parse(row.envelope, mode: .canonical))
                 let statement = try CanonicalJSON.encode(e.statementJSON)
                 add("e3.statement", String(decoding: statement, as: UTF8.self))
-                add("e3.statement_message.hex", Hex.encode(try e.statementMessage()), wrap: true)
+                add("e3.statement_message.hex", Hex.encode(try e.statementMessage(origin: origin)), wrap: true)
             }
             add("e\(n).signed_bytes", String(decoding: row.envelope, as: UTF8.self))
             add("e\(n).signed_bytes.hex", Hex.encode(row.envelope), wrap: true)

@@ -21,7 +21,7 @@ final class SequencingTests: XCTestCase {
                    salt: UInt8 = 7) throws -> (statement: SignedStatement, details: SealedDetails) {
         let sealed = try SealedDetails(draft.details, salt: [UInt8](repeating: salt, count: 32))
         let actor = Actor(agency: agency, role: "practitioner", practitioner: practitioner, keyID: key.publicKey.keyID)
-        return (try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: f.newID(), key: key), sealed)
+        return (try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: f.newID(), key: key, origin: "test.example/ledger"), sealed)
     }
 
     func testStatementsArePlacedDatedAndSignedByTheLogAndVerify() throws {

@@ -122,9 +122,16 @@ public struct Envelope: Equatable, Sendable {
         return .object(o)
     }
 
-    /// What the actor signs in format 3: `safeguard/statement/v1` LF, then the statement's
-    /// canonical JSON (docs/FORMAT.md §3.4).
-    public func statementMessage() throws -> [UInt8] { Self.statementPrefix + (try CanonicalJSON.encode(statementJSON)) }
+    /// The statement's canonical JSON (docs/FORMAT.md §3.4).
+    public func statementBytes() throws -> [UInt8] { try CanonicalJSON.encode(statementJSON) }
+
+    /// What the actor signs in format 3: `safeguard/statement/v1` LF, the log's origin LF, then
+    /// the statement's canonical JSON (docs/FORMAT.md §3.4): a statement binds to one log.
+    public func statementMessage(origin: String) throws -> [UInt8] { Self.statementMessage(origin: origin, statementBytes: try statementBytes()) }
+
+    public static func statementMessage(origin: String, statementBytes: [UInt8]) -> [UInt8] {
+        statementPrefix + Array(origin.utf8) + [0x0A] + statementBytes
+    }
 
     /// What the log's key signs in format 3: `safeguard/entry/v1` LF, then the signed bytes.
     public static func entryMessage(_ signedBytes: [UInt8]) -> [UInt8] { entryPrefix + signedBytes }

@@ -8,15 +8,16 @@ public struct SignedStatement: Equatable, Sendable {
     /// The statement's members, decoded and checked as an envelope's (placeholders where the
     /// log's members go: `seq` 0, `prev_hash` zeros, `recorded_at` = `occurred_at`).
     public let envelope: Envelope
-    /// The actor's Ed25519 signature over `envelope.statementMessage()`.
+    /// The actor's Ed25519 signature over `envelope.statementMessage(origin:)`.
     public var signature: [UInt8] { envelope.actorSignature ?? [] }
 
-    /// Builds and signs a statement for `draft` as `actor`, whose key `key` is.
-    public init(draft: EventDraft, sealed: SealedDetails, actor: Actor, eventID: String, key: SigningKey) throws {
+    /// Builds and signs a statement for `draft` as `actor`, whose key `key` is, for the log
+    /// whose origin is `origin` (and no other).
+    public init(draft: EventDraft, sealed: SealedDetails, actor: Actor, eventID: String, key: SigningKey, origin: String) throws {
         var e = Envelope(format: Envelope.sequencedFormat, seq: 0, eventID: draft.eventID ?? eventID, type: draft.type, caseID: draft.caseID,
                          occurredAt: draft.occurredAt, recordedAt: draft.occurredAt, actor: actor, prevHash: Entry.zeroHash,
                          facts: draft.facts, details: .committed(digest: sealed.digest), actorSignature: [UInt8](repeating: 0, count: 64))
-        e.actorSignature = key.sign(try e.statementMessage())
+        e.actorSignature = key.sign(try e.statementMessage(origin: origin))
         envelope = e
     }
 
@@ -47,8 +48,8 @@ public struct SignedStatement: Equatable, Sendable {
     public var json: JSONValue { envelope.statementJSON }
 
     /// Whether the actor's signature verifies under `key`.
-    public func verifies(under key: PublicKey) -> Bool {
-        guard let message = try? envelope.statementMessage() else { return false }
+    public func verifies(under key: PublicKey, origin: String) -> Bool {
+        guard let message = try? envelope.statementMessage(origin: origin) else { return false }
         return key.verify(signature: signature, message: message)
     }
 
@@ -75,7 +76,7 @@ extension LedgerState {
     /// entry (format 3, docs/FORMAT.md §3.4). `actorKey` is the key the actor's key id names.
     public func signaturesHold(_ e: Envelope, signedBytes: [UInt8], signature: [UInt8], actorKey: PublicKey) -> Bool {
         guard let actorSignature = e.actorSignature else { return actorKey.verify(signature: signature, message: signedBytes) }
-        guard let logKey = logKey(forSize: e.seq), let statement = try? e.statementMessage() else { return false }
+        guard let logKey = logKey(forSize: e.seq), let origin = genesis?.origin, let statement = try? e.statementMessage(origin: origin) else { return false }
         return actorKey.verify(signature: actorSignature, message: statement) && logKey.verify(signature: signature, message: Envelope.entryMessage(signedBytes))
     }
 }

@@ -90,16 +90,20 @@ public struct JSONParser {
         var pairs: [(String, JSONValue, Int)] = []
         var previous: String? = nil
         var ordered = true
+        // Once names come out of order, the names seen so far, as bytes: one look-up each, so an
+        // object of n members costs O(n), never O(n²) (a hostile request could hold 300,000).
+        var seen = Set<[UInt8]>()
         while true {
             skipWhitespace()
             guard i < buf.count, buf[i] == UInt8(ascii: "\"") else { throw fail("expected a member name in quotes") }
             let keyStart = i
             let key = try string()
-            if let prev = previous, !CanonicalJSON.precedes(prev, key) {
+            if let prev = previous, ordered, !CanonicalJSON.precedes(prev, key) {
                 if mode == .canonical { throw Failure(offset: keyStart, reason: "member \"\(key)\" is out of canonical (RFC 8785) order") }
                 ordered = false
+                seen = Set(pairs.map { Array($0.0.utf8) })
             }
-            if !ordered, pairs.contains(where: { sameBytes($0.0, key) }) {
+            if !ordered, !seen.insert(Array(key.utf8)).inserted {
                 throw Failure(offset: keyStart, reason: "duplicate member name \"\(key)\"")
             }
             skipWhitespace()

@@ -60,8 +60,8 @@ public struct ChainVerifier: Sendable {
             case failed(VerificationFailure.Reason, eventID: String?)
         }
         let decoded: Decoded
-        /// Format 3: what the actor signed (docs/FORMAT.md §3.4).
-        var statementMessage: [UInt8]? = nil
+        /// Format 3: the statement's bytes (docs/FORMAT.md §3.4), which the actor signed with the log's origin.
+        var statementBytes: [UInt8]? = nil
         let entryHash: [UInt8]
         let detailsProblem: String?
         /// The event's details, when they are at hand and are the ones its envelope commits to.
@@ -88,12 +88,12 @@ public struct ChainVerifier: Sendable {
             ?? Self.details(envelope.details, row.details)
         var statement: [UInt8]?
         if envelope.actorSignature != nil {
-            do { statement = try envelope.statementMessage() } catch {
+            do { statement = try envelope.statementBytes() } catch {
                 return Prepared(decoded: .failed(.invalidEnvelope("the statement cannot be encoded: \(error)"), eventID: envelope.eventID), entryHash: [],
                                 detailsProblem: nil, details: nil)
             }
         }
-        return Prepared(decoded: .envelope(envelope), statementMessage: statement,
+        return Prepared(decoded: .envelope(envelope), statementBytes: statement,
                         entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
                         detailsProblem: details.problem, details: details.object)
     }
@@ -123,10 +123,11 @@ public struct ChainVerifier: Sendable {
             throw fail(.untrustedRoot(named: key.keyID, trusted: trustAnchor.keyID), id)
         }
         let pending: PendingSignature
-        if let actorSignature = envelope.actorSignature, let statement = prepared.statementMessage {
-            // Format 3: the actor signed the statement, the log key in force the whole entry.
-            guard let logKey = state.logKey(forSize: seq) else { throw fail(.rule(.noLogKey), id) }
-            pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: statement, signature: actorSignature,
+        if let actorSignature = envelope.actorSignature, let statement = prepared.statementBytes {
+            // Format 3: the actor signed the statement for this log, the log key in force the whole entry.
+            guard let logKey = state.logKey(forSize: seq), let origin = state.genesis?.origin else { throw fail(.rule(.noLogKey), id) }
+            pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key,
+                                       message: Envelope.statementMessage(origin: origin, statementBytes: statement), signature: actorSignature,
                                        log: .init(key: logKey, message: Envelope.entryMessage(row.envelope), signature: row.signature))
         } else {
             pending = PendingSignature(seq: seq, eventID: id, keyID: envelope.actor.keyID, key: key, message: row.envelope, signature: row.signature)
