@@ -12,9 +12,7 @@ import XCTest
 /// description lists for it, its content type, and a body its schema accepts. The schemas are
 /// checked by a small JSON Schema validator below, which refuses any keyword it does not
 /// implement, so the description cannot claim more than this test checks.
-final class OpenAPITests: XCTestCase {
-    var cli: CLI!
-    var server: ServiceProcess!
+final class OpenAPITests: ServedLedgerTestCase {
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let documentURL = root.appendingPathComponent("docs/openapi.json")
@@ -30,11 +28,6 @@ final class OpenAPITests: XCTestCase {
     static let optionalMembers: Set<String> = ["Statement.case_id", "Enrolment.revoked_at_seq"]
     static let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
-    override func setUpWithError() throws {
-        (cli, server) = try ServiceProcess.servedLedger()
-    }
-
-    override func tearDown() { server?.stop() }
 
     // MARK: - The description on its own
 

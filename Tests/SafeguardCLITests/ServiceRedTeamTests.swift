@@ -9,19 +9,16 @@ import XCTest
 
 /// The red team's findings against the log service (docs/RELIABILITY.md, "The log service"),
 /// each kept as a test through the real executable: the attack, and what must hold.
-final class ServiceRedTeamTests: XCTestCase {
-    var cli: CLI!
-    var server: ServiceProcess!
+final class ServiceRedTeamTests: ServedLedgerTestCase {
     var police: SigningKey!
     var policeActor: Actor!
+    override var serveArguments: [String] { ["--rate-limit", "1", "--trusted-proxy", "127.0.0.1"] }
 
     override func setUpWithError() throws {
-        (cli, server) = try ServiceProcess.servedLedger(extra: ["--rate-limit", "1", "--trusted-proxy", "127.0.0.1"])
+        try super.setUpWithError()
         police = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key")))), passphrase: { nil })
         policeActor = Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: police.publicKey.keyID)
     }
-
-    override func tearDown() { server?.stop() }
 
     func body(_ key: SigningKey, actor: Actor? = nil, origin: String = "test.example/ledger", indicator: Int = 2) throws -> [UInt8] {
         let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
@@ -99,13 +96,8 @@ final class ServiceRedTeamTests: XCTestCase {
 
     /// Finding 12: a chunked body over the limit gave 500 and nothing in the log; now 413.
     func testAnOversizedChunkedBodyIs413() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try server.connectedSocket()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(server.port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }, 0)
         _ = "POST /v1/statements HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n".withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x20, count: 0x10000) + Array("\r\n".utf8)
         for _ in 0..<60 { _ = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }

@@ -9,15 +9,8 @@ import XCTest
 
 /// `safeguard serve`, started as the real executable on loopback, driven by the real CLI and
 /// by raw HTTP as a hostile client would (docs/SERVICE.md).
-final class ServiceTests: XCTestCase {
-    var cli: CLI!
-    var server: ServiceProcess!
-
-    override func setUpWithError() throws {
-        (cli, server) = try ServiceProcess.servedLedger(extra: ["--request-timeout", "2", "--rate-limit", "100"])
-    }
-
-    override func tearDown() { server?.stop() }
+final class ServiceTests: ServedLedgerTestCase {
+    override var serveArguments: [String] { ["--request-timeout", "2", "--rate-limit", "100"] }
 
     func testTwoAgenciesRecordThroughTheServiceAndTheLedgerVerifies() throws {
         let before = try Timestamp(seconds: Int64(Date().timeIntervalSince1970) - 1)
@@ -119,14 +112,8 @@ final class ServiceTests: XCTestCase {
 
     /// A slow sender is cut off after --request-timeout, and a key over its rate is told to wait.
     func testSlowSendersAreCutOffAndRatesLimited() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try server.connectedSocket()
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(server.port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        XCTAssertEqual(connected, 0)
         let head = "POST /v1/statements HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nContent-Type: application/json\r\n\r\n{"
         _ = head.withCString { send(fd, $0, strlen($0), 0) }
         let started = Date()
@@ -327,6 +314,17 @@ final class ServiceTests: XCTestCase {
     }
 }
 
+/// A test with `CLI.makeLedger`'s ledger, a log key, and `safeguard serve` running on it.
+class ServedLedgerTestCase: XCTestCase {
+    var cli: CLI!
+    var server: ServiceProcess!
+    /// The `serve` options the tests of a subclass need.
+    var serveArguments: [String] { [] }
+
+    override func setUpWithError() throws { (cli, server) = try ServiceProcess.servedLedger(extra: serveArguments) }
+    override func tearDown() { server?.stop() }
+}
+
 /// A value shared between threads.
 final class Locked<T>: @unchecked Sendable {
     private var v: T
@@ -393,19 +391,28 @@ final class ServiceProcess {
     func post(_ path: String, _ body: [UInt8]) throws -> (Int, JSONValue) { try request("POST", path, body) }
 
     /// A POST over a socket bound to `source` (another loopback address): the status alone.
-    func post(_ path: String, _ body: [UInt8], from source: String) throws -> Int {
+    /// A TCP socket connected to the service, from `source` (another loopback address) if given.
+    func connectedSocket(from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard bound == 0 else { close(fd); throw XCTSkip("cannot send from \(source) on this machine") }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         let connected = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, connected == 0 else { throw XCTSkip("cannot send from \(source) on this machine") }
+        guard connected == 0 else { close(fd); throw CocoaError(.fileReadUnknown) }
+        return fd
+    }
+
+    func post(_ path: String, _ body: [UInt8], from source: String) throws -> Int {
+        let fd = try connectedSocket(from: source)
+        defer { close(fd) }
         let request = Array("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
         _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         var buffer = [UInt8](repeating: 0, count: 4096)
