@@ -30,7 +30,7 @@ enum ExitStatus {
             case .otherRoot, .notBound: return refused
             case .empty, .notStored: return unusable
             }
-        case is ProofText.Failure, is WitnessConflict: return refused
+        case is ProofText.Failure, is WitnessConflict, is ProofInputError: return refused
         case is AuditState.Invalid: return unusable
         case is EvidenceBundle.Failure: return verificationFailed
         case let e as LedgerError:

@@ -142,7 +142,7 @@ extension Safeguard {
                 held = (c, kept.cosigned)
                 // Time is proven, not claimed: each witness's cosignature time bounds when every entry
                 // it covers was recorded (docs/FORMAT.md §6.4).
-                bounds = try witnessTimes(kept.note, witnesses: witnesses.witness)
+                bounds = try WitnessQuorum.times(kept.note, witnesses: witnesses.witness)
                 for b in bounds {
                     if let latest = latestCovered, latest.seconds > b.time {
                         throw ProofRefused("TIME: entries before seq \(c.size) are dated as late as \(latest), but \(b.name) cosigned the checkpoint covering them at "
