@@ -55,13 +55,14 @@ extension Ledger {
     /// (the verifier's clock and the skew it allows), an entry recorded after it fails
     /// (`recorded_after_clock`).
     public func verify(from prefix: TrustedPrefix = .none, trustAnchor: PublicKey, threads: Int = 1, notAfter: Timestamp? = nil,
-                       every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
+                       detailsWithheld: Bool = false, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
                        onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> Verification {
         do {
             return try withoutActuallyEscaping(onEntry) { onEntry in
             try withoutActuallyEscaping(progress) { progress in
             try db.read { db in
                 let verifier = try LedgerVerifier.resume(db, path: path, prefix: prefix, trustAnchor: trustAnchor, notAfter: notAfter)
+                verifier.detailsWithheld = detailsWithheld
                 var n: Int64 = 0
                 var summary = try verifier.run(threads: threads) { item in
                     try onEntry(item.0, item.1)

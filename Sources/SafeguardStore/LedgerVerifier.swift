@@ -40,6 +40,8 @@ final class LedgerVerifier {
     /// kept apart from `chain`, which is being mutated while its rules ask).
     private var checking: Int64 = 0
     let governanceProved: Int
+    /// A copy made without details records (a mirror): missing records are withheld.
+    var detailsWithheld = false
     /// No entry may be recorded after it (the verifier's clock and the skew it allows).
     let notAfter: Timestamp?
 
@@ -195,9 +197,11 @@ final class LedgerVerifier {
         let hasTree = try db.tableExists("tree_nodes")
         let tree = hasTree ? TreeCheck(db, from: from) : nil
         let rows = try Row.fetchCursor(db, sql: "\(try Ledger.selectRows(db, probes: full ? nil : indexes)) WHERE seq >= ? ORDER BY seq", arguments: [from])
-        let indexes = self.indexes, shortHash = self.shortHash
+        let indexes = self.indexes, shortHash = self.shortHash, withheld = detailsWithheld
         let source = PreparedRows(rows, threads: threads, probes: !full) { entry in
-            (ChainVerifier.prepare(entry), shortHash.map { EventIndexes.hashes(entry, indexes, $0) } ?? [])
+            var entry = entry
+            entry.detailsWithheld = withheld
+            return (ChainVerifier.prepare(entry), shortHash.map { EventIndexes.hashes(entry, indexes, $0) } ?? [])
         }
         let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
         func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }

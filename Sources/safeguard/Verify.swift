@@ -45,6 +45,9 @@ extension Safeguard {
             "How far another machine's clock may be ahead of this one's: an event recorded later than this machine's clock plus this many seconds fails (recorded_after_clock).",
             valueName: "seconds"))
         var clockSkew: Int64 = Clock.skew
+        @Flag(name: .customLong("details-withheld"), help: ArgumentHelp(
+            "The copy holds no details records (one made by 'safeguard mirror'): a missing record is taken as withheld; those it holds are still checked."))
+        var detailsWithheld = false
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -55,6 +58,7 @@ extension Safeguard {
             if (checkpoint == nil) != (logKey == nil) { throw ValidationError("--checkpoint and --log-key go together: the checkpoint is checked with the log's key") }
             if checkpoint == nil, witnesses.given { throw ValidationError("--witness and --quorum apply to a --checkpoint") }
             if sinceCheckpoint, checkpoint == nil { throw ValidationError("--since-checkpoint needs the --checkpoint you verified up to, and --log-key") }
+            if sinceCheckpoint, detailsWithheld { throw ValidationError("--details-withheld goes with a full verification or --state, not --since-checkpoint") }
             if evidence != nil, checkpoint == nil { throw ValidationError("--evidence records how the log departs from a --checkpoint you kept: give --checkpoint and --log-key") }
             guard (0...31 * 86400).contains(clockSkew) else { throw ValidationError("--clock-skew is a number of seconds from 0 to 2678400 (31 days)") }
         }
@@ -97,7 +101,7 @@ extension Safeguard {
                 let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
                 defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
                 let fromGenesis = keptState == nil && !sinceCheckpoint
-                v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew),
+                v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew), detailsWithheld: detailsWithheld,
                                  every: 50_000, progress: { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
                 }, onEntry: { row, envelope in

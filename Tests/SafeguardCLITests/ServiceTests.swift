@@ -278,6 +278,55 @@ final class ServiceTests: ServedLedgerTestCase {
         XCTAssertEqual(i, size)
     }
 
+    /// `safeguard mirror`: a verified copy, fetched through the tiles by an analyst's key, then
+    /// only what is new; verified with the details withheld; a practitioner's key gets nothing,
+    /// and a failed first run leaves no file behind.
+    func testMirrorKeepsAVerifiedCopy() throws {
+        server.stop()
+        server = try ServiceProcess.start(cli, extra: ["--checkpoint-every", "1"])
+        var r = try cli.run("keys", "generate", "--out", cli.path("analyst.key"), "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("keys", "enrol", "--server", server.url, "--key", cli.path("root.key"), "--public", cli.path("analyst.key.pub"),
+                        "--agency", "mash", "--role", "analyst", "--practitioner", "Analyst 0001")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let logVKey = try cli.run("checkpoint", "--key", cli.path("log.key"), "--vkey").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        func waitForCheckpoint(_ size: Int64) throws {
+            for _ in 0..<100 {
+                let (data, status) = try LogClient.send(URLRequest(url: URL(string: server.url + "/checkpoint")!))
+                if status == 200, String(decoding: data, as: UTF8.self).contains("\n\(size)\n") { return }
+                usleep(100_000)
+            }
+            XCTFail("no checkpoint of \(size) events")
+        }
+        let copy = cli.path("copy.sqlite")
+        let mirror = ["mirror", "--server", server.url, "--ledger", copy, "--key", cli.path("analyst.key"), "--log-key", logVKey, "--trust-file", cli.path("root.key.pub")]
+        try waitForCheckpoint(try server.size())
+        r = try cli.run(mirror)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let first = try server.size()
+        XCTAssertTrue(r.stdout.contains("checkpoint of \(first) events (\(first) new"), r.stdout)
+        r = try cli.run("verify", "--ledger", copy, "--trust-file", cli.path("root.key.pub"), "--details-withheld", "--checkpoint", copy + ".checkpoint", "--log-key", logVKey)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        r = try cli.run("verify", "--ledger", copy, "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 1, "without --details-withheld, the missing records are missing")
+        XCTAssertTrue(r.stdout.contains("--details-withheld"), r.stdout)
+        for how in ["phone", "online"] {
+            r = try cli.run("record", "contact", "--server", server.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", how)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        try waitForCheckpoint(first + 2)
+        r = try cli.run(mirror)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("(2 new"), r.stdout)
+        // A practitioner's key may not read entries: refused, and nothing is left behind.
+        let other = cli.path("other.sqlite")
+        r = try cli.run(["mirror", "--server", server.url, "--ledger", other, "--key", cli.path("police.key"), "--log-key", logVKey, "--trust-file", cli.path("root.key.pub")])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("entry bundles are for analyst, mase_chair"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other + ".state"))
+    }
+
     /// SIGTERM: the service finishes what it received and exits 0. SIGKILL mid-load: every
     /// event acknowledged before the kill is in the ledger after a restart, which verifies.
     func testSIGKILLKeepsEveryAcknowledgedEvent() throws {

@@ -85,7 +85,7 @@ public struct ChainVerifier: Sendable {
                             detailsProblem: nil, details: nil)
         }
         let details = row.detailsTooLarge.map { (nil, "the details record: it is \($0) bytes, over the 1 MiB limit") }
-            ?? Self.details(envelope.details, row.details)
+            ?? (row.detailsWithheld && row.details == nil && envelope.details.digest != nil ? (object: nil, problem: nil) : Self.details(envelope.details, row.details))
         var statement: [UInt8]?
         if envelope.actorSignature != nil {
             do { statement = try envelope.statementBytes() } catch {
@@ -177,7 +177,7 @@ public struct ChainVerifier: Sendable {
         switch (details, record) {
         case (.inline(let object), nil): return (object, nil)
         case (.inline, _?): return (nil, "a details record is stored for a format 1 event, whose details are inside its envelope")
-        case (.committed, nil): return (nil, "the event's details record is missing")
+        case (.committed, nil): return (nil, "the event's details record is missing (a copy made by 'safeguard mirror' holds none: verify it with --details-withheld)")
         case (.committed(let digest), let r?):
             switch r.opened(against: digest) {
             case .success(let object): return (object, nil)

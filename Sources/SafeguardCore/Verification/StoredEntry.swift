@@ -21,6 +21,9 @@ public struct StoredEntry: Sendable {
     /// The stored details' size, when it is over the 1 MiB limit (then the record's body is
     /// empty: the reader did not load it).
     public var detailsTooLarge: Int?
+    /// The copy holding this row was made without details records (a mirror): a missing record
+    /// is taken as withheld, not as missing (docs/FORMAT.md §9, check 14).
+    public var detailsWithheld = false
 
     public init(
         seq: Int64, eventID: String, type: String, caseID: String?, agency: String, keyID: String,

@@ -1,0 +1,96 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import SafeguardCore
+import SafeguardStore
+
+/// `safeguard mirror`: a verified local copy of a served log, fetched incrementally through
+/// c2sp.org/tlog-tiles (the checkpoint, then the entry bundles after what the copy holds), each
+/// step checked: the new entries must make the tree of the log's signed checkpoint on top of the
+/// copy, and the copy is then verified (from the auditor's kept state) with the root public key,
+/// as `verify --state` does, with its details withheld (the service does not serve them).
+public enum Mirror {
+    public struct Outcome {
+        public let checkpoint: Checkpoint
+        /// The signed checkpoint as served (with any witnesses' cosignatures).
+        public let note: [UInt8]
+        public let added: Int64
+        public let verification: Ledger.Verification
+    }
+
+    public static func update(_ client: LogClient, copy path: String, reader: SigningKey, log: NoteVerifier, trustAnchor: PublicKey,
+                              statePath: String, progress: (Int64, Int64) -> Void = { _, _ in }) throws -> Outcome {
+        let (noteData, status) = try LogClient.send(URLRequest(url: client.base.appendingPathComponent("checkpoint"), timeoutInterval: client.timeout))
+        guard status == 200 else { throw ServiceError.unavailable("the log service has no checkpoint to serve yet (HTTP \(status)): try again in a few seconds") }
+        let note = [UInt8](noteData)
+        let (checkpoint, _) = try Checkpoint.open(note, log: log)
+        let exists = FileManager.default.fileExists(atPath: path)
+        guard exists || !FileManager.default.fileExists(atPath: statePath) else {
+            throw ProofInputError("a state file '\(statePath)' exists but no copy at '\(path)': move the state away, or give the copy it belongs to")
+        }
+        let ledger = exists ? try Ledger.open(at: path, readOnly: false) : try Ledger.createMirror(at: path)
+        do {
+            return try fill(ledger, client: client, note: note, checkpoint: checkpoint, reader: reader, trustAnchor: trustAnchor, statePath: statePath, progress: progress)
+        } catch {
+            // A first run that fails leaves nothing behind: no copy, no state.
+            if !exists { for f in [path, path + "-wal", path + "-shm", statePath] { try? FileManager.default.removeItem(atPath: f) } }
+            throw error
+        }
+    }
+
+    private static func fill(_ ledger: Ledger, client: LogClient, note: [UInt8], checkpoint: Checkpoint, reader: SigningKey, trustAnchor: PublicKey,
+                             statePath: String, progress: (Int64, Int64) -> Void) throws -> Outcome {
+        let held = try ledger.head()?.size ?? 0
+        guard held <= checkpoint.size else {
+            throw ProofRefused("TRUNCATED: your copy holds \(held) events, but the log's latest checkpoint, signed by it, says \(checkpoint.size): "
+                               + "events were cut off the log. Keep the copy and the checkpoint as evidence")
+        }
+        var next = held
+        var pending: [[UInt8]] = []
+        while next < checkpoint.size {
+            let tile = next / 256
+            let width = Int(min(256, checkpoint.size - tile * 256))
+            let path = "/tile/" + TilePath(level: nil, index: tile, width: width).path
+            let bundle = try client.signedGet(path, key: reader)
+            var entries: [[UInt8]] = []
+            var i = bundle.startIndex
+            while i < bundle.endIndex {
+                guard i + 2 <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
+                let n = Int(bundle[i]) << 8 | Int(bundle[i + 1])
+                guard i + 2 + n <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
+                entries.append(Array(bundle[(i + 2)..<(i + 2 + n)]))
+                i += 2 + n
+            }
+            guard entries.count == width else { throw ProofRefused("the service's entry bundle \(path) holds \(entries.count) entries, not \(width)") }
+            let fresh = Array(entries.dropFirst(Int(next - tile * 256)))
+            next += Int64(fresh.count)
+            // All fetched first, then appended and checked against the checkpoint at once.
+            pending += fresh
+            progress(next, checkpoint.size)
+        }
+        if !pending.isEmpty { try ledger.appendMirrored(pending, first: held, checkpoint: checkpoint) }
+        let kept: AuditState? = FileManager.default.fileExists(atPath: statePath) ? try AuditState.open(statePath) : nil
+        let update = kept == nil ? try AuditState.Update(creating: statePath) : AuditState.Update()
+        let v = try ledger.verify(from: kept.map { .state($0) } ?? .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                  notAfter: Timestamp(seconds: Int64(Date().timeIntervalSince1970) + 600),
+                                  detailsWithheld: true, onEntry: { try update.add($0, $1) })
+        update.finish(tree: v.tree, cases: v.cases)
+        if let kept { try kept.save(update) } else { try AuditState.create(statePath, update, rootKey: trustAnchor, origin: v.summary.origin) }
+        return Outcome(checkpoint: checkpoint, note: note, added: checkpoint.size - held, verification: v)
+    }
+}
+
+extension LogClient {
+    /// A GET signed with `key` (`SignedRead`): the body, or the service's refusal.
+    public func signedGet(_ path: String, key: SigningKey) throws -> [UInt8] {
+        var r = URLRequest(url: URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)!, timeoutInterval: timeout)
+        for (k, v) in SignedRead.headers(method: "GET", path: path, key: key, time: Int64(Date().timeIntervalSince1970)) { r.setValue(v, forHTTPHeaderField: k) }
+        let (data, status) = try Self.send(r)
+        guard status == 200 else {
+            if let json = try? JSONParser.parse([UInt8](data)), let e = ServiceError(json: json, status: status) { throw e }
+            throw ServiceError(status: status, code: "http", message: "the log service answered HTTP \(status) for \(path)", exitCode: 4)
+        }
+        return [UInt8](data)
+    }
+}

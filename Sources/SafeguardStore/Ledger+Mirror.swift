@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import SafeguardCore
+
+extension Ledger {
+    /// Creates an empty ledger file to mirror a served log into (`safeguard mirror`): the
+    /// format's schema, no events. Built under a temporary name and linked into place, so a
+    /// failed creation leaves nothing at `path`.
+    public static func createMirror(at path: String) throws -> Ledger {
+        try checkFree(path)
+        let folder = (path as NSString).deletingLastPathComponent
+        let tmp = (folder.isEmpty ? "" : folder + "/") + "." + (path as NSString).lastPathComponent + ".mirror-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = Glibc.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder exists and is writable") }
+        close(fd)
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: tmp + suffix) } }
+        do {
+            let queue = try DatabaseQueue(path: tmp, configuration: configuration(readOnly: false))
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
+            }
+            try Schema.migrator.migrate(queue)
+            try queue.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+            try queue.close()
+            guard link(tmp, path) == 0 else {
+                if errno == EEXIST { throw LedgerError.alreadyExists(path: path) }
+                throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno))))")
+            }
+        } catch { throw map(error, path: path) }
+        return try open(at: path, readOnly: false)
+    }
+
+    /// The served log's checkpoint does not match the entries it served.
+    public struct MirrorMismatch: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Appends entries fetched from the log service (their entry bytes, docs/FORMAT.md §5, from
+    /// seq `first` on) to this mirror, with their tree, in one transaction, and only if the tree
+    /// of the whole copy then has `checkpoint`'s root at its size: what is written is what the
+    /// log signed, extending what the copy held. No details records: they are not served (the
+    /// copy is verified with them withheld). The rules are `verify`'s part, run next.
+    public func appendMirrored(_ entries: [[UInt8]], first: Int64, checkpoint: Checkpoint) throws {
+        do {
+            try db.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
+                    guard try Self.treeSize(db) == first else {
+                        throw MirrorMismatch(description: "the copy holds \(try Self.treeSize(db)) events, not the \(first) these entries follow: run 'safeguard mirror' again")
+                    }
+                    let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+                    var tree = try TreeStore.Appender(db, size: first)
+                    for (i, bytes) in entries.enumerated() {
+                        let seq = first + Int64(i)
+                        guard bytes.count > 4 + SigningKey.signatureByteCount, let envelope = OfflineProof.envelope(bytes), envelope.seq == seq else {
+                            throw MirrorMismatch(description: "the service's entry \(seq) is not a signed envelope of that sequence number")
+                        }
+                        let n = Int(bytes.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+                        let row = StoredEntry(envelope, entry: Entry(canonical: Array(bytes[4..<(4 + n)]), signature: Array(bytes[(4 + n)...])), details: nil)
+                        try insert.execute(arguments: [
+                            row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
+                            Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
+                        ])
+                        try tree.add(index: row.seq, hash: row.entryHash)
+                    }
+                    let size = first + Int64(entries.count)
+                    guard size == checkpoint.size, try Merkle.root(size: size, { try TreeStore.node(db, $0, $1) }) == checkpoint.root else {
+                        throw MirrorMismatch(description: "the entries the service served do not make the tree of its signed checkpoint (\(checkpoint.size) events, root "
+                                             + "\(Base64.encode(checkpoint.root))) on top of this copy: nothing was written; keep the checkpoint, and verify the copy in full")
+                    }
+                    return .commit
+                }
+            }
+        } catch let e as MirrorMismatch { throw e } catch { throw Self.map(error, path: path) }
+    }
+}
