@@ -137,3 +137,34 @@ public enum WitnessQuorum {
         }
     }
 }
+
+/// Whether a verified log still holds a checkpoint its auditor kept, and whether the witnesses'
+/// cosignatures on it bound its recording times: the decision `verify --checkpoint` reports
+/// (TRUNCATED, REWRITTEN, TIME), the library's so that every tool decides it alike.
+public enum KeptCheckpoint {
+    public enum Verdict: Equatable, Sendable {
+        case holds
+        /// Another log's checkpoint.
+        case otherLog(checkpointOrigin: String, logOrigin: String)
+        /// The log has fewer events than the checkpoint it signed.
+        case truncated(events: Int64, checkpointSize: Int64)
+        /// The first `checkpointSize` events no longer have the checkpoint's root.
+        case rewritten(checkpointSize: Int64, root: [UInt8], checkpointRoot: [UInt8])
+        /// An entry the checkpoint covers is dated after a witness cosigned it.
+        case datedAfterWitness(latest: Timestamp, witness: String, time: Int64)
+    }
+
+    /// `events` and `rootAtSize` (the root of the first `checkpoint.size` events, nil if there
+    /// are fewer) come from the verified entries, `latestCovered` is the latest recording time
+    /// among the entries the checkpoint covers, `bounds` the witnesses' cosignature times.
+    public static func judge(_ checkpoint: Checkpoint, origin: String, events: Int64, rootAtSize: [UInt8]?,
+                             latestCovered: Timestamp?, bounds: [(name: String, time: Int64)]) -> Verdict {
+        guard sameBytes(checkpoint.origin, origin) else { return .otherLog(checkpointOrigin: checkpoint.origin, logOrigin: origin) }
+        guard events >= checkpoint.size, let root = rootAtSize else { return .truncated(events: events, checkpointSize: checkpoint.size) }
+        guard root == checkpoint.root else { return .rewritten(checkpointSize: checkpoint.size, root: root, checkpointRoot: checkpoint.root) }
+        for b in bounds {
+            if let latest = latestCovered, latest.seconds > b.time { return .datedAfterWitness(latest: latest, witness: b.name, time: b.time) }
+        }
+        return .holds
+    }
+}

@@ -129,30 +129,28 @@ extension Safeguard {
             var bounds: [(name: String, time: Int64)] = []
             if let kept {
                 let c = kept.checkpoint
-                guard sameBytes(c.origin, v.summary.origin) else {
-                    throw ProofRefused("the checkpoint is of the log '\(c.origin)', but this ledger's origin is '\(v.summary.origin)'")
-                }
-                if !sinceCheckpoint {
-                    guard v.summary.events >= c.size, let root = rootAtKept else {
-                        throw ProofRefused("TRUNCATED: the log has \(v.summary.events) events, but your checkpoint, signed by the log, says it had \(c.size): "
-                                           + "events were cut off the end. Keep the checkpoint and this file as evidence." + evidenceWritten(l, kept: kept))
-                    }
-                    guard root == c.root else {
-                        throw ProofRefused("REWRITTEN: the first \(c.size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
-                                           + "says \(Base64.encode(c.root)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence."
-                                           + evidenceWritten(l, kept: kept))
-                    }
-                }
-                held = (c, kept.cosigned)
                 // Time is proven, not claimed: each witness's cosignature time bounds when every entry
                 // it covers was recorded (docs/FORMAT.md §6.4).
                 bounds = try WitnessQuorum.times(kept.note, witnesses: witnesses.witness)
-                for b in bounds {
-                    if let latest = latestCovered, latest.seconds > b.time {
-                        throw ProofRefused("TIME: entries before seq \(c.size) are dated as late as \(latest), but \(b.name) cosigned the checkpoint covering them at "
-                                           + "\(Timestamp(seconds: b.time)): the log dated them after they were witnessed (only the log key's holder can). Keep the checkpoint and this file as evidence.")
-                    }
+                // With --since-checkpoint the prefix was held to the checkpoint by the library already.
+                let verdict = KeptCheckpoint.judge(c, origin: v.summary.origin, events: sinceCheckpoint ? max(v.summary.events, c.size) : v.summary.events,
+                                                   rootAtSize: sinceCheckpoint ? c.root : rootAtKept, latestCovered: latestCovered, bounds: bounds)
+                switch verdict {
+                case .holds: break
+                case .otherLog(let theirs, let ours):
+                    throw ProofRefused("the checkpoint is of the log '\(theirs)', but this ledger's origin is '\(ours)'")
+                case .truncated(let events, let size):
+                    throw ProofRefused("TRUNCATED: the log has \(events) events, but your checkpoint, signed by the log, says it had \(size): "
+                                       + "events were cut off the end. Keep the checkpoint and this file as evidence." + evidenceWritten(l, kept: kept))
+                case .rewritten(let size, let root, let theirs):
+                    throw ProofRefused("REWRITTEN: the first \(size) events now have tree root \(Base64.encode(root)), but your checkpoint, signed by the log, "
+                                       + "says \(Base64.encode(theirs)): history was changed after it was checkpointed. Keep the checkpoint and this file as evidence."
+                                       + evidenceWritten(l, kept: kept))
+                case .datedAfterWitness(let latest, let witness, let time):
+                    throw ProofRefused("TIME: entries before seq \(c.size) are dated as late as \(latest), but \(witness) cosigned the checkpoint covering them at "
+                                       + "\(Timestamp(seconds: time)): the log dated them after they were witnessed (only the log key's holder can). Keep the checkpoint and this file as evidence.")
                 }
+                held = (c, kept.cosigned)
             }
             // The state is written first: the report says it covers these events only once it does.
             if let update {

@@ -111,4 +111,22 @@ final class SequencingTests: XCTestCase {
         XCTAssertEqual(failure.seq, row.seq)
         XCTAssertEqual(failure.code, "bad_log_signature")
     }
+
+    /// The decision `verify --checkpoint` reports, from the library: each verdict from what the
+    /// verified log gives (the TIME one is what a witness's cosignature proves).
+    func testAKeptCheckpointsVerdicts() throws {
+        let root = [UInt8](repeating: 1, count: 32)
+        let c = try XCTUnwrap(Checkpoint(origin: "test.example/ledger", size: 10, root: root))
+        let t = Timestamp(rfc3339: "2026-03-02T10:00:00Z")!
+        XCTAssertEqual(KeptCheckpoint.judge(c, origin: "test.example/ledger", events: 12, rootAtSize: root, latestCovered: t, bounds: [("w", t.seconds)]), .holds)
+        XCTAssertEqual(KeptCheckpoint.judge(c, origin: "other", events: 12, rootAtSize: root, latestCovered: t, bounds: []),
+                       .otherLog(checkpointOrigin: "test.example/ledger", logOrigin: "other"))
+        XCTAssertEqual(KeptCheckpoint.judge(c, origin: "test.example/ledger", events: 9, rootAtSize: nil, latestCovered: t, bounds: []),
+                       .truncated(events: 9, checkpointSize: 10))
+        let other = [UInt8](repeating: 2, count: 32)
+        XCTAssertEqual(KeptCheckpoint.judge(c, origin: "test.example/ledger", events: 12, rootAtSize: other, latestCovered: t, bounds: []),
+                       .rewritten(checkpointSize: 10, root: other, checkpointRoot: root))
+        XCTAssertEqual(KeptCheckpoint.judge(c, origin: "test.example/ledger", events: 12, rootAtSize: root, latestCovered: t, bounds: [("w", t.seconds - 1)]),
+                       .datedAfterWitness(latest: t, witness: "w", time: t.seconds - 1))
+    }
 }
