@@ -69,7 +69,16 @@ extension ProjectionEngine {
     /// Every recording-practice exception on `asOf`, by rule then case. Reports are as of the
     /// day asked for (by default the analyst's today), never of the last row's date: one
     /// record dated in the past must not turn the whole partnership's report back in time.
-    public func practiceExceptions(on asOf: Day) throws -> [PracticeException] {
+    /// A witness's cosignature on a checkpoint of `size` events at `time`: every one of them was
+    /// recorded by then, whatever its `recorded_at` says (docs/FORMAT.md §6.4).
+    public struct WitnessedBound: Sendable {
+        public let size: Int64
+        public let time: Timestamp
+        public let witness: String
+        public init(size: Int64, time: Timestamp, witness: String) { self.size = size; self.time = time; self.witness = witness }
+    }
+
+    public func practiceExceptions(on asOf: Day, witnessed: [WitnessedBound] = []) throws -> [PracticeException] {
         let policy = try policyAtHead()
         let cal = policy.calendar
         var out: [PracticeException] = []
@@ -194,6 +203,33 @@ extension ProjectionEngine {
                 out.append(PracticeException(rule: "R12", caseID: r["case_id"], what: "\(r["type"] as String) at seq \(r["seq"] as Int64) recorded \(r["delay_working_days"] as Int64) working days after it happened",
                                              since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))
             }
+            // R12 with time proven, not claimed: each event is bound by the earliest witnessed
+            // checkpoint covering it. An event whose recording time says it was on time, but whose
+            // bound is later than the policy allows, is not shown to have been recorded in time.
+            // Each event's bound is the earliest time among the checkpoints covering it.
+            var bounds = witnessed.sorted { ($0.size, $0.time) < ($1.size, $1.time) }
+            for i in bounds.indices.reversed().dropFirst() where bounds[i + 1].time < bounds[i].time { bounds[i] = WitnessedBound(size: bounds[i].size, time: bounds[i + 1].time, witness: bounds[i + 1].witness) }
+            var previous: Int64 = 0
+            for bound in bounds where bound.size > previous {
+                defer { previous = bound.size }
+                let boundDay = Day(london: bound.time)
+                guard boundDay <= asOf else { continue }
+                // Only events that happened more than N calendar days before the bound can be N working days before it.
+                let cutoff = Timestamp(seconds: bound.time.seconds - Int64(policy.deadlines.lateRecording) * 86_400)
+                let candidates = try Row.fetchAll(db, sql: """
+                    SELECT seq, case_id, type, occurred_at FROM audit_events
+                    WHERE case_id IS NOT NULL AND seq >= ? AND seq < ? AND occurred_at < ? AND (delay_working_days IS NULL OR delay_working_days <= ?) ORDER BY seq
+                    """, arguments: [previous, bound.size, cutoff.description, policy.deadlines.lateRecording])
+                for r in candidates {
+                    guard let occurred = Timestamp(canonical: r["occurred_at"]) else { continue }
+                    let days = cal.workingDays(from: Day(london: occurred), to: boundDay)
+                    guard days > policy.deadlines.lateRecording else { continue }
+                    out.append(PracticeException(rule: "R12", caseID: r["case_id"],
+                                                 what: "\(r["type"] as String) at seq \(r["seq"] as Int64) not shown recorded in time: the first witnessed checkpoint covering it "
+                                                     + "(cosigned by \(bound.witness) at \(bound.time)) is \(days) working days after it happened",
+                                                 since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))
+                }
+            }
         }
         let order = (1...15).map { "R\($0)" }
         return out.sorted { (order.firstIndex(of: $0.rule) ?? 99, $0.caseID) < (order.firstIndex(of: $1.rule) ?? 99, $1.caseID) }
@@ -201,8 +237,8 @@ extension ProjectionEngine {
 
     /// The recording-practice report: each exception with case, rule, what is missing, since
     /// when and how overdue.
-    public func practiceReport(on asOf: Day) throws -> Report {
-        let list = try practiceExceptions(on: asOf)
+    public func practiceReport(on asOf: Day, witnessed: [WitnessedBound] = []) throws -> Report {
+        let list = try practiceExceptions(on: asOf, witnessed: witnessed)
         var counts = Report.Section("Exceptions by rule", ["rule", "cases", "exceptions"])
         for rule in (1...15).map({ "R\($0)" }) {
             let l = list.filter { $0.rule == rule }

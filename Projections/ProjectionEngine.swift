@@ -9,6 +9,8 @@ import SafeguardStore
 /// Every projection records the log size and head hash it has consumed and a digest of its rows.
 public final class ProjectionEngine {
     public let ledger: Ledger
+    /// The ledger is a copy without details records (`safeguard mirror`): verified with them withheld.
+    public var detailsWithheld = false
     public let path: String
     let db: DatabaseQueue
     public let projections: [any Projection]
@@ -99,7 +101,8 @@ public final class ProjectionEngine {
     @discardableResult
     public func rebuild(trustAnchor: PublicKey, notAfter: Timestamp? = nil, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
         try rebuild(progress: progress, trustAnchor: trustAnchor) { fold in
-            try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, notAfter: notAfter, onEntry: fold)
+            try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, notAfter: notAfter,
+                              detailsWithheld: detailsWithheld, onEntry: fold)
         }
     }
 
@@ -180,7 +183,7 @@ public final class ProjectionEngine {
                 let started = Date()
                 let verification = try Pipeline.run(produce: { sink in
                     try ledger.verify(from: .state(state), trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount,
-                                      notAfter: notAfter, onEntry: { row, envelope in try sink((row, envelope)) })
+                                      notAfter: notAfter, detailsWithheld: self.detailsWithheld, onEntry: { row, envelope in try sink((row, envelope)) })
                 }) { item in
                     try self.fold(item.0, item.1, &context, db)
                     try update.add(item.0, item.1)

@@ -77,6 +77,12 @@ public enum Mirror {
                                   detailsWithheld: true, onEntry: { try update.add($0, $1) })
         update.finish(tree: v.tree, cases: v.cases)
         if let kept { try kept.save(update) } else { try AuditState.create(statePath, update, rootKey: trustAnchor, origin: v.summary.origin) }
+        // Every checkpoint seen is kept (COPY.checkpoints/SIZE.checkpoint): with its witnesses'
+        // cosignatures, it bounds when the events it covers were recorded ('report practice --witnessed').
+        let folder = ledger.path + ".checkpoints"
+        try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let file = folder + "/\(checkpoint.size).checkpoint"
+        if !FileManager.default.fileExists(atPath: file) { try? Data(note).write(to: URL(fileURLWithPath: file), options: .withoutOverwriting) }
         return Outcome(checkpoint: checkpoint, note: note, added: checkpoint.size - held, verification: v)
     }
 }

@@ -39,6 +39,8 @@ extension Safeguard.Project {
         static let configuration = CommandConfiguration(abstract: "Replay the whole log from the first event, verifying it as it goes; nothing is kept if it does not verify.")
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var trust: TrustOptions
+        @Flag(name: .customLong("details-withheld"), help: "The ledger is a copy without details records (from 'safeguard mirror'): verify it with them withheld.")
+        var detailsWithheld = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -50,6 +52,7 @@ extension Safeguard.Project {
             let started = Date()
             let s: [ProjectionEngine.Status]
             do {
+                engine.detailsWithheld = detailsWithheld
                 s = try engine.rebuild(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()) { n in
                     if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
                 }
@@ -78,10 +81,13 @@ extension Safeguard.Project {
         static let configuration = CommandConfiguration(abstract: "Catch up with events added since the last build, verifying them (rebuilds if the code changed).")
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var trust: TrustOptions
+        @Flag(name: .customLong("details-withheld"), help: "The ledger is a copy without details records (from 'safeguard mirror'): verify it with them withheld.")
+        var detailsWithheld = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let engine = try ReadModels.engine(try ledger.open(readOnly: true), create: true)
+            engine.detailsWithheld = detailsWithheld
             printStatus(try engine.update(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()), json: output.json)
         }
     }

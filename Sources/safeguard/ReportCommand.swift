@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import SafeguardCore
+import SafeguardStore
 import Projections
 import SafeguardCatalogue
 
@@ -49,6 +52,16 @@ extension Safeguard.ReportCommand {
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
         @Option(help: "text, md, csv or json.") var format: Report.Format = .text
+        @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"))
+        var witnessed: String?
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("With --witnessed: the log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
+        var logKey: String?
+        @Option(help: ArgumentHelp("With --witnessed: a witness's cosigning verifier key whose cosignatures count (repeatable).", valueName: "vkey"))
+        var witness: [String] = []
+
+        func validate() throws {
+            if witnessed != nil, logKey == nil || witness.isEmpty { throw ValidationError("--witnessed needs --log-key and at least one --witness: whose signatures count") }
+        }
 
         func run() throws {
             let engine = try openProjections(ledger)
@@ -57,7 +70,20 @@ extension Safeguard.ReportCommand {
                 guard let d = Day(iso: on) else { throw ValidationError("--on must be a date YYYY-MM-DD") }
                 day = d
             }
-            print(try engine.practiceReport(on: day ?? Day(london: Clock.now())).render(format), terminator: "")
+            var bounds: [ProjectionEngine.WitnessedBound] = []
+            if let witnessed, let logKey {
+                let log = try noteVerifier(logKey, what: "--log-key")
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: witnessed)) ?? []
+                guard !files.isEmpty else { throw InputError("--witnessed \(witnessed) holds no checkpoints: give the folder 'safeguard mirror' keeps (COPY.checkpoints)") }
+                for name in files.sorted() where name.hasSuffix(".checkpoint") {
+                    let note = try readFile(witnessed + "/" + name, what: "the checkpoint")
+                    let (checkpoint, _) = try Checkpoint.open(note, log: log)
+                    if let first = try WitnessQuorum.times(note, witnesses: witness).min(by: { $0.time < $1.time }) {
+                        bounds.append(.init(size: checkpoint.size, time: Timestamp(seconds: first.time), witness: first.name))
+                    }
+                }
+            }
+            print(try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds).render(format), terminator: "")
         }
     }
 }

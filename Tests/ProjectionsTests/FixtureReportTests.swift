@@ -163,6 +163,36 @@ final class FixtureReportTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
+    /// R12 with time proven by a witness: an event recorded on time by the log's clock, but whose
+    /// earliest witnessed checkpoint is later than the policy allows, is not shown recorded in
+    /// time; a checkpoint cosigned soon after changes nothing.
+    func testR12UsesTheWitnessedBound() throws {
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("p.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let day = Day(iso: "2026-04-30")!
+        let plain = try engine.practiceExceptions(on: day).filter { $0.rule == "R12" }
+        let size = try XCTUnwrap(try engine.ledger.head()?.size)
+        // A checkpoint cosigned a minute after each event was recorded (a service signing as it
+        // goes): no event is shown late that was not already.
+        var soon: [ProjectionEngine.WitnessedBound] = []
+        try engine.ledger.forEach { row in
+            soon.append(.init(size: row.seq + 1, time: Timestamp(seconds: Timestamp(canonical: row.recordedAt)!.seconds + 60), witness: "w.example/1"))
+        }
+        XCTAssertEqual(try engine.practiceExceptions(on: day, witnessed: soon).filter { $0.rule == "R12" }.map(\.what), plain.map(\.what))
+        // First cosigned weeks later: every case event before it is not shown recorded in time.
+        let late = ProjectionEngine.WitnessedBound(size: size, time: Timestamp(rfc3339: "2026-04-20T09:00:00Z")!, witness: "w.example/1")
+        let withLate = try engine.practiceExceptions(on: day, witnessed: [late]).filter { $0.rule == "R12" }
+        let unproven = withLate.filter { $0.what.contains("not shown recorded in time") }
+        XCTAssertGreaterThan(unproven.count, 10)
+        XCTAssertTrue(unproven.allSatisfy { $0.what.contains("cosigned by w.example/1 at 2026-04-20T09:00:00Z") }, "\(unproven.first?.what ?? "")")
+        XCTAssertEqual(withLate.count, plain.count + unproven.count, "the events already late are reported once, as before")
+        // Both: each event is bound by the earliest checkpoint covering it.
+        XCTAssertEqual(try engine.practiceExceptions(on: day, witnessed: [late] + soon).filter { $0.rule == "R12" }.map(\.what), plain.map(\.what))
+        // A bound after the report's day proves nothing yet.
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-04-01")!, witnessed: [late]).filter { $0.rule == "R12" }.count,
+                       try engine.practiceExceptions(on: Day(iso: "2026-04-01")!).filter { $0.rule == "R12" }.count)
+    }
+
     func testPracticeExceptionsCountedByHand() throws {
         let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("p.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
