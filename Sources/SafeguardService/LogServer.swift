@@ -34,6 +34,8 @@ public struct LogServer: Sendable {
         public var requestTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(30)
         public var maxBatch = 512
+        /// Connections held open at once; more wait to be accepted (idle connections cost memory).
+        public var maxConnections = 1000
         /// Reverse proxies whose `X-Forwarded-For` names the client (docs/DEPLOYMENT.md): behind
         /// one, every request comes from the proxy's address.
         public var trustedProxies: Set<String> = []
@@ -200,7 +202,8 @@ public struct LogServer: Sendable {
         http.idleTimeout = .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         let app = Application(
             router: router, server: .http1(configuration: http),
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "safeguard"),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "safeguard",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("listening", metadata: ["address": "\(config.host):\(port)", "ledger": "\(config.ledgerPath)", "origin": "\(origin)"])

@@ -39,6 +39,8 @@ extension Safeguard {
         var witness: [String] = []
         @Option(name: .customLong("trusted-proxy"), help: ArgumentHelp("The address of a reverse proxy in front of the service (repeatable): requests from it are counted against the client address its X-Forwarded-For names, not against the proxy's.", valueName: "address"))
         var trustedProxy: [String] = []
+        @Option(name: .customLong("max-connections"), help: ArgumentHelp("Connections held open at once; more wait to be accepted (each idle connection costs memory).", valueName: "n"))
+        var maxConnections = 1000
         @Option(name: .customLong("request-timeout"), help: ArgumentHelp("How long a client may take to send one request before it is cut off (slow senders hold connections).", valueName: "seconds"))
         var requestTimeout: Double = 10
 
@@ -53,6 +55,7 @@ extension Safeguard {
                     throw ValidationError("--witness must be \"URL VKEY\": the witness's address (e.g. http://127.0.0.1:8089) and its cosigning verifier key (NAME+HEX8+BASE64)")
                 }
             }
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
             guard requestTimeout >= 0.1, requestTimeout <= 600 else { throw ValidationError("--request-timeout must be between 0.1 and 600 seconds") }
         }
 
@@ -77,6 +80,7 @@ extension Safeguard {
                 return (parts[0], Cosigner(verifierKey: parts[1])!)
             }
             config.trustedProxies = Set(trustedProxy)
+            config.maxConnections = maxConnections
             config.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
             config.idleTimeout = .milliseconds(Int64(max(requestTimeout * 3, 1) * 1000))
             LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
