@@ -99,20 +99,59 @@ public struct LogClient: Sendable {
         return json
     }
 
-    static func send(_ request: URLRequest) throws -> (Data, Int) {
-        final class Box: @unchecked Sendable { var result: Result<(Data, Int), any Error>? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            if let error {
-                box.result = .failure(error)
-            } else {
-                box.result = .success((data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
+    /// Sends `request`; the answer's body and status. The body is cut off (and refused) past
+    /// `limit` bytes, and the whole exchange past twice the request's timeout: a hostile service,
+    /// or anyone in between, cannot make this process hold unbounded memory or wait for ever.
+    static func send(_ request: URLRequest, limit: Int = ServiceAPI.maxRequestBytes) throws -> (Data, Int) {
+        final class Collector: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+            let limit: Int
+            let lock = NSLock()
+            var data = Data()
+            var status = 0
+            var tooLarge = false
+            var result: Result<(Data, Int), any Error>?
+            let done = DispatchSemaphore(value: 0)
+            init(limit: Int) { self.limit = limit }
+            func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                            completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+                lock.lock(); status = (response as? HTTPURLResponse)?.statusCode ?? 0; lock.unlock()
+                completionHandler(.allow)
             }
-            done.signal()
+            func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive d: Data) {
+                lock.lock()
+                data.append(d)
+                let over = data.count > limit
+                if over { tooLarge = true }
+                lock.unlock()
+                if over { dataTask.cancel() }
+            }
+            func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+                lock.lock()
+                result = error.map { .failure($0) } ?? .success((data, status))
+                lock.unlock()
+                done.signal()
+            }
         }
+        let collector = Collector(limit: limit)
+        let session = URLSession(configuration: .default, delegate: collector, delegateQueue: nil)
+        defer { session.finishTasksAndInvalidate() }
+        let task = session.dataTask(with: request)
         task.resume()
-        done.wait()
+        if collector.done.wait(timeout: .now() + max(request.timeoutInterval, 1) * 2) == .timedOut {
+            task.cancel()
+            _ = collector.done.wait(timeout: .now() + 5)
+            throw ServiceError(status: 0, code: "timeout", message: "the log service at \(request.url?.host ?? "?") did not finish answering in time: try again later", exitCode: 4)
+        }
+        collector.lock.lock()
+        let tooLarge = collector.tooLarge
+        let outcome = collector.result
+        collector.lock.unlock()
+        if tooLarge {
+            throw ServiceError(status: 0, code: "too_large", message: "the log service's answer is over \(limit) bytes, more than any it should send: do not rely on it, and tell the partnership", exitCode: 4)
+        }
+        final class Box { var result: Result<(Data, Int), any Error>? }
+        let box = Box()
+        box.result = outcome
         switch box.result! {
         case .success(let r): return r
         case .failure(let e):

@@ -167,7 +167,7 @@ public struct LogServer: Sendable {
         let readRoles = config.readRoles, clock = config.clock
         router.get("/tile/**") { request, context -> Response in
             let parts = context.parameters.getCatchAll()
-            guard let tile = TilePath(parts) else {
+            guard let tile = TilePath(parts), request.uri.path == "/tile/" + tile.path else {
                 return Self.json(404, ServiceError.notFound("not a tile path: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>] (c2sp.org/tlog-tiles)").json)
             }
             if let level = tile.level {

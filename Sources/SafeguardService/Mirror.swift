@@ -21,10 +21,11 @@ public enum Mirror {
 
     public static func update(_ client: LogClient, copy path: String, reader: SigningKey, log: NoteVerifier, trustAnchor: PublicKey,
                               statePath: String, progress: (Int64, Int64) -> Void = { _, _ in }) throws -> Outcome {
-        let (noteData, status) = try LogClient.send(URLRequest(url: client.base.appendingPathComponent("checkpoint"), timeoutInterval: client.timeout))
+        let (noteData, status) = try LogClient.send(URLRequest(url: client.base.appendingPathComponent("checkpoint"), timeoutInterval: client.timeout), limit: 64 << 10)
         guard status == 200 else { throw ServiceError.unavailable("the log service has no checkpoint to serve yet (HTTP \(status)): try again in a few seconds") }
         let note = [UInt8](noteData)
         let (checkpoint, _) = try Checkpoint.open(note, log: log)
+        guard checkpoint.extensions.isEmpty else { throw ProofRefused("the log's checkpoint carries extension lines, which this log's checkpoints never do (docs/FORMAT.md §6.2)") }
         let exists = FileManager.default.fileExists(atPath: path)
         guard exists || !FileManager.default.fileExists(atPath: statePath) else {
             throw ProofInputError("a state file '\(statePath)' exists but no copy at '\(path)': move the state away, or give the copy it belongs to")
@@ -46,30 +47,33 @@ public enum Mirror {
             throw ProofRefused("TRUNCATED: your copy holds \(held) events, but the log's latest checkpoint, signed by it, says \(checkpoint.size): "
                                + "events were cut off the log. Keep the copy and the checkpoint as evidence")
         }
-        var next = held
-        var pending: [[UInt8]] = []
-        while next < checkpoint.size {
-            let tile = next / 256
-            let width = Int(min(256, checkpoint.size - tile * 256))
-            let path = "/tile/" + TilePath(level: nil, index: tile, width: width).path
-            let bundle = try client.signedGet(path, key: reader)
-            var entries: [[UInt8]] = []
-            var i = bundle.startIndex
-            while i < bundle.endIndex {
-                guard i + 2 <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
-                let n = Int(bundle[i]) << 8 | Int(bundle[i + 1])
-                guard i + 2 + n <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
-                entries.append(Array(bundle[(i + 2)..<(i + 2 + n)]))
-                i += 2 + n
+        if held < checkpoint.size {
+            // Fetched and written a bundle at a time, in one transaction: what is kept is the
+            // whole checkpoint's tree, or nothing.
+            try ledger.appendMirrored(first: held, checkpoint: checkpoint) { add in
+                var next = held
+                while next < checkpoint.size {
+                    let tile = next / 256
+                    let width = Int(min(256, checkpoint.size - tile * 256))
+                    let path = "/tile/" + TilePath(level: nil, index: tile, width: width).path
+                    let bundle = try client.signedGet(path, key: reader, limit: width * (2 + 0xFFFF))
+                    var entries: [[UInt8]] = []
+                    var i = bundle.startIndex
+                    while i < bundle.endIndex {
+                        guard i + 2 <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
+                        let n = Int(bundle[i]) << 8 | Int(bundle[i + 1])
+                        guard i + 2 + n <= bundle.endIndex else { throw ProofRefused("the service's entry bundle \(path) is cut short") }
+                        entries.append(Array(bundle[(i + 2)..<(i + 2 + n)]))
+                        i += 2 + n
+                    }
+                    guard entries.count == width else { throw ProofRefused("the service's entry bundle \(path) holds \(entries.count) entries, not \(width)") }
+                    let fresh = Array(entries.dropFirst(Int(next - tile * 256)))
+                    try add(fresh)
+                    next += Int64(fresh.count)
+                    progress(next, checkpoint.size)
+                }
             }
-            guard entries.count == width else { throw ProofRefused("the service's entry bundle \(path) holds \(entries.count) entries, not \(width)") }
-            let fresh = Array(entries.dropFirst(Int(next - tile * 256)))
-            next += Int64(fresh.count)
-            // All fetched first, then appended and checked against the checkpoint at once.
-            pending += fresh
-            progress(next, checkpoint.size)
         }
-        if !pending.isEmpty { try ledger.appendMirrored(pending, first: held, checkpoint: checkpoint) }
         let kept: AuditState? = FileManager.default.fileExists(atPath: statePath) ? try AuditState.open(statePath) : nil
         let update = kept == nil ? try AuditState.Update(creating: statePath) : AuditState.Update()
         let v = try ledger.verify(from: kept.map { .state($0) } ?? .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount,
@@ -82,17 +86,17 @@ public enum Mirror {
         let folder = ledger.path + ".checkpoints"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = folder + "/\(checkpoint.size).checkpoint"
-        if !FileManager.default.fileExists(atPath: file) { try? Data(note).write(to: URL(fileURLWithPath: file), options: .withoutOverwriting) }
+        if !FileManager.default.fileExists(atPath: file) { try? Data(note).write(to: URL(fileURLWithPath: file), options: [.withoutOverwriting, .atomic]) }
         return Outcome(checkpoint: checkpoint, note: note, added: checkpoint.size - held, verification: v)
     }
 }
 
 extension LogClient {
     /// A GET signed with `key` (`SignedRead`): the body, or the service's refusal.
-    public func signedGet(_ path: String, key: SigningKey) throws -> [UInt8] {
+    public func signedGet(_ path: String, key: SigningKey, limit: Int = ServiceAPI.maxRequestBytes) throws -> [UInt8] {
         var r = URLRequest(url: URL(string: base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)!, timeoutInterval: timeout)
         for (k, v) in SignedRead.headers(method: "GET", path: path, key: key, time: Int64(Date().timeIntervalSince1970)) { r.setValue(v, forHTTPHeaderField: k) }
-        let (data, status) = try Self.send(r)
+        let (data, status) = try Self.send(r, limit: limit)
         guard status == 200 else {
             if let json = try? JSONParser.parse([UInt8](data)), let e = ServiceError(json: json, status: status) { throw e }
             throw ServiceError(status: status, code: "http", message: "the log service answered HTTP \(status) for \(path)", exitCode: 4)

@@ -150,11 +150,21 @@ public struct TilePath: Equatable, Sendable {
                 digits = digits.dropFirst()
             }
             guard digits.count == 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let d = Int64(digits) else { return nil }
-            n = n * 1000 + d
+            // Checked: seven groups can exceed Int64 (a request must never crash the service).
+            let (times, o1) = n.multipliedReportingOverflow(by: 1000)
+            let (sum, o2) = times.addingReportingOverflow(d)
+            guard !o1, !o2 else { return nil }
+            n = sum
         }
+        // No tile of a log this side of 2^47 entries lies further (index × 256 then fits, with room).
+        guard n <= Self.maxIndex else { return nil }
         index = n
         self.width = width
+        // One spelling per tile: no leading zero groups, nothing else (a cache sees one URL).
+        guard path == parts.joined(separator: "/") else { return nil }
     }
+
+    public static let maxIndex: Int64 = 1 << 39
 
     /// The path after `tile/`.
     public var path: String {

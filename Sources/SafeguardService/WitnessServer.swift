@@ -61,10 +61,21 @@ public struct WitnessServer: Sendable {
                 case .conflict(let size, _):
                     return Response(status: .conflict, headers: [.contentType: "text/x.tlog.size"], body: .init(byteBuffer: ByteBuffer(string: "\(size)\n")))
                 case .misbehaviour(let why, let evidence):
-                    let path = "\(config.evidenceFolder)/misbehaviour-\(UUID().uuidString).json"
-                    do { try evidence.write(to: path) } catch { logger.error("evidence not written", metadata: ["error": "\(error)"]) }
-                    logger.critical("log misbehaviour", metadata: ["reason": "\(why)", "evidence": "\(path)"])
-                    return Self.text(409, why + "\n")
+                    // Named by what it holds: the same evidence sent again is one file, not another.
+                    let both = Array((evidence.cosigned + "\n" + evidence.presented).utf8)
+                    let path = "\(config.evidenceFolder)/misbehaviour-\(Hex.encode(Array(SHA256.hash(both).prefix(16)))).json"
+                    if FileManager.default.fileExists(atPath: path) {
+                        logger.critical("log misbehaviour, again", metadata: ["reason": "\(why)", "evidence": "\(path)"])
+                    } else {
+                        do {
+                            try evidence.write(to: path)
+                            logger.critical("log misbehaviour", metadata: ["reason": "\(why)", "evidence": "\(path)"])
+                        } catch {
+                            logger.critical("log misbehaviour; the evidence could not be written", metadata: ["reason": "\(why)", "error": "\(error)"])
+                        }
+                    }
+                    // tlog-witness: 409 with the size last cosigned.
+                    return Response(status: .conflict, headers: [.contentType: "text/x.tlog.size"], body: .init(byteBuffer: ByteBuffer(string: "\(evidence.old)\n")))
                 default:
                     logger.notice("refused", metadata: ["status": "\(r.status)", "reason": "\(r.description)"])
                     return Self.text(r.status, r.description + "\n")

@@ -42,6 +42,13 @@ extension Ledger {
     /// log signed, extending what the copy held. No details records: they are not served (the
     /// copy is verified with them withheld). The rules are `verify`'s part, run next.
     public func appendMirrored(_ entries: [[UInt8]], first: Int64, checkpoint: Checkpoint) throws {
+        try appendMirrored(first: first, checkpoint: checkpoint) { add in try add(entries) }
+    }
+
+    /// `appendMirrored` with the entries given a chunk at a time by `fetch` (each chunk checked
+    /// and written as it comes, inside the one transaction): memory is bounded by a chunk, not
+    /// by how far the copy is behind.
+    public func appendMirrored(first: Int64, checkpoint: Checkpoint, fetch: (_ add: ([[UInt8]]) throws -> Void) throws -> Void) throws {
         do {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
@@ -51,8 +58,13 @@ extension Ledger {
                     }
                     let insert = try db.cachedStatement(sql: "INSERT INTO events (\(Self.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
                     var tree = try TreeStore.Appender(db, size: first)
-                    for (i, bytes) in entries.enumerated() {
-                        let seq = first + Int64(i)
+                    var seq = first - 1
+                    try fetch { entries in
+                    for bytes in entries {
+                        seq += 1
+                        guard seq < checkpoint.size else {
+                            throw MirrorMismatch(description: "the service served more entries than its checkpoint of \(checkpoint.size) holds: nothing was written")
+                        }
                         guard bytes.count > 4 + SigningKey.signatureByteCount, let envelope = OfflineProof.envelope(bytes), envelope.seq == seq else {
                             throw MirrorMismatch(description: "the service's entry \(seq) is not a signed envelope of that sequence number")
                         }
@@ -64,7 +76,8 @@ extension Ledger {
                         ])
                         try tree.add(index: row.seq, hash: row.entryHash)
                     }
-                    let size = first + Int64(entries.count)
+                    }
+                    let size = seq + 1
                     guard size == checkpoint.size, try Merkle.root(size: size, { try TreeStore.node(db, $0, $1) }) == checkpoint.root else {
                         throw MirrorMismatch(description: "the entries the service served do not make the tree of its signed checkpoint (\(checkpoint.size) events, root "
                                              + "\(Base64.encode(checkpoint.root))) on top of this copy: nothing was written; keep the checkpoint, and verify the copy in full")

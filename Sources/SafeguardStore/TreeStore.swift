@@ -107,9 +107,9 @@ extension Ledger {
         return try withTree { db in
             let height = 8 * level
             guard height < 63 else { return nil }
-            let first = index * 256
-            let (end, overflow) = (first + Int64(width)).multipliedReportingOverflow(by: Int64(1) << height)
-            guard index >= 0, !overflow, end <= (try Self.treeSize(db)) else { return nil }
+            let (first, o1) = index.multipliedReportingOverflow(by: 256)
+            let (end, o2) = (first + Int64(width)).multipliedReportingOverflow(by: Int64(1) << height)
+            guard index >= 0, !o1, !o2, end <= (try Self.treeSize(db)) else { return nil }
             var out: [UInt8] = []
             out.reserveCapacity(width * Merkle.hashSize)
             for i in 0..<Int64(width) { out += try TreeStore.node(db, height, first + i) }
@@ -123,8 +123,8 @@ extension Ledger {
     public func entryBundle(index: Int64, width: Int) throws -> [[UInt8]]? {
         precondition((1...256).contains(width))
         return try withTree { db in
-            let first = index * 256
-            guard index >= 0, first + Int64(width) <= (try Self.treeSize(db)) else { return nil }
+            let (first, overflow) = index.multipliedReportingOverflow(by: 256)
+            guard index >= 0, !overflow, first + Int64(width) <= (try Self.treeSize(db)) else { return nil }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT seq, CASE WHEN length(envelope) > \(Entry.maxCanonicalBytes) THEN x'' ELSE envelope END,
                        CASE WHEN length(signature) > 64 THEN x'' ELSE signature END FROM events WHERE seq >= ? AND seq < ? ORDER BY seq

@@ -57,6 +57,7 @@ public enum Witness {
         do { checkpoint = try Checkpoint.open(req.checkpoint, log: log).checkpoint } catch {
             throw Refusal.notSigned("the checkpoint is not signed by the log key of '\(origin)' this witness trusts: \(error)")
         }
+        guard checkpoint.extensions.isEmpty else { throw Refusal.malformed("the checkpoint carries extension lines, which safeguard's logs never sign (docs/FORMAT.md §6.2)") }
         guard req.old <= checkpoint.size else { throw Refusal.malformed("the request's old size \(req.old) is larger than its checkpoint's \(checkpoint.size)") }
         let lock = Glibc.open(statePath + ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw State.Failure("cannot lock the witness state '\(statePath).lock': check the folder is writable") }

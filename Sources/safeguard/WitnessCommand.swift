@@ -144,6 +144,9 @@ extension Safeguard.Witness {
             }
             _ = try Witness.State.load(state)
             let folder = evidenceDir ?? { let d = (state as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }()
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
+                throw InputError("cannot make the evidence folder '\(folder)': check --evidence-dir; a witness must be able to keep evidence")
+            }
             var config = WitnessServer.Configuration(name: name, key: signer, logs: logs, statePath: state, evidenceFolder: folder)
             config.host = String(listen[..<colon])
             config.port = port

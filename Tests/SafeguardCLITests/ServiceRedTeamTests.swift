@@ -109,6 +109,69 @@ final class ServiceRedTeamTests: ServedLedgerTestCase {
         XCTAssertTrue(String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self).hasPrefix("HTTP/1.1 413"), String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self))
     }
 
+    // MARK: - The second red team: tiles, the witness, the mirror
+
+    /// Tiles 1: a tile index of seven groups overflowed Int64 and crashed the service (one
+    /// unauthenticated request). Now 404, and the service goes on; other spellings of one tile
+    /// (leading zero groups, a trailing slash) are 404 too.
+    func testHugeOrOddTilePathsAre404AndTheServiceGoesOn() throws {
+        for path in ["/tile/0/x999/x999/x999/x999/x999/x999/999.p/1", "/tile/0/x009/x223/x372/x036/x854/x775/807.p/1",
+                     "/tile/entries/x999/x999/x999/x999/x999/x999/999.p/1", "/tile/7/x072/x057/x594/x037/x927/x935/999.p/1",
+                     "/tile/0/x000/000.p/1", "/tile/0/000.p/1/"] {
+            let (_, status) = try LogClient.send(URLRequest(url: URL(string: server.url + path)!))
+            XCTAssertEqual(status, 404, path)
+        }
+        let (_, status) = try LogClient.send(URLRequest(url: URL(string: server.url + "/tile/0/000.p/1")!))
+        XCTAssertEqual(status, 200, "the service is still up, and the canonical path is served")
+    }
+
+    /// Mirror: an answer larger than any the service should send (here an endless checkpoint)
+    /// is cut off and refused, and a first run leaves nothing behind.
+    func testAnOversizedAnswerIsRefusedByTheMirror() throws {
+        server.stop()
+        let fake = try FakeService { _, path, _ in
+            (200, path == "/checkpoint" ? String(repeating: "x", count: 200_000) : "{}")
+        }
+        defer { fake.stop() }
+        let vkey = try cli.run("checkpoint", "--key", cli.path("log.key"), "--vkey").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let copy = cli.path("m.sqlite")
+        let r = try cli.run("mirror", "--server", fake.url, "--ledger", copy, "--key", cli.path("police.key"), "--log-key", vkey, "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("bytes, more than any it should send"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: copy))
+    }
+
+    /// Witness 4-6: evidence of a fork is kept in a folder made for it (it was lost when the
+    /// folder did not exist), once however often the fork is sent, and the answer is 409 with
+    /// the size last cosigned (text/x.tlog.size).
+    func testTheWitnessKeepsForkEvidenceOnce() throws {
+        try cli.run("keys", "generate", "--out", cli.path("w.key"), "--unprotected")
+        let logKey = try KeyFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: cli.path("log.key")))), passphrase: { nil })
+        let logVKey = try cli.run("checkpoint", "--key", cli.path("log.key"), "--vkey").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let evidence = cli.path("evidence/w1")
+        let witness = try ServiceProcess.start(cli, arguments: ["witness", "serve", "--key", cli.path("w.key"), "--name", "w.example/1", "--log-key", logVKey,
+                                                                "--state", cli.path("w.state"), "--evidence-dir", evidence, "--listen", "127.0.0.1:0"])
+        defer { witness.stop() }
+        func note(_ root: UInt8) throws -> String {
+            let c = Checkpoint(origin: "test.example/ledger", size: 5, root: [UInt8](repeating: root, count: 32))!
+            return String(decoding: c.body, as: UTF8.self) + "\n" + (try SignedNote.sign(c.body, name: "test.example/ledger", key: logKey)).line
+        }
+        func post(_ body: String) throws -> (String, Int) {
+            var r = URLRequest(url: URL(string: witness.url + "/add-checkpoint")!)
+            r.httpMethod = "POST"
+            r.httpBody = Data(body.utf8)
+            let (d, s) = try LogClient.send(r)
+            return (String(decoding: d, as: UTF8.self), s)
+        }
+        XCTAssertEqual(try post("old 0\n\n" + (try note(1))).1, 200, "the first tree of 5 events is cosigned")
+        for _ in 0..<5 {
+            let (answer, status) = try post("old 5\n\n" + (try note(2)))
+            XCTAssertEqual(status, 409, answer)
+            XCTAssertEqual(answer, "5\n", "the size last cosigned")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: evidence).filter { $0.hasPrefix("misbehaviour-") }.count, 1)
+    }
+
     // MARK: - A hostile service, against the client
 
     /// Findings 5-8: a fake service (this test's own HTTP server) answering what it likes.
