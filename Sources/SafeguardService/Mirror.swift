@@ -86,7 +86,7 @@ public enum Mirror {
         let folder = ledger.path + ".checkpoints"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let file = folder + "/\(checkpoint.size).checkpoint"
-        if !FileManager.default.fileExists(atPath: file) { try? Data(note).write(to: URL(fileURLWithPath: file), options: [.withoutOverwriting, .atomic]) }
+        if !FileManager.default.fileExists(atPath: file) { try? Data(note).write(to: URL(fileURLWithPath: file), options: .atomic) }
         return Outcome(checkpoint: checkpoint, note: note, added: checkpoint.size - held, verification: v)
     }
 }

@@ -51,8 +51,8 @@ extension Safeguard {
             }
             if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let checkpointPath = ledger + ".checkpoint"
-            try? FileManager.default.removeItem(atPath: checkpointPath)
-            try Data(outcome.note).write(to: URL(fileURLWithPath: checkpointPath))
+            // Written to a new file and renamed over the old one (never through a planted link).
+            try Data(outcome.note).write(to: URL(fileURLWithPath: checkpointPath), options: .atomic)
             let c = outcome.checkpoint
             if output.json {
                 printJSON(["ok": true, "size": .integer(c.size), "added": .integer(outcome.added), "root": .string(Base64.encode(c.root)),
