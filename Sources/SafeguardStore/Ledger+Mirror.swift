@@ -15,12 +15,7 @@ extension Ledger {
         close(fd)
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: tmp + suffix) } }
         do {
-            let queue = try DatabaseQueue(path: tmp, configuration: configuration(readOnly: false))
-            try queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
-                try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
-            }
-            try Schema.migrator.migrate(queue)
+            let queue = try newFile(at: tmp)
             try queue.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
             try queue.close()
             guard link(tmp, path) == 0 else {

@@ -61,12 +61,7 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
         close(fd)
         var written: [StoredEntry] = []
         do {
-            let queue = try DatabaseQueue(path: tmp, configuration: configuration(readOnly: false))
-            try queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
-                try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
-            }
-            try Schema.migrator.migrate(queue)
+            let queue = try newFile(at: tmp)
             written = try Ledger(path: path, db: queue).append(drafts, signer: signer, practitioner: practitioner, clock: clock, newID: newID, newSalt: newSalt)
             // Everything into the main file, so that the name alone carries the ledger.
             try queue.writeWithoutTransaction { db in _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -90,6 +85,17 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
         removeFiles(tmp)
         KeyFiles.syncFolder(of: path)
         return (try open(at: path, readOnly: false), written)
+    }
+
+    /// A new ledger file at `tmp`: its application id, format version and schema, no events.
+    static func newFile(at tmp: String) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(path: tmp, configuration: configuration(readOnly: false))
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+            try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
+        }
+        try Schema.migrator.migrate(queue)
+        return queue
     }
 
     /// Removes what an earlier init of `path` that was killed left behind: its temporary file
