@@ -25,16 +25,10 @@ final class CaseFold {
     var caseLinks: [LinkKey: Int64] = [:]
     var actions: [String: Action] = [:]
 
-    /// Every event of the case so far, for the next-steps rules, when `complete`; a case read
-    /// back from the projections file holds none (its events are read from the ledger at the end).
-    var history: [CaseEvent] = []
-    var complete = true
+    /// Events folded into it since it entered the cache (what it counts against the cache's bound).
+    var heldEvents = 0
     /// Its rows are in the projections file already (they are replaced when written again).
     var stored = false
-    /// A case event was folded since its next steps were last worked out.
-    var stepsStale = false
-    /// Steps may be in the file for it (written before, or it was read back).
-    var stepsStored = false
     /// The seq of the last event that touched it, for choosing what leaves the cache.
     var touchedAt: Int64 = 0
 
@@ -133,9 +127,7 @@ final class CaseFold {
     /// nothing of it is stored.
     static func load(_ id: String, _ db: Database) throws -> CaseFold? {
         let c = CaseFold(id: id)
-        c.complete = false
         c.stored = true
-        c.stepsStored = true
         if let r = try query(db, """
             SELECT status, stage, opened_at, closed_at, birth_month, gender, borough, lead_agency, looked_after, learning_disability,
               suggested_level, practitioner_level, screened_at, police_cris, events, missing_episodes, missing_now, awaiting_mash_decision,

@@ -3,21 +3,20 @@ import SafeguardCatalogue
 import SafeguardCore
 
 /// Case state: per case, its subject facts, levels, status and stage, the agencies involved,
-/// missing episodes, referrals awaiting a MASH decision, disruptions, links, MASE actions,
-/// legal holds, and the next steps the toolkit requires (with due dates).
+/// missing episodes, referrals awaiting a MASH decision, disruptions, links, MASE actions and
+/// legal holds.
 ///
 /// Cases are folded in memory (`CaseFold`) and written out when they leave a bounded cache or
-/// the fold ends, with their next steps worked out from the events the cache held. A case that
-/// comes back after leaving the cache is read back from the file, and its next steps are worked
-/// out at the end from its events in the ledger. Memory is bounded by `cacheEvents`, not by the
-/// size of the log.
+/// the fold ends; a case that comes back after leaving the cache is read back from the file.
+/// Memory is bounded by `cacheEvents`, not by the size of the log. The toolkit's next steps are
+/// not stored: they depend on the day asked about and on other cases' records, so
+/// `CasePractice` works them out from the verified events when asked (`ProjectionEngine.practice`).
 public final class CaseStateProjection: Projection {
     public let name = "case_state"
-    public let version = 6
+    public let version = 7
     public let tables = [
         (name: "cases", orderBy: "case_id"), (name: "case_agencies", orderBy: "case_id, agency"),
         (name: "case_links", orderBy: "case_id, link_kind, target"), (name: "case_actions", orderBy: "case_id, action_ref"),
-        (name: "case_next_steps", orderBy: "case_id, rule, what"), (name: "case_late_steps", orderBy: "case_id, rule, due"),
     ]
     public static var stages: [String] { CaseFold.stages }
 
@@ -33,11 +32,6 @@ public final class CaseStateProjection: Projection {
     /// are folded again without them at the end).
     private var retracted: Set<String> = []
     private var retractedInPass: [String] = []
-    /// Cases whose next steps are worked out from the ledger at the end (their events were not all held).
-    private var incomplete: Set<String> = []
-    /// Next steps have been stored under the policy in force, so a new policy means working out all of them again.
-    private var stepsStored = true
-    private var recomputeAll = false
     private var writer: Writer?
     /// On a rebuild, the cases written out so far (only these can be read back); nil on an
     /// update, where any case may be in the file already.
@@ -62,18 +56,13 @@ public final class CaseStateProjection: Projection {
               PRIMARY KEY (case_id, link_kind, target)) WITHOUT ROWID;
             CREATE TABLE case_actions (case_id TEXT NOT NULL, action_ref TEXT NOT NULL, owner_agency TEXT, due_date TEXT, strand TEXT,
               status TEXT NOT NULL, PRIMARY KEY (case_id, action_ref)) WITHOUT ROWID;
-            CREATE TABLE case_next_steps (case_id TEXT NOT NULL, rule TEXT NOT NULL, what TEXT NOT NULL, due TEXT,
-              PRIMARY KEY (case_id, rule, what)) WITHOUT ROWID;
-            CREATE TABLE case_late_steps (case_id TEXT NOT NULL, rule TEXT NOT NULL, what TEXT NOT NULL, due TEXT NOT NULL, done TEXT NOT NULL,
-              PRIMARY KEY (case_id, rule, due, what)) WITHOUT ROWID;
             """)
     }
 
     public let indexes = ["CREATE INDEX IF NOT EXISTS case_links_by_target ON case_links (link_kind, target)"]
 
     public func begin(_ db: Database, fresh: Bool) throws {
-        cache = [:]; heldEvents = 0; retractedInPass = []; incomplete = []; recomputeAll = false; casesReadBack = 0
-        stepsStored = !fresh
+        cache = [:]; heldEvents = 0; retractedInPass = []; casesReadBack = 0
         written = fresh ? [] : nil
         retracted = fresh ? [] : try Self.retractions(db)
         writer = try Writer(db)
@@ -97,7 +86,6 @@ public final class CaseStateProjection: Projection {
             if fold.opened { fold.legalHold = e.facts["action"]?.stringValue == "placed" }
             return
         }
-        if e.type == EventType.policySet, stepsStored { recomputeAll = true }
         if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction", let target = e.facts["corrects_event"]?.stringValue {
             retracted.insert(target)
             retractedInPass.append(target)
@@ -105,12 +93,9 @@ public final class CaseStateProjection: Projection {
         guard let id = e.caseID else { return }
         let fold = try self.fold(id, c, db)
         fold.apply(e, seq: c.seq, occurredAt: c.occurredAt)
-        fold.stepsStale = true
-        if fold.complete {
-            fold.history.append(CaseEvent(e))
-            heldEvents += 1
-        }
-        if heldEvents > cacheEvents || cache.count > cacheEvents / 4 { try evict(policy: c.policy, db) }
+        fold.heldEvents += 1
+        heldEvents += 1
+        if heldEvents > cacheEvents || cache.count > cacheEvents / 4 { try evict(db) }
     }
 
     /// The cached fold of a case, read back from the file if it left the cache (or an
@@ -134,79 +119,53 @@ public final class CaseStateProjection: Projection {
     }
 
     /// Writes out the least recently touched cases until a quarter of the cache is free.
-    private func evict(policy: PolicyDocument?, _ db: Database) throws {
+    private func evict(_ db: Database) throws {
         let order = cache.values.sorted { $0.touchedAt < $1.touchedAt }
         for fold in order {
             if heldEvents <= cacheEvents * 3 / 4, cache.count <= cacheEvents / 8 { break }
-            try write(fold, policy: policy)
+            try write(fold)
             cache[fold.id] = nil
-            heldEvents -= fold.history.count
+            heldEvents -= fold.heldEvents
         }
     }
 
-    /// Writes a case's rows (replacing any stored before) and, when its events are all held,
-    /// its next and late steps.
-    private func write(_ fold: CaseFold, policy: PolicyDocument?) throws {
+    /// Writes a case's rows, replacing any stored before.
+    private func write(_ fold: CaseFold) throws {
         guard let w = writer else { return }
         if fold.stored { try w.deleteRows(fold.id) }
         try w.insert(fold)
         fold.stored = true
         written?.insert(fold.id)
-        guard fold.stepsStale else { return }
-        fold.stepsStale = false
-        guard fold.complete, let policy else { incomplete.insert(fold.id); return }
-        let events = retracted.isEmpty ? fold.history : fold.history.filter { !retracted.contains($0.eventID) }
-        let steps = NextSteps.stored(events, policy: policy)
-        try w.steps(fold.id, steps.next, steps.late, replacing: fold.stepsStored)
-        fold.stepsStored = true
-        stepsStored = true
     }
 
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
-        defer {
-            cache = [:]; heldEvents = 0; writer = nil; incomplete = []; retractedInPass = []; recomputeAll = false; stepsStored = true
-            written = nil
-        }
-        for id in cache.keys.sorted() { try write(cache[id]!, policy: policy) }
+        defer { cache = [:]; heldEvents = 0; writer = nil; retractedInPass = []; written = nil }
+        for id in cache.keys.sorted() { try write(cache[id]!) }
         cache = [:]
         // Cases with a retracted event are folded again from their own events, without it.
         var replayed: Set<String> = []
         for target in retractedInPass {
             if let id = try Self.caseOf(target, db) { replayed.insert(id) }
         }
-        for id in replayed.sorted() { try replay(id, cases, policy: policy, db) }
-        guard let policy else { return }
-        var ids = incomplete
-        // Every case with anything stored, opened or not (an opening may have been retracted).
-        if recomputeAll { ids = ids.union(try query(db, "SELECT DISTINCT case_id FROM case_agencies").compactMap { $0[0].string }).subtracting(replayed) }
-        guard let w = writer, !ids.isEmpty else { return }
-        try cases.forEach(ids) { id, all in
-            let events = all.filter { !retracted.contains($0.eventID) }
-            let steps = NextSteps.stored(events, policy: policy)
-            try w.steps(id, steps.next, steps.late, replacing: true)
-        }
+        for id in replayed.sorted() { try replay(id, cases, db) }
     }
 
     /// Folds one case again from its events in the ledger, leaving out the retracted ones (its
     /// legal hold, set by governance events, is kept).
-    private func replay(_ id: String, _ cases: CaseEventSource, policy: PolicyDocument?, _ db: Database) throws {
+    private func replay(_ id: String, _ cases: CaseEventSource, _ db: Database) throws {
         let hold = try query(db, "SELECT legal_hold FROM cases WHERE case_id = ?", .text(id)).first?[0].integer == 1
         let fold = CaseFold(id: id)
         for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
             fold.apply(envelope, seq: row.seq, occurredAt: row.occurredAt)
-            fold.history.append(CaseEvent(envelope))
         }
         if fold.opened { fold.legalHold = hold }
         fold.stored = true
-        fold.stepsStored = true
-        fold.stepsStale = true
-        incomplete.remove(id)
-        try write(fold, policy: policy)
+        try write(fold)
     }
 
     /// The prepared statements that write a case out.
     final class Writer {
-        let insertCase, insertAgency, insertLink, insertAction, insertStep, insertLate: Prepared
+        let insertCase, insertAgency, insertLink, insertAction: Prepared
         let db: Database
 
         init(_ db: Database) throws {
@@ -215,8 +174,6 @@ public final class CaseStateProjection: Projection {
             insertAgency = try Prepared(db, "INSERT INTO case_agencies VALUES (?,?,?)")
             insertLink = try Prepared(db, "INSERT INTO case_links VALUES (?,?,?,?)")
             insertAction = try Prepared(db, "INSERT INTO case_actions VALUES (?,?,?,?,?,?)")
-            insertStep = try Prepared(db, "INSERT OR IGNORE INTO case_next_steps VALUES (?,?,?,?)")
-            insertLate = try Prepared(db, "INSERT OR IGNORE INTO case_late_steps VALUES (?,?,?,?,?)")
         }
 
         func deleteRows(_ id: String) throws {
@@ -248,23 +205,6 @@ public final class CaseStateProjection: Projection {
                 insertAction.text(c.id); insertAction.text(ref); insertAction.text(a.owner); insertAction.text(a.due); insertAction.text(a.strand)
                 insertAction.text(a.status)
                 try insertAction.run()
-            }
-        }
-
-        /// Writes a case's next and late steps, `replacing` any stored before.
-        func steps(_ id: String, _ next: [NextStep], _ late: [LateStep], replacing: Bool) throws {
-            if replacing {
-                try execute(db, "DELETE FROM case_next_steps WHERE case_id = ?", .text(id))
-                try execute(db, "DELETE FROM case_late_steps WHERE case_id = ?", .text(id))
-            }
-            for step in next {
-                insertStep.text(id); insertStep.text(step.rule); insertStep.text(step.what); insertStep.text(step.due?.description)
-                try insertStep.run()
-            }
-            for step in late {
-                insertLate.text(id); insertLate.text(step.rule); insertLate.text(step.what); insertLate.text(step.due.description)
-                insertLate.text(step.done.description)
-                try insertLate.run()
             }
         }
     }

@@ -128,10 +128,10 @@ extension ProjectionEngine {
             }
             sections.append(.init("10. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
             // 11
-            let horizon = Day(iso: NextSteps.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
+            let horizon = Day(iso: Age.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
             var cohort: [[String]] = []
             for r in try Row.fetchAll(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL ORDER BY c.case_id", arguments: [b]) {
-                if let e = Age.earliestEighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
+                if let e = Age.eighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
                     cohort.append([r["case_id"], e.description])
                 }
             }

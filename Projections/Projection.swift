@@ -47,27 +47,14 @@ public protocol Projection: AnyObject {
     var indexes: [String] { get }
     func begin(_ db: Database, fresh: Bool) throws
     func apply(_ event: Envelope, _ context: FoldContext, _ db: Database) throws
-    /// `cases` reads cases' events from the ledger (for rules over a whole case).
+    /// `cases` reads a case's events from the ledger (to fold it again without a retracted record).
     func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws
 }
 
-/// Reads whole cases from the ledger up to the fold's position.
+/// Reads a whole case from the ledger up to the fold's position.
 public struct CaseEventSource {
-    let all: ((String, [CaseEvent]) throws -> Void) throws -> Void
     /// One case's stored rows and envelopes, for replaying it.
     let entries: (String) throws -> [(StoredEntry, Envelope)]
-
-    func perCase(_ id: String) throws -> [CaseEvent] { try entries(id).map { CaseEvent($0.1) } }
-
-    /// Calls `body` with the events of each case in `ids`: one query per case for a few, one
-    /// pass over the log for many.
-    public func forEach(_ ids: Set<String>, _ body: (String, [CaseEvent]) throws -> Void) throws {
-        if ids.count < 500 {
-            for id in ids.sorted() { try body(id, try perCase(id)) }
-        } else {
-            try all { id, events in if ids.contains(id) { try body(id, events) } }
-        }
-    }
 }
 
 /// The projections this version builds, in the order they are folded.

@@ -228,9 +228,11 @@ public final class ProjectionEngine {
     /// id, then sequence number): the read models list which entries those were and their
     /// entry hashes, and each is read from the ledger and checked to be that entry, so nothing
     /// written into the file since, or never verified, is among them.
-    public func forEachVerifiedCase(_ body: (String, [Envelope]) throws -> Void) throws {
+    public func forEachVerifiedCase(knownOn day: Day? = nil, _ body: (String, [Envelope]) throws -> Void) throws {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT case_id, seq, entry_hash FROM audit_events WHERE case_id IS NOT NULL ORDER BY case_id, seq")
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT case_id, seq, entry_hash FROM audit_events WHERE case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1) ORDER BY case_id, seq
+                """, arguments: [day?.description])
             var current: String?
             var wanted: [(seq: Int64, entryHash: String)] = []
             func flush() throws {
@@ -293,18 +295,9 @@ public final class ProjectionEngine {
         // by this engine) and read from the ledger by sequence number, each checked to be the
         // entry verified: never through the ledger's own indexes, which its holder could leave stale.
         let caseRows = "SELECT seq, entry_hash FROM audit_events WHERE case_id = ? AND seq <= ? ORDER BY seq"
-        let source = CaseEventSource(
-            all: { body in
-                let ids = try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM audit_events WHERE case_id IS NOT NULL AND seq <= ? ORDER BY case_id",
-                                              arguments: [context.seq])
-                for id in ids {
-                    let rows = try Row.fetchAll(db, sql: caseRows, arguments: [id, context.seq])
-                    try body(id, try self.ledger.entries(rows.map { ($0[0], $0[1]) }).map { CaseEvent($0.1) })
-                }
-            },
-            entries: { id in
-                try self.ledger.entries(try Row.fetchAll(db, sql: caseRows, arguments: [id, context.seq]).map { ($0[0], $0[1]) })
-            })
+        let source = CaseEventSource(entries: { id in
+            try self.ledger.entries(try Row.fetchAll(db, sql: caseRows, arguments: [id, context.seq]).map { ($0[0], $0[1]) })
+        })
         let t = Self.threadCPUTime()
         defer { timings.finish += Self.threadCPUTime() - t }
         var mark = Self.threadCPUTime()

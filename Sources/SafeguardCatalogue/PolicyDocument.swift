@@ -49,6 +49,35 @@ public final class PolicyDocument: Sendable {
         public var rhiOfferHours: Int
         public var lateRecording: Int
         public var transitionMonthsBefore18: Int
+        /// Working days after a decision of no further action to tell the referrer and record it
+        /// (R4); 1 when the document does not say (policies before version 2).
+        public var nfaReferrerTold: Int
+    }
+
+    /// Which level the rules follow after a screening (DOMAIN.md "Which level drives the rules").
+    public enum LevelForRules: String, Sendable, CaseIterable {
+        /// The practitioner's professional judgement (the toolkit: "the tool relies on
+        /// professional judgement"); a lower level than suggested needs a rationale and is
+        /// reported as a divergence.
+        case practitioner
+        /// The higher of the suggested and the practitioner's level: what policies before
+        /// version 2 did, kept so that their figures replay unchanged.
+        case higherOfBoth = "higher_of_both"
+
+        public func level(practitioner: RiskLevel?, suggested: RiskLevel) -> RiskLevel {
+            switch self {
+            case .practitioner: return practitioner ?? suggested
+            case .higherOfBoth: return max(practitioner ?? .none, suggested)
+            }
+        }
+
+        /// As the screening output and the reports say it.
+        public var phrase: String {
+            switch self {
+            case .practitioner: return "the practitioner's level drives the rules"
+            case .higherOfBoth: return "the higher of the suggested and the practitioner's level drives the rules"
+            }
+        }
     }
 
     public let permissions: Policy
@@ -67,6 +96,7 @@ public final class PolicyDocument: Sendable {
     public let disruptionOrder: [String]
     public let calendar: WorkingCalendar
     public let restrictions: [Restriction]
+    public let levelForRules: LevelForRules
 
     public var name: String { permissions.name }
     public var version: Int64 { permissions.version }
@@ -150,6 +180,14 @@ public final class PolicyDocument: Sendable {
         guard let age = rules["significant_under_age"]?.integerValue else { throw fail("level_rules.significant_under_age is missing") }
         significantUnderAge = Int(age)
         significantWithLearningDisability = rules["significant_with_learning_disability"]?.boolValue ?? false
+        if let v = rules["level_for_rules"] {
+            guard let l = v.stringValue.flatMap(LevelForRules.init(rawValue:)) else {
+                throw fail("level_rules.level_for_rules must be one of \(LevelForRules.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            levelForRules = l
+        } else {
+            levelForRules = .higherOfBoth
+        }
         guard let d = json["deadlines"] else { throw fail("deadlines is missing") }
         func int(_ k: String) throws -> Int {
             guard let v = d[k]?.integerValue, v >= 0 else { throw fail("deadlines.\(k) must be a whole number ≥ 0") }
@@ -160,7 +198,8 @@ public final class PolicyDocument: Sendable {
             mashReferralMedium: try int("mash_referral_medium_working_days"),
             writtenAfterTelephone: try int("written_after_telephone_working_days"),
             familyCAF: try int("family_caf_working_days"), rhiOfferHours: try int("rhi_offer_hours"),
-            lateRecording: try int("late_recording_working_days"), transitionMonthsBefore18: try int("transition_months_before_18"))
+            lateRecording: try int("late_recording_working_days"), transitionMonthsBefore18: try int("transition_months_before_18"),
+            nfaReferrerTold: d["nfa_referrer_told_working_days"] == nil ? 1 : try int("nfa_referrer_told_working_days"))
         (disruptions, disruptionOrder) = try labelled("disruptions")
         guard let dates = json["bank_holidays"]?["dates"]?.arrayValue else { throw fail("bank_holidays.dates is missing") }
         var holidays: Set<Day> = []

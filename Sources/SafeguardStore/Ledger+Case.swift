@@ -11,19 +11,30 @@ extension Ledger {
     /// hide a row is found by `verify` (`index_mismatch`) and `doctor` (`integrity_check`), and
     /// the rules across the whole log are `verify`'s part.
     public func caseEvents(_ caseID: String) throws -> [Envelope] {
+        try signedEvents("WHERE case_id = ?", [caseID], what: "of case \(caseID)") { $0.caseID == caseID }
+    }
+
+    /// The events of the given types, in order, each checked as `caseEvents` checks them; read
+    /// through the type index.
+    public func events(ofTypes types: Set<String>) throws -> [Envelope] {
+        let sorted = types.sorted()
+        return try signedEvents("WHERE type IN (\(sorted.map { _ in "?" }.joined(separator: ",")))", sorted, what: "") { types.contains($0.type) }
+    }
+
+    private func signedEvents(_ filter: String, _ arguments: [String], what: String, belongs: (Envelope) -> Bool) throws -> [Envelope] {
         do {
             return try db.read { db in
                 let state = try Self.state(db, path: path)
-                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) WHERE case_id = ? ORDER BY seq", arguments: [caseID])
+                let rows = try Row.fetchCursor(db, sql: "\(try Self.selectRows(db)) \(filter) ORDER BY seq", arguments: StatementArguments(arguments))
                 var out: [Envelope] = []
                 while let row = try rows.next() {
                     let entry = try Self.entry(row)
-                    guard let e = try? Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)), e.seq == entry.seq, e.caseID == caseID,
+                    guard let e = try? Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)), e.seq == entry.seq, belongs(e),
                         Entry.entryHash(canonical: entry.envelope, signature: entry.signature) == entry.entryHash,
                         let key = state.registry[e.actor.keyID]?.publicKey,
                         state.signaturesHold(e, signedBytes: entry.envelope, signature: entry.signature, actorKey: key)
                     else {
-                        throw LedgerError.altered(path: path, what: "the record at seq \(entry.seq) of case \(caseID) is not an entry signed by an enrolled key")
+                        throw LedgerError.altered(path: path, what: "the record at seq \(entry.seq)\(what.isEmpty ? "" : " " + what) is not an entry signed by an enrolled key")
                     }
                     out.append(e)
                 }

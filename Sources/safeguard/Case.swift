@@ -29,8 +29,7 @@ extension Safeguard.Case {
             let engine = try openProjections(ledger)
             let from = try provenance(engine, ["case_state"])
             var sql = """
-                SELECT c.case_id, c.status, c.stage, c.practitioner_level, c.suggested_level, c.lead_agency, c.missing_now, c.events,
-                  (SELECT COUNT(*) FROM case_next_steps s WHERE s.case_id = c.case_id) AS steps
+                SELECT c.case_id, c.status, c.stage, c.practitioner_level, c.suggested_level, c.lead_agency, c.missing_now, c.events
                 FROM cases c WHERE 1
                 """
             var args: [(any DatabaseValueConvertible)?] = []
@@ -39,16 +38,26 @@ extension Safeguard.Case {
             if let agency { sql += " AND EXISTS (SELECT 1 FROM case_agencies a WHERE a.case_id = c.case_id AND a.agency = ?)"; args.append(agency) }
             sql += " ORDER BY c.case_id"
             if !output.json { print(from.text) }
+            // The steps are the practice report's rules, worked out from the verified events.
+            let today = Day(london: Clock.now())
+            var steps: [String: Int] = [:]
+            try engine.forEachCasePractice(knownOn: nil) { steps[$0.caseID] = $0.nextSteps(today: today).count }
             try engine.read { db in
                 let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
                 if !output.json {
                     print([padded("case", 16), padded("status", 7), padded("stage", 12), padded("level", 12), padded("lead", 12), "steps  missing now"].joined(separator: " "))
                 }
                 while let r = try rows.next() {
-                    if output.json { printJSON(rowJSON(r)); continue }
+                    let count = steps[r["case_id"] as String] ?? 0
+                    if output.json {
+                        guard case .object(var o) = rowJSON(r) else { continue }
+                        o["steps"] = .integer(Int64(count))
+                        printJSON(.object(o))
+                        continue
+                    }
                     let level = (r["practitioner_level"] as String?) ?? "-"
                     print([padded(r["case_id"], 16), padded(r["status"], 7), padded(r["stage"], 12), padded(level, 12),
-                           padded((r["lead_agency"] as String?) ?? "-", 12), padded(String(r["steps"] as Int64), 6), String(r["missing_now"] as Int64)].joined(separator: " "))
+                           padded((r["lead_agency"] as String?) ?? "-", 12), padded(String(count), 6), String(r["missing_now"] as Int64)].joined(separator: " "))
                 }
             }
         }
@@ -67,7 +76,7 @@ extension Safeguard.Case {
             // The steps come from the events the read models were built from (verified), not from
             // whatever the file holds now.
             let policy = try engine.policyAtHead()
-            let steps = NextSteps.forCase(try engine.verifiedEvents(of: caseID).map(CaseEvent.init), policy: policy, today: Day(london: Clock.now()))
+            let steps = try engine.practice(of: caseID, knownOn: nil)?.nextSteps(today: Day(london: Clock.now())) ?? []
             let lateDays = policy.deadlines.lateRecording
             try engine.read { db in
                 guard let state = try Row.fetchOne(db, sql: "SELECT * FROM cases WHERE case_id = ?", arguments: [caseID]) else {
@@ -107,15 +116,17 @@ extension Safeguard.Case {
         static let configuration = CommandConfiguration(
             abstract: "What the toolkit requires next for a case, with due dates in working days.",
             discussion: """
-                Read from the ledger directly (no rebuild needed), each of the case's records checked to be \
-                signed by an enrolled key ('safeguard verify' checks the rest). Deadlines exclude weekends \
-                and the England & Wales bank holidays of the policy in force; overdue steps say by how many \
-                working days.
+                Read from the ledger directly (no rebuild needed), each record checked to be signed by \
+                an enrolled key ('safeguard verify' checks the rest). The rules are the practice \
+                report's, worked out from what had been recorded by the end of the day asked about \
+                (--on, default today): the steps still to do, then the case's exceptions on that day \
+                (steps overdue, steps done late, records made late). Deadlines exclude weekends and \
+                the England & Wales bank holidays of the policy in force.
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
         func validate() throws { try checkCaseID(caseID, option: "case") }
-        @Option(help: ArgumentHelp("Judge overdue as of this date (default today).", valueName: "YYYY-MM-DD")) var on: String?
+        @Option(help: ArgumentHelp("Judge as known on this date, and overdue as of it (default today).", valueName: "YYYY-MM-DD")) var on: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -128,13 +139,22 @@ extension Safeguard.Case {
             } else {
                 today = Day(london: Clock.now())
             }
-            let steps = try CaseQueries.nextSteps(l, caseID: caseID, today: today)
+            let practice = try CaseQueries.practice(l, caseID: caseID, knownOn: today)
+            let steps = practice.nextSteps(today: today), exceptions = practice.exceptions(on: today)
             if output.json {
-                for s in steps { printJSON(CaseQueries.json(s)) }
-            } else if steps.isEmpty {
+                printJSON(.object(["case": .string(caseID), "on": .string(today.description), "level_for_rules": .string(practice.policy.levelForRules.rawValue),
+                                   "next_steps": .array(steps.map(CaseQueries.json)), "exceptions": .array(exceptions.map(CaseQueries.json))]))
+                return
+            }
+            guard practice.isKnown else { return print("Nothing about \(caseID) had been recorded by \(today.spoken).") }
+            if steps.isEmpty {
                 print("Nothing outstanding for \(caseID) under the toolkit's rules.")
             } else {
                 for s in steps { print(s.sentence) }
+            }
+            if !exceptions.isEmpty {
+                print("Recording-practice exceptions on \(today.spoken) (as 'safeguard report practice' lists them):")
+                for e in exceptions { print("  \(e.rule)  \(e.what)\(e.since.isEmpty ? "" : " (since \(e.since))")\(e.overdue.map { ", \($0) working days overdue" } ?? "")") }
             }
         }
     }

@@ -4,8 +4,16 @@ import SafeguardStore
 
 /// Reads a case from the ledger for the commands that say what happens next.
 enum CaseQueries {
+    /// The case's rules as known on `day` (all that is recorded, with no day), read from the
+    /// ledger: its own records and what other cases' records say about it.
+    static func practice(_ l: Ledger, caseID: String, knownOn day: Day?) throws -> CasePractice {
+        var partnership = PartnershipFacts(knownOn: day)
+        for e in try l.events(ofTypes: PartnershipFacts.types) { partnership.add(CaseEvent(e)) }
+        return CasePractice(caseID, events: try l.caseEvents(caseID).map(CaseEvent.init), partnership: partnership, policy: try l.policyDocument())
+    }
+
     static func nextSteps(_ l: Ledger, caseID: String, today: Day) throws -> [NextStep] {
-        NextSteps.forCase(try l.caseEvents(caseID).map(CaseEvent.init), policy: try l.policyDocument(), today: today)
+        try practice(l, caseID: caseID, knownOn: nil).nextSteps(today: today)
     }
 
     /// The latest value of a case fact (from case.opened and case.updated events).
@@ -17,6 +25,14 @@ enum CaseQueries {
         var o: [String: JSONValue] = ["rule": .string(s.rule), "what": .string(s.what)]
         if let d = s.due { o["due"] = .string(d.description) }
         if let od = s.overdueBy { o["overdue_working_days"] = .integer(Int64(od)) }
+        if let by = s.by { o["by"] = .string(by) }
+        o["recorded_by"] = .array(s.records.map { .string($0) })
+        return .object(o)
+    }
+
+    static func json(_ e: PracticeException) -> JSONValue {
+        var o: [String: JSONValue] = ["rule": .string(e.rule), "case": .string(e.caseID), "what": .string(e.what), "since": .string(e.since)]
+        if let od = e.overdue { o["overdue_working_days"] = .integer(Int64(od)) }
         return .object(o)
     }
 }

@@ -64,7 +64,9 @@ extension Safeguard.Record {
             if !vulnerabilities.isEmpty { facts["vulnerabilities"] = strings(codes(vulnerabilities)) }
             var lines = ["Suggested level: \(suggestion.level.rawValue) (\(suggestion.level.toolkitName)), under \(policy.name) v\(policy.version):"]
             lines += suggestion.reasons.map { "  - " + $0 }
-            lines.append("Your level: \(own)" + (own == suggestion.level.rawValue ? "" : " (differs from the suggestion; rationale kept)"))
+            lines.append("Your level: \(own)" + (own == suggestion.level.rawValue ? "" : " (differs from the suggestion; rationale kept, and reported as a divergence)"))
+            let driving = policy.levelForRules.level(practitioner: RiskLevel(rawValue: own), suggested: suggestion.level)
+            lines.append("The rules follow \(driving.rawValue): under this policy \(policy.levelForRules.phrase).")
             try r.record(r.draft(tool == "mosaic" ? "screening.csc_mosaic" : "screening.cse_tool", facts,
                                  details: rationale.map { ["rationale": .string($0)] } ?? [:]), extra: lines)
         }

@@ -84,6 +84,7 @@ struct RecordOptions: ParsableArguments {
             throw InputError("\(e.field)\(hint): \(e.problem); nothing was appended")
         }
         let steps = try CaseQueries.nextSteps(l, caseID: caseID, today: Day(london: Clock.now()))
+        let late = try lateRecordingWarning(l.policyDocument(), occurred: draft.occurredAt, recorded: written.recordedAt)
         if output.json {
             printJSON(["seq": .integer(written.seq), "event_id": .string(written.eventID), "type": .string(written.type),
                        "entry_hash": .string(Hex.encode(written.entryHash)),
@@ -92,6 +93,7 @@ struct RecordOptions: ParsableArguments {
         }
         print("Recorded \(written.type) for \(caseID) as seq \(written.seq) (event \(written.eventID)).")
         for line in extra { print(line) }
+        if let late { print(late) }
         if steps.isEmpty {
             print("Nothing outstanding for \(caseID) under the toolkit's rules.")
         } else {
@@ -102,6 +104,14 @@ struct RecordOptions: ParsableArguments {
 }
 
 extension RecordOptions {
+    /// R12 at the time of recording: a record made later than the policy allows says so.
+    func lateRecordingWarning(_ policy: PolicyDocument, occurred: Timestamp, recorded: String) -> String? {
+        guard let at = Timestamp(canonical: recorded) else { return nil }
+        let days = policy.calendar.workingDays(from: Day(london: occurred), to: Day(london: at))
+        guard days > policy.deadlines.lateRecording else { return nil }
+        return "Late: recorded \(days) working days after it happened (the policy allows \(policy.deadlines.lateRecording)); the practice report lists it under R12."
+    }
+
     /// `record --server`: signed here, placed and dated by the log service. The toolkit's next
     /// steps need the whole case, which the service does not send: 'safeguard case next' on a
     /// mirror ('safeguard mirror') gives them.
@@ -198,10 +208,32 @@ extension Safeguard.Record {
     }
 
     struct CaseClose: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "case-close", abstract: "Close the case.")
+        static let configuration = CommandConfiguration(
+            commandName: "case-close", abstract: "Close the case.",
+            discussion: """
+                A case with an escalation not yet resolved, or MASE decisions an agency has not \
+                acknowledged, is closed only with --despite saying why (kept in the details): \
+                closing does not end those exceptions (R7, R15).
+                """)
         @OptionGroup var r: RecordOptions
         @Option(help: "risk-reduced, no-cse-concerns, moved-out-of-area, transferred-to-adult-services or other.") var reason: String
-        func run() throws { try r.record(r.draft("case.closed", ["reason": .string(code(reason))])) }
+        @Option(help: ArgumentHelp("Close although escalations are open or MASE decisions unacknowledged: say why.", valueName: "reason")) var despite: String?
+
+        func run() throws {
+            var details: [String: JSONValue] = [:]
+            if let despite {
+                guard despite.contains(where: { !$0.isWhitespace }) else { throw ValidationError("--despite needs a reason: say why the case closes with these open") }
+                details["closed_despite"] = .string(despite)
+            }
+            if try r.server.client() == nil {
+                let l = try r.ledger.open(readOnly: true)
+                let open = try CaseQueries.nextSteps(l, caseID: r.caseID, today: Day(london: Clock.now())).filter { ["R7", "R15"].contains($0.rule) }
+                if !open.isEmpty, despite == nil {
+                    throw InputError("case \(r.caseID) has \(open.map { $0.what.prefix(1).lowercased() + $0.what.dropFirst() }.joined(separator: "; ")): record them first, or close with --despite REASON; nothing was recorded")
+                }
+            }
+            try r.record(r.draft("case.closed", ["reason": .string(code(reason))], details: details))
+        }
     }
 
     struct CaseTransition: ParsableCommand {

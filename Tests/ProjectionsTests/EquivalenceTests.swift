@@ -21,7 +21,7 @@ final class EquivalenceTests: XCTestCase {
     var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
     /// The last recording time: the log's time never goes back, however the histories jump about in occurrence.
     var lastRecorded: Int64 = 0
-    var policyVersion: Int64 = 1
+    var policyVersion: Int64 = 2
     /// Engines kept up to date by `update` after every event: (label, engine).
     var followers: [(String, ProjectionEngine)] = []
     var periods: [String: Int] = [:]
@@ -314,7 +314,7 @@ final class EquivalenceTests: XCTestCase {
     func testRandomHistories() throws {
         var all: [String] = []
         for seed in 1...(Int(ProcessInfo.processInfo.environment["SEEDS"] ?? "3") ?? 3) {
-            if seed > 1 { try tearDownWithError(); keys = [:]; n = 0; policyVersion = 1; followers = []; try setUpWithError() }
+            if seed > 1 { try tearDownWithError(); keys = [:]; n = 0; policyVersion = 2; followers = []; try setUpWithError() }
             var r = LCG(s: UInt64(seed) * 7919)
             lastRecorded = 0
             var t = Timestamp(rfc3339: "2026-03-02T09:00:00Z")!.seconds

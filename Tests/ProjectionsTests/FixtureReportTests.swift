@@ -67,7 +67,7 @@ final class FixtureReportTests: XCTestCase {
     }
 
     func screen(_ c: String, _ at: String, _ marks: JSONValue, level: String, age: Int64 = 14, agency: String = "csc") throws {
-        try rec(agency, "screening.cse_tool", c, at, ["policy_version": 1, "indicators": marks, "age_years": .integer(age), "learning_disability": false,
+        try rec(agency, "screening.cse_tool", c, at, ["policy_version": 2, "indicators": marks, "age_years": .integer(age), "learning_disability": false,
                                                    "suggested_level": .string(level), "practitioner_level": .string(level)])
     }
 
@@ -258,7 +258,7 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
                                             ["decision.s47", "cin_plan", "1"]])
         XCTAssertEqual(section("10.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
-        XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-01"]])
+        XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-30"]], "18 on the last day of the birth month at the latest")
         XCTAssertEqual(section("12.").rows, [["protect", "1", "1", "0"], ["pursue", "1", "0", "1"]], "A-2 done on 9 March; A-1 due 6 March, not done")
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
         // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March),
@@ -315,7 +315,7 @@ final class FixtureReportTests: XCTestCase {
         try engine.rebuild(trustAnchor: root.publicKey)
         let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" }
         XCTAssertEqual(r7.map(\.caseID), ["C-4"])
-        XCTAssertTrue(r7[0].what.hasPrefix("health has not acknowledged the decisions of MASE-1"), r7[0].what)
+        XCTAssertTrue(r7[0].what.hasPrefix("health to acknowledge the MASE decisions of MASE-1"), r7[0].what)
     }
 
     /// Retracting a return or an action undoes what it changed in the figures.

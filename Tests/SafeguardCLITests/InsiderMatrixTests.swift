@@ -145,7 +145,8 @@ final class InsiderMatrixTests: XCTestCase {
         switch spec.type {
         case "governance.legal_hold": facts["scope"] = "ledger"
         case "case.updated": facts["gender"] = "female"
-        case "screening.cse_tool", "screening.csc_mosaic": facts["suggested_level"] = "none"; facts["practitioner_level"] = "none"
+        case "screening.cse_tool", "screening.csc_mosaic":
+            facts["suggested_level"] = "none"; facts["practitioner_level"] = "none"; facts["policy_version"] = .integer(ToolkitPolicy.version)
         case "sharing.shared", "sharing.partly_shared": facts["consent_not_sought_reason"] = "risk_of_harm_to_child"; facts["subject_informed"] = true
         case "disruption.recorded": facts["status"] = "considered"
         case "referral.mash_written": facts["telephone_referral"] = .string(ids["T"]!)
@@ -173,7 +174,7 @@ final class InsiderMatrixTests: XCTestCase {
         case "screening.cse_tool", "screening.csc_mosaic":
             var noRationale = with(d) { $0["practitioner_level"] = "low" }
             noRationale.details = ["narrative": "synthetic"]
-            return [("another policy version", with(d) { $0["policy_version"] = 2 }, "invalid_facts"),
+            return [("another policy version", with(d) { $0["policy_version"] = 1 }, "invalid_facts"),
                     ("older than the birth month allows", with(d) { $0["age_years"] = 20 }, "invalid_facts"),
                     ("not the suggested level", with(d) { $0["suggested_level"] = "low" }, "invalid_facts"),
                     ("own level without a rationale", noRationale, "invalid_facts")]

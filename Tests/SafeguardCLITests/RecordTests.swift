@@ -51,6 +51,7 @@ final class RecordTests: XCTestCase {
         try record("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-2026-03-A1", "--owner", "police", "--due", "2026-03-20", "--strand", "pursue"])
         try record("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-2026-03-A1"])
         try record("police", ["ack"] + c + ["--decision", mase])
+        try record("csc", ["ack"] + c + ["--decision", mase])
         let esc = try record("police", ["escalation"] + c + ["--what", "raised", "--with", "csc", "--about", "threshold-decision"])
         try record("police", ["escalation"] + c + ["--what", "resolved", "--escalation", esc, "--outcome", "agreed", "--lessons-reported"])
         try record("csc", ["correction"] + c + ["--event", written, "--kind", "correction", "--reason", "wrong-details"])
@@ -86,13 +87,37 @@ final class RecordTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("A2 (absence or exclusion from school"), r.stdout)
         XCTAssertTrue(r.stdout.contains("Referral to MASH required by Tue 3 Mar 2026"), r.stdout)
         XCTAssertTrue(r.stdout.contains("Family CAF unless S17/S47 applies by Mon 16 Mar 2026"), r.stdout)
-        let next = try cli.run("case", "next", "C-0001", "--on", "2026-03-05", "--json")
-        XCTAssertTrue(next.stdout.contains(#""overdue_working_days":2"#), next.stdout)
+        XCTAssertTrue(r.stdout.contains("The rules follow medium: under this policy the practitioner's level drives the rules."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Late: recorded"), "recorded months after it happened: " + r.stdout)
+        // Judged as known on a day: on 5 March nothing had been recorded yet (it was recorded
+        // today), so nothing was overdue then; today the referral is overdue, and an exception.
+        let then = try cli.run("case", "next", "C-0001", "--on", "2026-03-05", "--json")
+        XCTAssertTrue(then.stdout.contains(#""exceptions":[]"#) && then.stdout.contains(#""next_steps":[]"#), then.stdout)
+        let now = try cli.run("case", "next", "C-0001", "--json")
+        XCTAssertTrue(now.stdout.contains(#""rule":"R1""#) && now.stdout.contains(#""overdue_working_days":"#), now.stdout)
+        XCTAssertTrue(now.stdout.contains(#""rule":"R12""#), "the late record is an exception too: " + now.stdout)
         // A child under 13 with one additional indicator: significant.
         let young = try cli.run("record", "screening", "--case", "C-0007", "--indicator", "A2", "--age", "12", "--level", "medium",
                                 "--key", cli.path("csc.key"))
         XCTAssertEqual(young.status, 3)
         XCTAssertTrue(young.stderr.contains("differs from the suggested significant: give --rationale"), young.stderr)
+    }
+
+    /// Closing a case with an escalation still open needs --despite, kept in the details; the
+    /// refusal says what is open and changes nothing.
+    func testClosingWithAnOpenEscalationNeedsDespite() throws {
+        let c = ["--case", "C-0001"]
+        try record("police", ["escalation"] + c + ["--what", "raised", "--with", "csc", "--about", "case-closure"])
+        let before = try cli.head()
+        let refused = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--key", cli.path("csc.key")])
+        XCTAssertEqual(refused.status, 3, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("resolve the escalation of Mon 2 Mar 2026") && refused.stderr.contains("--despite REASON"), refused.stderr)
+        XCTAssertEqual(try cli.head(), before, "nothing was recorded")
+        let blank = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--despite", "  ", "--key", cli.path("csc.key")])
+        XCTAssertEqual(blank.status, 2, blank.stderr)
+        let closed = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--despite", "escalation goes to the panel chair", "--key", cli.path("csc.key")])
+        XCTAssertEqual(closed.status, 0, closed.stderr)
+        XCTAssertTrue(closed.stdout.contains("Resolve the escalation"), "closing does not end the exception: " + closed.stdout)
     }
 
     func testRecordingErrorsNameTheFieldAndAllowedValues() throws {

@@ -110,9 +110,9 @@ final class CalendarTests: XCTestCase {
     }
 
     func testMonthsShiftClampsToMonthEnd() {
-        XCTAssertEqual(NextSteps.shiftMonths("2026-08-31", by: 6), "2027-02-28")
-        XCTAssertEqual(NextSteps.shiftMonths("2027-05-01", by: -6), "2026-11-01")
-        XCTAssertEqual(NextSteps.shiftMonths("2023-12-31", by: 2), "2024-02-29")
+        XCTAssertEqual(Age.shiftMonths("2026-08-31", by: 6), "2027-02-28")
+        XCTAssertEqual(Age.shiftMonths("2027-05-01", by: -6), "2026-11-01")
+        XCTAssertEqual(Age.shiftMonths("2023-12-31", by: 2), "2024-02-29")
     }
 
     func testWorkingDaysBetween() {
@@ -134,6 +134,8 @@ final class CalendarTests: XCTestCase {
         XCTAssertEqual(Age.youngest(birthMonth: "2013-12", on: d("2027-01-01")), 13)
         XCTAssertEqual(Age.youngest(birthMonth: "2010-03", on: d("2026-11-30")), 16)
         XCTAssertEqual(Age.earliestEighteenth(birthMonth: "2009-05"), d("2027-05-01"))
+        XCTAssertEqual(Age.eighteenth(birthMonth: "2009-05"), d("2027-05-31"), "the latest it can be: no one is called an adult early")
+        XCTAssertEqual(Age.eighteenth(birthMonth: "2010-02"), d("2028-02-29"))
     }
 }
 

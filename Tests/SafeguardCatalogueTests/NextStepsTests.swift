@@ -6,19 +6,19 @@ final class NextStepsTests: XCTestCase {
     let policy = PolicyDocument.toolkit
     var n = 0
 
-    func ev(_ type: String, _ at: String, _ facts: [String: JSONValue], id: String? = nil) -> CaseEvent {
+    func ev(_ type: String, _ at: String, _ facts: [String: JSONValue], id: String? = nil, agency: String = "") -> CaseEvent {
         n += 1
         return CaseEvent(eventID: id ?? "00000000-0000-4000-8000-\(String(repeating: "0", count: 12 - String(n).count))\(n)", type: type,
-                         occurredAt: Timestamp(rfc3339: at)!, facts: Facts(facts))
+                         occurredAt: Timestamp(rfc3339: at)!, facts: Facts(facts), agency: agency, seq: Int64(n))
     }
 
     func screening(_ at: String, _ indicators: JSONValue, level: String, age: Int64 = 15) -> CaseEvent {
-        ev("screening.cse_tool", at, ["policy_version": 1, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
+        ev("screening.cse_tool", at, ["policy_version": 2, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
                                      "suggested_level": .string(level), "practitioner_level": .string(level)])
     }
 
     func steps(_ events: [CaseEvent], today: String) -> [NextStep] {
-        NextSteps.forCase(events, policy: policy, today: Day(iso: today)!)
+        CasePractice("C-1", events: events, policy: policy).nextSteps(today: Day(iso: today)!)
     }
 
     func testMediumScreeningNeedsMASHNextWorkingDayAndCAFInTen() {
@@ -65,8 +65,72 @@ final class NextStepsTests: XCTestCase {
     }
 
     func testNFAMustTellTheReferrerBothWays() {
-        let s = steps([ev("decision.nfa", "2026-11-30T10:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": false])], today: "2026-11-30")
+        let nfa = ev("decision.nfa", "2026-11-30T10:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": false])
+        let s = steps([nfa], today: "2026-11-30")
         XCTAssertEqual(s.map(\.rule), ["R4"])
+        XCTAssertEqual(s[0].due, Day(iso: "2026-12-01"), "a working day to tell the referrer: not overdue on the decision day itself")
+        XCTAssertNil(s[0].overdueBy)
+        XCTAssertEqual(steps([nfa], today: "2026-12-02")[0].overdueBy, 1)
+        // Telling them later, recorded as a fresh NFA record, puts it right.
+        let told = ev("decision.nfa", "2026-12-01T10:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": true])
+        XCTAssertEqual(steps([nfa, told], today: "2026-12-02"), [])
+    }
+
+    /// A MASH (or S17) decision of NFA needs the NFA record, with its reason and the referrer told.
+    func testMASHDecisionOfNFANeedsTheNFARecord() {
+        let mash = ev("decision.mash", "2026-11-30T10:00:00Z", ["outcome": "nfa"], agency: "mash")
+        let s = steps([mash], today: "2026-12-03")
+        XCTAssertEqual(s.map(\.rule), ["R4"])
+        XCTAssertEqual(s[0].by, "mash")
+        XCTAssertEqual(s[0].records, ["decision.nfa"])
+        XCTAssertEqual(s[0].overdueBy, 2)
+        let nfa = ev("decision.nfa", "2026-11-30T11:00:00Z", ["reason": "threshold_not_met", "referrer_told_verbally": true, "referrer_told_in_writing": true])
+        XCTAssertEqual(steps([mash, nfa], today: "2026-12-03"), [])
+    }
+
+    /// R11: each sharing record lawful, necessary and proportionate, identities protected, and
+    /// special-category information with its condition.
+    func testSharingGapsAreSteps() {
+        func shared(_ extra: [String: JSONValue]) -> CaseEvent {
+            var f: [String: JSONValue] = ["to_agency": "health", "scope": ["summary"], "purpose": "safeguarding_assessment", "lawful_basis": "uk_gdpr_6_1_e_public_task",
+                                          "consent_sought": false, "consent_not_sought_reason": "risk_of_harm_to_child", "subject_informed": true,
+                                          "necessary_and_proportionate": true, "identities_protected": true, "channel": "secure_email"]
+            for (k, v) in extra { f[k] = v }
+            return ev("sharing.shared", "2026-11-30T10:00:00Z", f, agency: "csc")
+        }
+        XCTAssertEqual(steps([shared([:])], today: "2026-12-01"), [])
+        let bad = steps([shared(["necessary_and_proportionate": false, "identities_protected": false, "scope": ["health_information"]])], today: "2026-12-01")
+        XCTAssertEqual(bad.map(\.rule), ["R11"])
+        XCTAssertTrue(bad[0].what.contains("not recorded as necessary and proportionate; identities of others at risk not protected; special-category information without its Art 9 condition"), bad[0].what)
+        XCTAssertEqual(bad[0].by, "csc")
+    }
+
+    /// R10 is an exception from six months before 18, but never from before the case opened.
+    func testTransitionExceptionNeverStartsBeforeTheCaseOpened() {
+        let opened = ev("case.opened", "2026-11-02T10:00:00Z", ["birth_month": "2009-03", "gender": "male", "looked_after": true, "learning_disability": false, "borough": "B"])
+        let facts = PartnershipFacts(knownOn: Day(iso: "2026-11-30")!)
+        let ex = CasePractice("C-1", events: [opened], partnership: facts, policy: policy).exceptions(on: Day(iso: "2026-11-30")!)
+        XCTAssertEqual(ex.map(\.rule), ["R10"])
+        XCTAssertEqual(ex[0].since, "2026-11-02", "the window opened on 30 Sep 2026, before the case did")
+    }
+
+    /// Which level drives the rules is the policy's: the toolkit's version 2 follows the
+    /// practitioner's judgement, a policy that does not say (version 1) the higher of both.
+    func testTheLevelThatDrivesTheRulesIsAPolicySetting() throws {
+        let judged = ev("screening.cse_tool", "2026-11-30T10:00:00Z", ["policy_version": 2, "indicators": [["code": "S1", "timing": "current"]], "age_years": 15,
+                                                                      "learning_disability": false, "suggested_level": "significant", "practitioner_level": "medium"])
+        XCTAssertEqual(policy.levelForRules, .practitioner)
+        XCTAssertEqual(steps([judged], today: "2026-11-30").map(\.rule), ["R1", "R3"], "medium: a day for the referral, and a Family CAF")
+        XCTAssertEqual(steps([judged], today: "2026-11-30")[0].due, Day(iso: "2026-12-01"))
+        guard case .object(var doc) = ToolkitPolicy.document, case .object(var rules)? = doc["level_rules"] else { return XCTFail() }
+        rules["level_for_rules"] = "higher_of_both"
+        doc["level_rules"] = .object(rules)
+        let higher = try PolicyDocument(json: .object(doc))
+        let s = CasePractice("C-1", events: [judged], policy: higher).nextSteps(today: Day(iso: "2026-11-30")!)
+        XCTAssertEqual(s.map(\.rule), ["R1"], "significant's same-day referral, and no Family CAF")
+        rules["level_for_rules"] = "loudest"
+        doc["level_rules"] = .object(rules)
+        XCTAssertThrowsError(try PolicyDocument(json: .object(doc)))
     }
 
     func testOpenActionsTransitionAndEscalations() {
@@ -79,7 +143,7 @@ final class NextStepsTests: XCTestCase {
         ]
         let s = steps(e, today: "2026-11-30")
         XCTAssertEqual(s.map(\.rule), ["R10", "R14", "R15"])
-        XCTAssertEqual(s[0].due, Day(iso: "2027-03-01"))
+        XCTAssertEqual(s[0].due, Day(iso: "2027-03-31"), "the last day of the birth month, 18 years on")
         XCTAssertEqual(s[1].overdueBy, 6)
     }
 
@@ -96,7 +160,7 @@ final class NextStepsTests: XCTestCase {
         let mase = ev("meeting.mase", "2026-11-30T10:00:00Z", ["meeting_ref": "M1", "attendees": ["police", "csc", "partnership"], "cases_discussed": ["C-1"]])
         let ack = CaseEvent(eventID: "a0000000-0000-4000-8000-000000000001", type: "acknowledgement.recorded", occurredAt: Timestamp(rfc3339: "2026-12-01T10:00:00Z")!,
                             facts: Facts(["decision_event": .string(mase.eventID), "recorded_on_own_system": true]), agency: "police")
-        XCTAssertEqual(steps([mase, ack], today: "2026-12-01").map(\.sentence), ["csc to acknowledge the MASE decisions of Mon 30 Nov 2026 as recorded on its own system (R7)"])
+        XCTAssertEqual(steps([mase, ack], today: "2026-12-01").map(\.sentence), ["csc to acknowledge the MASE decisions of M1 as recorded on its own system (R7)"])
         let raised = ev("escalation.raised", "2026-11-12T10:00:00Z", ["with_agency": "police", "about": "no_response"])
         let resolved = ev("escalation.resolved", "2026-11-13T10:00:00Z", ["escalation": .string(raised.eventID), "outcome": "agreed", "lessons_reported_to_mase": false])
         XCTAssertEqual(steps([raised, resolved], today: "2026-11-30").map(\.what), ["Report the lessons learnt from the escalation of Thu 12 Nov 2026 to MASE"])

@@ -54,7 +54,7 @@ final class ValidationTests: XCTestCase {
     }
 
     func screeningFacts(_ indicators: JSONValue, level: String, age: Int64 = 15) -> [String: JSONValue] {
-        ["policy_version": 1, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
+        ["policy_version": 2, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
          "suggested_level": .string(level), "practitioner_level": .string(level)]
     }
 
@@ -96,7 +96,7 @@ final class ValidationTests: XCTestCase {
         assertError(draft("screening.cse_tool", screeningFacts([["code": "A2"]], level: "low")), field: "facts.suggested_level", mentions: "must be medium")
         var old = screeningFacts([["code": "A2"]], level: "medium")
         old["policy_version"] = 7
-        assertError(draft("screening.cse_tool", old), field: "facts.policy_version", mentions: "must be 1")
+        assertError(draft("screening.cse_tool", old), field: "facts.policy_version", mentions: "must be 2")
         assertError(draft("contact.recorded", ["contact_type": "phone"], caseID: "C-404"), field: "case_id", mentions: "never opened")
         assertError(draft("contact.recorded", ["contact_type": "phone"], caseID: "C-9"), field: "case_id", mentions: "was closed")
         assertError(draft("case.opened", ["birth_month": "2011-04", "gender": "female", "looked_after": false, "learning_disability": false, "borough": "X"]), field: "case_id", mentions: "already open")

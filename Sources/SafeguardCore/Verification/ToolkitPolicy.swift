@@ -5,6 +5,11 @@
 /// (indicators, levels, deadlines, calendar). Indicator labels paraphrase the toolkit's screening tool; deadlines
 /// marked "local" are the project's assumptions (DOMAIN.md "local policy, configurable").
 public enum ToolkitPolicy {
+    /// The document's version: 2 since the toolkit-fidelity review (which level drives the
+    /// rules, a deadline for telling the referrer of NFA, and permissions reviewed family by
+    /// family against the toolkit).
+    public static var version: Int64 { document["version"]?.integerValue ?? 0 }
+
     /// The document, parsed.
     public static let document: JSONValue = {
         guard let v = try? JSONParser.parse(Array(json.utf8)) else { fatalError("the built-in policy document is not valid JSON") }
@@ -14,14 +19,14 @@ public enum ToolkitPolicy {
     public static let json = #"""
 {
   "name": "sutton-cse-toolkit-2018",
-  "version": 1,
+  "version": 2,
   "permissions": {
     "police": ["acknowledgement.*", "case.opened", "case.updated", "case.transferred", "case.closed", "case.transition", "contact.*", "correction.*", "decision.strategy", "disruption.*", "escalation.*", "link.*", "meeting.*", "action.*", "missing.*", "referral.mash_telephone", "referral.mash_written", "referral.rhi_provider", "screening.*", "sharing.*"],
     "csc": ["acknowledgement.*", "action.*", "case.*", "contact.*", "correction.*", "decision.*", "disruption.*", "escalation.*", "link.*", "meeting.*", "missing.*", "referral.*", "screening.*", "sharing.*"],
-    "health": ["acknowledgement.*", "case.opened", "case.updated", "contact.*", "correction.*", "escalation.*", "link.*", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
-    "education": ["acknowledgement.*", "case.opened", "case.updated", "contact.*", "correction.*", "escalation.*", "link.*", "missing.*", "referral.ewo", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
-    "voluntary": ["acknowledgement.*", "case.opened", "case.updated", "contact.*", "correction.*", "escalation.*", "link.*", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
-    "mash": ["acknowledgement.*", "case.*", "contact.*", "correction.*", "decision.mash", "escalation.*", "link.*", "meeting.network", "meeting.strategy", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.*", "sharing.*"],
+    "health": ["acknowledgement.*", "action.completed", "action.progressed", "case.opened", "case.updated", "contact.*", "correction.*", "decision.early_help", "escalation.*", "link.*", "meeting.network", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
+    "education": ["acknowledgement.*", "action.completed", "action.progressed", "case.opened", "case.updated", "contact.*", "correction.*", "decision.early_help", "escalation.*", "link.*", "meeting.network", "missing.*", "referral.ewo", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
+    "voluntary": ["acknowledgement.*", "action.completed", "action.progressed", "case.opened", "case.updated", "contact.*", "correction.*", "decision.early_help", "escalation.*", "link.*", "meeting.network", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.cse_tool", "sharing.*"],
+    "mash": ["acknowledgement.*", "case.*", "contact.*", "correction.*", "decision.mash", "decision.nfa", "decision.strategy", "escalation.*", "link.*", "meeting.network", "meeting.strategy", "missing.*", "referral.mash_telephone", "referral.mash_written", "screening.*", "sharing.*"],
     "partnership": ["acknowledgement.*", "action.*", "correction.*", "governance.legal_hold", "governance.retention_review", "meeting.*"]
   },
   "restricted_facts": [
@@ -74,7 +79,8 @@ public enum ToolkitPolicy {
   "level_rules": {
     "prior_only_cap": "additional",
     "significant_under_age": 13,
-    "significant_with_learning_disability": true
+    "significant_with_learning_disability": true,
+    "level_for_rules": "practitioner"
   },
   "deadlines": {
     "mash_referral_significant_working_days": 0,
@@ -83,7 +89,8 @@ public enum ToolkitPolicy {
     "family_caf_working_days": 10,
     "rhi_offer_hours": 72,
     "late_recording_working_days": 2,
-    "transition_months_before_18": 6
+    "transition_months_before_18": 6,
+    "nfa_referrer_told_working_days": 1
   },
   "disruptions": [
     {"code": "D1", "label": "PNC marker on the child"}, {"code": "D2", "label": "PNC marker on the suspect"},
