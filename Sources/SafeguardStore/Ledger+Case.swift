@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
@@ -11,17 +12,18 @@ extension Ledger {
     /// hide a row is found by `verify` (`index_mismatch`) and `doctor` (`integrity_check`), and
     /// the rules across the whole log are `verify`'s part.
     public func caseEvents(_ caseID: String) throws -> [Envelope] {
-        try signedEvents("WHERE case_id = ?", [caseID], what: "of case \(caseID)") { $0.caseID == caseID }
+        try signedEvents("WHERE case_id = ?", [caseID.databaseValue], what: "of case \(caseID)") { $0.caseID == caseID }
     }
 
-    /// The events of the given types, in order, each checked as `caseEvents` checks them; read
-    /// through the type index.
-    public func events(ofTypes types: Set<String>) throws -> [Envelope] {
-        let sorted = types.sorted()
-        return try signedEvents("WHERE type IN (\(sorted.map { _ in "?" }.joined(separator: ",")))", sorted, what: "") { types.contains($0.type) }
+    /// The events of type `type` whose signed bytes contain `text` (a case id, event id or
+    /// reference, which canonical JSON writes as it is), in order, each checked as `caseEvents`
+    /// checks them: what one case's rules need of other cases' records, without reading them
+    /// all. The text only narrows the search; the caller reads the facts.
+    public func events(ofType type: String, mentioning text: String) throws -> [Envelope] {
+        try signedEvents("WHERE type = ? AND instr(events.envelope, ?) > 0", [type.databaseValue, Data(text.utf8).databaseValue], what: "") { $0.type == type }
     }
 
-    private func signedEvents(_ filter: String, _ arguments: [String], what: String, belongs: (Envelope) -> Bool) throws -> [Envelope] {
+    private func signedEvents(_ filter: String, _ arguments: [DatabaseValue], what: String, belongs: (Envelope) -> Bool) throws -> [Envelope] {
         do {
             return try db.read { db in
                 let state = try Self.state(db, path: path)

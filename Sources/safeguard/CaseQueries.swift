@@ -6,10 +6,21 @@ import SafeguardStore
 enum CaseQueries {
     /// The case's rules as known on `day` (all that is recorded, with no day), read from the
     /// ledger: its own records and what other cases' records say about it.
+    /// Only the records that mention the case, its meetings, its links' targets or its events
+    /// are read (and checked), so that `record` stays quick on a large log.
     static func practice(_ l: Ledger, caseID: String, knownOn day: Day?) throws -> CasePractice {
+        let events = try l.caseEvents(caseID).map(CaseEvent.init)
         var partnership = PartnershipFacts(knownOn: day)
-        for e in try l.events(ofTypes: PartnershipFacts.types) { partnership.add(CaseEvent(e)) }
-        return CasePractice(caseID, events: try l.caseEvents(caseID).map(CaseEvent.init), partnership: partnership, policy: try l.policyDocument())
+        var seen: Set<String> = []
+        func add(_ type: String, _ text: String) throws {
+            for e in try l.events(ofType: type, mentioning: text) where seen.insert(e.eventID).inserted { partnership.add(CaseEvent(e)) }
+        }
+        try add("meeting.mase", "\"\(caseID)\"")
+        let meetings = Set(partnership.meetings(discussing: caseID).map(\.eventID) + events.filter { $0.type == "meeting.mase" }.map(\.eventID))
+        for m in meetings.sorted() { try add("acknowledgement.recorded", m) }
+        for target in Set(events.filter { $0.type == "link.recorded" }.compactMap { $0.facts.string("target") }).sorted() { try add("link.recorded", "\"\(target)\"") }
+        for e in events { try add("correction.recorded", e.eventID) }
+        return CasePractice(caseID, events: events, partnership: partnership, policy: try l.policyDocument())
     }
 
     static func nextSteps(_ l: Ledger, caseID: String, today: Day) throws -> [NextStep] {
