@@ -43,7 +43,8 @@ public enum Catalogue {
         ]),
         EventSpec("case.closed", "the case is closed", [
             FieldSpec("reason", .oneOf(["risk_reduced", "no_cse_concerns", "moved_out_of_area", "transferred_to_adult_services", "other"]), "why the case is closed"),
-        ]),
+            FieldSpec("closed_despite", .bool, required: false, "closed although escalations were open or MASE decisions unacknowledged (the reason goes in details)"),
+        ], rules: [Rules.closedDespite]),
         EventSpec("case.transition", "transition at 18: plan or referral to adult services (§7 principle 9)", [
             FieldSpec("plan", .oneOf(["adult_social_care_referral", "transition_plan_agreed", "leaving_care_support", "no_further_support"]), "what was put in place"),
         ]),
@@ -225,15 +226,18 @@ public enum Catalogue {
             FieldSpec("owner_agency", .agency, "the agency that owns the action"),
             FieldSpec("due_date", .date, "when it is due"),
             FieldSpec("strand", .oneOf(strands), "Prepare, Prevent, Protect or Pursue"),
-        ], rules: [Rules.dueNotBeforeSet]),
-        EventSpec("action.progressed", "progress on a MASE action", [FieldSpec("action_ref", .reference, "the action's reference")]),
-        EventSpec("action.completed", "a MASE action completed", [FieldSpec("action_ref", .reference, "the action's reference")]),
+        ], rules: [Rules.dueNotBeforeSet, Rules.actionRefFree]),
+        EventSpec("action.progressed", "progress on a MASE action", [FieldSpec("action_ref", .reference, "the action's reference")],
+                  rules: [Rules.actionWasSet(completing: false)]),
+        EventSpec("action.completed", "a MASE action completed", [FieldSpec("action_ref", .reference, "the action's reference")],
+                  rules: [Rules.actionWasSet(completing: true)]),
     ]
 
     static let acknowledgement = EventSpec("acknowledgement.recorded", "the agency confirms it recorded a MASE decision on its own system (§7 principle 7)", [
         FieldSpec("decision_event", .eventRef, "the MASE meeting whose decisions are acknowledged"),
         FieldSpec("recorded_on_own_system", .bool, "whether it is recorded on the agency's own system"),
-    ], rules: [Rules.refersTo("decision_event", types: ["meeting.mase"], sameCase: false), Rules.notBefore("decision_event", "the acknowledgement")])
+    ], rules: [Rules.refersTo("decision_event", types: ["meeting.mase"], sameCase: false), Rules.notBefore("decision_event", "the acknowledgement"),
+               Rules.oneAcknowledgementPerAgency])
 
     static let escalationSpecs: [EventSpec] = [
         EventSpec("escalation.raised", "a professional disagreement escalated (§7)", [

@@ -15,11 +15,14 @@ public final class VerifiedView: LogView {
     public init(cases: CaseBook, events: @escaping (String) -> EventSummary?) {
         self.cases = cases
         self.events = events
+        cases.lookup = events
     }
 
     public func caseStatus(_ caseID: String) -> CaseStatus { cases.status(caseID) }
     public func event(_ eventID: String) -> EventSummary? { events(eventID) }
     public func caseFact(_ caseID: String, _ fact: String) -> JSONValue? { cases.fact(caseID, fact) }
+    public func caseRecord(_ caseID: String) -> CaseBook.Record? { cases.record(caseID) }
+    public func meetingsDiscussing(_ caseID: String) -> Set<String> { cases.record(caseID)?.discussedIn ?? [] }
     public func accept(_ e: Envelope) { cases.accept(e) }
 }
 

@@ -118,20 +118,25 @@ public struct ActionSet: CatalogueModel, Equatable {
 /// `case.closed`: the case is closed.
 public struct CaseClosed: CatalogueModel, Equatable {
     public static let type = "case.closed"
+    /// closed although escalations were open or MASE decisions unacknowledged (the reason goes in details)
+    public var closedDespite: Bool?
     /// why the case is closed
     public var reason: String
 
-    public init(reason: String) {
+    public init(closedDespite: Bool? = nil, reason: String) {
+        self.closedDespite = closedDespite
         self.reason = reason
     }
 
     public init?(facts f: Facts) {
+        self.closedDespite = f.bool("closed_despite")
         guard let reason = f.string("reason") else { return nil }
         self.reason = reason
     }
 
     public var facts: [String: JSONValue] {
         var o: [String: JSONValue] = [:]
+        if let v = closedDespite { o["closed_despite"] = .bool(v) }
         o["reason"] = .string(reason)
         return o
     }

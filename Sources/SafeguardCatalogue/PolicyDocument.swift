@@ -97,6 +97,16 @@ public final class PolicyDocument: Sendable {
     public let calendar: WorkingCalendar
     public let restrictions: [Restriction]
     public let levelForRules: LevelForRules
+    /// The recording checks (docs/CATALOGUE.md "Recording checks"), when the policy asks for
+    /// them (`recording_checks`, since the toolkit policy's version 3); nil under an older
+    /// policy, so that ledgers recorded under one verify as they did.
+    public let recordingChecks: RecordingChecks?
+
+    public struct RecordingChecks: Sendable, Equatable {
+        /// How many days before its case was first opened an event may have happened without
+        /// being recorded as historic (`historic`).
+        public let historicSpanDays: Int
+    }
 
     public var name: String { permissions.name }
     public var version: Int64 { permissions.version }
@@ -109,7 +119,7 @@ public final class PolicyDocument: Sendable {
     /// none of them grants permissions only, and the catalogue is not applied under it
     /// (docs/FORMAT.md §7.1).
     public static let catalogueMembers = ["catalogue", "indicators", "vulnerabilities", "columns", "level_rules", "deadlines", "disruptions",
-                                          "bank_holidays", "restricted_facts"]
+                                          "bank_holidays", "restricted_facts", "recording_checks"]
     /// The catalogue versions this code knows (the document's `catalogue` member; 1 if absent).
     public static let catalogueVersions: ClosedRange<Int64> = 1...1
 
@@ -216,6 +226,14 @@ public final class PolicyDocument: Sendable {
                 agencies: v["agencies"]?.arrayValue?.compactMap(\.stringValue) ?? [], why: v["why"]?.stringValue ?? ""))
         }
         restrictions = rs
+        if let r = json["recording_checks"] {
+            guard let span = r["historic_span_days"]?.integerValue, (0...36_600).contains(span) else {
+                throw fail("recording_checks.historic_span_days must be a whole number of days from 0 to 36600")
+            }
+            recordingChecks = RecordingChecks(historicSpanDays: Int(span))
+        } else {
+            recordingChecks = nil
+        }
     }
 
     /// Codes of the indicators in `set` (`significant` or `additional`), in policy order.

@@ -35,4 +35,10 @@ public protocol RecordingContext {
     /// The latest value of a case fact recorded by `case.opened` or `case.updated` (only the
     /// facts in `Catalogue.caseFactsRead` are asked for).
     func caseFact(_ caseID: String, _ fact: String) -> JSONValue?
+    /// The case as the recording checks read it (`CaseBook.Record`: when it was opened, its
+    /// action references, open escalations, MASE meetings and their acknowledgements); nil if
+    /// it was never opened. Its `discussedIn` may be incomplete: `meetingsDiscussing` says.
+    func caseRecord(_ caseID: String) -> CaseBook.Record?
+    /// The MASE meetings recorded under other cases that discussed this one.
+    func meetingsDiscussing(_ caseID: String) -> Set<String>
 }

@@ -172,4 +172,86 @@ enum Rules {
         }
         return nil
     }
+
+    // MARK: Recording checks (a policy with `recording_checks`)
+
+    static let actionRefFree = EventSpec.Rule("""
+        Under a policy with `recording_checks`: `action_ref` is not already set for the case, even by an action since retracted \
+        (`case_state`).
+        """) { input in
+        guard input.policy.recordingChecks != nil, let c = input.caseID, let ref = input.facts.string("action_ref"),
+            input.context.caseRecord(c)?.actionsSet.contains(ref) == true else { return nil }
+        return CatalogueError("facts.action_ref", "\(ref) is already set for case \(c): give this action its own reference (record progress on \(ref) with action-progressed)", .caseState)
+    }
+
+    static func actionWasSet(completing: Bool) -> EventSpec.Rule {
+        EventSpec.Rule("Under a policy with `recording_checks`: `action_ref` was set for the case (`action.set`)"
+                       + (completing ? " and has not been completed already" : "") + " (`case_state`).") { input in
+            guard input.policy.recordingChecks != nil, let c = input.caseID, let ref = input.facts.string("action_ref"),
+                let r = input.context.caseRecord(c) else { return nil }
+            guard r.actionsSet.contains(ref) else {
+                return CatalogueError("facts.action_ref", "no MASE action \(ref) was set for case \(c): check the reference ('safeguard case next --case \(c)' lists the open actions), or record action-set first", .caseState)
+            }
+            if completing, r.actionsCompleted.contains(ref) {
+                return CatalogueError("facts.action_ref", "MASE action \(ref) of case \(c) is already completed", .caseState)
+            }
+            return nil
+        }
+    }
+
+    static let oneAcknowledgementPerAgency = EventSpec.Rule("""
+        Under a policy with `recording_checks`: the recording agency has not already acknowledged the MASE meeting `decision_event` \
+        names, under any case (`case_state`).
+        """) { input in
+        guard input.policy.recordingChecks != nil, let m = input.facts.string("decision_event"), let held = input.context.event(m)?.caseID,
+            input.context.caseRecord(held)?.meetings[m]?.acknowledged.contains(input.agency) == true else { return nil }
+        return CatalogueError("facts.decision_event", "\(input.agency) has already acknowledged the decisions of this MASE meeting; one acknowledgement per agency is kept", .caseState)
+    }
+
+    static let closedDespite = EventSpec.Rule("""
+        Under a policy with `recording_checks`: when the case has an `escalation.raised` not resolved with lessons reported to MASE \
+        (nor retracted), or a MASE meeting recorded under it or discussing it (not retracted) with an attendee other than the \
+        partnership that has not acknowledged its decisions, `closed_despite` is `true` (`case_state`).
+        """) { input in
+        guard input.policy.recordingChecks != nil, let c = input.caseID, input.facts.bool("closed_despite") != true else { return nil }
+        let open = openAtClosing(c, input.context)
+        guard !open.isEmpty else { return nil }
+        return CatalogueError("facts.closed_despite", "case \(c) has \(open.joined(separator: " and ")): record them first, or close with --despite REASON", .caseState)
+    }
+
+    /// What stands open when case `c` closes: escalations and unacknowledged MASE decisions.
+    public static func openAtClosing(_ c: String, _ context: RecordingContext) -> [String] {
+        guard let r = context.caseRecord(c) else { return [] }
+        var open: [String] = []
+        if !r.openEscalations.isEmpty {
+            let days = r.openEscalations.compactMap { context.event($0)?.occurredAt }.sorted().map { Day(london: $0).spoken }
+            open.append("the escalation\(days.count == 1 ? "" : "s") of \(days.joined(separator: ", ")) not resolved with lessons reported to MASE")
+        }
+        var pending = Set<String>()
+        for m in r.meetings.values { pending.formUnion(m.pending) }
+        for id in context.meetingsDiscussing(c) {
+            guard let held = context.event(id)?.caseID, let m = context.caseRecord(held)?.meetings[id] else { continue }
+            pending.formUnion(m.pending)
+        }
+        if !pending.isEmpty { open.append("MASE decisions not yet acknowledged by \(pending.sorted().joined(separator: ", "))") }
+        return open
+    }
+
+    /// Every event of a case but its opening: not before the child's birth month, and not more
+    /// than the policy's span before the case was first opened unless recorded as `historic`.
+    static func withinCase(_ entry: Catalogue.Entry, _ checks: PolicyDocument.RecordingChecks, _ context: RecordingContext) -> CatalogueError? {
+        guard let c = entry.caseID, entry.type != "case.opened", let r = context.caseRecord(c) else { return nil }
+        let day = Day(london: entry.occurredAt)
+        if let month = r.birthMonth, let first = Day(iso: month + "-01"), day < first {
+            return CatalogueError("occurred_at", "\(day) is before case \(c)'s birth month \(month): check the date (or correct the birth month with case-update)")
+        }
+        if let opened = r.openedAt, entry.facts["historic"]?.boolValue != true {
+            let before = Day(london: opened).number - day.number
+            if before > Int64(checks.historicSpanDays) {
+                return CatalogueError("occurred_at", "\(day) is \(before) days before case \(c) was opened (\(Day(london: opened))); the policy allows \(checks.historicSpanDays): check the date, or record it with --historic REASON if it really happened then")
+            }
+        }
+        return nil
+    }
 }
+

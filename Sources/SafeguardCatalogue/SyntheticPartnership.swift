@@ -41,6 +41,9 @@ public struct SyntheticPartnership {
         var level: RiskLevel = .none
         var ids: [String: String] = [:]  // named earlier events of the story
         var times: [String: Int64] = [:]  // and when they happened
+        /// What stays open when it closes (an escalation unresolved, a MASE decision
+        /// unacknowledged): the closing then says why it closes regardless.
+        var leftOpen: [String] = []
     }
 
     enum Step { case open, contact, screening, referral, mashDecision, strategy, earlyHelp, share, notShared, missing, returned, rhi, link,
@@ -242,10 +245,20 @@ public struct SyntheticPartnership {
         case .escalation:
             add("education", "escalation.raised", &c, ["with_agency": "csc", "about": "threshold_decision"], name: "escalation")
             if let e = c.ids["escalation"], rng.chance(0.7) {
-                add("csc", "escalation.resolved", &c, ["escalation": .string(e), "outcome": "agreed", "lessons_reported_to_mase": .bool(rng.chance(0.8))], after: ["escalation"])
+                let lessons = rng.chance(0.8)
+                add("csc", "escalation.resolved", &c, ["escalation": .string(e), "outcome": "agreed", "lessons_reported_to_mase": .bool(lessons)], after: ["escalation"])
+                if !lessons { c.leftOpen.append("lessons from the escalation not yet reported") }
+            } else {
+                c.leftOpen.append("escalation unresolved")
             }
         case .close:
-            add("csc", "case.closed", &c, ["reason": .string(rng.pick(["risk_reduced", "no_cse_concerns", "moved_out_of_area"]))])
+            var facts: [String: JSONValue] = ["reason": .string(rng.pick(["risk_reduced", "no_cse_concerns", "moved_out_of_area"]))]
+            var details: [String: JSONValue] = [:]
+            if !c.leftOpen.isEmpty {
+                facts["closed_despite"] = true
+                details["closed_despite_reason"] = .string("synthetic: closed with " + c.leftOpen.joined(separator: ", "))
+            }
+            add("csc", "case.closed", &c, facts, details: details)
             pendingMASE.removeAll { $0 == c.caseID }
         }
     }
@@ -294,13 +307,18 @@ public struct SyntheticPartnership {
         let due = Day(london: Timestamp(seconds: clock)).adding(days: Int64(14 + rng.int(21)))
         add("partnership", "action.set", &child, ["action_ref": .string("\(ref)-A1"), "owner_agency": .string(rng.pick(["police", "csc", "health"])),
                                                   "due_date": .string(due.description), "strand": .string(rng.pick(["prepare", "prevent", "protect", "pursue"]))])
+        var unacknowledged = false
         if let mase = child.ids["mase"] {
-            for agency in ["police", "csc", "health", "education"] where rng.chance(0.85) {  // R7 gap otherwise
+            for agency in ["police", "csc", "health", "education"] {
+                guard rng.chance(0.85) else { unacknowledged = true; continue }  // R7 gap
                 add(agency, "acknowledgement.recorded", &child, ["decision_event": .string(mase), "recorded_on_own_system": true], after: ["mase"])
             }
         }
         if rng.chance(0.7) { add("partnership", "action.completed", &child, ["action_ref": .string("\(ref)-A1")]) }
         active[i] = child
+        if unacknowledged {
+            for j in active.indices where openCases.contains(active[j].caseID) { active[j].leftOpen.append("MASE decisions of \(ref) unacknowledged") }
+        }
     }
 }
 

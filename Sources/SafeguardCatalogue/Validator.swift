@@ -54,16 +54,23 @@ extension Catalogue {
         guard entry.occurredAt <= entry.recordedAt else {
             throw CatalogueError("occurred_at", "\(entry.occurredAt) is in the future (it is now \(entry.recordedAt)); give the time it happened, with its time-zone offset")
         }
+        // `historic`, a fact of any event of a case under a policy with recording checks.
+        var facts = entry.facts
+        if policy.recordingChecks != nil, let h = facts.removeValue(forKey: "historic") {
+            guard h.boolValue == true, entry.caseID != nil, entry.type != "case.opened" else {
+                throw CatalogueError("facts.historic", "must be true, and only on an event of an open case other than its opening (--historic REASON)")
+            }
+        }
         // Every fact in one pass over the facts, each field found by name among the type's few
         // (no hashing: verification does this for every entry); on any problem, the checks
         // again in the documented order, so that the first problem is the one reported.
-        if !factsHold(entry.facts, spec, policy: policy, context: context) {
-            if entry.facts.keys.contains(where: { !spec.names.contains($0) }) {
-                let key = entry.facts.keys.sorted().first { !spec.names.contains($0) }!
+        if !factsHold(facts, spec, policy: policy, context: context) {
+            if facts.keys.contains(where: { !spec.names.contains($0) }) {
+                let key = facts.keys.sorted().first { !spec.names.contains($0) }!
                 throw CatalogueError("facts.\(key)", "is not a fact of \(entry.type); its facts are \(spec.fields.map(\.name).joined(separator: ", ")) (names and narrative go in details)")
             }
             for field in spec.fields {
-                guard let value = entry.facts[field.name] else {
+                guard let value = facts[field.name] else {
                     if field.required { throw CatalogueError("facts.\(field.name)", "is missing: \(field.help); \(field.kind.summary)") }
                     continue
                 }
@@ -86,7 +93,8 @@ extension Catalogue {
             if let values = r.values, let s = v.stringValue, !values.contains(s) { continue }
             throw CatalogueError("facts.\(r.field)", "\(r.why): agency \(entry.agency) may not record it (allowed: \(r.agencies.joined(separator: ", ")))", .restricted)
         }
-        let input = RuleInput(facts: Facts(entry.facts), details: entry.details, agency: entry.agency, caseID: entry.caseID,
+        if let checks = policy.recordingChecks, let problem = Rules.withinCase(entry, checks, context) { throw problem }
+        let input = RuleInput(facts: Facts(facts), details: entry.details, agency: entry.agency, caseID: entry.caseID,
                               occurredAt: entry.occurredAt, policy: policy, context: context)
         for rule in spec.rules {
             if let problem = rule.check(input) { throw problem }

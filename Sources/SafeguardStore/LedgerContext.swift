@@ -3,44 +3,38 @@ import SafeguardCatalogue
 import SafeguardCore
 
 /// Answers the catalogue's questions from the ledger file inside the append transaction,
-/// overlaid with the events already accepted earlier in the same batch. The writer trusts the
-/// file it writes to (its schema is checked first); verification answers the same questions
-/// from what it verified (`VerifiedView`), so an append misled by a file changed behind its
-/// back writes an entry that verification rejects.
+/// overlaid with the events already accepted earlier in the same batch. Cases are kept in a
+/// `CaseBook`, the same one verification keeps, each loaded from the file the first time the
+/// batch asks about it (its own events, then the acknowledgements and retractions elsewhere
+/// that name its MASE meetings and escalations), and moved on by the batch's events. The
+/// writer trusts the file it writes to (its schema is checked first); verification answers the
+/// same questions from what it verified (`VerifiedView`), so an append misled by a file changed
+/// behind its back writes an entry that verification rejects.
 final class LedgerContext: LogView {
-    private var batchCases: [String: CaseStatus] = [:]
     private var batchEvents: [String: EventSummary] = [:]
-    private var batchFacts: [String: [String: JSONValue]] = [:]
-    private let caseStatement: Statement
+    /// MASE meetings of the batch, by the other cases they discussed.
+    private var batchDiscussing: [String: Set<String>] = [:]
     private let eventStatement: Statement
-    private let factsStatement: Statement
+    private let caseStatement: Statement
+    private let discussingStatement: Statement
+    private let db: Database
+    private var book: CaseBook!
 
     init(db: Database) throws {
-        // `+seq`: sort the few opening and closing events found by (case, type), rather than
-        // walk the whole case backwards by seq (which made a long case's appends quadratic).
-        caseStatement = try db.cachedStatement(sql: """
-            SELECT type, occurred_at FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.closed') ORDER BY +seq DESC LIMIT 1
-            """)
+        self.db = db
         eventStatement = try db.cachedStatement(sql: "SELECT type, case_id, occurred_at, agency FROM events WHERE event_id = ?")
-        factsStatement = try db.cachedStatement(sql: """
-            SELECT envelope FROM events WHERE case_id = ? AND type IN ('case.opened', 'case.updated') ORDER BY +seq DESC
+        let types = CaseBook.typesRead.sorted().map { "'\($0)'" }.joined(separator: ", ")
+        caseStatement = try db.cachedStatement(sql: "SELECT seq, envelope FROM events WHERE case_id = ? AND type IN (\(types)) ORDER BY seq")
+        discussingStatement = try db.cachedStatement(sql: """
+            SELECT envelope FROM events WHERE type = 'meeting.mase' AND case_id IS NOT ? AND instr(envelope, ?) > 0
             """)
+        book = CaseBook(load: { [unowned self] in try self.load($0) })
+        book.lookup = { [unowned self] in self.event($0) }
     }
 
-    func caseStatus(_ caseID: String) -> CaseStatus {
-        if let s = batchCases[caseID] { return s }
-        // Kept for the rest of the batch: the file does not change under it, and `accepted`
-        // overrides it when the batch opens or closes the case.
-        let status: CaseStatus
-        if let row = try? Row.fetchOne(caseStatement, arguments: [caseID]),
-            let type = try? RowReader.text(row, 0, "type"), let at = (try? RowReader.text(row, 1, "occurred_at")).flatMap(Timestamp.init(canonical:)) {
-            status = type == "case.closed" ? .closed(at: at) : .open
-        } else {
-            status = .neverOpened
-        }
-        batchCases[caseID] = status
-        return status
-    }
+    func caseStatus(_ caseID: String) -> CaseStatus { book.status(caseID) }
+    func caseFact(_ caseID: String, _ fact: String) -> JSONValue? { book.fact(caseID, fact) }
+    func caseRecord(_ caseID: String) -> CaseBook.Record? { book.record(caseID) }
 
     func event(_ eventID: String) -> EventSummary? {
         if let e = batchEvents[eventID] { return e }
@@ -52,23 +46,54 @@ final class LedgerContext: LogView {
         return EventSummary(type: type, caseID: caseID, occurredAt: at, agency: agency)
     }
 
-    func caseFact(_ caseID: String, _ fact: String) -> JSONValue? {
-        if let v = batchFacts[caseID]?[fact] { return v }
-        guard let rows = try? Row.fetchCursor(factsStatement, arguments: [caseID]) else { return nil }
+    func meetingsDiscussing(_ caseID: String) -> Set<String> {
+        var found = batchDiscussing[caseID] ?? []
+        // Meetings whose bytes hold the case id as a JSON string, then read: it must be among
+        // those the meeting discussed (`cases_discussed`), as verification's `CaseBook` has it.
+        guard let rows = try? Row.fetchCursor(discussingStatement, arguments: [caseID, "\"\(caseID)\""]) else { return found }
         while let row = try? rows.next() {
-            guard let bytes = try? RowReader.blob(row, 0, "envelope"), let json = try? JSONParser.parse(bytes, mode: .canonical) else { continue }
-            if let v = json["facts"]?[fact] { return v }
+            guard let bytes = try? RowReader.blob(row, 0, "envelope"), let e = try? Envelope(json: JSONParser.parse(bytes, mode: .canonical)),
+                Facts(e.facts).strings("cases_discussed").contains(caseID) else { continue }
+            found.insert(e.eventID)
         }
-        return nil
+        return found
     }
 
     /// Makes an accepted event of the batch visible to the drafts after it.
     func accept(_ e: Envelope) {
         batchEvents[e.eventID] = EventSummary(e)
-        guard let c = e.caseID else { return }
-        if e.type == "case.opened" { batchCases[c] = .open }
-        // A reopening keeps the facts recorded before it unless it records them anew.
-        if e.type == "case.opened" || e.type == "case.updated" { batchFacts[c, default: [:]].merge(e.facts) { $1 } }
-        if e.type == "case.closed" { batchCases[c] = .closed(at: e.occurredAt) }
+        book.accept(e)
+        if e.type == "meeting.mase" {
+            for c in e.facts["cases_discussed"]?.arrayValue?.compactMap(\.stringValue) ?? [] where c != e.caseID {
+                batchDiscussing[c, default: []].insert(e.eventID)
+            }
+        }
+    }
+
+    /// The case's record as the file holds it: its own events the book reads, with the
+    /// acknowledgements and retractions recorded under any case that name its MASE meetings
+    /// or escalations, replayed in the log's order into a book of its own.
+    private func load(_ caseID: String) throws -> CaseBook.Record? {
+        var rows: [(seq: Int64, envelope: Envelope)] = []
+        let own = try Row.fetchCursor(caseStatement, arguments: [caseID])
+        while let row = try own.next() {
+            rows.append((try RowReader.integer(row, 0, "seq"), try Envelope(json: JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))))
+        }
+        guard !rows.isEmpty else { return nil }
+        let named = rows.filter { $0.envelope.type == "meeting.mase" || $0.envelope.type == "escalation.raised" }.map(\.envelope.eventID)
+        if !named.isEmpty {
+            let mentions = named.map { _ in "instr(envelope, ?) > 0" }.joined(separator: " OR ")
+            let others = try Row.fetchCursor(db, sql: """
+                SELECT seq, envelope FROM events WHERE type IN ('acknowledgement.recorded', 'correction.recorded') AND case_id IS NOT ?
+                AND seq > ? AND (\(mentions)) ORDER BY seq
+                """, arguments: StatementArguments([caseID, rows[0].seq] as [any DatabaseValueConvertible] + named.map { "\"\($0)\"" }))
+            while let row = try others.next() {
+                rows.append((try RowReader.integer(row, 0, "seq"), try Envelope(json: JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))))
+            }
+            rows.sort { $0.seq < $1.seq }
+        }
+        let replay = CaseBook()
+        for r in rows { replay.accept(r.envelope) }
+        return replay.record(caseID)
     }
 }

@@ -321,7 +321,7 @@ enum OldEntries {
     }
 
     static let governanceTypes = Set(EventType.logGovernance.map { Array($0.utf8) })
-    static let caseTypes = Set(["case.opened", "case.updated", "case.closed"].map { Array($0.utf8) })
+    static let caseTypes = Set(CaseBook.typesRead.map { Array($0.utf8) })
 
     static func read(_ db: Database, size: Int64, root: [UInt8], trustAnchor: PublicKey) throws -> Read {
         guard size > 0 else { throw Ledger.ExtensionRefusal.rewritten(root: root) }

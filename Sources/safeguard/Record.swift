@@ -35,6 +35,8 @@ struct RecordOptions: ParsableArguments {
     var at: String?
     @Option(help: ArgumentHelp("Narrative, names or other identifying detail (kept in details, apart from the coded facts).", valueName: "text"))
     var note: String?
+    @Option(help: ArgumentHelp("It happened more than the policy's span (a year) before the case was opened: say why it is recorded now (kept in details).", valueName: "reason"))
+    var historic: String?
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -43,14 +45,21 @@ struct RecordOptions: ParsableArguments {
         if let at, Timestamp(rfc3339: at) == nil {
             throw ValidationError("--at must be an RFC 3339 time such as 2026-11-30T09:15:00Z")
         }
+        if let historic, !historic.contains(where: { !$0.isWhitespace }) {
+            throw ValidationError("--historic needs a reason: say why an event from before the case is recorded now")
+        }
     }
 
     var occurredAt: Timestamp { at.flatMap(Timestamp.init(rfc3339:)) ?? Clock.now() }
 
     func draft(_ type: String, _ facts: [String: JSONValue], details: [String: JSONValue] = [:]) -> EventDraft {
-        var d = details
+        var d = details, f = facts
         if let note { d["narrative"] = .string(note) }
-        return EventDraft(type: type, caseID: caseID, occurredAt: occurredAt, facts: facts, details: d)
+        if let historic {
+            f["historic"] = .bool(true)
+            d["historic_reason"] = .string(historic)
+        }
+        return EventDraft(type: type, caseID: caseID, occurredAt: occurredAt, facts: f, details: d)
     }
 
     /// The flag that sets each fact, so that an error about a fact names what to type.
@@ -68,6 +77,7 @@ struct RecordOptions: ParsableArguments {
         "decision_event": "--decision", "with_agency": "--with", "escalation": "--escalation", "lessons_reported_to_mase": "--lessons-reported",
         "corrects_event": "--event", "birth_month": "--birth-month", "learning_disability": "--learning-disability",
         "looked_after": "--looked-after", "lead_agency": "--lead-agency", "police_cris_recorded": "--cris-number",
+        "closed_despite": "--despite", "historic": "--historic",
     ]
 
     /// Appends the event and prints where it went and what the toolkit requires next.
@@ -220,19 +230,13 @@ extension Safeguard.Record {
         @Option(help: ArgumentHelp("Close although escalations are open or MASE decisions unacknowledged: say why.", valueName: "reason")) var despite: String?
 
         func run() throws {
-            var details: [String: JSONValue] = [:]
+            var facts: [String: JSONValue] = ["reason": .string(code(reason))], details: [String: JSONValue] = [:]
             if let despite {
                 guard despite.contains(where: { !$0.isWhitespace }) else { throw ValidationError("--despite needs a reason: say why the case closes with these open") }
-                details["closed_despite"] = .string(despite)
+                facts["closed_despite"] = .bool(true)
+                details["closed_despite_reason"] = .string(despite)
             }
-            if try r.server.client() == nil {
-                let l = try r.ledger.open(readOnly: true)
-                let open = try CaseQueries.nextSteps(l, caseID: r.caseID, today: Day(london: Clock.now())).filter { ["R7", "R15"].contains($0.rule) }
-                if !open.isEmpty, despite == nil {
-                    throw InputError("case \(r.caseID) has \(open.map { $0.what.prefix(1).lowercased() + $0.what.dropFirst() }.joined(separator: "; ")): record them first, or close with --despite REASON; nothing was recorded")
-                }
-            }
-            try r.record(r.draft("case.closed", ["reason": .string(code(reason))], details: details))
+            try r.record(r.draft("case.closed", facts, details: details))
         }
     }
 

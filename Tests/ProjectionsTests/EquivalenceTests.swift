@@ -21,7 +21,7 @@ final class EquivalenceTests: XCTestCase {
     var clock = Timestamp(rfc3339: "2026-03-02T08:00:00Z")!.seconds
     /// The last recording time: the log's time never goes back, however the histories jump about in occurrence.
     var lastRecorded: Int64 = 0
-    var policyVersion: Int64 = 2
+    var policyVersion: Int64 = ToolkitPolicy.version
     /// Engines kept up to date by `update` after every event: (label, engine).
     var followers: [(String, ProjectionEngine)] = []
     var periods: [String: Int] = [:]

@@ -67,7 +67,7 @@ final class FixtureReportTests: XCTestCase {
     }
 
     func screen(_ c: String, _ at: String, _ marks: JSONValue, level: String, age: Int64 = 14, agency: String = "csc") throws {
-        try rec(agency, "screening.cse_tool", c, at, ["policy_version": 2, "indicators": marks, "age_years": .integer(age), "learning_disability": false,
+        try rec(agency, "screening.cse_tool", c, at, ["policy_version": .integer(ToolkitPolicy.version), "indicators": marks, "age_years": .integer(age), "learning_disability": false,
                                                    "suggested_level": .string(level), "practitioner_level": .string(level)])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 /// `verify --state`: the auditor keeps their own record of what they verified; later runs read
@@ -85,6 +86,40 @@ final class AuditStateTests: XCTestCase {
         // The state did not move: the good ledger still has 6 new events for it.
         r = try verify()
         XCTAssertTrue(r.stdout.hasPrefix("OK: 6 events added since your state of 8"), r.stdout)
+    }
+
+    /// The recording checks read what the state keeps of each case (its actions, meetings and
+    /// their acknowledgements, when it opened): an insider's duplicate written straight in
+    /// after the state is rejected by `--state` exactly as by a full verification.
+    func testRecordingChecksHoldAcrossTheState() throws {
+        func record(_ key: String, _ args: [String]) throws -> String {
+            let r = try cli.run(["record"] + args + ["--key", cli.path("\(key).key"), "--at", "2026-03-02T10:00:00Z", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return String(r.stdout.firstMatch(of: /"event_id":"([0-9a-f-]{36})"/)?.1 ?? "")
+        }
+        _ = try record("csc", ["action", "--case", "C-0001", "--what", "set", "--ref", "MASE-A1", "--owner", "police", "--due", "2026-03-20", "--strand", "pursue"])
+        let mase = try record("csc", ["meeting", "--case", "C-0001", "--kind", "mase", "--ref", "MASE-1", "--attended", "police,csc", "--cases", "C-0007"])
+        _ = try record("police", ["ack", "--case", "C-0007", "--decision", mase])
+        XCTAssertEqual(try verify().status, 0)
+        let police = try Insider(keyFile: cli.path("police.key"), agency: "police", practitioner: "PC 0001")
+        let csc = try Insider(keyFile: cli.path("csc.key"), agency: "csc", practitioner: "SW 0002")
+        let at = Timestamp(rfc3339: "2026-03-03T10:00:00Z")!
+        for (name, insider, type, caseID, facts) in [
+            ("action", csc, "action.set", "C-0001", ["action_ref": "MASE-A1", "owner_agency": "csc", "due_date": "2026-03-21", "strand": "protect"] as [String: JSONValue]),
+            ("ack", police, "acknowledgement.recorded", "C-0001", ["decision_event": .string(mase), "recorded_on_own_system": true]),
+            ("early", police, "contact.recorded", "C-0007", ["contact_type": "phone"]),
+        ] {
+            let path = cli.path("\(name).sqlite")
+            try FileManager.default.copyItem(atPath: cli.path("ledger.sqlite"), toPath: path)
+            // "early": before the child's birth month (April 2011) is not it; years before the case opened is.
+            let written = try insider.insert(into: path, type: type, caseID: caseID, facts: facts,
+                                             occurredAt: name == "early" ? Timestamp(rfc3339: "2020-01-01T10:00:00Z")! : at)
+            for r in [try verify(path, json: true), try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--ledger", path, "--json")] {
+                XCTAssertEqual(r.status, 1, name + ": " + r.stdout + r.stderr)
+                XCTAssertTrue(r.stdout.contains(#""seq":\#(written.seq)"#), name + ": " + r.stdout)
+                XCTAssertTrue(r.stdout.contains(name == "early" ? #""code":"invalid_facts""# : #""code":"case_state""#), name + ": " + r.stdout)
+            }
+        }
     }
 
     func testACutOrRewrittenTreeAndAnotherRootKeyAreRefused() throws {

@@ -77,6 +77,13 @@ final class InsiderMatrixTests: XCTestCase {
             try add("csc", "C" + suffix, "contact.recorded", "C-M-1", day, ["contact_type": "phone"])
             try add("csc", "MM" + suffix, "meeting.mase", "C-M-1", day, ["meeting_ref": "MASE-1", "attendees": ["csc"], "cases_discussed": ["C-M-1"]])
         }
+        // For the recording checks: actions REF-1 (set) and REF-2 (set and completed), and a
+        // MASE meeting csc has acknowledged.
+        try add("csc", nil, "action.set", "C-M-1", "2026-05-04", ["action_ref": "REF-1", "owner_agency": "csc", "due_date": "2026-06-30", "strand": "protect"])
+        try add("csc", nil, "action.set", "C-M-1", "2026-05-04", ["action_ref": "REF-2", "owner_agency": "csc", "due_date": "2026-06-30", "strand": "protect"])
+        try add("csc", nil, "action.completed", "C-M-1", "2026-05-05", ["action_ref": "REF-2"])
+        try add("csc", "MM2", "meeting.mase", "C-M-1", "2026-05-04", ["meeting_ref": "MASE-2", "attendees": ["csc"], "cases_discussed": ["C-M-1"]])
+        try add("csc", nil, "acknowledgement.recorded", "C-M-1", "2026-05-05", ["decision_event": .string(ids["MM2"]!), "recorded_on_own_system": true])
         try add("police", "T2", "referral.mash_telephone", "C-M-2", "2026-05-04", ["immediate_risk": true])
         try add("csc", "S2", "decision.strategy", "C-M-2", "2026-05-04", ["format": "meeting", "outcome": "s47", "organised_complex_abuse": false])
         ids["G"] = try XCTUnwrap(try ledger.entry(seq: 0)).eventID
@@ -150,6 +157,8 @@ final class InsiderMatrixTests: XCTestCase {
         case "sharing.shared", "sharing.partly_shared": facts["consent_not_sought_reason"] = "risk_of_harm_to_child"; facts["subject_informed"] = true
         case "disruption.recorded": facts["status"] = "considered"
         case "referral.mash_written": facts["telephone_referral"] = .string(ids["T"]!)
+        case "action.set": facts["action_ref"] = "REF-NEW"
+        case "case.closed": facts["closed_despite"] = true
         default: break
         }
         let caseID: String? = spec.type.hasPrefix("governance.") ? nil : spec.type == "case.opened" ? "C-M-NEW" : "C-M-1"
@@ -197,10 +206,15 @@ final class InsiderMatrixTests: XCTestCase {
             return [("own case not discussed", with(d) { $0["cases_discussed"] = ["C-M-2"] }, "invalid_facts")]
         case "disruption.recorded": return [("not pursued, no reason", with(d) { $0["status"] = "not_pursued" }, "invalid_facts")]
         case "link.recorded": return [("a link to its own case", with(d) { $0["link_kind"] = "other_case"; $0["target"] = "C-M-1" }, "invalid_facts")]
-        case "action.set": return [("due before it was set", with(d) { $0["due_date"] = "2026-05-01" }, "invalid_facts")]
+        case "action.set": return [("due before it was set", with(d) { $0["due_date"] = "2026-05-01" }, "invalid_facts"),
+                                   ("a reference already set", with(d) { $0["action_ref"] = "REF-1" }, "case_state")]
+        case "action.progressed": return [("an action never set", with(d) { $0["action_ref"] = "REF-NEVER" }, "case_state")]
+        case "action.completed": return [("an action already completed", with(d) { $0["action_ref"] = "REF-2" }, "case_state")]
+        case "case.closed": return [("an escalation open, without closed_despite", with(d) { $0["closed_despite"] = nil }, "case_state")]
         case "acknowledgement.recorded":
             return [("not a MASE meeting", with(d) { $0["decision_event"] = id("S") }, "bad_reference"),
-                    ("a MASE meeting held later", with(d) { $0["decision_event"] = id("MML") }, "bad_reference")]
+                    ("a MASE meeting held later", with(d) { $0["decision_event"] = id("MML") }, "bad_reference"),
+                    ("a second acknowledgement by the same agency", with(d) { $0["decision_event"] = id("MM2") }, "case_state")]
         case "escalation.resolved":
             return [("not an escalation", with(d) { $0["escalation"] = id("S") }, "bad_reference"),
                     ("an escalation raised later", with(d) { $0["escalation"] = id("EL") }, "bad_reference")]
@@ -249,6 +263,14 @@ final class InsiderMatrixTests: XCTestCase {
                 add("permission", "\(t) by \(other)", other, d, "not_permitted", sample: true)
             }
         }
+        // The recording checks every event of a case is held to (C-M-1: born 2010-01, opened 2026-05-01).
+        for (name, day, historic) in [("before the child's birth month", "2009-12-31", true), ("400 days before the case opened", "2025-03-27", false)] {
+            var d = validDraft(Catalogue.specs["contact.recorded"]!)
+            d.occurredAt = at(day)
+            if historic { d.facts["historic"] = true }
+            add("recording check", "contact.recorded \(name)", "csc", d, "invalid_facts")
+        }
+        add("recording check", "historic on a case's opening", "csc", with(validDraft(Catalogue.specs["case.opened"]!)) { $0["historic"] = true }, "invalid_facts")
         // The policy's restricted facts, each recorded by an agency it is not for.
         for (t, change) in [("case.updated", { (f: inout [String: JSONValue]) in f["police_cris_recorded"] = true }),
                             ("sharing.shared", { f in f["lawful_basis"] = "dpa_2018_part3_sch8_para4_law_enforcement" }),
@@ -306,6 +328,13 @@ final class InsiderMatrixTests: XCTestCase {
             let v = try verifyForged(c)
             XCTAssertEqual(v.status, 0, "the matrix's valid \(spec.type), written straight in, does not verify: \(v.out)")
         }
+        // An event from long before the case, recorded as historic, is accepted.
+        var historic = validDraft(Catalogue.specs["contact.recorded"]!)
+        historic.occurredAt = at("2025-03-27")
+        historic.facts["historic"] = true
+        let c = Case(family: "valid", name: "historic contact", agency: "csc", draft: historic, code: "")
+        XCTAssertNil(try appendCode(c), "a historic contact is refused")
+        XCTAssertEqual(try verifyForged(c).status, 0, "a historic contact, written straight in, does not verify")
         var held: [String: (tried: Int, held: Int)] = [:]
         var failures: [String] = []
         let all = try cases(full: full)

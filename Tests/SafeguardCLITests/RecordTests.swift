@@ -111,13 +111,51 @@ final class RecordTests: XCTestCase {
         let before = try cli.head()
         let refused = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--key", cli.path("csc.key")])
         XCTAssertEqual(refused.status, 3, refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("resolve the escalation of Mon 2 Mar 2026") && refused.stderr.contains("--despite REASON"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("the escalation of Mon 2 Mar 2026 not resolved") && refused.stderr.contains("--despite REASON"), refused.stderr)
         XCTAssertEqual(try cli.head(), before, "nothing was recorded")
         let blank = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--despite", "  ", "--key", cli.path("csc.key")])
         XCTAssertEqual(blank.status, 2, blank.stderr)
         let closed = try cli.run(["record", "case-close"] + c + ["--reason", "risk-reduced", "--despite", "escalation goes to the panel chair", "--key", cli.path("csc.key")])
         XCTAssertEqual(closed.status, 0, closed.stderr)
         XCTAssertTrue(closed.stdout.contains("Resolve the escalation"), "closing does not end the exception: " + closed.stdout)
+    }
+
+    /// The recording checks (policy v3): one action per reference, actions progressed or
+    /// completed only once set (and completed once), one acknowledgement per agency and
+    /// meeting, and no event before the child's birth month or long before the case opened
+    /// unless recorded as historic. Each refusal exits 3, names the flag and changes nothing.
+    func testRecordingChecks() throws {
+        let c = ["--case", "C-0001"]
+        func refused(_ key: String, _ args: [String], at: String = "2026-03-02T10:00:00Z", _ says: String, line: UInt = #line) throws {
+            let before = try cli.head()
+            let r = try cli.run(["record"] + args + ["--key", cli.path("\(key).key"), "--at", at])
+            XCTAssertEqual(r.status, 3, r.stderr, line: line)
+            XCTAssertTrue(r.stderr.contains(says), r.stderr, line: line)
+            XCTAssertEqual(try cli.head(), before, "nothing was recorded", line: line)
+        }
+        try record("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-A1", "--owner", "police", "--due", "2026-03-20", "--strand", "pursue"])
+        try refused("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-A1", "--owner", "csc", "--due", "2026-03-21", "--strand", "protect"],
+                    "(set with --ref): MASE-A1 is already set for case C-0001")
+        try refused("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A9"], "no MASE action MASE-A9 was set for case C-0001")
+        try record("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A1"])
+        try refused("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A1"], "MASE action MASE-A1 of case C-0001 is already completed")
+        let mase = try record("csc", ["meeting"] + c + ["--kind", "mase", "--ref", "MASE-2026-03", "--attended", "police,csc", "--cases", "C-0007"])
+        try record("police", ["ack"] + c + ["--decision", mase])
+        // A second acknowledgement by police, under another case the meeting discussed.
+        try refused("police", ["ack", "--case", "C-0007", "--decision", mase], "police has already acknowledged the decisions of this MASE meeting")
+        // C-0007 was discussed at the meeting csc has not acknowledged: closing it needs --despite.
+        try refused("csc", ["case-close", "--case", "C-0007", "--reason", "risk-reduced"], "MASE decisions not yet acknowledged by csc")
+        try record("csc", ["ack", "--case", "C-0007", "--decision", mase])
+        try record("csc", ["case-close", "--case", "C-0007", "--reason", "risk-reduced"])
+        // Dates: C-0001's child was born in April 2011 and the case opened on 1 March 2026.
+        try refused("police", ["contact"] + c + ["--how", "phone"], at: "1900-01-01T10:00:00Z", "is before case C-0001's birth month 2011-04")
+        try refused("police", ["contact"] + c + ["--how", "phone"], at: "2024-06-01T10:00:00Z",
+                    "2024-06-01 is 638 days before case C-0001 was opened (2026-03-01); the policy allows 365")
+        let blank = try cli.run(["record", "contact"] + c + ["--how", "phone", "--historic", " ", "--key", cli.path("police.key"), "--at", "2024-06-01T10:00:00Z"])
+        XCTAssertEqual(blank.status, 2, blank.stderr)
+        try record("police", ["contact"] + c + ["--how", "phone", "--historic", "disclosed at interview in 2026"], at: "2024-06-01T10:00:00Z")
+        let v = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
+        XCTAssertEqual(v.status, 0, v.stdout)
     }
 
     func testRecordingErrorsNameTheFieldAndAllowedValues() throws {

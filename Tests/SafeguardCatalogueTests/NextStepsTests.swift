@@ -13,7 +13,7 @@ final class NextStepsTests: XCTestCase {
     }
 
     func screening(_ at: String, _ indicators: JSONValue, level: String, age: Int64 = 15) -> CaseEvent {
-        ev("screening.cse_tool", at, ["policy_version": 2, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
+        ev("screening.cse_tool", at, ["policy_version": .integer(ToolkitPolicy.version), "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
                                      "suggested_level": .string(level), "practitioner_level": .string(level)])
     }
 
@@ -117,7 +117,7 @@ final class NextStepsTests: XCTestCase {
     /// Which level drives the rules is the policy's: the toolkit's version 2 follows the
     /// practitioner's judgement, a policy that does not say (version 1) the higher of both.
     func testTheLevelThatDrivesTheRulesIsAPolicySetting() throws {
-        let judged = ev("screening.cse_tool", "2026-11-30T10:00:00Z", ["policy_version": 2, "indicators": [["code": "S1", "timing": "current"]], "age_years": 15,
+        let judged = ev("screening.cse_tool", "2026-11-30T10:00:00Z", ["policy_version": .integer(ToolkitPolicy.version), "indicators": [["code": "S1", "timing": "current"]], "age_years": 15,
                                                                       "learning_disability": false, "suggested_level": "significant", "practitioner_level": "medium"])
         XCTAssertEqual(policy.levelForRules, .practitioner)
         XCTAssertEqual(steps([judged], today: "2026-11-30").map(\.rule), ["R1", "R3"], "medium: a day for the referral, and a Family CAF")

@@ -12,6 +12,10 @@ final class MemoryContext: RecordingContext {
     func caseStatus(_ caseID: String) -> CaseStatus { cases[caseID] ?? .neverOpened }
     func event(_ eventID: String) -> EventSummary? { events[eventID] }
     func caseFact(_ caseID: String, _ fact: String) -> JSONValue? { facts[caseID]?[fact] }
+    /// What the recording checks read of a case (an empty record for a case opened here).
+    var records: [String: CaseBook.Record] = [:]
+    func caseRecord(_ caseID: String) -> CaseBook.Record? { records[caseID] ?? (cases[caseID].map { _ in CaseBook.Record() }) }
+    func meetingsDiscussing(_ caseID: String) -> Set<String> { records[caseID]?.discussedIn ?? [] }
 }
 
 extension Catalogue {
@@ -54,7 +58,7 @@ final class ValidationTests: XCTestCase {
     }
 
     func screeningFacts(_ indicators: JSONValue, level: String, age: Int64 = 15) -> [String: JSONValue] {
-        ["policy_version": 2, "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
+        ["policy_version": .integer(ToolkitPolicy.version), "indicators": indicators, "age_years": .integer(age), "learning_disability": false,
          "suggested_level": .string(level), "practitioner_level": .string(level)]
     }
 
@@ -96,7 +100,7 @@ final class ValidationTests: XCTestCase {
         assertError(draft("screening.cse_tool", screeningFacts([["code": "A2"]], level: "low")), field: "facts.suggested_level", mentions: "must be medium")
         var old = screeningFacts([["code": "A2"]], level: "medium")
         old["policy_version"] = 7
-        assertError(draft("screening.cse_tool", old), field: "facts.policy_version", mentions: "must be 2")
+        assertError(draft("screening.cse_tool", old), field: "facts.policy_version", mentions: "must be \(ToolkitPolicy.version)")
         assertError(draft("contact.recorded", ["contact_type": "phone"], caseID: "C-404"), field: "case_id", mentions: "never opened")
         assertError(draft("contact.recorded", ["contact_type": "phone"], caseID: "C-9"), field: "case_id", mentions: "was closed")
         assertError(draft("case.opened", ["birth_month": "2011-04", "gender": "female", "looked_after": false, "learning_disability": false, "borough": "X"]), field: "case_id", mentions: "already open")

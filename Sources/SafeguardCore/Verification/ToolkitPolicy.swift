@@ -7,7 +7,7 @@
 public enum ToolkitPolicy {
     /// The document's version: 2 since the toolkit-fidelity review (which level drives the
     /// rules, a deadline for telling the referrer of NFA, and permissions reviewed family by
-    /// family against the toolkit).
+    /// family against the toolkit); 3 since the recording checks (`recording_checks`).
     public static var version: Int64 { document["version"]?.integerValue ?? 0 }
 
     /// The document, parsed.
@@ -19,7 +19,7 @@ public enum ToolkitPolicy {
     public static let json = #"""
 {
   "name": "sutton-cse-toolkit-2018",
-  "version": 2,
+  "version": 3,
   "permissions": {
     "police": ["acknowledgement.*", "case.opened", "case.updated", "case.transferred", "case.closed", "case.transition", "contact.*", "correction.*", "decision.strategy", "disruption.*", "escalation.*", "link.*", "meeting.*", "action.*", "missing.*", "referral.mash_telephone", "referral.mash_written", "referral.rhi_provider", "screening.*", "sharing.*"],
     "csc": ["acknowledgement.*", "action.*", "case.*", "contact.*", "correction.*", "decision.*", "disruption.*", "escalation.*", "link.*", "meeting.*", "missing.*", "referral.*", "screening.*", "sharing.*"],
@@ -91,6 +91,9 @@ public enum ToolkitPolicy {
     "late_recording_working_days": 2,
     "transition_months_before_18": 6,
     "nfa_referrer_told_working_days": 1
+  },
+  "recording_checks": {
+    "historic_span_days": 365
   },
   "disruptions": [
     {"code": "D1", "label": "PNC marker on the child"}, {"code": "D2", "label": "PNC marker on the suspect"},
