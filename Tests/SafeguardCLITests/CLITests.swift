@@ -26,6 +26,13 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(root.stdout.contains("Exit codes"), root.stdout)
     }
 
+    /// `--version` names the formats this build writes and the built-in policy's version.
+    func testVersion() throws {
+        let r = try cli.run("--version")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("safeguard ") && r.stdout.contains("ledger file format 4") && r.stdout.contains("toolkit policy version 3"), r.stdout)
+    }
+
     func testAppendLogShowVerify() throws {
         XCTAssertEqual(try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact("C-0007").utf8)).status, 0)
         var r = try cli.run("log", "--case", "C-0007", "--json")
