@@ -150,7 +150,7 @@ public final class CaseBook: @unchecked Sendable {
     private var owners: [String: String] = [:]
 
     /// The event types `accept` reads: what a verifier that skips other entries must feed it.
-    public static let typesRead: Set<String> = ["case.opened", "case.updated", "case.closed", "action.set", "action.progressed", "action.completed",
+    public static let typesRead: Set<String> = ["case.opened", "case.updated", "case.closed", "action.set", "action.completed",
                                                 "escalation.raised", "escalation.resolved", "meeting.mase", "acknowledgement.recorded",
                                                 "correction.recorded"]
 

@@ -220,7 +220,7 @@ enum Rules {
     }
 
     /// What stands open when case `c` closes: escalations and unacknowledged MASE decisions.
-    public static func openAtClosing(_ c: String, _ context: RecordingContext) -> [String] {
+    static func openAtClosing(_ c: String, _ context: RecordingContext) -> [String] {
         guard let r = context.caseRecord(c) else { return [] }
         var open: [String] = []
         if !r.openEscalations.isEmpty {

@@ -12,8 +12,6 @@ import SafeguardCore
 /// behind its back writes an entry that verification rejects.
 final class LedgerContext: LogView {
     private var batchEvents: [String: EventSummary] = [:]
-    /// MASE meetings of the batch, by the other cases they discussed.
-    private var batchDiscussing: [String: Set<String>] = [:]
     private let eventStatement: Statement
     private let caseStatement: Statement
     private let discussingStatement: Statement
@@ -24,7 +22,9 @@ final class LedgerContext: LogView {
         self.db = db
         eventStatement = try db.cachedStatement(sql: "SELECT type, case_id, occurred_at, agency FROM events WHERE event_id = ?")
         let types = CaseBook.typesRead.sorted().map { "'\($0)'" }.joined(separator: ", ")
-        caseStatement = try db.cachedStatement(sql: "SELECT seq, envelope FROM events WHERE case_id = ? AND type IN (\(types)) ORDER BY seq")
+        // `+seq`: the few events of these types found by (case, type), then sorted, rather than
+        // the whole case walked by seq (which would make a long case's appends quadratic).
+        caseStatement = try db.cachedStatement(sql: "SELECT seq, envelope FROM events WHERE case_id = ? AND type IN (\(types)) ORDER BY +seq")
         discussingStatement = try db.cachedStatement(sql: """
             SELECT envelope FROM events WHERE type = 'meeting.mase' AND case_id IS NOT ? AND instr(envelope, ?) > 0
             """)
@@ -47,7 +47,9 @@ final class LedgerContext: LogView {
     }
 
     func meetingsDiscussing(_ caseID: String) -> Set<String> {
-        var found = batchDiscussing[caseID] ?? []
+        // The batch's meetings are in the book (a case loaded from the file has none from
+        // other cases there); the file's are found by their bytes.
+        var found = book.record(caseID)?.discussedIn ?? []
         // Meetings whose bytes hold the case id as a JSON string, then read: it must be among
         // those the meeting discussed (`cases_discussed`), as verification's `CaseBook` has it.
         guard let rows = try? Row.fetchCursor(discussingStatement, arguments: [caseID, "\"\(caseID)\""]) else { return found }
@@ -63,11 +65,6 @@ final class LedgerContext: LogView {
     func accept(_ e: Envelope) {
         batchEvents[e.eventID] = EventSummary(e)
         book.accept(e)
-        if e.type == "meeting.mase" {
-            for c in e.facts["cases_discussed"]?.arrayValue?.compactMap(\.stringValue) ?? [] where c != e.caseID {
-                batchDiscussing[c, default: []].insert(e.eventID)
-            }
-        }
     }
 
     /// The case's record as the file holds it: its own events the book reads, with the
