@@ -111,14 +111,14 @@ extension ProjectionEngine {
             // 7
             sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)", ["kind", "reference", "children"],
                                   try rows(Self.asOf + "SELECT link_kind, target, COUNT(DISTINCT case_id) FROM links_at WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])))
-            sections.append(.init("7. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db, upTo: b)))
+            sections.append(.init("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db, upTo: b)))
             // 8
             var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b])
             let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1", arguments: [a, b]) ?? 0
             tactics.append(["positive interventions", "", String(positive)])
-            sections.append(.init("8. Disruption tactics recorded in the period", ["tactic", "status", "count"], tactics))
+            sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "status", "count"], tactics))
             // 9
-            sections.append(.init("9. Outcomes in the period", ["decision", "outcome", "count"],
+            sections.append(.init("10. Outcomes in the period", ["decision", "outcome", "count"],
                                   try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? GROUP BY type, outcome ORDER BY type, outcome", [a, b])))
             // 10
             var byRule: [[String]] = []
@@ -126,7 +126,7 @@ extension ProjectionEngine {
                 let cases = Array(Set(exceptions.filter { $0.rule == rule }.map(\.caseID))).sorted()
                 byRule.append([rule, String(cases.count), cases.joined(separator: " ")])
             }
-            sections.append(.init("10. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
+            sections.append(.init("11. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
             // 11
             let horizon = Day(iso: Age.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
             var cohort: [[String]] = []
@@ -135,9 +135,9 @@ extension ProjectionEngine {
                     cohort.append([r["case_id"], e.description])
                 }
             }
-            sections.append(.init("11. Transition cohort: turning 18 within \(policy.deadlines.transitionMonthsBefore18) months", ["case", "18 from"], cohort))
+            sections.append(.init("12. Transition cohort: turning 18 within \(policy.deadlines.transitionMonthsBefore18) months", ["case", "18 from"], cohort))
             // 12
-            sections.append(.init("12. MASE actions by strand", ["strand", "set in period", "done in period", "overdue at period end"], try rows("""
+            sections.append(.init("13. MASE actions by strand", ["strand", "set in period", "done in period", "overdue at period end"], try rows("""
                 SELECT strand, IFNULL(SUM(set_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(done_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2)), 0)
                 FROM actions GROUP BY strand ORDER BY strand
                 """, [a, b])))

@@ -254,10 +254,16 @@ public final class ProjectionEngine {
     /// One case's events among those the read models were built from (as `forEachVerifiedCase`);
     /// empty for a case they do not know.
     public func verifiedEvents(of caseID: String) throws -> [Envelope] {
+        try verifiedEntries(of: caseID).map(\.1)
+    }
+
+    /// The case's entries (with their details, as stored) and envelopes, each the one the read
+    /// models were built from (its entry hash is checked).
+    public func verifiedEntries(of caseID: String) throws -> [(StoredEntry, Envelope)] {
         let wanted = try read { db in
             try Row.fetchAll(db, sql: "SELECT seq, entry_hash FROM audit_events WHERE case_id = ? ORDER BY seq", arguments: [caseID]).map { (seq: $0[0] as Int64, entryHash: $0[1] as String) }
         }
-        return try ledger.entries(wanted).map(\.1)
+        return try ledger.entries(wanted)
     }
 
     /// The policy document in force at the position the read models were built to (reports

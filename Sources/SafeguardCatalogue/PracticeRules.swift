@@ -234,6 +234,62 @@ public struct CasePractice: Sendable {
         return closed ? steps.filter { !["R1", "R3", "R10"].contains($0.rule) } : steps
     }
 
+    /// What the toolkit asks beyond the rules' deadlines (DOMAIN.md "What each level requires",
+    /// toolkit §6 and §8): for the level that drives the rules, what to do or consider, and
+    /// the strategy discussion a MASH decision calls for. Each is listed until a record shows
+    /// it done; none has a deadline, so none is ever a recording-practice exception. A closed
+    /// case asks nothing.
+    public func toolkitActions() -> [NextStep] {
+        guard !closed else { return [] }
+        var out: [NextStep] = []
+        func add(_ section: String, _ what: String, by: String? = nil, _ records: [String]) {
+            out.append(NextStep(rule: "toolkit \(section)", what: what, due: nil, overdueBy: nil, by: by, records: records))
+        }
+        // §6: MASH decided a strategy discussion; it is held and its outcome recorded.
+        for d in live where d.type == "decision.mash" && d.facts.string("outcome") == "strategy_discussion"
+            && !live.contains(where: { ["meeting.strategy", "decision.strategy"].contains($0.type) && $0.occurredAt >= d.occurredAt })
+        {
+            add("§6", "Hold the strategy discussion MASH decided on \(d.day.spoken) (police, children's social care and health), and record its outcome",
+                by: "csc", ["meeting.strategy", "decision.strategy"])
+        }
+        guard let screening else {
+            if isOpen { add("§8", "Complete the CSE risk screening tool: it suggests the level and what follows", ["screening.cse_tool", "screening.csc_mosaic"]) }
+            return out
+        }
+        let t = screening.occurredAt
+        let since = { (types: [String]) in live.contains { types.contains($0.type) && $0.occurredAt >= t } }
+        let disruption = live.contains { $0.type == "disruption.recorded" }
+        switch level {
+        case .none:
+            if !since(["decision.early_help"]) { add("§8", "No risk indicators: consider a CAF, or close the case", ["decision.early_help", "case.closed"]) }
+        case .low:
+            add("§8 low", "Keep records and monitor; share through the risk screening tool; if the risk rises, screen again and tell your safeguarding lead",
+                ["contact.recorded", "screening.cse_tool"])
+        case .medium:
+            let subgroup = live.contains { ["referral.mase", "meeting.pre_mase"].contains($0.type) } || !maseMeetings.isEmpty
+            if !subgroup { add("§8 medium", "Refer the child to the MASE operational subgroup (its pre-MASE meeting)", by: "csc", ["meeting.pre_mase", "referral.mase"]) }
+            if !disruption { add("§8 medium", "Consider disruption tactics (§7.5) and record what was considered", by: "police", ["disruption.recorded"]) }
+        case .significant:
+            let statutory = since(["meeting.strategy", "decision.strategy", "decision.s47"])
+                || live.contains { $0.type == "decision.mash" && $0.occurredAt >= t && ["strategy_discussion", "s47_enquiry"].contains($0.facts.string("outcome") ?? "") }
+            if !statutory { add("§8 significant", "Consider an S47 enquiry: a strategy discussion decides", by: "csc", ["meeting.strategy", "decision.strategy"]) }
+            let policeKnow = live.contains { $0.occurredAt >= t && ($0.agency == "police" || ($0.type.hasPrefix("sharing.") && $0.facts.string("to_agency") == "police")) }
+            if !policeKnow { add("§8 significant", "If there is immediate risk, tell police now, and record what was shared with them", ["sharing.shared"]) }
+            if !disruption { add("§8 significant", "Put disruption tactics (§7.5) in place and record each", by: "police", ["disruption.recorded"]) }
+        }
+        // §8: at medium and above, missing episodes are discussed with police.
+        if level >= .medium {
+            for start in live where start.type == "missing.started" && start.agency != "police" {
+                let discussed = live.contains { e in
+                    e.occurredAt >= start.occurredAt && (e.agency == "police" || (e.type.hasPrefix("sharing.") && e.facts.string("to_agency") == "police")
+                        || (e.type.hasPrefix("meeting.") && e.facts.strings("attendees").contains("police")))
+                }
+                if !discussed { add("§8", "Discuss the missing episode of \(start.day.spoken) with police", ["sharing.shared", "meeting.network"]) }
+            }
+        }
+        return out
+    }
+
     /// R1, R2, R3 and R8 done, but late.
     public func lateSteps() -> [LateStep] {
         let cal = policy.calendar

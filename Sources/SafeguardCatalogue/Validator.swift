@@ -126,7 +126,7 @@ extension Catalogue {
             return s
         }
         func code(_ known: Bool, _ s: String, _ allowed: [String], _ what: String) throws(CatalogueError) {
-            guard known else { throw CatalogueError(path(), "\"\(s.prefix(40))\" is not \(what); allowed: \(allowed.joined(separator: ", "))") }
+            guard known else { throw CatalogueError(path(), "\"\(s.prefix(64))\" is not \(what); allowed: \(allowed.joined(separator: ", "))") }
         }
         switch kind {
         case .oneOf(let allowed):

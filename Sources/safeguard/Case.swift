@@ -64,9 +64,16 @@ extension Safeguard.Case {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one case: its state, what the toolkit requires next, and its timeline.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one case: its state, what the toolkit requires next, and its chronology.",
+            discussion: """
+                The chronology gives each record's coded facts in words (level and why, outcome, \
+                indicators with their labels, who was told), with corrections beside what they \
+                correct. Names and narrative stay in the details and are shown only with --details.
+                """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
+        @Flag(help: "Also show each record's details (names, narrative): only when you need to read them.") var details = false
         func validate() throws { try checkCaseID(caseID, option: "case") }
         @OptionGroup var output: OutputOptions
 
@@ -76,7 +83,16 @@ extension Safeguard.Case {
             // The steps come from the events the read models were built from (verified), not from
             // whatever the file holds now.
             let policy = try engine.policyAtHead()
-            let steps = try engine.practice(of: caseID, knownOn: nil)?.nextSteps(today: Day(london: Clock.now())) ?? []
+            let practice = try engine.practice(of: caseID, knownOn: nil)
+            let steps = practice?.nextSteps(today: Day(london: Clock.now())) ?? [], actions = practice?.toolkitActions() ?? []
+            let entries = try engine.verifiedEntries(of: caseID)
+            var seqOf: [String: Int64] = [:]
+            for (row, _) in entries { seqOf[row.eventID] = row.seq }
+            var words: [Int64: String] = [:], detail: [Int64: String] = [:]
+            for (row, envelope) in entries {
+                words[row.seq] = EventWords.describe(type: envelope.type, facts: Facts(envelope.facts), policy: policy) { id in seqOf[id].map { "seq \($0)" } ?? String(id.prefix(8)) }
+                if details, let d = row.details { detail[row.seq] = String(decoding: d.body, as: UTF8.self) }
+            }
             let lateDays = policy.deadlines.lateRecording
             try engine.read { db in
                 guard let state = try Row.fetchOne(db, sql: "SELECT * FROM cases WHERE case_id = ?", arguments: [caseID]) else {
@@ -92,7 +108,14 @@ extension Safeguard.Case {
                 if output.json {
                     printJSON(.object(["built_from": from.json, "state": rowJSON(state), "agencies": .array(agencies.map { .string($0) }),
                                        "links": .array(links.map(rowJSON)), "next_steps": .array(steps.map(CaseQueries.json)),
-                                       "timeline": .array(timeline.map(rowJSON))]))
+                                       "toolkit_actions": .array(actions.map(CaseQueries.json)),
+                                       "timeline": .array(timeline.map { r in
+                                           var o = rowJSON(r).objectValue ?? [:]
+                                           let seq = r["seq"] as Int64
+                                           o["in_words"] = .string(words[seq] ?? "")
+                                           if let d = detail[seq] { o["details"] = (try? JSONParser.parse(Array(d.utf8))) ?? .string(d) }
+                                           return .object(o)
+                                       })]))
                     return
                 }
                 print(from.text)
@@ -100,13 +123,15 @@ extension Safeguard.Case {
                 print("  born \((state["birth_month"] as String?) ?? "?"), \((state["gender"] as String?) ?? "?"), looked after: \((state["looked_after"] as Int64?) == 1 ? "yes" : "no"), learning disability: \((state["learning_disability"] as Int64?) == 1 ? "yes" : "no"), borough \((state["borough"] as String?) ?? "?")")
                 print("  level: \((state["practitioner_level"] as String?) ?? "not screened") (suggested \((state["suggested_level"] as String?) ?? "-")); lead agency \((state["lead_agency"] as String?) ?? "-"); agencies: \(agencies.joined(separator: ", "))")
                 print("  missing episodes: \(state["missing_episodes"] as Int64) (missing now: \(state["missing_now"] as Int64)); disruptions: \(state["disruptions"] as Int64); links: \(links.map { "\($0["link_kind"] as String) \($0["target"] as String)" }.joined(separator: ", "))\((state["legal_hold"] as Int64) == 1 ? "; LEGAL HOLD" : "")")
-                print(steps.isEmpty ? "Nothing outstanding under the toolkit's rules." : "Next steps:")
-                for s in steps { print("  - " + s.sentence) }
-                print("Timeline:")
+                for line in CaseQueries.stepLines(caseID, steps: steps, actions: actions, heading: "Next steps for") { print(line) }
+                print("Chronology:")
                 for r in timeline {
+                    let seq = r["seq"] as Int64
                     let late = (r["delay_working_days"] as Int64?).map { $0 > Int64(lateDays) ? " (recorded \($0) working days later)" : "" } ?? ""
-                    let corrected = (r["corrected_by"] as String?).map { " [\($0)]" } ?? ""
-                    print("  \(padded(String(r["seq"] as Int64), 6, left: true))  \(r["occurred_at"] as String)  \(padded(r["type"], 26)) \(r["agency"] as String) / \(r["practitioner"] as String) (key \((r["key_id"] as String).prefix(8)))\(late)\(corrected)")
+                    let corrected = (r["corrected_by"] as String?).map { "  [\($0)]" } ?? ""
+                    print("  \(padded(String(seq), 6, left: true))  \(r["occurred_at"] as String)  \(r["type"] as String) by \(r["agency"] as String) / \(r["practitioner"] as String) (key \((r["key_id"] as String).prefix(8)))\(late)\(corrected)")
+                    if let w = words[seq], !w.isEmpty { print("          " + w) }
+                    if let d = detail[seq] { print("          details: " + d) }
                 }
             }
         }
@@ -140,18 +165,15 @@ extension Safeguard.Case {
                 today = Day(london: Clock.now())
             }
             let practice = try CaseQueries.practice(l, caseID: caseID, knownOn: today)
-            let steps = practice.nextSteps(today: today), exceptions = practice.exceptions(on: today)
+            let steps = practice.nextSteps(today: today), exceptions = practice.exceptions(on: today), actions = practice.toolkitActions()
             if output.json {
                 printJSON(.object(["case": .string(caseID), "on": .string(today.description), "level_for_rules": .string(practice.policy.levelForRules.rawValue),
-                                   "next_steps": .array(steps.map(CaseQueries.json)), "exceptions": .array(exceptions.map(CaseQueries.json))]))
+                                   "next_steps": .array(steps.map(CaseQueries.json)), "toolkit_actions": .array(actions.map(CaseQueries.json)),
+                                   "exceptions": .array(exceptions.map(CaseQueries.json))]))
                 return
             }
             guard practice.isKnown else { return print("Nothing about \(caseID) had been recorded by \(today.spoken).") }
-            if steps.isEmpty {
-                print("Nothing outstanding for \(caseID) under the toolkit's rules.")
-            } else {
-                for s in steps { print(s.sentence) }
-            }
+            for line in CaseQueries.stepLines(caseID, steps: steps, actions: actions, heading: nil) { print(line) }
             if !exceptions.isEmpty {
                 print("Recording-practice exceptions on \(today.spoken) (as 'safeguard report practice' lists them):")
                 for e in exceptions { print("  \(e.rule)  \(e.what)\(e.since.isEmpty ? "" : " (since \(e.since))")\(e.overdue.map { ", \($0) working days overdue" } ?? "")") }

@@ -23,8 +23,21 @@ enum CaseQueries {
         return CasePractice(caseID, events: events, partnership: partnership, policy: try l.policyDocument())
     }
 
-    static func nextSteps(_ l: Ledger, caseID: String, today: Day) throws -> [NextStep] {
-        try practice(l, caseID: caseID, knownOn: nil).nextSteps(today: today)
+    /// The lines that say what is next: the rules' steps with their deadlines, then what the
+    /// toolkit also asks at the case's level; "Nothing outstanding" only when neither has any.
+    static func stepLines(_ caseID: String, steps: [NextStep], actions: [NextStep], heading: String? = "Next steps for") -> [String] {
+        if steps.isEmpty && actions.isEmpty { return ["Nothing outstanding for \(caseID) under the toolkit."] }
+        var lines: [String] = []
+        let indent = heading == nil ? "" : "  - "
+        if !steps.isEmpty {
+            if let heading { lines.append("\(heading) \(caseID):") }
+            lines += steps.map { indent + $0.sentence }
+        }
+        if !actions.isEmpty {
+            lines.append("The toolkit also asks:")
+            lines += actions.map { "  - " + $0.sentence }
+        }
+        return lines
     }
 
     /// The latest value of a case fact (from case.opened and case.updated events).

@@ -67,7 +67,18 @@ extension Safeguard.Demo {
             let root = demoKey("root")
             try KeyFiles.writePair(try KeyFile.encode(root, passphrase: nil), root.publicKey, to: dir + "/keys/root.key")
             let end = self.end.flatMap(Timestamp.init(rfc3339:)) ?? Clock.now()
-            let start = Timestamp(seconds: end.seconds - Int64(spanDays) * 86400)
+            // Stories take the time they take: a dry run finds when the last of the events would
+            // be recorded, and the partnership starts that much earlier (or later) so that the
+            // records run up to --end.
+            let gap = spanDays * 86400 / events
+            var start = Timestamp(seconds: end.seconds - Int64(spanDays) * 86400)
+            for _ in 0..<4 {
+                var probe = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: gap)
+                var last = start.seconds
+                for _ in 0..<events { last = probe.next().recordedAt.seconds }
+                if (0...2 * 86400).contains(end.seconds - last) { break }
+                start = Timestamp(seconds: start.seconds + (end.seconds - last) - 86400)
+            }
             var setupClock = start.seconds - 3600
             var idNumber = 0
             let demoID = { () -> String in
@@ -95,8 +106,8 @@ extension Safeguard.Demo {
             }
             try ledger.append(enrolments, signer: root, clock: tick, newID: demoID, newSalt: demoSalt)
 
-            var generator = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: spanDays * 86400 / events)
-            let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+            var generator = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: gap)
+            let progress = Progress("seeded", total: Int64(events), json: output.json)
             var done = 0
             while done < events {
                 let n = min(5_000, events - done)
@@ -113,9 +124,9 @@ extension Safeguard.Demo {
                 }
                 try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID, newSalt: demoSalt)
                 done += n
-                if showProgress { FileHandle.standardError.write(Data("\rseeded \(done) of \(events) events…".utf8)) }
+                progress.update(Int64(done))
             }
-            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            progress.finish()
             let seconds = Date().timeIntervalSince(started)
             let head = try ledger.head()!
             if output.json {

@@ -40,16 +40,17 @@ extension Safeguard {
             let reader = try loadSigningKey(key)
             let log = try noteVerifier(logKey, what: "--log-key")
             let anchor = try trust.anchor()
-            let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
+            let progress = Progress("fetched", json: output.json)
             let outcome: Mirror.Outcome
             do {
                 outcome = try Mirror.update(client, copy: ledger, reader: reader, log: log, trustAnchor: anchor, statePath: ledger + ".state") { n, of in
-                    if showProgress { FileHandle.standardError.write(Data("\rfetched \(n) of \(of) events…".utf8)) }
+                    progress.total = of
+                    progress.update(n)
                 }
             } catch let failure as VerificationFailure {
                 throw ProofRefused("the copy does not verify: \(failure). The log served it and signed its checkpoint: keep the copy as evidence")
             }
-            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            progress.finish()
             let checkpointPath = ledger + ".checkpoint"
             // Written to a new file and renamed over the old one (never through a planted link).
             try Data(outcome.note).write(to: URL(fileURLWithPath: checkpointPath), options: .atomic)

@@ -47,14 +47,14 @@ extension Safeguard.Project {
             let l = try ledger.open(readOnly: true)
             let fresh = !FileManager.default.fileExists(atPath: try ReadModels.path(for: l.path))
             let engine = try ReadModels.engine(l, create: true)
-            let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
-            defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+            let progress = Progress("verified and folded", total: try l.head()?.size, json: output.json)
+            defer { progress.finish() }
             let started = Date()
             let s: [ProjectionEngine.Status]
             do {
                 engine.detailsWithheld = detailsWithheld
                 s = try engine.rebuild(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()) { n in
-                    if showProgress { FileHandle.standardError.write(Data("\rverified and folded \(n) events…".utf8)) }
+                    progress.update(n)
                 }
             } catch {
                 // Nothing was kept (one transaction); a file made for this run goes too.

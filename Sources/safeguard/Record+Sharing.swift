@@ -1,4 +1,5 @@
 import ArgumentParser
+import SafeguardCatalogue
 import SafeguardCore
 
 extension Safeguard.Record {
@@ -17,7 +18,7 @@ extension Safeguard.Record {
         @Option(name: .customLong("with"), help: ArgumentHelp("The other agency (shared with, asked by, or asking): \(agencies).", valueName: "agency")) var with: String
         @Option(help: "What was shared: summary, risk-assessment, incident, chronology, health-information, education-information, police-intelligence, full-record (comma-separate).") var what: [String] = []
         @Option(help: "safeguarding-assessment, strategy-discussion, mase-planning, disruption, health-care, education-support or other.") var purpose: String?
-        @Option(name: .customLong("lawful-basis"), help: "uk-gdpr-6-1-e-public-task, uk-gdpr-6-1-c-legal-obligation, uk-gdpr-9-2-g-dpa-sch1-para18-safeguarding or dpa-2018-part3-sch8-para4-law-enforcement.") var lawfulBasis: String?
+        @Option(name: .customLong("lawful-basis"), help: "uk-gdpr-6-1-e-public-task, uk-gdpr-6-1-c-legal-obligation or dpa-2018-part3-sch8-para4-law-enforcement (police). The Art 9 condition for health or other special-category information goes in --special-category.") var lawfulBasis: String?
         @Option(help: "given, refused, or not-sought:REASON where REASON is risk-of-harm-to-child, would-prejudice-investigation, not-practicable or not-needed-lawful-basis.") var consent: String?
         @Option(name: .customLong("subject-told"), help: "yes, or no:REASON (same reasons as consent).") var subjectTold: String?
         @Option(name: .customLong("necessary-and-proportionate"), help: "shared: true if the sharing was necessary and proportionate, else false.") var necessary: Bool?
@@ -26,6 +27,9 @@ extension Safeguard.Record {
         @Option(help: "secure-email, phone, meeting, case-system or letter.") var channel: String?
         @Option(help: "not-shared: not-necessary, not-proportionate, no-lawful-basis, would-prejudice-investigation or other.") var reason: String?
         @Option(name: .customLong("review-by"), help: ArgumentHelp("not-shared: when the decision will be reviewed.", valueName: "YYYY-MM-DD")) var reviewBy: String?
+        func validate() throws {
+            if let reviewBy, Day(iso: reviewBy) == nil { throw ValidationError("--review-by must be a real date YYYY-MM-DD") }
+        }
 
         func run() throws {
             var f: [String: JSONValue] = [:]
@@ -156,6 +160,9 @@ extension Safeguard.Record {
         @Option(name: .customLong("ref"), help: ArgumentHelp("The action's reference, e.g. MASE-2026-11-A3.", valueName: "ref")) var ref: String
         @Option(help: ArgumentHelp("set: the agency that owns it (\(agencies)).", valueName: "agency")) var owner: String?
         @Option(help: ArgumentHelp("set: when it is due.", valueName: "YYYY-MM-DD")) var due: String?
+        func validate() throws {
+            if let due, Day(iso: due) == nil { throw ValidationError("--due must be a real date YYYY-MM-DD") }
+        }
         @Option(help: "set: prepare, prevent, protect or pursue.") var strand: String?
 
         func run() throws {

@@ -77,8 +77,23 @@ struct RecordOptions: ParsableArguments {
         "decision_event": "--decision", "with_agency": "--with", "escalation": "--escalation", "lessons_reported_to_mase": "--lessons-reported",
         "corrects_event": "--event", "birth_month": "--birth-month", "learning_disability": "--learning-disability",
         "looked_after": "--looked-after", "lead_agency": "--lead-agency", "police_cris_recorded": "--cris-number",
-        "closed_despite": "--despite", "historic": "--historic",
+        "closed_despite": "--despite", "historic": "--historic", "strand": "--strand", "about": "--about", "channel": "--channel",
+        "format": "--format", "gender": "--gender", "how": "--how", "outcome": "--outcome", "purpose": "--purpose", "reason": "--reason",
+        "review_by": "--review-by", "status": "--status", "borough": "--borough",
     ]
+
+    /// A refusal of the catalogue said as the practitioner typed it: the flag rather than the
+    /// fact (`--strand is needed`, not `facts.strand: is missing`), and the values as the flag
+    /// takes them (`face-to-face`, not `face_to_face`).
+    static func inFlagTerms(field: String, problem: String) -> String {
+        let fact = field.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" && $0 != ":" }) } ?? ""
+        guard field.hasPrefix("facts."), let flag = flags[fact] else { return "\(field): \(problem)" }
+        if problem.hasPrefix("is missing") { return "\(flag) is needed" + problem.dropFirst("is missing".count).replacingOccurrences(of: "_", with: "-") }
+        if problem.contains("is not an allowed value") || problem.contains("allowed:") {
+            return "\(flag): " + problem.replacingOccurrences(of: "_", with: "-")
+        }
+        return "\(flag): \(problem)"
+    }
 
     /// Appends the event and prints where it went and what the toolkit requires next.
     func record(_ draft: EventDraft, extra: [String] = []) throws {
@@ -86,30 +101,28 @@ struct RecordOptions: ParsableArguments {
         let l = try ledger.open(readOnly: false)
         let key = try signer.load()
         let written: StoredEntry
+        var chosen: [String] = []
+        let draft = try References.resolve(draft, in: l, agency: try l.state().registry[key.publicKey.keyID]?.actor.agency, chosen: &chosen)
         do {
             written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
         } catch LedgerError.invalidFacts(let e, _) {
-            let fact = e.field.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" }) } ?? ""
-            let hint = Self.flags[fact].map { " (set with \($0))" } ?? ""
-            throw InputError("\(e.field)\(hint): \(e.problem); nothing was appended")
+            throw InputError(Self.inFlagTerms(field: e.field, problem: e.problem) + "; nothing was appended")
         }
-        let steps = try CaseQueries.nextSteps(l, caseID: caseID, today: Day(london: Clock.now()))
+        let practice = try CaseQueries.practice(l, caseID: caseID, knownOn: nil)
+        let steps = practice.nextSteps(today: Day(london: Clock.now())), actions = practice.toolkitActions()
         let late = try lateRecordingWarning(l.policyDocument(), occurred: draft.occurredAt, recorded: written.recordedAt)
         if output.json {
             printJSON(["seq": .integer(written.seq), "event_id": .string(written.eventID), "type": .string(written.type),
                        "entry_hash": .string(Hex.encode(written.entryHash)),
-                       "next_steps": .array(steps.map(CaseQueries.json))])
+                       "next_steps": .array(steps.map(CaseQueries.json)), "toolkit_actions": .array(actions.map(CaseQueries.json)),
+                       "references_chosen": .array(chosen.map { .string($0) })])
             return
         }
         print("Recorded \(written.type) for \(caseID) as seq \(written.seq) (event \(written.eventID)).")
+        for line in chosen { print(line) }
         for line in extra { print(line) }
         if let late { print(late) }
-        if steps.isEmpty {
-            print("Nothing outstanding for \(caseID) under the toolkit's rules.")
-        } else {
-            print("Next steps for \(caseID):")
-            for s in steps { print("  - " + s.sentence) }
-        }
+        for line in CaseQueries.stepLines(caseID, steps: steps, actions: actions) { print(line) }
     }
 }
 
@@ -128,6 +141,11 @@ extension RecordOptions {
     func recordThrough(_ client: LogClient, _ draft: EventDraft, extra: [String]) throws {
         let key = try signer.load()
         var d = draft
+        for field in (References.table[d.type] ?? [:]).keys.sorted() {
+            if let v = d.facts[field]?.stringValue, !Validate.isUUID(v) {
+                throw InputError("\(Self.flags[field] ?? field) \(v): through the log service give the full event id ('safeguard case show' on a mirror lists them)")
+            }
+        }
         // Without --at, "now" is this machine's clock, which may run ahead of the service's:
         // an event may not happen after the log records it.
         let log = try client.log()
@@ -137,10 +155,9 @@ extension RecordOptions {
         let (receipt, envelope): (ServiceAPI.Receipt, Envelope)
         do {
             (receipt, envelope) = try client.submit([d], key: key, logKey: pinned, log: log)[0]
-        } catch let e as ServiceError where e.code == "refused" && e.message.hasPrefix("facts.") {
-            let fact = e.message.split(separator: ".").dropFirst().first.map { String($0.prefix { $0 != "[" && $0 != ":" }) } ?? ""
-            let hint = Self.flags[fact].map { " (set with \($0))" } ?? ""
-            throw InputError(e.message.replacingOccurrences(of: "facts.\(fact)", with: "facts.\(fact)\(hint)"))
+        } catch let e as ServiceError where e.code == "refused" && e.message.hasPrefix("facts.") && e.message.contains(": ") {
+            let colon = e.message.range(of: ": ")!
+            throw InputError(Self.inFlagTerms(field: String(e.message[..<colon.lowerBound]), problem: String(e.message[colon.upperBound...])))
         }
         if output.json {
             printJSON(["seq": .integer(receipt.seq), "event_id": .string(receipt.eventID), "type": .string(receipt.type),
@@ -170,6 +187,9 @@ extension Safeguard.Record {
         static let configuration = CommandConfiguration(commandName: "case-open", abstract: "Open a case: a child or young person about whom there is a concern (or reopen a closed one).")
         @OptionGroup var r: RecordOptions
         @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM (ages are computed from it).", valueName: "YYYY-MM")) var birthMonth: String
+        func validate() throws {
+            guard birthMonth.utf8.count == 7, Day(iso: birthMonth + "-01") != nil else { throw ValidationError("--birth-month must be a month YYYY-MM") }
+        }
         @Option(help: "female, male, non-binary or not-known.") var gender: String
         @Flag(name: .customLong("looked-after"), help: "The child is looked after (LAC).") var lookedAfter = false
         @Flag(name: .customLong("learning-disability"), help: "The young person has a learning disability.") var learningDisability = false
@@ -189,6 +209,9 @@ extension Safeguard.Record {
         static let configuration = CommandConfiguration(commandName: "case-update", abstract: "Change a case's facts (only what changed).")
         @OptionGroup var r: RecordOptions
         @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM.", valueName: "YYYY-MM")) var birthMonth: String?
+        func validate() throws {
+            if let birthMonth, birthMonth.utf8.count != 7 || Day(iso: birthMonth + "-01") == nil { throw ValidationError("--birth-month must be a month YYYY-MM") }
+        }
         @Option(help: "female, male, non-binary or not-known.") var gender: String?
         @Option(name: .customLong("looked-after"), help: "true or false.") var lookedAfter: Bool?
         @Option(name: .customLong("learning-disability"), help: "true or false.") var learningDisability: Bool?

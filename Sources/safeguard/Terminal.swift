@@ -41,3 +41,56 @@ enum Terminal {
 func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
     Swift.print(Terminal.safe(items.map { "\($0)" }.joined(separator: separator)), terminator: terminator)
 }
+
+/// Progress of long work on stderr, on a terminal only (never on a pipe, nor with --json):
+/// how many of how many, the rate and the time left, drawn from the first second on at most
+/// twice a second, and cleared when the work ends.
+final class Progress {
+    let verb: String
+    var total: Int64?
+    let enabled: Bool
+    let started = Date()
+    var lastDraw = Date.distantPast
+    var drawn = false
+
+    init(_ verb: String, total: Int64? = nil, json: Bool) {
+        self.verb = verb
+        self.total = total
+        enabled = isatty(STDERR_FILENO) == 1 && !json
+    }
+
+    func update(_ done: Int64) {
+        guard enabled else { return }
+        let now = Date(), elapsed = now.timeIntervalSince(started)
+        guard elapsed >= 1, now.timeIntervalSince(lastDraw) >= 0.5 else { return }
+        lastDraw = now
+        drawn = true
+        let rate = Double(done) / elapsed
+        var line = "\r\(verb) \(Self.count(done))"
+        if let total, total > 0 {
+            line += " of \(Self.count(total)) (\(min(100, done * 100 / total))%)"
+        }
+        line += ", \(Self.count(Int64(rate))) a second"
+        if let total, rate > 0, total > done { line += ", about \(Self.duration(Double(total - done) / rate)) left" }
+        FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
+    }
+
+    static func count(_ n: Int64) -> String {
+        let s = String(n)
+        var out = ""
+        for (i, c) in s.reversed().enumerated() {
+            if i > 0, i % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return String(out.reversed())
+    }
+
+    static func duration(_ s: Double) -> String {
+        s < 90 ? "\(Int(s.rounded())) s" : s < 5400 ? "\(Int((s / 60).rounded())) min" : String(format: "%.1f h", s / 3600)
+    }
+}

@@ -98,13 +98,11 @@ extension Safeguard {
             let v: Ledger.Verification
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
-                let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
-                defer { if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+                let progress = Progress("verified", total: try l.head()?.size, json: output.json)
+                defer { progress.finish() }
                 let fromGenesis = keptState == nil && !sinceCheckpoint
                 v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew), detailsWithheld: detailsWithheld,
-                                 every: 50_000, progress: { n in
-                    if showProgress { FileHandle.standardError.write(Data("\rverified \(n) events…".utf8)) }
-                }, onEntry: { row, envelope in
+                                 every: 2_000, progress: { n in progress.update(n) }, onEntry: { row, envelope in
                     try update?.add(row, envelope)
                     if let kept, envelope.seq < kept.checkpoint.size { latestCovered = max(latestCovered ?? envelope.recordedAt, envelope.recordedAt) }
                     guard fromGenesis, let kept, frontier.size < kept.checkpoint.size else { return }

@@ -253,13 +253,13 @@ final class FixtureReportTests: XCTestCase {
         // C-4 (returned, no RHI) and C-11 (returned, RHI offered after 26 hours and completed).
         XCTAssertEqual(section("6.").rows, [["2", "2", "2", "1", "1", "1"]])
         XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
-        XCTAssertEqual(section("7. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
-        XCTAssertEqual(section("8.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
-        XCTAssertEqual(section("9.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
+        XCTAssertEqual(section("8. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
+        XCTAssertEqual(section("9.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
+        XCTAssertEqual(section("10.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
                                             ["decision.s47", "cin_plan", "1"]])
-        XCTAssertEqual(section("10.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
-        XCTAssertEqual(section("11.").rows, [["C-7", "2026-06-30"]], "18 on the last day of the birth month at the latest")
-        XCTAssertEqual(section("12.").rows, [["protect", "1", "1", "0"], ["pursue", "1", "0", "1"]], "A-2 done on 9 March; A-1 due 6 March, not done")
+        XCTAssertEqual(section("11.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
+        XCTAssertEqual(section("12.").rows, [["C-7", "2026-06-30"]], "18 on the last day of the birth month at the latest")
+        XCTAssertEqual(section("13.").rows, [["protect", "1", "1", "0"], ["pursue", "1", "0", "1"]], "A-2 done on 9 March; A-1 due 6 March, not done")
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
         // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March),
         // C-9 (opened 9 March) and C-12 (closed 12 March) were open, and C-10 was known to CSC
@@ -280,7 +280,7 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2"]])
-        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Clusters") }!.rows, [["1", "2", "C-6 C-7"]])
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("8. Clusters") }!.rows, [["1", "2", "C-6 C-7"]])
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         XCTAssertEqual(ex.filter { $0.rule == "R9" }.map(\.caseID), ["C-7"], "C-5's venue is no longer shared")
         let links = try engine.read { db in try Int.fetchOne(db, sql: "SELECT links FROM cases WHERE case_id = 'C-6'") }
@@ -330,7 +330,7 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("6.") }!.rows, [["2", "2", "1", "1", "1", "1"]], "C-4 is no longer recorded as returned")
-        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("12.") }!.rows, [["protect", "1", "1", "0"]], "A-1 was never set")
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("13.") }!.rows, [["protect", "1", "1", "0"]], "A-1 was never set")
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         XCTAssertFalse(ex.contains { $0.rule == "R14" || $0.rule == "R8" }, "\(ex.filter { $0.rule == "R14" || $0.rule == "R8" })")
     }

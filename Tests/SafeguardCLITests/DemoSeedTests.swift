@@ -40,6 +40,47 @@ final class DemoSeedTests: XCTestCase {
         XCTAssertFalse(log.stdout.contains("@"), "no e-mail-like strings in synthetic data")
     }
 
+    /// What `tools/demo` shows: on a year of synthetic records, the MASE report for the month
+    /// since the last panel has a figure in every statistic, and every rule R1–R15 has
+    /// exceptions, as on the demo (20,000 events; the seed and end are fixed, so it is the
+    /// same ledger on every run).
+    func testDemoHasFiguresForEveryStatisticAndRule() throws {
+        let r = try cli.run("demo", "seed", "--dir", cli.path("demo"), "--events", "20000", "--seed", "1", "--end", "2026-12-05T12:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ledger = cli.path("demo/ledger.sqlite")
+        let p = try cli.run("project", "rebuild", "--ledger", ledger, "--trust-file", cli.path("demo/keys/root.key.pub"))
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let m = try cli.run("report", "mase", "--ledger", ledger, "--to", "2026-12-05", "--format", "json")
+        XCTAssertEqual(m.status, 0, m.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(m.stdout.utf8)) as? [String: Any])
+        let title = try XCTUnwrap(report["title"] as? String)
+        XCTAssertTrue(title.contains("Wed 11 Nov 2026") || title.contains("Thu 12 Nov 2026"), "the month since the November panel: \(title)")
+        let sections = try XCTUnwrap(report["sections"] as? [[String: Any]])
+        XCTAssertEqual(sections.count, 13)
+        for section in sections {
+            let name = section["title"] as? String ?? "?"
+            let rows = section["rows"] as? [[String: String]] ?? []
+            XCTAssertFalse(rows.isEmpty, "\(name): no rows")
+            // Every figure of the fixed tables is non-zero; every numeric column of the others adds up to more than 0.
+            let fixed = ["2.", "3.", "6.", "11."].contains { name.hasPrefix($0) }
+            for column in Set(rows.flatMap(\.keys)) {
+                let values = rows.compactMap { $0[column] }.filter { !$0.isEmpty }
+                guard !values.isEmpty, values.allSatisfy({ Int($0) != nil }) else { continue }
+                if fixed {
+                    for (i, v) in values.enumerated() { XCTAssertGreaterThan(Int(v)!, 0, "\(name): \(column) in row \(i + 1) is 0: \(rows[i])") }
+                } else {
+                    XCTAssertGreaterThan(values.reduce(0) { $0 + Int($1)! }, 0, "\(name): \(column) is 0 throughout")
+                }
+            }
+        }
+        let rules = sections.first { ($0["title"] as? String ?? "").hasPrefix("11.") }?["rows"] as? [[String: String]] ?? []
+        XCTAssertEqual(rules.compactMap { $0["rule"] }, (1...15).map { "R\($0)" })
+        let referrals = Set((sections[0]["rows"] as? [[String: String]] ?? []).compactMap { $0["referral"] })
+        XCTAssertEqual(referrals, ["referral.mash_written", "referral.mash_telephone", "referral.mase", "referral.ewo", "referral.rhi_provider", "referral.adult_social_care"])
+        let outcomes = Set((sections[9]["rows"] as? [[String: String]] ?? []).compactMap { $0["decision"] })
+        XCTAssertEqual(outcomes, ["decision.mash", "decision.nfa", "decision.strategy", "decision.early_help", "decision.s17"])
+    }
+
     func testRefusesANonEmptyFolder() throws {
         try FileManager.default.createDirectory(atPath: cli.path("full"), withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: cli.path("full/x"), contents: Data("x".utf8))

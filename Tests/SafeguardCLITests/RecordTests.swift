@@ -135,7 +135,7 @@ final class RecordTests: XCTestCase {
         }
         try record("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-A1", "--owner", "police", "--due", "2026-03-20", "--strand", "pursue"])
         try refused("csc", ["action"] + c + ["--what", "set", "--ref", "MASE-A1", "--owner", "csc", "--due", "2026-03-21", "--strand", "protect"],
-                    "(set with --ref): MASE-A1 is already set for case C-0001")
+                    "--ref: MASE-A1 is already set for case C-0001")
         try refused("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A9"], "no MASE action MASE-A9 was set for case C-0001")
         try record("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A1"])
         try refused("police", ["action"] + c + ["--what", "completed", "--ref", "MASE-A1"], "MASE action MASE-A1 of case C-0001 is already completed")
@@ -158,12 +158,80 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(v.status, 0, v.stdout)
     }
 
+    /// Earlier records named as practitioners see them: by the first 8 or more hex digits of
+    /// their id, or not at all when the case has only one the record can mean. A prefix that
+    /// matches nothing or is too short, or a choice left to make, is refused naming the flag.
+    func testEventReferencesByPrefixOrTheOnlyOpenOne() throws {
+        let c = ["--case", "C-0001"]
+        func run(_ key: String, _ args: [String], at: String) throws -> CLI.Result {
+            try cli.run(["record"] + args + c + ["--key", cli.path("\(key).key"), "--at", at])
+        }
+        let phone = try record("csc", ["referral"] + c + ["--to", "mash", "--by-telephone"], at: "2026-03-02T09:00:00Z")
+        var r = try run("csc", ["referral", "--to", "mash"], at: "2026-03-02T11:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("--follows not given: the only telephone referral awaiting its written form of case C-0001 is referral.mash_telephone of Mon 2 Mar 2026"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("(R2)"), "the written form is linked, so nothing is awaited: " + r.stdout)
+
+        let first = try record("police", ["missing", "--what", "started", "--reported-by", "parent-carer"] + c, at: "2026-03-03T22:00:00Z")
+        r = try run("police", ["missing", "--what", "returned", "--how", "returned-self"], at: "2026-03-04T08:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("(seq") && r.stdout.contains("event \(first.prefix(8))"), r.stdout)
+        let second = try record("police", ["missing", "--what", "started", "--reported-by", "parent-carer"] + c, at: "2026-03-05T22:00:00Z")
+        try record("police", ["missing", "--what", "returned", "--how", "found-by-police"] + c, at: "2026-03-06T08:00:00Z")
+        // Two episodes await a return home interview: the practitioner says which.
+        let before = try cli.head()
+        r = try run("csc", ["missing", "--what", "rhi-offered"], at: "2026-03-06T10:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--episode is needed: case C-0001 has 2 of them (\(first.prefix(8)) (Tue 3 Mar 2026), \(second.prefix(8)) (Thu 5 Mar 2026)); give one"), r.stderr)
+        r = try run("csc", ["missing", "--what", "rhi-offered", "--episode", String(first.prefix(7))], at: "2026-03-06T10:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("at least its first 8 hex digits"), r.stderr)
+        r = try run("csc", ["missing", "--what", "rhi-offered", "--episode", String(phone.prefix(8))], at: "2026-03-06T10:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--episode \(phone.prefix(8)): no missing.started of case C-0001 has an id starting"), "a prefix of another type's event: " + r.stderr)
+        XCTAssertEqual(try cli.head(), before, "nothing was recorded")
+        let offered = try cli.run(["record", "missing", "--what", "rhi-offered", "--episode", String(second.prefix(8)).uppercased()] + c
+                                  + ["--key", cli.path("csc.key"), "--at", "2026-03-06T10:00:00Z", "--json"])
+        XCTAssertEqual(offered.status, 0, offered.stderr)
+        let log = try cli.run("log", "--json")
+        XCTAssertTrue(log.stdout.contains(#""missing_episode":"\#(second)""#), "the full id is what is signed")
+        let v = try cli.run("verify", "--trust", try cli.rootPublicKey(), "--json")
+        XCTAssertEqual(v.status, 0, v.stdout)
+    }
+
+    /// `case show` reads as a chronology: each record's coded facts in words (the level and
+    /// why, indicators with their labels, the outcome, who was told), corrections beside, and
+    /// the narrative only with --details; next steps include what the toolkit asks at the level.
+    func testCaseShowChronologyInWords() throws {
+        let c = ["--case", "C-0001"]
+        try record("police", ["contact"] + c + ["--how", "face-to-face", "--indicator", "A2", "--note", "Synthetic: seen at the bus station."])
+        let screening = try record("police", ["screening"] + c + ["--indicator", "S3:current"], at: "2026-03-02T11:00:00Z")
+        try record("csc", ["decision"] + c + ["--kind", "nfa", "--reason", "threshold-not-met", "--told-verbally"], at: "2026-03-03T10:00:00Z")
+        try record("police", ["correction"] + c + ["--event", String(screening.prefix(8)), "--kind", "correction", "--reason", "wrong-details", "--note", "Synthetic: level discussed with lead."],
+                   at: "2026-03-03T11:00:00Z")
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust", try cli.rootPublicKey()).status, 0)
+        var r = try cli.run("case", "show", "C-0001")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for words in ["contact type: face to face; indicators: A2 absence or exclusion from school",
+                      "S3 entering or leaving vehicles driven by unknown adults (current)", "level (practitioner): significant",
+                      "why: S3 (entering or leaving vehicles driven by unknown adults) is in the complex column: significant",
+                      "reason: threshold not met; referrer told verbally: yes; referrer told in writing: no",
+                      "[correction at seq", "Consider an S47 enquiry", "The toolkit also asks:"] {
+            XCTAssertTrue(r.stdout.contains(words), "\(words) in: \(r.stdout)")
+        }
+        XCTAssertFalse(r.stdout.contains("bus station"), "no narrative without --details")
+        r = try cli.run("case", "show", "C-0001", "--details")
+        XCTAssertTrue(r.stdout.contains("bus station"), r.stdout)
+    }
+
     func testRecordingErrorsNameTheFieldAndAllowedValues() throws {
         let before = try cli.head()
         var r = try cli.run("record", "contact", "--case", "C-0404", "--how", "phone", "--key", cli.path("police.key"))
         XCTAssertTrue(r.stderr.contains("case C-0404 was never opened: record case-open first"), r.stderr)
         r = try cli.run("record", "contact", "--case", "C-0001", "--how", "pigeon", "--key", cli.path("police.key"))
-        XCTAssertTrue(r.stderr.contains("facts.contact_type") && r.stderr.contains("face_to_face, phone, online, about_child"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--how: \"pigeon\" is not an allowed value; allowed: face-to-face, phone, online, about-child"), r.stderr)
+        r = try cli.run("record", "action", "--case", "C-0001", "--what", "set", "--ref", "A-1", "--owner", "police", "--due", "2026-12-30", "--key", cli.path("csc.key"))
+        XCTAssertTrue(r.stderr.contains("error: --strand is needed"), "the flag, not facts.strand: " + r.stderr)
         r = try cli.run("record", "screening", "--case", "C-0001", "--indicator", "S3", "--key", cli.path("police.key"))
         XCTAssertTrue(r.stderr.contains("S3 is a significant risk indicator: mark it current"), r.stderr)
         r = try cli.run("record", "missing", "--case", "C-0001", "--what", "returned", "--episode", "6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10",

@@ -21,6 +21,53 @@ final class NextStepsTests: XCTestCase {
         CasePractice("C-1", events: events, policy: policy).nextSteps(today: Day(iso: today)!)
     }
 
+    func actions(_ events: [CaseEvent]) -> [String] {
+        CasePractice("C-1", events: events, policy: policy).toolkitActions().map(\.sentence)
+    }
+
+    /// What the toolkit asks at each level besides deadlines (DOMAIN.md "What each level
+    /// requires"), each until a record shows it done.
+    func testTheToolkitsActionsForEachLevel() {
+        XCTAssertEqual(actions([screening("2026-11-30T10:00:00Z", [], level: "none")]), ["No risk indicators: consider a CAF, or close the case (toolkit §8)"])
+        var low = screening("2026-11-30T10:00:00Z", [], level: "none")
+        low = ev("screening.cse_tool", "2026-11-30T10:00:00Z", low.facts.values.merging(["practitioner_level": "low"]) { $1 })
+        XCTAssertEqual(actions([low]).count, 1)
+        XCTAssertTrue(actions([low])[0].hasPrefix("Keep records and monitor"))
+
+        let medium = screening("2026-11-30T10:00:00Z", [["code": "A2"]], level: "medium")
+        let away = ev("missing.started", "2026-12-01T22:00:00Z", ["reported_by": "parent_carer"], agency: "csc")
+        XCTAssertEqual(actions([medium, away]), [
+            "Refer the child to the MASE operational subgroup (its pre-MASE meeting) (toolkit §8 medium)",
+            "Consider disruption tactics (§7.5) and record what was considered (toolkit §8 medium)",
+            "Discuss the missing episode of Tue 1 Dec 2026 with police (toolkit §8)",
+        ])
+        let done = [medium, away,
+                    ev("meeting.pre_mase", "2026-12-03T10:00:00Z", ["meeting_ref": "PRE-1", "attendees": ["csc", "police"], "cases_discussed": ["C-1"]], agency: "csc"),
+                    ev("disruption.recorded", "2026-12-03T11:00:00Z", ["tactic": "D4", "status": "considered"], agency: "police")]
+        XCTAssertEqual(actions(done), [], "a pre-MASE meeting with police present and a tactic considered")
+
+        // A police officer's significant screening is not "nothing outstanding": police know, but
+        // an S47 enquiry and disruption are still to consider.
+        let significant = ev("screening.cse_tool", "2026-11-30T10:00:00Z", screening("2026-11-30T10:00:00Z", [["code": "S4", "timing": "current"]], level: "significant").facts.values,
+                             agency: "police")
+        XCTAssertEqual(actions([significant]), [
+            "Consider an S47 enquiry: a strategy discussion decides (toolkit §8 significant)",
+            "Put disruption tactics (§7.5) in place and record each (toolkit §8 significant)",
+        ])
+        let bySchool = ev("screening.cse_tool", "2026-11-30T10:00:00Z", significant.facts.values, agency: "education")
+        XCTAssertTrue(actions([bySchool]).contains("If there is immediate risk, tell police now, and record what was shared with them (toolkit §8 significant)"))
+
+        // MASH decides a strategy discussion: it is asked for until held.
+        let mash = ev("decision.mash", "2026-12-01T10:00:00Z", ["outcome": "strategy_discussion"], agency: "mash")
+        XCTAssertEqual(actions([significant, mash]), [
+            "Hold the strategy discussion MASH decided on Tue 1 Dec 2026 (police, children's social care and health), and record its outcome (toolkit §6)",
+            "Put disruption tactics (§7.5) in place and record each (toolkit §8 significant)",
+        ])
+        let held = ev("meeting.strategy", "2026-12-02T10:00:00Z", ["meeting_ref": "S-1", "attendees": ["police", "csc"], "cases_discussed": ["C-1"]], agency: "csc")
+        XCTAssertFalse(actions([significant, mash, held]).contains { $0.contains("§6") })
+        XCTAssertEqual(actions([significant, mash, held, ev("case.closed", "2026-12-03T10:00:00Z", ["reason": "risk_reduced"], agency: "csc")]), [], "a closed case asks nothing")
+    }
+
     func testMediumScreeningNeedsMASHNextWorkingDayAndCAFInTen() {
         let s = steps([screening("2026-11-30T10:00:00Z", [["code": "A2"]], level: "medium")], today: "2026-11-30")
         XCTAssertEqual(s.map(\.sentence), [
