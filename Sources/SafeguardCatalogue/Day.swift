@@ -48,6 +48,9 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public func adding(days n: Int64) -> Day { Day(number: number + n) }
+
+    /// Whether `s` is a real month written `YYYY-MM`.
+    public static func isMonth(_ s: String) -> Bool { s.utf8.count == 7 && Day(iso: s + "-01") != nil }
 }
 
 /// Working days in England and Wales: Monday to Friday, less the bank holidays the policy lists.

@@ -156,7 +156,7 @@ extension Catalogue {
             guard Day(iso: try string()) != nil else { throw CatalogueError(path(), "must be a real date YYYY-MM-DD") }
         case .month:
             let s = try string()
-            guard s.utf8.count == 7, Day(iso: s + "-01") != nil else { throw CatalogueError(path(), "must be a month YYYY-MM") }
+            guard Day.isMonth(s) else { throw CatalogueError(path(), "must be a month YYYY-MM") }
         case .bool:
             guard v.boolValue != nil else { throw CatalogueError(path(), "must be true or false, found \(v.kindName)") }
         case .integer(let r):

@@ -102,7 +102,7 @@ struct RecordOptions: ParsableArguments {
         let key = try signer.load()
         let written: StoredEntry
         var chosen: [String] = []
-        let draft = try References.resolve(draft, in: l, agency: try l.state().registry[key.publicKey.keyID]?.actor.agency, chosen: &chosen)
+        let draft = try References.resolve(draft, in: l, agency: { try l.state().registry[key.publicKey.keyID]?.actor.agency }, chosen: &chosen)
         do {
             written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
         } catch LedgerError.invalidFacts(let e, _) {
@@ -188,7 +188,7 @@ extension Safeguard.Record {
         @OptionGroup var r: RecordOptions
         @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM (ages are computed from it).", valueName: "YYYY-MM")) var birthMonth: String
         func validate() throws {
-            guard birthMonth.utf8.count == 7, Day(iso: birthMonth + "-01") != nil else { throw ValidationError("--birth-month must be a month YYYY-MM") }
+            guard Day.isMonth(birthMonth) else { throw ValidationError("--birth-month must be a month YYYY-MM") }
         }
         @Option(help: "female, male, non-binary or not-known.") var gender: String
         @Flag(name: .customLong("looked-after"), help: "The child is looked after (LAC).") var lookedAfter = false
@@ -210,7 +210,7 @@ extension Safeguard.Record {
         @OptionGroup var r: RecordOptions
         @Option(name: .customLong("birth-month"), help: ArgumentHelp("Month of birth, YYYY-MM.", valueName: "YYYY-MM")) var birthMonth: String?
         func validate() throws {
-            if let birthMonth, birthMonth.utf8.count != 7 || Day(iso: birthMonth + "-01") == nil { throw ValidationError("--birth-month must be a month YYYY-MM") }
+            if let birthMonth, !Day.isMonth(birthMonth) { throw ValidationError("--birth-month must be a month YYYY-MM") }
         }
         @Option(help: "female, male, non-binary or not-known.") var gender: String?
         @Option(name: .customLong("looked-after"), help: "true or false.") var lookedAfter: Bool?

@@ -13,7 +13,7 @@ enum References {
         /// Whether the event is among the case's own records (else: any record mentioning the case).
         let sameCase: Bool
         /// Among the candidates, the ones still open for this kind of record; nil: no default.
-        let open: (@Sendable (_ candidate: Envelope, _ caseEvents: [Envelope], _ draft: EventDraft, _ agency: String?) -> Bool)?
+        let open: (@Sendable (_ candidate: Envelope, _ known: [Envelope], _ agency: String?) -> Bool)?
         /// What to call the candidates in a message.
         let noun: String
     }
@@ -23,26 +23,26 @@ enum References {
     /// Keyed by the record's type, then the fact.
     static let table: [String: [String: Ref]] = {
         let episode = { @Sendable (next: [String]) -> Ref in
-            Ref(types: ["missing.started"], sameCase: true, open: { c, all, _, _ in
+            Ref(types: ["missing.started"], sameCase: true, open: { c, all, _ in
                 !all.contains { next.contains($0.type) && refersTo($0, "missing_episode", c.eventID) }
             }, noun: "missing episode")
         }
         return [
-            "referral.mash_written": ["telephone_referral": Ref(types: ["referral.mash_telephone"], sameCase: true, open: { c, all, _, _ in
+            "referral.mash_written": ["telephone_referral": Ref(types: ["referral.mash_telephone"], sameCase: true, open: { c, all, _ in
                 !all.contains { $0.type == "referral.mash_written" && (refersTo($0, "telephone_referral", c.eventID) || $0.occurredAt >= c.occurredAt) }
             }, noun: "telephone referral awaiting its written form")],
             "referral.mase": [
-                "mash_referral": Ref(types: ["referral.mash_written", "referral.mash_telephone"], sameCase: true, open: { _, _, _, _ in true }, noun: "MASH referral"),
-                "strategy_decision": Ref(types: ["decision.strategy"], sameCase: true, open: { _, _, _, _ in true }, noun: "strategy decision"),
+                "mash_referral": Ref(types: ["referral.mash_written", "referral.mash_telephone"], sameCase: true, open: { _, _, _ in true }, noun: "MASH referral"),
+                "strategy_decision": Ref(types: ["decision.strategy"], sameCase: true, open: { _, _, _ in true }, noun: "strategy decision"),
             ],
             "referral.rhi_provider": ["missing_episode": episode(["referral.rhi_provider"])],
             "missing.returned": ["missing_episode": episode(["missing.returned"])],
             "missing.rhi_offered": ["missing_episode": episode(["missing.rhi_offered", "missing.rhi_completed"])],
             "missing.rhi_completed": ["missing_episode": episode(["missing.rhi_completed"])],
-            "escalation.resolved": ["escalation": Ref(types: ["escalation.raised"], sameCase: true, open: { c, all, _, _ in
+            "escalation.resolved": ["escalation": Ref(types: ["escalation.raised"], sameCase: true, open: { c, all, _ in
                 !all.contains { $0.type == "escalation.resolved" && refersTo($0, "escalation", c.eventID) }
             }, noun: "unresolved escalation")],
-            "acknowledgement.recorded": ["decision_event": Ref(types: ["meeting.mase"], sameCase: false, open: { c, all, _, agency in
+            "acknowledgement.recorded": ["decision_event": Ref(types: ["meeting.mase"], sameCase: false, open: { c, all, agency in
                 !all.contains { $0.type == "acknowledgement.recorded" && refersTo($0, "decision_event", c.eventID) && $0.actor.agency == agency }
             }, noun: "MASE meeting your agency has not acknowledged")],
             "correction.recorded": ["corrects_event": Ref(types: [], sameCase: true, open: nil, noun: "record")],
@@ -52,7 +52,7 @@ enum References {
     /// The draft with each reference resolved to a full event id; says what it chose for a
     /// reference left out. A prefix that matches none or several, or a missing reference with
     /// no single open candidate, is an input error naming the flag.
-    static func resolve(_ draft: EventDraft, in l: Ledger, agency: String?, chosen: inout [String]) throws -> EventDraft {
+    static func resolve(_ draft: EventDraft, in l: Ledger, agency: () throws -> String?, chosen: inout [String]) throws -> EventDraft {
         guard let refs = table[draft.type], let caseID = draft.caseID else { return draft }
         var d = draft
         var caseEvents: [Envelope]?
@@ -85,7 +85,8 @@ enum References {
                 continue
             }
             guard let open = ref.open else { continue }
-            let candidates = typed.filter { open($0, pool + own, d, agency) }
+            let who = try agency()
+            let candidates = typed.filter { open($0, pool, who) }
             if candidates.count == 1 {
                 let c = candidates[0]
                 d.facts[field] = .string(c.eventID)

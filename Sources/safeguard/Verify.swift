@@ -98,11 +98,15 @@ extension Safeguard {
             let v: Ledger.Verification
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
-                let progress = Progress("verified", total: try l.head()?.size, json: output.json)
+                // The total is read once verification is under way: never from a file whose schema is not yet checked.
+                let progress = Progress("verified", json: output.json)
                 defer { progress.finish() }
                 let fromGenesis = keptState == nil && !sinceCheckpoint
                 v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew), detailsWithheld: detailsWithheld,
-                                 every: 2_000, progress: { n in progress.update(n) }, onEntry: { row, envelope in
+                                 every: 2_000, progress: { n in
+                    if progress.enabled, progress.total == nil { progress.total = (try? l.head()?.size) ?? 0 }
+                    progress.update(n)
+                }, onEntry: { row, envelope in
                     try update?.add(row, envelope)
                     if let kept, envelope.seq < kept.checkpoint.size { latestCovered = max(latestCovered ?? envelope.recordedAt, envelope.recordedAt) }
                     guard fromGenesis, let kept, frontier.size < kept.checkpoint.size else { return }
