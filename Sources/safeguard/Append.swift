@@ -21,7 +21,7 @@ extension Safeguard {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
-        @Option(help: ArgumentHelp("Read the event from this file ('-' for stdin, the default).", valueName: "path"))
+        @Option(help: ArgumentHelp("Read the event from this file ('-' for stdin, the default).", valueName: "path"), completion: .file())
         var file = "-"
         @OptionGroup var output: OutputOptions
 
@@ -42,7 +42,7 @@ extension Safeguard {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
-        @Option(help: ArgumentHelp("The JSON Lines file ('-' for stdin).", valueName: "path"))
+        @Option(help: ArgumentHelp("The JSON Lines file ('-' for stdin).", valueName: "path"), completion: .file())
         var file: String
         @OptionGroup var output: OutputOptions
 

@@ -15,9 +15,9 @@ extension Safeguard.Case {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List cases from the case-state read model (run 'safeguard project rebuild' first).")
         @OptionGroup var ledger: LedgerOptions
-        @Option(help: "open, closed or all.") var status = "open"
-        @Option(help: "Only cases at this level (none, low, medium, significant; the practitioner's level).") var level: String?
-        @Option(help: ArgumentHelp("Only cases this agency has recorded about.", valueName: "agency")) var agency: String?
+        @Option(help: "open, closed or all.", completion: .list(["open", "closed", "all"])) var status = "open"
+        @Option(help: "Only cases at this level (none, low, medium, significant; the practitioner's level).", completion: Choices.levels) var level: String?
+        @Option(help: ArgumentHelp("Only cases this agency has recorded about.", valueName: "agency"), completion: Choices.agency) var agency: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {

@@ -21,15 +21,15 @@ extension Safeguard {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(help: ArgumentHelp("The log's checkpoint key (a key file from 'safeguard keys generate', kept apart from the root key).", valueName: "path"))
+        @Option(help: ArgumentHelp("The log's checkpoint key (a key file from 'safeguard keys generate', kept apart from the root key).", valueName: "path"), completion: .file())
         var key: String
         @Option(help: ArgumentHelp("The partnership's root public key (base64): needed the first time this key signs for the log.", valueName: "key"))
         var trust: String?
-        @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"))
+        @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"), completion: .file())
         var trustFile: String?
         @Flag(help: "Print the checkpoint key's verifier key (NAME+ID+KEY) for auditors and witnesses, and sign nothing.")
         var vkey = false
-        @Option(help: ArgumentHelp("Also write the signed checkpoint to this file.", valueName: "path"))
+        @Option(help: ArgumentHelp("Also write the signed checkpoint to this file.", valueName: "path"), completion: .file())
         var out: String?
         @OptionGroup var output: OutputOptions
 

@@ -9,7 +9,7 @@ extension Safeguard {
         static let configuration = CommandConfiguration(
             abstract: "List the codes of the policy in force: risk indicators (with their threshold column), vulnerability factors, disruption tactics, agencies.",
             discussion: "From --ledger (or $SAFEGUARD_LEDGER) when given, else the built-in toolkit policy.")
-        @Option(name: .long, help: ArgumentHelp("Read the policy in force in this ledger.", valueName: "path")) var ledger: String?
+        @Option(name: .long, help: ArgumentHelp("Read the policy in force in this ledger.", valueName: "path"), completion: .file()) var ledger: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {

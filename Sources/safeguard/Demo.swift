@@ -21,7 +21,7 @@ extension Safeguard.Demo {
                 disruption, MASE meetings and actions, with some late recordings and some recording-practice \
                 gaps on purpose. The same --seed gives the same events. No real person is described.
                 """)
-        @Option(help: ArgumentHelp("A new folder for the ledger and keys.", valueName: "dir")) var dir: String
+        @Option(help: ArgumentHelp("A new folder for the ledger and keys.", valueName: "dir"), completion: .directory) var dir: String
         @Option(help: "How many events to generate (after the governance events).") var events = 10_000
         @Option(help: "The random seed.") var seed: UInt64 = 1
         @Option(name: .customLong("span-days"), help: "Spread the recordings over this many days.") var spanDays = 365

@@ -29,9 +29,9 @@ extension Safeguard.Evidence {
         @Argument(help: ArgumentHelp("The case id.", valueName: "case"))
         var caseID: String
         func validate() throws { try checkCaseID(caseID, option: "case") }
-        @Option(help: ArgumentHelp("A new folder for the bundle.", valueName: "dir"))
+        @Option(help: ArgumentHelp("A new folder for the bundle.", valueName: "dir"), completion: .directory)
         var out: String
-        @Option(help: ArgumentHelp("The signed checkpoint to prove against (default: the latest the log signed).", valueName: "path"))
+        @Option(help: ArgumentHelp("The signed checkpoint to prove against (default: the latest the log signed).", valueName: "path"), completion: .file())
         var checkpoint: String?
         @Flag(name: .customLong("facts-only"), help: "Withhold every record's details (names, narrative); keep the coded facts and every proof.")
         var factsOnly = false
@@ -86,7 +86,7 @@ extension Safeguard.Evidence {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a bundle on its own: every record in the checkpointed log, signed by a key enrolled and not revoked, allowed by the policy in force.")
-        @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir"))
+        @Argument(help: ArgumentHelp("The bundle folder.", valueName: "dir"), completion: .directory)
         var dir: String
         @OptionGroup var trust: TrustOptions
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))

@@ -15,7 +15,7 @@ extension Safeguard {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(name: .customLong("root-key"), help: ArgumentHelp("The partnership's root secret key file.", valueName: "path"))
+        @Option(name: .customLong("root-key"), help: ArgumentHelp("The partnership's root secret key file.", valueName: "path"), completion: .file())
         var rootKey: String
         @Option(help: ArgumentHelp("The partnership's name, as it should appear in reports.", valueName: "name"))
         var partnership: String
@@ -24,7 +24,7 @@ extension Safeguard {
         @Option(help: ArgumentHelp("Who holds the root key (recorded as the genesis actor).", valueName: "name"))
         var practitioner = "partnership root key holder"
         @Option(name: .customLong("log-key"), help: ArgumentHelp(
-            "The log's checkpoint public key file (PATH.pub), named in the log at once (or later with 'safeguard keys set-log-key').", valueName: "path"))
+            "The log's checkpoint public key file (PATH.pub), named in the log at once (or later with 'safeguard keys set-log-key').", valueName: "path"), completion: .file())
         var logKey: String?
         @OptionGroup var output: OutputOptions
 

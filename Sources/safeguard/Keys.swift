@@ -29,7 +29,7 @@ extension Safeguard.Keys {
                 same command again.
                 """)
 
-        @Option(help: ArgumentHelp("Where to write the secret key; the public key goes to PATH.pub.", valueName: "path"))
+        @Option(help: ArgumentHelp("Where to write the secret key; the public key goes to PATH.pub.", valueName: "path"), completion: .file())
         var out: String
         @Flag(help: "Store the secret key without a passphrase (demo and test keys only).")
         var unprotected = false
@@ -70,7 +70,7 @@ extension Safeguard.Keys {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
-        @Option(name: .customLong("public"), help: ArgumentHelp("The new key's public key file (PATH.pub from keys generate).", valueName: "path"))
+        @Option(name: .customLong("public"), help: ArgumentHelp("The new key's public key file (PATH.pub from keys generate).", valueName: "path"), completion: .file())
         var publicFile: String
         @Option(help: ArgumentHelp("The agency code, e.g. police, csc, health, education, voluntary, mash.", valueName: "code"))
         var agency: String
@@ -186,9 +186,9 @@ extension Safeguard.Keys {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
-        @Option(name: .customLong("key"), help: ArgumentHelp("The current root key file.", valueName: "path"))
+        @Option(name: .customLong("key"), help: ArgumentHelp("The current root key file.", valueName: "path"), completion: .file())
         var key: String
-        @Option(name: .customLong("new-key"), help: ArgumentHelp("The new root key file (from 'safeguard keys generate --root').", valueName: "path"))
+        @Option(name: .customLong("new-key"), help: ArgumentHelp("The new root key file (from 'safeguard keys generate --root').", valueName: "path"), completion: .file())
         var newKey: String
         @Option(help: ArgumentHelp("Who holds the new root key.", valueName: "name"))
         var practitioner = "partnership root key holder"
@@ -228,7 +228,7 @@ extension Safeguard.Keys {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
-        @Option(name: .customLong("public"), help: ArgumentHelp("The checkpoint key's public key file (PATH.pub from keys generate).", valueName: "path"))
+        @Option(name: .customLong("public"), help: ArgumentHelp("The checkpoint key's public key file (PATH.pub from keys generate).", valueName: "path"), completion: .file())
         var publicFile: String
         @OptionGroup var output: OutputOptions
 

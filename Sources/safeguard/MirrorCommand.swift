@@ -23,9 +23,9 @@ extension Safeguard {
 
         @Option(help: ArgumentHelp("The log service's address (default: $SAFEGUARD_SERVER).", valueName: "url"))
         var server: String?
-        @Option(help: ArgumentHelp("Your copy: a ledger file made by the first run.", valueName: "path"))
+        @Option(help: ArgumentHelp("Your copy: a ledger file made by the first run.", valueName: "path"), completion: .file())
         var ledger: String
-        @Option(help: ArgumentHelp("Your key, enrolled as analyst or mase_chair, to sign the reads of entries.", valueName: "path"))
+        @Option(help: ArgumentHelp("Your key, enrolled as analyst or mase_chair, to sign the reads of entries.", valueName: "path"), completion: .file())
         var key: String
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
         var logKey: String

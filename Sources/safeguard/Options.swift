@@ -6,7 +6,7 @@ import SafeguardStore
 
 /// `--ledger PATH`, defaulting to $SAFEGUARD_LEDGER.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $SAFEGUARD_LEDGER).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $SAFEGUARD_LEDGER).", valueName: "path"), completion: .file())
     var ledger: String?
 
     func path() throws -> String {
@@ -53,7 +53,7 @@ struct OutputOptions: ParsableArguments {
 
 /// `--key PATH` for commands that sign.
 struct SignerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Your secret key file (from 'safeguard keys generate'). If it is passphrase-protected, the passphrase comes from $SAFEGUARD_PASSPHRASE or a prompt.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Your secret key file (from 'safeguard keys generate'). If it is passphrase-protected, the passphrase comes from $SAFEGUARD_PASSPHRASE or a prompt.", valueName: "path"), completion: .file())
     var key: String
 
     func load() throws -> SigningKey { try loadSigningKey(key) }

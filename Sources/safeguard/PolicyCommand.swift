@@ -50,7 +50,7 @@ extension Safeguard.PolicyCommand {
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Flag(help: "Record the policy built into this safeguard (the toolkit's, version \(ToolkitPolicy.version)).") var toolkit = false
-        @Option(help: ArgumentHelp("A policy document (JSON) to record.", valueName: "path")) var file: String?
+        @Option(help: ArgumentHelp("A policy document (JSON) to record.", valueName: "path"), completion: .file()) var file: String?
         @OptionGroup var output: OutputOptions
 
         func validate() throws {

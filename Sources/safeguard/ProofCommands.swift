@@ -39,7 +39,7 @@ extension Safeguard {
         var proof: String
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
         var logKey: String
-        @Option(help: ArgumentHelp("For a consistency proof: the signed checkpoint you kept from before.", valueName: "path"))
+        @Option(help: ArgumentHelp("For a consistency proof: the signed checkpoint you kept from before.", valueName: "path"), completion: .file())
         var old: String?
         @OptionGroup var witnesses: WitnessOptions
         @OptionGroup var output: OutputOptions

@@ -15,12 +15,12 @@ extension Safeguard.Record {
                 differ). Age and learning disability default to the case's facts.
                 """)
         @OptionGroup var r: RecordOptions
-        @Option(help: "cse-tool (the LSCB CSE Risk Screening Tool) or mosaic (CSC Risk Screening Assessment).") var tool = "cse-tool"
-        @Option(name: .customLong("indicator"), help: ArgumentHelp("CODE or CODE:current / CODE:prior (repeat or comma-separate).", valueName: "code")) var indicators: [String] = []
-        @Option(name: .customLong("vulnerability"), help: ArgumentHelp("Vulnerability factor V1-V5 (never raises the level).", valueName: "code")) var vulnerabilities: [String] = []
+        @Option(help: "cse-tool (the LSCB CSE Risk Screening Tool) or mosaic (CSC Risk Screening Assessment).", completion: .list(["cse-tool", "mosaic"])) var tool = "cse-tool"
+        @Option(name: .customLong("indicator"), help: ArgumentHelp("CODE or CODE:current / CODE:prior (repeat or comma-separate).", valueName: "code"), completion: Choices.indicators) var indicators: [String] = []
+        @Option(name: .customLong("vulnerability"), help: ArgumentHelp("Vulnerability factor V1-V5 (never raises the level).", valueName: "code"), completion: Choices.vulnerabilities) var vulnerabilities: [String] = []
         @Option(help: ArgumentHelp("The child's age on the day (default: from the case's birth month).", valueName: "years")) var age: Int?
-        @Option(name: .customLong("learning-disability"), help: "true or false (default: from the case).") var learningDisability: Bool?
-        @Option(help: "Your level: none, low, medium or significant (default: the suggested level).") var level: String?
+        @Option(name: .customLong("learning-disability"), help: "true or false (default: from the case).", completion: Choices.bool) var learningDisability: Bool?
+        @Option(help: "Your level: none, low, medium or significant (default: the suggested level).", completion: Choices.levels) var level: String?
         @Option(help: ArgumentHelp("Why your level differs from the suggested one (kept in details).", valueName: "text")) var rationale: String?
 
         func validate() throws {
@@ -76,16 +76,16 @@ extension Safeguard.Record {
         static let configuration = CommandConfiguration(
             abstract: "Record a referral: to MASH (written form, or by telephone when urgent), MASE, EWO, adult social care or the RHI provider.")
         @OptionGroup var r: RecordOptions
-        @Option(name: .customLong("to"), help: "mash, mase, ewo, adult-social-care or rhi-provider.") var to: String
+        @Option(name: .customLong("to"), help: "mash, mase, ewo, adult-social-care or rhi-provider.", completion: .list(["mash", "mase", "ewo", "adult-social-care", "rhi-provider"])) var to: String
         @Flag(name: .customLong("by-telephone"), help: "An urgent telephone referral to MASH (follow it with the written form).") var byTelephone = false
         @Flag(help: "The written MASH referral is urgent.") var urgent = false
         @Flag(name: .customLong("immediate-risk"), help: "Immediate risk (telephone referrals): police informed.") var immediateRisk = false
         @Option(name: .customLong("follows"), help: ArgumentHelp("The telephone referral this written form follows (event id).", valueName: "event")) var follows: String?
-        @Option(name: .customLong("indicator"), help: ArgumentHelp("Indicators the form highlights.", valueName: "code")) var indicators: [String] = []
+        @Option(name: .customLong("indicator"), help: ArgumentHelp("Indicators the form highlights.", valueName: "code"), completion: Choices.indicators) var indicators: [String] = []
         @Option(name: .customLong("mash-referral"), help: ArgumentHelp("MASE: the earlier MASH referral (event id).", valueName: "event")) var mashReferral: String?
         @Option(name: .customLong("strategy-decision"), help: ArgumentHelp("MASE: the strategy meeting/discussion decision (event id).", valueName: "event")) var strategy: String?
         @Option(name: .customLong("episode"), help: ArgumentHelp("RHI provider: the missing.started event id of the episode.", valueName: "event")) var missingEpisode: String?
-        @Option(help: "EWO: attendance, exclusion, children-missing-education, other; adult social care: transition-at-18, care-and-support-needs, other.") var reason: String?
+        @Option(help: "EWO: attendance, exclusion, children-missing-education, other; adult social care: transition-at-18, care-and-support-needs, other.", completion: Choices.facts(("referral.ewo", "reason"), ("referral.adult_social_care", "reason"))) var reason: String?
 
         func run() throws {
             var f: [String: JSONValue] = [:]
@@ -126,13 +126,13 @@ extension Safeguard.Record {
                 writing.
                 """)
         @OptionGroup var r: RecordOptions
-        @Option(help: "mash, s17, strategy, s47, cin-plan, early-help or nfa.") var kind: String
-        @Option(help: "The outcome (mash: strategy-discussion, s17-assessment, s47-enquiry, early-help, refer-other-agency, nfa; s17: cin-plan, early-help, step-up-s47, nfa; strategy: s47, cin-plan, early-help-plan; s47: child-protection-conference, cin-plan, nfa).") var outcome: String?
-        @Option(help: "strategy: meeting or discussion.") var format: String?
-        @Option(name: .customLong("organised-abuse"), help: "strategy: true if organised and complex abuse procedures are invoked, else false.") var organisedAbuse: Bool?
-        @Option(help: "cin-plan: started, reviewed, ended; early-help: started, completed.") var status: String?
-        @Option(name: .customLong("early-help"), help: "early-help (required): family-caf, early-help-assessment or team-around-family.") var earlyHelp: String?
-        @Option(help: "nfa: no-cse-concerns, needs-met-elsewhere, moved-out-of-area, threshold-not-met or other.") var reason: String?
+        @Option(help: "mash, s17, strategy, s47, cin-plan, early-help or nfa.", completion: Choices.kinds("decision")) var kind: String
+        @Option(help: "The outcome (mash: strategy-discussion, s17-assessment, s47-enquiry, early-help, refer-other-agency, nfa; s17: cin-plan, early-help, step-up-s47, nfa; strategy: s47, cin-plan, early-help-plan; s47: child-protection-conference, cin-plan, nfa).", completion: Choices.facts(("decision.mash", "outcome"), ("decision.s17", "outcome"), ("decision.strategy", "outcome"), ("decision.s47", "outcome"))) var outcome: String?
+        @Option(help: "strategy: meeting or discussion.", completion: Choices.fact("decision.strategy", "format")) var format: String?
+        @Option(name: .customLong("organised-abuse"), help: "strategy: true if organised and complex abuse procedures are invoked, else false.", completion: Choices.bool) var organisedAbuse: Bool?
+        @Option(help: "cin-plan: started, reviewed, ended; early-help: started, completed.", completion: Choices.facts(("decision.cin_plan", "status"), ("decision.early_help", "status"))) var status: String?
+        @Option(name: .customLong("early-help"), help: "early-help (required): family-caf, early-help-assessment or team-around-family.", completion: Choices.fact("decision.early_help", "kind")) var earlyHelp: String?
+        @Option(help: "nfa: no-cse-concerns, needs-met-elsewhere, moved-out-of-area, threshold-not-met or other.", completion: Choices.fact("decision.nfa", "reason")) var reason: String?
         @Flag(name: .customLong("told-verbally"), help: "nfa: the referrer was told verbally.") var toldVerbally = false
         @Flag(name: .customLong("told-in-writing"), help: "nfa: the referrer was told in writing.") var toldInWriting = false
 

@@ -190,11 +190,11 @@ extension Safeguard.Record {
         func validate() throws {
             guard Day.isMonth(birthMonth) else { throw ValidationError("--birth-month must be a month YYYY-MM") }
         }
-        @Option(help: "female, male, non-binary or not-known.") var gender: String
+        @Option(help: "female, male, non-binary or not-known.", completion: Choices.fact("case.opened", "gender")) var gender: String
         @Flag(name: .customLong("looked-after"), help: "The child is looked after (LAC).") var lookedAfter = false
         @Flag(name: .customLong("learning-disability"), help: "The young person has a learning disability.") var learningDisability = false
         @Option(help: ArgumentHelp("Borough of residence, as a code.", valueName: "code")) var borough: String
-        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency leading on the case: \(agencies).", valueName: "agency")) var leadAgency: String?
+        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency leading on the case: \(agencies).", valueName: "agency"), completion: Choices.agency) var leadAgency: String?
         @Option(help: ArgumentHelp("The child's name (kept in details).", valueName: "name")) var name: String?
 
         func run() throws {
@@ -212,11 +212,11 @@ extension Safeguard.Record {
         func validate() throws {
             if let birthMonth, !Day.isMonth(birthMonth) { throw ValidationError("--birth-month must be a month YYYY-MM") }
         }
-        @Option(help: "female, male, non-binary or not-known.") var gender: String?
-        @Option(name: .customLong("looked-after"), help: "true or false.") var lookedAfter: Bool?
-        @Option(name: .customLong("learning-disability"), help: "true or false.") var learningDisability: Bool?
+        @Option(help: "female, male, non-binary or not-known.", completion: Choices.fact("case.opened", "gender")) var gender: String?
+        @Option(name: .customLong("looked-after"), help: "true or false.", completion: Choices.bool) var lookedAfter: Bool?
+        @Option(name: .customLong("learning-disability"), help: "true or false.", completion: Choices.bool) var learningDisability: Bool?
         @Option(help: ArgumentHelp("Borough of residence code.", valueName: "code")) var borough: String?
-        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency now leading.", valueName: "agency")) var leadAgency: String?
+        @Option(name: .customLong("lead-agency"), help: ArgumentHelp("The agency now leading.", valueName: "agency"), completion: Choices.agency) var leadAgency: String?
         @Option(name: .customLong("cris-number"), help: ArgumentHelp("The police CSE CRIS reference (police only; the number is kept in details, the facts record that there is one).", valueName: "ref")) var cris: String?
 
         func run() throws {
@@ -235,8 +235,8 @@ extension Safeguard.Record {
     struct CaseTransfer: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "case-transfer", abstract: "Transfer the case to another agency or area.")
         @OptionGroup var r: RecordOptions
-        @Option(name: .customLong("to"), help: ArgumentHelp("The agency taking the case: \(agencies).", valueName: "agency")) var to: String
-        @Option(help: "moved-area, lead-changed, service-ended or other.") var reason: String
+        @Option(name: .customLong("to"), help: ArgumentHelp("The agency taking the case: \(agencies).", valueName: "agency"), completion: Choices.agency) var to: String
+        @Option(help: "moved-area, lead-changed, service-ended or other.", completion: Choices.fact("case.transferred", "reason")) var reason: String
         func run() throws { try r.record(r.draft("case.transferred", ["to_agency": .string(to), "reason": .string(code(reason))])) }
     }
 
@@ -249,7 +249,7 @@ extension Safeguard.Record {
                 closing does not end those exceptions (R7, R15).
                 """)
         @OptionGroup var r: RecordOptions
-        @Option(help: "risk-reduced, no-cse-concerns, moved-out-of-area, transferred-to-adult-services or other.") var reason: String
+        @Option(help: "risk-reduced, no-cse-concerns, moved-out-of-area, transferred-to-adult-services or other.", completion: Choices.fact("case.closed", "reason")) var reason: String
         @Option(help: ArgumentHelp("Close although escalations are open or MASE decisions unacknowledged: say why.", valueName: "reason")) var despite: String?
 
         func run() throws {
@@ -266,16 +266,16 @@ extension Safeguard.Record {
     struct CaseTransition: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "case-transition", abstract: "Record the transition at 18: a plan or referral to adult services (§7 principle 9).")
         @OptionGroup var r: RecordOptions
-        @Option(help: "adult-social-care-referral, transition-plan-agreed, leaving-care-support or no-further-support.") var plan: String
+        @Option(help: "adult-social-care-referral, transition-plan-agreed, leaving-care-support or no-further-support.", completion: Choices.fact("case.transition", "plan")) var plan: String
         func run() throws { try r.record(r.draft("case.transition", ["plan": .string(code(plan))])) }
     }
 
     struct Contact: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record contact with or about the child, and the concerns noticed (risk indicators S1-S7, A1-A19; vulnerabilities V1-V5).")
         @OptionGroup var r: RecordOptions
-        @Option(name: .customLong("how"), help: "face-to-face, phone, online or about-child (contact about the child, not with them).") var how: String
-        @Option(name: .customLong("indicator"), help: ArgumentHelp("A risk indicator noticed (repeat, or comma-separate), e.g. A2,A9; 'safeguard codes' lists them.", valueName: "code")) var indicators: [String] = []
-        @Option(name: .customLong("vulnerability"), help: ArgumentHelp("A vulnerability factor noticed, V1-V5.", valueName: "code")) var vulnerabilities: [String] = []
+        @Option(name: .customLong("how"), help: "face-to-face, phone, online or about-child (contact about the child, not with them).", completion: Choices.fact("contact.recorded", "contact_type")) var how: String
+        @Option(name: .customLong("indicator"), help: ArgumentHelp("A risk indicator noticed (repeat, or comma-separate), e.g. A2,A9; 'safeguard codes' lists them.", valueName: "code"), completion: Choices.indicators) var indicators: [String] = []
+        @Option(name: .customLong("vulnerability"), help: ArgumentHelp("A vulnerability factor noticed, V1-V5.", valueName: "code"), completion: Choices.vulnerabilities) var vulnerabilities: [String] = []
         func run() throws {
             var f: [String: JSONValue] = ["contact_type": .string(code(how))]
             if !indicators.isEmpty { f["indicators"] = strings(codes(indicators)) }

@@ -52,7 +52,7 @@ extension Safeguard.ReportCommand {
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
         @Option(help: "text, md, csv or json.") var format: Report.Format = .text
-        @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"))
+        @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"), completion: .file())
         var witnessed: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("With --witnessed: the log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
         var logKey: String?

@@ -25,9 +25,9 @@ extension Safeguard {
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
         var listen = "127.0.0.1:8088"
-        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's secret key: the key the ledger names with 'keys set-log-key' (it signs entries and checkpoints).", valueName: "path"))
+        @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's secret key: the key the ledger names with 'keys set-log-key' (it signs entries and checkpoints).", valueName: "path"), completion: .file())
         var logKey: String
-        @Option(name: .customLong("trust-file"), help: ArgumentHelp("The root public key (e.g. root.key.pub): needed the first time, so the service verifies the log before signing a checkpoint of it.", valueName: "path"))
+        @Option(name: .customLong("trust-file"), help: ArgumentHelp("The root public key (e.g. root.key.pub): needed the first time, so the service verifies the log before signing a checkpoint of it.", valueName: "path"), completion: .file())
         var trustFile: String?
         @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp("Sign a checkpoint at least this often while the log grows.", valueName: "seconds"))
         var checkpointEvery: Double = 10

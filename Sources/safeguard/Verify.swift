@@ -25,12 +25,12 @@ extension Safeguard {
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var trust: TrustOptions
-        @Option(help: ArgumentHelp("A signed checkpoint of this log you kept from before: the log must still contain it (nothing cut off, nothing rewritten).", valueName: "path"))
+        @Option(help: ArgumentHelp("A signed checkpoint of this log you kept from before: the log must still contain it (nothing cut off, nothing rewritten).", valueName: "path"), completion: .file())
         var checkpoint: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it (with --checkpoint).", valueName: "vkey"))
         var logKey: String?
         @OptionGroup var witnesses: WitnessOptions
-        @Option(help: ArgumentHelp("If the log no longer holds --checkpoint (TRUNCATED or REWRITTEN), write the evidence here (your checkpoint, the log's latest signed one, its proof and the tree the file holds), for 'safeguard check-proof'.", valueName: "path"))
+        @Option(help: ArgumentHelp("If the log no longer holds --checkpoint (TRUNCATED or REWRITTEN), write the evidence here (your checkpoint, the log's latest signed one, its proof and the tree the file holds), for 'safeguard check-proof'.", valueName: "path"), completion: .file())
         var evidence: String?
         @Option(help: ArgumentHelp("Cores to verify on (default: all of them): each entry's decoding, hashes and signature are spread across them; the chain itself is walked on one.", valueName: "n"))
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -39,7 +39,7 @@ extension Safeguard {
         var sinceCheckpoint = false
         @Option(help: ArgumentHelp(
             "Your own record of what you verified (keep it yourself, not with the log): if the file exists, only the events added since are verified, then it is brought up to date; if not, the whole log is verified and it is created.",
-            valueName: "path"))
+            valueName: "path"), completion: .file())
         var state: String?
         @Option(name: .customLong("clock-skew"), help: ArgumentHelp(
             "How far another machine's clock may be ahead of this one's: an event recorded later than this machine's clock plus this many seconds fails (recorded_after_clock).",
@@ -283,7 +283,7 @@ extension Safeguard {
 struct TrustOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The partnership's root public key (base64), obtained out of band.", valueName: "key"))
     var trust: String?
-    @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"))
+    @Option(name: .customLong("trust-file"), help: ArgumentHelp("A file holding the root public key (e.g. root.key.pub).", valueName: "path"), completion: .file())
     var trustFile: String?
 
     func validate() throws {

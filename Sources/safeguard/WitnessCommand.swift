@@ -33,15 +33,15 @@ extension Safeguard.Witness {
 
         @Argument(help: ArgumentHelp("The request file (old size, consistency proof, blank line, signed checkpoint).", valueName: "request"))
         var request: String
-        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"))
+        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"), completion: .file())
         var key: String
         @Option(help: ArgumentHelp("Your witness name (a schema-less URL, e.g. inspectorate.example/w1).", valueName: "name"))
         var name: String
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
         var logKey: String
-        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"))
+        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"), completion: .file())
         var state: String
-        @Option(help: ArgumentHelp("Where to write evidence if the log misbehaves.", valueName: "path"))
+        @Option(help: ArgumentHelp("Where to write evidence if the log misbehaves.", valueName: "path"), completion: .file())
         var evidence: String?
         @Flag(help: "Print your cosigning verifier key (NAME+ID+KEY, type 0x04) for the log's users, and check nothing.")
         var vkey = false
@@ -116,15 +116,15 @@ extension Safeguard.Witness {
                 the foreground; SIGTERM stops it. Give the log service your verifier key ('--vkey').
                 """)
 
-        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"))
+        @Option(help: ArgumentHelp("Your witness key file.", valueName: "path"), completion: .file())
         var key: String
         @Option(help: ArgumentHelp("Your witness name (a schema-less URL, e.g. inspectorate.example/w1).", valueName: "name"))
         var name: String
         @Option(name: .customLong("log-key"), help: ArgumentHelp("A log's checkpoint verifier key, or a file holding it (repeatable: one per log you witness).", valueName: "vkey"))
         var logKeys: [String] = []
-        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"))
+        @Option(help: ArgumentHelp("Your state file: the last checkpoint you cosigned for each log (created if missing).", valueName: "path"), completion: .file())
         var state: String
-        @Option(name: .customLong("evidence-dir"), help: ArgumentHelp("Where to write evidence of a log's misbehaviour (default: the state file's folder).", valueName: "path"))
+        @Option(name: .customLong("evidence-dir"), help: ArgumentHelp("Where to write evidence of a log's misbehaviour (default: the state file's folder).", valueName: "path"), completion: .file())
         var evidenceDir: String?
         @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
         var listen = "127.0.0.1:8089"

@@ -33,6 +33,48 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("safeguard ") && r.stdout.contains("ledger file format 4") && r.stdout.contains("toolkit policy version 3"), r.stdout)
     }
 
+    /// Bash completion, as a shell runs it: the enumerated values of record flags in the flag's
+    /// own spelling, and file names for key files.
+    func testShellCompletionOffersValuesAndFiles() throws {
+        let script = try cli.run("--generate-completion-script", "bash")
+        XCTAssertEqual(script.status, 0, script.stderr)
+        let scriptPath = cli.path("completion.bash")
+        try script.stdout.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: cli.path("officer.key"), contents: Data())
+        func complete(_ words: [String], current: String = "") throws -> [String] {
+            let all = ["safeguard"] + words + [current]
+            let quoted = all.map { "'\($0)'" }.joined(separator: " ")
+            let body = """
+                source '\(scriptPath)'
+                cd '\(cli.dir.path)'
+                COMP_WORDS=(\(quoted)); COMP_CWORD=\(all.count - 1)
+                _safeguard safeguard '\(current)' '\(words.last ?? "")'
+                printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/bash")
+            p.arguments = ["-c", body]
+            var env = cli.env
+            env["PATH"] = CLI.executable.deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+            p.environment = env
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        XCTAssertEqual(try complete(["record", "contact", "--how"]), ["face-to-face", "phone", "online", "about-child"])
+        XCTAssertEqual(Set(try complete(["record", "share", "--lawful-basis"])),
+                       ["uk-gdpr-6-1-e-public-task", "uk-gdpr-6-1-c-legal-obligation", "dpa-2018-part3-sch8-para4-law-enforcement"])
+        XCTAssertEqual(try complete(["record", "referral", "--to"]), ["mash", "mase", "ewo", "adult-social-care", "rhi-provider"])
+        XCTAssertTrue(try complete(["record", "decision", "--outcome"]).contains("strategy-discussion"))
+        XCTAssertTrue(try complete(["record", "share", "--consent"]).contains("not-sought:risk-of-harm-to-child"))
+        XCTAssertTrue(try complete(["record", "share", "--with"]).contains("police"))
+        XCTAssertTrue(try complete(["record", "screening", "--level"]).contains("significant"))
+        XCTAssertEqual(try complete(["record", "contact", "--key"], current: "offi"), ["officer.key"])
+    }
+
     func testAppendLogShowVerify() throws {
         XCTAssertEqual(try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact("C-0007").utf8)).status, 0)
         var r = try cli.run("log", "--case", "C-0007", "--json")
