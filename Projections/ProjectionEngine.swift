@@ -11,6 +11,9 @@ public final class ProjectionEngine {
     public let ledger: Ledger
     /// The ledger is a copy without details records (`safeguard mirror`): verified with them withheld.
     public var detailsWithheld = false
+    /// Told, as a report walks the cases' verified events, how many it has read of how many
+    /// (for a progress display; reports over a large log take seconds).
+    public var readProgress: ((_ done: Int64, _ total: Int64) -> Void)?
     public let path: String
     let db: DatabaseQueue
     public let projections: [any Projection]
@@ -99,10 +102,12 @@ public final class ProjectionEngine {
     /// Replays the whole log from the first event, verifying it against `trustAnchor` as it
     /// goes; nothing is kept if verification fails. Returns the new status.
     @discardableResult
-    public func rebuild(trustAnchor: PublicKey, notAfter: Timestamp? = nil, progress: (Int64) -> Void = { _ in }) throws -> [Status] {
-        try rebuild(progress: progress, trustAnchor: trustAnchor) { fold in
+    /// `progress` is told, every 2,000 events verified, how many of how many.
+    public func rebuild(trustAnchor: PublicKey, notAfter: Timestamp? = nil,
+                        progress: @escaping (_ done: Int64, _ total: Int64) -> Void = { _, _ in }) throws -> [Status] {
+        try rebuild(trustAnchor: trustAnchor) { fold in
             try ledger.verify(from: .none, trustAnchor: trustAnchor, threads: ProcessInfo.processInfo.activeProcessorCount, notAfter: notAfter,
-                              detailsWithheld: detailsWithheld, onEntry: fold)
+                              detailsWithheld: detailsWithheld, every: 2_000, progress: progress, onEntry: fold)
         }
     }
 
@@ -230,13 +235,17 @@ public final class ProjectionEngine {
     /// written into the file since, or never verified, is among them.
     public func forEachVerifiedCase(knownOn day: Day? = nil, _ body: (String, [Envelope]) throws -> Void) throws {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT case_id, seq, entry_hash FROM audit_events WHERE case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1) ORDER BY case_id, seq
-                """, arguments: [day?.description])
+            let filter = "case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1)"
+            let total = readProgress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE " + filter, arguments: [day?.description]) ?? 0
+            var done: Int64 = 0
+            let rows = try Row.fetchCursor(db, sql: "SELECT case_id, seq, entry_hash FROM audit_events WHERE \(filter) ORDER BY case_id, seq",
+                                           arguments: [day?.description])
             var current: String?
             var wanted: [(seq: Int64, entryHash: String)] = []
             func flush() throws {
                 if let c = current, !wanted.isEmpty { try body(c, try ledger.entries(wanted).map(\.1)) }
+                done += Int64(wanted.count)
+                readProgress?(done, total)
                 wanted.removeAll(keepingCapacity: true)
             }
             while let r = try rows.next() {

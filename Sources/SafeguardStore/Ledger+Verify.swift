@@ -49,13 +49,14 @@ extension Ledger {
     /// Verifies the ledger against `trustAnchor` from `prefix` to its head, in one read
     /// transaction, streaming the rows (`LedgerVerifier`). Throws `VerificationFailure` for
     /// the first problem, `ExtensionRefusal` when the file no longer holds the prefix. Each
-    /// verified entry goes to `onEntry`, in order; `progress` is called every `every` entries.
+    /// verified entry goes to `onEntry`, in order; `progress` is called every `every` entries
+    /// with how many are verified and how many the file holds (read once its schema is checked).
     /// With `threads` > 1 the entries' own work and the Ed25519 checks are spread over that
     /// many cores; the result, and the first failure reported, are the same. With `notAfter`
     /// (the verifier's clock and the skew it allows), an entry recorded after it fails
     /// (`recorded_after_clock`).
     public func verify(from prefix: TrustedPrefix = .none, trustAnchor: PublicKey, threads: Int = 1, notAfter: Timestamp? = nil,
-                       detailsWithheld: Bool = false, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
+                       detailsWithheld: Bool = false, every: Int64 = 10_000, progress: (_ done: Int64, _ total: Int64) -> Void = { _, _ in },
                        onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> Verification {
         do {
             return try withoutActuallyEscaping(onEntry) { onEntry in
@@ -63,11 +64,12 @@ extension Ledger {
             try db.read { db in
                 let verifier = try LedgerVerifier.resume(db, path: path, prefix: prefix, trustAnchor: trustAnchor, notAfter: notAfter)
                 verifier.detailsWithheld = detailsWithheld
+                let total = max(0, (try Self.head(db)?.size ?? 0) - verifier.from)
                 var n: Int64 = 0
                 var summary = try verifier.run(threads: threads) { item in
                     try onEntry(item.0, item.1)
                     n += 1
-                    if n % every == 0 { progress(n) }
+                    if n % every == 0 { progress(n, total) }
                 }
                 let tree = verifier.chain.tree ?? MerkleFrontier()
                 summary.events = tree.size
@@ -91,7 +93,7 @@ extension Ledger {
     }
 
     /// `verify` from genesis: the summary alone.
-    public func verify(trustAnchor: PublicKey, threads: Int = 1, every: Int64 = 10_000, progress: (Int64) -> Void = { _ in },
+    public func verify(trustAnchor: PublicKey, threads: Int = 1, every: Int64 = 10_000, progress: (_ done: Int64, _ total: Int64) -> Void = { _, _ in },
                        onEntry: (StoredEntry, Envelope) throws -> Void = { _, _ in }) throws -> VerificationSummary {
         try verify(from: .none, trustAnchor: trustAnchor, threads: threads, every: every, progress: progress, onEntry: onEntry).summary
     }

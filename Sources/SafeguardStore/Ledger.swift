@@ -388,10 +388,11 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
     /// of stopping at the first. Each draft's details are sealed with a salt from `newSalt`:
     /// random (`randomSalt`), except where synthetic data must be reproducible. With `commit`
     /// false, everything is checked exactly as for real and then rolled back: nothing is written.
+    /// `progress` is told how many drafts have been checked so far.
     @discardableResult
     public func append(_ drafts: [EventDraft], signers: [SigningKey], practitioner: String = "root", reportAll: Bool = false,
                        commit: Bool = true, clock: () -> Timestamp, newID: () -> String,
-                       newSalt: () -> [UInt8] = randomSalt) throws -> [StoredEntry] {
+                       newSalt: () -> [UInt8] = randomSalt, progress: (Int) -> Void = { _ in }) throws -> [StoredEntry] {
         precondition(signers.count == 1 || signers.count == drafts.count, "one signer, or one per draft")
         var written: [StoredEntry] = []
         do {
@@ -426,6 +427,7 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                         } catch let e as LedgerError where reportAll {
                             refusals.append(Refusal(index: index, reason: e.reason))
                         }
+                        progress(index + 1)
                     }
                     if !refusals.isEmpty { throw LedgerError.refused(refusals) }
                     return commit ? .commit : .rollback

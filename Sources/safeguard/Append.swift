@@ -80,7 +80,10 @@ extension Safeguard {
             var written: [StoredEntry] = []
             do {
                 // With lines already refused, the rest are only checked (and rolled back): all or nothing.
-                written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty, clock: Clock.now, newID: Clock.newID)
+                let progress = Progress(bad.isEmpty ? "imported" : "checked", total: Int64(drafts.count), json: output.json)
+                defer { progress.finish() }
+                written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty, clock: Clock.now, newID: Clock.newID,
+                                       progress: { progress.update(Int64($0)) })
             } catch LedgerError.refused(let list) {
                 bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }

@@ -47,15 +47,15 @@ extension Safeguard.Project {
             let l = try ledger.open(readOnly: true)
             let fresh = !FileManager.default.fileExists(atPath: try ReadModels.path(for: l.path))
             let engine = try ReadModels.engine(l, create: true)
-            // The total is read once the rebuild is under way: never from a file whose schema is not yet checked.
             let progress = Progress("verified and folded", json: output.json)
             defer { progress.finish() }
             let started = Date()
             let s: [ProjectionEngine.Status]
             do {
                 engine.detailsWithheld = detailsWithheld
-                s = try engine.rebuild(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()) { n in
-                    if progress.enabled, progress.total == nil { progress.total = (try? l.head()?.size) ?? 0 }
+                // The total comes from the verification, once the file's schema is checked.
+                s = try engine.rebuild(trustAnchor: try trust.anchor(), notAfter: Clock.latestCredible()) { n, total in
+                    progress.total = total
                     progress.update(n)
                 }
             } catch {

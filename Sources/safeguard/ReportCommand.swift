@@ -42,7 +42,8 @@ extension Safeguard.ReportCommand {
             }
             let (start, end) = (try day(from, "--from"), try day(to, "--to"))
             if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
-            print(try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())).render(format), terminator: "")
+            let report = try withReadProgress(engine) { try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())) }
+            print(report.render(format), terminator: "")
         }
     }
 
@@ -83,7 +84,20 @@ extension Safeguard.ReportCommand {
                     }
                 }
             }
-            print(try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds).render(format), terminator: "")
+            let report = try withReadProgress(engine) { try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds) }
+            print(report.render(format), terminator: "")
         }
     }
+}
+
+/// Runs a report with progress on the terminal as it reads the cases' verified events.
+func withReadProgress<T>(_ engine: ProjectionEngine, _ body: () throws -> T) rethrows -> T {
+    let progress = Progress("read", json: false)
+    engine.readProgress = { done, total in
+        guard total > 0 else { return }
+        progress.total = total
+        progress.update(done)
+    }
+    defer { progress.finish(); engine.readProgress = nil }
+    return try body()
 }

@@ -62,7 +62,7 @@ final class Progress {
     func update(_ done: Int64) {
         guard enabled else { return }
         let now = Date(), elapsed = now.timeIntervalSince(started)
-        guard elapsed >= 1, now.timeIntervalSince(lastDraw) >= 0.5 else { return }
+        guard elapsed >= Self.after, now.timeIntervalSince(lastDraw) >= 0.5 else { return }
         lastDraw = now
         drawn = true
         let rate = Double(done) / elapsed
@@ -74,6 +74,9 @@ final class Progress {
         if let total, rate > 0, total > done { line += ", about \(Self.duration(Double(total - done) / rate)) left" }
         FileHandle.standardError.write(Data((line + "\u{1B}[K").utf8))
     }
+
+    /// Work shorter than this (seconds) shows no progress: $SAFEGUARD_PROGRESS_AFTER, default 1.
+    static let after = ProcessInfo.processInfo.environment["SAFEGUARD_PROGRESS_AFTER"].flatMap(Double.init) ?? 1
 
     func finish() {
         if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

@@ -98,13 +98,13 @@ extension Safeguard {
             let v: Ledger.Verification
             do {
                 // On a terminal, long runs show progress on stderr; piped output stays clean.
-                // The total is read once verification is under way: never from a file whose schema is not yet checked.
+                // The total comes from the verification, once the file's schema is checked.
                 let progress = Progress("verified", json: output.json)
                 defer { progress.finish() }
                 let fromGenesis = keptState == nil && !sinceCheckpoint
                 v = try l.verify(from: prefix, trustAnchor: anchor, threads: threads, notAfter: Timestamp(seconds: Clock.now().seconds + clockSkew), detailsWithheld: detailsWithheld,
-                                 every: 2_000, progress: { n in
-                    if progress.enabled, progress.total == nil { progress.total = (try? l.head()?.size) ?? 0 }
+                                 every: 2_000, progress: { n, total in
+                    progress.total = total
                     progress.update(n)
                 }, onEntry: { row, envelope in
                     try update?.add(row, envelope)

@@ -75,6 +75,45 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try complete(["record", "contact", "--key"], current: "offi"), ["officer.key"])
     }
 
+    /// Long work shows progress with its total on a terminal (here a pseudo-terminal from
+    /// `script`), then clears the line; on a pipe it shows none.
+    func testProgressOnATerminalOnly() throws {
+        let lines = (0..<2_100).map { i in
+            #"{"type":"contact.recorded","case_id":"C-0001","occurred_at":"2026-03-02T09:00:00Z","facts":{"contact_type":"phone","indicators":[],"vulnerabilities":[]},"details":{"note":"\#(i)"}}"#
+        }
+        try lines.joined(separator: "\n").write(toFile: cli.path("batch.jsonl"), atomically: true, encoding: .utf8)
+        func onTerminal(_ args: [String]) throws -> String {
+            let command = ([CLI.executable.path] + args).map { "'\($0)'" }.joined(separator: " ") + " >/dev/null"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            p.arguments = ["-qec", command, "/dev/null"]
+            var env = cli.env
+            env["SAFEGUARD_PROGRESS_AFTER"] = "0"
+            p.environment = env
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+            return String(decoding: data, as: UTF8.self)
+        }
+        let imported = try onTerminal(["import", "--key", cli.path("police.key"), "--file", cli.path("batch.jsonl")])
+        XCTAssertTrue(imported.contains("imported ") && imported.contains(" of 2,100 ("), imported)
+        XCTAssertTrue(imported.hasSuffix("\r\u{1B}[K"), "the progress line is cleared: \(imported.debugDescription)")
+        let verified = try onTerminal(["verify", "--trust-file", cli.path("root.key.pub")])
+        XCTAssertTrue(verified.contains("verified ") && verified.contains(" of 2,108 ("), verified)
+        let rebuilt = try onTerminal(["project", "rebuild", "--trust-file", cli.path("root.key.pub")])
+        XCTAssertTrue(rebuilt.contains("verified and folded ") && rebuilt.contains(" of 2,108 ("), rebuilt)
+        let report = try onTerminal(["report", "practice"])
+        XCTAssertTrue(report.contains("read ") && report.contains(" of 2,104 ("), report)
+        // On a pipe: no progress at all.
+        let piped = try cli.run(["report", "practice"], env: ["SAFEGUARD_PROGRESS_AFTER": "0"])
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(piped.stderr, "")
+    }
+
     func testAppendLogShowVerify() throws {
         XCTAssertEqual(try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact("C-0007").utf8)).status, 0)
         var r = try cli.run("log", "--case", "C-0007", "--json")
