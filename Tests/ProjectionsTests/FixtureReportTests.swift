@@ -6,7 +6,8 @@ import SafeguardStore
 import GRDB
 import XCTest
 
-/// A small hand-built partnership (twelve children, written out below) whose recording-practice
+/// A small hand-built partnership (twelve children, written out below, and more in the tests
+/// that need them) whose recording-practice
 /// exceptions and MASE figures are counted by hand in the assertions.
 final class FixtureReportTests: XCTestCase {
     var dir: URL!
@@ -333,5 +334,146 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("13.") }!.rows, [["protect", "1", "1", "0"]], "A-1 was never set")
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         XCTAssertFalse(ex.contains { $0.rule == "R14" || $0.rule == "R8" }, "\(ex.filter { $0.rule == "R14" || $0.rule == "R8" })")
+    }
+
+    /// The practitioner's level drives the rules (the policy's `level_for_rules`): a child the
+    /// tool suggests is at significant risk, judged medium, gets medium's deadlines and a Family
+    /// CAF; a child judged low gets no referral deadline, and is reviewed when linked to others.
+    func testThePractitionersLevelDrivesTheRules() throws {
+        // C-21: suggested significant (S1 current), judged medium by CSC on Mon 2 Mar.
+        try open("C-21", "2026-03-02T09:00:00Z", agency: "csc")
+        try rec("csc", "screening.cse_tool", "C-21", "2026-03-02T10:00:00Z", ["policy_version": .integer(ToolkitPolicy.version), "indicators": [["code": "S1", "timing": "current"]],
+                                                                             "age_years": 14, "learning_disability": false, "suggested_level": "significant", "practitioner_level": "medium"],
+                details: ["rationale": "a single incident, now with a safety plan at home"])
+        // C-22: suggested medium (A2), judged low by police; linked to VENUE-1 (shared with C-5 and C-6).
+        try open("C-22", "2026-03-02T09:00:00Z")
+        try rec("police", "screening.cse_tool", "C-22", "2026-03-02T10:00:00Z", ["policy_version": .integer(ToolkitPolicy.version), "indicators": [["code": "A2"]],
+                                                                                "age_years": 14, "learning_disability": false, "suggested_level": "medium", "practitioner_level": "low"],
+                details: ["rationale": "seen once near the venue with a sibling"])
+        try rec("police", "link.recorded", "C-22", "2026-03-02T11:00:00Z", ["link_kind": "location", "target": "VENUE-1"])
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("level.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let day = Day(iso: "2026-03-17")!
+        let ex = try engine.practiceExceptions(on: day)
+        // Medium: referral due Tue 3 Mar (10 working days overdue on 17 Mar), not the same day
+        // as at significant (11); Family CAF due Mon 16 Mar (1).
+        XCTAssertEqual(ex.filter { $0.caseID == "C-21" }.map { "\($0.rule) \($0.overdue.map(String.init) ?? "-")" }, ["R1 10", "R3 1", "R6 -"])
+        XCTAssertEqual(ex.filter { $0.caseID == "C-22" }.map(\.rule), ["R6", "R9"], "low: no referral deadline; linked to other cases, so reviewed")
+        let low = try XCTUnwrap(try engine.practice(of: "C-22", knownOn: day))
+        XCTAssertEqual(low.toolkitActions().map(\.rule), ["toolkit §8 low"])
+        XCTAssertTrue(low.toolkitActions()[0].what.hasPrefix("Keep records and monitor"))
+        // The MASE report counts each child at the practitioner's level.
+        let levels = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!).sections.first { $0.title.hasPrefix("3.") }!.rows
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: levels.map { ($0[0], $0[1]) })["low"], "1")
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: levels.map { ($0[0], $0[1]) })["medium"], "2", "C-1 and C-21")
+    }
+
+    /// The toolkit's actions per level, beside the deadlines: never exceptions.
+    func testTheToolkitsActionsForTheFixtureChildren() throws {
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("actions.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let day = Day(iso: "2026-03-17")!
+        func actions(_ c: String) throws -> [String] { try XCTUnwrap(try engine.practice(of: c, knownOn: day)).toolkitActions().map(\.what) }
+        // C-1, medium: the MASE subgroup and disruption.
+        XCTAssertEqual(try actions("C-1"), ["Refer the child to the MASE operational subgroup (its pre-MASE meeting)",
+                                            "Consider disruption tactics (§7.5) and record what was considered"])
+        // C-2, significant, known to police: an S47 enquiry to consider and disruption to put in place.
+        XCTAssertEqual(try actions("C-2"), ["Consider an S47 enquiry: a strategy discussion decides", "Put disruption tactics (§7.5) in place and record each"])
+        // C-6, significant, with disruption recorded and police involved: the S47 question only.
+        XCTAssertEqual(try actions("C-6"), ["Consider an S47 enquiry: a strategy discussion decides"])
+        // C-4, never screened: the screening tool.
+        XCTAssertEqual(try actions("C-4"), ["Complete the CSE risk screening tool: it suggests the level and what follows"])
+        // Closed cases ask nothing.
+        XCTAssertEqual(try actions("C-8"), [])
+        XCTAssertFalse(try engine.practiceExceptions(on: day).contains { $0.rule.hasPrefix("toolkit") })
+    }
+
+    /// R4 for a MASH decision of NFA with no NFA record (overdue from the day after its
+    /// deadline, never on the decision day), R10's 18th birthday at the end of the birth month
+    /// and never before the case was opened, and R11's four conditions.
+    func testR4R10AndR11() throws {
+        // C-23: MASH decides NFA on Tue 3 Mar; the NFA itself (reason, referrer told) is never recorded.
+        try open("C-23", "2026-03-03T09:00:00Z", agency: "csc")
+        try rec("police", "contact.recorded", "C-23", "2026-03-03T09:30:00Z", ["contact_type": "phone"])
+        try rec("mash", "decision.mash", "C-23", "2026-03-03T15:00:00Z", ["outcome": "nfa"])
+        // C-24: police share health information with CSC, not recorded as necessary and
+        // proportionate, identities not protected, with no Art 9 condition; and one complete record.
+        try open("C-24", "2026-03-03T09:00:00Z", agency: "csc")
+        let shared: [String: JSONValue] = ["to_agency": "csc", "scope": ["health_information"], "purpose": "safeguarding_assessment",
+                                           "lawful_basis": "uk_gdpr_6_1_e_public_task", "consent_sought": false, "consent_not_sought_reason": "risk_of_harm_to_child",
+                                           "subject_informed": false, "subject_not_informed_reason": "would_prejudice_investigation",
+                                           "necessary_and_proportionate": false, "identities_protected": false, "channel": "secure_email"]
+        try rec("police", "sharing.shared", "C-24", "2026-03-04T10:00:00Z", shared)
+        var complete = shared
+        complete["necessary_and_proportionate"] = true
+        complete["identities_protected"] = true
+        complete["special_category_condition"] = "uk_gdpr_9_2_g_dpa_sch1_para18_safeguarding"
+        try rec("police", "sharing.shared", "C-24", "2026-03-05T10:00:00Z", complete)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r4.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let r4 = { (day: String) in try engine.practiceExceptions(on: Day(iso: day)!).filter { $0.caseID == "C-23" && $0.rule == "R4" } }
+        XCTAssertEqual(try r4("2026-03-04").count, 0, "due Wed 4 Mar (one working day): not yet overdue on the day")
+        XCTAssertEqual(try r4("2026-03-05").map(\.overdue), [1])
+        XCTAssertEqual(try r4("2026-03-17").map(\.overdue), [9], "5, 6, 9-13, 16, 17 March")
+        let what = try XCTUnwrap(try r4("2026-03-17").first).what
+        XCTAssertTrue(what.hasPrefix("Record the NFA decision of Tue 3 Mar 2026 (MASH)"), what)
+        let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
+        let r11 = ex.filter { $0.rule == "R11" }
+        XCTAssertEqual(r11.map(\.caseID), ["C-24"], "the complete record is not an exception")
+        XCTAssertEqual(r11.first?.what, "Review the sharing with csc of Wed 4 Mar 2026: not recorded as necessary and proportionate; "
+                       + "identities of others at risk not protected; special-category information without its Art 9 condition")
+        // C-7 turns 18 at the latest on 30 June 2026 (born June 2008); the window opens six months
+        // before, but the case was opened on 2 March, so that is where it runs from.
+        let r10 = try XCTUnwrap(ex.first { $0.rule == "R10" })
+        XCTAssertEqual([r10.caseID, r10.since], ["C-7", "2026-03-02"])
+        XCTAssertNil(r10.overdue)
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-07-01")!).first { $0.rule == "R10" }?.overdue, 1, "due Tue 30 Jun; Wed 1 Jul is one working day over")
+    }
+
+    /// R5 judges a MASE discussion by what was recorded before the meeting: a CRIS number
+    /// recorded later changes neither a past report nor today's.
+    func testR5IsJudgedAsKnownOnTheDay() throws {
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r5.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let before = try engine.practiceExceptions(on: Day(iso: "2026-03-11")!)
+        try rec("police", "case.updated", "C-4", "2026-03-12T09:00:00Z", ["police_cris_recorded": true], details: ["cris_number": "CRIS-TEST-1"])
+        _ = try flushed()
+        try engine.update(trustAnchor: root.publicKey)
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-11")!), before, "the report as on 11 March is unchanged")
+        XCTAssertEqual(try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R5" }.map(\.caseID), ["C-4"],
+                       "MASE-1 discussed C-4 without a CRIS number recorded before it")
+    }
+
+    /// The recording checks, as append applies them (and every verifier with it): one action per
+    /// reference, only actions set progressed or completed, one acknowledgement per agency and
+    /// meeting, nothing before the birth month or over a year before the case opened unless
+    /// historic, and a case with unacknowledged MASE decisions closed only despite them.
+    func testRecordingChecks() throws {
+        _ = try flushed()
+        func refused(_ agency: String, _ type: String, _ caseID: String, _ at: String, _ facts: [String: JSONValue], details: [String: JSONValue] = [:],
+                     _ expected: String, line: UInt = #line) {
+            let draft = EventDraft(type: type, caseID: caseID, occurredAt: Timestamp(rfc3339: at)!, facts: facts, details: details, eventID: id())
+            let recorded = Timestamp(seconds: lastRecorded + 60)
+            XCTAssertThrowsError(try ledger.append([draft], signer: keys[agency]!, clock: { recorded }, newID: { "unused" }), line: line) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)", line: line)
+            }
+        }
+        let size = try ledger.head()?.size
+        refused("partnership", "action.set", "C-6", "2026-03-12T09:00:00Z", ["action_ref": "A-1", "owner_agency": "police", "due_date": "2026-03-20", "strand": "pursue"], "A-1")
+        refused("partnership", "action.completed", "C-6", "2026-03-12T09:00:00Z", ["action_ref": "A-9"], "A-9")
+        refused("partnership", "action.completed", "C-11", "2026-03-12T09:00:00Z", ["action_ref": "A-2"], "A-2")
+        refused("police", "acknowledgement.recorded", "C-4", "2026-03-12T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true], "police")
+        refused("police", "contact.recorded", "C-1", "2011-05-20T09:00:00Z", ["contact_type": "phone"], "birth")
+        refused("police", "contact.recorded", "C-1", "2025-02-27T09:00:00Z", ["contact_type": "phone"], "historic")
+        refused("csc", "case.closed", "C-4", "2026-03-12T09:00:00Z", ["reason": "risk_reduced"], "despite")
+        XCTAssertEqual(try ledger.head()?.size, size, "nothing was written")
+        // With their reasons, the same are recorded.
+        try rec("police", "contact.recorded", "C-1", "2025-02-27T09:00:00Z", ["contact_type": "phone", "historic": true], late: 380 * 86400,
+                details: ["historic_reason": "found in a school's paper file in March 2026"])
+        try rec("csc", "case.closed", "C-4", "2026-03-12T09:00:00Z", ["reason": "risk_reduced", "closed_despite": true],
+                details: ["closed_despite_reason": "health and CSC acknowledged by letter; recorded here later"])
+        _ = try flushed()
+        XCTAssertEqual(try ledger.head()?.size, size.map { $0 + 2 })
+        XCTAssertNoThrow(try ledger.verify(trustAnchor: root.publicKey))
     }
 }
