@@ -7,8 +7,8 @@ import GRDB
 import XCTest
 
 /// A small hand-built partnership (twelve children, written out below, and more in the tests
-/// that need them) whose recording-practice
-/// exceptions and MASE figures are counted by hand in the assertions.
+/// that need them) whose recording-practice exceptions and MASE figures are counted by hand in
+/// the assertions.
 final class FixtureReportTests: XCTestCase {
     var dir: URL!
     var ledger: Ledger!
