@@ -22,7 +22,7 @@ public final class ActivityProjection: Projection {
         case screening, contact, referral, decision, missing, disruption, meeting, acknowledgement, action, escalation
     }
     static let family: [String: Family] = Dictionary(uniqueKeysWithValues: EventType.all.compactMap { type in
-        Family(rawValue: EventType.family(of: type)).map { (type, $0) }
+        Family(rawValue: LogType.family(of: type)).map { (type, $0) }
     })
 
     public func create(_ db: Database) throws {
@@ -52,13 +52,8 @@ public final class ActivityProjection: Projection {
     }
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
-        // An event retracted before it appears (possible only in a crafted log) never counts.
-        if retracted.contains(e.eventID) { return }
+        guard retractions.counts(e) else { return }
         let f = Facts(e.facts)
-        if e.type == "correction.recorded", f.string("kind") == "retraction", let target = f.string("corrects_event") {
-            retractedInPass.append(target)
-            retracted.insert(target)
-        }
         // Most events make no activity row: nothing else is worked out for them.
         guard let id = e.caseID, let family = Self.family[e.type] else { return }
         let day = dayText.of(Day(london: e.occurredAt))
@@ -147,9 +142,7 @@ public final class ActivityProjection: Projection {
 
     private var writer: Writer?
     private var dayText = DayText()
-    /// The event ids retracted in this pass: their cases are folded again without them in `finish`.
-    private var retractedInPass: [String] = []
-    private var retracted: Set<String> = []
+    private var retractions = Retractions()
 
     public let indexes = [
         "CREATE INDEX IF NOT EXISTS referrals_by_case ON referrals (case_id, seq)",
@@ -159,8 +152,7 @@ public final class ActivityProjection: Projection {
 
     public func begin(_ db: Database, fresh: Bool) throws {
         writer = try Writer(db)
-        retractedInPass = []
-        retracted = fresh ? [] : try CaseStateProjection.retractions(db)
+        try retractions.begin(db, fresh: fresh)
     }
 
     /// The prepared statements of the fold.
@@ -195,20 +187,15 @@ public final class ActivityProjection: Projection {
     /// without the retracted ones (so a return, an RHI, an action or a resolution that was
     /// retracted no longer updates anything either).
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
-        defer { writer = nil; retractedInPass = []; retracted = [] }
-        guard !retractedInPass.isEmpty else { return }
-        var replay: Set<String> = []
-        for target in retractedInPass {
-            if let id = try CaseStateProjection.caseOf(target, db) { replay.insert(id) }
-        }
-        for id in replay.sorted() {
+        defer { writer = nil; retractions.end() }
+        for id in try retractions.casesToFoldAgain(db) {
             let own = "SELECT seq FROM audit_events WHERE case_id = ?"
             for table in ["screenings", "marks", "referrals", "decisions", "disruptions", "meetings", "meeting_cases", "acknowledgements", "escalations"] {
                 try execute(db, "DELETE FROM \(table) WHERE seq IN (\(own))", .text(id))
             }
             try execute(db, "DELETE FROM missing_episodes WHERE start_seq IN (\(own))", .text(id))
             try execute(db, "DELETE FROM actions WHERE case_id = ?", .text(id))
-            for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
+            for (row, envelope) in try retractions.liveEntries(of: id, cases) {
                 try apply(envelope, FoldContext(seq: row.seq, entryHash: row.entryHash, occurredAt: row.occurredAt, recordedAt: row.recordedAt,
                                                 policy: policy), db)
             }

@@ -28,10 +28,7 @@ public final class CaseStateProjection: Projection {
 
     private var cache: [String: CaseFold] = [:]
     private var heldEvents = 0
-    /// Event ids retracted so far, and the retractions folded in this pass (their targets' cases
-    /// are folded again without them at the end).
-    private var retracted: Set<String> = []
-    private var retractedInPass: [String] = []
+    private var retractions = Retractions()
     private var writer: Writer?
     /// On a rebuild, the cases written out so far (only these can be read back); nil on an
     /// update, where any case may be in the file already.
@@ -62,33 +59,18 @@ public final class CaseStateProjection: Projection {
     public let indexes = ["CREATE INDEX IF NOT EXISTS case_links_by_target ON case_links (link_kind, target)"]
 
     public func begin(_ db: Database, fresh: Bool) throws {
-        cache = [:]; heldEvents = 0; retractedInPass = []; casesReadBack = 0
+        cache = [:]; heldEvents = 0; casesReadBack = 0
         written = fresh ? [] : nil
-        retracted = fresh ? [] : try Self.retractions(db)
+        try retractions.begin(db, fresh: fresh)
         writer = try Writer(db)
     }
 
-    /// The event ids retracted so far, exactly as stored.
-    static func retractions(_ db: Database) throws -> Set<String> {
-        Set(try query(db, "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'").compactMap { $0[0].string })
-    }
-
-    /// The case of the event `eventID`, from the audit trail folded in the same file.
-    static func caseOf(_ eventID: String, _ db: Database) throws -> String? {
-        try query(db, "SELECT case_id FROM audit_events WHERE event_id = ?", .text(eventID)).first?[0].string
-    }
-
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
-        // An event retracted before it appears (possible only in a crafted log) never counts.
-        if retracted.contains(e.eventID) { return }
+        guard retractions.counts(e) else { return }
         if e.type == "governance.legal_hold", let ref = e.facts["case_ref"]?.stringValue {
             let fold = try self.fold(ref, c, db)
             if fold.opened { fold.legalHold = e.facts["action"]?.stringValue == "placed" }
             return
-        }
-        if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction", let target = e.facts["corrects_event"]?.stringValue {
-            retracted.insert(target)
-            retractedInPass.append(target)
         }
         guard let id = e.caseID else { return }
         let fold = try self.fold(id, c, db)
@@ -139,15 +121,10 @@ public final class CaseStateProjection: Projection {
     }
 
     public func finish(policy: PolicyDocument?, cases: CaseEventSource, _ db: Database) throws {
-        defer { cache = [:]; heldEvents = 0; writer = nil; retractedInPass = []; written = nil }
+        defer { cache = [:]; heldEvents = 0; writer = nil; retractions.end(); written = nil }
         for id in cache.keys.sorted() { try write(cache[id]!) }
         cache = [:]
-        // Cases with a retracted event are folded again from their own events, without it.
-        var replayed: Set<String> = []
-        for target in retractedInPass {
-            if let id = try Self.caseOf(target, db) { replayed.insert(id) }
-        }
-        for id in replayed.sorted() { try replay(id, cases, db) }
+        for id in try retractions.casesToFoldAgain(db) { try replay(id, cases, db) }
     }
 
     /// Folds one case again from its events in the ledger, leaving out the retracted ones (its
@@ -155,7 +132,7 @@ public final class CaseStateProjection: Projection {
     private func replay(_ id: String, _ cases: CaseEventSource, _ db: Database) throws {
         let hold = try query(db, "SELECT legal_hold FROM cases WHERE case_id = ?", .text(id)).first?[0].integer == 1
         let fold = CaseFold(id: id)
-        for (row, envelope) in try cases.entries(id) where !retracted.contains(envelope.eventID) {
+        for (row, envelope) in try retractions.liveEntries(of: id, cases) {
             fold.apply(envelope, seq: row.seq, occurredAt: row.occurredAt)
         }
         if fold.opened { fold.legalHold = hold }

@@ -57,6 +57,52 @@ public struct CaseEventSource {
     let entries: (String) throws -> [(StoredEntry, Envelope)]
 }
 
+/// Retractions, as every projection that folds a case's events handles them (written once,
+/// here): an event retracted before it appears (possible only in a crafted log) never counts,
+/// and each case with a record retracted in a pass is folded again at the end of it, from its
+/// own events without the retracted ones, so that nothing the retracted record changed stays.
+struct Retractions {
+    /// Every event id retracted so far.
+    private var all: Set<String> = []
+    /// The targets of the retractions folded in this pass.
+    private var inPass: [String] = []
+
+    /// Starts a pass: on an update, with the retractions folded before (as the case-state
+    /// projection stored them).
+    mutating func begin(_ db: Database, fresh: Bool) throws {
+        inPass = []
+        all = fresh ? [] : Set(try query(db, "SELECT corrects_event_id FROM corrections WHERE kind = 'retraction'").compactMap { $0[0].string })
+    }
+
+    /// Whether `e` counts (it is not retracted already); notes the retraction `e` makes, if any.
+    mutating func counts(_ e: Envelope) -> Bool {
+        if all.contains(e.eventID) { return false }
+        if e.type == "correction.recorded", e.facts["kind"]?.stringValue == "retraction", let target = e.facts["corrects_event"]?.stringValue {
+            all.insert(target)
+            inPass.append(target)
+        }
+        return true
+    }
+
+    /// The cases with a record retracted in this pass, in order (their case from the audit
+    /// trail folded in the same file).
+    func casesToFoldAgain(_ db: Database) throws -> [String] {
+        var ids: Set<String> = []
+        for target in inPass {
+            if let id = try query(db, "SELECT case_id FROM audit_events WHERE event_id = ?", .text(target)).first?[0].string { ids.insert(id) }
+        }
+        return ids.sorted()
+    }
+
+    /// The case's events to fold again: all but the retracted ones.
+    func liveEntries(of id: String, _ cases: CaseEventSource) throws -> [(StoredEntry, Envelope)] {
+        try cases.entries(id).filter { !all.contains($0.1.eventID) }
+    }
+
+    /// Ends the pass.
+    mutating func end() { all = []; inPass = [] }
+}
+
 /// The projections this version builds, in the order they are folded.
 public func allProjections() -> [any Projection] {
     [CaseStateProjection(), AuditProjection(), ActivityProjection()]

@@ -217,7 +217,7 @@ public final class ProjectionEngine {
         var policy: PolicyDocument?
         for bytes in state.governance {
             let e = try Envelope(json: JSONParser.parse(bytes, mode: .canonical))
-            if e.type == EventType.policySet, let doc = e.facts["policy"] { policy = try? PolicyDocument.catalogue(of: doc) }
+            if e.type == LogType.policySet, let doc = e.facts["policy"] { policy = try? PolicyDocument.catalogue(of: doc) }
         }
         return policy
     }
@@ -287,7 +287,7 @@ public final class ProjectionEngine {
         context.entryHash = row.entryHash
         context.occurredAt = row.occurredAt
         context.recordedAt = row.recordedAt
-        if envelope.type == EventType.policySet, let doc = envelope.facts["policy"], let p = try? PolicyDocument.catalogue(of: doc) { context.policy = p }
+        if envelope.type == LogType.policySet, let doc = envelope.facts["policy"], let p = try? PolicyDocument.catalogue(of: doc) { context.policy = p }
         timings.events += 1
         for p in projections {
             let t = Self.threadCPUTime()

@@ -9,12 +9,16 @@ public enum Catalogue {
 
     /// Every event type's spec, by type name. Key enrolment, revocation, genesis and policy
     /// are checked by the log's own rules (SafeguardCore's `LedgerState`).
-    public static let specs: [String: EventSpec] = {
-        var all: [EventSpec] = []
+    public static let specs: [String: EventSpec] = Dictionary(uniqueKeysWithValues: ordered.map { ($0.type, $0) })
+
+    /// Every spec, in the order `safeguard types` and docs/CATALOGUE.md list them: the one
+    /// place an event type is defined (`EventType` is derived from it).
+    public static let ordered: [EventSpec] = {
+        var all: [EventSpec] = [legalHold, retentionReview]
         all += caseSpecs + [contact] + screeningSpecs + referralSpecs + decisionSpecs + sharingSpecs
         all += meetingSpecs + missingSpecs + [disruption, link] + actionSpecs + [acknowledgement] + escalationSpecs
-        all += [correction, legalHold, retentionReview]
-        return Dictionary(uniqueKeysWithValues: all.map { ($0.type, $0) })
+        all += [correction]
+        return all
     }()
 
     // MARK: Case
@@ -44,7 +48,7 @@ public enum Catalogue {
         EventSpec("case.closed", "the case is closed", [
             FieldSpec("reason", .oneOf(["risk_reduced", "no_cse_concerns", "moved_out_of_area", "transferred_to_adult_services", "other"]), "why the case is closed"),
             FieldSpec("closed_despite", .bool, required: false, "closed although escalations were open or MASE decisions unacknowledged (the reason goes in details)"),
-        ], rules: [Rules.closedDespite]),
+        ], rules: [Rules.closedDespite, Rules.despiteHasReason]),
         EventSpec("case.transition", "transition at 18: plan or referral to adult services (§7 principle 9)", [
             FieldSpec("plan", .oneOf(["adult_social_care_referral", "transition_plan_agreed", "leaving_care_support", "no_further_support"]), "what was put in place"),
         ]),
@@ -237,7 +241,7 @@ public enum Catalogue {
         FieldSpec("decision_event", .eventRef, "the MASE meeting whose decisions are acknowledged"),
         FieldSpec("recorded_on_own_system", .bool, "whether it is recorded on the agency's own system"),
     ], rules: [Rules.refersTo("decision_event", types: ["meeting.mase"], sameCase: false), Rules.notBefore("decision_event", "the acknowledgement"),
-               Rules.oneAcknowledgementPerAgency])
+               Rules.oneAcknowledgementPerAgency, Rules.acknowledgedUnderItsCase])
 
     static let escalationSpecs: [EventSpec] = [
         EventSpec("escalation.raised", "a professional disagreement escalated (§7)", [
@@ -255,7 +259,8 @@ public enum Catalogue {
         FieldSpec("corrects_event", .eventRef, "the event being corrected or retracted"),
         FieldSpec("kind", .oneOf(["correction", "retraction"]), "correct it, or retract it altogether"),
         FieldSpec("reason", .oneOf(["wrong_case", "wrong_details", "duplicate", "recorded_in_error", "other"]), "why"),
-    ], rules: [Rules.refersTo("corrects_event", types: nil, sameCase: false), Rules.correctsOwnAgencysEvent, Rules.notBefore("corrects_event", "the correction")])
+    ], rules: [Rules.refersTo("corrects_event", types: nil, sameCase: false), Rules.correctsOwnAgencysEvent, Rules.notBefore("corrects_event", "the correction"),
+               Rules.correctsItsOwnCase])
 
     static let legalHold = EventSpec("governance.legal_hold", "a hold on destroying records (inquiry, litigation)", [
         FieldSpec("action", .oneOf(["placed", "lifted"]), "placed or lifted"),

@@ -75,5 +75,5 @@ public final class CatalogueRules: EntryRules, @unchecked Sendable {
 extension Catalogue {
     /// Types the catalogue does not check (the log's rules do): what may be recorded even
     /// while the policy in force cannot be read, so that a corrected one can be.
-    static func outsideCatalogue(_ type: String) -> Bool { type == EventType.policySet || checkedByTheLog.contains(type) }
+    static func outsideCatalogue(_ type: String) -> Bool { type == LogType.policySet || checkedByTheLog.contains(type) }
 }

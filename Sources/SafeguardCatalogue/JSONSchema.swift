@@ -29,7 +29,7 @@ public enum JSONSchema {
                 ]),
             ]
             var required: [JSONValue] = ["type", "occurred_at", "facts"]
-            if EventType.requiresCase(type) {
+            if LogType.requiresCase(type) {
                 eventProps["case_id"] = ["type": "string", "pattern": .string(caseIDPattern)]
                 required.append("case_id")
             }

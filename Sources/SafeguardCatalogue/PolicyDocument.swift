@@ -138,6 +138,9 @@ public final class PolicyDocument: Sendable {
     public init(json: JSONValue) throws {
         func fail(_ s: String) -> Invalid { Invalid(description: "policy document: \(s)") }
         permissions = try Policy(json: json)
+        if let (agency, grant) = EventType.unknownGrant(in: permissions) {
+            throw fail("permissions.\(agency): \"\(grant)\" is not a grantable event type or family")
+        }
         if let v = json["catalogue"] {
             guard let n = v.integerValue, Self.catalogueVersions.contains(n) else {
                 throw fail("catalogue \(v.integerValue.map(String.init) ?? "(not a whole number)") is not a catalogue version this safeguard knows (\(Self.catalogueVersions.upperBound)): upgrade safeguard")

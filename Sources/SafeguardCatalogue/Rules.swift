@@ -1,7 +1,7 @@
 import SafeguardCore
 
 /// The checks of the catalogue that span several fields or earlier events.
-enum Rules {
+public enum Rules {
     static let screeningScoredUnderCurrentPolicy = EventSpec.Rule("`policy_version` is the `version` of the policy in force (`invalid_facts`).") { input in
         let v = input.policy.version
         guard input.facts.int("policy_version") == v else {
@@ -94,7 +94,7 @@ enum Rules {
         (`not_own_event`).
         """) { input in
         guard let id = input.facts.string("corrects_event"), let target = input.context.event(id) else { return nil }
-        if EventType.family(of: target.type) == EventType.governanceFamily {
+        if LogType.family(of: target.type) == LogType.governanceFamily {
             return CatalogueError("facts.corrects_event", "governance events are not corrected; the log's own events (keys, policy) change by new governance events", .correction)
         }
         guard sameBytes(target.agency, input.agency) else {
@@ -190,7 +190,7 @@ enum Rules {
             guard input.policy.recordingChecks != nil, let c = input.caseID, let ref = input.facts.string("action_ref"),
                 let r = input.context.caseRecord(c) else { return nil }
             guard r.actionsSet.contains(ref) else {
-                return CatalogueError("facts.action_ref", "no MASE action \(ref) was set for case \(c): check the reference ('safeguard case next --case \(c)' lists the open actions), or record action-set first", .caseState)
+                return CatalogueError("facts.action_ref", "no MASE action \(ref) was set for case \(c): check the reference ('safeguard case next \(c)' lists the open actions), or record action-set first", .caseState)
             }
             if completing, r.actionsCompleted.contains(ref) {
                 return CatalogueError("facts.action_ref", "MASE action \(ref) of case \(c) is already completed", .caseState)
@@ -206,6 +206,46 @@ enum Rules {
         guard input.policy.recordingChecks != nil, let m = input.facts.string("decision_event"), let held = input.context.event(m)?.caseID,
             input.context.caseRecord(held)?.meetings[m]?.acknowledged.contains(input.agency) == true else { return nil }
         return CatalogueError("facts.decision_event", "\(input.agency) has already acknowledged the decisions of this MASE meeting; one acknowledgement per agency is kept", .caseState)
+    }
+
+    /// Whether `text` holds a character a reader can see: not white space, a control or a
+    /// format character (such as a zero-width space).
+    public static func isVisible(_ text: String) -> Bool {
+        text.unicodeScalars.contains { s in
+            switch s.properties.generalCategory {
+            case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator, .unassigned, .surrogate, .privateUse: return false
+            default: return !s.properties.isWhitespace
+            }
+        }
+    }
+
+    static let despiteHasReason = EventSpec.Rule("""
+        When `closed_despite` is `true`, the details hold `closed_despite_reason`, a string with a character a reader can see (checked \
+        when the details are at hand; `invalid_facts`).
+        """) { input in
+        guard input.facts.bool("closed_despite") == true, let details = input.details else { return nil }
+        guard let why = details["closed_despite_reason"]?.stringValue, isVisible(why) else {
+            return CatalogueError("details.closed_despite_reason", "is required when closed_despite is true: say why the case closes with them open (--despite REASON)")
+        }
+        return nil
+    }
+
+    static let acknowledgedUnderItsCase = EventSpec.Rule("""
+        Under a policy with `recording_checks`: the MASE meeting `decision_event` names was recorded under the acknowledgement's \
+        case or discussed it (`bad_reference`).
+        """) { input in
+        guard input.policy.recordingChecks != nil, let m = input.facts.string("decision_event"), let c = input.caseID,
+            let target = input.context.event(m), !sameBytes(target.caseID, c), !input.context.meetingsDiscussing(c).contains(m) else { return nil }
+        return CatalogueError("facts.decision_event", "is a MASE meeting of case \(target.caseID ?? "(none)") that did not discuss \(c): record the acknowledgement under a case it discussed", .reference)
+    }
+
+    static let correctsItsOwnCase = EventSpec.Rule("""
+        Under a policy with `recording_checks`: the event `corrects_event` names is a record of the same case (`bad_reference`), so that \
+        the case's own log shows what corrects it.
+        """) { input in
+        guard input.policy.recordingChecks != nil, let id = input.facts.string("corrects_event"), let target = input.context.event(id),
+            !sameBytes(target.caseID, input.caseID) else { return nil }
+        return CatalogueError("facts.corrects_event", "is a record of case \(target.caseID ?? "(none)"), not \(input.caseID ?? "(none)"): record the correction under that case", .reference)
     }
 
     static let closedDespite = EventSpec.Rule("""

@@ -93,3 +93,12 @@ public struct LevelSuggestion: Equatable, Sendable {
         return LevelSuggestion(level: level, reasons: reasons, urgent: urgent)
     }
 }
+
+extension Screening {
+    /// The indicator marks of a screening's `indicators` fact.
+    public static func marksOf(_ v: JSONValue?) -> [Mark]? {
+        v?.arrayValue?.compactMap { item in
+            item["code"]?.stringValue.map { Mark($0, item["timing"]?.stringValue.flatMap(Timing.init(rawValue:))) }
+        }
+    }
+}

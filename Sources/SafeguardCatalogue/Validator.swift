@@ -2,7 +2,7 @@ import SafeguardCore
 
 extension Catalogue {
     /// Types whose facts the log's own rules check (SafeguardCore's `LedgerState`).
-    static let checkedByTheLog: Set<String> = EventType.logGovernance.subtracting([EventType.policySet])
+    static let checkedByTheLog: Set<String> = LogType.logGovernance.subtracting([LogType.policySet])
 
     /// The case facts the rules read (`RecordingContext.caseFact`): all a verifier keeps of a
     /// case's facts (`CaseBook`).
@@ -39,10 +39,15 @@ extension Catalogue {
     /// Append calls this before signing; verification calls it for every entry, so what one
     /// refuses the other rejects.
     public static func check(_ entry: Entry, policy: PolicyDocument?, context: RecordingContext) throws(CatalogueError) {
-        if entry.type == EventType.policySet {
+        if entry.type == LogType.policySet {
             // A policy every later record will be checked against must itself be readable.
             do { _ = try PolicyDocument.catalogue(of: entry.facts["policy"] ?? .null) } catch {
                 throw CatalogueError("facts.policy", "\(error)", .policy)
+            }
+            // Every grant names a type or family the catalogue defines (the log's rules check
+            // only that it is shaped as one, and is not the log's own).
+            if let permissions = try? Policy(json: entry.facts["policy"] ?? .null), let (agency, grant) = EventType.unknownGrant(in: permissions) {
+                throw CatalogueError("facts.policy.permissions.\(agency)", "\"\(grant)\" is not a grantable event type or family", .policy)
             }
             return
         }
@@ -59,6 +64,10 @@ extension Catalogue {
         if policy.recordingChecks != nil, let h = facts.removeValue(forKey: "historic") {
             guard h.boolValue == true, entry.caseID != nil, entry.type != "case.opened" else {
                 throw CatalogueError("facts.historic", "must be true, and only on an event of an open case other than its opening (--historic REASON)")
+            }
+            // Its reason, when the details are at hand (a copy without them is checked without it).
+            if let details = entry.details, !(details["historic_reason"]?.stringValue.map(Rules.isVisible) ?? false) {
+                throw CatalogueError("details.historic_reason", "is required when historic is true: say why it is recorded now (--historic REASON)")
             }
         }
         // Every fact in one pass over the facts, each field found by name among the type's few

@@ -200,7 +200,7 @@ public final class AuditState {
         /// Adds the next verified entry.
         public func add(_ row: StoredEntry, _ envelope: Envelope) throws {
             if let id = AuditState.binary(envelope.eventID) { ids.append(id) }
-            if EventType.logGovernance.contains(envelope.type) {
+            if LogType.logGovernance.contains(envelope.type) {
                 governance.append((envelope.seq, row.envelope))
             }
             last = (row.entryHash, envelope.format, envelope.recordedAt)

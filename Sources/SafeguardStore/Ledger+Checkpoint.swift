@@ -167,7 +167,7 @@ extension Ledger {
         return try rows.filter { row in
             let seq = try RowReader.integer(row, 0, "seq")
             let type = envelopes[seq]?.type
-            return type == EventType.genesis || type == EventType.policySet || type == EventType.rootRotated || needed.contains(seq)
+            return type == LogType.genesis || type == LogType.policySet || type == LogType.rootRotated || needed.contains(seq)
         }
     }
 }

@@ -32,7 +32,7 @@ struct EntryWriter {
             state = try Ledger.state(db, path: path)
             try Ledger.checkHead(db, path: path, state: state)
         }
-        verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? trustAnchor(state))
+        verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? trustAnchor(state), types: EventType.known)
         // The catalogue's rules, as verification applies them, answered from the file and the batch.
         verifier.rules = rules
         insert = try db.cachedStatement(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")

@@ -200,7 +200,7 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
     /// only by `verify`, which reads every entry.
     static func state(_ db: Database, path: String) throws -> LedgerState {
         var s = LedgerState()
-        let types = EventType.logGovernance.sorted()
+        let types = LogType.logGovernance.sorted()
         let limit = Entry.maxCanonicalBytes
         let rows = try Row.fetchCursor(db, sql: """
             SELECT seq, CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END, CASE WHEN length(signature) > 64 THEN x'' ELSE signature END,

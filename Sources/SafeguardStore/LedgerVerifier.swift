@@ -78,7 +78,7 @@ final class LedgerVerifier {
         switch prefix {
         case .none:
             cases = CaseBook()
-            chain = ChainVerifier(trustAnchor: trustAnchor)
+            chain = ChainVerifier(trustAnchor: trustAnchor, types: EventType.known)
         case .checkpoint(let size, let r):
             let old = try OldEntries.read(db, size: size, root: r, trustAnchor: trustAnchor)
             cases = old.cases
@@ -104,7 +104,7 @@ final class LedgerVerifier {
             cases = CaseBook(load: { try s.caseRecord($0) })
             chain = ChainVerifier(resuming: .resumed(governance: envelopes, head: (s.head.size - 1, s.head.headHash), headFormat: s.head.headFormat,
                                                      headRecordedAt: s.head.headRecordedAt),
-                                  tree: tree, trustAnchor: trustAnchor)
+                                  tree: tree, trustAnchor: trustAnchor, types: EventType.known)
             (from, root, governance, kept) = (s.head.size, s.head.root, s.governance.count, s)
         }
         let v = try LedgerVerifier(db: db, path: path, version: version, chain: chain, cases: cases, from: from, fromRoot: root, state: kept,
@@ -201,7 +201,7 @@ final class LedgerVerifier {
         let source = PreparedRows(rows, threads: threads, probes: !full) { entry in
             var entry = entry
             entry.detailsWithheld = withheld
-            return (ChainVerifier.prepare(entry), shortHash.map { EventIndexes.hashes(entry, indexes, $0) } ?? [])
+            return (ChainVerifier.prepare(entry, types: EventType.known), shortHash.map { EventIndexes.hashes(entry, indexes, $0) } ?? [])
         }
         let batches = threads > 1 ? SignatureBatches<(StoredEntry, Envelope)>(threads: threads, release: release) : nil
         func failing(_ f: VerificationFailure) -> VerificationFailure { batches?.firstBadSignature() ?? f }
@@ -320,7 +320,7 @@ enum OldEntries {
         let governance: Int
     }
 
-    static let governanceTypes = Set(EventType.logGovernance.map { Array($0.utf8) })
+    static let governanceTypes = Set(LogType.logGovernance.map { Array($0.utf8) })
     static let caseTypes = Set(CaseBook.typesRead.map { Array($0.utf8) })
 
     static func read(_ db: Database, size: Int64, root: [UInt8], trustAnchor: PublicKey) throws -> Read {
@@ -421,6 +421,6 @@ enum OldEntries {
             throw VerificationFailure(seq: 0, eventID: nil, reason: .untrustedRoot(named: genesis?.rootPublicKey.keyID ?? "(no genesis)", trusted: trustAnchor.keyID))
         }
         let state = LedgerState.resumed(governance: governance, head: (size - 1, last.hash), headFormat: last.format, headRecordedAt: last.recordedAt)
-        return Read(chain: ChainVerifier(resuming: state, tree: frontier, trustAnchor: trustAnchor), cases: cases, governance: governance.count)
+        return Read(chain: ChainVerifier(resuming: state, tree: frontier, trustAnchor: trustAnchor, types: EventType.known), cases: cases, governance: governance.count)
     }
 }

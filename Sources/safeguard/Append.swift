@@ -1,4 +1,5 @@
 import ArgumentParser
+import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
 
@@ -104,5 +105,5 @@ func parseDraft(_ bytes: [UInt8], trailer: Bool = true) throws -> EventDraft {
     guard !bytes.isEmpty else { throw InputError("no event given: pipe a JSON object to stdin or pass --file PATH") }
     let json: JSONValue
     do { json = try JSONParser.parse(bytes) } catch { throw InputError("the event is not valid JSON: \(error)\(tail)") }
-    do { return try EventDraft(json: json) } catch { throw InputError("event \(error)\(tail)") }
+    do { return try EventDraft(json: json, types: EventType.known) } catch { throw InputError("event \(error)\(tail)") }
 }

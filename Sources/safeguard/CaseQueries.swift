@@ -19,7 +19,9 @@ enum CaseQueries {
         let meetings = Set(partnership.meetings(discussing: caseID).map(\.eventID) + events.filter { $0.type == "meeting.mase" }.map(\.eventID))
         for m in meetings.sorted() { try add("acknowledgement.recorded", m) }
         for target in Set(events.filter { $0.type == "link.recorded" }.compactMap { $0.facts.string("target") }).sorted() { try add("link.recorded", "\"\(target)\"") }
-        for e in events { try add("correction.recorded", e.eventID) }
+        // Retractions of the case's own records, and of the other cases' records read above (a
+        // meeting retracted under the case it was recorded under no longer asks for acknowledgements).
+        for id in Set(events.map(\.eventID)).union(seen).sorted() { try add("correction.recorded", id) }
         return CasePractice(caseID, events: events, partnership: partnership, policy: try l.policyDocument())
     }
 

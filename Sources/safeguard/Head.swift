@@ -1,4 +1,5 @@
 import ArgumentParser
+import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
 
@@ -38,7 +39,7 @@ extension Safeguard {
                 let names = types.map { "\(family).\($0)" }
                 if output.json {
                     printJSON(["family": .string(family), "types": .array(names.map { .string($0) }),
-                               "case_id": .bool(EventType.requiresCase(names[0]))])
+                               "case_id": .bool(LogType.requiresCase(names[0]))])
                 } else {
                     print("\(family): " + names.joined(separator: ", "))
                 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
 

@@ -178,9 +178,11 @@ extension Safeguard.Record {
     struct Ack: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Acknowledge a MASE decision: your agency has recorded it on its own system (§7 principle 7).")
         @OptionGroup var r: RecordOptions
-        @Option(help: ArgumentHelp("The MASE meeting or decision event acknowledged.", valueName: "event")) var decision: String
+        @Option(help: ArgumentHelp("The MASE meeting acknowledged: its event id or first 8 hex digits (default: the only MASE meeting about the case your agency has not acknowledged).", valueName: "event")) var decision: String?
         func run() throws {
-            try r.record(r.draft("acknowledgement.recorded", ["decision_event": .string(decision), "recorded_on_own_system": true]))
+            var facts: [String: JSONValue] = ["recorded_on_own_system": true]
+            if let decision { facts["decision_event"] = .string(decision) }
+            try r.record(r.draft("acknowledgement.recorded", facts))
         }
     }
 

@@ -45,7 +45,7 @@ struct RecordOptions: ParsableArguments {
         if let at, Timestamp(rfc3339: at) == nil {
             throw ValidationError("--at must be an RFC 3339 time such as 2026-11-30T09:15:00Z")
         }
-        if let historic, !historic.contains(where: { !$0.isWhitespace }) {
+        if let historic, !Rules.isVisible(historic) {
             throw ValidationError("--historic needs a reason: say why an event from before the case is recorded now")
         }
     }
@@ -255,7 +255,7 @@ extension Safeguard.Record {
         func run() throws {
             var facts: [String: JSONValue] = ["reason": .string(code(reason))], details: [String: JSONValue] = [:]
             if let despite {
-                guard despite.contains(where: { !$0.isWhitespace }) else { throw ValidationError("--despite needs a reason: say why the case closes with these open") }
+                guard Rules.isVisible(despite) else { throw ValidationError("--despite needs a reason: say why the case closes with these open") }
                 facts["closed_despite"] = .bool(true)
                 details["closed_despite_reason"] = .string(despite)
             }

@@ -20,6 +20,11 @@ enum References {
 
     static func refersTo(_ e: Envelope, _ field: String, _ id: String) -> Bool { e.facts[field]?.stringValue == id }
 
+    /// The record `e` retracts, if it is a retraction.
+    static func retraction(_ e: Envelope) -> String? {
+        e.type == "correction.recorded" && e.facts["kind"]?.stringValue == "retraction" ? e.facts["corrects_event"]?.stringValue : nil
+    }
+
     /// Keyed by the record's type, then the fact.
     static let table: [String: [String: Ref]] = {
         let episode = { @Sendable (next: [String]) -> Ref in
@@ -69,13 +74,23 @@ enum References {
                 mentioning = others
                 pool = (own + others).reduce(into: [Envelope]()) { acc, e in if !acc.contains(where: { $0.eventID == e.eventID }) { acc.append(e) } }
             }
+            // A retracted record is never what a new record means: it is no candidate, and naming it is refused.
+            var retracted = Set(pool.compactMap(retraction))
+            if !ref.sameCase {
+                for e in pool where e.caseID != caseID {
+                    retracted.formUnion(try l.events(ofType: "correction.recorded", mentioning: "\"\(e.eventID)\"").compactMap(retraction))
+                }
+            }
             let typed = pool.filter { ref.types.isEmpty || ref.types.contains($0.type) }
             if let given {
-                let p = given.lowercased()
-                guard p.count >= 8, p.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
+                let p = given.lowercased().filter { $0 != "-" }
+                guard p.count >= 8, given.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
                     throw InputError("\(flag) \(given): give the event id, or at least its first 8 hex digits ('safeguard case show \(caseID)' lists them)")
                 }
-                let matches = typed.filter { $0.eventID.hasPrefix(p) }
+                let matches = typed.filter { $0.eventID.filter { $0 != "-" }.hasPrefix(p) }
+                if matches.count == 1, retracted.contains(matches[0].eventID) {
+                    throw InputError("\(flag) \(given): that record (\(matches[0].type) of \(Day(london: matches[0].occurredAt).spoken)) was retracted; name a record that stands")
+                }
                 guard matches.count == 1 else {
                     throw InputError(matches.isEmpty
                         ? "\(flag) \(given): no \(ref.types.isEmpty ? "record" : ref.types.joined(separator: " or ")) of case \(caseID) has an id starting \(given) ('safeguard case show \(caseID)' lists them)"
@@ -86,7 +101,7 @@ enum References {
             }
             guard let open = ref.open else { continue }
             let who = try agency()
-            let candidates = typed.filter { open($0, pool, who) }
+            let candidates = typed.filter { !retracted.contains($0.eventID) && open($0, pool, who) }
             if candidates.count == 1 {
                 let c = candidates[0]
                 d.facts[field] = .string(c.eventID)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
 

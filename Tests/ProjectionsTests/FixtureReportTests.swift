@@ -307,16 +307,20 @@ final class FixtureReportTests: XCTestCase {
                        "the CAF was not yet late on 6 March")
     }
 
-    /// An acknowledgement recorded under another case still counts for R7; one not yet on the
-    /// agency's own system does not.
+    /// An acknowledgement recorded under another case the meeting discussed still counts for R7,
+    /// for every case it discussed; one not yet on the agency's own system does not.
     func testAcknowledgementsAcrossCases() throws {
-        try rec("csc", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true])
-        try rec("health", "acknowledgement.recorded", "C-6", "2026-03-05T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": false])
+        // MASE-2, recorded under C-5, discusses C-5 and C-6; CSC acknowledges it under C-6, police
+        // (not yet on its own system) under C-5.
+        let second = try rec("partnership", "meeting.mase", "C-5", "2026-03-11T10:00:00Z",
+                             ["meeting_ref": "MASE-2", "attendees": ["police", "csc"], "cases_discussed": ["C-5", "C-6"]])
+        try rec("csc", "acknowledgement.recorded", "C-6", "2026-03-11T15:00:00Z", ["decision_event": .string(second), "recorded_on_own_system": true])
+        try rec("police", "acknowledgement.recorded", "C-5", "2026-03-11T15:00:00Z", ["decision_event": .string(second), "recorded_on_own_system": false])
         let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("ack.sqlite").path)
         try engine.rebuild(trustAnchor: root.publicKey)
-        let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" }
-        XCTAssertEqual(r7.map(\.caseID), ["C-4"])
-        XCTAssertTrue(r7[0].what.hasPrefix("health to acknowledge the MASE decisions of MASE-1"), r7[0].what)
+        let r7 = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!).filter { $0.rule == "R7" && $0.what.contains("MASE-2") }
+        XCTAssertEqual(r7.map(\.caseID), ["C-5", "C-6"])
+        XCTAssertTrue(r7.allSatisfy { $0.what.hasPrefix("police to acknowledge the MASE decisions of MASE-2") }, "\(r7.map(\.what))")
     }
 
     /// Retracting a return or an action undoes what it changed in the figures.
@@ -466,6 +470,14 @@ final class FixtureReportTests: XCTestCase {
         refused("police", "contact.recorded", "C-1", "2011-05-20T09:00:00Z", ["contact_type": "phone"], "birth")
         refused("police", "contact.recorded", "C-1", "2025-02-27T09:00:00Z", ["contact_type": "phone"], "historic")
         refused("csc", "case.closed", "C-4", "2026-03-12T09:00:00Z", ["reason": "risk_reduced"], "despite")
+        refused("csc", "case.closed", "C-4", "2026-03-12T09:00:00Z", ["reason": "risk_reduced", "closed_despite": true], details: ["closed_despite_reason": " \u{200B} "],
+                "closed_despite_reason")
+        refused("police", "contact.recorded", "C-1", "2025-02-27T09:00:00Z", ["contact_type": "phone", "historic": true], details: ["note": "x"], "historic_reason")
+        // Records of another case: an acknowledgement of a meeting that did not discuss the case,
+        // a correction of another case's record.
+        refused("csc", "acknowledgement.recorded", "C-6", "2026-03-12T09:00:00Z", ["decision_event": .string(maseMeeting), "recorded_on_own_system": true], "did not discuss C-6")
+        refused("police", "correction.recorded", "C-5", "2026-03-12T09:00:00Z", ["corrects_event": .string(venueLink), "kind": "retraction", "reason": "wrong_case"],
+                "record the correction under that case")
         XCTAssertEqual(try ledger.head()?.size, size, "nothing was written")
         // With their reasons, the same are recorded.
         try rec("police", "contact.recorded", "C-1", "2025-02-27T09:00:00Z", ["contact_type": "phone", "historic": true], late: 380 * 86400,

@@ -86,6 +86,9 @@ final class InsiderMatrixTests: XCTestCase {
         try add("csc", nil, "acknowledgement.recorded", "C-M-1", "2026-05-05", ["decision_event": .string(ids["MM2"]!), "recorded_on_own_system": true])
         try add("police", "T2", "referral.mash_telephone", "C-M-2", "2026-05-04", ["immediate_risk": true])
         try add("csc", "S2", "decision.strategy", "C-M-2", "2026-05-04", ["format": "meeting", "outcome": "s47", "organised_complex_abuse": false])
+        // Records of another case: a MASE meeting that did not discuss C-M-1, and a contact.
+        try add("csc", "MM3", "meeting.mase", "C-M-2", "2026-05-04", ["meeting_ref": "MASE-3", "attendees": ["csc"], "cases_discussed": ["C-M-2"]])
+        try add("csc", "C2", "contact.recorded", "C-M-2", "2026-05-04", ["contact_type": "phone"])
         ids["G"] = try XCTUnwrap(try ledger.entry(seq: 0)).eventID
         try DatabaseQueue(path: cli.path("p/ledger.sqlite")).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [base]) }
     }
@@ -162,7 +165,9 @@ final class InsiderMatrixTests: XCTestCase {
         default: break
         }
         let caseID: String? = spec.type.hasPrefix("governance.") ? nil : spec.type == "case.opened" ? "C-M-NEW" : "C-M-1"
-        return EventDraft(type: spec.type, caseID: caseID, occurredAt: Self.day, facts: facts, details: ["narrative": "synthetic"])
+        var details: [String: JSONValue] = ["narrative": "synthetic"]
+        if spec.type == "case.closed" { details["closed_despite_reason"] = "synthetic: closed with an escalation open" }
+        return EventDraft(type: spec.type, caseID: caseID, occurredAt: Self.day, facts: facts, details: details)
     }
 
     func with(_ d: EventDraft, caseID: String? = nil, _ change: (inout [String: JSONValue]) -> Void = { _ in }) -> EventDraft {
@@ -210,18 +215,24 @@ final class InsiderMatrixTests: XCTestCase {
                                    ("a reference already set", with(d) { $0["action_ref"] = "REF-1" }, "case_state")]
         case "action.progressed": return [("an action never set", with(d) { $0["action_ref"] = "REF-NEVER" }, "case_state")]
         case "action.completed": return [("an action already completed", with(d) { $0["action_ref"] = "REF-2" }, "case_state")]
-        case "case.closed": return [("an escalation open, without closed_despite", with(d) { $0["closed_despite"] = nil }, "case_state")]
+        case "case.closed":
+            var noReason = d
+            noReason.details = ["narrative": "synthetic"]
+            return [("an escalation open, without closed_despite", with(d) { $0["closed_despite"] = nil }, "case_state"),
+                    ("closed despite, with no reason", noReason, "invalid_facts")]
         case "acknowledgement.recorded":
             return [("not a MASE meeting", with(d) { $0["decision_event"] = id("S") }, "bad_reference"),
                     ("a MASE meeting held later", with(d) { $0["decision_event"] = id("MML") }, "bad_reference"),
-                    ("a second acknowledgement by the same agency", with(d) { $0["decision_event"] = id("MM2") }, "case_state")]
+                    ("a second acknowledgement by the same agency", with(d) { $0["decision_event"] = id("MM2") }, "case_state"),
+                    ("a MASE meeting of a case it did not discuss", with(d) { $0["decision_event"] = id("MM3") }, "bad_reference")]
         case "escalation.resolved":
             return [("not an escalation", with(d) { $0["escalation"] = id("S") }, "bad_reference"),
                     ("an escalation raised later", with(d) { $0["escalation"] = id("EL") }, "bad_reference")]
         case "correction.recorded":
             return [("an event not in the log", with(d) { $0["corrects_event"] = "00000000-0000-4000-8000-0000000000fe" }, "bad_reference"),
                     ("another agency's event", with(d) { $0["corrects_event"] = id("T") }, "not_own_event"),
-                    ("an event that happened later", with(d) { $0["corrects_event"] = id("CL") }, "bad_reference")]
+                    ("an event that happened later", with(d) { $0["corrects_event"] = id("CL") }, "bad_reference"),
+                    ("another case's record", with(d) { $0["corrects_event"] = id("C2") }, "bad_reference")]
         default: return []
         }
     }
@@ -271,6 +282,14 @@ final class InsiderMatrixTests: XCTestCase {
             add("recording check", "contact.recorded \(name)", "csc", d, "invalid_facts")
         }
         add("recording check", "historic on a case's opening", "csc", with(validDraft(Catalogue.specs["case.opened"]!)) { $0["historic"] = true }, "invalid_facts")
+        // Their reasons, when the details are at hand: historic, and closed despite what is open.
+        var noReason = validDraft(Catalogue.specs["contact.recorded"]!)
+        noReason.occurredAt = at("2025-03-27")
+        noReason.facts["historic"] = true
+        add("recording check", "historic with no historic_reason", "csc", noReason, "invalid_facts")
+        var closing = validDraft(Catalogue.specs["case.closed"]!)
+        closing.details["closed_despite_reason"] = "\u{200B} \u{0001}"
+        add("recording check", "closed_despite with an invisible reason", agency("case.closed"), closing, "invalid_facts")
         // The policy's restricted facts, each recorded by an agency it is not for.
         for (t, change) in [("case.updated", { (f: inout [String: JSONValue]) in f["police_cris_recorded"] = true }),
                             ("sharing.shared", { f in f["lawful_basis"] = "dpa_2018_part3_sch8_para4_law_enforcement" }),
@@ -332,6 +351,7 @@ final class InsiderMatrixTests: XCTestCase {
         var historic = validDraft(Catalogue.specs["contact.recorded"]!)
         historic.occurredAt = at("2025-03-27")
         historic.facts["historic"] = true
+        historic.details["historic_reason"] = "synthetic: found in a paper file"
         let c = Case(family: "valid", name: "historic contact", agency: "csc", draft: historic, code: "")
         XCTAssertNil(try appendCode(c), "a historic contact is refused")
         XCTAssertEqual(try verifyForged(c).status, 0, "a historic contact, written straight in, does not verify")

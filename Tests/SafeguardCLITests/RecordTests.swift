@@ -199,6 +199,53 @@ final class RecordTests: XCTestCase {
         XCTAssertEqual(v.status, 0, v.stdout)
     }
 
+    /// Red-team findings F2, F3, F5, F6: a reference never silently means a retracted record or
+    /// another case's record; the acknowledgement defaults to the only meeting not yet
+    /// acknowledged; a meeting retracted under its own case asks nothing of the other cases it
+    /// discussed; a prefix may leave out the dashes.
+    func testReferencesNeverMeanARetractedOrAnotherCasesRecord() throws {
+        let c1 = ["--case", "C-0001"], c7 = ["--case", "C-0007"]
+        func run(_ key: String, _ args: [String], at: String) throws -> CLI.Result {
+            try cli.run(["record"] + args + ["--key", cli.path("\(key).key"), "--at", at])
+        }
+        // F3: a retracted escalation is no default, and naming it is refused.
+        let raised = try record("police", ["escalation"] + c1 + ["--what", "raised", "--with", "csc", "--about", "other"], at: "2026-03-02T09:00:00Z")
+        try record("police", ["correction"] + c1 + ["--event", String(raised.prefix(8)), "--kind", "retraction", "--reason", "recorded-in-error"], at: "2026-03-02T10:00:00Z")
+        let before = try cli.head()
+        var r = try run("police", ["escalation"] + c1 + ["--what", "resolved", "--outcome", "agreed", "--lessons-reported"], at: "2026-03-02T11:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("--escalation is needed"), r.stderr)
+        r = try run("police", ["escalation"] + c1 + ["--what", "resolved", "--outcome", "agreed", "--lessons-reported", "--escalation", String(raised.prefix(8))],
+                    at: "2026-03-02T11:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("was retracted"), r.stderr)
+        XCTAssertEqual(try cli.head(), before)
+        // F6: the acknowledgement defaults to the only MASE meeting csc has not acknowledged.
+        let meeting = try record("police", ["meeting"] + c1 + ["--kind", "mase", "--ref", "MASE-T1", "--attended", "police,csc"], at: "2026-03-03T10:00:00Z")
+        r = try run("csc", ["ack"] + c1, at: "2026-03-03T15:00:00Z")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("--decision not given: the only MASE meeting your agency has not acknowledged of case C-0001"), r.stdout)
+        // F2: another case's meeting or record, even by its full id, is refused.
+        let before2 = try cli.head()
+        r = try run("police", ["ack"] + c7 + ["--decision", meeting], at: "2026-03-03T16:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("did not discuss C-0007"), r.stderr)
+        r = try run("police", ["correction"] + c7 + ["--event", meeting, "--kind", "retraction", "--reason", "wrong-case"], at: "2026-03-03T16:00:00Z")
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("record the correction under that case"), r.stderr)
+        XCTAssertEqual(try cli.head(), before2)
+        // F5: a meeting discussing C-0007, retracted under C-0001 where it was recorded, asks C-0007 for nothing.
+        let other = try record("police", ["meeting"] + c1 + ["--kind", "mase", "--ref", "MASE-T2", "--attended", "police,csc", "--cases", "C-0007"], at: "2026-03-04T10:00:00Z")
+        XCTAssertTrue(try cli.run("case", "next", "C-0007").stdout.contains("MASE-T2"))
+        // Minor: a prefix may leave out the dashes.
+        let dashless = String(other.filter { $0 != "-" }.prefix(12))
+        try record("police", ["correction"] + c1 + ["--event", dashless, "--kind", "retraction", "--reason", "recorded-in-error"], at: "2026-03-04T11:00:00Z")
+        r = try cli.run("case", "next", "C-0007")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.contains("MASE-T2"), r.stdout)
+        XCTAssertEqual(try cli.run("verify", "--trust", try cli.rootPublicKey()).status, 0)
+    }
+
     /// `case show` reads as a chronology: each record's coded facts in words (the level and
     /// why, indicators with their labels, the outcome, who was told), corrections beside, and
     /// the narrative only with --details; next steps include what the toolkit asks at the level.

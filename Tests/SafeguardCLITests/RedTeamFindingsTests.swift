@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SafeguardCatalogue
 import SafeguardCore
 import TestSupport
 import XCTest
@@ -665,5 +666,31 @@ final class RedTeamFindingsTests: XCTestCase {
         XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("is not as safeguard leaves it"), r.stderr)
         XCTAssertEqual(try cli.head(), before)
+    }
+
+    /// Attack: an enrolled practitioner signs an event of a type the catalogue does not define,
+    /// and the root key's holder a policy granting one, each written straight into a copy of the
+    /// file. Must hold: verify rejects each at its seq (the core checks types against the set the
+    /// catalogue gives it; the catalogue checks the grants).
+    func testUnknownTypesAndGrantsFailVerification() throws {
+        let caseID = try DatabaseQueue(path: cli.ledger).read { try openCase($0) }
+        let typed = try copy("unknown-type.sqlite")
+        let written = try insider("police").insert(into: typed, type: "contact.teleported", caseID: caseID, facts: [:])
+        let v = try verify(typed)
+        XCTAssertEqual(v.status, 1, v.out)
+        XCTAssertEqual(v.seq, written.seq, v.out)
+        XCTAssertEqual(v.code, "invalid_envelope", v.out)
+        XCTAssertTrue(v.out.contains("is not a known event type"), v.out)
+
+        let granted = try copy("unknown-grant.sqlite")
+        var document = PolicyDocument.toolkit.permissions.json.objectValue!
+        document["name"] = "sutton-cse-toolkit-2018"
+        document["permissions"] = ["police": ["contact.*", "contact.teleported"]]
+        let policy = try rootInsider().insert(into: granted, type: LogType.policySet, caseID: nil, facts: ["policy": .object(document)])
+        let p = try verify(granted)
+        XCTAssertEqual(p.status, 1, p.out)
+        XCTAssertEqual(p.seq, policy.seq, p.out)
+        XCTAssertEqual(p.code, "invalid_policy", p.out)
+        XCTAssertTrue(p.out.contains("contact.teleported"), p.out)
     }
 }

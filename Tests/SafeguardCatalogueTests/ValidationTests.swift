@@ -41,6 +41,10 @@ final class ValidationTests: XCTestCase {
             phoneID: EventSummary(type: "referral.mash_telephone", caseID: "C-1", occurredAt: Timestamp(rfc3339: "2026-11-30T08:00:00Z")!, agency: "education"),
         ]
         ctx.facts = ["C-1": ["birth_month": "2011-04", "learning_disability": false], "C-2": ["birth_month": "2015-01", "learning_disability": true, "police_cris_recorded": true]]
+        // The MASE meeting, recorded under C-2, discussed C-1 too.
+        var discussed = CaseBook.Record()
+        discussed.discussedIn = [maseID]
+        ctx.records["C-1"] = discussed
     }
 
     func draft(_ type: String, _ facts: [String: JSONValue], caseID: String? = "C-1", at: Timestamp? = nil) -> EventDraft {
@@ -89,6 +93,27 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(Set(Catalogue.specs.keys).union(["governance.genesis", "governance.key_enrolled", "governance.key_revoked", "governance.policy_set",
                                                                 "governance.root_rotated", "governance.log_key_set"]),
                        EventType.all, "every event type has a catalogue entry")
+    }
+
+    /// The catalogue defines the types: `EventType` is derived from its specs, a policy may grant
+    /// only what it defines, and the built-in policy's permissions read back as written.
+    func testTheCatalogueIsTheOneSourceOfTypes() throws {
+        XCTAssertEqual(EventType.families.map(\.family), ["governance", "case", "contact", "screening", "referral", "decision", "sharing", "meeting",
+                                                           "missing", "disruption", "link", "action", "acknowledgement", "escalation", "correction"])
+        XCTAssertEqual(EventType.families.first?.types, ["genesis", "key_enrolled", "key_revoked", "policy_set", "root_rotated", "log_key_set",
+                                                          "legal_hold", "retention_review"])
+        func policy(_ grants: [String]) -> JSONValue {
+            ["name": "p", "version": 1, "permissions": ["police": .array(grants.map { .string($0) })]]
+        }
+        for bad in ["nosuch.*", "contact.teleported"] {
+            let p = try Policy(json: policy([bad]))  // shaped as a grant: the log's rules accept it
+            XCTAssertEqual(EventType.unknownGrant(in: p)?.grant, bad)
+            XCTAssertThrowsError(try PolicyDocument(json: policy([bad])), bad)
+        }
+        XCTAssertNil(EventType.unknownGrant(in: try Policy(json: policy(["contact.*", "referral.mase", "governance.legal_hold"]))))
+        XCTAssertEqual(try Policy(json: Policy.toolkitDefault.json), Policy.toolkitDefault)
+        XCTAssertTrue(Policy.toolkitDefault.allows(agency: "csc", type: "referral.mase"))
+        XCTAssertFalse(Policy.toolkitDefault.allows(agency: "education", type: "referral.mase"))
     }
 
     func testPreciseErrors() {

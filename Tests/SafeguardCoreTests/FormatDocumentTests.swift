@@ -144,21 +144,21 @@ final class FormatDocumentTests: XCTestCase {
 
     func testSequencedWorkedExampleIsAValidLedger() throws {
         let (key, rows) = try WorkedExample.buildSequenced()
-        var verifier = ChainVerifier(trustAnchor: key.publicKey)
+        var verifier = ChainVerifier(trustAnchor: key.publicKey, types: WorkedExample.types)
         for row in rows { try verifier.verify(row) }
         XCTAssertEqual(try verifier.finish().events, 4)
         // The log's signature is checked: the same entry signed by the root key instead fails.
         var forged = rows
         forged[3].signature = key.sign(forged[3].envelope)
         forged[3].entryHash = Entry.entryHash(canonical: forged[3].envelope, signature: forged[3].signature)
-        var again = ChainVerifier(trustAnchor: key.publicKey)
+        var again = ChainVerifier(trustAnchor: key.publicKey, types: WorkedExample.types)
         for row in forged.prefix(3) { try again.verify(row) }
         XCTAssertThrowsError(try again.verify(forged[3])) { XCTAssertEqual(($0 as? VerificationFailure)?.code, "bad_log_signature") }
     }
 
     func testWorkedExampleIsAValidLedger() throws {
         let (key, rows) = try WorkedExample.build()
-        var verifier = ChainVerifier(trustAnchor: key.publicKey)
+        var verifier = ChainVerifier(trustAnchor: key.publicKey, types: WorkedExample.types)
         for row in rows { try verifier.verify(row) }
         let summary = try verifier.finish()
         XCTAssertEqual(summary.events, 2)
@@ -168,6 +168,8 @@ final class FormatDocumentTests: XCTestCase {
 
 /// The two-event ledger of docs/FORMAT.md: fixed seed, ids and times, so every byte is fixed.
 enum WorkedExample {
+    /// The types the example's ledger accepts: the log's own and the one it grants.
+    static let types = KnownTypes(["contact.recorded"])
     static let seed: [UInt8] = Array(0..<32)
     static let checkpointSeed: [UInt8] = Array(32..<64)
     static let witnessSeed: [UInt8] = Array(64..<96)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SafeguardCatalogue
 import SafeguardCore
 import TestSupport
 import XCTest

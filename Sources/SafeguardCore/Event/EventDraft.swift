@@ -18,23 +18,23 @@ public struct EventDraft: Equatable, Sendable {
     static let inputMembers: Set<String> = ["type", "case_id", "occurred_at", "facts", "details", "event_id"]
 
     /// Reads the input form of an event (docs/FORMAT.md, "Input events"), checking every
-    /// member so that the error names the field to fix.
-    public init(json: JSONValue) throws(Envelope.Invalid) {
+    /// member so that the error names the field to fix; the type must be one of `types`.
+    public init(json: JSONValue, types: KnownTypes) throws(Envelope.Invalid) {
         guard let o = json.objectValue else { throw Envelope.Invalid("event", "must be a JSON object") }
         for k in o.keys where !Self.inputMembers.contains(k) {
             throw Envelope.Invalid(k, "is not an input member; allowed: \(Self.inputMembers.sorted().joined(separator: ", "))")
         }
         guard let t = o["type"] else { throw Envelope.Invalid("type", "is missing; e.g. \"contact.recorded\"") }
         guard let type = t.stringValue else { throw Envelope.Invalid("type", "must be a string, found \(t.kindName)") }
-        guard EventType.isKnown(type) else {
+        guard types.isKnown(type) else {
             throw Envelope.Invalid("type", "\"\(type.prefix(60))\" is not a known event type; see 'safeguard types'")
         }
-        guard type != EventType.genesis else {
+        guard type != LogType.genesis else {
             throw Envelope.Invalid("type", "\(type) is written by 'safeguard init' only")
         }
         self.type = type
-        if EventType.requiresCase(type) {
-            guard let c = o["case_id"] else { throw Envelope.Invalid("case_id", "is missing; every \(EventType.family(of: type)) event names its case") }
+        if LogType.requiresCase(type) {
+            guard let c = o["case_id"] else { throw Envelope.Invalid("case_id", "is missing; every \(LogType.family(of: type)) event names its case") }
             guard let cs = c.stringValue else { throw Envelope.Invalid("case_id", "must be a string, found \(c.kindName)") }
             try Validate.caseID(cs, field: "case_id")
             caseID = cs

@@ -1,7 +1,9 @@
-/// The event types the ledger accepts, by family (the toolkit's "what gets recorded";
-/// docs/FORMAT.md §7).
+/// The log's own event types: those that concern the log itself (its root, keys, policy and
+/// checkpoint key), whose rules `LedgerState` applies. Every other type — what agencies record
+/// about a child — belongs to the event catalogue (SafeguardCatalogue's `EventType`), which
+/// the core is told of as a `KnownTypes` value (docs/FORMAT.md §7).
 /// A type name is `family.verb`; governance events concern the log itself and carry no case id.
-public enum EventType {
+public enum LogType {
     public static let governanceFamily = "governance"
 
     public static let genesis = "governance.genesis"
@@ -15,35 +17,9 @@ public enum EventType {
 
     /// The types the log's own rules read (`LedgerState`): who may sign, under which policy,
     /// with which checkpoint key. A verifier that resumes keeps these entries to replay them.
-    public static let logGovernance: Set<String> = [genesis, keyEnrolled, keyRevoked, policySet, rootRotated, logKeySet]
-
-    /// Every known type, grouped by family.
-    public static let families: [(family: String, types: [String])] = [
-        ("governance", ["genesis", "key_enrolled", "key_revoked", "policy_set", "root_rotated", "log_key_set", "legal_hold", "retention_review"]),
-        ("case", ["opened", "updated", "transferred", "closed", "transition"]),
-        ("contact", ["recorded"]),
-        ("screening", ["cse_tool", "csc_mosaic"]),
-        ("referral", ["mash_written", "mash_telephone", "mase", "ewo", "adult_social_care", "rhi_provider"]),
-        ("decision", ["mash", "s17", "strategy", "s47", "cin_plan", "early_help", "nfa"]),
-        ("sharing", ["shared", "partly_shared", "not_shared", "request_received"]),
-        ("meeting", ["strategy", "network", "pre_mase", "mase"]),
-        ("missing", ["started", "returned", "rhi_offered", "rhi_completed"]),
-        ("disruption", ["recorded"]),
-        ("link", ["recorded"]),
-        ("action", ["set", "progressed", "completed"]),
-        ("acknowledgement", ["recorded"]),
-        ("escalation", ["raised", "resolved"]),
-        ("correction", ["recorded"]),
-    ]
-
-    public static let all: Set<String> = Set(families.flatMap { f in f.types.map { "\(f.family).\($0)" } })
-
-    public static func isKnown(_ type: String) -> Bool { all.contains(type) }
-
-    /// `family.*` for a known family.
-    public static func isFamilyPattern(_ s: String) -> Bool {
-        families.contains { $0.family + ".*" == s }
-    }
+    /// In the order docs/FORMAT.md lists them.
+    public static let ordered: [String] = [genesis, keyEnrolled, keyRevoked, policySet, rootRotated, logKeySet]
+    public static let logGovernance: Set<String> = Set(ordered)
 
     public static func family(of type: String) -> String {
         String(type.prefix(while: { $0 != "." }))
@@ -52,4 +28,54 @@ public enum EventType {
     /// Governance events describe the log, not a child: they never carry a case id; every
     /// other event must.
     public static func requiresCase(_ type: String) -> Bool { family(of: type) != governanceFamily }
+
+    /// Whether `name` has the shape of a type name: `family.verb`, each a lowercase letter
+    /// then lowercase letters, digits or underscores.
+    public static func isWellFormed(_ name: String) -> Bool {
+        let parts = name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy(isWord)
+    }
+
+    /// Whether `pattern` has the shape of a whole family, `family.*`.
+    public static func isFamilyPatternShape(_ pattern: String) -> Bool {
+        pattern.hasSuffix(".*") && isWord(Substring(pattern.dropLast(2)).utf8)
+    }
+
+    private static func isWord<S: Collection>(_ s: S) -> Bool where S.Element == UInt8 {
+        guard let first = s.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), s.count <= 64 else { return false }
+        return s.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+}
+
+/// The event types a ledger accepts, by family: the log's own (`LogType`) and those of the
+/// event catalogue, which defines them. The core checks every envelope's type against the
+/// set it is given (`ChainVerifier`, `EventDraft`), and knows nothing of the catalogue itself.
+public struct KnownTypes: Sendable {
+    /// Every known type, grouped by family, in order.
+    public let families: [(family: String, types: [String])]
+    public let all: Set<String>
+    private let familyNames: Set<String>
+
+    /// `types` are full type names (`contact.recorded`); the log's own are always included, first.
+    public init(_ types: [String]) {
+        var order: [String] = [], byFamily: [String: [String]] = [:], seen: Set<String> = []
+        for t in LogType.ordered + types where seen.insert(t).inserted {
+            let family = LogType.family(of: t)
+            if byFamily[family] == nil { order.append(family) }
+            byFamily[family, default: []].append(String(t.dropFirst(family.count + 1)))
+        }
+        families = order.map { ($0, byFamily[$0]!) }
+        all = Set(families.flatMap { f in f.types.map { "\(f.family).\($0)" } })
+        familyNames = Set(order)
+    }
+
+    /// The log's own types alone.
+    public static let logOnly = KnownTypes([])
+
+    public func isKnown(_ type: String) -> Bool { all.contains(type) }
+
+    /// `family.*` for a known family.
+    public func isFamilyPattern(_ s: String) -> Bool {
+        s.hasSuffix(".*") && familyNames.contains(String(s.dropLast(2)))
+    }
 }

@@ -71,7 +71,7 @@ public enum EvidenceBundle {
     }
 
     /// The governance types a bundle holds: what the rules of the log are built from.
-    public static let governance: Set<String> = [EventType.genesis, EventType.keyEnrolled, EventType.keyRevoked, EventType.policySet, EventType.rootRotated]
+    public static let governance: Set<String> = [LogType.genesis, LogType.keyEnrolled, LogType.keyRevoked, LogType.policySet, LogType.rootRotated]
 
     /// Checks every item, in the order given (strictly increasing seq), against `checkpoint` (already opened with the log's key): each is
     /// included at its seq, its envelope is canonical, signed by the key its actor names and
@@ -125,7 +125,7 @@ public enum EvidenceBundle {
             if Self.governance.contains(envelope.type) {
                 governance += 1
             } else {
-                guard EventType.family(of: envelope.type) != EventType.governanceFamily else {
+                guard LogType.family(of: envelope.type) != LogType.governanceFamily else {
                     throw Failure("seq \(item.seq) is \(envelope.type), which a bundle does not hold (only genesis, keys and policies, and the case's events)")
                 }
                 guard caseID == nil || envelope.caseID == caseID else { throw Failure("it mixes cases (\(caseID!), \(envelope.caseID ?? "none"))") }

@@ -17,17 +17,22 @@ public struct ChainVerifier: Sendable {
     /// The rules above the log's own (the event catalogue), checked with them as part of check
     /// 10 and told of every entry accepted; nil checks the log's rules alone.
     public var rules: (any EntryRules)?
+    /// The event types the log accepts (the event catalogue's, and the log's own): an entry of
+    /// any other type fails as an invalid envelope (check 4).
+    public let types: KnownTypes
 
-    public init(trustAnchor: PublicKey) {
+    public init(trustAnchor: PublicKey, types: KnownTypes) {
         self.trustAnchor = trustAnchor
+        self.types = types
         tree = MerkleFrontier()
     }
 
     /// A verifier that continues from `state` (already verified, or trusted as local state by
     /// an appender), so that new entries are checked exactly as a full verification would;
     /// with `tree`, the Merkle tree of the entries before, to go on growing.
-    public init(resuming state: LedgerState, tree: MerkleFrontier? = nil, trustAnchor: PublicKey) {
+    public init(resuming state: LedgerState, tree: MerkleFrontier? = nil, trustAnchor: PublicKey, types: KnownTypes) {
         self.trustAnchor = trustAnchor
+        self.types = types
         self.state = state
         self.tree = tree
     }
@@ -46,7 +51,7 @@ public struct ChainVerifier: Sendable {
     /// (10 on) is reported only after its signature is checked here, so within a row the
     /// order of docs/FORMAT.md §9 holds.
     public mutating func verify(_ row: StoredEntry, deferSignature: Bool) throws(VerificationFailure) -> (envelope: Envelope, signature: PendingSignature?) {
-        try verify(row, prepared: Self.prepare(row), deferSignature: deferSignature)
+        try verify(row, prepared: Self.prepare(row, types: types), deferSignature: deferSignature)
     }
 
     /// What an entry's own bytes say, whatever came before it: its envelope decoded (or why it
@@ -68,8 +73,8 @@ public struct ChainVerifier: Sendable {
         let details: [String: JSONValue]?
     }
 
-    /// Prepares `row` (thread-safe: it reads nothing but `row`).
-    public static func prepare(_ row: StoredEntry) -> Prepared {
+    /// Prepares `row` (thread-safe: it reads nothing but `row` and `types`).
+    public static func prepare(_ row: StoredEntry, types: KnownTypes) -> Prepared {
         // Oversized envelopes are refused before anything reads them.
         guard row.envelopeTooLarge == nil, row.envelope.count <= Entry.maxCanonicalBytes else {
             return Prepared(decoded: .failed(.oversized(bytes: row.envelopeTooLarge ?? row.envelope.count), eventID: nil), entryHash: [],
@@ -80,7 +85,10 @@ public struct ChainVerifier: Sendable {
             return Prepared(decoded: .failed(.notCanonical(error.description), eventID: nil), entryHash: [], detailsProblem: nil, details: nil)
         }
         let envelope: Envelope
-        do { envelope = try Envelope(json: json) } catch {
+        do throws(Envelope.Invalid) {
+            envelope = try Envelope(json: json)
+            guard types.isKnown(envelope.type) else { throw Envelope.Invalid("type", "\"\(envelope.type)\" is not a known event type") }
+        } catch {
             return Prepared(decoded: .failed(.invalidEnvelope(error.description), eventID: json["event_id"]?.stringValue), entryHash: [],
                             detailsProblem: nil, details: nil)
         }
@@ -116,7 +124,7 @@ public struct ChainVerifier: Sendable {
         guard envelope.prevHash == state.headHash else {
             throw fail(.rule(.brokenLink(expected: state.headHash, found: envelope.prevHash)), id)
         }
-        if seq == 0, envelope.type != EventType.genesis { throw fail(.rule(.firstNotGenesis(type: envelope.type)), id) }
+        if seq == 0, envelope.type != LogType.genesis { throw fail(.rule(.firstNotGenesis(type: envelope.type)), id) }
         let key: PublicKey
         do { key = try state.signingKey(for: envelope) } catch { throw fail(.rule(error), id) }
         if seq == 0, key != trustAnchor {

@@ -45,7 +45,7 @@ public struct LedgerState: Equatable, Sendable {
 
     /// The key that must have signed `envelope`: genesis names its own, others come from the registry.
     public func signingKey(for envelope: Envelope) throws(RuleViolation) -> PublicKey {
-        if envelope.type == EventType.genesis && envelope.seq == 0 {
+        if envelope.type == LogType.genesis && envelope.seq == 0 {
             return try Self.genesisInfo(envelope).rootPublicKey
         }
         guard let record = registry[envelope.actor.keyID] else { throw .unknownKey(keyID: envelope.actor.keyID) }
@@ -56,7 +56,7 @@ public struct LedgerState: Equatable, Sendable {
     /// Sequence, links, signatures and hashes are `ChainVerifier`'s part.
     public func check(_ e: Envelope) throws(RuleViolation) {
         if e.seq == 0 {
-            guard e.type == EventType.genesis else { throw .firstNotGenesis(type: e.type) }
+            guard e.type == LogType.genesis else { throw .firstNotGenesis(type: e.type) }
             let g = try Self.genesisInfo(e)
             let expected = Actor(agency: "partnership", role: "root", practitioner: e.actor.practitioner, keyID: g.rootPublicKey.keyID)
             guard e.actor == expected else {
@@ -65,7 +65,7 @@ public struct LedgerState: Equatable, Sendable {
             try checkTimes(e)
             return
         }
-        guard e.type != EventType.genesis else { throw .genesisNotFirst }
+        guard e.type != LogType.genesis else { throw .genesisNotFirst }
         guard e.format >= lastFormat else { throw .formatDowngrade(format: e.format, previous: lastFormat) }
         guard let signer = registry[e.actor.keyID] else { throw .unknownKey(keyID: e.actor.keyID) }
         if let at = signer.revokedAt { throw .revokedKey(keyID: signer.keyID, revokedAt: at) }
@@ -77,7 +77,7 @@ public struct LedgerState: Equatable, Sendable {
         }
         let isRoot = signer.keyID == registry.rootKeyID
         switch e.type {
-        case EventType.keyEnrolled:
+        case LogType.keyEnrolled:
             let new = try enrolment(e)
             guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled (a key is enrolled once)") }
             // One live key per practitioner of an agency, but while one replaces another.
@@ -103,7 +103,7 @@ public struct LedgerState: Equatable, Sendable {
                     throw .governance("only the root key, or a safeguarding lead for a practitioner of the lead's own agency, may enrol a key")
                 }
             }
-        case EventType.keyRevoked:
+        case LogType.keyRevoked:
             let (target, _, since) = try revocation(e)
             guard let record = registry[target] else { throw .governance("key \(target) to revoke is not enrolled") }
             if let since, !(record.enrolledAt < since && since <= e.seq) {
@@ -116,18 +116,18 @@ public struct LedgerState: Equatable, Sendable {
                     throw .governance("only the root key, or a safeguarding lead for a practitioner of the lead's own agency, may revoke a key")
                 }
             }
-        case EventType.policySet:
+        case LogType.policySet:
             guard isRoot else { throw .governance("only the partnership's root key may set the policy") }
             _ = try Self.policy(e)
-        case EventType.rootRotated:
+        case LogType.rootRotated:
             guard isRoot else { throw .governance("only the partnership's root key may hand over to a new root key") }
             let new = try rotation(e)
             guard registry[new.keyID] == nil else { throw .governance("key \(new.keyID) is already enrolled: a new root key is one never used in this ledger") }
-        case EventType.logKeySet:
+        case LogType.logKeySet:
             guard isRoot else { throw .governance("only the partnership's root key may name the log's checkpoint key") }
             _ = try Self.logKey(e)
         default:
-            guard !isRoot || EventType.family(of: e.type) == EventType.governanceFamily else {
+            guard !isRoot || LogType.family(of: e.type) == LogType.governanceFamily else {
                 throw .governance("the root key signs governance events only (keep it offline); record \(e.type) with an enrolled practitioner's key")
             }
             guard let policy else { throw .noPolicy(type: e.type) }
@@ -146,23 +146,23 @@ public struct LedgerState: Equatable, Sendable {
     /// Moves past `e`, which `check` accepted, whose entry hash is `entryHash`.
     public mutating func apply(_ e: Envelope, entryHash: [UInt8]) {
         switch e.type {
-        case EventType.genesis:
+        case LogType.genesis:
             if let g = try? Self.genesisInfo(e) {
                 genesis = g
                 registry.setRoot(KeyRecord(publicKey: g.rootPublicKey, actor: e.actor, enrolledAt: e.seq, enrolledBy: e.actor.keyID))
             }
-        case EventType.keyEnrolled:
+        case LogType.keyEnrolled:
             if let r = try? enrolment(e) { registry.enrol(r) }
-        case EventType.keyRevoked:
+        case LogType.keyRevoked:
             if let (target, reason, since) = try? revocation(e) { registry.revoke(target, at: e.seq, reason: reason, compromisedSince: since) }
-        case EventType.rootRotated:
+        case LogType.rootRotated:
             if let new = try? rotation(e), let old = registry.rootKeyID {
                 registry.revoke(old, at: e.seq, reason: "rotated")
                 registry.setRoot(new)
             }
-        case EventType.logKeySet:
+        case LogType.logKeySet:
             if let key = try? Self.logKey(e) { logKeys.append((e.seq, key)) }
-        case EventType.policySet:
+        case LogType.policySet:
             if let p = try? Self.policy(e) {
                 policy = p
                 policyDocument = e.facts["policy"]

@@ -16,7 +16,7 @@ public struct Policy: Equatable, Sendable {
 
     public func allows(agency: String, type: String) -> Bool {
         guard let granted = permissions[agency] else { return false }
-        return granted.contains(type) || granted.contains(EventType.family(of: type) + ".*")
+        return granted.contains(type) || granted.contains(LogType.family(of: type) + ".*")
     }
 
     /// The policy as it is written in `facts.policy` of a `governance.policy_set` event.
@@ -50,9 +50,11 @@ public struct Policy: Equatable, Sendable {
                 guard let t = item.stringValue else {
                     throw Envelope.Invalid("facts.policy.permissions.\(agency)", "must hold strings only")
                 }
-                let family = EventType.family(of: t)
-                let known = EventType.isKnown(t) || EventType.isFamilyPattern(t)
-                guard known, family != EventType.governanceFamily || t == "governance.legal_hold" || t == "governance.retention_review" else {
+                // The log's own types are never granted (the root and safeguarding-lead rules
+                // decide them), nor the governance family as a whole; whether a grant names a
+                // known type or family is the catalogue's check (it defines them).
+                let shaped = LogType.isWellFormed(t) || LogType.isFamilyPatternShape(t)
+                guard shaped, !LogType.logGovernance.contains(t), t != LogType.governanceFamily + ".*" else {
                     throw Envelope.Invalid("facts.policy.permissions.\(agency)", "\"\(t)\" is not a grantable event type or family")
                 }
                 set.insert(t)
@@ -61,10 +63,4 @@ public struct Policy: Equatable, Sendable {
         }
         self.init(name: name, version: version, permissions: out)
     }
-
-    /// The default scheme: the permissions of `ToolkitPolicy.document`.
-    public static let toolkitDefault: Policy = {
-        guard let p = try? Policy(json: ToolkitPolicy.document) else { fatalError("the built-in policy's permissions are invalid") }
-        return p
-    }()
 }

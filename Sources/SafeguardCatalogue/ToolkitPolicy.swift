@@ -1,3 +1,5 @@
+import SafeguardCore
+
 /// The default policy document: the Sutton LSCB CSE practice toolkit (2018) as data. It is
 /// recorded in the log by `safeguard init` (a `governance.policy_set` event), and a
 /// partnership can record its own with `safeguard policy set`; code reads it only through
