@@ -136,13 +136,18 @@ public struct SyntheticPartnership {
         }
     }
 
+    /// A version 4 UUID that follows from the seed and the event's number, and looks random
+    /// (so that the first 8 hex digits, by which people name events, differ from event to event).
     mutating func newID() -> String {
         idCounter += 1
-        let a = idPrefix, b = idCounter
-        let hex = Hex.encode((0..<8).map { UInt8(truncatingIfNeeded: a >> (56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: b >> (56 - 8 * $0)) })
-        var u = Array(hex)
+        return Self.uuid("synthetic event \(idPrefix) \(idCounter)")
+    }
+
+    /// A version 4 UUID made from `text` (its SHA-256): the same text, the same id.
+    public static func uuid(_ text: String) -> String {
+        var u = Array(Hex.encode(Array(SHA256.hash(Array(text.utf8)).prefix(16))))
         u[12] = "4"
-        u[16] = ["8", "9", "a", "b"][Int(b % 4)]
+        u[16] = ["8", "9", "a", "b"][Int(u[16].hexDigitValue ?? 0) % 4]
         return String(u[0..<8]) + "-" + String(u[8..<12]) + "-" + String(u[12..<16]) + "-" + String(u[16..<20]) + "-" + String(u[20..<32])
     }
 
@@ -399,13 +404,13 @@ public struct SyntheticPartnership {
             awaitingMASE[c.borough, default: []].append(c.caseID)
         case .escalation:
             let e = add(rng.pick(["education", "health", "voluntary"]), "escalation.raised", &c, ["with_agency": "csc", "about": "threshold_decision"], name: "escalation")
-            c.open.insert("escalation \(e.prefix(8))")
+            c.open.insert("escalation \(e)")  // the whole id: two escalations' ids may share a prefix
             if rng.chance(0.75) { later(&c, rng.days(5, 25), .escalationResolved) }
         case .escalationResolved:
             guard let e = c.ids["escalation"] else { return }
             let lessons = rng.chance(0.8)
             add("csc", "escalation.resolved", &c, ["escalation": .string(e), "outcome": .string(rng.pick(["agreed", "agreed", "decision_changed"])), "lessons_reported_to_mase": .bool(lessons)], after: ["escalation"])
-            if lessons { c.open.remove("escalation \(e.prefix(8))") }
+            if lessons { c.open.remove("escalation \(e)") }
         case .transition:
             guard rng.chance(0.8) else { return }  // R10 otherwise
             if rng.chance(0.6) {

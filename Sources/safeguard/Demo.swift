@@ -83,7 +83,7 @@ extension Safeguard.Demo {
             var idNumber = 0
             let demoID = { () -> String in
                 idNumber += 1
-                return "00000000-0000-4000-8000-" + String(repeating: "0", count: 12 - String(idNumber).count) + String(idNumber)
+                return SyntheticPartnership.uuid("synthetic setup \(seed) \(idNumber)")
             }
             let tick = { () -> Timestamp in setupClock += 1; return Timestamp(seconds: setupClock) }
             // Details salts follow from --seed too, so that a seed always gives the same ledger.

@@ -38,6 +38,19 @@ final class DemoSeedTests: XCTestCase {
             XCTAssertTrue(log.stdout.contains(#""type":"\#(t)""#), "no \(t) in the synthetic ledger")
         }
         XCTAssertFalse(log.stdout.contains("@"), "no e-mail-like strings in synthetic data")
+        // Event ids look random: people name events by their first 8 hex digits.
+        let ids = log.stdout.split(separator: "\n").compactMap { $0.firstMatch(of: /"event_id":"([0-9a-f]{8})/).map { String($0.1) } }
+        XCTAssertEqual(Set(ids).count, ids.count, "event ids share their first 8 hex digits")
+    }
+
+    /// Regression: with this --end, a case's two escalations once shared the first 8 hex digits
+    /// of their ids, the generator took the second's resolution for the first's, and the case's
+    /// closing was refused (no --despite with an escalation open), so `demo seed` failed.
+    func testEveryStoryIsRecordable() throws {
+        for end in ["2026-12-06T03:40:00Z", "2026-12-06T02:09:00Z"] {
+            let r = try cli.run("demo", "seed", "--dir", cli.path("end-\(end.prefix(13))"), "--events", "20000", "--seed", "1", "--end", end)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
     }
 
     /// What `tools/demo` shows: on a year of synthetic records, the MASE report for the month
