@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The analyst's report pages (report mase --format html).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // libsodium, the only source of cryptography (Ed25519, SHA-256, Argon2id, XChaCha20-Poly1305).
@@ -41,7 +43,7 @@ let package = Package(
             name: "Projections",
             dependencies: [
                 "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"), .product(name: "Mustache", package: "swift-mustache"),
             ],
             path: "Projections"
         ),

@@ -142,7 +142,31 @@ extension ProjectionEngine {
                 FROM actions GROUP BY strand ORDER BY strand
                 """, [a, b])))
         }
-        return Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
+        var report = Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
+        report.headline = Self.headline(sections, exceptionCases: Set(exceptions.map(\.caseID)).count)
+        return report
+    }
+
+    /// The figures a MASE page shows first, each read from its section.
+    static func headline(_ sections: [Report.Section], exceptionCases: Int) -> [(label: String, value: String)] {
+        func section(_ n: Int) -> Report.Section? { sections.first { $0.title.hasPrefix("\(n).") } }
+        func column(_ s: Report.Section?, _ name: String) -> [String] {
+            guard let s, let i = s.columns.firstIndex(of: name) else { return [] }
+            return s.rows.map { $0[i] }
+        }
+        func total(_ values: [String]) -> String { String(values.compactMap { Int($0) }.reduce(0, +)) }
+        let movement = section(3).map { s in Dictionary(s.rows.map { ($0[0], $0[1]) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
+        let open = movement.filter { !$0.key.hasSuffix(" in period") }.map(\.value)
+        return [
+            ("Referrals received", total(column(section(1), "count"))),
+            ("Cases open at the end", total(open)),
+            ("New in the period", movement["new in period"] ?? "0"),
+            ("Escalated", movement["escalated in period"] ?? "0"),
+            ("De-escalated", movement["de-escalated in period"] ?? "0"),
+            ("Closed", movement["closed in period"] ?? "0"),
+            ("Missing episodes", total(column(section(6), "episodes"))),
+            ("Cases with practice exceptions", String(exceptionCases)),
+        ]
     }
 
     static func levelRank(_ column: String) -> String {

@@ -17,15 +17,19 @@ public struct Report: Sendable {
     /// "log size N, head H, digests …": every figure can be re-derived from that log.
     public let builtFrom: [(String, String)]
     public var sections: [Section]
+    /// The few figures a page shows first (`html`), each also in a section.
+    public var headline: [(label: String, value: String)] = []
 
     public init(title: String, builtFrom: [(String, String)], sections: [Section]) {
         self.title = title; self.builtFrom = builtFrom; self.sections = sections
     }
 
-    public enum Format: String, CaseIterable, Sendable { case text, md, csv, json }
+    public enum Format: String, CaseIterable, Sendable { case text, md, csv, json, html }
 
     public func render(_ format: Format) -> String {
         switch format {
+        case .html:
+            return ReportPage.render(self, headline: headline)
         case .text:
             var out = title + "\n" + builtFrom.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
             for s in sections {

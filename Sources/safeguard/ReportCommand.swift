@@ -15,7 +15,7 @@ extension Safeguard {
             discussion: """
                 Every report starts with the log size, head hash and read-model digests it was built from, \
                 so anyone can re-derive its figures from the same log. Formats: text, md, csv (long \
-                format: section,row,column,value, one sheet for every section), json. Days are inclusive; \
+                format: section,row,column,value, one sheet for every section), json, html (one page with charts and tables, for --out FILE). Days are inclusive; \
                 by default a report is as of today (in England), whatever dates the log holds.
                 """,
             subcommands: [MASE.self, Practice.self])
@@ -31,7 +31,8 @@ extension Safeguard.ReportCommand {
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("First day of the period.", valueName: "YYYY-MM-DD")) var from: String?
         @Option(help: ArgumentHelp("Last day of the period.", valueName: "YYYY-MM-DD")) var to: String?
-        @Option(help: "text, md, csv or json.") var format: Report.Format = .text
+        @Option(help: "text, md, csv, json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
+        @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
 
         func run() throws {
             let engine = try openProjections(ledger)
@@ -43,7 +44,7 @@ extension Safeguard.ReportCommand {
             let (start, end) = (try day(from, "--from"), try day(to, "--to"))
             if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
             let report = try withReadProgress(engine) { try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())) }
-            print(report.render(format), terminator: "")
+            try emit(report, format, to: out)
         }
     }
 
@@ -52,7 +53,8 @@ extension Safeguard.ReportCommand {
             abstract: "Recording-practice exceptions (R1–R15): for every case, what is missing, since when, and how overdue in working days.")
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
-        @Option(help: "text, md, csv or json.") var format: Report.Format = .text
+        @Option(help: "text, md, csv, json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
+        @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
         @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"), completion: .file())
         var witnessed: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("With --witnessed: the log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
@@ -85,7 +87,7 @@ extension Safeguard.ReportCommand {
                 }
             }
             let report = try withReadProgress(engine) { try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds) }
-            print(report.render(format), terminator: "")
+            try emit(report, format, to: out)
         }
     }
 }
@@ -100,4 +102,16 @@ func withReadProgress<T>(_ engine: ProjectionEngine, _ body: () throws -> T) ret
     }
     defer { progress.finish(); engine.readProgress = nil }
     return try body()
+}
+
+/// Prints the report, or writes it to `path` (whole, or not at all) and says where.
+func emit(_ report: Report, _ format: Report.Format, to path: String?) throws {
+    let text = report.render(format)
+    guard let path else { return print(text, terminator: "") }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw InputError("cannot write \(path): \((error as NSError).localizedDescription); choose a folder you can write to")
+    }
+    print("Wrote \(path) (\(text.utf8.count / 1024 + 1) KB, \(format.rawValue)).")
 }

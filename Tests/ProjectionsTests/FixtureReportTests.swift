@@ -488,4 +488,83 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(try ledger.head()?.size, size.map { $0 + 2 })
         XCTAssertNoThrow(try ledger.verify(trustAnchor: root.publicKey))
     }
+
+    /// The MASE page: one self-contained file whose tables hold exactly the report's figures,
+    /// each chart with a title, headings in order, and the headline counted by hand.
+    func testTheMASEPageHoldsTheFigures() throws {
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("page.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
+        let html = report.render(.html)
+        for outside in ["<script", "<link", "src=", "http://", "https://", "@import", "url("] {
+            XCTAssertFalse(html.contains(outside), "the page fetches or runs nothing: \(outside)")
+        }
+        func unescape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+        }
+        let parts = html.components(separatedBy: "<section id=").dropFirst()
+        XCTAssertEqual(parts.count, report.sections.count)
+        for (section, part) in zip(report.sections, parts) {
+            let body = try XCTUnwrap(part.components(separatedBy: "<tbody>").last?.components(separatedBy: "</tbody>").first)
+            let rows = body.matches(of: /<tr>(.*?)<\/tr>/).map { row in
+                String(row.1).matches(of: /<td[^>]*>(.*?)<\/td>/).map { unescape(String($0.1)) }
+            }
+            XCTAssertEqual(rows, section.rows.isEmpty ? [["none"]] : section.rows, section.title)
+            XCTAssertTrue(part.contains("<h2>\(section.title.replacingOccurrences(of: "&", with: "&amp;"))</h2>"), section.title)
+        }
+        // Every chart is an image with a title; headings: one h1, then an h2 per section and the footer's.
+        let charts = html.components(separatedBy: "<svg role=\"img\"").count - 1
+        XCTAssertGreaterThanOrEqual(charts, 8)
+        XCTAssertEqual(html.matches(of: /<svg role="img" aria-labelledby="(c\d+)"[^>]*>\s*<title id="(c\d+)">/).filter { $0.1 == $0.2 }.count, charts)
+        XCTAssertEqual(html.components(separatedBy: "<h1>").count - 1, 1)
+        XCTAssertEqual(html.components(separatedBy: "<h2>").count - 1, report.sections.count + 1)
+        XCTAssertFalse(html.contains("<h3>") || html.contains("<h4>"))
+        // The headline, by hand: 9 referrals (4 by telephone, 5 written); 9 open at the end
+        // (C-1..C-7, C-10, C-11); 12 new, 1 escalated (C-10), 1 de-escalated (C-12), 3 closed;
+        // 2 missing episodes; 10 cases with exceptions on 16 March.
+        for (label, value) in [("Referrals received", "9"), ("Cases open at the end", "9"), ("New in the period", "12"), ("Escalated", "1"),
+                               ("De-escalated", "1"), ("Closed", "3"), ("Missing episodes", "2")] {
+            XCTAssertTrue(html.contains("<div><dt>\(label)</dt><dd>\(value)</dd></div>"), "\(label) \(value)")
+        }
+        XCTAssertTrue(html.contains("<dd><code>\(report.builtFrom.first { $0.0 == "head hash" }?.1 ?? "?")</code></dd>"), "the footer names the head")
+    }
+
+    /// The page in a real browser (tools/check-page: headless Chromium, when it is installed, as
+    /// tools/setup does): it renders to a screenshot and an A4 PDF with nothing in the console;
+    /// a page that logs an error is caught by the same check.
+    func testThePageInARealBrowser() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let check = root.appendingPathComponent("tools/check-page").path
+        guard ["/usr/bin/chromium", "/usr/bin/chromium-browser"].contains(where: FileManager.default.isExecutableFile(atPath:)) else {
+            throw XCTSkip("no chromium: tools/setup installs it")
+        }
+        func run(_ page: String) throws -> (status: Int32, err: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: check)
+            p.arguments = [page]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("browser.sqlite").path)
+        try engine.rebuild(trustAnchor: self.root.publicKey)
+        let page = dir.appendingPathComponent("mase.html").path
+        try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!).render(.html).write(toFile: page, atomically: true, encoding: .utf8)
+        let r = try run(page)
+        XCTAssertEqual(r.status, 0, r.err)
+        let pdf = try Data(contentsOf: dir.appendingPathComponent("mase.pdf"))
+        XCTAssertEqual(pdf.prefix(5), Data("%PDF-".utf8))
+        let png = try Data(contentsOf: dir.appendingPathComponent("mase.png"))
+        XCTAssertEqual(png.prefix(8), Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+        let broken = dir.appendingPathComponent("broken.html").path
+        try #"<!DOCTYPE html><html lang="en"><title>t</title><p>x</p><script>console.error("broken")</script></html>"#.write(toFile: broken, atomically: true, encoding: .utf8)
+        let b = try run(broken)
+        XCTAssertEqual(b.status, 1, b.err)
+        XCTAssertTrue(b.err.contains("broken"), b.err)
+    }
 }

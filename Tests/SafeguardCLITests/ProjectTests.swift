@@ -11,6 +11,24 @@ final class ProjectTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
 
+    /// `report mase --format html --out FILE`: the page is written whole, and says where; a
+    /// folder that cannot be written to is one line and exit 3, with nothing left behind.
+    func testTheMASEPageIsWrittenToAFile() throws {
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
+        let page = cli.path("mase.html")
+        var r = try cli.run("report", "mase", "--format", "html", "--out", page)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("Wrote \(page) ("), r.stdout)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"), String(html.suffix(40)))
+        XCTAssertTrue(html.contains("<svg role=\"img\""), "charts")
+        r = try cli.run("report", "mase", "--format", "html", "--out", cli.path("no/such/folder/mase.html"))
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("cannot write") && r.stderr.contains("choose a folder"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("no")))
+    }
+
     func testRebuildUpdateStatusAndReports() throws {
         var r = try cli.run("case", "list")
         XCTAssertEqual(r.status, 3)
