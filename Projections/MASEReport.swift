@@ -75,8 +75,10 @@ extension ProjectionEngine {
             levels.append(["closed in period", String(closed)])
             sections.append(.init("3. Cases open at the end of the period by risk level, and movement in the period", ["level or movement", "cases"], levels))
             // 4
-            sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "children"],
-                                  try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b])))
+            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b])
+            sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "label", "children"], marks.map { r in
+                [r[0], r[1], (r[0] == "vulnerability" ? policy.vulnerabilities[r[1]] : policy.indicators[r[1]]?.label) ?? "", r[2]]
+            }))
             // 5
             var demo: [String: Int] = [:]
             let active = try Row.fetchAll(db, sql: """
@@ -84,7 +86,7 @@ extension ProjectionEngine {
                 WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ?)
                 """, arguments: [a, b])
             for r in active {
-                demo["gender: " + ((r["gender"] as String?) ?? "not known"), default: 0] += 1
+                demo["gender: " + ((r["gender"] as String?) ?? "not known").replacingOccurrences(of: "_", with: " "), default: 0] += 1
                 let age = (r["birth_month"] as String?).flatMap { Age.youngest(birthMonth: $0, on: end) } ?? -1
                 let band = age < 0 ? "unknown" : age < 13 ? "under 13" : age < 16 ? "13-15" : age < 18 ? "16-17" : "18+"
                 demo["age band: " + band, default: 0] += 1
@@ -109,14 +111,19 @@ extension ProjectionEngine {
                 String(episodes.filter { $0["rhi_completed_at"] != nil }.count), String(offeredInTime),
             ]]))
             // 7
-            sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)", ["kind", "reference", "children"],
-                                  try rows(Self.asOf + "SELECT link_kind, target, COUNT(DISTINCT case_id) FROM links_at WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])))
-            sections.append(.init("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"], try Self.clusters(db, upTo: b)))
+            let linked = try rows(Self.asOf + "SELECT link_kind, target, COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM links_at "
+                                  + "WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])
+            sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)",
+                                  ["kind", "reference", "children", "cases"],
+                                  linked.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted())] }))
+            sections.append(.init("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"],
+                                  try Self.clusters(db, upTo: b).map { [$0[0], $0[1], Report.capped($0[2].split(separator: " ").map(String.init))] }))
             // 8
             var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b])
             let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1", arguments: [a, b]) ?? 0
-            tactics.append(["positive interventions", "", String(positive)])
-            sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "status", "count"], tactics))
+            tactics = tactics.map { [$0[0], policy.disruptions[$0[0]] ?? "", $0[1].replacingOccurrences(of: "_", with: " "), $0[2]] }
+            tactics.append(["positive interventions", "", "", String(positive)])
+            sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "label", "status", "count"], tactics))
             // 9
             sections.append(.init("10. Outcomes in the period", ["decision", "outcome", "count"],
                                   try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? GROUP BY type, outcome ORDER BY type, outcome", [a, b])))
@@ -124,7 +131,7 @@ extension ProjectionEngine {
             var byRule: [[String]] = []
             for rule in (1...15).map({ "R\($0)" }) {
                 let cases = Array(Set(exceptions.filter { $0.rule == rule }.map(\.caseID))).sorted()
-                byRule.append([rule, String(cases.count), cases.joined(separator: " ")])
+                byRule.append([rule, String(cases.count), Report.capped(cases, 10)])
             }
             sections.append(.init("11. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
             // 11
@@ -141,6 +148,24 @@ extension ProjectionEngine {
                 SELECT strand, IFNULL(SUM(set_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(done_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2)), 0)
                 FROM actions GROUP BY strand ORDER BY strand
                 """, [a, b])))
+            // 14: where the practitioner's judgement differs from the tool's suggestion (DOMAIN.md: the ledger reports it).
+            let divergent = try rows("""
+                SELECT suggested_level, practitioner_level, COUNT(*), COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM screenings
+                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+                """, [a, b])
+            sections.append(.init("14. Screenings in the period where the practitioner's level differs from the suggested one",
+                                  ["suggested", "practitioner's", "screenings", "children", "cases"],
+                                  divergent.map { [$0[0], $0[1], $0[2], $0[3], Report.capped($0[4].split(separator: ",").map(String.init).sorted())] }))
+            // 15: which cases MASE discussed: at its meetings in the period, or (when none was) at the last before it.
+            let meetings = try rows("""
+                SELECT m.ref, m.day, COUNT(c.case_id), GROUP_CONCAT(c.case_id) FROM meetings m JOIN meeting_cases c ON c.seq = m.seq
+                WHERE m.type = 'meeting.mase' AND (m.day BETWEEN ?1 AND ?2
+                  OR m.day = (SELECT MAX(day) FROM meetings WHERE type = 'meeting.mase' AND day < ?1 AND NOT EXISTS (
+                    SELECT 1 FROM meetings WHERE type = 'meeting.mase' AND day BETWEEN ?1 AND ?2)))
+                GROUP BY m.seq ORDER BY m.day, m.ref
+                """, [a, b])
+            sections.append(.init("15. Cases discussed at MASE (meetings in the period, or the last before it)", ["meeting", "day", "cases", "case list"],
+                                  meetings.map { [$0[0], $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted(), 12)] }))
         }
         var report = Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
         report.headline = Self.headline(sections, exceptionCases: Set(exceptions.map(\.caseID)).count)

@@ -26,6 +26,22 @@ public struct Report: Sendable {
 
     public enum Format: String, CaseIterable, Sendable { case text, md, csv, json, html }
 
+    /// The first `n` of `ids`, then how many more there are: a list that always fits a line.
+    public static func capped(_ ids: [String], _ n: Int = 5) -> String {
+        ids.prefix(n).joined(separator: " ") + (ids.count > n ? " and \(ids.count - n) more" : "")
+    }
+
+    /// Whether every non-empty cell of column `i` is a whole number written plainly (JSON gives
+    /// those as numbers, and an empty cell as null).
+    static func isNumeric(_ rows: [[String]], _ i: Int) -> Bool {
+        var any = false
+        for r in rows where !r[i].isEmpty {
+            guard let n = Int64(r[i]), String(n) == r[i] else { return false }
+            any = true
+        }
+        return any
+    }
+
     public func render(_ format: Format) -> String {
         switch format {
         case .html:
@@ -70,8 +86,11 @@ public struct Report: Sendable {
                 "title": .string(title),
                 "built_from": .object(Dictionary(uniqueKeysWithValues: builtFrom.map { ($0.0, JSONValue.string($0.1)) })),
                 "sections": .array(sections.map { s in
-                    .object(["title": .string(s.title), "rows": .array(s.rows.map { r in
-                        .object(Dictionary(uniqueKeysWithValues: zip(s.columns, r).map { ($0, JSONValue.string($1)) }))
+                    let numeric = s.columns.indices.map { Self.isNumeric(s.rows, $0) }
+                    return .object(["title": .string(s.title), "rows": .array(s.rows.map { r in
+                        .object(Dictionary(uniqueKeysWithValues: s.columns.indices.map { i in
+                            (s.columns[i], numeric[i] ? (Int64(r[i]).map(JSONValue.integer) ?? .null) : JSONValue.string(r[i]))
+                        }))
                     })])
                 }),
             ])

@@ -244,7 +244,8 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("3.").rows.map { ($0[0], $0[1]) }),
                        ["medium": "1", "significant": "4", "not screened": "4", "new in period": "12", "escalated in period": "1",
                         "de-escalated in period": "1", "closed in period": "3"])
-        let marks = Set(section("4.").rows.map { $0.joined(separator: " ") })
+        let marks = Set(section("4.").rows.map { [$0[0], $0[1], $0[3]].joined(separator: " ") })
+        XCTAssertEqual(section("4.").rows.first { $0[1] == "A19" }?[2], "association with gang members suggesting sexual exploitation", "the label beside the code")
         XCTAssertEqual(marks, ["indicator A2 3", "indicator A9 1", "indicator S1 4", "indicator S3 1", "indicator A19 1", "indicator A6 2", "vulnerability V2 1"],
                        "A2: C-1, C-4, C-12; S1: C-2, C-10, C-11, C-12; A6: C-8, C-10")
         // Children with activity in the period: all twelve, every one female but C-10; ages on 16 Mar 2026 from birth
@@ -253,13 +254,15 @@ final class FixtureReportTests: XCTestCase {
                        ["gender: female": "11", "gender: male": "1", "age band: 13-15": "11", "age band: 16-17": "1", "looked after": "1"])
         // C-4 (returned, no RHI) and C-11 (returned, RHI offered after 26 hours and completed).
         XCTAssertEqual(section("6.").rows, [["2", "2", "2", "1", "1", "1"]])
-        XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2", "vehicle VEH-1 2"])
+        XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2 C-5 C-6", "vehicle VEH-1 2 C-6 C-7"])
         XCTAssertEqual(section("8. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
-        XCTAssertEqual(section("9.").rows, [["D11", "done", "1"], ["positive interventions", "", "1"]])
+        XCTAssertEqual(section("9.").rows, [["D11", "ANPR on vehicles", "done", "1"], ["positive interventions", "", "", "1"]])
         XCTAssertEqual(section("10.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
                                             ["decision.s47", "cin_plan", "1"]])
         XCTAssertEqual(section("11.").rows.first { $0[0] == "R7" }, ["R7", "1", "C-4"])
         XCTAssertEqual(section("12.").rows, [["C-7", "2026-06-30"]], "18 on the last day of the birth month at the latest")
+        XCTAssertEqual(section("14.").rows, [], "every fixture screening takes the suggested level")
+        XCTAssertEqual(section("15.").rows, [["MASE-1", "2026-03-04", "1", "C-4"]])
         XCTAssertEqual(section("13.").rows, [["protect", "1", "1", "0"], ["pursue", "1", "0", "1"]], "A-2 done on 9 March; A-1 due 6 March, not done")
         for format in Report.Format.allCases { XCTAssertFalse(report.render(format).isEmpty) }
         // A past period counts the cases open at its own end: on 9 March C-8 (closed 10 March),
@@ -280,7 +283,7 @@ final class FixtureReportTests: XCTestCase {
         let fresh = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("r2.sqlite").path)
         XCTAssertEqual(try fresh.rebuild(trustAnchor: root.publicKey).map(\.digest), updated.map(\.digest))
         let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
-        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2"]])
+        XCTAssertEqual(report.sections.first { $0.title.hasPrefix("7. Locations") }!.rows, [["vehicle", "VEH-1", "2", "C-6 C-7"]])
         XCTAssertEqual(report.sections.first { $0.title.hasPrefix("8. Clusters") }!.rows, [["1", "2", "C-6 C-7"]])
         let ex = try engine.practiceExceptions(on: Day(iso: "2026-03-17")!)
         XCTAssertEqual(ex.filter { $0.rule == "R9" }.map(\.caseID), ["C-7"], "C-5's venue is no longer shared")
@@ -370,6 +373,8 @@ final class FixtureReportTests: XCTestCase {
         let levels = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!).sections.first { $0.title.hasPrefix("3.") }!.rows
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: levels.map { ($0[0], $0[1]) })["low"], "1")
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: levels.map { ($0[0], $0[1]) })["medium"], "2", "C-1 and C-21")
+        let divergent = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!).sections.first { $0.title.hasPrefix("14.") }!.rows
+        XCTAssertEqual(divergent, [["medium", "low", "1", "1", "C-22"], ["significant", "medium", "1", "1", "C-21"]])
     }
 
     /// The toolkit's actions per level, beside the deadlines: never exceptions.
@@ -511,7 +516,7 @@ final class FixtureReportTests: XCTestCase {
                 String(row.1).matches(of: /<td[^>]*>(.*?)<\/td>/).map { unescape(String($0.1)) }
             }
             XCTAssertEqual(rows, section.rows.isEmpty ? [["none"]] : section.rows, section.title)
-            XCTAssertTrue(part.contains("<h2>\(section.title.replacingOccurrences(of: "&", with: "&amp;"))</h2>"), section.title)
+            XCTAssertTrue(part.contains("<h2>\(section.title.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "'", with: "&#39;"))</h2>"), section.title)
         }
         // Every chart is an image with a title; headings: one h1, then an h2 per section and the footer's.
         let charts = html.components(separatedBy: "<svg role=\"img\"").count - 1

@@ -69,13 +69,14 @@ final class DemoSeedTests: XCTestCase {
         let title = try XCTUnwrap(report["title"] as? String)
         XCTAssertTrue(title.contains("Wed 11 Nov 2026") || title.contains("Thu 12 Nov 2026"), "the month since the November panel: \(title)")
         let sections = try XCTUnwrap(report["sections"] as? [[String: Any]])
-        XCTAssertEqual(sections.count, 13)
+        XCTAssertEqual(sections.count, 15)
         for section in sections {
             let name = section["title"] as? String ?? "?"
-            let rows = section["rows"] as? [[String: String]] ?? []
+            // Counts are JSON numbers; text is a string.
+            let rows = (section["rows"] as? [[String: Any]] ?? []).map { $0.mapValues { ($0 as? Int).map(String.init) ?? ($0 as? String) ?? "" } }
             XCTAssertFalse(rows.isEmpty, "\(name): no rows")
             // Every figure of the fixed tables is non-zero; every numeric column of the others adds up to more than 0.
-            let fixed = ["2.", "3.", "6.", "11."].contains { name.hasPrefix($0) }
+            let fixed = ["2.", "3.", "6.", "11.", "14.", "15."].contains { name.hasPrefix($0) }
             for column in Set(rows.flatMap(\.keys)) {
                 let values = rows.compactMap { $0[column] }.filter { !$0.isEmpty }
                 guard !values.isEmpty, values.allSatisfy({ Int($0) != nil }) else { continue }
@@ -86,11 +87,11 @@ final class DemoSeedTests: XCTestCase {
                 }
             }
         }
-        let rules = sections.first { ($0["title"] as? String ?? "").hasPrefix("11.") }?["rows"] as? [[String: String]] ?? []
-        XCTAssertEqual(rules.compactMap { $0["rule"] }, (1...15).map { "R\($0)" })
-        let referrals = Set((sections[0]["rows"] as? [[String: String]] ?? []).compactMap { $0["referral"] })
+        let rules = sections.first { ($0["title"] as? String ?? "").hasPrefix("11.") }?["rows"] as? [[String: Any]] ?? []
+        XCTAssertEqual(rules.compactMap { $0["rule"] as? String }, (1...15).map { "R\($0)" })
+        let referrals = Set((sections[0]["rows"] as? [[String: Any]] ?? []).compactMap { $0["referral"] as? String })
         XCTAssertEqual(referrals, ["referral.mash_written", "referral.mash_telephone", "referral.mase", "referral.ewo", "referral.rhi_provider", "referral.adult_social_care"])
-        let outcomes = Set((sections[9]["rows"] as? [[String: String]] ?? []).compactMap { $0["decision"] })
+        let outcomes = Set((sections[9]["rows"] as? [[String: Any]] ?? []).compactMap { $0["decision"] as? String })
         XCTAssertEqual(outcomes, ["decision.mash", "decision.nfa", "decision.strategy", "decision.early_help", "decision.s17"])
     }
 

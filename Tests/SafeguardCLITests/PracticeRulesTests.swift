@@ -33,9 +33,13 @@ final class PracticeRulesTests: XCTestCase {
             let report = try cli.run(["report", "practice"] + ledger + ["--on", day, "--format", "json"])
             XCTAssertEqual(report.status, 0, report.stderr)
             let sections = try XCTUnwrap(try json(report.stdout)["sections"] as? [[String: Any]])
-            let rows = try XCTUnwrap(sections.first { ($0["title"] as? String) == "Exceptions" }?["rows"] as? [[String: String]])
+            // Working days overdue is a JSON number, or null when there is no deadline.
+            let rows = try XCTUnwrap(sections.first { ($0["title"] as? String) == "Exceptions" }?["rows"] as? [[String: Any]])
             var byCase: [String: [String]] = [:]
-            for r in rows { byCase[r["case"]!, default: []].append([r["rule"]!, r["what is missing"]!, r["since"]!, r["working days overdue"]!].joined(separator: " | ")) }
+            for r in rows {
+                let overdue = (r["working days overdue"] as? Int).map(String.init) ?? ""
+                byCase[r["case"] as! String, default: []].append([r["rule"] as! String, r["what is missing"] as! String, r["since"] as! String, overdue].joined(separator: " | "))
+            }
             // Some cases with exceptions that day, and some picked from every case id the seed made.
             let listed = byCase.keys.sorted()
             var cases = Set((0..<3).compactMap { _ in listed.isEmpty ? nil : listed[Int.random(in: 0..<listed.count, using: &rng)] })
