@@ -46,8 +46,8 @@ extension ProjectionEngine {
                 SELECT CASE type WHEN 'referral.mash_written' THEN 'MASH' WHEN 'referral.mash_telephone' THEN 'MASH'
                   WHEN 'referral.mase' THEN 'MASE panel' WHEN 'referral.ewo' THEN 'education welfare officer'
                   WHEN 'referral.adult_social_care' THEN 'adult social care' WHEN 'referral.rhi_provider' THEN 'RHI provider' ELSE type END AS receiver,
-                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? GROUP BY receiver, type, agency ORDER BY receiver, type, agency
-                """, [a, b])))
+                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY receiver, type, agency ORDER BY receiver, type, agency
+                """, [a, b, b])))
             // 2
             // Open-case figures are as known at the end of the period.
             let caseload = try rows(Self.asOf + """
@@ -64,18 +64,18 @@ extension ProjectionEngine {
             let changes = try rows("""
                 SELECT COUNT(DISTINCT CASE WHEN rank > prev THEN case_id END), COUNT(DISTINCT CASE WHEN rank < prev THEN case_id END) FROM (
                   SELECT case_id, day, \(Self.levelRank("practitioner_level")) AS rank,
-                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings)
+                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings WHERE seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?))
                 WHERE day BETWEEN ? AND ? AND prev IS NOT NULL
-                """, [a, b]).first ?? []
-            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ?", arguments: [a, b]) ?? 0
-            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.closed' AND day BETWEEN ? AND ?", arguments: [a, b]) ?? 0
+                """, [b, a, b]).first ?? []
+            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ? AND recorded_day <= ?", arguments: [a, b, b]) ?? 0
+            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.closed' AND day BETWEEN ? AND ? AND recorded_day <= ?", arguments: [a, b, b]) ?? 0
             levels.append(["new in period", String(opened)])
             levels.append(["escalated in period", changes.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"])
             levels.append(["de-escalated in period", changes.count > 1 && !changes[1].isEmpty ? changes[1] : "0"])
             levels.append(["closed in period", String(closed)])
             sections.append(.init("3. Cases open at the end of the period by risk level, and movement in the period", ["level or movement", "cases"], levels))
             // 4
-            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b])
+            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b, b])
             sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "label", "children"], marks.map { r in
                 [r[0], r[1], (r[0] == "vulnerability" ? policy.vulnerabilities[r[1]] : policy.indicators[r[1]]?.label) ?? "", r[2]]
             }))
@@ -83,8 +83,8 @@ extension ProjectionEngine {
             var demo: [String: Int] = [:]
             let active = try Row.fetchAll(db, sql: """
                 SELECT c.gender, c.birth_month, c.looked_after, c.learning_disability FROM cases c
-                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ?)
-                """, arguments: [a, b])
+                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ? AND e.recorded_day <= ?)
+                """, arguments: [a, b, b])
             for r in active {
                 demo["gender: " + ((r["gender"] as String?) ?? "not known").replacingOccurrences(of: "_", with: " "), default: 0] += 1
                 let age = (r["birth_month"] as String?).flatMap { Age.youngest(birthMonth: $0, on: end) } ?? -1
@@ -99,8 +99,8 @@ extension ProjectionEngine {
             var offeredInTime = 0
             let episodes = try Row.fetchAll(db, sql: """
                 SELECT m.case_id, m.returned_at, m.rhi_offered_at, m.rhi_completed_at FROM missing_episodes m JOIN audit_events e ON e.seq = m.start_seq
-                WHERE e.day BETWEEN ? AND ?
-                """, arguments: [a, b])
+                WHERE e.day BETWEEN ? AND ? AND e.recorded_day <= ?
+                """, arguments: [a, b, b])
             for e in episodes {
                 if let back = (e["returned_at"] as String?).flatMap(Timestamp.init(canonical:)), let offer = (e["rhi_offered_at"] as String?).flatMap(Timestamp.init(canonical:)),
                     offer.seconds - back.seconds <= hours { offeredInTime += 1 }
@@ -119,14 +119,14 @@ extension ProjectionEngine {
             sections.append(.init("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"],
                                   try Self.clusters(db, upTo: b).map { [$0[0], $0[1], Report.capped($0[2].split(separator: " ").map(String.init))] }))
             // 8
-            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b])
-            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1", arguments: [a, b]) ?? 0
+            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
+            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?)", arguments: [a, b, b]) ?? 0
             tactics = tactics.map { [$0[0], policy.disruptions[$0[0]] ?? "", $0[1].replacingOccurrences(of: "_", with: " "), $0[2]] }
             tactics.append(["positive interventions", "", "", String(positive)])
             sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "label", "status", "count"], tactics))
             // 9
             sections.append(.init("10. Outcomes in the period", ["decision", "outcome", "count"],
-                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? GROUP BY type, outcome ORDER BY type, outcome", [a, b])))
+                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY type, outcome ORDER BY type, outcome", [a, b, b])))
             // 10
             var byRule: [[String]] = []
             for rule in (1...15).map({ "R\($0)" }) {
@@ -151,8 +151,8 @@ extension ProjectionEngine {
             // 14: where the practitioner's judgement differs from the tool's suggestion (DOMAIN.md: the ledger reports it).
             let divergent = try rows("""
                 SELECT suggested_level, practitioner_level, COUNT(*), COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM screenings
-                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
-                """, [a, b])
+                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+                """, [a, b, b])
             sections.append(.init("14. Screenings in the period where the practitioner's level differs from the suggested one",
                                   ["suggested", "practitioner's", "screenings", "children", "cases"],
                                   divergent.map { [$0[0], $0[1], $0[2], $0[3], Report.capped($0[4].split(separator: ",").map(String.init).sorted())] }))
@@ -168,6 +168,15 @@ extension ProjectionEngine {
                                   meetings.map { [$0[0], $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted(), 12)] }))
         }
         var report = Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
+        let late = try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), COUNT(DISTINCT case_id) FROM audit_events WHERE case_id IS NOT NULL AND day BETWEEN ? AND ? AND recorded_day > ?
+                """, arguments: [a, b, b]).map { ($0[0] as Int, $0[1] as Int) } ?? (0, 0)
+        }
+        report.notes = ["Every figure is as known at the end of \(end.spoken): from what had been recorded by then."
+                        + (late.0 == 0 ? "" : " \(late.0) record\(late.0 == 1 ? "" : "s") of events in the period (about \(late.1) case\(late.1 == 1 ? "" : "s")) "
+                           + "\(late.0 == 1 ? "was" : "were") recorded after it and \(late.0 == 1 ? "is" : "are") not counted, however late this report is made "
+                           + "(report practice shows late recording, R12).")]
         report.headline = Self.headline(sections, exceptionCases: Set(exceptions.map(\.caseID)).count)
         return report
     }

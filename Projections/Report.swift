@@ -17,6 +17,8 @@ public struct Report: Sendable {
     /// "log size N, head H, digests …": every figure can be re-derived from that log.
     public let builtFrom: [(String, String)]
     public var sections: [Section]
+    /// What a reader must know to read the figures (how late records are treated), under the title.
+    public var notes: [String] = []
     /// The few figures a page shows first (`html`), each also in a section.
     public var headline: [(label: String, value: String)] = []
 
@@ -47,7 +49,7 @@ public struct Report: Sendable {
         case .html:
             return ReportPage.render(self, headline: headline)
         case .text:
-            var out = title + "\n" + builtFrom.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
+            var out = title + "\n" + notes.map { $0 + "\n" }.joined() + builtFrom.map { "\($0.0): \($0.1)" }.joined(separator: "\n") + "\n"
             for s in sections {
                 out += "\n" + s.title + "\n"
                 let widths = s.columns.indices.map { i in max(s.columns[i].count, s.rows.map { $0[i].count }.max() ?? 0) }
@@ -60,7 +62,7 @@ public struct Report: Sendable {
             }
             return out
         case .md:
-            var out = "# " + title + "\n\n" + builtFrom.map { "- \($0.0): `\($0.1)`" }.joined(separator: "\n") + "\n"
+            var out = "# " + title + "\n\n" + notes.map { $0 + "\n\n" }.joined() + builtFrom.map { "- \($0.0): `\($0.1)`" }.joined(separator: "\n") + "\n"
             for s in sections {
                 out += "\n## " + s.title + "\n\n| " + s.columns.joined(separator: " | ") + " |\n|" + s.columns.map { _ in "---" }.joined(separator: "|") + "|\n"
                 for r in s.rows { out += "| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |\n" }
@@ -84,6 +86,7 @@ public struct Report: Sendable {
         case .json:
             let v: JSONValue = .object([
                 "title": .string(title),
+                "notes": .array(notes.map(JSONValue.string)),
                 "built_from": .object(Dictionary(uniqueKeysWithValues: builtFrom.map { ($0.0, JSONValue.string($0.1)) })),
                 "sections": .array(sections.map { s in
                     let numeric = s.columns.indices.map { Self.isNumeric(s.rows, $0) }

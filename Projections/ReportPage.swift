@@ -20,6 +20,7 @@ public enum ReportPage {
         }
         let page: [String: Any] = [
             "title": report.title,
+            "notes": report.notes,
             "headline": headline.map { ["label": $0.label, "value": $0.value] },
             "hasHeadline": !headline.isEmpty,
             "sections": sections,

@@ -44,6 +44,9 @@ footer dd { margin: 0 0 0.4rem 0; word-break: break-all; }
 <body>
 <header>
 <h1>{{title}}</h1>
+{{#notes}}
+<p class="note">{{.}}</p>
+{{/notes}}
 <p class="note">Every figure below can be re-derived from the log named at the foot of the page (its size, head and read-model digests).</p>
 {{#hasHeadline}}
 <dl class="headline">

@@ -572,4 +572,22 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(b.status, 1, b.err)
         XCTAssertTrue(b.err.contains("broken"), b.err)
     }
+
+    /// A period's figures are as known at its end: a case opened in the period but recorded after
+    /// it counts neither as new nor as open, whenever the report is made, and the header says so.
+    func testThePeriodIsAsKnownAtItsEnd() throws {
+        try open("C-30", "2026-03-10T09:00:00Z", agency: "csc")
+        try rec("csc", "referral.mash_written", "C-30", "2026-03-10T10:00:00Z", ["urgency": "standard"], late: 10 * 86400)
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("known.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let report = try engine.maseReport(from: Day(iso: "2026-03-01"), to: Day(iso: "2026-03-16")!)
+        func section(_ prefix: String) -> Report.Section { report.sections.first { $0.title.hasPrefix(prefix) }! }
+        XCTAssertEqual(section("1.").rows, [["MASH", "referral.mash_telephone", "police", "4"], ["MASH", "referral.mash_written", "csc", "5"]],
+                       "C-30's referral, recorded on 20 March, is not counted")
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: section("3.").rows.map { ($0[0], $0[1]) })["new in period"], "13", "C-30's opening was recorded in time")
+        XCTAssertEqual(report.notes, ["Every figure is as known at the end of Mon 16 Mar 2026: from what had been recorded by then. 1 record of events in the period "
+                                      + "(about 1 case) was recorded after it and is not counted, however late this report is made (report practice shows late recording, R12)."])
+        XCTAssertTrue(report.render(.text).contains("1 record of events in the period"))
+        XCTAssertTrue(report.render(.html).contains("<p class=\"note\">Every figure is as known at the end of Mon 16 Mar 2026"))
+    }
 }
