@@ -26,7 +26,21 @@ public struct Report: Sendable {
         self.title = title; self.builtFrom = builtFrom; self.sections = sections
     }
 
-    public enum Format: String, CaseIterable, Sendable { case text, md, csv, json, html }
+    public enum Format: String, CaseIterable, Sendable {
+        case text, md, csv, json, html
+        /// Each section as its own table (a title line, its header, its rows, a blank line), for
+        /// pivots in a spreadsheet; `csv` is the long form.
+        case csvWide = "csv-wide"
+    }
+
+    /// A CSV cell: quoted when it needs to be, and a leading = + - @ neutralised so that no cell
+    /// runs as a formula in a spreadsheet.
+    static func csvCell(_ raw: String) -> String {
+        let s = raw.first.map { "=+-@".contains($0) } == true && Int(raw) == nil ? "'" + raw : raw
+        return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    static func csvLine(_ cells: [String]) -> String { cells.map(csvCell).joined(separator: ",") + "\n" }
 
     /// The first `n` of `ids`, then how many more there are: a list that always fits a line.
     public static func capped(_ ids: [String], _ n: Int = 5) -> String {
@@ -69,12 +83,14 @@ public struct Report: Sendable {
                 if s.rows.isEmpty { out += "| " + s.columns.map { _ in "" }.joined(separator: " | ") + " |\n" }
             }
             return out
-        case .csv:
-            // Quote what needs it, and neutralise a leading = + - @ so no cell runs as a formula.
-            func q(_ raw: String) -> String {
-                let s = raw.first.map { "=+-@".contains($0) } == true && Int(raw) == nil ? "'" + raw : raw
-                return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        case .csvWide:
+            var out = Self.csvLine([title]) + notes.map { Self.csvLine([$0]) }.joined() + builtFrom.map { Self.csvLine([$0.0, $0.1]) }.joined()
+            for s in sections {
+                out += "\n" + Self.csvLine([s.title]) + Self.csvLine(s.columns) + s.rows.map(Self.csvLine).joined()
             }
+            return out
+        case .csv:
+            let q = Self.csvCell
             var out = "section,row,column,value\n"
             for (k, v) in builtFrom { out += "built from,0,\(q(k)),\(q(v))\n" }
             for s in sections {

@@ -31,7 +31,7 @@ extension Safeguard.ReportCommand {
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("First day of the period.", valueName: "YYYY-MM-DD")) var from: String?
         @Option(help: ArgumentHelp("Last day of the period.", valueName: "YYYY-MM-DD")) var to: String?
-        @Option(help: "text, md, csv, json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
+        @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
         @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
 
         func run() throws {
@@ -53,7 +53,7 @@ extension Safeguard.ReportCommand {
             abstract: "Recording-practice exceptions (R1–R15): for every case, what is missing, since when, and how overdue in working days.")
         @OptionGroup var ledger: LedgerOptions
         @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
-        @Option(help: "text, md, csv, json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
+        @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
         @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
         @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"), completion: .file())
         var witnessed: String?

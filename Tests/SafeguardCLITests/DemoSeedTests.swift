@@ -91,6 +91,31 @@ final class DemoSeedTests: XCTestCase {
         XCTAssertEqual(rules.compactMap { $0["rule"] as? String }, (1...15).map { "R\($0)" })
         let referrals = Set((sections[0]["rows"] as? [[String: Any]] ?? []).compactMap { $0["referral"] as? String })
         XCTAssertEqual(referrals, ["referral.mash_written", "referral.mash_telephone", "referral.mase", "referral.ewo", "referral.rhi_provider", "referral.adult_social_care"])
+        // The page and the wide CSV hold the same figures as the JSON, section by section.
+        let pagePath = cli.path("demo/mase.html")
+        XCTAssertEqual(try cli.run("report", "mase", "--ledger", ledger, "--to", "2026-12-05", "--format", "html", "--out", pagePath).status, 0)
+        let page = try String(contentsOfFile: pagePath, encoding: .utf8)
+        let wide = try cli.run("report", "mase", "--ledger", ledger, "--to", "2026-12-05", "--format", "csv-wide").stdout
+        func unescape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&quot;", with: "\"")
+                .replacingOccurrences(of: "&#39;", with: "'").replacingOccurrences(of: "&amp;", with: "&")
+        }
+        let tables = page.components(separatedBy: "<tbody>").dropFirst().map { part in
+            part.components(separatedBy: "</tbody>")[0].matches(of: /<tr>(.*?)<\/tr>/).map { row in
+                String(row.1).matches(of: /<td[^>]*>(.*?)<\/td>/).map { unescape(String($0.1)) }
+            }
+        }
+        XCTAssertEqual(tables.count, sections.count)
+        for (section, table) in zip(sections, tables) {
+            let title = section["title"] as? String ?? "?"
+            let block = try XCTUnwrap(wide.components(separatedBy: "\n\n").first { $0.hasPrefix(title.contains(",") ? "\"" + title : title) }, title)
+            let columns = block.split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let rows = (section["rows"] as? [[String: Any]] ?? []).map { r in
+                columns.map { c in (r[c] as? Int).map(String.init) ?? (r[c] as? String) ?? "" }
+            }
+            XCTAssertEqual(table, rows.isEmpty ? [["none"]] : rows, "the page's table of \(title)")
+            XCTAssertEqual(block.split(separator: "\n").count - 2, rows.count, "the wide CSV's rows of \(title)")
+        }
         let outcomes = Set((sections[9]["rows"] as? [[String: Any]] ?? []).compactMap { $0["decision"] as? String })
         XCTAssertEqual(outcomes, ["decision.mash", "decision.nfa", "decision.strategy", "decision.early_help", "decision.s17"])
     }
