@@ -116,8 +116,11 @@ extension ProjectionEngine {
             sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)",
                                   ["kind", "reference", "children", "cases"],
                                   linked.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted())] }))
-            sections.append(.init("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"],
-                                  try Self.clusters(db, upTo: b).map { [$0[0], $0[1], Report.capped($0[2].split(separator: " ").map(String.init))] }))
+            let clusters = try Self.clusters(db, upTo: b)
+            var clusterSection = Report.Section("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"],
+                                                clusters.map { [$0[0], $0[1], Report.capped($0[2].split(separator: " ").map(String.init))] })
+            clusterSection.graphs = try Self.networkGraphs(db, upTo: b, clusters: clusters.prefix(Self.drawnClusters).map { $0[2].split(separator: " ").map(String.init) })
+            sections.append(clusterSection)
             // 8
             var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
             let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?)", arguments: [a, b, b]) ?? 0
@@ -201,6 +204,58 @@ extension ProjectionEngine {
             ("Missing episodes", total(column(section(6), "episodes"))),
             ("Cases with practice exceptions", String(exceptionCases)),
         ]
+    }
+
+    /// How many of the largest clusters the page draws, and the most children a drawing holds.
+    static let drawnClusters = 4
+    static let drawnChildren = 60
+
+    /// The largest clusters as graphs: each child (by case id) joined to the locations, vehicles
+    /// and persons of concern it shares with another child of the cluster, and to the cases it is
+    /// linked to directly.
+    static func networkGraphs(_ db: Database, upTo day: String, clusters: [[String]]) throws -> [Report.Graph] {
+        let wanted = Set(clusters.filter { $0.count <= drawnChildren }.flatMap { $0 })
+        var links: [String: [(kind: String, target: String)]] = [:]
+        let rows = try Row.fetchCursor(db, sql: Self.asOf + "SELECT case_id, link_kind, target FROM links_at ORDER BY case_id, link_kind, target", arguments: [day])
+        while let r = try rows.next() {
+            let c: String = r["case_id"]
+            if wanted.contains(c) { links[c, default: []].append((r["link_kind"], r["target"])) }
+        }
+        var graphs: [Report.Graph] = []
+        for (n, members) in clusters.enumerated() where members.count <= drawnChildren {
+            let inCluster = Set(members)
+            var sharedBy: [String: Set<String>] = [:]
+            var kinds: [String: String] = [:]
+            for c in members {
+                for l in links[c] ?? [] where l.kind != "other_case" {
+                    sharedBy[l.target, default: []].insert(c)
+                    kinds[l.target] = l.kind
+                }
+            }
+            let entities = sharedBy.filter { $0.value.count >= 2 }.keys.sorted()
+            var nodes = entities.map { Report.Graph.Node(id: $0, label: $0, kind: kinds[$0]!.replacingOccurrences(of: "_", with: " ")) }
+            let entityIndex = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($0.element, $0.offset) })
+            // Children in the order of their first shared entity, so that edges cross less.
+            let children = members.sorted { x, y in
+                let fx = entities.firstIndex { sharedBy[$0]!.contains(x) } ?? Int.max, fy = entities.firstIndex { sharedBy[$0]!.contains(y) } ?? Int.max
+                return fx != fy ? fx < fy : x < y
+            }
+            let childIndex = Dictionary(uniqueKeysWithValues: children.enumerated().map { ($0.element, entities.count + $0.offset) })
+            nodes += children.map { Report.Graph.Node(id: $0, label: String($0.split(separator: "-").last ?? Substring($0)), kind: "child") }
+            var edges: [(Int, Int)] = []
+            for c in children {
+                for l in links[c] ?? [] {
+                    if l.kind == "other_case" {
+                        if inCluster.contains(l.target), let to = childIndex[l.target] { edges.append((childIndex[c]!, to)) }
+                    } else if let e = entityIndex[l.target] {
+                        edges.append((e, childIndex[c]!))
+                    }
+                }
+            }
+            let through = entities.count == 1 ? "1 location, vehicle or person of concern" : "\(entities.count) locations, vehicles and persons of concern"
+            graphs.append(Report.Graph(title: "Cluster \(n + 1): \(members.count) children, linked through \(through) they share", nodes: nodes, edges: edges))
+        }
+        return graphs
     }
 
     static func levelRank(_ column: String) -> String {

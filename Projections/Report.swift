@@ -8,9 +8,25 @@ public struct Report: Sendable {
         public let title: String
         public let columns: [String]
         public var rows: [[String]]
+        /// Networks the section's figures describe, drawn on a page (`html`) beside its table.
+        public var graphs: [Graph] = []
         public init(_ title: String, _ columns: [String], _ rows: [[String]] = []) {
             self.title = title; self.columns = columns; self.rows = rows
         }
+    }
+
+    /// A network: nodes (children by pseudonymous case id, and what links them) and edges.
+    public struct Graph: Sendable {
+        public struct Node: Sendable {
+            public let id: String
+            public let label: String
+            /// `child`, or the kind of what links children (`location`, `vehicle`, `person of concern`).
+            public let kind: String
+        }
+        public let title: String
+        public let nodes: [Node]
+        /// Pairs of indexes into `nodes`.
+        public let edges: [(Int, Int)]
     }
 
     public let title: String

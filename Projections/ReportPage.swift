@@ -1,3 +1,4 @@
+import Foundation
 import Mustache
 import SafeguardCore
 
@@ -16,6 +17,7 @@ public enum ReportPage {
                 "rows": s.rows.map { r in ["cells": r.enumerated().map { ["text": $0.element, "numeric": numeric[$0.offset]] }] },
             ]
             if let chart = chart(s, numeric: numeric, id: "c\(n + 1)") { section["chart"] = chart }
+            section["graphs"] = s.graphs.enumerated().map { graph($0.element, id: "g\(n + 1)-\($0.offset + 1)") }
             sections.append(section)
         }
         let page: [String: Any] = [
@@ -48,6 +50,37 @@ public enum ReportPage {
                 let w = b.value == 0 ? 0 : max(1, b.value * barArea / top)
                 return ["label": String(b.label.prefix(48)), "value": b.value, "y": 4 + i * row, "textY": 4 + i * row + 15,
                         "labelX": labelWidth - 8, "barX": labelWidth, "barWidth": w, "barHeight": row - 6, "valueX": labelWidth + w + 6]
+            },
+        ]
+    }
+
+    /// A network drawn in two rings: what links the children inside, the children (circles, by
+    /// case number) around; a line for each link. Deterministic: the same figures, the same picture.
+    static func graph(_ g: Report.Graph, id: String) -> [String: Any] {
+        let size = 520.0, c = size / 2
+        let entities = g.nodes.indices.filter { g.nodes[$0].kind != "child" }, children = g.nodes.indices.filter { g.nodes[$0].kind == "child" }
+        var at = [(x: Double, y: Double)](repeating: (c, c), count: g.nodes.count)
+        func ring(_ members: [Int], radius: Double) {
+            for (k, i) in members.enumerated() {
+                let angle = 2 * Double.pi * Double(k) / Double(max(1, members.count)) - Double.pi / 2
+                at[i] = (c + radius * cos(angle), c + radius * sin(angle))
+            }
+        }
+        ring(entities, radius: entities.count == 1 ? 0 : 95)
+        ring(children, radius: 205)
+        func r(_ v: Double) -> String { String(format: "%.1f", v) }
+        let colours = ["location": "#12355b", "vehicle": "#8a4b08", "person of concern": "#5b2a86"]
+        return [
+            "id": id, "title": g.title, "size": Int(size),
+            "edges": g.edges.map { e in ["x1": r(at[e.0].x), "y1": r(at[e.0].y), "x2": r(at[e.1].x), "y2": r(at[e.1].y)] },
+            "children": children.map { i -> [String: Any] in
+                let (x, y) = at[i], out = (x: c + (x - c) * 1.09, y: c + (y - c) * 1.09 + 3)
+                return ["id": g.nodes[i].id, "label": g.nodes[i].label, "x": r(x), "y": r(y), "labelX": r(out.x), "labelY": r(out.y)]
+            },
+            "entities": entities.map { i -> [String: Any] in
+                let (x, y) = at[i]
+                return ["id": g.nodes[i].id, "label": g.nodes[i].label, "kind": g.nodes[i].kind, "colour": colours[g.nodes[i].kind] ?? "#333333",
+                        "x": r(x - 7), "y": r(y - 7), "labelX": r(x), "labelY": r(y + 19)]
             },
         ]
     }

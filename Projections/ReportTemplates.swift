@@ -3,7 +3,7 @@
 /// Colours: text #1b1b1b and headings #12355b on white, table heads #1b1b1b on #e8eef5 — each
 /// at least 4.5:1 (WCAG AA); bars #2f6497 carry no text.
 enum ReportTemplates {
-    static let all: [String: String] = ["page": page, "bars": bars]
+    static let all: [String: String] = ["page": page, "bars": bars, "graph": graph]
 
     static let page = #"""
 <!DOCTYPE html>
@@ -64,6 +64,9 @@ footer dd { margin: 0 0 0.4rem 0; word-break: break-all; }
 {{#chart}}
 {{> bars}}
 {{/chart}}
+{{#graphs}}
+{{> graph}}
+{{/graphs}}
 <table>
 <caption>{{title}}: the figures</caption>
 <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
@@ -104,6 +107,26 @@ footer dd { margin: 0 0 0.4rem 0; word-break: break-all; }
 {{/bars}}
 </svg>
 <figcaption>Chart: {{title}}</figcaption>
+</figure>
+"""#
+
+    static let graph = #"""
+<figure>
+<svg role="img" aria-labelledby="{{id}}" width="{{size}}" height="{{size}}" viewBox="0 0 {{size}} {{size}}">
+<title id="{{id}}">{{title}}</title>
+{{#edges}}
+<line x1="{{x1}}" y1="{{y1}}" x2="{{x2}}" y2="{{y2}}" stroke="#9aa9b8" stroke-width="1"></line>
+{{/edges}}
+{{#children}}
+<circle cx="{{x}}" cy="{{y}}" r="6" fill="#ffffff" stroke="#2f6497" stroke-width="2"><title>{{id}}</title></circle>
+<text x="{{labelX}}" y="{{labelY}}" text-anchor="middle" font-size="9">{{label}}</text>
+{{/children}}
+{{#entities}}
+<rect x="{{x}}" y="{{y}}" width="14" height="14" fill="{{colour}}"><title>{{kind}} {{id}}</title></rect>
+<text x="{{labelX}}" y="{{labelY}}" text-anchor="middle" font-size="10">{{label}}</text>
+{{/entities}}
+</svg>
+<figcaption>{{title}}. Squares: locations (dark blue), vehicles (brown), persons of concern (purple); circles: children, by the number of their case.</figcaption>
 </figure>
 """#
 }

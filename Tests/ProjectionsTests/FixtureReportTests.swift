@@ -256,6 +256,13 @@ final class FixtureReportTests: XCTestCase {
         XCTAssertEqual(section("6.").rows, [["2", "2", "2", "1", "1", "1"]])
         XCTAssertEqual(Set(section("7. Locations").rows.map { $0.joined(separator: " ") }), ["location VENUE-1 2 C-5 C-6", "vehicle VEH-1 2 C-6 C-7"])
         XCTAssertEqual(section("8. Clusters").rows, [["1", "3", "C-5 C-6 C-7"]])
+        // Drawn: VEH-1 (C-6, C-7) and VENUE-1 (C-5, C-6) inside, the children around, four links.
+        let graph = try XCTUnwrap(section("8. Clusters").graphs.first)
+        XCTAssertEqual(graph.nodes.map(\.label), ["VEH-1", "VENUE-1", "6", "7", "5"])
+        XCTAssertEqual(graph.nodes.map(\.kind), ["vehicle", "location", "child", "child", "child"])
+        XCTAssertEqual(graph.edges.map { "\($0.0)-\($0.1)" }.sorted(), ["0-2", "0-3", "1-2", "1-4"])
+        XCTAssertEqual(graph.title, "Cluster 1: 3 children, linked through 2 locations, vehicles and persons of concern they share")
+        XCTAssertTrue(report.render(.html).contains("<title>C-5</title>"), "each child named by case id in the drawing")
         XCTAssertEqual(section("9.").rows, [["D11", "ANPR on vehicles", "done", "1"], ["positive interventions", "", "", "1"]])
         XCTAssertEqual(section("10.").rows, [["decision.early_help", "family_caf", "1"], ["decision.nfa", "no_cse_concerns", "1"], ["decision.nfa", "threshold_not_met", "1"],
                                             ["decision.s47", "cin_plan", "1"]])
@@ -521,7 +528,7 @@ final class FixtureReportTests: XCTestCase {
         // Every chart is an image with a title; headings: one h1, then an h2 per section and the footer's.
         let charts = html.components(separatedBy: "<svg role=\"img\"").count - 1
         XCTAssertGreaterThanOrEqual(charts, 8)
-        XCTAssertEqual(html.matches(of: /<svg role="img" aria-labelledby="(c\d+)"[^>]*>\s*<title id="(c\d+)">/).filter { $0.1 == $0.2 }.count, charts)
+        XCTAssertEqual(html.matches(of: /<svg role="img" aria-labelledby="([cg][0-9-]+)"[^>]*>\s*<title id="([cg][0-9-]+)">/).filter { $0.1 == $0.2 }.count, charts)
         XCTAssertEqual(html.components(separatedBy: "<h1>").count - 1, 1)
         XCTAssertEqual(html.components(separatedBy: "<h2>").count - 1, report.sections.count + 1)
         XCTAssertFalse(html.contains("<h3>") || html.contains("<h4>"))
