@@ -1,5 +1,5 @@
 import Foundation
-import Projections
+@testable import Projections
 import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
@@ -596,5 +596,30 @@ final class FixtureReportTests: XCTestCase {
                                       + "(about 1 case) was recorded after it and is not counted, however late this report is made (report practice shows late recording, R12)."])
         XCTAssertTrue(report.render(.text).contains("1 record of events in the period"))
         XCTAssertTrue(report.render(.html).contains("<p class=\"note\">Every figure is as known at the end of Mon 16 Mar 2026"))
+    }
+
+    /// The page's palette: every text colour it declares against every background it declares
+    /// has a contrast ratio of at least 4.5:1 (WCAG 2 AA for body text).
+    func testThePalettesContrast() throws {
+        let page = ReportTemplates.page + ReportTemplates.bars + ReportTemplates.graph
+        func colours(_ pattern: Regex<(Substring, Substring)>) -> Set<String> { Set(page.matches(of: pattern).map { String($0.1).lowercased() }) }
+        let text = colours(/(?:[^-]color|svg text \{ font-size: 12px; fill): (#[0-9a-fA-F]{6})/)
+        let backgrounds = colours(/background: (#[0-9a-fA-F]{6})/)
+        XCTAssertTrue(text.count >= 2 && backgrounds.count >= 2, "\(text) \(backgrounds)")
+        func luminance(_ hex: String) -> Double {
+            let v = Int(hex.dropFirst(), radix: 16)!
+            let channels = [(v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff].map { c -> Double in
+                let s = Double(c) / 255
+                return s <= 0.03928 ? s / 12.92 : pow((s + 0.055) / 1.055, 2.4)
+            }
+            return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+        }
+        for t in text {
+            for b in backgrounds {
+                let (l1, l2) = (luminance(t), luminance(b))
+                let ratio = (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
+                XCTAssertGreaterThanOrEqual(ratio, 4.5, "\(t) on \(b)")
+            }
+        }
     }
 }
