@@ -18,7 +18,7 @@ extension Safeguard {
                 format: section,row,column,value, one sheet for every section), json, html (one page with charts and tables, for --out FILE). Days are inclusive; \
                 by default a report is as of today (in England), whatever dates the log holds.
                 """,
-            subcommands: [MASE.self, Practice.self])
+            subcommands: [MASE.self, Practice.self, Trend.self])
     }
 }
 
@@ -45,6 +45,27 @@ extension Safeguard.ReportCommand {
             if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
             let report = try withReadProgress(engine) { try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())) }
             try emit(report, format, to: out)
+        }
+    }
+
+    struct Trend: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Month by month: referrals, screenings by level, missing episodes, cases opened and closed (each month as known at its end).")
+        @OptionGroup var ledger: LedgerOptions
+        @Option(help: "How many calendar months, ending with the month of --to.") var months = 12
+        @Option(help: ArgumentHelp("The last day (default: today).", valueName: "YYYY-MM-DD")) var to: String?
+        @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
+        @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
+
+        func validate() throws {
+            guard (1...120).contains(months) else { throw ValidationError("--months must be from 1 to 120") }
+            if let to, Day(iso: to) == nil { throw ValidationError("--to must be a date YYYY-MM-DD") }
+        }
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            let end = to.flatMap(Day.init(iso:)) ?? Day(london: Clock.now())
+            try emit(try withReadProgress(engine) { try engine.trendReport(months: months, to: end) }, format, to: out)
         }
     }
 

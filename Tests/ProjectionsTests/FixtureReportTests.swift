@@ -622,4 +622,24 @@ final class FixtureReportTests: XCTestCase {
             }
         }
     }
+
+    /// The trend, month by month, counted by hand: nothing in January or February; in March (to
+    /// the 16th) 9 referrals (4 by telephone, 5 written), 9 screenings (medium: C-1, C-8, C-10,
+    /// C-12's second; significant: C-2, C-6, C-10's second, C-11, C-12's first), 2 missing
+    /// episodes, 12 cases opened, 3 closed.
+    func testTheTrendCountedByHand() throws {
+        let engine = try ProjectionEngine(ledger: try flushed(), path: dir.appendingPathComponent("trend.sqlite").path)
+        try engine.rebuild(trustAnchor: root.publicKey)
+        let trend = try engine.trendReport(months: 3, to: Day(iso: "2026-03-16")!)
+        XCTAssertEqual(trend.sections.map(\.rows), [
+            [["2026-01", "0"], ["2026-02", "0"], ["2026-03", "9"]],
+            [["2026-01", "0", "0", "0", "0", "0"], ["2026-02", "0", "0", "0", "0", "0"], ["2026-03", "0", "0", "4", "5", "9"]],
+            [["2026-01", "0"], ["2026-02", "0"], ["2026-03", "2"]],
+            [["2026-01", "0"], ["2026-02", "0"], ["2026-03", "12"]],
+            [["2026-01", "0"], ["2026-02", "0"], ["2026-03", "3"]],
+        ])
+        XCTAssertEqual(ProjectionEngine.months(2, to: Day(iso: "2026-01-31")!).map { "\($0.label) \($0.first) \($0.last)" },
+                       ["2025-12 2025-12-01 2025-12-31", "2026-01 2026-01-01 2026-01-31"])
+        XCTAssertTrue(trend.render(.html).contains("<svg role=\"img\""), "charts")
+    }
 }

@@ -29,6 +29,17 @@ final class ProjectTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: cli.path("no")))
     }
 
+    /// `report trend`: months as asked, each a row; a bad --months is a usage error.
+    func testTheTrend() throws {
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
+        var r = try cli.run("report", "trend", "--months", "6", "--to", "2026-06-01", "--format", "json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#"{"month":"2026-01","referrals":"#) && r.stdout.contains(#"{"month":"2026-06","referrals":"#), r.stdout)
+        r = try cli.run("report", "trend", "--months", "0")
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--months must be from 1 to 120"), r.stderr)
+    }
+
     func testRebuildUpdateStatusAndReports() throws {
         var r = try cli.run("case", "list")
         XCTAssertEqual(r.status, 3)
