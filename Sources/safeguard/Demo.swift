@@ -71,14 +71,22 @@ extension Safeguard.Demo {
             // be recorded, and the partnership starts that much earlier (or later) so that the
             // records run up to --end.
             let gap = spanDays * 86400 / events
+            // Moving the start moves the calendar under the stories (weekends, panel days), so the
+            // end moves by about as much, not exactly: up to 8 tries, keeping the closest (best a
+            // day short of the end).
             var start = Timestamp(seconds: end.seconds - Int64(spanDays) * 86400)
-            for _ in 0..<4 {
+            var best: (start: Timestamp, miss: Int64)?
+            for _ in 0..<8 {
                 var probe = SyntheticPartnership(seed: seed, start: start, meanGapSeconds: gap)
                 var last = start.seconds
                 for _ in 0..<events { last = probe.next().recordedAt.seconds }
+                // Short of the end is better than past it (records past it are dated at it).
+                let miss = last <= end.seconds ? abs(end.seconds - last - 86400) : 10 * (last - end.seconds) + 86400
+                if best.map({ miss < $0.miss }) ?? true { best = (start, miss) }
                 if (0...2 * 86400).contains(end.seconds - last) { break }
                 start = Timestamp(seconds: start.seconds + (end.seconds - last) - 86400)
             }
+            start = best?.start ?? start
             var setupClock = start.seconds - 3600
             var idNumber = 0
             let demoID = { () -> String in

@@ -24,7 +24,7 @@ final class RedTeamFindingsTests: XCTestCase {
         // by every user. A file that holds case data must be closed to them all the same.
         savedUmask = umask(0o022)
         cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "200", "--seed", "1", "--end", "2026-06-01T00:00:00Z")
+        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "200", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
         XCTAssertEqual(r.status, 0, r.stderr)
         cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
         // The synthetic log ends on 1 June; what the tests record is recorded months later.
