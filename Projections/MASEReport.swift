@@ -46,7 +46,7 @@ extension ProjectionEngine {
                 SELECT CASE type WHEN 'referral.mash_written' THEN 'MASH' WHEN 'referral.mash_telephone' THEN 'MASH'
                   WHEN 'referral.mase' THEN 'MASE panel' WHEN 'referral.ewo' THEN 'education welfare officer'
                   WHEN 'referral.adult_social_care' THEN 'adult social care' WHEN 'referral.rhi_provider' THEN 'RHI provider' ELSE type END AS receiver,
-                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY receiver, type, agency ORDER BY receiver, type, agency
+                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND \(Self.knownBy("referrals")) GROUP BY receiver, type, agency ORDER BY receiver, type, agency
                 """, [a, b, b])))
             // 2
             // Open-case figures are as known at the end of the period.
@@ -64,7 +64,7 @@ extension ProjectionEngine {
             let changes = try rows("""
                 SELECT COUNT(DISTINCT CASE WHEN rank > prev THEN case_id END), COUNT(DISTINCT CASE WHEN rank < prev THEN case_id END) FROM (
                   SELECT case_id, day, \(Self.levelRank("practitioner_level")) AS rank,
-                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings WHERE seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?))
+                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings WHERE \(Self.knownBy("screenings")))
                 WHERE day BETWEEN ? AND ? AND prev IS NOT NULL
                 """, [b, a, b]).first ?? []
             let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ? AND recorded_day <= ?", arguments: [a, b, b]) ?? 0
@@ -75,7 +75,7 @@ extension ProjectionEngine {
             levels.append(["closed in period", String(closed)])
             sections.append(.init("3. Cases open at the end of the period by risk level, and movement in the period", ["level or movement", "cases"], levels))
             // 4
-            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b, b])
+            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? AND \(Self.knownBy("marks")) GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b, b])
             sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "label", "children"], marks.map { r in
                 [r[0], r[1], (r[0] == "vulnerability" ? policy.vulnerabilities[r[1]] : policy.indicators[r[1]]?.label) ?? "", r[2]]
             }))
@@ -122,14 +122,14 @@ extension ProjectionEngine {
             clusterSection.graphs = try Self.networkGraphs(db, upTo: b, clusters: clusters.prefix(Self.drawnClusters).map { $0[2].split(separator: " ").map(String.init) })
             sections.append(clusterSection)
             // 8
-            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
-            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?)", arguments: [a, b, b]) ?? 0
+            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("disruptions")) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
+            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND \(Self.knownBy("disruptions"))", arguments: [a, b, b]) ?? 0
             tactics = tactics.map { [$0[0], policy.disruptions[$0[0]] ?? "", $0[1].replacingOccurrences(of: "_", with: " "), $0[2]] }
             tactics.append(["positive interventions", "", "", String(positive)])
             sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "label", "status", "count"], tactics))
             // 9
             sections.append(.init("10. Outcomes in the period", ["decision", "outcome", "count"],
-                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY type, outcome ORDER BY type, outcome", [a, b, b])))
+                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("decisions")) GROUP BY type, outcome ORDER BY type, outcome", [a, b, b])))
             // 10
             var byRule: [[String]] = []
             for rule in (1...15).map({ "R\($0)" }) {
@@ -154,7 +154,7 @@ extension ProjectionEngine {
             // 14: where the practitioner's judgement differs from the tool's suggestion (DOMAIN.md: the ledger reports it).
             let divergent = try rows("""
                 SELECT suggested_level, practitioner_level, COUNT(*), COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM screenings
-                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level AND seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level AND \(Self.knownBy("screenings")) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
                 """, [a, b, b])
             sections.append(.init("14. Screenings in the period where the practitioner's level differs from the suggested one",
                                   ["suggested", "practitioner's", "screenings", "children", "cases"],
@@ -256,6 +256,12 @@ extension ProjectionEngine {
             graphs.append(Report.Graph(title: "Cluster \(n + 1): \(members.count) children, linked through \(through) they share", nodes: nodes, edges: edges))
         }
         return graphs
+    }
+
+    /// The row of `table` was recorded by the day given as the next argument: a lookup of its
+    /// own entry by seq (not a set of every seq recorded by then, which grows with the log).
+    static func knownBy(_ table: String) -> String {
+        "EXISTS (SELECT 1 FROM audit_events k WHERE k.seq = \(table).seq AND k.recorded_day <= ?)"
     }
 
     static func levelRank(_ column: String) -> String {

@@ -20,7 +20,6 @@ extension ProjectionEngine {
     /// the MASE statistics.
     public func trendReport(months count: Int, to end: Day) throws -> Report {
         let months = Self.months(count, to: end)
-        let known = "seq IN (SELECT seq FROM audit_events WHERE recorded_day <= ?)"
         var referrals = Report.Section("1. Referrals received, by month", ["month", "referrals"])
         var screenings = Report.Section("2. Screenings by month and the practitioner's level", ["month", "none", "low", "medium", "significant", "screenings"])
         var missing = Report.Section("3. Missing episodes started, by month", ["month", "episodes"])
@@ -31,9 +30,9 @@ extension ProjectionEngine {
                 try Int.fetchOne(db, sql: sql, arguments: [m.first.description, m.last.description, m.last.description]) ?? 0
             }
             for m in months {
-                referrals.rows.append([m.label, String(try count("SELECT COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND \(known)", m))])
+                referrals.rows.append([m.label, String(try count("SELECT COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND \(Self.knownBy("referrals"))", m))])
                 var levels: [String: Int] = [:]
-                for r in try Row.fetchAll(db, sql: "SELECT practitioner_level, COUNT(*) FROM screenings WHERE day BETWEEN ? AND ? AND \(known) GROUP BY 1",
+                for r in try Row.fetchAll(db, sql: "SELECT practitioner_level, COUNT(*) FROM screenings WHERE day BETWEEN ? AND ? AND \(Self.knownBy("screenings")) GROUP BY 1",
                                           arguments: [m.first.description, m.last.description, m.last.description]) {
                     levels[r[0]] = r[1]
                 }

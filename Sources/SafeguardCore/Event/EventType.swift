@@ -31,9 +31,11 @@ public enum LogType {
 
     /// Whether `name` has the shape of a type name: `family.verb`, each a lowercase letter
     /// then lowercase letters, digits or underscores.
+    /// Checked for every envelope read, so without allocating.
     public static func isWellFormed(_ name: String) -> Bool {
-        let parts = name.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy(isWord)
+        let bytes = name.utf8
+        guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        return isWord(bytes[..<dot]) && isWord(bytes[bytes.index(after: dot)...])
     }
 
     /// Whether `pattern` has the shape of a whole family, `family.*`.
