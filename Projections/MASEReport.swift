@@ -21,13 +21,19 @@ extension ProjectionEngine {
     }
 
     /// The MASE statistics (DOMAIN.md items 1–12) for the period [from, to], days inclusive.
-    public func maseReport(from: Day? = nil, to: Day) throws -> Report {
+    /// With a `filter`, every figure is over the children it chooses.
+    public func maseReport(from: Day? = nil, to: Day, filter: ReportFilter = ReportFilter()) throws -> Report {
         let (start, end) = try masePeriod(from: from, to: to)
         let policy = try policyAtHead()
         let a = start.description, b = end.description
         var sections: [Report.Section] = []
-        let exceptions = try practiceExceptions(on: end)
-        try read { db in
+        let chosen = try self.chosen(filter, on: end)
+        // The exceptions on the last day of each of the 12 months to `end` (the last is `end`), in one pass.
+        let months = Self.months(12, to: end)
+        let (tally, monthly) = try exceptionTally(on: months.map(\.last), chosen: chosen)
+        let trend = try trendSection(months: months, chosen: chosen, number: 17, exceptions: monthly)
+        try read(chosen) { db in
+            func only(_ column: String) -> String { chosen.and(column) }
             func rows(_ sql: String, _ args: StatementArguments = []) throws -> [[String]] {
                 try Row.fetchAll(db, sql: sql, arguments: args).map { r in r.databaseValues.map { v in
                     switch v.storage {
@@ -41,55 +47,53 @@ extension ProjectionEngine {
             }
             // 1
             // Received by: MASH for MASH referrals, the MASE panel, education for EWO, and so on.
-            sections.append(.init("1. Referrals received in the period, by receiving service and referring agency", ["received by", "referral", "from agency", "count"],
+            sections.append(.init("1. Referrals received in the period, by receiving service and referring agency", ["received by", "referral", "label", "from agency", "count"],
                                   try rows("""
                 SELECT CASE type WHEN 'referral.mash_written' THEN 'MASH' WHEN 'referral.mash_telephone' THEN 'MASH'
                   WHEN 'referral.mase' THEN 'MASE panel' WHEN 'referral.ewo' THEN 'education welfare officer'
                   WHEN 'referral.adult_social_care' THEN 'adult social care' WHEN 'referral.rhi_provider' THEN 'RHI provider' ELSE type END AS receiver,
-                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND \(Self.knownBy("referrals")) GROUP BY receiver, type, agency ORDER BY receiver, type, agency
-                """, [a, b, b])))
+                  type, agency, COUNT(*) FROM referrals WHERE day BETWEEN ? AND ? AND \(Self.knownBy("referrals")) \(only("case_id")) GROUP BY receiver, type, agency ORDER BY receiver, type, agency
+                """, [a, b, b]).map { [$0[0], $0[1], CodeLabels.type($0[1]), $0[2], $0[3]] }))
             // 2
             // Open-case figures are as known at the end of the period.
             let caseload = try rows(Self.asOf + """
                 SELECT SUM(p > 0), SUM(s > 0), SUM(p > 0 AND s > 0), SUM(p > 0 AND s = 0), SUM(s > 0 AND p = 0) FROM (
                   SELECT o.case_id, SUM(k.agency = 'police') AS p, SUM(k.agency = 'csc') AS s FROM open_at o
-                  JOIN known k ON k.case_id = o.case_id GROUP BY o.case_id)
+                  JOIN known k ON k.case_id = o.case_id WHERE 1\(only("o.case_id")) GROUP BY o.case_id)
                 """, [b]).first ?? []
             sections.append(.init("2. Police and CSC caseloads (cases open at the end of the period)", ["known to police", "known to CSC", "both", "police only", "CSC only"],
                                   [caseload.map { $0.isEmpty ? "0" : $0 }]))
             // 3
             var levels = try rows(Self.asOf + """
-                SELECT COALESCE(v.practitioner_level, 'not screened'), COUNT(*) FROM open_at o LEFT JOIN level_at v ON v.case_id = o.case_id GROUP BY 1 ORDER BY 1
+                SELECT COALESCE(v.practitioner_level, 'not screened'), COUNT(*) FROM open_at o LEFT JOIN level_at v ON v.case_id = o.case_id WHERE 1\(only("o.case_id")) GROUP BY 1 ORDER BY 1
                 """, [b])
             let changes = try rows("""
                 SELECT COUNT(DISTINCT CASE WHEN rank > prev THEN case_id END), COUNT(DISTINCT CASE WHEN rank < prev THEN case_id END) FROM (
                   SELECT case_id, day, \(Self.levelRank("practitioner_level")) AS rank,
-                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings WHERE \(Self.knownBy("screenings")))
+                    LAG(\(Self.levelRank("practitioner_level"))) OVER (PARTITION BY case_id ORDER BY seq) AS prev FROM screenings WHERE \(Self.knownBy("screenings"))\(only("case_id")))
                 WHERE day BETWEEN ? AND ? AND prev IS NOT NULL
                 """, [b, a, b]).first ?? []
-            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ? AND recorded_day <= ?", arguments: [a, b, b]) ?? 0
-            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.closed' AND day BETWEEN ? AND ? AND recorded_day <= ?", arguments: [a, b, b]) ?? 0
+            let opened = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.opened' AND day BETWEEN ? AND ? AND recorded_day <= ?\(only("case_id"))", arguments: [a, b, b]) ?? 0
+            let closed = try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM audit_events WHERE type = 'case.closed' AND day BETWEEN ? AND ? AND recorded_day <= ?\(only("case_id"))", arguments: [a, b, b]) ?? 0
             levels.append(["new in period", String(opened)])
             levels.append(["escalated in period", changes.first.flatMap { $0.isEmpty ? nil : $0 } ?? "0"])
             levels.append(["de-escalated in period", changes.count > 1 && !changes[1].isEmpty ? changes[1] : "0"])
             levels.append(["closed in period", String(closed)])
             sections.append(.init("3. Cases open at the end of the period by risk level, and movement in the period", ["level or movement", "cases"], levels))
             // 4
-            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? AND \(Self.knownBy("marks")) GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b, b])
+            let marks = try rows("SELECT kind, code, COUNT(DISTINCT case_id) FROM marks WHERE day BETWEEN ? AND ? AND \(Self.knownBy("marks"))\(only("case_id")) GROUP BY kind, code ORDER BY kind, COUNT(DISTINCT case_id) DESC, code", [a, b, b])
             sections.append(.init("4. Indicators and vulnerability factors noted in the period (children)", ["kind", "code", "label", "children"], marks.map { r in
                 [r[0], r[1], (r[0] == "vulnerability" ? policy.vulnerabilities[r[1]] : policy.indicators[r[1]]?.label) ?? "", r[2]]
             }))
             // 5
             var demo: [String: Int] = [:]
-            let active = try Row.fetchAll(db, sql: """
+            let active = try Row.fetchCursor(db, sql: """
                 SELECT c.gender, c.birth_month, c.looked_after, c.learning_disability FROM cases c
-                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ? AND e.recorded_day <= ?)
+                WHERE EXISTS (SELECT 1 FROM audit_events e WHERE e.case_id = c.case_id AND e.day BETWEEN ? AND ? AND e.recorded_day <= ?)\(only("c.case_id"))
                 """, arguments: [a, b, b])
-            for r in active {
+            while let r = try active.next() {
                 demo["gender: " + ((r["gender"] as String?) ?? "not known").replacingOccurrences(of: "_", with: " "), default: 0] += 1
-                let age = (r["birth_month"] as String?).flatMap { Age.youngest(birthMonth: $0, on: end) } ?? -1
-                let band = age < 0 ? "unknown" : age < 13 ? "under 13" : age < 16 ? "13-15" : age < 18 ? "16-17" : "18+"
-                demo["age band: " + band, default: 0] += 1
+                demo["age band: " + AgeBand(birthMonth: r["birth_month"], on: end).label, default: 0] += 1
                 if (r["looked_after"] as Int64?) == 1 { demo["looked after", default: 0] += 1 }
                 if (r["learning_disability"] as Int64?) == 1 { demo["learning disability", default: 0] += 1 }
             }
@@ -99,7 +103,7 @@ extension ProjectionEngine {
             var offeredInTime = 0
             let episodes = try Row.fetchAll(db, sql: """
                 SELECT m.case_id, m.returned_at, m.rhi_offered_at, m.rhi_completed_at FROM missing_episodes m JOIN audit_events e ON e.seq = m.start_seq
-                WHERE e.day BETWEEN ? AND ? AND e.recorded_day <= ?
+                WHERE e.day BETWEEN ? AND ? AND e.recorded_day <= ?\(only("m.case_id"))
                 """, arguments: [a, b, b])
             for e in episodes {
                 if let back = (e["returned_at"] as String?).flatMap(Timestamp.init(canonical:)), let offer = (e["rhi_offered_at"] as String?).flatMap(Timestamp.init(canonical:)),
@@ -112,35 +116,32 @@ extension ProjectionEngine {
             ]]))
             // 7
             let linked = try rows(Self.asOf + "SELECT link_kind, target, COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM links_at "
-                                  + "WHERE link_kind <> 'other_case' GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])
+                                  + "WHERE link_kind <> 'other_case'\(only("case_id")) GROUP BY link_kind, target HAVING COUNT(DISTINCT case_id) >= 2 ORDER BY 3 DESC, 1, 2", [b])
             sections.append(.init("7. Locations, vehicles and persons of concern linked to two or more children (links known at the end of the period)",
                                   ["kind", "reference", "children", "cases"],
                                   linked.map { [$0[0].replacingOccurrences(of: "_", with: " "), $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted())] }))
-            let clusters = try Self.clusters(db, upTo: b)
+            let clusters = try Self.clusters(db, upTo: b, chosen: chosen)
             var clusterSection = Report.Section("8. Clusters of linked children (two or more)", ["cluster", "children", "cases"],
                                                 clusters.map { [$0[0], $0[1], Report.capped($0[2].split(separator: " ").map(String.init))] })
             clusterSection.graphs = try Self.networkGraphs(db, upTo: b, clusters: clusters.prefix(Self.drawnClusters).map { $0[2].split(separator: " ").map(String.init) })
             sections.append(clusterSection)
             // 8
-            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("disruptions")) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
-            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND \(Self.knownBy("disruptions"))", arguments: [a, b, b]) ?? 0
+            var tactics = try rows("SELECT tactic, status, COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("disruptions"))\(only("case_id")) GROUP BY tactic, status ORDER BY CAST(SUBSTR(tactic, 2) AS INTEGER), status", [a, b, b])
+            let positive = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM disruptions WHERE day BETWEEN ? AND ? AND positive = 1 AND \(Self.knownBy("disruptions"))\(only("case_id"))", arguments: [a, b, b]) ?? 0
             tactics = tactics.map { [$0[0], policy.disruptions[$0[0]] ?? "", $0[1].replacingOccurrences(of: "_", with: " "), $0[2]] }
             tactics.append(["positive interventions", "", "", String(positive)])
             sections.append(.init("9. Disruption tactics recorded in the period", ["tactic", "label", "status", "count"], tactics))
             // 9
-            sections.append(.init("10. Outcomes in the period", ["decision", "outcome", "count"],
-                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("decisions")) GROUP BY type, outcome ORDER BY type, outcome", [a, b, b])))
+            sections.append(.init("10. Outcomes in the period", ["decision", "label", "outcome", "outcome label", "count"],
+                                  try rows("SELECT type, COALESCE(outcome, ''), COUNT(*) FROM decisions WHERE day BETWEEN ? AND ? AND \(Self.knownBy("decisions"))\(only("case_id")) GROUP BY type, outcome ORDER BY type, outcome", [a, b, b])
+                                    .map { [$0[0], CodeLabels.type($0[0]), $0[1], $0[1].isEmpty ? "" : CodeLabels.value($0[1]), $0[2]] }))
             // 10
-            var byRule: [[String]] = []
-            for rule in (1...15).map({ "R\($0)" }) {
-                let cases = Array(Set(exceptions.filter { $0.rule == rule }.map(\.caseID))).sorted()
-                byRule.append([rule, String(cases.count), Report.capped(cases, 10)])
-            }
-            sections.append(.init("11. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"], byRule))
+            sections.append(.init("11. Recording-practice exceptions (safeguard report practice lists them all)", ["rule", "cases", "case list"],
+                                  tally.rules.map { [$0, String(tally.cases[$0] ?? 0), Report.capped(tally.first[$0] ?? [], 10, of: tally.cases[$0] ?? 0)] }))
             // 11
             let horizon = Day(iso: Age.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
             var cohort: [[String]] = []
-            for r in try Row.fetchAll(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL ORDER BY c.case_id", arguments: [b]) {
+            for r in try Row.fetchAll(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL\(only("o.case_id")) ORDER BY c.case_id", arguments: [b]) {
                 if let e = Age.eighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
                     cohort.append([r["case_id"], e.description])
                 }
@@ -149,12 +150,12 @@ extension ProjectionEngine {
             // 12
             sections.append(.init("13. MASE actions by strand", ["strand", "set in period", "done in period", "overdue at period end"], try rows("""
                 SELECT strand, IFNULL(SUM(set_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(done_day BETWEEN ?1 AND ?2), 0), IFNULL(SUM(due_date < ?2 AND (done_day IS NULL OR done_day > ?2)), 0)
-                FROM actions GROUP BY strand ORDER BY strand
+                FROM actions WHERE 1\(only("case_id")) GROUP BY strand ORDER BY strand
                 """, [a, b])))
             // 14: where the practitioner's judgement differs from the tool's suggestion (DOMAIN.md: the ledger reports it).
             let divergent = try rows("""
                 SELECT suggested_level, practitioner_level, COUNT(*), COUNT(DISTINCT case_id), GROUP_CONCAT(DISTINCT case_id) FROM screenings
-                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level AND \(Self.knownBy("screenings")) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
+                WHERE day BETWEEN ? AND ? AND suggested_level <> practitioner_level AND \(Self.knownBy("screenings"))\(only("case_id")) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
                 """, [a, b, b])
             sections.append(.init("14. Screenings in the period where the practitioner's level differs from the suggested one",
                                   ["suggested", "practitioner's", "screenings", "children", "cases"],
@@ -162,25 +163,35 @@ extension ProjectionEngine {
             // 15: which cases MASE discussed: at its meetings in the period, or (when none was) at the last before it.
             let meetings = try rows("""
                 SELECT m.ref, m.day, COUNT(c.case_id), GROUP_CONCAT(c.case_id) FROM meetings m JOIN meeting_cases c ON c.seq = m.seq
-                WHERE m.type = 'meeting.mase' AND (m.day BETWEEN ?1 AND ?2
+                WHERE m.type = 'meeting.mase'\(only("c.case_id")) AND (m.day BETWEEN ?1 AND ?2
                   OR m.day = (SELECT MAX(day) FROM meetings WHERE type = 'meeting.mase' AND day < ?1 AND NOT EXISTS (
                     SELECT 1 FROM meetings WHERE type = 'meeting.mase' AND day BETWEEN ?1 AND ?2)))
                 GROUP BY m.seq ORDER BY m.day, m.ref
                 """, [a, b])
             sections.append(.init("15. Cases discussed at MASE (meetings in the period, or the last before it)", ["meeting", "day", "cases", "case list"],
                                   meetings.map { [$0[0], $0[1], $0[2], Report.capped($0[3].split(separator: ",").map(String.init).sorted(), 12)] }))
+            // 16: who is to act on the exceptions (the agency a rule names, or any working with the child).
+            let agencies = policy.permissions.agencies
+            sections.append(.init("16. Recording-practice exceptions by rule and the agency to act (cases)", ["rule"] + agencies + ["any agency", "cases"],
+                                  tally.rules.map { rule in
+                                      [rule] + (agencies + [""]).map { String(tally.byAgency[rule + "\u{0}" + $0] ?? 0) } + [String(tally.cases[rule] ?? 0)]
+                                  }))
+            // 17
+            sections.append(trend)
         }
-        var report = Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)", builtFrom: try builtFrom(), sections: sections)
-        let late = try read { db in
+        let scope = filter.phrase.isEmpty ? "" : " (\(filter.phrase))"
+        var report = Report(title: "MASE statistics, \(start.spoken) to \(end.spoken)\(scope)", builtFrom: try builtFrom(), sections: sections)
+        let late = try read(chosen) { db in
             try Row.fetchOne(db, sql: """
-                SELECT COUNT(*), COUNT(DISTINCT case_id) FROM audit_events WHERE case_id IS NOT NULL AND day BETWEEN ? AND ? AND recorded_day > ?
+                SELECT COUNT(*), COUNT(DISTINCT case_id) FROM audit_events WHERE case_id IS NOT NULL AND day BETWEEN ? AND ? AND recorded_day > ?\(chosen.and("case_id"))
                 """, arguments: [a, b, b]).map { ($0[0] as Int, $0[1] as Int) } ?? (0, 0)
         }
         report.notes = ["Every figure is as known at the end of \(end.spoken): from what had been recorded by then."
                         + (late.0 == 0 ? "" : " \(late.0) record\(late.0 == 1 ? "" : "s") of events in the period (about \(late.1) case\(late.1 == 1 ? "" : "s")) "
                            + "\(late.0 == 1 ? "was" : "were") recorded after it and \(late.0 == 1 ? "is" : "are") not counted, however late this report is made "
                            + "(report practice shows late recording, R12).")]
-        report.headline = Self.headline(sections, exceptionCases: Set(exceptions.map(\.caseID)).count)
+        if !filter.isEmpty { report.notes.append(Self.filterNote(filter, chosen: chosen)) }
+        report.headline = Self.headline(sections, exceptionCases: tally.anyCases)
         return report
     }
 
@@ -270,7 +281,7 @@ extension ProjectionEngine {
 
     /// Connected components of children linked through shared venues, vehicles, persons or
     /// direct case links (union-find over the links).
-    static func clusters(_ db: Database, upTo day: String) throws -> [[String]] {
+    static func clusters(_ db: Database, upTo day: String, chosen: Chosen = .every) throws -> [[String]] {
         var parent: [String: String] = [:]
         func find(_ x: String) -> String {
             var r = x
@@ -289,7 +300,8 @@ extension ProjectionEngine {
         var firstByTarget: [String: String] = [:]
         while let r = try links.next() {
             let c: String = r["case_id"], kind: String = r["link_kind"], target: String = r["target"]
-            if kind == "other_case" { union(c, target); continue }
+            guard chosen.contains(c) else { continue }
+            if kind == "other_case" { if chosen.contains(target) { union(c, target) }; continue }
             let key = kind + "\u{0}" + target
             if let first = firstByTarget[key] { union(first, c) } else { firstByTarget[key] = c; if parent[c] == nil { parent[c] = c } }
         }

@@ -68,14 +68,16 @@ extension ProjectionEngine {
         public init(size: Int64, time: Timestamp, witness: String) { self.size = size; self.time = time; self.witness = witness }
     }
 
-    public func practiceExceptions(on asOf: Day, witnessed: [WitnessedBound] = []) throws -> [PracticeException] {
+    /// With a `filter`, the exceptions of the children it chooses.
+    public func practiceExceptions(on asOf: Day, witnessed: [WitnessedBound] = [], filter: ReportFilter = ReportFilter()) throws -> [PracticeException] {
         let policy = try policyAtHead()
         let cal = policy.calendar
+        let chosen = try self.chosen(filter, on: asOf)
         // Every rule is the catalogue's `CasePractice`, as `case next` and `record` apply it,
         // over the verified events known on the day.
         var out: [PracticeException] = []
-        try forEachCasePractice(knownOn: asOf) { out += $0.exceptions(on: asOf) }
-        try read { db in
+        try forEachCasePractice(knownOn: [asOf], chosen: chosen) { _, practice in out += practice.exceptions(on: asOf) }
+        try read(chosen) { db in
             // R12 with time proven, not claimed: each event is bound by the earliest witnessed
             // checkpoint covering it. An event whose recording time says it was on time, but whose
             // bound is later than the policy allows, is not shown to have been recorded in time.
@@ -90,8 +92,8 @@ extension ProjectionEngine {
                 // Only events that happened more than N calendar days before the bound can be N working days before it.
                 let cutoff = Timestamp(seconds: bound.time.seconds - Int64(policy.deadlines.lateRecording) * 86_400)
                 let candidates = try Row.fetchAll(db, sql: """
-                    SELECT seq, case_id, type, occurred_at FROM audit_events
-                    WHERE case_id IS NOT NULL AND seq >= ? AND seq < ? AND occurred_at < ? AND (delay_working_days IS NULL OR delay_working_days <= ?) ORDER BY seq
+                    SELECT seq, case_id, type, occurred_at, agency FROM audit_events
+                    WHERE case_id IS NOT NULL AND seq >= ? AND seq < ? AND occurred_at < ? AND (delay_working_days IS NULL OR delay_working_days <= ?)\(chosen.and("case_id")) ORDER BY seq
                     """, arguments: [previous, bound.size, cutoff.description, policy.deadlines.lateRecording])
                 for r in candidates {
                     guard let occurred = Timestamp(canonical: r["occurred_at"]) else { continue }
@@ -100,7 +102,7 @@ extension ProjectionEngine {
                     out.append(PracticeException(rule: "R12", caseID: r["case_id"],
                                                  what: "\(r["type"] as String) at seq \(r["seq"] as Int64) not shown recorded in time: the first witnessed checkpoint covering it "
                                                      + "(cosigned by \(bound.witness) at \(bound.time)) is \(days) working days after it happened",
-                                                 since: String((r["occurred_at"] as String).prefix(10)), overdue: nil))
+                                                 since: String((r["occurred_at"] as String).prefix(10)), overdue: nil, agency: r["agency"]))
                 }
             }
         }
@@ -109,15 +111,18 @@ extension ProjectionEngine {
 
     /// The recording-practice report: each exception with case, rule, what is missing, since
     /// when and how overdue.
-    public func practiceReport(on asOf: Day, witnessed: [WitnessedBound] = []) throws -> Report {
-        let list = try practiceExceptions(on: asOf, witnessed: witnessed)
+    public func practiceReport(on asOf: Day, witnessed: [WitnessedBound] = [], filter: ReportFilter = ReportFilter()) throws -> Report {
+        let list = try practiceExceptions(on: asOf, witnessed: witnessed, filter: filter)
         var counts = Report.Section("Exceptions by rule", ["rule", "cases", "exceptions"])
         for rule in (1...15).map({ "R\($0)" }) {
             let l = list.filter { $0.rule == rule }
             counts.rows.append([rule, String(Set(l.map(\.caseID)).count), String(l.count)])
         }
-        let detail = Report.Section("Exceptions", ["rule", "case", "what is missing", "since", "working days overdue"],
-                                    list.map { [$0.rule, $0.caseID, $0.what, $0.since, $0.overdue.map(String.init) ?? ""] })
-        return Report(title: "Recording-practice exceptions as of \(asOf.spoken)", builtFrom: try builtFrom(), sections: [counts, detail])
+        let detail = Report.Section("Exceptions", ["rule", "case", "what is missing", "since", "working days overdue", "agency to act"],
+                                    list.map { [$0.rule, $0.caseID, $0.what, $0.since, $0.overdue.map(String.init) ?? "", $0.agency ?? "any"] })
+        var report = Report(title: "Recording-practice exceptions as of \(asOf.spoken)" + (filter.isEmpty ? "" : " (\(filter.phrase))"),
+                            builtFrom: try builtFrom(), sections: [counts, detail])
+        if !filter.isEmpty { report.notes.append(Self.filterNote(filter, chosen: try chosen(filter, on: asOf))) }
+        return report
     }
 }

@@ -234,8 +234,13 @@ public final class ProjectionEngine {
     /// entry hashes, and each is read from the ledger and checked to be that entry, so nothing
     /// written into the file since, or never verified, is among them.
     public func forEachVerifiedCase(knownOn day: Day? = nil, _ body: (String, [Envelope]) throws -> Void) throws {
-        try read { db in
-            let filter = "case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1)"
+        try forEachVerifiedCase(knownOn: day, chosen: .every, body)
+    }
+
+    /// `forEachVerifiedCase` over the chosen cases only.
+    func forEachVerifiedCase(knownOn day: Day?, chosen: Chosen, _ body: (String, [Envelope]) throws -> Void) throws {
+        try read(chosen) { db in
+            let filter = "case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1)" + chosen.and("case_id")
             let total = readProgress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE " + filter, arguments: [day?.description]) ?? 0
             var done: Int64 = 0
             let rows = try Row.fetchCursor(db, sql: "SELECT case_id, seq, entry_hash FROM audit_events WHERE \(filter) ORDER BY case_id, seq",

@@ -10,10 +10,16 @@ public struct Report: Sendable {
         public var rows: [[String]]
         /// Networks the section's figures describe, drawn on a page (`html`) beside its table.
         public var graphs: [Graph] = []
+        /// How a page (`html`) charts it.
+        public var chart: Chart = .bars
         public init(_ title: String, _ columns: [String], _ rows: [[String]] = []) {
             self.title = title; self.columns = columns; self.rows = rows
         }
     }
+
+    /// `bars`: a bar a row, by the last column (or a bar a column, for one row). `trend`: rows
+    /// are periods (the first column); a small line chart for each other column.
+    public enum Chart: Sendable { case bars, trend }
 
     /// A network: nodes (children by pseudonymous case id, and what links them) and edges.
     public struct Graph: Sendable {
@@ -60,7 +66,12 @@ public struct Report: Sendable {
 
     /// The first `n` of `ids`, then how many more there are: a list that always fits a line.
     public static func capped(_ ids: [String], _ n: Int = 5) -> String {
-        ids.prefix(n).joined(separator: " ") + (ids.count > n ? " and \(ids.count - n) more" : "")
+        capped(ids, n, of: ids.count)
+    }
+
+    /// The first `n` of `ids`, then how many more of `total` there are (for a list kept only in part).
+    public static func capped(_ ids: [String], _ n: Int, of total: Int) -> String {
+        ids.prefix(n).joined(separator: " ") + (total > min(n, ids.count) ? " and \(total - min(n, ids.count)) more" : "")
     }
 
     /// Whether every non-empty cell of column `i` is a whole number written plainly (JSON gives
@@ -123,9 +134,9 @@ public struct Report: Sendable {
                 "sections": .array(sections.map { s in
                     let numeric = s.columns.indices.map { Self.isNumeric(s.rows, $0) }
                     return .object(["title": .string(s.title), "rows": .array(s.rows.map { r in
-                        .object(Dictionary(uniqueKeysWithValues: s.columns.indices.map { i in
+                        .object(Dictionary(s.columns.indices.map { i in
                             (s.columns[i], numeric[i] ? (Int64(r[i]).map(JSONValue.integer) ?? .null) : JSONValue.string(r[i]))
-                        }))
+                        }, uniquingKeysWith: { first, _ in first }))
                     })])
                 }),
             ])

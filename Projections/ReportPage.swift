@@ -16,7 +16,10 @@ public enum ReportPage {
                 "id": "s\(n + 1)", "title": s.title, "columns": s.columns, "width": s.columns.count,
                 "rows": s.rows.map { r in ["cells": r.enumerated().map { ["text": $0.element, "numeric": numeric[$0.offset]] }] },
             ]
-            if let chart = chart(s, numeric: numeric, id: "c\(n + 1)") { section["chart"] = chart }
+            switch s.chart {
+            case .bars: if let chart = chart(s, numeric: numeric, id: "c\(n + 1)") { section["chart"] = chart }
+            case .trend: section["lines"] = lines(s, numeric: numeric, id: "c\(n + 1)")
+            }
             section["graphs"] = s.graphs.enumerated().map { graph($0.element, id: "g\(n + 1)-\($0.offset + 1)") }
             sections.append(section)
         }
@@ -38,7 +41,11 @@ public enum ReportPage {
         if s.rows.count == 1, numeric.filter({ $0 }).count >= 2 {
             bars = s.columns.indices.filter { numeric[$0] }.map { (s.columns[$0], Int(s.rows[0][$0])!) }
         } else if let last = numeric.indices.last, numeric[last], s.columns.count >= 2 {
-            bars = s.rows.map { r in (r.dropLast().filter { !$0.isEmpty }.joined(separator: " · "), Int(r[last])!) }
+            // A code followed by its label is named by the label alone; other figures are not part of the name.
+            let named = s.columns.indices.dropLast().filter { i in
+                !numeric[i] && !(i + 1 < s.columns.count && (s.columns[i + 1] == "label" || s.columns[i + 1] == s.columns[i] + " label"))
+            }
+            bars = s.rows.map { r in (named.map { r[$0] }.filter { !$0.isEmpty }.joined(separator: " · "), Int(r[last])!) }
         }
         guard !bars.isEmpty, bars.count <= maxBars else { return nil }
         let top = max(1, bars.map(\.value).max() ?? 1)
@@ -52,6 +59,28 @@ public enum ReportPage {
                         "labelX": labelWidth - 8, "barX": labelWidth, "barWidth": w, "barHeight": row - 6, "valueX": labelWidth + w + 6]
             },
         ]
+    }
+
+    /// Small multiples: for each numeric column after the first, a line over the rows (periods),
+    /// each point titled with its figure; the axis runs from 0 to the column's largest figure.
+    static func lines(_ s: Report.Section, numeric: [Bool], id: String) -> [[String: Any]] {
+        guard s.rows.count >= 2 else { return [] }
+        let width = 260.0, height = 120.0, left = 34.0, right = 8.0, top = 10.0, bottom = 22.0
+        func r(_ v: Double) -> String { String(format: "%.1f", v) }
+        return s.columns.indices.dropFirst().filter { numeric[$0] }.map { i -> [String: Any] in
+            let values = s.rows.map { Int($0[i])! }
+            let top0 = max(1, values.max() ?? 1)
+            let step = (width - left - right) / Double(values.count - 1)
+            let points = values.enumerated().map { k, v in (x: left + Double(k) * step, y: top + (height - top - bottom) * (1 - Double(v) / Double(top0)), v: v, label: s.rows[k][0]) }
+            return [
+                "id": "\(id)-\(i)", "title": "\(s.columns[i]), by \(s.columns[0])", "width": Int(width), "height": Int(height),
+                "path": points.map { "\(r($0.x)),\(r($0.y))" }.joined(separator: " "),
+                "points": points.map { ["x": r($0.x), "y": r($0.y), "value": $0.v, "label": $0.label] },
+                "axisX": r(left), "axisTop": r(top), "axisBottom": r(height - bottom), "axisRight": r(width - right),
+                "max": top0, "maxY": r(top + 4), "labelX": r(left - 4), "zeroY": r(height - bottom + 4),
+                "first": s.rows.first![0], "last": s.rows.last![0], "monthY": r(height - 6), "lastX": r(width - right),
+            ]
+        }
     }
 
     /// A network drawn in two rings: what links the children inside, the children (circles, by

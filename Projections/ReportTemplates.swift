@@ -3,7 +3,7 @@
 /// Colours: text #1b1b1b and headings #12355b on white, table heads #1b1b1b on #e8eef5 — each
 /// at least 4.5:1 (WCAG AA); bars #2f6497 carry no text.
 enum ReportTemplates {
-    static let all: [String: String] = ["page": page, "bars": bars, "graph": graph]
+    static let all: [String: String] = ["page": page, "bars": bars, "graph": graph, "line": line]
 
     static let page = #"""
 <!DOCTYPE html>
@@ -67,6 +67,9 @@ footer dd { margin: 0 0 0.4rem 0; word-break: break-all; }
 {{#graphs}}
 {{> graph}}
 {{/graphs}}
+{{#lines}}
+{{> line}}
+{{/lines}}
 <table>
 <caption>{{title}}: the figures</caption>
 <thead><tr>{{#columns}}<th scope="col">{{.}}</th>{{/columns}}</tr></thead>
@@ -107,6 +110,25 @@ footer dd { margin: 0 0 0.4rem 0; word-break: break-all; }
 {{/bars}}
 </svg>
 <figcaption>Chart: {{title}}</figcaption>
+</figure>
+"""#
+
+    static let line = #"""
+<figure class="small">
+<svg role="img" aria-labelledby="{{id}}" width="{{width}}" height="{{height}}" viewBox="0 0 {{width}} {{height}}">
+<title id="{{id}}">{{title}}</title>
+<line x1="{{axisX}}" y1="{{axisTop}}" x2="{{axisX}}" y2="{{axisBottom}}" stroke="#9aa9b8"></line>
+<line x1="{{axisX}}" y1="{{axisBottom}}" x2="{{axisRight}}" y2="{{axisBottom}}" stroke="#9aa9b8"></line>
+<text x="{{labelX}}" y="{{maxY}}" text-anchor="end">{{max}}</text>
+<text x="{{labelX}}" y="{{zeroY}}" text-anchor="end">0</text>
+<polyline points="{{path}}" fill="none" stroke="#2f6497" stroke-width="2"></polyline>
+{{#points}}
+<circle cx="{{x}}" cy="{{y}}" r="3" fill="#2f6497"><title>{{label}}: {{value}}</title></circle>
+{{/points}}
+<text x="{{axisX}}" y="{{monthY}}">{{first}}</text>
+<text x="{{lastX}}" y="{{monthY}}" text-anchor="end">{{last}}</text>
+</svg>
+<figcaption>{{title}}</figcaption>
 </figure>
 """#
 

@@ -77,3 +77,29 @@ public enum EventWords {
         return (try? CanonicalJSON.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
     }
 }
+
+/// What reports print beside a type or a coded value: a few words a panel reads at a glance.
+public enum CodeLabels {
+    static let types: [String: String] = [
+        "referral.mash_written": "written MASH referral", "referral.mash_telephone": "telephone MASH referral",
+        "referral.mase": "referral to the MASE panel", "referral.ewo": "referral to the education welfare officer",
+        "referral.adult_social_care": "referral to adult social care", "referral.rhi_provider": "referral to the return home interview provider",
+        "decision.mash": "MASH decision", "decision.s17": "section 17 assessment outcome", "decision.strategy": "strategy meeting outcome",
+        "decision.s47": "section 47 enquiry outcome", "decision.cin_plan": "child in need plan", "decision.early_help": "early help",
+        "decision.nfa": "no further action",
+    ]
+    static let values: [String: String] = [
+        "strategy_discussion": "strategy discussion", "s17_assessment": "section 17 assessment", "s47_enquiry": "section 47 enquiry",
+        "refer_other_agency": "referred to another agency", "nfa": "no further action", "cin_plan": "child in need plan",
+        "step_up_s47": "stepped up to a section 47 enquiry", "s47": "section 47 enquiry", "early_help_plan": "early help plan",
+        "child_protection_conference": "child protection conference", "family_caf": "Family CAF", "early_help_assessment": "early help assessment",
+        "no_cse_concerns": "no CSE concerns", "threshold_not_met": "threshold not met",
+    ]
+
+    /// The type in a few words (`decision.s47` → "section 47 enquiry outcome"); its catalogue
+    /// summary when there is no shorter one.
+    public static func type(_ type: String) -> String { types[type] ?? Catalogue.specs[type]?.summary ?? type }
+
+    /// A coded value in words (`s17_assessment` → "section 17 assessment").
+    public static func value(_ code: String) -> String { values[code] ?? EventWords.words(code) }
+}

@@ -33,9 +33,11 @@ public struct LateStep: Equatable, Sendable {
     public let what: String
     public let due: Day
     public let done: Day
+    /// The agency whose record came late.
+    public let by: String?
 
-    public init(rule: String, what: String, due: Day, done: Day) {
-        self.rule = rule; self.what = what; self.due = due; self.done = done
+    public init(rule: String, what: String, due: Day, done: Day, by: String? = nil) {
+        self.rule = rule; self.what = what; self.due = due; self.done = done; self.by = by
     }
 }
 
@@ -48,9 +50,13 @@ public struct PracticeException: Equatable, Sendable {
     public let since: String
     /// Working days overdue on the report's day, when it has a due date.
     public let overdue: Int?
+    /// The agency to act (the one a rule names: who screened, referred, decided or owns the
+    /// action), or whose record broke the rule (late); nil when any agency working with the
+    /// child may act.
+    public let agency: String?
 
-    public init(rule: String, caseID: String, what: String, since: String, overdue: Int?) {
-        self.rule = rule; self.caseID = caseID; self.what = what; self.since = since; self.overdue = overdue
+    public init(rule: String, caseID: String, what: String, since: String, overdue: Int?, agency: String? = nil) {
+        self.rule = rule; self.caseID = caseID; self.what = what; self.since = since; self.overdue = overdue; self.agency = agency
     }
 
     /// R1 before R2 … before R15, then by case.
@@ -298,17 +304,17 @@ public struct CasePractice: Sendable {
             if level >= .medium, let first = live.first(where: { ["referral.mash_written", "referral.mash_telephone"].contains($0.type) && $0.occurredAt >= since }) {
                 let days = level == .significant ? policy.deadlines.mashReferralSignificant : policy.deadlines.mashReferralMedium
                 let due = cal.adding(workingDays: days, to: screening.day)
-                if first.day > due { out.append(LateStep(rule: "R1", what: "MASH referral made after its deadline", due: due, done: first.day)) }
+                if first.day > due { out.append(LateStep(rule: "R1", what: "MASH referral made after its deadline", due: due, done: first.day, by: first.agency)) }
             }
             if level == .medium, let caf = live.first(where: { $0.type == "decision.early_help" && $0.facts.string("kind") == "family_caf" && $0.occurredAt >= screening.occurredAt }) {
                 let due = cal.adding(workingDays: policy.deadlines.familyCAF, to: screening.day)
-                if caf.day > due { out.append(LateStep(rule: "R3", what: "Family CAF started after its deadline", due: due, done: caf.day)) }
+                if caf.day > due { out.append(LateStep(rule: "R3", what: "Family CAF started after its deadline", due: due, done: caf.day, by: caf.agency)) }
             }
         }
         for phone in live where phone.type == "referral.mash_telephone" {
             if let form = writtenForm(after: phone) {
                 let due = cal.adding(workingDays: policy.deadlines.writtenAfterTelephone, to: phone.day)
-                if form.day > due { out.append(LateStep(rule: "R2", what: "written MASH referral form sent after its deadline", due: due, done: form.day)) }
+                if form.day > due { out.append(LateStep(rule: "R2", what: "written MASH referral form sent after its deadline", due: due, done: form.day, by: form.agency)) }
             }
         }
         for start in live where start.type == "missing.started" {
@@ -319,7 +325,7 @@ public struct CasePractice: Sendable {
             let limit = back.occurredAt.seconds + Int64(policy.deadlines.rhiOfferHours) * 3600
             if offer.occurredAt.seconds > limit {
                 out.append(LateStep(rule: "R8", what: "return home interview offered more than \(policy.deadlines.rhiOfferHours) hours after return",
-                                    due: Day(london: Timestamp(seconds: limit)), done: offer.day))
+                                    due: Day(london: Timestamp(seconds: limit)), done: offer.day, by: offer.agency))
             }
         }
         return out
@@ -336,19 +342,19 @@ public struct CasePractice: Sendable {
             if s.rule == "R10", let due = s.due {
                 // From six months before 18 (never before the case was opened) until a plan or referral is recorded.
                 let start = max(transitionWindowStart(due), openedDay ?? transitionWindowStart(due))
-                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: start.description, overdue: day > due ? cal.workingDays(from: due, to: day) : nil))
+                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: start.description, overdue: day > due ? cal.workingDays(from: due, to: day) : nil, agency: s.by))
                 continue
             }
             if let due = s.due {
                 guard due < day else { continue }  // not yet due: not an exception
-                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: due.description, overdue: cal.workingDays(from: due, to: day)))
+                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: due.description, overdue: cal.workingDays(from: due, to: day), agency: s.by))
             } else if s.rule != "R8" {  // R8 with no deadline: still missing, nothing to record yet
-                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: "", overdue: nil))
+                out.append(PracticeException(rule: s.rule, caseID: caseID, what: s.what, since: "", overdue: nil, agency: s.by))
             }
         }
         for l in lateSteps() where l.done <= day {
             out.append(PracticeException(rule: l.rule, caseID: caseID, what: "\(l.what) (on \(l.done.spoken))", since: l.due.description,
-                                         overdue: cal.workingDays(from: l.due, to: l.done)))
+                                         overdue: cal.workingDays(from: l.due, to: l.done), agency: l.by))
         }
         // R5: a case discussed at MASE needs a MASH referral, a strategy decision, a police CSE
         // CRIS number and a MASE referral first (MASE never takes a first referral).
@@ -368,7 +374,7 @@ public struct CasePractice: Sendable {
             let delay = cal.workingDays(from: e.day, to: e.recordedDay)
             guard delay > policy.deadlines.lateRecording else { continue }
             out.append(PracticeException(rule: "R12", caseID: caseID, what: "\(e.type) at seq \(e.seq) recorded \(delay) working days after it happened",
-                                         since: e.day.description, overdue: nil))
+                                         since: e.day.description, overdue: nil, agency: e.agency))
         }
         return out.sorted(by: PracticeException.ordered)
     }

@@ -6,6 +6,34 @@ import Projections
 import SafeguardCatalogue
 
 extension Report.Format: ExpressibleByArgument {}
+extension AgeBand: ExpressibleByArgument {}
+
+/// Which children a report counts (every report takes these).
+struct ReportFilterOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only children of this borough (as their case records it).", valueName: "name"))
+    var borough: String?
+    @Option(name: .customLong("age-band"), help: ArgumentHelp("Only children of this age band on the report's last day: under-13, 13-15, 16-17, 18+ or unknown.", valueName: "band"),
+            completion: .list(AgeBand.allCases.map(\.rawValue)))
+    var ageBand: AgeBand?
+    @Option(help: ArgumentHelp("Only children of this gender: \(ReportFilter.genders.map { $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")).", valueName: "gender"),
+            completion: .list(ReportFilter.genders.map { $0.replacingOccurrences(of: "_", with: "-") }))
+    var gender: String?
+    @Option(help: ArgumentHelp("Only children this agency had recorded anything about by the report's last day.", valueName: "agency"), completion: Choices.agency)
+    var agency: String?
+
+    /// The filter, checked against the read models' policy and boroughs.
+    func filter(_ engine: ProjectionEngine) throws -> ReportFilter {
+        let filter = ReportFilter(borough: borough, ageBand: ageBand, gender: gender, agency: agency)
+        if let problem = filter.problem(policy: try engine.policyAtHead()) { throw InputError(problem) }
+        if let borough {
+            let known = try engine.boroughs()
+            guard known.contains(borough) else {
+                throw InputError("--borough: no case records borough \"\(borough)\"; the cases record " + (known.isEmpty ? "none" : known.joined(separator: ", ")))
+            }
+        }
+        return filter
+    }
+}
 
 extension Safeguard {
     struct ReportCommand: ParsableCommand {
@@ -15,8 +43,9 @@ extension Safeguard {
             discussion: """
                 Every report starts with the log size, head hash and read-model digests it was built from, \
                 so anyone can re-derive its figures from the same log. Formats: text, md, csv (long \
-                format: section,row,column,value, one sheet for every section), json, html (one page with charts and tables, for --out FILE). Days are inclusive; \
-                by default a report is as of today (in England), whatever dates the log holds.
+                format: section,row,column,value, one sheet for every section), csv-wide (each section a table), json, html (one page with charts and tables, for --out FILE). Days are inclusive; \
+                by default a report is as of today (in England), whatever dates the log holds. Every report can count only some children: \
+                --borough, --age-band, --gender, --agency (any combination).
                 """,
             subcommands: [MASE.self, Practice.self, Trend.self])
     }
@@ -33,6 +62,7 @@ extension Safeguard.ReportCommand {
         @Option(help: ArgumentHelp("Last day of the period.", valueName: "YYYY-MM-DD")) var to: String?
         @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
         @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
+        @OptionGroup(title: "Which children") var only: ReportFilterOptions
 
         func run() throws {
             let engine = try openProjections(ledger)
@@ -43,7 +73,7 @@ extension Safeguard.ReportCommand {
             }
             let (start, end) = (try day(from, "--from"), try day(to, "--to"))
             if let start, let end, start > end { throw ValidationError("--from (\(start)) is after --to (\(end))") }
-            let report = try withReadProgress(engine) { try engine.maseReport(from: start, to: end ?? Day(london: Clock.now())) }
+            let report = try withReadProgress(engine) { try engine.maseReport(from: start, to: end ?? Day(london: Clock.now()), filter: try only.filter(engine)) }
             try emit(report, format, to: out)
         }
     }
@@ -56,6 +86,7 @@ extension Safeguard.ReportCommand {
         @Option(help: ArgumentHelp("The last day (default: today).", valueName: "YYYY-MM-DD")) var to: String?
         @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
         @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
+        @OptionGroup(title: "Which children") var only: ReportFilterOptions
 
         func validate() throws {
             guard (1...120).contains(months) else { throw ValidationError("--months must be from 1 to 120") }
@@ -65,7 +96,7 @@ extension Safeguard.ReportCommand {
         func run() throws {
             let engine = try openProjections(ledger)
             let end = to.flatMap(Day.init(iso:)) ?? Day(london: Clock.now())
-            try emit(try withReadProgress(engine) { try engine.trendReport(months: months, to: end) }, format, to: out)
+            try emit(try withReadProgress(engine) { try engine.trendReport(months: months, to: end, filter: try only.filter(engine)) }, format, to: out)
         }
     }
 
@@ -76,6 +107,7 @@ extension Safeguard.ReportCommand {
         @Option(help: ArgumentHelp("Judge as of this day (default: today).", valueName: "YYYY-MM-DD")) var on: String?
         @Option(help: "text, md, csv (long: section,row,column,value), csv-wide (each section a table), json, or html (one self-contained page with charts; give --out).") var format: Report.Format = .text
         @Option(help: ArgumentHelp("Write the report to this file instead of printing it.", valueName: "path"), completion: .file()) var out: String?
+        @OptionGroup(title: "Which children") var only: ReportFilterOptions
         @Option(help: ArgumentHelp("A folder of the log's checkpoints cosigned by witnesses (a mirror keeps them in COPY.checkpoints): late recording (R12) then also uses the time the witnesses prove, not only the log's clock.", valueName: "path"), completion: .file())
         var witnessed: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("With --witnessed: the log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
@@ -107,7 +139,7 @@ extension Safeguard.ReportCommand {
                     }
                 }
             }
-            let report = try withReadProgress(engine) { try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds) }
+            let report = try withReadProgress(engine) { try engine.practiceReport(on: day ?? Day(london: Clock.now()), witnessed: bounds, filter: try only.filter(engine)) }
             try emit(report, format, to: out)
         }
     }

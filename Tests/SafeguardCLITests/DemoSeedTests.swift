@@ -69,9 +69,10 @@ final class DemoSeedTests: XCTestCase {
         let title = try XCTUnwrap(report["title"] as? String)
         XCTAssertTrue(title.contains("Wed 11 Nov 2026") || title.contains("Thu 12 Nov 2026"), "the month since the November panel: \(title)")
         let sections = try XCTUnwrap(report["sections"] as? [[String: Any]])
-        XCTAssertEqual(sections.count, 15)
+        XCTAssertEqual(sections.count, 17)
         for section in sections {
             let name = section["title"] as? String ?? "?"
+            if name.hasPrefix("16.") { continue }  // by agency: some agencies never have to act (checked below)
             // Counts are JSON numbers; text is a string.
             let rows = (section["rows"] as? [[String: Any]] ?? []).map { $0.mapValues { ($0 as? Int).map(String.init) ?? ($0 as? String) ?? "" } }
             XCTAssertFalse(rows.isEmpty, "\(name): no rows")
@@ -89,6 +90,21 @@ final class DemoSeedTests: XCTestCase {
         }
         let rules = sections.first { ($0["title"] as? String ?? "").hasPrefix("11.") }?["rows"] as? [[String: Any]] ?? []
         XCTAssertEqual(rules.compactMap { $0["rule"] as? String }, (1...15).map { "R\($0)" })
+        // 16: the same cases per rule as 11, each under at least one agency to act (or any).
+        let byAgency = sections.first { ($0["title"] as? String ?? "").hasPrefix("16.") }?["rows"] as? [[String: Any]] ?? []
+        XCTAssertEqual(byAgency.map { $0["cases"] as? Int }, rules.map { $0["cases"] as? Int })
+        for row in byAgency {
+            let perAgency = row.filter { !["rule", "cases"].contains($0.key) }.values.compactMap { $0 as? Int }
+            XCTAssertGreaterThanOrEqual(perAgency.reduce(0, +), row["cases"] as? Int ?? 0, "\(row)")
+            XCTAssertLessThanOrEqual(perAgency.max() ?? 0, row["cases"] as? Int ?? 0, "\(row)")
+        }
+        // 17: twelve months, the last cut at 5 December; its exceptions are the cases with any today.
+        let months = sections.first { ($0["title"] as? String ?? "").hasPrefix("17.") }?["rows"] as? [[String: Any]] ?? []
+        XCTAssertEqual(months.map { $0["month"] as? String }.last, "2026-12 (1-5)")
+        XCTAssertEqual(months.count, 12)
+        let today = months.last?["cases with practice exceptions at the month's end"] as? Int ?? 0
+        XCTAssertGreaterThanOrEqual(today, rules.compactMap { $0["cases"] as? Int }.max() ?? 0)
+        XCTAssertLessThanOrEqual(today, rules.compactMap { $0["cases"] as? Int }.reduce(0, +))
         let referrals = Set((sections[0]["rows"] as? [[String: Any]] ?? []).compactMap { $0["referral"] as? String })
         XCTAssertEqual(referrals, ["referral.mash_written", "referral.mash_telephone", "referral.mase", "referral.ewo", "referral.rhi_provider", "referral.adult_social_care"])
         // The page and the wide CSV hold the same figures as the JSON, section by section.

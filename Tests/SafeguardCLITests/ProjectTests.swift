@@ -34,10 +34,55 @@ final class ProjectTests: XCTestCase {
         XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
         var r = try cli.run("report", "trend", "--months", "6", "--to", "2026-06-01", "--format", "json")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains(#"{"month":"2026-01","referrals":"#) && r.stdout.contains(#"{"month":"2026-06","referrals":"#), r.stdout)
+        XCTAssertTrue(r.stdout.contains(#""month":"2026-01","referrals":"#) && r.stdout.contains(#""month":"2026-06 (1)","referrals":0"#), r.stdout)
         r = try cli.run("report", "trend", "--months", "0")
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("--months must be from 1 to 120"), r.stderr)
+    }
+
+    /// --borough, --age-band, --gender and --agency on every report: a filtered report counts
+    /// the children it names (the MASE report's children by gender add up to the whole); a
+    /// value no case or policy knows is one line that lists what is, exit 3.
+    func testFiltersOnEveryReport() throws {
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("p/keys/root.key.pub")).status, 0)
+        func json(_ args: String...) throws -> [String: Any] {
+            let r = try cli.run(args + ["--to", "2026-06-01", "--format", "json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        }
+        func activity(_ report: [String: Any]) -> [String: Int] {
+            let sections = report["sections"] as? [[String: Any]] ?? []
+            let rows = sections.first { ($0["title"] as? String)?.hasPrefix("5.") == true }?["rows"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["group"] as! String, $0["children"] as! Int) })
+        }
+        let whole = activity(try json("report", "mase", "--from", "2026-05-01"))
+        var sum = 0
+        for gender in ["female", "male", "non-binary", "not-known"] {
+            let part = try json("report", "mase", "--from", "2026-05-01", "--gender", gender)
+            XCTAssertTrue((part["title"] as? String)?.hasSuffix("(children of gender \(gender.replacingOccurrences(of: "-", with: " ")))") == true, "\(part["title"] ?? "")")
+            let counts = activity(part)
+            let mine = "gender: " + gender.replacingOccurrences(of: "-", with: " ")
+            XCTAssertEqual(counts[mine], whole[mine], gender)
+            XCTAssertEqual(counts.keys.filter { $0.hasPrefix("gender: ") }, counts[mine] == nil ? [] : [mine], "only \(gender)")
+            sum += counts[mine] ?? 0
+        }
+        XCTAssertEqual(sum, whole.filter { $0.key.hasPrefix("gender: ") }.values.reduce(0, +))
+        XCTAssertGreaterThan(sum, 0)
+        for report in [["report", "practice", "--on", "2026-06-01"], ["report", "trend", "--months", "3", "--to", "2026-06-01"], ["report", "mase", "--to", "2026-06-01"]] {
+            let r = try cli.run(report + ["--borough", "BOROUGH-A", "--age-band", "13-15", "--agency", "police", "--format", "md"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("children in borough BOROUGH-A, aged 13-15 at the end, known to police"), r.stdout)
+        }
+        for (args, message) in [(["--borough", "Nowhere"], "--borough: no case records borough \"Nowhere\"; the cases record BOROUGH-A, BOROUGH-B, BOROUGH-C"),
+                                (["--agency", "fire"], "--agency: \"fire\" is not an agency"), (["--gender", "boy"], "--gender: \"boy\" is not a gender a case records; choose one of female, male, non-binary, not-known")] {
+            let r = try cli.run(["report", "mase"] + args)
+            XCTAssertEqual(r.status, 3, r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+        }
+        let r = try cli.run("report", "trend", "--age-band", "teen")
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("under-13") && r.stderr.contains("18+"), r.stderr)
     }
 
     func testRebuildUpdateStatusAndReports() throws {
