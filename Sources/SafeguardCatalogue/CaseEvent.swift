@@ -14,22 +14,22 @@ public struct CaseEvent: Sendable {
     public let facts: Facts
     /// The agency that recorded it.
     public let agency: String
+    /// The day it happened, in London.
+    public let day: Day
+    /// The day it was recorded, in London (worked out once: the rules ask for both often).
+    public let recordedDay: Day
 
     public init(eventID: String, type: String, occurredAt: Timestamp, facts: Facts, agency: String = "", caseID: String? = nil, seq: Int64 = 0,
                 recordedAt: Timestamp? = nil) {
         self.eventID = eventID; self.type = type; self.occurredAt = occurredAt; self.facts = facts; self.agency = agency
         self.caseID = caseID; self.seq = seq; self.recordedAt = recordedAt ?? occurredAt
+        self.day = Day(london: occurredAt); self.recordedDay = Day(london: self.recordedAt)
     }
 
     public init(_ e: Envelope) {
         self.init(eventID: e.eventID, type: e.type, occurredAt: e.occurredAt, facts: Facts(e.facts), agency: e.actor.agency, caseID: e.caseID,
                   seq: e.seq, recordedAt: e.recordedAt)
     }
-
-    /// The day it happened, in London.
-    public var day: Day { Day(london: occurredAt) }
-    /// The day it was recorded, in London.
-    public var recordedDay: Day { Day(london: recordedAt) }
 
     /// Whether it had been recorded by the end of `day` (always, with no day).
     public func known(on day: Day?) -> Bool { day.map { recordedDay <= $0 } ?? true }
