@@ -12,21 +12,18 @@ extension ProjectionEngine {
         try partnershipFacts(knownOn: [day])[0]
     }
 
-    /// The partnership facts as known on each of `days` (the entries read once).
+    /// The partnership facts as known on each of `days` (the entries read and kept once).
     func partnershipFacts(knownOn days: [Day?]) throws -> [PartnershipFacts] {
-        var facts = days.map(PartnershipFacts.init(knownOn:))
         let last = days.contains(nil) ? nil : days.compactMap { $0 }.max()
+        var facts = PartnershipFacts(knownOn: last)
         let types = PartnershipFacts.types.sorted()
         let wanted = try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT seq, entry_hash FROM audit_events WHERE type IN (\(types.map { _ in "?" }.joined(separator: ","))) AND (? IS NULL OR recorded_day <= ?) ORDER BY seq
                 """, arguments: StatementArguments(types + [last?.description, last?.description])).map { (seq: $0[0] as Int64, entryHash: $0[1] as String) }
         }
-        for (_, e) in try ledger.entries(wanted) {
-            let event = CaseEvent(e)
-            for i in facts.indices { facts[i].add(event) }
-        }
-        return facts
+        for (_, e) in try ledger.entries(wanted) { facts.add(CaseEvent(e)) }
+        return days.map { facts.asOf($0) }
     }
 
     /// Calls `body` with the rules of every case known on `day` (every case, with no day), by

@@ -641,6 +641,12 @@ final class FixtureReportTests: XCTestCase {
         ]])
         XCTAssertEqual(Set(try engine.practiceExceptions(on: Day(iso: "2026-03-16")!).map(\.caseID)), ["C-1", "C-2", "C-3", "C-4", "C-5", "C-6", "C-7", "C-9"],
                        "the trend's one pass over the months agrees with the report of the day")
+        // On any days, one pass (the partnership's facts built once, seen as of each day) gives
+        // what a report of each day gives: days around the meeting, acknowledgement, links and closures.
+        let days = ["2026-03-02", "2026-03-04", "2026-03-05", "2026-03-06", "2026-03-09", "2026-03-10", "2026-03-12", "2026-03-17", "2026-04-30"].map { Day(iso: $0)! }
+        let pass = try engine.exceptionTally(on: days, chosen: .every)
+        XCTAssertEqual(pass.casesOn, try days.map { Set(try engine.practiceExceptions(on: $0).map(\.caseID)).count })
+        XCTAssertEqual(pass.last.anyCases, pass.casesOn.last)
         XCTAssertEqual(ProjectionEngine.months(2, to: Day(iso: "2026-01-31")!).map { "\($0.label) \($0.first) \($0.last)" },
                        ["2025-12 2025-12-01 2025-12-31", "2026-01 2026-01-01 2026-01-31"])
         let page = trend.render(.html)
