@@ -141,7 +141,8 @@ extension ProjectionEngine {
             // 11
             let horizon = Day(iso: Age.shiftMonths(end.description, by: policy.deadlines.transitionMonthsBefore18)) ?? end
             var cohort: [[String]] = []
-            for r in try Row.fetchAll(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL\(only("o.case_id")) ORDER BY c.case_id", arguments: [b]) {
+            let open = try Row.fetchCursor(db, sql: Self.asOf + "SELECT c.case_id, c.birth_month FROM open_at o JOIN cases c ON c.case_id = o.case_id WHERE c.birth_month IS NOT NULL\(only("o.case_id")) ORDER BY c.case_id", arguments: [b])
+            while let r = try open.next() {
                 if let e = Age.eighteenth(birthMonth: r["birth_month"]), e > end, e <= horizon {
                     cohort.append([r["case_id"], e.description])
                 }

@@ -29,22 +29,9 @@ extension ProjectionEngine {
     /// Calls `body` with the rules of every case known on `day` (every case, with no day), by
     /// case id, under the policy in force at the read models' head.
     public func forEachCasePractice(knownOn day: Day?, _ body: (CasePractice) throws -> Void) throws {
-        try forEachCasePractice(knownOn: [day], chosen: .every) { _, practice in try body(practice) }
-    }
-
-    /// For each chosen case (by case id) and each of `days` it was known on: its rules as known
-    /// that day, with the day's index. The case's verified events are read once for every day.
-    func forEachCasePractice(knownOn days: [Day?], chosen: Chosen, _ body: (Int, CasePractice) throws -> Void) throws {
-        let policy = try policyAtHead()
-        let partnership = try partnershipFacts(knownOn: days)
-        let last = days.contains(nil) ? nil : days.compactMap { $0 }.max()
-        try forEachVerifiedCase(knownOn: last, chosen: chosen) { id, envelopes in
-            let events = envelopes.map(CaseEvent.init)
-            for i in days.indices {
-                let practice = CasePractice(id, events: events, partnership: partnership[i], policy: policy)
-                if practice.isKnown { try body(i, practice) }
-            }
-        }
+        try mapCasePractice(knownOn: [day], chosen: .every, { _, practice in practice }, collect: { _, perDay in
+            if let practice = perDay[0] { try body(practice) }
+        })
     }
 
     /// The exceptions of the chosen cases on each of `days`, counted as they are worked out (so
@@ -53,11 +40,14 @@ extension ProjectionEngine {
     func exceptionTally(on days: [Day], chosen: Chosen) throws -> (last: ExceptionTally, casesOn: [Int]) {
         var tally = ExceptionTally(), counts = [Int](repeating: 0, count: days.count)
         let lastIndex = days.indices.max { days[$0] < days[$1] }
-        try forEachCasePractice(knownOn: days, chosen: chosen) { i, practice in
+        // Only the last day's exceptions are kept; for the others, whether there are any.
+        try mapCasePractice(knownOn: days, chosen: chosen, { i, practice -> [PracticeException] in
             let exceptions = practice.exceptions(on: days[i])
-            if !exceptions.isEmpty { counts[i] += 1 }
-            if i == lastIndex { tally.add(practice.caseID, exceptions) }
-        }
+            return i == lastIndex ? exceptions : Array(exceptions.prefix(1))
+        }, collect: { id, perDay in
+            for (i, exceptions) in perDay.enumerated() where exceptions?.isEmpty == false { counts[i] += 1 }
+            if let i = lastIndex, let exceptions = perDay[i] { tally.add(id, exceptions) }
+        })
         return (tally, counts)
     }
 

@@ -76,7 +76,7 @@ extension ProjectionEngine {
         // Every rule is the catalogue's `CasePractice`, as `case next` and `record` apply it,
         // over the verified events known on the day.
         var out: [PracticeException] = []
-        try forEachCasePractice(knownOn: [asOf], chosen: chosen) { _, practice in out += practice.exceptions(on: asOf) }
+        try mapCasePractice(knownOn: [asOf], chosen: chosen, { _, practice in practice.exceptions(on: asOf) }, collect: { _, perDay in out += perDay[0] ?? [] })
         try read(chosen) { db in
             // R12 with time proven, not claimed: each event is bound by the earliest witnessed
             // checkpoint covering it. An event whose recording time says it was on time, but whose

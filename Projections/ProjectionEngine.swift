@@ -229,43 +229,7 @@ public final class ProjectionEngine {
         return LedgerState.resumed(governance: governance, head: nil).logKey(forSize: size)
     }
 
-    /// Every case's events among those the read models were built from, case by case (by case
-    /// id, then sequence number): the read models list which entries those were and their
-    /// entry hashes, and each is read from the ledger and checked to be that entry, so nothing
-    /// written into the file since, or never verified, is among them.
-    public func forEachVerifiedCase(knownOn day: Day? = nil, _ body: (String, [Envelope]) throws -> Void) throws {
-        try forEachVerifiedCase(knownOn: day, chosen: .every, body)
-    }
-
-    /// `forEachVerifiedCase` over the chosen cases only.
-    func forEachVerifiedCase(knownOn day: Day?, chosen: Chosen, _ body: (String, [Envelope]) throws -> Void) throws {
-        try read(chosen) { db in
-            let filter = "case_id IS NOT NULL AND (?1 IS NULL OR recorded_day <= ?1)" + chosen.and("case_id")
-            let total = readProgress == nil ? 0 : try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE " + filter, arguments: [day?.description]) ?? 0
-            var done: Int64 = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT case_id, seq, entry_hash FROM audit_events WHERE \(filter) ORDER BY case_id, seq",
-                                           arguments: [day?.description])
-            var current: String?
-            var wanted: [(seq: Int64, entryHash: String)] = []
-            func flush() throws {
-                if let c = current, !wanted.isEmpty { try body(c, try ledger.entries(wanted).map(\.1)) }
-                done += Int64(wanted.count)
-                readProgress?(done, total)
-                wanted.removeAll(keepingCapacity: true)
-            }
-            while let r = try rows.next() {
-                let id: String = r[0]
-                if id != current {
-                    try flush()
-                    current = id
-                }
-                wanted.append((r[1], r[2]))
-            }
-            try flush()
-        }
-    }
-
-    /// One case's events among those the read models were built from (as `forEachVerifiedCase`);
+    /// One case's events among those the read models were built from (as `mapCasePractice` reads them);
     /// empty for a case they do not know.
     public func verifiedEvents(of caseID: String) throws -> [Envelope] {
         try verifiedEntries(of: caseID).map(\.1)
