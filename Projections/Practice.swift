@@ -22,7 +22,7 @@ extension ProjectionEngine {
                 SELECT seq, entry_hash FROM audit_events WHERE type IN (\(types.map { _ in "?" }.joined(separator: ","))) AND (? IS NULL OR recorded_day <= ?) ORDER BY seq
                 """, arguments: StatementArguments(types + [last?.description, last?.description])).map { (seq: $0[0] as Int64, entryHash: $0[1] as String) }
         }
-        for (_, e) in try ledger.entries(wanted) { facts.add(CaseEvent(e)) }
+        for e in try envelopesOnEveryCore(wanted) { facts.add(CaseEvent(e)) }
         return days.map { facts.asOf($0) }
     }
 

@@ -91,4 +91,32 @@ extension Ledger {
             }
         } catch let e as LedgerError { throw e } catch { throw Self.map(error, path: path) }
     }
+
+    /// The envelopes of `wanted` alone (what the rules read: no details record, no other
+    /// column), each checked, as `entries` does, to be the entry the read models were built from.
+    public func envelopes(_ wanted: [(seq: Int64, entryHash: String)]) throws -> [Envelope] {
+        guard !wanted.isEmpty else { return [] }
+        let limit = Entry.maxCanonicalBytes
+        do {
+            return try db.read { db in
+                let select = try db.cachedStatement(sql: """
+                    SELECT CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END, CASE WHEN length(signature) > 128 THEN x'' ELSE signature END
+                    FROM events WHERE seq = ?
+                    """)
+                var out: [Envelope] = []
+                out.reserveCapacity(wanted.count)
+                for w in wanted {
+                    guard let row = try Row.fetchOne(select, arguments: [w.seq]) else {
+                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq), which the read models were built from, is no longer in the file: run 'safeguard verify'")
+                    }
+                    let envelope = try RowReader.blob(row, 0, "envelope"), signature = try RowReader.blob(row, 1, "signature")
+                    guard Hex.encode(Entry.entryHash(canonical: envelope, signature: signature)) == w.entryHash else {
+                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq) is not the one the read models were built from: the file was changed since; run 'safeguard verify'")
+                    }
+                    out.append(try Envelope(json: JSONParser.parse(envelope, mode: .canonical)))
+                }
+                return out
+            }
+        } catch let e as LedgerError { throw e } catch { throw Self.map(error, path: path) }
+    }
 }
