@@ -50,6 +50,8 @@ public enum Doctor {
             }
         }
 
+        out += folderAndCompanions(path)
+
         var configuration = Configuration()
         configuration.readonly = true
         let queue: DatabaseQueue
@@ -166,6 +168,50 @@ public enum Doctor {
                 size > 64 << 20 ? "it is merged when no process has the ledger open; stop long-running readers, and copy the file together with its -wal file" : nil)
         } else {
             add("wal", .ok, "no pending write-ahead log: the file alone is the whole ledger")
+        }
+        return out
+    }
+
+    /// The folder and the `-wal` and `-shm` files beside the ledger: whoever can write the
+    /// folder can put a file there before the ledger's owner does, and SQLite writes every
+    /// record through the `-wal` (and keeps its index in `-shm`) whoever owns them.
+    static func folderAndCompanions(_ path: String) -> [Finding] {
+        var out: [Finding] = []
+        let fm = FileManager.default
+        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        if let mode = (try? fm.attributesOfItem(atPath: folder))?[.posixPermissions] as? Int {
+            let octal = String(mode & 0o7777, radix: 8)
+            if mode & 0o002 != 0 {
+                out.append(Finding(check: "folder", level: mode & 0o1000 == 0 ? .problem : .warning,
+                                   message: "the folder \(folder) is writable by every user (mode \(octal))\(mode & 0o1000 == 0 ? "" : ", sticky"): another user can create the ledger's -wal or -shm before it does, and read what is recorded through them",
+                                   advice: "keep the ledger in a folder only its users can write (mkdir -m 750 DIR; move the ledger with its -wal and -shm files)"))
+            } else if mode & 0o020 != 0 {
+                out.append(Finding(check: "folder", level: .warning, message: "the folder \(folder) is writable by its group (mode \(octal)): any member can replace the ledger or put files beside it",
+                                   advice: "chmod g-w \(folder), unless every member of the group may write the ledger"))
+            } else {
+                out.append(Finding(check: "folder", level: .ok, message: "the folder is writable only by its owner (mode \(octal))", advice: nil))
+            }
+        }
+        guard let ledger = try? fm.attributesOfItem(atPath: path), let owner = ledger[.ownerAccountID] as? Int, let mode = ledger[.posixPermissions] as? Int else { return out }
+        var companions: [String] = []
+        for suffix in ["-wal", "-shm"] {
+            let file = path + suffix
+            guard let attrs = try? fm.attributesOfItem(atPath: file) else { continue }
+            companions.append((file as NSString).lastPathComponent)
+            let theirs = (attrs[.ownerAccountID] as? Int) ?? owner, theirMode = (attrs[.posixPermissions] as? Int) ?? mode
+            if theirs != owner {
+                out.append(Finding(check: "companions", level: .problem,
+                                   message: "\(file) belongs to user \(theirs), not to the ledger's owner (\(owner)): that user can read what is recorded through it",
+                                   advice: "stop every process that uses the ledger, check that no record is pending ('safeguard verify'), remove \(file) (SQLite makes it again, the ledger's owner's), and keep the ledger in a folder only its users can write"))
+            } else if theirMode & 0o777 & ~(mode & 0o777) != 0 {
+                out.append(Finding(check: "companions", level: .problem,
+                                   message: String(format: "%@ is more open (mode %o) than the ledger (mode %o): what is recorded passes through it", file, theirMode & 0o777, mode & 0o777),
+                                   advice: String(format: "chmod %o %@", mode & 0o777, file)))
+            }
+        }
+        if !out.contains(where: { $0.check == "companions" }) {
+            out.append(Finding(check: "companions", level: .ok,
+                               message: companions.isEmpty ? "no -wal or -shm file beside the ledger" : companions.joined(separator: " and ") + ": the ledger's owner's, no more open than it", advice: nil))
         }
         return out
     }

@@ -56,8 +56,8 @@ extension Safeguard.Evidence {
             guard mkdir(out, 0o700) == 0 else {
                 throw InputError(errno == EEXIST ? "'\(out)' already exists: give a new folder for the bundle" : "cannot create '\(out)': check that its parent folder exists and is writable")
             }
-            try Data(note).write(to: URL(fileURLWithPath: out + "/checkpoint.note"))
-            try Data(items.flatMap { $0.line + [0x0A] }).write(to: URL(fileURLWithPath: out + "/entries.jsonl"))
+            try writePrivately(Data(note), to: out + "/checkpoint.note")
+            try writePrivately(Data(items.flatMap { $0.line + [0x0A] }), to: out + "/entries.jsonl")
             var index = "# Evidence bundle: case \(caseID)\n\nA readable list only: the evidence is entries.jsonl, whose records are proved to be in the log "
                 + "against checkpoint.note (\(size) events). Check it, and see the checked list, with:\n\n"
                 + "    safeguard evidence check THIS_FOLDER --trust ROOT_PUBLIC_KEY --log-key LOG_VKEY\n\n"
@@ -77,7 +77,7 @@ extension Safeguard.Evidence {
                 let cells = [String(e.seq), e.recordedAt.description, e.occurredAt.description, e.type, e.actor.agency, e.actor.practitioner, details]
                 index += "| " + cells.map(markdownCell).joined(separator: " | ") + " |\n"
             }
-            try Data(index.utf8).write(to: URL(fileURLWithPath: out + "/index.md"))
+            try writePrivately(Data(index.utf8), to: out + "/index.md")
             print("Wrote \(out): \(items.count) records (the case's and the governance records they depend on), each proved against the checkpoint of \(size) events"
                   + (factsOnly ? "; details withheld (facts only)." : "; with their details (as sensitive as the case file)."))
         }

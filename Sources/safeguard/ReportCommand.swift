@@ -157,14 +157,14 @@ func withReadProgress<T>(_ engine: ProjectionEngine, _ body: () throws -> T) ret
     return try body()
 }
 
-/// Prints the report, or writes it to `path` (whole, or not at all) and says where.
+/// Prints the report, or writes it to `path` (whole, or not at all; mode 0600) and says where.
 func emit(_ report: Report, _ format: Report.Format, to path: String?) throws {
     let text = report.render(format)
     guard let path else { return print(text, terminator: "") }
     do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try writePrivately(Data(text.utf8), to: path)
     } catch {
-        throw InputError("cannot write \(path): \((error as NSError).localizedDescription); choose a folder you can write to")
+        throw InputError("cannot write \(path): \(error); choose a folder you can write to")
     }
     print("Wrote \(path) (\(text.utf8.count / 1024 + 1) KB, \(format.rawValue)).")
 }

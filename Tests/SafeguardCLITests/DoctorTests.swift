@@ -17,7 +17,7 @@ final class DoctorTests: XCTestCase {
     func testAHealthyLedgerNeedsNothing() throws {
         let r = try doctor()
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        for check in ["permissions", "format", "integrity", "tables", "triggers", "schema", "journal", "wal"] {
+        for check in ["permissions", "folder", "companions", "format", "integrity", "tables", "triggers", "schema", "journal", "wal"] {
             XCTAssertTrue(r.stdout.contains("ok      \(check)"), "\(check): \(r.stdout)")
         }
         let mode = try FileManager.default.attributesOfItem(atPath: cli.ledger)[.posixPermissions] as? Int
@@ -88,5 +88,48 @@ final class DoctorTests: XCTestCase {
         r = try cli.run("doctor", "--ledger", cli.path("missing.sqlite"))
         XCTAssertEqual(r.status, 4, r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+    }
+
+    /// The folder and the -wal and -shm files (issue 18): a folder others can write, a -wal
+    /// another user made first (so it is theirs and they read every record written through
+    /// it), or one more open than the ledger, are each named with what to do.
+    func testTheFolderAndTheWALBesideTheLedger() throws {
+        let fm = FileManager.default
+        let folder = cli.dir.path, wal = cli.ledger + "-wal"
+        func line(_ check: String) throws -> String {
+            let r = try doctor()
+            return r.stdout.split(separator: "\n").map(String.init).first { $0.split(separator: " ").dropFirst().first.map(String.init) == check } ?? r.stdout
+        }
+        defer { try? fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder) }
+        try fm.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder)
+        var l = try line("folder")
+        XCTAssertTrue(l.hasPrefix("PROBLEM folder") && l.contains("writable by every user (mode 777)"), l)
+        XCTAssertEqual(try doctor().status, 1)
+        try fm.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: folder)
+        l = try line("folder")
+        XCTAssertTrue(l.hasPrefix("WARNING folder") && l.contains("sticky"), l)
+        try fm.setAttributes([.posixPermissions: 0o770], ofItemAtPath: folder)
+        l = try line("folder")
+        XCTAssertTrue(l.hasPrefix("WARNING folder") && l.contains("writable by its group"), l)
+        try fm.setAttributes([.posixPermissions: 0o750], ofItemAtPath: folder)
+        l = try line("folder")
+        XCTAssertTrue(l.hasPrefix("ok      folder"), l)
+
+        // A -wal planted by another user (uid 65534) before the ledger's owner opened it.
+        XCTAssertTrue(fm.createFile(atPath: wal, contents: Data()))
+        try fm.setAttributes([.ownerAccountID: 65534, .posixPermissions: 0o600], ofItemAtPath: wal)
+        var r = try doctor()
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM companions  \(wal) belongs to user 65534, not to the ledger's owner (\(getuid()))"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("remove \(wal)"), r.stdout)
+        // The ledger's owner's, but more open than the ledger (0640).
+        try fm.setAttributes([.ownerAccountID: Int(getuid()), .posixPermissions: 0o644], ofItemAtPath: wal)
+        r = try doctor()
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains("PROBLEM companions  \(wal) is more open (mode 644) than the ledger (mode 640)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("chmod 640 \(wal)"), r.stdout)
+        try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: wal)
+        l = try line("companions")
+        XCTAssertTrue(l.hasPrefix("ok      companions  ledger.sqlite-wal"), l)
     }
 }

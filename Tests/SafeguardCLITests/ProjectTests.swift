@@ -19,6 +19,8 @@ final class ProjectTests: XCTestCase {
         var r = try cli.run("report", "mase", "--format", "html", "--out", page)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("Wrote \(page) ("), r.stdout)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: page)[.posixPermissions] as? Int, 0o600, "the owner's only, whatever the umask")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cli.dir.path).filter { $0.hasSuffix(".partial") }, [], "nothing left beside it")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"), String(html.suffix(40)))
         XCTAssertTrue(html.contains("<svg role=\"img\""), "charts")
