@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import SafeguardCatalogue
 
 /// `safeguard doctor`: the health of the ledger file itself (not of its events, which is
 /// `verify`'s part): SQLite's integrity check, the format, the append-only triggers, the WAL
@@ -119,6 +120,22 @@ public enum Doctor {
                             + "verification refuses the file; restore it from a verified copy and find out who had access")
                 }
 
+                // Case ids and reference facts that look as if they identify someone (facts
+                // are signed and never erased; names belong in details).
+                if missingTables.isEmpty, differences.isEmpty {
+                    let found = try identifyingFacts(db)
+                    if found.count == 0 {
+                        add("identifiers", .ok, "no case id or reference looks like a name, an address or a date of birth")
+                    } else {
+                        add("identifiers", .warning,
+                            "\(found.count) case id\(found.count == 1 ? "" : "s") or reference\(found.count == 1 ? "" : "s") may identify someone: "
+                                + found.examples.joined(separator: "; ") + (found.count > found.examples.count ? "; …" : ""),
+                            "facts are signed and can never be erased, only retracted: judge each; for one that identifies someone, retract it "
+                                + "('record correction --event ID --kind retraction --reason wrong-details'), record it again with a pseudonymous reference "
+                                + "(a prefix and digits, e.g. C-2026-0001, VENUE-0012) and names in details, and tell your data protection officer")
+                    }
+                }
+
                 // Values the format bounds, found by their lengths alone (never read): a planted
                 // value of hundreds of MB would otherwise make every reader load it.
                 if missingTables.isEmpty {
@@ -214,5 +231,41 @@ public enum Doctor {
                                message: companions.isEmpty ? "no -wal or -shm file beside the ledger" : companions.joined(separator: " and ") + ": the ledger's owner's, no more open than it", advice: nil))
         }
         return out
+    }
+
+    /// Every case id and `reference` fact (of the catalogue's types) that `Identifiers` finds
+    /// identifying: how many, and the first few with their seq. It chooses what to read by the
+    /// stored copy columns (case ids, and the types that have reference facts, whose envelopes
+    /// it decodes): `verify` is what shows those columns match the signed envelopes.
+    static func identifyingFacts(_ db: Database) throws -> (count: Int, examples: [String]) {
+        var count = 0
+        var examples: [String] = []
+        func found(_ seq: Int64, _ what: String, _ value: String, _ why: String) {
+            count += 1
+            if examples.count < 3 { examples.append("seq \(seq) \(what) \"\(value)\" \(why)") }
+        }
+        let ids = try Row.fetchCursor(db, sql: "SELECT MIN(seq), case_id FROM events WHERE case_id IS NOT NULL GROUP BY case_id ORDER BY 1")
+        while let row = try ids.next() {
+            guard case .int64(let seq) = (row[0] as DatabaseValue).storage, case .string(let c) = (row[1] as DatabaseValue).storage else { continue }
+            if let why = Identifiers.concern(c) { found(seq, "case id", c, why) }
+        }
+        let fields: [String: [String]] = Catalogue.specs.compactMapValues { spec in
+            let names = spec.fields.filter { if case .reference = $0.kind { return true } else { return false } }.map(\.name)
+            return names.isEmpty ? nil : names
+        }
+        let types = fields.keys.sorted()
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT seq, CASE WHEN length(envelope) > \(Entry.maxCanonicalBytes) THEN x'' ELSE envelope END FROM events
+            WHERE type IN (\(types.map { _ in "?" }.joined(separator: ","))) ORDER BY seq
+            """, arguments: StatementArguments(types))
+        while let row = try rows.next() {
+            guard case .int64(let seq) = (row[0] as DatabaseValue).storage, case .blob(let bytes) = (row[1] as DatabaseValue).storage,
+                let envelope = try? Envelope(json: JSONParser.parse([UInt8](bytes), mode: .canonical)) else { continue }
+            for name in fields[envelope.type] ?? [] {
+                guard let value = envelope.facts[name]?.stringValue, value != envelope.caseID, let why = Identifiers.concern(value) else { continue }
+                found(seq, name, value, why)
+            }
+        }
+        return (count, examples)
     }
 }

@@ -17,7 +17,7 @@ final class DoctorTests: XCTestCase {
     func testAHealthyLedgerNeedsNothing() throws {
         let r = try doctor()
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        for check in ["permissions", "folder", "companions", "format", "integrity", "tables", "triggers", "schema", "journal", "wal"] {
+        for check in ["permissions", "folder", "companions", "format", "integrity", "tables", "triggers", "schema", "identifiers", "journal", "wal"] {
             XCTAssertTrue(r.stdout.contains("ok      \(check)"), "\(check): \(r.stdout)")
         }
         let mode = try FileManager.default.attributesOfItem(atPath: cli.ledger)[.posixPermissions] as? Int
@@ -131,5 +131,28 @@ final class DoctorTests: XCTestCase {
         try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: wal)
         l = try line("companions")
         XCTAssertTrue(l.hasPrefix("ok      companions  ledger.sqlite-wal"), l)
+    }
+
+    /// The issue's examples, accepted by `record` today, are named by `doctor` with their seq;
+    /// the pseudonymous ones of the same ledger are not (issue 18).
+    func testIdentifyingCaseIdsAndReferencesAreNamed() throws {
+        var r = try cli.run("record", "case-open", "--case", "Alice-Example-DOB-2012-04-03", "--birth-month", "2012-04", "--gender", "female",
+                            "--borough", "14-Acacia-Avenue.SM1-2AB", "--key", cli.path("police.key"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("record", "case-open", "--case", "C-2026-0001", "--birth-month", "2012-04", "--gender", "male", "--borough", "B1", "--key", cli.path("police.key"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("record", "link", "--case", "C-2026-0001", "--to", "person-of-concern", "--ref", "POI-John-Smith-DOB-1990-01-01", "--key", cli.path("police.key"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("record", "link", "--case", "C-2026-0001", "--to", "location", "--ref", "VENUE-0012", "--key", cli.path("police.key"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try doctor()
+        XCTAssertEqual(r.status, 0, "a warning, for a person to judge: \(r.stdout)")
+        let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("WARNING identifiers") }.map(String.init) ?? r.stdout
+        XCTAssertTrue(line.contains("3 case ids or references may identify someone"), line)
+        XCTAssertTrue(line.contains("case id \"Alice-Example-DOB-2012-04-03\" says DOB"), line)
+        XCTAssertTrue(line.contains("borough \"14-Acacia-Avenue.SM1-2AB\" holds a postcode"), line)
+        XCTAssertTrue(line.contains("target \"POI-John-Smith-DOB-1990-01-01\" says DOB"), line)
+        XCTAssertFalse(line.contains("\"C-2026-0001\"") || line.contains("\"VENUE-0012\""), line)
+        XCTAssertTrue(r.stdout.contains("retract it ('record correction --event ID --kind retraction"), r.stdout)
     }
 }
