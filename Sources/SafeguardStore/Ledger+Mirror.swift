@@ -83,3 +83,36 @@ extension Ledger {
         } catch let e as MirrorMismatch { throw e } catch { throw Self.map(error, path: path) }
     }
 }
+
+extension Ledger {
+    /// Writes a facts-only copy of this ledger to `path` (a new file, mode 0600): every entry
+    /// up to `checkpoint` (envelopes, signatures and the tree, as a mirror of the log holds them),
+    /// no details record, so no name or narrative. Written only if the entries make exactly the
+    /// checkpoint's tree; nothing is left at `path` otherwise. An auditor verifies the copy with
+    /// `verify --details-withheld` and holds it to the checkpoint with the log's key.
+    public func exportFactsOnly(to path: String, checkpoint stored: StoredCheckpoint, progress: (_ done: Int64, _ total: Int64) -> Void = { _, _ in }) throws {
+        guard let text = try? SignedNote.parse(stored.note).text, let checkpoint = Checkpoint(body: text) else {
+            throw MirrorMismatch(description: "the checkpoint kept in the file is not a signed checkpoint: run 'safeguard checkpoint' for a new one")
+        }
+        let copy = try Ledger.createMirror(at: path)
+        do {
+            try copy.appendMirrored(first: 0, checkpoint: checkpoint) { add in
+                var index: Int64 = 0
+                while index * 256 < checkpoint.size {
+                    let width = Int(min(256, checkpoint.size - index * 256))
+                    guard let bundle = try entryBundle(index: index, width: width) else {
+                        throw MirrorMismatch(description: "the ledger holds fewer events than its checkpoint of \(checkpoint.size): run 'safeguard verify'")
+                    }
+                    try add(bundle)
+                    index += 1
+                    progress(min(index * 256, checkpoint.size), checkpoint.size)
+                }
+            }
+            try copy.db.close()
+        } catch {
+            try? copy.db.close()
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
+        }
+    }
+}
