@@ -12,7 +12,7 @@ extension AgeBand: ExpressibleByArgument {}
 struct ReportFilterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only children of this borough (as their case records it).", valueName: "name"))
     var borough: String?
-    @Option(name: .customLong("age-band"), help: ArgumentHelp("Only children of this age band on the report's last day: under-13, 13-15, 16-17, 18+ or unknown.", valueName: "band"),
+    @Option(name: .customLong("age-band"), help: ArgumentHelp("Only children of this age band on the report's last day (the youngest the birth month allows).", valueName: "band"),
             completion: .list(AgeBand.allCases.map(\.rawValue)))
     var ageBand: AgeBand?
     @Option(help: ArgumentHelp("Only children of this gender: \(ReportFilter.genders.map { $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")).", valueName: "gender"),
