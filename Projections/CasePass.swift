@@ -3,7 +3,6 @@ import GRDB
 import SafeguardCatalogue
 import SafeguardCore
 import SafeguardStore
-import Synchronization
 
 extension ProjectionEngine {
     /// Cases worked on together: enough to keep every core busy, few enough that a window of
@@ -54,7 +53,7 @@ extension ProjectionEngine {
             var window: [[Case]] = [[]]
             var current: Case?
             // The window being worked on while the next is read: its batches, results and workers.
-            var running: (batches: [[Case]], results: Locked<[Int: Done]>, pass: SharedPass)?
+            var running: (batches: [[Case]], results: Locked<[Int: Done]>, pass: SharedWork)?
             func finish() throws {
                 guard let r = running else { return }
                 running = nil
@@ -72,9 +71,11 @@ extension ProjectionEngine {
                 try finish()
                 guard !batches.isEmpty else { return }
                 let results = Locked<[Int: Done]>([:])
-                running = (batches, results, SharedPass(count: batches.count, helpers: workers) { i in
-                    let r = work(batches[i])
-                    results.withLock { $0[i] = r }
+                running = (batches, results, SharedWork(count: batches.count, helpers: workers, chunk: 1) { range in
+                    for i in range {
+                        let r = work(batches[i])
+                        results.withLock { $0[i] = r }
+                    }
                 })
             }
             func close() throws {
@@ -109,11 +110,13 @@ extension ProjectionEngine {
         var connections = [ledger]
         for _ in 1..<threads { connections.append(try Ledger.open(at: ledger.path, readOnly: true)) }
         let pool = Locked(connections), results = Locked<[Int: Result<[Envelope], any Error>]>([:])
-        SharedPass(count: chunks, helpers: threads - 1) { i in
+        SharedWork(count: chunks, helpers: threads - 1, chunk: 1) { range in
             let connection = pool.withLock { $0.removeLast() }
             defer { pool.withLock { $0.append(connection) } }
-            let r = Result { try connection.envelopes(Array(wanted[i * chunk..<min(wanted.count, (i + 1) * chunk)])) }
-            results.withLock { $0[i] = r }
+            for i in range {
+                let r = Result { try connection.envelopes(Array(wanted[i * chunk..<min(wanted.count, (i + 1) * chunk)])) }
+                results.withLock { $0[i] = r }
+            }
         }.wait()
         let all = results.withLock { $0 }
         return try (0..<chunks).flatMap { try all[$0]!.get() }
@@ -129,35 +132,5 @@ final class Locked<Value>: @unchecked Sendable {  // every access holds the lock
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
-    }
-}
-
-/// Indices `0..<count` claimed one at a time by whichever thread is free: `helpers` pool
-/// threads and the caller, who joins in at `wait()`.
-final class SharedPass: Sendable {
-    private let count: Int
-    private let body: @Sendable (Int) -> Void
-    private let claimed = Atomic<Int>(0)
-    private let group = DispatchGroup()
-
-    init(count: Int, helpers: Int, body: @escaping @Sendable (Int) -> Void) {
-        self.count = count
-        self.body = body
-        for _ in 0..<min(max(0, helpers), count) {
-            DispatchQueue.global(qos: .userInitiated).async(group: group) { self.help() }
-        }
-    }
-
-    private func help() {
-        while true {
-            let i = claimed.add(1, ordering: .relaxed).oldValue
-            guard i < count else { return }
-            body(i)
-        }
-    }
-
-    func wait() {
-        help()
-        group.wait()
     }
 }

@@ -70,9 +70,12 @@ extension ProjectionEngine {
 
     /// With a `filter`, the exceptions of the children it chooses.
     public func practiceExceptions(on asOf: Day, witnessed: [WitnessedBound] = [], filter: ReportFilter = ReportFilter()) throws -> [PracticeException] {
+        try practiceExceptions(on: asOf, witnessed: witnessed, chosen: try chosen(filter, on: asOf))
+    }
+
+    func practiceExceptions(on asOf: Day, witnessed: [WitnessedBound], chosen: Chosen) throws -> [PracticeException] {
         let policy = try policyAtHead()
         let cal = policy.calendar
-        let chosen = try self.chosen(filter, on: asOf)
         // Every rule is the catalogue's `CasePractice`, as `case next` and `record` apply it,
         // over the verified events known on the day.
         var out: [PracticeException] = []
@@ -112,7 +115,8 @@ extension ProjectionEngine {
     /// The recording-practice report: each exception with case, rule, what is missing, since
     /// when and how overdue.
     public func practiceReport(on asOf: Day, witnessed: [WitnessedBound] = [], filter: ReportFilter = ReportFilter()) throws -> Report {
-        let list = try practiceExceptions(on: asOf, witnessed: witnessed, filter: filter)
+        let chosen = try self.chosen(filter, on: asOf)
+        let list = try practiceExceptions(on: asOf, witnessed: witnessed, chosen: chosen)
         var counts = Report.Section("Exceptions by rule", ["rule", "cases", "exceptions"])
         for rule in (1...15).map({ "R\($0)" }) {
             let l = list.filter { $0.rule == rule }
@@ -122,7 +126,7 @@ extension ProjectionEngine {
                                     list.map { [$0.rule, $0.caseID, $0.what, $0.since, $0.overdue.map(String.init) ?? "", $0.agency ?? "any"] })
         var report = Report(title: "Recording-practice exceptions as of \(asOf.spoken)" + (filter.isEmpty ? "" : " (\(filter.phrase))"),
                             builtFrom: try builtFrom(), sections: [counts, detail])
-        if !filter.isEmpty { report.notes.append(Self.filterNote(filter, chosen: try chosen(filter, on: asOf))) }
+        if !filter.isEmpty { report.notes.append(Self.filterNote(filter, chosen: chosen)) }
         return report
     }
 }

@@ -74,46 +74,42 @@ extension Ledger {
     /// (hex) is given beside it: for a reader that knows from a verification which entries it
     /// wants and what they were (the read models). Throws if any is missing or changed.
     public func entries(_ wanted: [(seq: Int64, entryHash: String)]) throws -> [(StoredEntry, Envelope)] {
-        guard !wanted.isEmpty else { return [] }
-        do {
-            return try db.read { db in
-                let select = try db.cachedStatement(sql: "\(try Self.selectRows(db)) WHERE seq = ?")
-                return try wanted.map { w in
-                    guard let row = try Row.fetchOne(select, arguments: [w.seq]) else {
-                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq), which the read models were built from, is no longer in the file: run 'safeguard verify'")
-                    }
-                    let entry = try Self.entry(row)
-                    guard Hex.encode(Entry.entryHash(canonical: entry.envelope, signature: entry.signature)) == w.entryHash else {
-                        throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq) is not the one the read models were built from: the file was changed since; run 'safeguard verify'")
-                    }
-                    return (entry, try Envelope(json: JSONParser.parse(entry.envelope, mode: .canonical)))
-                }
-            }
-        } catch let e as LedgerError { throw e } catch { throw Self.map(error, path: path) }
+        try checkedRows(wanted, select: { db in "\(try Self.selectRows(db)) WHERE seq = ?" }) { row in
+            let entry = try Self.entry(row)
+            return (entry.envelope, entry.signature, { envelope in (entry, envelope) })
+        }
     }
 
     /// The envelopes of `wanted` alone (what the rules read: no details record, no other
     /// column), each checked, as `entries` does, to be the entry the read models were built from.
     public func envelopes(_ wanted: [(seq: Int64, entryHash: String)]) throws -> [Envelope] {
-        guard !wanted.isEmpty else { return [] }
         let limit = Entry.maxCanonicalBytes
+        return try checkedRows(wanted, select: { _ in
+            "SELECT CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END, CASE WHEN length(signature) > 128 THEN x'' ELSE signature END FROM events WHERE seq = ?"
+        }) { row in
+            (try RowReader.blob(row, 0, "envelope"), try RowReader.blob(row, 1, "signature"), { $0 })
+        }
+    }
+
+    /// Reads each of `wanted` by seq with `select`, checks that its envelope and signature make
+    /// the entry hash the read models recorded, and decodes the envelope.
+    private func checkedRows<T>(_ wanted: [(seq: Int64, entryHash: String)], select sql: (Database) throws -> String,
+                                _ read: (Row) throws -> (envelope: [UInt8], signature: [UInt8], make: (Envelope) -> T)) throws -> [T] {
+        guard !wanted.isEmpty else { return [] }
         do {
             return try db.read { db in
-                let select = try db.cachedStatement(sql: """
-                    SELECT CASE WHEN length(envelope) > \(limit) THEN x'' ELSE envelope END, CASE WHEN length(signature) > 128 THEN x'' ELSE signature END
-                    FROM events WHERE seq = ?
-                    """)
-                var out: [Envelope] = []
+                let select = try db.cachedStatement(sql: try sql(db))
+                var out: [T] = []
                 out.reserveCapacity(wanted.count)
                 for w in wanted {
                     guard let row = try Row.fetchOne(select, arguments: [w.seq]) else {
                         throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq), which the read models were built from, is no longer in the file: run 'safeguard verify'")
                     }
-                    let envelope = try RowReader.blob(row, 0, "envelope"), signature = try RowReader.blob(row, 1, "signature")
-                    guard Hex.encode(Entry.entryHash(canonical: envelope, signature: signature)) == w.entryHash else {
+                    let r = try read(row)
+                    guard Hex.encode(Entry.entryHash(canonical: r.envelope, signature: r.signature)) == w.entryHash else {
                         throw LedgerError.sqlite(path: path, message: "the entry at seq \(w.seq) is not the one the read models were built from: the file was changed since; run 'safeguard verify'")
                     }
-                    out.append(try Envelope(json: JSONParser.parse(envelope, mode: .canonical)))
+                    out.append(r.make(try Envelope(json: JSONParser.parse(r.envelope, mode: .canonical))))
                 }
                 return out
             }

@@ -4,15 +4,16 @@ import Synchronization
 /// Work over the indices `0..<count`, in chunks claimed by whichever thread is free: `helpers`
 /// pool threads start on it at once, and the thread that needs the result joins in at `wait()`
 /// instead of blocking. So with the walk on one core and a helper on each other, no core sits
-/// idle while work is left (verification: `PreparedRows`, `SignatureBatches`).
-final class SharedWork: Sendable {
+/// idle while work is left (verification: `PreparedRows`, `SignatureBatches`; the reports'
+/// rules pass).
+public final class SharedWork: Sendable {
     private let count: Int
     private let chunk: Int
     private let body: @Sendable (Range<Int>) -> Void
     private let claimed = Atomic<Int>(0)
     private let group = DispatchGroup()
 
-    init(count: Int, helpers: Int, chunk: Int = 32, body: @escaping @Sendable (Range<Int>) -> Void) {
+    public init(count: Int, helpers: Int, chunk: Int = 32, body: @escaping @Sendable (Range<Int>) -> Void) {
         self.count = count
         self.chunk = max(1, chunk)
         self.body = body
@@ -31,7 +32,7 @@ final class SharedWork: Sendable {
 
     /// Helps until no chunk is left unclaimed, then waits for the helpers' last chunks. After
     /// it returns, everything `body` wrote is visible to the caller.
-    func wait() {
+    public func wait() {
         help()
         group.wait()
     }
