@@ -4,11 +4,13 @@ import SafeguardCore
 
 /// The audit trail: every event with its place, hash, key, agency, practitioner, times and
 /// recording delay; corrections beside what they correct; the information-sharing register,
-/// with decisions not to share.
+/// with decisions not to share; and the register of readings of sealed details
+/// (`access.consulted`: who read which case's records, and why).
 public final class AuditProjection: Projection {
     public let name = "audit"
-    public let version = 2
-    public let tables = [(name: "audit_events", orderBy: "seq"), (name: "corrections", orderBy: "seq"), (name: "sharing_register", orderBy: "seq")]
+    public let version = 3
+    public let tables = [(name: "audit_events", orderBy: "seq"), (name: "corrections", orderBy: "seq"), (name: "sharing_register", orderBy: "seq"),
+                         (name: "access_register", orderBy: "seq")]
 
     public init() {}
 
@@ -28,6 +30,10 @@ public final class AuditProjection: Projection {
               subject_informed TEXT, necessary_and_proportionate INTEGER, identities_protected INTEGER, channel TEXT,
               reason TEXT, review_by TEXT, occurred_at TEXT NOT NULL
             );
+            CREATE TABLE access_register (
+              seq INTEGER PRIMARY KEY NOT NULL, case_id TEXT NOT NULL, agency TEXT NOT NULL, practitioner TEXT NOT NULL, key_id TEXT NOT NULL,
+              purpose TEXT, records INTEGER NOT NULL, record_ids TEXT NOT NULL, recorded_at TEXT NOT NULL
+            );
             """)
     }
 
@@ -36,13 +42,14 @@ public final class AuditProjection: Projection {
         "CREATE INDEX IF NOT EXISTS audit_by_case ON audit_events (case_id, seq)",
     ]
 
-    private var insertEvent, insertCorrection, insertSharing: Prepared?
+    private var insertEvent, insertCorrection, insertSharing, insertAccess: Prepared?
     private var occurredText = DayText(), recordedText = DayText()
 
     public func begin(_ db: Database, fresh: Bool) throws {
         insertEvent = try Prepared(db, "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         insertCorrection = try Prepared(db, "INSERT INTO corrections VALUES (?,?,?,?,?)")
         insertSharing = try Prepared(db, "INSERT INTO sharing_register VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertAccess = try Prepared(db, "INSERT INTO access_register VALUES (?,?,?,?,?,?,?,?,?)")
     }
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {
@@ -78,6 +85,12 @@ public final class AuditProjection: Projection {
             s.bool(f.bool("identities_protected")); s.text(f.string("channel")); s.text(f.string("reason")); s.text(f.string("review_by"))
             s.text(c.occurredAt)
             try s.run()
+        case "access.consulted":
+            let f = Facts(e.facts), ids = f.strings("records")
+            let s = insertAccess!
+            s.int(c.seq); s.text(e.caseID); s.text(e.actor.agency); s.text(e.actor.practitioner); s.text(e.actor.keyID)
+            s.text(f.string("purpose")); s.int(Int64(ids.count)); s.text(ids.joined(separator: ",")); s.text(c.recordedAt)
+            try s.run()
         default: break
         }
     }
@@ -87,6 +100,6 @@ public final class AuditProjection: Projection {
             UPDATE corrections SET corrects_seq = (SELECT seq FROM audit_events a WHERE a.event_id = corrections.corrects_event_id)
             WHERE corrects_seq IS NULL
             """)
-        insertEvent = nil; insertCorrection = nil; insertSharing = nil
+        insertEvent = nil; insertCorrection = nil; insertSharing = nil; insertAccess = nil
     }
 }

@@ -29,6 +29,12 @@ public final class CaseBook: @unchecked Sendable {
         public var meetings: [String: Meeting] = [:]
         /// MASE meetings recorded under another case that discussed this one.
         public var discussedIn: Set<String> = []
+        /// The agencies entitled to the case's details besides a sealing policy's `every_case`
+        /// (docs/FORMAT.md §3.5): each agency that opened it, and each it was shared with.
+        public var entitled: Set<String> = []
+        /// A legal hold is in force (`governance.legal_hold` placed and not lifted): on the case,
+        /// or, in the book's record `*`, on the whole ledger.
+        public var held = false
 
         public struct Meeting: Equatable, Sendable {
             public var attendees: [String]
@@ -56,6 +62,8 @@ public final class CaseBook: @unchecked Sendable {
             if !actionsCompleted.isEmpty { o["actions_completed"] = strings(actionsCompleted) }
             if !openEscalations.isEmpty { o["open_escalations"] = strings(openEscalations) }
             if !discussedIn.isEmpty { o["discussed_in"] = strings(discussedIn) }
+            if !entitled.isEmpty { o["entitled"] = strings(entitled) }
+            if held { o["legal_hold"] = .bool(true) }
             if !meetings.isEmpty {
                 o["mase_meetings"] = .object(meetings.mapValues {
                     .object(["attendees": .array($0.attendees.map { .string($0) }), "acknowledged": strings($0.acknowledged)])
@@ -65,7 +73,7 @@ public final class CaseBook: @unchecked Sendable {
         }
 
         static let members: Set<String> = ["closed_at", "birth_month", "learning_disability", "police_cris_recorded", "opened_at", "actions_set",
-                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings"]
+                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings", "entitled", "legal_hold"]
 
         /// Reads `json`; nil if it is not a record this code writes.
         public init?(json: JSONValue) {
@@ -86,8 +94,10 @@ public final class CaseBook: @unchecked Sendable {
             if let l = o["learning_disability"] { guard let v = l.boolValue else { return nil }; learningDisability = v }
             if let c = o["police_cris_recorded"] { guard let v = c.boolValue else { return nil }; crisRecorded = v }
             guard let set = strings(o["actions_set"]), let done = strings(o["actions_completed"]), let esc = strings(o["open_escalations"]),
-                let discussed = strings(o["discussed_in"]) else { return nil }
+                let discussed = strings(o["discussed_in"]), let entitled = strings(o["entitled"]) else { return nil }
             (actionsSet, actionsCompleted, openEscalations, discussedIn) = (Set(set), Set(done), Set(esc), Set(discussed))
+            self.entitled = Set(entitled)
+            if let h = o["legal_hold"] { guard h.boolValue == true else { return nil }; held = true }
             if let m = o["mase_meetings"] {
                 guard let ms = m.objectValue else { return nil }
                 for (id, v) in ms {
@@ -152,7 +162,16 @@ public final class CaseBook: @unchecked Sendable {
     /// The event types `accept` reads: what a verifier that skips other entries must feed it.
     public static let typesRead: Set<String> = ["case.opened", "case.updated", "case.closed", "action.set", "action.completed",
                                                 "escalation.raised", "escalation.resolved", "meeting.mase", "acknowledgement.recorded",
-                                                "correction.recorded"]
+                                                "correction.recorded", "sharing.shared", "sharing.partly_shared", LegalHold.type]
+
+    /// Legal holds: a governance event (no `case_id`) that holds one case (`case_ref`) or,
+    /// as the book's record `*`, the whole ledger.
+    public enum LegalHold {
+        public static let type = "governance.legal_hold"
+        /// The book's record for a hold on the whole ledger (not a case id: those start with
+        /// a letter or digit).
+        public static let ledger = "*"
+    }
 
     private func owner(of id: String) -> String? { owners[id] ?? lookup?(id)?.caseID }
 
@@ -168,6 +187,12 @@ public final class CaseBook: @unchecked Sendable {
     /// escalations, MASE meetings, acknowledgements and retractions of meetings and escalations
     /// change what the recording checks read (docs/CATALOGUE.md "Recording checks").
     public func accept(_ e: Envelope) {
+        if e.type == LegalHold.type {
+            let f = Facts(e.facts)
+            let target = f.string("scope") == "ledger" ? LegalHold.ledger : f.string("case_ref")
+            if let target { update(target) { $0.held = f.string("action") == "placed" } }
+            return
+        }
         guard let c = e.caseID, Self.typesRead.contains(e.type) else { return }
         let f = Facts(e.facts)
         switch e.type {
@@ -176,6 +201,7 @@ public final class CaseBook: @unchecked Sendable {
                 switch e.type {
                 case "case.opened":
                     r.closedAt = nil
+                    r.entitled.insert(e.actor.agency)
                     if r.openedAt == nil { r.openedAt = e.occurredAt }
                 case "case.closed": r.closedAt = e.occurredAt
                 default: break
@@ -203,6 +229,8 @@ public final class CaseBook: @unchecked Sendable {
             for other in Set(f.strings("cases_discussed")) where other != c {
                 update(other) { _ = $0.discussedIn.insert(e.eventID) }
             }
+        case "sharing.shared", "sharing.partly_shared":
+            if let to = f.string("to_agency") { update(c) { _ = $0.entitled.insert(to) } }
         case "acknowledgement.recorded":
             if let meeting = f.string("decision_event"), let held = owner(of: meeting), record(held)?.meetings[meeting] != nil {
                 update(held) { _ = $0.meetings[meeting]?.acknowledged.insert(e.actor.agency) }

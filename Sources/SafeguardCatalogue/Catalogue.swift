@@ -17,7 +17,7 @@ public enum Catalogue {
         var all: [EventSpec] = [legalHold, retentionReview]
         all += caseSpecs + [contact] + screeningSpecs + referralSpecs + decisionSpecs + sharingSpecs
         all += meetingSpecs + missingSpecs + [disruption, link] + actionSpecs + [acknowledgement] + escalationSpecs
-        all += [correction]
+        all += [correction, consulted]
         return all
     }()
 
@@ -237,6 +237,13 @@ public enum Catalogue {
                   rules: [Rules.actionWasSet(completing: true)]),
     ]
 
+    /// A reading of sealed details, recorded before they are opened (docs/PRIVACY.md).
+    static let consulted = EventSpec("access.consulted", "details of a case's records read, with why, recorded before they were opened (DPA 2018 s.62)", [
+        FieldSpec("records", .list(.eventRef, minCount: 1), "the events of the case whose details were read"),
+        FieldSpec("purpose", .oneOf(["case_work", "strategy_discussion", "mase_panel", "quality_assurance", "subject_access_request", "legal_proceedings", "other"]),
+                  "why they were read"),
+    ], rules: [Rules.eachRefersToTheCase("records")])
+
     static let acknowledgement = EventSpec("acknowledgement.recorded", "the agency confirms it recorded a MASE decision on its own system (§7 principle 7)", [
         FieldSpec("decision_event", .eventRef, "the MASE meeting whose decisions are acknowledged"),
         FieldSpec("recorded_on_own_system", .bool, "whether it is recorded on the agency's own system"),
@@ -271,7 +278,8 @@ public enum Catalogue {
 
     static let retentionReview = EventSpec("governance.retention_review", "a review of whether records are still kept", [
         FieldSpec("case_ref", .caseRef, "the case reviewed"),
-        FieldSpec("decision", .oneOf(["retain", "destruction_due", "held"]), "the outcome"),
+        FieldSpec("decision", .oneOf(["retain", "destruction_due", "held", "destroyed"]),
+                  "the outcome; destroyed: the case's details are erased now (its key and details records deleted), its facts kept"),
         FieldSpec("review_again_by", .date, required: false, "the next review"),
-    ])
+    ], rules: [Rules.destroyedOnlyAfterRetention])
 }

@@ -47,6 +47,18 @@ public final class CatalogueRules: EntryRules, @unchecked Sendable {
             throw CatalogueError("policy", "the policy in force cannot be read (\(error)); the partnership must record a corrected policy", .policy).violation
         }
         do { try Catalogue.check(Catalogue.Entry(e, details: details), policy: document, context: view) } catch { throw error.violation }
+        if let sealing = state.policy?.sealing, let c = e.caseID, !Self.entitled(e.actor.agency, to: c, sealing: sealing, opening: e.type == "case.opened", view: view) {
+            throw CatalogueError("actor.agency", "\(e.actor.agency) is not entitled to case \(c)'s details: an entitled agency records sharing.shared with it first", .entitlement).violation
+        }
+    }
+
+    /// Whether `agency` may record on case `caseID` under a policy that seals (docs/FORMAT.md
+    /// §3.5): it is entitled to every case, opened this one, or had it shared with it; or it
+    /// opens a case never opened before.
+    public static func entitled(_ agency: String, to caseID: String, sealing: Policy.Sealing, opening: Bool, view: any RecordingContext) -> Bool {
+        if sealing.everyCase.contains(agency) { return true }
+        guard let record = view.caseRecord(caseID) else { return opening }
+        return record.entitled.contains(agency)
     }
 
     public func accept(_ e: Envelope) { view.accept(e) }

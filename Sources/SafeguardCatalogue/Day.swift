@@ -49,6 +49,14 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public func adding(days n: Int64) -> Day { Day(number: number + n) }
 
+    /// The same date `n` years on (29 February becomes 28 February in a year without one).
+    public func adding(years n: Int64) -> Day {
+        let (y, m, d) = Timestamp.civil(fromDays: number)
+        let target = y + n
+        let leap = target % 4 == 0 && (target % 100 != 0 || target % 400 == 0)
+        return Day(number: Timestamp.days(fromCivil: target, m, m == 2 && d == 29 && !leap ? 28 : d))
+    }
+
     /// Whether `s` is a real month written `YYYY-MM`.
     public static func isMonth(_ s: String) -> Bool { s.utf8.count == 7 && Day(iso: s + "-01") != nil }
 }

@@ -139,6 +139,9 @@ public struct CatalogueError: Error, Equatable, Sendable, CustomStringConvertibl
         case correction = "not_own_event"
         /// A policy document the catalogue cannot read, or a case event under one.
         case policy = "invalid_policy"
+        /// Under a policy that seals details, an agency recording on a case it is not
+        /// entitled to (docs/FORMAT.md §3.5).
+        case entitlement = "not_entitled"
     }
 
     public let field: String

@@ -102,6 +102,11 @@ public final class PolicyDocument: Sendable {
     /// policy, so that ledgers recorded under one verify as they did.
     public let recordingChecks: RecordingChecks?
 
+    /// How long a closed case's details are kept (`retention`): a retention review may record
+    /// them `destroyed` only this many years after the case was closed. nil: the policy sets
+    /// no period, and nothing is destroyed.
+    public let retentionYears: Int64?
+
     public struct RecordingChecks: Sendable, Equatable {
         /// How many days before its case was first opened an event may have happened without
         /// being recorded as historic (`historic`).
@@ -236,6 +241,14 @@ public final class PolicyDocument: Sendable {
             recordingChecks = RecordingChecks(historicSpanDays: Int(span))
         } else {
             recordingChecks = nil
+        }
+        if let r = json["retention"] {
+            guard let years = r["years_after_closure"]?.integerValue, (1...100).contains(years), r.objectValue?.count == 1 else {
+                throw fail("retention must be {\"years_after_closure\": N}, N a whole number of years from 1 to 100")
+            }
+            retentionYears = years
+        } else {
+            retentionYears = nil
         }
     }
 

@@ -69,6 +69,45 @@ public enum Rules {
         }
     }
 
+    /// A case's details are destroyed only once it is closed, the policy's retention period has
+    /// run from its closure, and no legal hold is in force on it or on the ledger.
+    static let destroyedOnlyAfterRetention = EventSpec.Rule(
+        "When `decision` is `destroyed`: the case is closed (`case_state`), the policy in force sets `retention.years_after_closure` and that many years have passed from the day the case was closed to this event's day (`invalid_facts`), and no legal hold is in force on the case or the ledger (`case_state`)."
+    ) { input in
+        guard input.facts.string("decision") == "destroyed", let c = input.facts.string("case_ref") else { return nil }
+        guard let record = input.context.caseRecord(c), let closed = record.closedAt else {
+            return CatalogueError("facts.case_ref", "case \(c) is open: its details are destroyed only after it is closed and its retention period has passed", .caseState)
+        }
+        guard let years = input.policy.retentionYears else {
+            return CatalogueError("facts.decision", "the policy in force sets no retention period (retention.years_after_closure): nothing may be destroyed under it", .facts)
+        }
+        let due = Day(london: closed).adding(years: years)
+        guard Day(london: input.occurredAt) >= due else {
+            return CatalogueError("facts.decision", "case \(c) was closed on \(Day(london: closed)); the policy keeps its records \(years) years, until \(due): record retain or destruction_due now", .facts)
+        }
+        if record.held || input.context.caseRecord(CaseBook.LegalHold.ledger)?.held == true {
+            return CatalogueError("facts.case_ref", "a legal hold is in force on \(record.held ? "case \(c)" : "the whole ledger"): nothing is destroyed until it is lifted (governance.legal_hold, action lifted)", .caseState)
+        }
+        return nil
+    }
+
+    /// Each event id of the list `field` names an earlier event of the same case, once.
+    static func eachRefersToTheCase(_ field: String) -> EventSpec.Rule {
+        EventSpec.Rule("Each id in `\(field)` is an earlier event of the same case, named once (`bad_reference`).") { input in
+            var seen = Set<String>()
+            for id in input.facts.strings(field) {
+                guard seen.insert(id).inserted else { return CatalogueError("facts.\(field)", "names \(id) twice", .facts) }
+                guard let target = input.context.event(id) else {
+                    return CatalogueError("facts.\(field)", "points at no event: \(id) is not in this ledger", .reference)
+                }
+                if !sameBytes(target.caseID, input.caseID) {
+                    return CatalogueError("facts.\(field)", "names \(id), an event of case \(target.caseID ?? "(none)"), not \(input.caseID ?? "(none)")", .reference)
+                }
+            }
+            return nil
+        }
+    }
+
     /// The event named by `field` did not happen after this one ("returned before missing").
     static func notBefore(_ field: String, _ verb: String) -> EventSpec.Rule {
         EventSpec.Rule("The event `\(field)` names did not happen after this one: its `occurred_at` is not later (`bad_reference`).") { input in

@@ -128,3 +128,30 @@ public enum ToolkitPolicy {
 }
 """#
 }
+
+extension ToolkitPolicy {
+    /// `document` with a `sealing` member (docs/FORMAT.md §3.5): each agency's key and the
+    /// agencies entitled to every case; and `access.consulted` granted to every agency, so
+    /// that each reading of sealed details can be recorded. The version is left as it is.
+    public static func sealed(_ document: JSONValue, agencyKeys: [String: PublicKey], everyCase: [String]) -> JSONValue {
+        guard case .object(var doc) = document else { return document }
+        doc["sealing"] = .object([
+            "agency_keys": .object(agencyKeys.mapValues { .string($0.base64) }),
+            "every_case": .array(everyCase.map { .string($0) }),
+        ])
+        if case .object(var perms)? = doc["permissions"] {
+            for (agency, list) in perms {
+                guard case .array(var types) = list, !types.contains(.string("access.consulted")), !types.contains(.string("access.*")) else { continue }
+                types.append(.string("access.consulted"))
+                perms[agency] = .array(types)
+            }
+            doc["permissions"] = .object(perms)
+        }
+        return .object(doc)
+    }
+
+    /// The agencies entitled to every case's details unless a partnership chooses otherwise:
+    /// the statutory safeguarding partners (police, the local authority's children's social
+    /// care, health), the hub that screens for them, and the MASE chair.
+    public static let everyCaseByDefault = ["csc", "health", "mash", "partnership", "police"]
+}

@@ -92,7 +92,7 @@ extension Catalogue {
                 throw CatalogueError("case_id", "case \(caseID) is already open; record case-update to change its facts", .caseState)
             case (.neverOpened, let t) where t != "case.opened":
                 throw CatalogueError("case_id", "case \(caseID) was never opened: record case-open first (check the case id)", .caseState)
-            case (.closed(let at), let t) where t != "case.opened" && t != "correction.recorded" && entry.occurredAt > at:
+            case (.closed(let at), let t) where t != "case.opened" && t != "correction.recorded" && t != "access.consulted" && entry.occurredAt > at:
                 throw CatalogueError("case_id", "case \(caseID) was closed at \(at): reopen it with case-open to record what happened since (events from before the closure may still be recorded)", .caseState)
             default: break
             }

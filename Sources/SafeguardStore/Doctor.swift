@@ -19,13 +19,15 @@ public enum Doctor {
     }
 
     /// The tables each file format has (docs/FORMAT.md §10).
-    static let tables: [(name: String, since: Int)] = [("events", 1), ("tree_nodes", 2), ("checkpoints", 3), ("details", 4)]
-    /// The triggers of each table, with the format that added them.
-    static let triggers: [(name: String, since: Int)] = [
-        ("events_append_only_update", 1), ("events_append_only_delete", 1), ("events_extend_chain", 1),
-        ("tree_nodes_append_only_update", 2), ("tree_nodes_append_only_delete", 2),
-        ("checkpoints_append_only_update", 3), ("checkpoints_append_only_delete", 3), ("checkpoints_grow", 3),
-        ("details_append_only_update", 4), ("details_append_only_delete", 4), ("details_at_head", 4),
+    static let tables: [(name: String, since: Int)] = [("events", 1), ("tree_nodes", 2), ("checkpoints", 3), ("details", 4), ("case_keys", 5)]
+    /// The triggers of each table, with the format that added them (and the one that replaced
+    /// them, if any).
+    static let triggers: [(name: String, since: Int, until: Int)] = [
+        ("events_append_only_update", 1, .max), ("events_append_only_delete", 1, .max), ("events_extend_chain", 1, .max),
+        ("tree_nodes_append_only_update", 2, .max), ("tree_nodes_append_only_delete", 2, .max),
+        ("checkpoints_append_only_update", 3, .max), ("checkpoints_append_only_delete", 3, .max), ("checkpoints_grow", 3, .max),
+        ("details_append_only_update", 4, .max), ("details_append_only_delete", 4, 5), ("details_at_head", 4, .max),
+        ("details_deleted_when_destroyed", 5, .max), ("case_keys_never_changed", 5, .max),
     ]
 
     /// Examines the file at `path`. Throws only when it is not a file SQLite can open at all.
@@ -95,9 +97,10 @@ public enum Doctor {
                 }
 
                 let present = Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
-                let missing = triggers.filter { $0.since <= min(version, Schema.formatVersion) && !present.contains($0.name) }.map(\.name)
+                let v = min(version, Schema.formatVersion)
+                let missing = triggers.filter { $0.since <= v && v < $0.until && !present.contains($0.name) }.map(\.name)
                 if missing.isEmpty {
-                    add("triggers", .ok, "append-only triggers present (\(triggers.filter { $0.since <= version }.count))")
+                    add("triggers", .ok, "append-only triggers present (\(triggers.filter { $0.since <= v && v < $0.until }.count))")
                 } else {
                     add("triggers", .problem, "append-only triggers missing: " + missing.joined(separator: ", "),
                         "someone with write access removed them (safeguard never does): run 'safeguard verify' against the root key, "

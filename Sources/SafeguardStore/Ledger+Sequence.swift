@@ -15,6 +15,7 @@ struct EntryWriter {
     private var batchIDs = Set<String>()
     private var tree: TreeStore.Appender
     let rules: CatalogueRules
+    private let db: Database
 
     /// Checks the file and reads its state, as every write must first (docs/FORMAT.md §9.4).
     /// With `cache` holding the state this writer left after its last commit, and the file's
@@ -22,6 +23,7 @@ struct EntryWriter {
     /// governance rows again (the one writer of a served ledger: see `Ledger.WriterCache`).
     init(_ db: Database, path: String, cache: Ledger.WriterCache? = nil, trustAnchor: (LedgerState) -> PublicKey) throws {
         self.path = path
+        self.db = db
         do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
         let state: LedgerState
         rules = CatalogueRules(view: try LedgerContext(db: db), policy: cache?.policy)
@@ -44,7 +46,7 @@ struct EntryWriter {
 
     /// Checks `row` (its details record `sealed`) as the next entry, as verification would,
     /// and writes it. Throws why not, having changed nothing, for a refusal.
-    mutating func write(_ row: StoredEntry, sealed: SealedDetails, index: Int) throws {
+    mutating func write(_ row: StoredEntry, sealed: SealedDetails, plain: [String: JSONValue]? = nil, index: Int) throws {
         guard row.envelope.count <= Entry.maxCanonicalBytes else {
             throw LedgerError.invalidEvent("the event is \(row.envelope.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
         }
@@ -54,7 +56,10 @@ struct EntryWriter {
         guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, !batchIDs.contains(row.eventID) else {
             throw LedgerError.duplicateEventID(row.eventID, index: index)
         }
-        do throws(VerificationFailure) { _ = try verifier.verify(row, deferSignature: true) } catch {
+        // A writer that sealed the details hands the catalogue's rules what it sealed.
+        let prepared = ChainVerifier.prepare(row, types: verifier.types)
+        let envelope: Envelope
+        do throws(VerificationFailure) { envelope = try verifier.verify(row, prepared: plain.map { prepared.with(details: $0) } ?? prepared, deferSignature: true).envelope } catch {
             if case .rule(.catalogue(let code, let field, let problem)) = error.reason {
                 throw LedgerError.invalidFacts(CatalogueError(field, problem, CatalogueError.Kind(rawValue: code) ?? .facts), index: index)
             }
@@ -72,6 +77,21 @@ struct EntryWriter {
             throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
         }
         try tree.add(index: row.seq, hash: row.entryHash)
+        if let c = ChainVerifier.destroyedCase(envelope) { try destroy(case: c, before: row.seq) }
+    }
+
+    /// Whether this writer destroyed a case's details (its caller then empties the WAL).
+    private(set) var destroyed = false
+
+    /// Erases case `c`'s details (docs/FORMAT.md §3.5, §9 check 14) as the retention review at
+    /// `seq` decided: its wrapped keys (so its sealed records can never be opened) and the
+    /// details records of its events before `seq`, overwritten with zeros in the file
+    /// (`secure_delete`). The events, their digests and every proof stay.
+    mutating func destroy(case c: String, before seq: Int64) throws {
+        try db.execute(sql: "PRAGMA secure_delete = ON")
+        try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c])
+        try db.execute(sql: "DELETE FROM details WHERE seq IN (SELECT seq FROM events WHERE case_id = ? AND seq < ?)", arguments: [c, seq])
+        destroyed = true
     }
 }
 

@@ -392,9 +392,12 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
     @discardableResult
     public func append(_ drafts: [EventDraft], signers: [SigningKey], practitioner: String = "root", reportAll: Bool = false,
                        commit: Bool = true, clock: () -> Timestamp, newID: () -> String,
-                       newSalt: () -> [UInt8] = randomSalt, progress: (Int) -> Void = { _ in }) throws -> [StoredEntry] {
+                       newSalt: () -> [UInt8] = randomSalt, keyring: CaseKeyring? = nil, progress: (Int) -> Void = { _ in }) throws -> [StoredEntry] {
         precondition(signers.count == 1 || signers.count == drafts.count, "one signer, or one per draft")
         var written: [StoredEntry] = []
+        let keyring = keyring ?? CaseKeyring(agencyKey: nil)
+        defer { keyring.rollback() }
+        var destroyed = false
         do {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
@@ -408,10 +411,27 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                             let now = clock()
                             try Self.checkClock(now, against: state.lastRecordedAt, index: index)
                             let envelope: Envelope
-                            let sealed = try SealedDetails(draft.details, salt: newSalt())
+                            let eventID = draft.eventID ?? newID()
+                            let sealed: SealedDetails
+                            if let sealing = state.policy?.sealing, let c = draft.caseID, let agency = state.registry[signer.publicKey.keyID]?.actor.agency {
+                                // docs/FORMAT.md §3.5: the case's key seals the details, bound to the event.
+                                let key: CaseKey
+                                do {
+                                    key = try keyring.key(for: c, agency: agency, sealing: sealing, entitled: writer.rules.view.caseRecord(c)?.entitled ?? [agency],
+                                                          policyVersion: state.policy?.version ?? 0, db: db)
+                                } catch let r as CaseKeyring.Refusal { throw LedgerError.invalidEvent(r.description, index: index) }
+                                sealed = try SealedDetails(draft.details, sealedWith: key, eventID: eventID, caseID: c, salt: newSalt(), nonce: keyring.nonce())
+                                if draft.type == "sharing.shared" || draft.type == "sharing.partly_shared", let to = draft.facts["to_agency"]?.stringValue,
+                                    sealing.agencyKeys[to] != nil {
+                                    try keyring.wrap(key, case: c, for: [to], sealing: sealing,
+                                                     have: Set(try String.fetchAll(db, sql: "SELECT agency FROM case_keys WHERE case_id = ?", arguments: [c])), db: db)
+                                }
+                            } else {
+                                sealed = try SealedDetails(draft.details, salt: newSalt())
+                            }
                             do throws(RuleViolation) {
                                 envelope = try state.envelope(for: draft, sealed: sealed, signer: signer.publicKey, recordedAt: now,
-                                                              eventID: newID(), practitioner: practitioner)
+                                                              eventID: eventID, practitioner: practitioner)
                             } catch { throw LedgerError.rejected(error, index: index) }
                             // Every check verification makes, the catalogue's included, except re-verifying
                             // the signature just made with the enrolled key (libsodium's signing is not in
@@ -422,7 +442,7 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                             }
                             let entry = try Entry(signing: envelope, with: signer)
                             let row = StoredEntry(envelope, entry: entry, details: sealed)
-                            try writer.write(row, sealed: sealed, index: index)
+                            try writer.write(row, sealed: sealed, plain: sealed.isSealed ? draft.details : nil, index: index)
                             written.append(row)
                         } catch let e as LedgerError where reportAll {
                             refusals.append(Refusal(index: index, reason: e.reason))
@@ -430,11 +450,26 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                         progress(index + 1)
                     }
                     if !refusals.isEmpty { throw LedgerError.refused(refusals) }
+                    destroyed = writer.destroyed && commit
                     return commit ? .commit : .rollback
                 }
+                if commit { keyring.commit() }
             }
         } catch { throw Self.map(error, path: path) }
+        // Destroyed details must not linger in the write-ahead log's older pages.
+        if destroyed { _ = try? purgeWAL() }
         return written
+    }
+
+    /// Copies the write-ahead log into the file and empties it (`wal_checkpoint(TRUNCATE)`), so
+    /// that no older copy of a page (of details since destroyed) remains in it. False if a
+    /// reader kept it from being emptied (it is emptied at a later checkpoint).
+    @discardableResult
+    public func purgeWAL() throws -> Bool {
+        try db.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            return (row?[0] as Int64?) == 0
+        }
     }
 
     /// `append` with one signer for every draft.

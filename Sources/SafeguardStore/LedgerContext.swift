@@ -76,7 +76,23 @@ final class LedgerContext: LogView {
         while let row = try own.next() {
             rows.append((try RowReader.integer(row, 0, "seq"), try Envelope(json: JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))))
         }
+        // Legal holds name the case in their facts (they have no case_id), or hold the ledger.
+        let holds = try Row.fetchCursor(db, sql: """
+            SELECT seq, envelope FROM events WHERE type = ? AND case_id IS NULL AND instr(envelope, ?) > 0 ORDER BY seq
+            """, arguments: [CaseBook.LegalHold.type, caseID == CaseBook.LegalHold.ledger ? "\"scope\":\"ledger\"" : "\"case_ref\":\"\(caseID)\""])
+        var held: [(seq: Int64, envelope: Envelope)] = []
+        while let row = try holds.next() {
+            held.append((try RowReader.integer(row, 0, "seq"), try Envelope(json: JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))))
+        }
+        if caseID == CaseBook.LegalHold.ledger {
+            guard !held.isEmpty else { return nil }
+            let replay = CaseBook()
+            for r in held { replay.accept(r.envelope) }
+            return replay.record(caseID)
+        }
         guard !rows.isEmpty else { return nil }
+        rows += held
+        rows.sort { $0.seq < $1.seq }
         let named = rows.filter { $0.envelope.type == "meeting.mase" || $0.envelope.type == "escalation.raised" }.map(\.envelope.eventID)
         if !named.isEmpty {
             let mentions = named.map { _ in "instr(envelope, ?) > 0" }.joined(separator: " OR ")

@@ -8,7 +8,7 @@ enum Schema {
     /// `PRAGMA application_id`: "SGLG".
     static let applicationID: Int32 = 0x5347_4C47
     /// `PRAGMA user_version`: the ledger file format this code writes and reads.
-    static let formatVersion = 4
+    static let formatVersion = 5
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -113,6 +113,30 @@ enum Schema {
                 PRAGMA user_version = 4;
                 """)
         }
+        // Format 5: each case's data key, wrapped for each agency entitled to the case's sealed
+        // details (docs/FORMAT.md §3.5). Not part of what is signed: a changed row can only keep
+        // an agency from reading (the details do not open), never change what they say. Rows are
+        // added as cases are opened and shared, and deleted only to destroy a case's key. And a
+        // case's details records may be deleted once a later retention review destroyed them.
+        m.registerMigration("v5") { db in
+            try db.execute(sql: """
+                DROP TRIGGER details_append_only_delete;
+                CREATE TRIGGER details_deleted_when_destroyed BEFORE DELETE ON details
+                WHEN NOT EXISTS (SELECT 1 FROM events e, events r WHERE e.seq = OLD.seq AND e.case_id IS NOT NULL
+                  AND r.type = 'governance.retention_review' AND r.seq > e.seq
+                  AND instr(r.envelope, '"case_ref":' || json_quote(e.case_id)) > 0 AND instr(r.envelope, '"decision":"destroyed"') > 0)
+                BEGIN SELECT RAISE(ABORT, 'safeguard: details are deleted only when a later retention review destroyed their case'); END;
+                CREATE TABLE case_keys (
+                  case_id TEXT NOT NULL CHECK (length(case_id) BETWEEN 1 AND 64),
+                  agency  TEXT NOT NULL CHECK (length(agency) BETWEEN 1 AND 32),
+                  wrapped BLOB NOT NULL CHECK (typeof(wrapped) = 'blob' AND length(wrapped) = 80),
+                  PRIMARY KEY (case_id, agency)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER case_keys_never_changed BEFORE UPDATE ON case_keys
+                BEGIN SELECT RAISE(ABORT, 'safeguard: a wrapped case key is never changed'); END;
+                PRAGMA user_version = 5;
+                """)
+        }
         return m
     }
 
@@ -209,5 +233,5 @@ enum Schema {
     static let triggers = ["events_append_only_update", "events_append_only_delete", "events_extend_chain",
                            "tree_nodes_append_only_update", "tree_nodes_append_only_delete",
                            "checkpoints_append_only_update", "checkpoints_append_only_delete", "checkpoints_grow",
-                           "details_append_only_update", "details_append_only_delete", "details_at_head"]
+                           "details_append_only_update", "details_deleted_when_destroyed", "details_at_head", "case_keys_never_changed"]
 }

@@ -22,6 +22,7 @@ extension Safeguard {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
+        @OptionGroup var agency: AgencyKeyOptions
         @Option(help: ArgumentHelp("Read the event from this file ('-' for stdin, the default).", valueName: "path"), completion: .file())
         var file = "-"
         @OptionGroup var output: OutputOptions
@@ -29,7 +30,7 @@ extension Safeguard {
         func run() throws {
             let bytes = try readInput(file, limit: Entry.maxCanonicalBytes, what: "event input")
             let draft = try parseDraft(bytes)
-            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output) {
+            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, agency: agency, output: output) {
                 "Appended \($0[0].type) as seq \($0[0].seq), event \($0[0].eventID), entry hash \(Hex.encode($0[0].entryHash))."
             }
         }
@@ -43,6 +44,7 @@ extension Safeguard {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
+        @OptionGroup var agency: AgencyKeyOptions
         @Option(help: ArgumentHelp("The JSON Lines file ('-' for stdin).", valueName: "path"), completion: .file())
         var file: String
         @OptionGroup var output: OutputOptions
@@ -84,7 +86,7 @@ extension Safeguard {
                 let progress = Progress(bad.isEmpty ? "imported" : "checked", total: Int64(drafts.count), json: output.json)
                 defer { progress.finish() }
                 written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty, clock: Clock.now, newID: Clock.newID,
-                                       progress: { progress.update(Int64($0)) })
+                                       keyring: try agency.keyring(), progress: { progress.update(Int64($0)) })
             } catch LedgerError.refused(let list) {
                 bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }

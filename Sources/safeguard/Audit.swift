@@ -5,7 +5,7 @@ import SafeguardCore
 
 extension Safeguard {
     struct Audit: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The audit trail and the information-sharing register, from the read models.", subcommands: [Trail.self, Sharing.self])
+        static let configuration = CommandConfiguration(abstract: "The audit trail and the information-sharing register, from the read models.", subcommands: [Trail.self, Sharing.self, Access.self])
     }
 }
 
@@ -82,6 +82,43 @@ extension Safeguard.Audit {
                     }
                 }
             }
+        }
+    }
+
+    struct Access: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Who read which case's sealed details, when and why: every access.consulted record (DPA 2018 s.62).",
+            discussion: """
+                Each reading of sealed details ('safeguard case show --details') is recorded, signed by \
+                the reader, before anything is opened: this lists them, oldest first, with the agency, \
+                practitioner and key, the case, how many records were read and the purpose.
+                """)
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .customLong("case"), help: ArgumentHelp("Only this case.", valueName: "id")) var caseID: String?
+        @Option(help: ArgumentHelp("Only readings by this agency.", valueName: "agency")) var agency: String?
+        func validate() throws { try checkCaseID(caseID) }
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let engine = try openProjections(ledger)
+            let from = try provenance(engine, ["audit"])
+            var sql = "SELECT * FROM access_register WHERE 1"
+            var args: [(any DatabaseValueConvertible)?] = []
+            if let caseID { sql += " AND case_id = ?"; args.append(caseID) }
+            if let agency { sql += " AND agency = ?"; args.append(agency) }
+            sql += " ORDER BY seq"
+            if !output.json { print(from.text) }
+            var count = 0
+            try engine.read { db in
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+                while let r = try rows.next() {
+                    count += 1
+                    if output.json { printJSON(rowJSON(r)); continue }
+                    let s = { (k: String) in (r[k] as String?) ?? "-" }
+                    print("\(padded(String(r["seq"] as Int64), 7, left: true))  \(s("recorded_at"))  \(padded(s("case_id"), 14)) \(s("agency")) / \(s("practitioner")) (key \(s("key_id").prefix(8))) read \(r["records"] as Int64) records; purpose \(s("purpose"))")
+                }
+            }
+            if !output.json, count == 0 { print("No readings of sealed details recorded\(caseID.map { " for \($0)" } ?? "")\(agency.map { " by \($0)" } ?? "").") }
         }
     }
 }

@@ -73,7 +73,8 @@ extension Safeguard.Case {
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
-        @Flag(help: "Also show each record's details (names, narrative): only when you need to read them.") var details = false
+        @Flag(help: "Also show each record's details (names, narrative): only when you need to read them. Sealed details need --purpose, --reader-key and --agency-key, and the reading is recorded first.") var details = false
+        @OptionGroup var consult: ConsultOptions
         func validate() throws { try checkCaseID(caseID, option: "case") }
         @OptionGroup var output: OutputOptions
 
@@ -91,7 +92,17 @@ extension Safeguard.Case {
             var words: [Int64: String] = [:], detail: [Int64: String] = [:]
             for (row, envelope) in entries {
                 words[row.seq] = EventWords.describe(type: envelope.type, facts: Facts(envelope.facts), policy: policy) { id in seqOf[id].map { "seq \($0)" } ?? String(id.prefix(8)) }
-                if details, let d = row.details { detail[row.seq] = String(decoding: d.body, as: UTF8.self) }
+            }
+            if details {
+                for (seq, d) in try consult.details(of: entries.map(\.0), caseID: caseID, ledger: ledger) {
+                    detail[seq] = String(decoding: try CanonicalJSON.encode(.object(d)), as: UTF8.self)
+                }
+                for (row, _) in entries where row.details?.isSealed == true && detail[row.seq] == nil { detail[row.seq] = "(sealed: your agency holds no key that opens it)" }
+                if entries.contains(where: { $0.0.details == nil && $0.1.details.digest != nil }), let erased = try ledger.open(readOnly: true).erasure(of: caseID) {
+                    for (row, envelope) in entries where row.details == nil && envelope.details.digest != nil && row.seq < erased.seq {
+                        detail[row.seq] = "(erased on \(erased.recordedAt.prefix(10)) under the retention review at seq \(erased.seq))"
+                    }
+                }
             }
             let lateDays = policy.deadlines.lateRecording
             try engine.read { db in

@@ -25,7 +25,8 @@ extension Safeguard.Demo {
         @Option(help: "How many events to generate (after the governance events).") var events = 10_000
         @Option(help: "The random seed.") var seed: UInt64 = 1
         @Option(name: .customLong("span-days"), help: "Spread the recordings over this many days.") var spanDays = 365
-        @Option(help: ArgumentHelp("The last recording time (RFC 3339; default now). With the same --seed and --end the ledger is byte-identical.", valueName: "time")) var end: String?
+        @Option(help: ArgumentHelp("The last recording time (RFC 3339; default now). With the same --seed and --end the events and every hash are the same (not the wrapped case keys: sealed boxes are randomised).", valueName: "time")) var end: String?
+        @Flag(help: "Seal case details under per-case keys, each agency's key in DIR/keys/AGENCY.agency.key (docs/PRIVACY.md). Every agency is entitled to every case here.") var sealed = false
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -98,11 +99,29 @@ extension Safeguard.Demo {
             // Real recordings draw each salt at random; this data is synthetic.
             var saltNumber = 0
             let demoSalt = { () -> [UInt8] in saltNumber += 1; return SHA256.hash(Array("safeguard demo salt \(seed) \(saltNumber)".utf8)) }
+            // Sealed (--sealed): each agency's key (from the seed, unprotected: demo only) is
+            // in the policy, and the demo's writer holds them all, as a partnership's would not.
+            var policy = ToolkitPolicy.document
+            var agencyKeys: [String: SigningKey] = [:]
+            if sealed {
+                for a in Self.agencies {
+                    let k = demoKey("agency \(a.agency)")
+                    agencyKeys[a.agency] = k
+                    try KeyFiles.writePair(try KeyFile.encode(k, passphrase: nil), k.publicKey, to: dir + "/keys/\(a.agency).agency.key")
+                }
+                // Every agency is entitled to every case here: the stories have schools and
+                // voluntary workers record on cases others opened without a recorded share.
+                policy = ToolkitPolicy.sealed(policy, agencyKeys: agencyKeys.mapValues(\.publicKey), everyCase: Self.agencies.map(\.agency).sorted())
+            }
+            // Case keys and nonces follow from --seed too (the wrapped keys do not: sealed boxes
+            // are randomised, and are not part of what is signed or hashed).
+            var sealNumber = 0
+            let keyring = CaseKeyring(agencyKey: nil) { sealNumber += 1; return SHA256.hash(Array("safeguard demo sealing \(seed) \(sealNumber)".utf8)) }
             let (ledger, _) = try Ledger.create(
                 at: dir + "/ledger.sqlite", signer: root,
                 drafts: [GovernanceDrafts.genesis(partnership: "Example Safeguarding Partnership (synthetic)", origin: "example.org/synthetic-ledger",
                                                   root: root.publicKey, at: Timestamp(seconds: setupClock)),
-                         GovernanceDrafts.policy(document: ToolkitPolicy.document, at: Timestamp(seconds: setupClock))],
+                         GovernanceDrafts.policy(document: policy, at: Timestamp(seconds: setupClock))],
                 practitioner: "partnership root key holder (synthetic)", clock: tick, newID: demoID, newSalt: demoSalt)
             var keys: [String: SigningKey] = [:]
             var enrolments: [EventDraft] = []
@@ -130,7 +149,7 @@ extension Safeguard.Demo {
                     d.occurredAt = min(d.occurredAt, end)
                     return d
                 }
-                try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID, newSalt: demoSalt)
+                try ledger.append(drafts, signers: items.map { keys[$0.agency]! }, clock: clock, newID: Clock.newID, newSalt: demoSalt, keyring: keyring)
                 done += n
                 progress.update(Int64(done))
             }

@@ -72,7 +72,7 @@ extension Safeguard.Evidence {
                 let details: String
                 switch e.details {
                 case .inline(let d): details = String(decoding: (try? CanonicalJSON.encode(.object(d))) ?? [], as: UTF8.self)
-                case .committed: details = item.details.map { String(decoding: $0.body, as: UTF8.self) } ?? "withheld"
+                case .committed: details = item.details.map { $0.isSealed ? "sealed (\($0.body.count) bytes)" : String(decoding: $0.body, as: UTF8.self) } ?? "withheld"
                 }
                 let cells = [String(e.seq), e.recordedAt.description, e.occurredAt.description, e.type, e.actor.agency, e.actor.practitioner, details]
                 index += "| " + cells.map(markdownCell).joined(separator: " | ") + " |\n"

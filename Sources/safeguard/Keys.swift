@@ -246,8 +246,8 @@ extension Safeguard.Keys {
 /// `timeIsNow`, the drafts are dated by this machine's clock, which the service's may be
 /// behind: they are dated no later than the service's clock (an event may not happen after
 /// the log records it).
-func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: ServerOptions? = nil, signer: SignerOptions, output: OutputOptions,
-                     timeIsNow: Bool = false, human: ([StoredEntry]) -> String) throws {
+func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: ServerOptions? = nil, signer: SignerOptions, agency: AgencyKeyOptions? = nil,
+                     output: OutputOptions, timeIsNow: Bool = false, human: ([StoredEntry]) -> String) throws {
     let written: [StoredEntry]
     if let server, let client = try server.client() {
         let key = try signer.load()
@@ -264,7 +264,7 @@ func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: Serv
     } else {
         let l = try ledger.open(readOnly: false)
         let key = try signer.load()
-        written = try l.append(drafts, signer: key, clock: Clock.now, newID: Clock.newID)
+        written = try l.append(drafts, signers: [key], clock: Clock.now, newID: Clock.newID, keyring: try agency?.keyring())
     }
     if output.json {
         for w in written {

@@ -94,7 +94,10 @@ extension Safeguard.Log {
                 print("signature:  \(Hex.encode(row.signature))")
                 print("envelope (signed bytes, RFC 8785 canonical JSON):")
                 print(String(decoding: row.envelope, as: UTF8.self))
-                if let d = row.details {
+                if let d = row.details, d.isSealed {
+                    print("details: sealed under the case's key (\(d.body.count) bytes; the envelope holds their salted digest). An entitled agency reads them with 'safeguard case show \(row.caseID ?? "CASE") --details', which records the reading.")
+                    print("details salt: \(Hex.encode(d.salt))")
+                } else if let d = row.details {
                     print("details (kept beside the envelope, which holds their salted digest):")
                     print(String(decoding: d.body, as: UTF8.self))
                     print("details salt: \(Hex.encode(d.salt))")
@@ -111,7 +114,8 @@ func rowJSON(_ row: StoredEntry) throws -> JSONValue {
         "signature": .string(Hex.encode(row.signature)), "envelope": try JSONParser.parse(row.envelope),
     ]
     if let d = row.details {
-        o["details"] = try JSONParser.parse(d.body)
+        // Sealed details are shown as what they are: ciphertext (base64), never opened here.
+        o[d.isSealed ? "details_sealed" : "details"] = d.isSealed ? .string(Base64.encode(d.body)) : try JSONParser.parse(d.body)
         o["details_salt"] = .string(Hex.encode(d.salt))
     }
     return .object(o)

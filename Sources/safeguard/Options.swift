@@ -59,6 +59,21 @@ struct SignerOptions: ParsableArguments {
     func load() throws -> SigningKey { try loadSigningKey(key) }
 }
 
+/// The agency key that opens sealed case details (docs/PRIVACY.md): `--agency-key`, or
+/// `$SAFEGUARD_AGENCY_KEY`.
+struct AgencyKeyOptions: ParsableArguments {
+    @Option(name: .customLong("agency-key"), help: ArgumentHelp("Your agency's key file, when the ledger seals case details (default: $SAFEGUARD_AGENCY_KEY). Needed to record on a case your agency did not open now, and to read details.", valueName: "path"), completion: .file())
+    var agencyKey: String?
+
+    var path: String? { agencyKey ?? ProcessInfo.processInfo.environment["SAFEGUARD_AGENCY_KEY"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The agency key, if one was given.
+    func load() throws -> SigningKey? { try path.map { try loadSigningKey($0) } }
+
+    /// A keyring for an append: the agency key, if one was given.
+    func keyring() throws -> CaseKeyring { CaseKeyring(agencyKey: try load()) }
+}
+
 /// Loads a secret key file, asking for its passphrase only if it is sealed. With
 /// `rootPassphrase`, a sealed key must have a passphrase a root key may have (16 characters).
 func loadSigningKey(_ path: String, rootPassphrase: Bool = false) throws -> SigningKey {

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 extension Safeguard {
     struct PolicyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "policy",
             abstract: "Show the policy in force, or record a new one (a governance event signed by the root key).",
-            subcommands: [Show.self, Set.self])
+            subcommands: [Show.self, Set.self, Seal.self])
     }
 }
 
@@ -72,6 +73,88 @@ extension Safeguard.PolicyCommand {
             }
             try appendAndReport([GovernanceDrafts.policy(document: doc, at: Clock.now())], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
                 "Recorded policy \(p.name) version \(p.version) at seq \($0[0].seq): \(p.levelForRules.phrase). Screenings from now on give policy version \(p.version)."
+            }
+        }
+    }
+
+    struct Seal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal case details from now on: a new policy version with a key for each agency and the agencies entitled to every case.",
+            discussion: """
+                Records the policy in force again, one version higher, with a `sealing` member \
+                (docs/FORMAT.md §3.5, docs/PRIVACY.md): from then on every case's details are \
+                encrypted under that case's own key, wrapped for each agency entitled to the case — \
+                those of --every-case, the agency that opened it, and any it is shared with \
+                (record share). Each agency's key is FOLDER/AGENCY.key (made there, like 'safeguard \
+                keys generate', where it does not exist; otherwise its .pub is used): give it to that \
+                agency's practitioners as --agency-key, and keep it like a signing key. Every agency \
+                is also granted access.consulted, the record of each reading of details. Signed by \
+                the root key. Records made before stay as they were.
+                """)
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @Option(name: .customLong("agency-keys"), help: ArgumentHelp("The folder of the agencies' keys (AGENCY.key and AGENCY.key.pub).", valueName: "folder"),
+                completion: .directory)
+        var folder: String
+        @Option(name: .customLong("every-case"), help: ArgumentHelp("The agencies entitled to every case's details, comma-separated (default: \(Self.defaultEveryCase.joined(separator: ",")), those the policy names).", valueName: "agencies"))
+        var everyCase: String?
+        @Option(name: .customLong("retain-years"), help: ArgumentHelp("How many years after a case is closed its details may be destroyed ('safeguard retention review --decision destroyed'); without it, the policy's retention stays as it is.", valueName: "years"))
+        var retainYears: Int?
+        @Flag(help: "Write new agency keys without a passphrase (demo and test keys only).")
+        var unprotected = false
+
+        func validate() throws {
+            if let retainYears, !(1...100).contains(retainYears) { throw ValidationError("--retain-years must be a whole number of years from 1 to 100") }
+        }
+        @OptionGroup var output: OutputOptions
+
+        static let defaultEveryCase = ToolkitPolicy.everyCaseByDefault
+
+        func run() throws {
+            let l = try ledger.open(readOnly: true)
+            let state = try l.state()
+            guard case .object(var doc)? = state.policyDocument, let policy = state.policy else {
+                throw InputError("the ledger has no policy in force: record one with 'safeguard policy set' first")
+            }
+            let agencies = policy.agencies
+            let every = everyCase.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                ?? Self.defaultEveryCase.filter { policy.permissions[$0] != nil }
+            if let unknown = every.first(where: { policy.permissions[$0] == nil }) {
+                throw InputError("--every-case names \(unknown), which the policy does not: give some of \(agencies.joined(separator: ", "))")
+            }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+                throw InputError("\(folder) is not a folder: create it (mode 0700) for the agencies' keys")
+            }
+            var passphrase: SecretBytes?
+            var keys: [String: PublicKey] = [:], made: [String] = []
+            for agency in agencies {
+                let path = (folder as NSString).appendingPathComponent("\(agency).key")
+                if FileManager.default.fileExists(atPath: path + ".pub") {
+                    keys[agency] = try KeyFiles.readPublic(path + ".pub")
+                    continue
+                }
+                if !unprotected, passphrase == nil {
+                    guard let p = try Passphrase.new(prompt: "Passphrase for the new agency keys: ", minimum: Passphrase.minimum) else {
+                        throw InputError("a passphrase is needed for the agency keys: set SAFEGUARD_PASSPHRASE, run from a terminal, or pass --unprotected for demo keys")
+                    }
+                    passphrase = p
+                }
+                let key = SigningKey.generate()
+                try KeyFiles.writePair(try KeyFile.encode(key, passphrase: passphrase), key.publicKey, to: path)
+                keys[agency] = key.publicKey
+                made.append(path)
+            }
+            let version = (doc["version"]?.integerValue ?? 0) + 1
+            doc["version"] = .integer(version)
+            guard case .object(let sealedDoc) = ToolkitPolicy.sealed(.object(doc), agencyKeys: keys, everyCase: every) else { return }
+            doc = sealedDoc
+            if let retainYears { doc["retention"] = .object(["years_after_closure": .integer(Int64(retainYears))]) }
+            do { _ = try PolicyDocument(json: .object(doc)); _ = try Policy(json: .object(doc)) } catch { throw InputError("\(error): nothing was recorded") }
+            try appendAndReport([GovernanceDrafts.policy(document: .object(doc), at: Clock.now())], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
+                var lines = made.map { "Agency key: \($0) (mode 0600\(passphrase == nil ? ", NOT passphrase-protected" : ", passphrase-protected")): give it to that agency's practitioners as --agency-key" }
+                lines.append("Recorded policy version \(version) at seq \($0[0].seq): case details are sealed from now on, entitled to every case: \(every.joined(separator: ", ")).")
+                return lines.joined(separator: "\n")
             }
         }
     }

@@ -29,6 +29,7 @@ struct RecordOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
     @OptionGroup var server: ServerOptions
     @OptionGroup var signer: SignerOptions
+    @OptionGroup var agency: AgencyKeyOptions
     @Option(name: .customLong("case"), help: ArgumentHelp("The case id, e.g. C-2026-0001.", valueName: "id"))
     var caseID: String
     @Option(help: ArgumentHelp("When it happened (RFC 3339, e.g. 2026-11-30T09:15:00Z or with +01:00); default now.", valueName: "time"))
@@ -104,7 +105,7 @@ struct RecordOptions: ParsableArguments {
         var chosen: [String] = []
         let draft = try References.resolve(draft, in: l, agency: { try l.state().registry[key.publicKey.keyID]?.actor.agency }, chosen: &chosen)
         do {
-            written = try l.append([draft], signer: key, clock: Clock.now, newID: Clock.newID)[0]
+            written = try l.append([draft], signers: [key], clock: Clock.now, newID: Clock.newID, keyring: try agency.keyring())[0]
         } catch LedgerError.invalidFacts(let e, _) {
             throw InputError(Self.inFlagTerms(field: e.field, problem: e.problem) + "; nothing was appended")
         }

@@ -25,8 +25,8 @@ struct Safeguard: ParsableCommand {
             1 verification failed (the ledger, a proof, a checkpoint or a bundle does not hold); 2 usage error; 3 input refused (event, key \
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
-        version: "safeguard 0.16 (ledger file format 4, audit state format \(AuditState.formatVersion), built-in toolkit policy version \(ToolkitPolicy.version))",
-        subcommands: [Init.self, Keys.self, PolicyCommand.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Serve.self, MirrorCommand.self, Export.self, DoctorCommand.self, Types.self, Codes.self, Schema.self, Demo.self]
+        version: "safeguard 0.17 (ledger file format 5, audit state format \(AuditState.formatVersion), built-in toolkit policy version \(ToolkitPolicy.version))",
+        subcommands: [Init.self, Keys.self, PolicyCommand.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Retention.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Serve.self, MirrorCommand.self, Export.self, DoctorCommand.self, Types.self, Codes.self, Schema.self, Demo.self]
     )
 
     static func main() {

@@ -30,7 +30,7 @@ final class CLITests: XCTestCase {
     func testVersion() throws {
         let r = try cli.run("--version")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.hasPrefix("safeguard ") && r.stdout.contains("ledger file format 4") && r.stdout.contains("toolkit policy version 3"), r.stdout)
+        XCTAssertTrue(r.stdout.hasPrefix("safeguard ") && r.stdout.contains("ledger file format 5") && r.stdout.contains("toolkit policy version 3"), r.stdout)
     }
 
     /// Bash completion, as a shell runs it: the enumerated values of record flags in the flag's

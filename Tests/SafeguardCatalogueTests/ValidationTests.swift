@@ -99,7 +99,7 @@ final class ValidationTests: XCTestCase {
     /// only what it defines, and the built-in policy's permissions read back as written.
     func testTheCatalogueIsTheOneSourceOfTypes() throws {
         XCTAssertEqual(EventType.families.map(\.family), ["governance", "case", "contact", "screening", "referral", "decision", "sharing", "meeting",
-                                                           "missing", "disruption", "link", "action", "acknowledgement", "escalation", "correction"])
+                                                           "missing", "disruption", "link", "action", "acknowledgement", "escalation", "correction", "access"])
         XCTAssertEqual(EventType.families.first?.types, ["genesis", "key_enrolled", "key_revoked", "policy_set", "root_rotated", "log_key_set",
                                                           "legal_hold", "retention_review"])
         func policy(_ grants: [String]) -> JSONValue {

@@ -13,7 +13,7 @@ final class LedgerFileTests: XCTestCase {
         let q = try DatabaseQueue(path: f.path)
         try q.read { db in
             XCTAssertEqual(try Int32.fetchOne(db, sql: "PRAGMA application_id"), Schema.applicationID)
-            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 4)
+            XCTAssertEqual(try Int.fetchOne(db, sql: "PRAGMA user_version"), 5)
             XCTAssertEqual(try String.fetchOne(db, sql: "PRAGMA journal_mode"), "wal")
             let triggers = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
             XCTAssertEqual(triggers, Schema.triggers.sorted())
@@ -30,29 +30,30 @@ final class LedgerFileTests: XCTestCase {
         guard let b = doc.range(of: begin), let e = doc.range(of: end, range: b.upperBound..<doc.endIndex) else {
             return XCTFail("docs/FORMAT.md has no schema block")
         }
-        // "-- format N: TYPE NAME on TABLE[, made by SQLite itself (no statement)]\nSTATEMENT;"
-        var documented: [(since: Int, object: Schema.Object)] = []
+        // "-- format N[ (removed in M)]: TYPE NAME on TABLE[, made by SQLite itself (no statement)]\nSTATEMENT;"
+        var documented: [(since: Int, until: Int, object: Schema.Object)] = []
         for part in doc[b.upperBound..<e.lowerBound].components(separatedBy: "\n\n") {
             let lines = part.split(separator: "\n", maxSplits: 1).map(String.init)
-            let head = try XCTUnwrap(lines.first?.firstMatch(of: /^-- format (\d): (\w+) (\w+) on (\w+)(, made by SQLite itself \(no statement\))?$/), part)
+            let head = try XCTUnwrap(lines.first?.firstMatch(of: /^-- format (\d)(?: \(removed in (\d)\))?: (\w+) (\w+) on (\w+)(, made by SQLite itself \(no statement\))?$/), part)
             let sql = lines.count > 1 ? String(lines[1].dropLast()) : nil
-            XCTAssertEqual(sql == nil, head.5 != nil, part)
-            documented.append((Int(head.1)!, Schema.Object(type: String(head.2), name: String(head.3), table: String(head.4), sql: sql)))
+            XCTAssertEqual(sql == nil, head.6 != nil, part)
+            documented.append((Int(head.1)!, head.2.map { Int($0)! } ?? Int.max,
+                               Schema.Object(type: String(head.3), name: String(head.4), table: String(head.5), sql: sql)))
         }
         let f = try Fixture()
         let stored = try DatabaseQueue(path: f.path).read { db in try Schema.objectsOf(db) }
-        XCTAssertEqual(documented.map(\.object), stored, "the documented schema, in order, is a real file's")
+        XCTAssertEqual(documented.filter { $0.until > Schema.formatVersion }.map(\.object), stored, "the documented schema, in order, is a real file's")
         for version in 1...Schema.formatVersion {
-            XCTAssertEqual(Set(documented.filter { $0.since <= version }.map(\.object)), Schema.expected(version: version), "format \(version)")
+            XCTAssertEqual(Set(documented.filter { $0.since <= version && version < $0.until }.map(\.object)), Schema.expected(version: version), "format \(version)")
         }
         XCTAssertEqual(try DatabaseQueue(path: f.path).read { db in try Schema.differences(db, version: Schema.formatVersion) }, [])
     }
 
     func testNewerFormatIsRefused() throws {
         let f = try Fixture()
-        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 5") }
+        try DatabaseQueue(path: f.path).writeWithoutTransaction { try $0.execute(sql: "PRAGMA user_version = 6") }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true)) { error in
-            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 5, supported: 4))
+            XCTAssertEqual(error as? LedgerError, .newerFormat(path: f.path, found: 6, supported: 5))
             XCTAssertTrue("\(error)".contains("upgrade safeguard"))
         }
     }
@@ -84,15 +85,16 @@ final class LedgerFileTests: XCTestCase {
             try db.execute(sql: "DROP TABLE tree_nodes")
             try db.execute(sql: "DROP TABLE checkpoints")
             try db.execute(sql: "ALTER TABLE details RENAME TO kept_details")
-            for t in ["details_append_only_update", "details_append_only_delete", "details_at_head"] { try db.execute(sql: "DROP TRIGGER \(t)") }
+            for t in ["details_append_only_update", "details_deleted_when_destroyed", "details_at_head"] { try db.execute(sql: "DROP TRIGGER \(t)") }
             try db.execute(sql: "DROP INDEX events_by_case_type")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3', 'v4')")
+            try db.execute(sql: "DROP TABLE case_keys")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier IN ('v2', 'v3', 'v4', 'v5')")
             try db.execute(sql: "PRAGMA user_version = 1")
         }
         XCTAssertThrowsError(try Ledger.open(at: f.path, readOnly: true).treeRoot()) { XCTAssertTrue("\($0)".contains("predates the Merkle tree"), "\($0)") }
         let upgraded = try Ledger.open(at: f.path, readOnly: false)
         XCTAssertEqual(try upgraded.treeRoot().root, memory.root())
-        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 4) }
+        try DatabaseQueue(path: f.path).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 5) }
         // The tree's rows cannot be changed or removed.
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "DELETE FROM tree_nodes") })
         XCTAssertThrowsError(try DatabaseQueue(path: f.path).write { try $0.execute(sql: "UPDATE tree_nodes SET hash = zeroblob(32)") })

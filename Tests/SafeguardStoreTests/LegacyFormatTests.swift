@@ -53,9 +53,9 @@ final class LegacyFormatTests: XCTestCase {
         XCTAssertNil(contact.details)
         XCTAssertTrue(String(decoding: contact.envelope, as: UTF8.self).contains(#""details":{"narrative":"synthetic note"}"#))
 
-        // Opened for writing: upgraded to format 4, still valid, and new events are format 2.
+        // Opened for writing: upgraded to format 5, still valid, and new events are format 2.
         let l = try Ledger.open(at: legacy, readOnly: false)
-        try DatabaseQueue(path: legacy).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 4) }
+        try DatabaseQueue(path: legacy).read { XCTAssertEqual(try Int.fetchOne($0, sql: "PRAGMA user_version"), 5) }
         XCTAssertEqual(try l.verify(trustAnchor: f.root.publicKey).headHash, before.headHash)
         try l.append([f.contact("C-1000", narrative: "a later synthetic note"), f.openCase("N-0001")], signer: f.police, clock: f.clock, newID: f.newID)
         let after = try l.verify(trustAnchor: f.root.publicKey)

@@ -33,22 +33,22 @@ public struct Insider {
     @discardableResult
     public func insert(into path: String, type: String, caseID: String?, facts: [String: JSONValue],
                        details: [String: JSONValue] = [:], occurredAt: Timestamp? = nil, recordedAt: Timestamp? = nil,
-                       eventID: String = UUID().uuidString.lowercased(), change: (inout Envelope) -> Void = { _ in }) throws -> Written {
+                       eventID: String = UUID().uuidString.lowercased(), sealedWith: CaseKey? = nil, change: (inout Envelope) -> Void = { _ in }) throws -> Written {
         let q = try DatabaseQueue(path: path)
         defer { try? q.close() }
         return try q.write { db in
             try insert(db, type: type, caseID: caseID, facts: facts, details: details, occurredAt: occurredAt, recordedAt: recordedAt,
-                       eventID: eventID, change: change)
+                       eventID: eventID, sealedWith: sealedWith, change: change)
         }
     }
 
     /// `insert` on an open connection (inside the caller's transaction).
     public func insert(_ db: Database, type: String, caseID: String?, facts: [String: JSONValue], details: [String: JSONValue] = [:],
                        occurredAt: Timestamp? = nil, recordedAt: Timestamp? = nil, eventID: String = UUID().uuidString.lowercased(),
-                       change: (inout Envelope) -> Void = { _ in }) throws -> Written {
+                       sealedWith: CaseKey? = nil, change: (inout Envelope) -> Void = { _ in }) throws -> Written {
         let head = try Row.fetchOne(db, sql: "SELECT seq, entry_hash, recorded_at FROM events ORDER BY seq DESC LIMIT 1")!
         let headTime = Timestamp(canonical: head[2] as String)!
-        let sealed = try SealedDetails(details)
+        let sealed = try sealedWith.map { try SealedDetails(details, sealedWith: $0, eventID: eventID, caseID: caseID ?? "") } ?? SealedDetails(details)
         let recorded = recordedAt ?? headTime
         var e = Envelope(seq: (head[0] as Int64) + 1, eventID: eventID, type: type, caseID: caseID, occurredAt: occurredAt ?? recorded,
                          recordedAt: recorded, actor: actor, prevHash: [UInt8](head[1] as Data), facts: facts,

@@ -73,6 +73,11 @@ public final class SigningKey: Sendable {
     /// The seed, for writing a key file.
     public var seed: SecretBytes { seedBytes }
 
+    /// Runs `body` with libsodium's 64-byte secret key (for deriving the X25519 form).
+    func withSecretKey<R>(_ body: (UnsafePointer<UInt8>) -> R) -> R {
+        secretKey.withUnsafeBytes { body($0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+    }
+
     /// A detached Ed25519 signature (64 bytes) over `message`.
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var sig = [UInt8](repeating: 0, count: Self.signatureByteCount)

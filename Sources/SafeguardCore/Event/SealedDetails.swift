@@ -23,6 +23,26 @@ public struct SealedDetails: Equatable, Sendable {
         self.init(salt: salt, body: try CanonicalJSON.encode(.object(details)))
     }
 
+    /// Seals `details` for the event `eventID` of case `caseID` under the case's key
+    /// (docs/FORMAT.md §3.5): the body is `0x01 || nonce || ciphertext`, and the digest, over
+    /// the body as stored, commits the envelope to the ciphertext.
+    public init(_ details: [String: JSONValue], sealedWith key: CaseKey, eventID: String, caseID: String,
+                salt: [UInt8] = Sodium.randomBytes(SealedDetails.saltSize), nonce: [UInt8]? = nil) throws {
+        precondition(salt.count == Self.saltSize, "a details salt is \(Self.saltSize) bytes")
+        self.init(salt: salt, body: key.seal(try CanonicalJSON.encode(.object(details)), eventID: eventID, caseID: caseID, nonce: nonce))
+    }
+
+    /// Whether the body is sealed under a case key (it starts with 0x01; details in the clear
+    /// are a JSON object, which starts with `{`).
+    public var isSealed: Bool { body.first == CaseKey.sealedMark }
+
+    /// The details of a sealed record, opened with the case's key: nil if the key is not the
+    /// one it was sealed with for this event, or the ciphertext was changed.
+    public func open(with key: CaseKey, eventID: String, caseID: String) -> [String: JSONValue]? {
+        guard isSealed, let plain = key.open(body, eventID: eventID, caseID: caseID) else { return nil }
+        return try? SealedDetails(salt: salt, body: plain).open()
+    }
+
     /// SHA-256(0x02 || salt || body): what the envelope's `details_digest` holds.
     public var digest: [UInt8] { SHA256.hash(parts: [[Self.digestPrefix], salt, body]) }
 
@@ -55,12 +75,17 @@ public struct SealedDetails: Equatable, Sendable {
     /// Why a details record is not the one an envelope commits to.
     public struct Problem: Error, Sendable { public let text: String }
 
-    /// The details object, if this record is the one `digest` commits to and is well formed.
-    public func opened(against digest: [UInt8]) -> Result<[String: JSONValue], Problem> {
+    /// The details object, if this record is the one `digest` commits to and is well formed;
+    /// nil for a sealed record that is (its details are not at hand without the case's key).
+    public func opened(against digest: [UInt8]) -> Result<[String: JSONValue]?, Problem> {
         guard salt.count == Self.saltSize else { return .failure(Problem(text: "its salt is \(salt.count) bytes, not \(Self.saltSize)")) }
         guard body.count <= Entry.maxCanonicalBytes else { return .failure(Problem(text: "it is \(body.count) bytes, over the 1 MiB limit")) }
         guard self.digest == digest else {
             return .failure(Problem(text: "its digest is not the envelope's details_digest (the details were changed or swapped)"))
+        }
+        if isSealed {
+            guard body.count >= CaseKey.overhead else { return .failure(Problem(text: "it is sealed but shorter than a nonce and a tag")) }
+            return .success(nil)
         }
         do { return .success(try open()) } catch { return .failure(Problem(text: error.problem)) }
     }

@@ -20,6 +20,10 @@ public struct ChainVerifier: Sendable {
     /// The event types the log accepts (the event catalogue's, and the log's own): an entry of
     /// any other type fails as an invalid envelope (check 4).
     public let types: KnownTypes
+    /// Cases with an event whose details record is missing, each with the first such sequence
+    /// number, not yet followed by a retention review that destroyed the case's details
+    /// (docs/FORMAT.md §9, check 14): a failure at the end unless one comes.
+    public private(set) var awaitingErasure: [String: Int64] = [:]
 
     public init(trustAnchor: PublicKey, types: KnownTypes) {
         self.trustAnchor = trustAnchor
@@ -69,8 +73,18 @@ public struct ChainVerifier: Sendable {
         var statementBytes: [UInt8]? = nil
         let entryHash: [UInt8]
         let detailsProblem: String?
-        /// The event's details, when they are at hand and are the ones its envelope commits to.
-        let details: [String: JSONValue]?
+        /// The event's details, when they are at hand and are the ones its envelope commits to
+        /// (a writer sealing them sets the details it sealed, so that its rules read them).
+        public internal(set) var details: [String: JSONValue]?
+        /// Whether the event's details record is sealed (docs/FORMAT.md §3.5); nil when there
+        /// is no record at hand (format 1, or withheld).
+        var sealedRecord: Bool? = nil
+        /// The event's details record is missing (and not withheld): erased, if a later
+        /// retention review destroyed its case's details.
+        var missingRecord = false
+
+        /// The same, with the details a writer has sealed, for the catalogue's rules to read.
+        public func with(details: [String: JSONValue]) -> Prepared { var p = self; p.details = details; return p }
     }
 
     /// Prepares `row` (thread-safe: it reads nothing but `row` and `types`).
@@ -103,7 +117,9 @@ public struct ChainVerifier: Sendable {
         }
         return Prepared(decoded: .envelope(envelope), statementBytes: statement,
                         entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
-                        detailsProblem: details.problem, details: details.object)
+                        detailsProblem: details.problem, details: details.object,
+                        sealedRecord: envelope.details.digest == nil ? nil : row.details.map(\.isSealed),
+                        missingRecord: envelope.details.digest != nil && row.details == nil && row.detailsTooLarge == nil && !row.detailsWithheld)
     }
 
     /// `verify(_:deferSignature:)` with `prepared`, which MUST be `prepare(row)`.
@@ -165,8 +181,28 @@ public struct ChainVerifier: Sendable {
             throw later(.columnMismatch(column: column))
         }
         if seq == duplicateEventIDAt { throw later(.duplicateEventID) }
-        if let problem = prepared.detailsProblem { throw later(.detailsMismatch(problem)) }
+        if let problem = prepared.detailsProblem {
+            // A record deleted when its case's details were destroyed (docs/FORMAT.md §9, check
+            // 14): known only when the retention review that did it comes, later in the log.
+            if prepared.missingRecord, let c = envelope.caseID {
+                if awaitingErasure[c] == nil { awaitingErasure[c] = seq }
+            } else {
+                throw later(.detailsMismatch(problem))
+            }
+        }
+        if let sealed = prepared.sealedRecord {
+            // docs/FORMAT.md §3.5: under a policy that seals, every case's records are sealed,
+            // and no other record is.
+            let mustSeal = envelope.caseID != nil && state.policy?.sealing != nil
+            if sealed != mustSeal {
+                throw later(.detailsMismatch(mustSeal
+                    ? "the details record is in the clear, but policy version \(state.policy?.version ?? 0) seals every case's details"
+                    : envelope.caseID == nil ? "the details record is sealed, but governance records are never sealed"
+                    : "the details record is sealed, but the policy in force seals nothing"))
+            }
+        }
         state.apply(envelope, entryHash: computed)
+        if let erased = Self.destroyedCase(envelope) { awaitingErasure[erased] = nil }
         rules?.accept(envelope)
         summary.add(envelope, headHash: computed)
         completedNodes = tree?.append(computed) ?? []
@@ -194,8 +230,23 @@ public struct ChainVerifier: Sendable {
         }
     }
 
+    /// Resuming after entries checked elsewhere: case `c`'s record at `seq` was missing there.
+    public mutating func awaitErasure(of c: String, from seq: Int64) {
+        awaitingErasure[c] = min(awaitingErasure[c] ?? seq, seq)
+    }
+
+    /// The case whose details `envelope` destroys: a retention review with decision `destroyed`.
+    public static func destroyedCase(_ envelope: Envelope) -> String? {
+        guard envelope.type == "governance.retention_review", envelope.facts["decision"]?.stringValue == "destroyed" else { return nil }
+        return envelope.facts["case_ref"]?.stringValue
+    }
+
     /// Call after the last row: the verified summary, or why the log as a whole is not valid.
     public func finish() throws(VerificationFailure) -> VerificationSummary {
+        if let (c, seq) = awaitingErasure.min(by: { $0.value < $1.value }) {
+            throw VerificationFailure(seq: seq, eventID: nil, reason: .detailsMismatch(
+                "the event's details record is missing, and no later retention review destroyed case \(c)'s details"))
+        }
         guard state.nextSeq > 0 else { throw VerificationFailure(seq: 0, eventID: nil, reason: .empty) }
         guard state.policy != nil else { throw VerificationFailure(seq: state.nextSeq, eventID: nil, reason: .truncatedAfterGenesis) }
         var s = summary

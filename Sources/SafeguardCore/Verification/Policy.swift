@@ -7,9 +7,26 @@ public struct Policy: Equatable, Sendable {
     public let name: String
     public let version: Int64
     public let permissions: [String: Set<String>]
+    /// How case details are sealed from this policy on (docs/FORMAT.md §3.5), or nil: details
+    /// in the clear.
+    public let sealing: Sealing?
 
-    public init(name: String, version: Int64, permissions: [String: Set<String>]) {
-        self.name = name; self.version = version; self.permissions = permissions
+    /// A policy's `sealing` member: each agency's key (an Ed25519 public key, used in its
+    /// X25519 form to wrap case keys; never enrolled to sign) and the agencies entitled to
+    /// every case's details. Others gain a case when it is shared with them (CATALOGUE.md).
+    public struct Sealing: Equatable, Sendable {
+        public let agencyKeys: [String: PublicKey]
+        public let everyCase: Set<String>
+        public init(agencyKeys: [String: PublicKey], everyCase: Set<String>) { self.agencyKeys = agencyKeys; self.everyCase = everyCase }
+
+        public var json: JSONValue {
+            .object(["agency_keys": .object(agencyKeys.mapValues { .string($0.base64) }),
+                     "every_case": .array(everyCase.sorted().map { .string($0) })])
+        }
+    }
+
+    public init(name: String, version: Int64, permissions: [String: Set<String>], sealing: Sealing? = nil) {
+        self.name = name; self.version = version; self.permissions = permissions; self.sealing = sealing
     }
 
     public var agencies: [String] { permissions.keys.sorted() }
@@ -21,11 +38,13 @@ public struct Policy: Equatable, Sendable {
 
     /// The policy as it is written in `facts.policy` of a `governance.policy_set` event.
     public var json: JSONValue {
-        .object([
+        var o: [String: JSONValue] = [
             "name": .string(name),
             "version": .integer(version),
             "permissions": .object(permissions.mapValues { .array($0.sorted().map { .string($0) }) }),
-        ])
+        ]
+        if let sealing { o["sealing"] = sealing.json }
+        return .object(o)
     }
 
     /// Reads `facts.policy`. Members this version does not know are left for later readers.
@@ -61,6 +80,35 @@ public struct Policy: Equatable, Sendable {
             }
             out[agency] = set
         }
-        self.init(name: name, version: version, permissions: out)
+        self.init(name: name, version: version, permissions: out, sealing: try json["sealing"].map { v throws(Envelope.Invalid) in try Self.sealing(v, agencies: out) })
+    }
+
+    /// Reads `sealing` (docs/FORMAT.md §8.2): a key for every agency the policy names, and
+    /// `every_case` a list of those agencies.
+    static func sealing(_ json: JSONValue, agencies: [String: Set<String>]) throws(Envelope.Invalid) -> Sealing {
+        let field = "facts.policy.sealing"
+        guard let o = json.objectValue, Set(o.keys) == ["agency_keys", "every_case"] else {
+            throw Envelope.Invalid(field, "must be an object with exactly agency_keys and every_case")
+        }
+        guard let keys = o["agency_keys"]?.objectValue else { throw Envelope.Invalid(field + ".agency_keys", "must map each agency to its key") }
+        var out: [String: PublicKey] = [:]
+        for agency in agencies.keys.sorted() {
+            guard let text = keys[agency]?.stringValue, let key = PublicKey(base64: text) else {
+                throw Envelope.Invalid(field + ".agency_keys", "must give \(agency) a key (base64 of 32 bytes, from 'safeguard keys generate')")
+            }
+            out[agency] = key
+        }
+        if let extra = keys.keys.sorted().first(where: { agencies[$0] == nil }) {
+            throw Envelope.Invalid(field + ".agency_keys", "names \(extra), which the policy's permissions do not")
+        }
+        guard let every = o["every_case"]?.arrayValue else { throw Envelope.Invalid(field + ".every_case", "must be an array of agencies") }
+        var entitled = Set<String>()
+        for v in every {
+            guard let a = v.stringValue, agencies[a] != nil, entitled.insert(a).inserted else {
+                throw Envelope.Invalid(field + ".every_case", "must list agencies of the policy's permissions, each once")
+            }
+        }
+        if Set(out.values).count != out.count { throw Envelope.Invalid(field + ".agency_keys", "gives two agencies the same key") }
+        return Sealing(agencyKeys: out, everyCase: entitled)
     }
 }

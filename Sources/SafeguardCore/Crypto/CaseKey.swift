@@ -1,0 +1,122 @@
+import CSodium
+
+/// A case's data key (docs/FORMAT.md §3.5): 32 random bytes that seal the details records of
+/// one case with XChaCha20-Poly1305 (libsodium's `crypto_aead_xchacha20poly1305_ietf`), each
+/// bound to its event. The key is kept only wrapped — a libsodium sealed box
+/// (`crypto_box_seal`) for each agency entitled to the case, under the X25519 form of the
+/// agency's key — so one leaked key opens one child's records, and destroying every wrapped
+/// copy leaves the ciphertext unreadable by anyone.
+public final class CaseKey: @unchecked Sendable {
+    public static let byteCount = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+    /// Bytes of a wrapped key: the sealed box's ephemeral public key and tag, then the key.
+    public static let wrappedByteCount = Int(crypto_box_sealbytes()) + byteCount
+    static let nonceByteCount = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+    static let tagByteCount = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    /// The first byte of a sealed details body: a canonical JSON object starts with `{`, so a
+    /// record says which form it has (docs/FORMAT.md §3.5).
+    public static let sealedMark: UInt8 = 0x01
+    /// What a sealed body adds to the details it seals: the mark, the nonce and the tag.
+    public static let overhead = 1 + nonceByteCount + tagByteCount
+
+    /// The key, in ordinary memory wiped when the last reference goes: a bulk import holds
+    /// one per case, too many for guarded pages (`SecretBytes` maps several pages for each).
+    private var key: [UInt8]
+
+    private init(_ key: [UInt8]) { self.key = key }
+
+    deinit { key.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) } }
+
+    private func withKey<R>(_ body: (UnsafePointer<UInt8>) -> R) -> R { key.withUnsafeBufferPointer { body($0.baseAddress!) } }
+
+    /// A fresh key from libsodium's generator.
+    public static func generate() -> CaseKey {
+        Sodium.ensureReady()
+        var k = [UInt8](repeating: 0, count: byteCount)
+        crypto_aead_xchacha20poly1305_ietf_keygen(&k)
+        return CaseKey(k)
+    }
+
+    /// A key made of the first 32 bytes of `bytes`: for synthetic ledgers that must come out
+    /// the same from the same seed, never for real records.
+    public static func synthetic(_ bytes: [UInt8]) -> CaseKey {
+        precondition(bytes.count >= byteCount)
+        return CaseKey(Array(bytes.prefix(byteCount)))
+    }
+
+    /// The associated data that binds a sealed record to its event: it opens under no other
+    /// event id or case id.
+    static func binding(eventID: String, caseID: String) -> [UInt8] {
+        Array("safeguard-details-v1".utf8) + [0] + Array(eventID.utf8) + [0] + Array(caseID.utf8)
+    }
+
+    /// `0x01 || nonce || XChaCha20-Poly1305(plain)`, with a random nonce (or the first 24
+    /// bytes of `nonce`, for synthetic ledgers only).
+    public func seal(_ plain: [UInt8], eventID: String, caseID: String, nonce given: [UInt8]? = nil) -> [UInt8] {
+        Sodium.ensureReady()
+        let nonce = given.map { Array($0.prefix(Self.nonceByteCount)) } ?? Sodium.randomBytes(Self.nonceByteCount)
+        precondition(nonce.count == Self.nonceByteCount)
+        let ad = Self.binding(eventID: eventID, caseID: caseID)
+        var out = [UInt8](repeating: 0, count: 1 + Self.nonceByteCount + plain.count + Self.tagByteCount)
+        out[0] = Self.sealedMark
+        out.replaceSubrange(1...Self.nonceByteCount, with: nonce)
+        var written: UInt64 = 0
+        out.withUnsafeMutableBufferPointer { o in
+            withKey { k in
+                _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                    o.baseAddress! + 1 + Self.nonceByteCount, &written, plain, UInt64(plain.count), ad, UInt64(ad.count), nil, nonce, k)
+            }
+        }
+        return out
+    }
+
+    /// The details a sealed body holds, or nil if it was not sealed with this key for this
+    /// event (a wrong key, a record moved from another event, or a changed byte).
+    public func open(_ body: [UInt8], eventID: String, caseID: String) -> [UInt8]? {
+        guard body.count >= Self.overhead, body[0] == Self.sealedMark else { return nil }
+        let nonce = Array(body[1...Self.nonceByteCount])
+        let cipher = Array(body[(1 + Self.nonceByteCount)...])
+        let ad = Self.binding(eventID: eventID, caseID: caseID)
+        var plain = [UInt8](repeating: 0, count: cipher.count - Self.tagByteCount)
+        var written: UInt64 = 0
+        let rc = withKey { k in
+            crypto_aead_xchacha20poly1305_ietf_decrypt(&plain, &written, nil, cipher, UInt64(cipher.count), ad, UInt64(ad.count), nonce, k)
+        }
+        return rc == 0 ? Array(plain.prefix(Int(written))) : nil
+    }
+
+    /// The key sealed for the agency whose key is `agency` (an Ed25519 public key, used in its
+    /// X25519 form): only the holder of that agency's secret key can unwrap it.
+    public func wrap(for agency: PublicKey) -> [UInt8]? {
+        Sodium.ensureReady()
+        var curve = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
+        guard crypto_sign_ed25519_pk_to_curve25519(&curve, agency.bytes) == 0 else { return nil }
+        var out = [UInt8](repeating: 0, count: Self.wrappedByteCount)
+        let rc = withKey { k in crypto_box_seal(&out, k, UInt64(Self.byteCount), curve) }
+        return rc == 0 ? out : nil
+    }
+
+    /// Unwraps a key wrapped for `agency`'s key; nil if it was not wrapped for that key.
+    public static func unwrap(_ wrapped: [UInt8], with agency: SigningKey) -> CaseKey? {
+        guard wrapped.count == wrappedByteCount else { return nil }
+        Sodium.ensureReady()
+        var k = [UInt8](repeating: 0, count: byteCount)
+        let ok = agency.withCurve25519 { pk, sk in crypto_box_seal_open(&k, wrapped, UInt64(wrapped.count), pk, sk) == 0 }
+        return ok ? CaseKey(k) : nil
+    }
+}
+
+extension SigningKey {
+    /// Runs `body` with the X25519 key pair libsodium derives from this Ed25519 key
+    /// (`crypto_sign_ed25519_sk_to_curve25519`), the secret half in guarded memory.
+    func withCurve25519<R>(_ body: ([UInt8], UnsafePointer<UInt8>) -> R) -> R {
+        var pk = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
+        _ = crypto_sign_ed25519_pk_to_curve25519(&pk, publicKey.bytes)
+        let sk = SecretBytes(count: Int(crypto_box_SECRETKEYBYTES))
+        return withSecretKey { ed in
+            sk.withUnsafeMutableBytes { s in
+                _ = crypto_sign_ed25519_sk_to_curve25519(s.baseAddress!.assumingMemoryBound(to: UInt8.self), ed)
+                return body(pk, UnsafePointer(s.baseAddress!.assumingMemoryBound(to: UInt8.self)))
+            }
+        }
+    }
+}
