@@ -30,11 +30,16 @@ public final class CaseBook: @unchecked Sendable {
         /// MASE meetings recorded under another case that discussed this one.
         public var discussedIn: Set<String> = []
         /// The agencies entitled to the case's details besides a sealing policy's `every_case`
-        /// (docs/FORMAT.md §3.5): each agency that opened it, and each it was shared with.
+        /// (docs/FORMAT.md §3.5): each agency that opened it, each it was shared with, and each
+        /// it was transferred to.
         public var entitled: Set<String> = []
-        /// A legal hold is in force (`governance.legal_hold` placed and not lifted): on the case,
-        /// or, in the book's record `*`, on the whole ledger.
-        public var held = false
+        /// The legal holds in force (`governance.legal_hold` placed and not lifted), by reason:
+        /// on the case, or, in the book's record `*`, on the whole ledger.
+        public var holds: Set<String> = []
+        public var held: Bool { !holds.isEmpty }
+        /// When the closing was recorded (its `recorded_at`): retention runs from then, as the
+        /// closing's `occurred_at` may be given as any earlier time.
+        public var closedRecordedAt: Timestamp?
 
         public struct Meeting: Equatable, Sendable {
             public var attendees: [String]
@@ -63,7 +68,8 @@ public final class CaseBook: @unchecked Sendable {
             if !openEscalations.isEmpty { o["open_escalations"] = strings(openEscalations) }
             if !discussedIn.isEmpty { o["discussed_in"] = strings(discussedIn) }
             if !entitled.isEmpty { o["entitled"] = strings(entitled) }
-            if held { o["legal_hold"] = .bool(true) }
+            if !holds.isEmpty { o["legal_holds"] = strings(holds) }
+            if let closedRecordedAt { o["closed_recorded_at"] = .string(closedRecordedAt.description) }
             if !meetings.isEmpty {
                 o["mase_meetings"] = .object(meetings.mapValues {
                     .object(["attendees": .array($0.attendees.map { .string($0) }), "acknowledged": strings($0.acknowledged)])
@@ -73,7 +79,7 @@ public final class CaseBook: @unchecked Sendable {
         }
 
         static let members: Set<String> = ["closed_at", "birth_month", "learning_disability", "police_cris_recorded", "opened_at", "actions_set",
-                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings", "entitled", "legal_hold"]
+                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings", "entitled", "legal_holds", "closed_recorded_at"]
 
         /// Reads `json`; nil if it is not a record this code writes.
         public init?(json: JSONValue) {
@@ -97,7 +103,9 @@ public final class CaseBook: @unchecked Sendable {
                 let discussed = strings(o["discussed_in"]), let entitled = strings(o["entitled"]) else { return nil }
             (actionsSet, actionsCompleted, openEscalations, discussedIn) = (Set(set), Set(done), Set(esc), Set(discussed))
             self.entitled = Set(entitled)
-            if let h = o["legal_hold"] { guard h.boolValue == true else { return nil }; held = true }
+            guard let holds = strings(o["legal_holds"]), let recorded = time("closed_recorded_at") else { return nil }
+            self.holds = Set(holds)
+            closedRecordedAt = recorded
             if let m = o["mase_meetings"] {
                 guard let ms = m.objectValue else { return nil }
                 for (id, v) in ms {
@@ -162,7 +170,7 @@ public final class CaseBook: @unchecked Sendable {
     /// The event types `accept` reads: what a verifier that skips other entries must feed it.
     public static let typesRead: Set<String> = ["case.opened", "case.updated", "case.closed", "action.set", "action.completed",
                                                 "escalation.raised", "escalation.resolved", "meeting.mase", "acknowledgement.recorded",
-                                                "correction.recorded", "sharing.shared", "sharing.partly_shared", LegalHold.type]
+                                                "correction.recorded", "sharing.shared", "sharing.partly_shared", "case.transferred", LegalHold.type]
 
     /// Legal holds: a governance event (no `case_id`) that holds one case (`case_ref`) or,
     /// as the book's record `*`, the whole ledger.
@@ -190,7 +198,11 @@ public final class CaseBook: @unchecked Sendable {
         if e.type == LegalHold.type {
             let f = Facts(e.facts)
             let target = f.string("scope") == "ledger" ? LegalHold.ledger : f.string("case_ref")
-            if let target { update(target) { $0.held = f.string("action") == "placed" } }
+            if let target, let reason = f.string("reason") {
+                update(target) { r in
+                    if f.string("action") == "placed" { r.holds.insert(reason) } else { r.holds.remove(reason) }
+                }
+            }
             return
         }
         guard let c = e.caseID, Self.typesRead.contains(e.type) else { return }
@@ -201,9 +213,10 @@ public final class CaseBook: @unchecked Sendable {
                 switch e.type {
                 case "case.opened":
                     r.closedAt = nil
+                    r.closedRecordedAt = nil
                     r.entitled.insert(e.actor.agency)
                     if r.openedAt == nil { r.openedAt = e.occurredAt }
-                case "case.closed": r.closedAt = e.occurredAt
+                case "case.closed": r.closedAt = e.occurredAt; r.closedRecordedAt = e.recordedAt
                 default: break
                 }
                 if e.type != "case.closed" {
@@ -229,7 +242,7 @@ public final class CaseBook: @unchecked Sendable {
             for other in Set(f.strings("cases_discussed")) where other != c {
                 update(other) { _ = $0.discussedIn.insert(e.eventID) }
             }
-        case "sharing.shared", "sharing.partly_shared":
+        case "sharing.shared", "sharing.partly_shared", "case.transferred":
             if let to = f.string("to_agency") { update(c) { _ = $0.entitled.insert(to) } }
         case "acknowledgement.recorded":
             if let meeting = f.string("decision_event"), let held = owner(of: meeting), record(held)?.meetings[meeting] != nil {

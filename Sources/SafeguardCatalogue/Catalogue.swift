@@ -274,7 +274,7 @@ public enum Catalogue {
         FieldSpec("scope", .oneOf(["case", "ledger"]), "one case or the whole ledger"),
         FieldSpec("case_ref", .caseRef, required: false, "the case, when the scope is a case"),
         FieldSpec("reason", .oneOf(["inquiry", "litigation", "police_investigation", "other"]), "why"),
-    ], rules: [Rules.requiredWhen("case_ref", "scope", "case")])
+    ], rules: [Rules.requiredWhen("case_ref", "scope", "case"), Rules.liftsAHoldInForce])
 
     static let retentionReview = EventSpec("governance.retention_review", "a review of whether records are still kept", [
         FieldSpec("case_ref", .caseRef, "the case reviewed"),

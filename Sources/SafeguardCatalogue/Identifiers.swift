@@ -52,4 +52,25 @@ public enum Identifiers {
         }
         return false
     }
+
+    /// Whether `value` is one of `prefixes` followed by 1-32 characters of the rest: digits and
+    /// `-` (and, for a reference, upper-case letters A-Z, none next to another letter), with at
+    /// least one digit. So `C-2026-0001`, `VENUE-0012` and `MASE-2026-11-A3` are, and no name
+    /// or word is (docs/CATALOGUE.md "Identifiers").
+    public static func follows(_ value: String, prefixes: [String], lettersAllowed: Bool) -> Bool {
+        for prefix in prefixes where value.hasPrefix(prefix) {
+            let rest = Array(value.utf8.dropFirst(prefix.utf8.count))
+            guard (1...32).contains(rest.count), rest.contains(where: { (0x30...0x39).contains($0) }) else { continue }
+            var ok = true
+            for (i, c) in rest.enumerated() {
+                let letter = (0x41...0x5A).contains(c)
+                if (0x30...0x39).contains(c) || c == 0x2D { continue }
+                if letter, lettersAllowed, !(i > 0 && (0x41...0x5A).contains(rest[i - 1])), !(i + 1 < rest.count && (0x41...0x5A).contains(rest[i + 1])) { continue }
+                ok = false
+                break
+            }
+            if ok { return true }
+        }
+        return false
+    }
 }

@@ -106,6 +106,15 @@ public final class PolicyDocument: Sendable {
     /// them `destroyed` only this many years after the case was closed. nil: the policy sets
     /// no period, and nothing is destroyed.
     public let retentionYears: Int64?
+    /// The shapes of case ids and references (`identifiers`), when the policy sets them: ids
+    /// that could identify someone are refused (docs/CATALOGUE.md "Identifiers").
+    public let identifiers: IdentifierRules?
+
+    public struct IdentifierRules: Sendable, Equatable {
+        public let caseIDPrefixes: [String]
+        public let referencePrefixes: [String]
+        public let boroughs: Set<String>
+    }
 
     public struct RecordingChecks: Sendable, Equatable {
         /// How many days before its case was first opened an event may have happened without
@@ -243,12 +252,26 @@ public final class PolicyDocument: Sendable {
             recordingChecks = nil
         }
         if let r = json["retention"] {
-            guard let years = r["years_after_closure"]?.integerValue, (1...100).contains(years), r.objectValue?.count == 1 else {
-                throw fail("retention must be {\"years_after_closure\": N}, N a whole number of years from 1 to 100")
+            guard let years = r["years_after_closure"]?.integerValue, (0...100).contains(years), r.objectValue?.count == 1 else {
+                throw fail("retention must be {\"years_after_closure\": N}, N a whole number of years from 0 to 100")
             }
             retentionYears = years
         } else {
             retentionYears = nil
+        }
+        if let r = json["identifiers"] {
+            func list(_ k: String) throws -> [String] {
+                guard let a = r[k]?.arrayValue, !a.isEmpty, a.allSatisfy({ ($0.stringValue?.count ?? 0) >= 1 && ($0.stringValue?.count ?? 0) <= 32 }) else {
+                    throw fail("identifiers.\(k) must be a non-empty list of strings of 1-32 characters")
+                }
+                return a.compactMap(\.stringValue)
+            }
+            guard let o = r.objectValue, Set(o.keys) == ["case_id_prefixes", "reference_prefixes", "boroughs"] else {
+                throw fail("identifiers must have exactly case_id_prefixes, reference_prefixes and boroughs")
+            }
+            identifiers = IdentifierRules(caseIDPrefixes: try list("case_id_prefixes"), referencePrefixes: try list("reference_prefixes"), boroughs: Set(try list("boroughs")))
+        } else {
+            identifiers = nil
         }
     }
 

@@ -81,12 +81,27 @@ public enum Rules {
         guard let years = input.policy.retentionYears else {
             return CatalogueError("facts.decision", "the policy in force sets no retention period (retention.years_after_closure): nothing may be destroyed under it", .facts)
         }
-        let due = Day(london: closed).adding(years: years)
+        // From when the closing was recorded: its occurred_at may be given as any earlier time.
+        let closing = Day(london: max(closed, record.closedRecordedAt ?? closed))
+        let due = closing.adding(years: years)
         guard Day(london: input.occurredAt) >= due else {
-            return CatalogueError("facts.decision", "case \(c) was closed on \(Day(london: closed)); the policy keeps its records \(years) years, until \(due): record retain or destruction_due now", .facts)
+            return CatalogueError("facts.decision", "case \(c)'s closing was recorded on \(closing); the policy keeps its records \(years) years from then, until \(due): record retain or destruction_due now", .facts)
         }
         if record.held || input.context.caseRecord(CaseBook.LegalHold.ledger)?.held == true {
             return CatalogueError("facts.case_ref", "a legal hold is in force on \(record.held ? "case \(c)" : "the whole ledger"): nothing is destroyed until it is lifted (governance.legal_hold, action lifted)", .caseState)
+        }
+        return nil
+    }
+
+    /// A legal hold is lifted only where one is in force for that reason.
+    static let liftsAHoldInForce = EventSpec.Rule(
+        "When `action` is `lifted`: a hold placed for the same `reason` on the same case (or, with `scope` `ledger`, on the whole ledger) is in force (`case_state`)."
+    ) { input in
+        guard input.facts.string("action") == "lifted", let reason = input.facts.string("reason") else { return nil }
+        let target = input.facts.string("scope") == "ledger" ? CaseBook.LegalHold.ledger : input.facts.string("case_ref")
+        guard let target else { return nil }
+        guard input.context.caseRecord(target)?.holds.contains(reason) == true else {
+            return CatalogueError("facts.action", "no legal hold for \(reason) is in force on \(target == CaseBook.LegalHold.ledger ? "the whole ledger" : "case \(target)"): a lift names the reason of a hold placed", .caseState)
         }
         return nil
     }

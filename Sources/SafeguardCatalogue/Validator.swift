@@ -108,6 +108,38 @@ extension Catalogue {
         for rule in spec.rules {
             if let problem = rule.check(input) { throw problem }
         }
+        if let rules = policy.identifiers { try Self.identifiers(entry, spec, rules) }
+    }
+
+    /// Under a policy with `identifiers`: a new case's id, and every reference fact, has the
+    /// partnership's shape, and the borough is one of its codes (docs/CATALOGUE.md).
+    static func identifiers(_ entry: Entry, _ spec: EventSpec, _ rules: PolicyDocument.IdentifierRules) throws(CatalogueError) {
+        let advice = "identifying data (names, dates of birth, addresses) goes in the details (--note), never in an id or a reference"
+        func caseShape(_ id: String, _ field: String) throws(CatalogueError) {
+            guard Identifiers.follows(id, prefixes: rules.caseIDPrefixes, lettersAllowed: false) else {
+                throw CatalogueError(field, "\"\(id.prefix(64))\" is not a case id of this partnership (\(rules.caseIDPrefixes.joined(separator: " or ")) then digits, e.g. \(rules.caseIDPrefixes[0])2026-0001): \(advice)")
+            }
+        }
+        if entry.type == "case.opened", let c = entry.caseID { try caseShape(c, "case_id") }
+        for field in spec.fields {
+            let values: [String]
+            switch field.kind {
+            case .reference: values = entry.facts[field.name]?.stringValue.map { [$0] } ?? []
+            case .list(.reference, _): values = entry.facts[field.name]?.arrayValue?.compactMap(\.stringValue) ?? []
+            default: continue
+            }
+            for v in values {
+                if field.name == "borough" {
+                    guard rules.boroughs.contains(v) else {
+                        throw CatalogueError("facts.borough", "\"\(v.prefix(64))\" is not one of the partnership's borough codes: \(rules.boroughs.sorted().joined(separator: ", "))")
+                    }
+                } else if field.name == "target", entry.facts["link_kind"]?.stringValue == "other_case" {
+                    try caseShape(v, "facts.target")
+                } else if !Identifiers.follows(v, prefixes: rules.referencePrefixes, lettersAllowed: true) {
+                    throw CatalogueError("facts.\(field.name)", "\"\(v.prefix(64))\" is not a reference of this partnership (\(rules.referencePrefixes.joined(separator: ", ")) then digits, e.g. \(rules.referencePrefixes[0])0012): \(advice)")
+                }
+            }
+        }
     }
 
     /// Whether `facts` has only facts of `spec`, every required one, each of its kind.

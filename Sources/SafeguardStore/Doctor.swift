@@ -139,6 +139,28 @@ public enum Doctor {
                     }
                 }
 
+                // Sealed details (docs/FORMAT.md §3.5): a case whose records are sealed needs its
+                // wrapped keys (their loss is an erasure no review recorded), and keys belong to
+                // cases of this ledger.
+                if missingTables.isEmpty, try db.tableExists("case_keys") {
+                    let keyless = try String.fetchAll(db, sql: """
+                        SELECT DISTINCT e.case_id FROM events e JOIN details d USING (seq) WHERE e.case_id IS NOT NULL AND substr(d.body, 1, 1) = x'01'
+                        AND NOT EXISTS (SELECT 1 FROM case_keys k WHERE k.case_id = e.case_id) ORDER BY e.case_id LIMIT 6
+                        """)
+                    let stray = try String.fetchAll(db, sql: """
+                        SELECT DISTINCT k.case_id FROM case_keys k WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = k.case_id) ORDER BY k.case_id LIMIT 6
+                        """)
+                    if !keyless.isEmpty {
+                        add("case keys", .problem, "the sealed records of case\(keyless.count == 1 ? "" : "s") \(keyless.prefix(5).joined(separator: ", ")) have no wrapped key in the file, and no retention review destroyed them",
+                            "the case_keys table was emptied or altered: restore the ledger from a backup (its records cannot be read otherwise)")
+                    } else if !stray.isEmpty {
+                        add("case keys", .warning, "wrapped keys are stored for case\(stray.count == 1 ? "" : "s") \(stray.prefix(5).joined(separator: ", ")), which no event of this ledger names",
+                            "someone with the file added them; safeguard replaces them when such a case is opened: find out who wrote to the file")
+                    } else {
+                        add("case keys", .ok, "every case with sealed records has its wrapped keys")
+                    }
+                }
+
                 // Values the format bounds, found by their lengths alone (never read): a planted
                 // value of hundreds of MB would otherwise make every reader load it.
                 if missingTables.isEmpty {

@@ -417,14 +417,12 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                                 // docs/FORMAT.md §3.5: the case's key seals the details, bound to the event.
                                 let key: CaseKey
                                 do {
-                                    key = try keyring.key(for: c, agency: agency, sealing: sealing, entitled: writer.rules.view.caseRecord(c)?.entitled ?? [agency],
-                                                          policyVersion: state.policy?.version ?? 0, db: db)
+                                    key = try keyring.key(for: c, agency: agency, writer: signer, registry: state.registry, sealing: sealing,
+                                                          entitled: { writer.rules.view.caseRecord(c)?.entitled ?? [agency] }, policyVersion: state.policy?.version ?? 0, db: db)
                                 } catch let r as CaseKeyring.Refusal { throw LedgerError.invalidEvent(r.description, index: index) }
                                 sealed = try SealedDetails(draft.details, sealedWith: key, eventID: eventID, caseID: c, salt: newSalt(), nonce: keyring.nonce())
-                                if draft.type == "sharing.shared" || draft.type == "sharing.partly_shared", let to = draft.facts["to_agency"]?.stringValue,
-                                    sealing.agencyKeys[to] != nil {
-                                    try keyring.wrap(key, case: c, for: [to], sealing: sealing,
-                                                     have: Set(try String.fetchAll(db, sql: "SELECT agency FROM case_keys WHERE case_id = ?", arguments: [c])), db: db)
+                                if ["sharing.shared", "sharing.partly_shared", "case.transferred"].contains(draft.type), let to = draft.facts["to_agency"]?.stringValue {
+                                    try keyring.shared(c, with: to, by: signer, sealing: sealing, db: db)
                                 }
                             } else {
                                 sealed = try SealedDetails(draft.details, salt: newSalt())

@@ -129,7 +129,8 @@ enum Schema {
                 CREATE TABLE case_keys (
                   case_id TEXT NOT NULL CHECK (length(case_id) BETWEEN 1 AND 64),
                   agency  TEXT NOT NULL CHECK (length(agency) BETWEEN 1 AND 32),
-                  wrapped BLOB NOT NULL CHECK (typeof(wrapped) = 'blob' AND length(wrapped) = 80),
+                  wrapped BLOB NOT NULL CHECK (typeof(wrapped) = 'blob' AND length(wrapped) = 72),
+                  wrapped_by TEXT NOT NULL CHECK (length(wrapped_by) = 32),
                   PRIMARY KEY (case_id, agency)
                 ) WITHOUT ROWID;
                 CREATE TRIGGER case_keys_never_changed BEFORE UPDATE ON case_keys

@@ -28,6 +28,11 @@ struct ConsultOptions: ParsableArguments {
     /// ones only after the reading is recorded, opened with the agency key. Tells the reader,
     /// on standard error, what was recorded.
     func details(of rows: [StoredEntry], caseID: String, ledger: LedgerOptions) throws -> [Int64: [String: JSONValue]] {
+        // Only records the signed envelopes commit to are shown or opened: a record changed in
+        // the file is named, not shown ('safeguard verify' reports it too).
+        if let altered = rows.first(where: { $0.details != nil && !$0.detailsAreCommitted }) {
+            throw InputError("the details record of seq \(altered.seq) is not the one its signed event commits to: the file was altered; run 'safeguard verify' and restore it from a backup (nothing was shown or recorded)")
+        }
         var out: [Int64: [String: JSONValue]] = [:]
         for row in rows where row.details?.isSealed == false {
             if let d = try? row.details?.open() { out[row.seq] = d }
@@ -45,6 +50,8 @@ struct ConsultOptions: ParsableArguments {
             throw InputError("\(caseID)'s details are sealed: give your agency's key with --agency-key FILE (or $SAFEGUARD_AGENCY_KEY)")
         }
         let l = try ledger.open(readOnly: false)
+        // The agency key is checked before anything is recorded.
+        do { _ = try l.agency(of: agencyKey) } catch let r as CaseKeyring.Refusal { throw InputError("\(r.description): nothing was recorded or opened") }
         let signer = try loadSigningKey(readerKey)
         let draft = EventDraft(type: "access.consulted", caseID: caseID, occurredAt: Clock.now(),
                                facts: ["records": .array(sealed.map { .string($0.eventID) }), "purpose": .string(purpose)])

@@ -25,7 +25,7 @@ extension Safeguard.Demo {
         @Option(help: "How many events to generate (after the governance events).") var events = 10_000
         @Option(help: "The random seed.") var seed: UInt64 = 1
         @Option(name: .customLong("span-days"), help: "Spread the recordings over this many days.") var spanDays = 365
-        @Option(help: ArgumentHelp("The last recording time (RFC 3339; default now). With the same --seed and --end the events and every hash are the same (not the wrapped case keys: sealed boxes are randomised).", valueName: "time")) var end: String?
+        @Option(help: ArgumentHelp("The last recording time (RFC 3339; default now). With the same --seed and --end the events and every hash are the same (not the wrapped case keys, whose nonces are random).", valueName: "time")) var end: String?
         @Flag(help: "Seal case details under per-case keys, each agency's key in DIR/keys/AGENCY.agency.key (docs/PRIVACY.md). Every agency is entitled to every case here.") var sealed = false
         @OptionGroup var output: OutputOptions
 
@@ -113,8 +113,8 @@ extension Safeguard.Demo {
                 // voluntary workers record on cases others opened without a recorded share.
                 policy = ToolkitPolicy.sealed(policy, agencyKeys: agencyKeys.mapValues(\.publicKey), everyCase: Self.agencies.map(\.agency).sorted())
             }
-            // Case keys and nonces follow from --seed too (the wrapped keys do not: sealed boxes
-            // are randomised, and are not part of what is signed or hashed).
+            // Case keys and nonces follow from --seed too (the wrapped keys do not: their nonces
+            // are random, and they are not part of what is signed or hashed).
             var sealNumber = 0
             let keyring = CaseKeyring(agencyKey: nil) { sealNumber += 1; return SHA256.hash(Array("safeguard demo sealing \(seed) \(sealNumber)".utf8)) }
             let (ledger, _) = try Ledger.create(

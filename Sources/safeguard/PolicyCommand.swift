@@ -9,7 +9,7 @@ extension Safeguard {
         static let configuration = CommandConfiguration(
             commandName: "policy",
             abstract: "Show the policy in force, or record a new one (a governance event signed by the root key).",
-            subcommands: [Show.self, Set.self, Seal.self])
+            subcommands: [Show.self, Set.self, Seal.self, Identifiers.self])
     }
 }
 
@@ -104,7 +104,7 @@ extension Safeguard.PolicyCommand {
         var unprotected = false
 
         func validate() throws {
-            if let retainYears, !(1...100).contains(retainYears) { throw ValidationError("--retain-years must be a whole number of years from 1 to 100") }
+            if let retainYears, !(0...100).contains(retainYears) { throw ValidationError("--retain-years must be a whole number of years from 0 to 100") }
         }
         @OptionGroup var output: OutputOptions
 
@@ -155,6 +155,56 @@ extension Safeguard.PolicyCommand {
                 var lines = made.map { "Agency key: \($0) (mode 0600\(passphrase == nil ? ", NOT passphrase-protected" : ", passphrase-protected")): give it to that agency's practitioners as --agency-key" }
                 lines.append("Recorded policy version \(version) at seq \($0[0].seq): case details are sealed from now on, entitled to every case: \(every.joined(separator: ", ")).")
                 return lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    struct Identifiers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Refuse case ids and references that could identify someone: a new policy version with the partnership's shapes and borough codes.",
+            discussion: """
+                Records the policy in force again, one version higher, with an `identifiers` member \
+                (docs/CATALOGUE.md "Identifiers"): from then on a new case's id must be one of the \
+                case prefixes followed by digits (and '-'), every reference (link targets, meetings, \
+                actions) one of the reference prefixes followed by digits, '-' and single capital \
+                letters, and the borough one of the codes given; anything else — a name, a date of \
+                birth, an address — is refused, by 'record' and by 'verify'. Facts are signed and never \
+                erased: identifying data belongs in the details. Signed by the root key.
+                """)
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @Option(name: .customLong("case-prefixes"), help: ArgumentHelp("Case id prefixes, comma-separated (default C-).", valueName: "prefixes")) var casePrefixes = "C-"
+        @Option(name: .customLong("reference-prefixes"), help: ArgumentHelp("Reference prefixes, comma-separated (default VENUE-,VEH-,POI-,STRAT-,MASE-).", valueName: "prefixes"))
+        var referencePrefixes = "VENUE-,VEH-,POI-,STRAT-,MASE-"
+        @Option(help: ArgumentHelp("The partnership's borough codes, comma-separated.", valueName: "codes")) var boroughs: String
+        @OptionGroup var output: OutputOptions
+
+        static func list(_ s: String) -> [String] { s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+        func validate() throws {
+            for (name, value) in [("--case-prefixes", casePrefixes), ("--reference-prefixes", referencePrefixes), ("--boroughs", boroughs)] {
+                let items = Self.list(value)
+                guard !items.isEmpty, items.allSatisfy({ $0.count <= 32 && $0.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 } }) else {
+                    throw ValidationError("\(name) must be a comma-separated list of ASCII codes of up to 32 characters")
+                }
+            }
+        }
+
+        func run() throws {
+            let l = try ledger.open(readOnly: true)
+            guard case .object(var doc)? = try l.state().policyDocument else {
+                throw InputError("the ledger has no policy in force: record one with 'safeguard policy set' first")
+            }
+            let version = (doc["version"]?.integerValue ?? 0) + 1
+            doc["version"] = .integer(version)
+            doc["identifiers"] = .object([
+                "case_id_prefixes": .array(Self.list(casePrefixes).map { .string($0) }),
+                "reference_prefixes": .array(Self.list(referencePrefixes).map { .string($0) }),
+                "boroughs": .array(Self.list(boroughs).map { .string($0) }),
+            ])
+            do { _ = try PolicyDocument(json: .object(doc)) } catch { throw InputError("\(error): nothing was recorded") }
+            try appendAndReport([GovernanceDrafts.policy(document: .object(doc), at: Clock.now())], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
+                "Recorded policy version \(version) at seq \($0[0].seq): new case ids must look like \(Self.list(casePrefixes)[0])2026-0001, references like \(Self.list(referencePrefixes)[0])0012, boroughs one of \(Self.list(boroughs).joined(separator: ", "))."
             }
         }
     }

@@ -17,7 +17,7 @@ extension Safeguard {
                 case is open, before the policy's retention period has run from its closure, or while a \
                 legal hold is in force (docs/PRIVACY.md).
                 """,
-            subcommands: [Review.self, Hold.self])
+            subcommands: [Review.self, Hold.self, Purge.self])
     }
 }
 
@@ -61,9 +61,10 @@ extension Safeguard.Retention {
                 return
             }
             print("Recorded the retention review of \(caseID) (\(code)) as seq \(written.seq).")
-            if code == "destroyed" {
-                print("Erased \(caseID)'s details: its keys and \(records) details records are gone from the file; its facts, every proof and every figure are unchanged.")
-                if !walEmptied { print("The write-ahead log could not be emptied while another process has the ledger open: run 'safeguard doctor' when it is closed.") }
+            if code == "destroyed", walEmptied {
+                print("Erased \(caseID)'s details: its keys and \(records) details records are gone from the file and its write-ahead log; its facts, every proof and every figure are unchanged.")
+            } else if code == "destroyed" {
+                print("Deleted \(caseID)'s keys and \(records) details records, but copies remain in the ledger's write-ahead log while another process has the ledger open: close it and run 'safeguard retention purge'.")
             }
         }
     }
@@ -96,6 +97,19 @@ extension Safeguard.Retention {
             try appendAndReport([draft], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
                 "\(lift ? "Lifted" : "Placed") a legal hold on \(caseID.map { "case \($0)" } ?? "the whole ledger") at seq \($0[0].seq)."
             }
+        }
+    }
+
+    struct Purge: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Empty the ledger's write-ahead log, so that no older copy of destroyed details remains in it.")
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            let l = try ledger.open(readOnly: false)
+            guard try l.purgeWAL() else {
+                throw InputError("another process has the ledger open, so its write-ahead log could not be emptied: close it (the log service, a reader) and run this again")
+            }
+            print("The write-ahead log of \(l.path) is empty.")
         }
     }
 }

@@ -181,7 +181,8 @@ final class InsiderMatrixTests: XCTestCase {
     func ruleCases(_ spec: EventSpec, _ d: EventDraft) -> [(String, EventDraft, String)] {
         let id = { (n: String) -> JSONValue in .string(self.ids[n]!) }
         switch spec.type {
-        case "governance.legal_hold": return [("scope case without case_ref", with(d) { $0["scope"] = "case" }, "invalid_facts")]
+        case "governance.legal_hold": return [("scope case without case_ref", with(d) { $0["scope"] = "case"; $0["case_ref"] = nil }, "invalid_facts"),
+                                              ("a lift of a hold never placed", with(d) { $0["action"] = "lifted"; $0["scope"] = "case"; $0["case_ref"] = "C-M-1" }, "case_state")]
         case "governance.retention_review": return [("destroyed while the case is open", with(d) { $0["decision"] = "destroyed" }, "case_state")]
         case "case.opened": return [("born after the event", with(d) { $0["birth_month"] = "2027-01" }, "invalid_facts")]
         case "case.updated":

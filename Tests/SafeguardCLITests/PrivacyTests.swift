@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SafeguardCore
+import TestSupport
 import XCTest
 
 /// Sealed details through the built executable (issue 18, docs/PRIVACY.md): the demo sealed
@@ -63,32 +64,12 @@ final class PrivacyTests: XCTestCase {
         }
     }
 
-    /// A small sealed ledger made by the commands a partnership would use.
-    func makeSealedLedger() throws {
-        for k in ["root", "police", "csc", "teacher"] {
-            XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("\(k).key"), "--unprotected").status, 0)
-        }
-        var r = try cli.run("init", "--root-key", cli.path("root.key"), "--partnership", "Test Partnership", "--origin", "test.example/ledger")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        for (k, agency, name) in [("police", "police", "PC 0001"), ("csc", "csc", "SW 0002"), ("teacher", "education", "DSL 0003")] {
-            r = try cli.run("keys", "enrol", "--key", cli.path("root.key"), "--public", cli.path("\(k).key.pub"), "--agency", agency,
-                            "--role", "practitioner", "--practitioner", name)
-            XCTAssertEqual(r.status, 0, r.stderr)
-        }
-        try FileManager.default.createDirectory(atPath: cli.path("agency-keys"), withIntermediateDirectories: true)
-        r = try cli.run("policy", "seal", "--key", cli.path("root.key"), "--agency-keys", cli.path("agency-keys"), "--every-case", "police,csc", "--unprotected")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("case details are sealed from now on"), r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: cli.path("agency-keys/education.key")))
-        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: cli.path("agency-keys/education.key"))[.posixPermissions] as? Int, 0o600)
-    }
-
     static let opened = #"{"type":"case.opened","case_id":"C-2026-0001","occurred_at":"2026-03-01T09:00:00Z","facts":{"birth_month":"2011-04","gender":"female","looked_after":false,"learning_disability":false,"borough":"TEST"},"details":{"narrative":"synthetic-sealed-opening-note"}}"#
     static let contact = #"{"type":"contact.recorded","case_id":"C-2026-0001","occurred_at":"2026-03-02T09:00:00Z","facts":{"contact_type":"phone","indicators":["A2"]},"details":{"narrative":"synthetic-sealed-school-note"}}"#
     static let share = #"{"type":"sharing.shared","case_id":"C-2026-0001","occurred_at":"2026-03-02T10:00:00Z","facts":{"to_agency":"education","scope":["summary"],"purpose":"strategy_discussion","lawful_basis":"uk_gdpr_6_1_e_public_task","consent_sought":false,"consent_not_sought_reason":"risk_of_harm_to_child","subject_informed":true,"necessary_and_proportionate":true,"identities_protected":true,"channel":"secure_email"}}"#
 
     func testReadingIsRecordedFirstAndOnlyEntitledAgenciesRecordOrRead() throws {
-        try makeSealedLedger()
+        try cli.makeSealedLedger()
         let keys = { (agency: String) in self.cli.path("agency-keys/\(agency).key") }
         // police open the case: sealed; the note is nowhere in the file.
         var r = try cli.run(["append", "--key", cli.path("police.key"), "--agency-key", keys("police")], stdin: Data(Self.opened.utf8))
@@ -152,7 +133,7 @@ final class PrivacyTests: XCTestCase {
     ].joined(separator: "\n")
 
     func testErasureAtTheEndOfRetentionKeepsEveryFigureAndProof() throws {
-        try makeSealedLedger()
+        try cli.makeSealedLedger()
         XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("chair.key"), "--unprotected").status, 0)
         var r = try cli.run("keys", "enrol", "--key", cli.path("root.key"), "--public", cli.path("chair.key.pub"), "--agency", "partnership",
                             "--role", "mase_chair", "--practitioner", "Chair 0004")
@@ -165,17 +146,31 @@ final class PrivacyTests: XCTestCase {
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("sets no retention period"), r.stderr)
         XCTAssertEqual(try cli.head(), head)
+        // Retention runs from when the closing was recorded (today), not from the closing date
+        // given (2019): a backdated closing does not shorten it (red-team finding F3).
         r = try cli.run("policy", "seal", "--key", cli.path("root.key"), "--agency-keys", cli.path("agency-keys"), "--every-case", "police,csc", "--retain-years", "6")
         XCTAssertEqual(r.status, 0, r.stderr)
-        // A legal hold blocks it, with what to do.
-        r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", "inquiry", "--key", cli.path("chair.key"))
+        r = try cli.run("retention", "review", "--case", "C-2018-0001", "--decision", "destroyed", "--key", cli.path("chair.key"))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("keeps its records 6 years from then"), r.stderr)
+        r = try cli.run("policy", "seal", "--key", cli.path("root.key"), "--agency-keys", cli.path("agency-keys"), "--every-case", "police,csc", "--retain-years", "0")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Legal holds block it, each until its own lift (red-team finding F4), with what to do.
+        for reason in ["litigation", "inquiry"] {
+            r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", reason, "--key", cli.path("chair.key"))
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", "inquiry", "--lift", "--key", cli.path("chair.key"))
         XCTAssertEqual(r.status, 0, r.stderr)
         head = try cli.head()
         r = try cli.run("retention", "review", "--case", "C-2018-0001", "--decision", "destroyed", "--key", cli.path("chair.key"))
         XCTAssertEqual(r.status, 3, r.stderr)
         XCTAssertTrue(r.stderr.contains("a legal hold is in force on case C-2018-0001"), r.stderr)
+        r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", "police-investigation", "--lift", "--key", cli.path("chair.key"))
+        XCTAssertNotEqual(r.status, 0, "a hold never placed cannot be lifted")
+        XCTAssertTrue(r.stderr.contains("no legal hold for police_investigation is in force"), r.stderr)
         XCTAssertEqual(try cli.head(), head)
-        r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", "inquiry", "--lift", "--key", cli.path("chair.key"))
+        r = try cli.run("retention", "hold", "--case", "C-2018-0001", "--reason", "litigation", "--lift", "--key", cli.path("chair.key"))
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("root.key.pub")).status, 0)
         let before = try figures(try cli.run("report", "mase", "--from", "2018-01-01", "--to", "2026-12-01", "--format", "json").stdout)
@@ -185,7 +180,7 @@ final class PrivacyTests: XCTestCase {
         XCTAssertEqual(cipher.count, 2)
         r = try cli.run("retention", "review", "--case", "C-2018-0001", "--decision", "destroyed", "--key", cli.path("chair.key"))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Erased C-2018-0001's details: its keys and 2 details records are gone"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Erased C-2018-0001's details: its keys and 2 details records are gone from the file and its write-ahead log"), r.stdout)
         // Verify passes, the figures are the same, the details read "erased" and are nowhere in the file or its WAL.
         r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
@@ -198,5 +193,60 @@ final class PrivacyTests: XCTestCase {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
             for c in cipher { XCTAssertNil(bytes.range(of: c.subdata(in: 30..<60)), file) }
         }
+    }
+
+    /// The issue's examples: under a policy with `identifiers`, ids and references that could
+    /// identify someone are refused by `record` and, written straight into the file, by `verify`.
+    func testIdentifyingIdsAndReferencesAreRefusedUnderThePolicy() throws {
+        try cli.makeLedger()
+        var r = try cli.run("policy", "identifiers", "--key", cli.path("root.key"), "--boroughs", "TEST,BOROUGH-A")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let head = try cli.head()
+        for (args, says) in [
+            (["record", "case-open", "--case", "Alice-Example-DOB-2012-04-03", "--birth-month", "2012-04", "--gender", "female", "--borough", "TEST"], "is not a case id of this partnership"),
+            (["record", "case-open", "--case", "C-2026-0099", "--birth-month", "2012-04", "--gender", "female", "--borough", "14-Acacia-Avenue.SM1-2AB"], "is not one of the partnership's borough codes"),
+            (["record", "link", "--case", "C-0001", "--to", "person-of-concern", "--ref", "POI-John-Smith-DOB-1990-01-01"], "is not a reference of this partnership"),
+            (["record", "link", "--case", "C-0001", "--to", "person-of-concern", "--ref", "POI-JOHN-1990"], "is not a reference of this partnership"),
+        ] {
+            r = try cli.run(args + ["--key", cli.path("police.key")])
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(says) && r.stderr.contains("goes in the details") || r.stderr.contains("borough codes"), r.stderr)
+        }
+        XCTAssertEqual(try cli.head(), head, "nothing was recorded")
+        for (args, _) in [(["record", "case-open", "--case", "C-2026-0099", "--birth-month", "2012-04", "--gender", "female", "--borough", "BOROUGH-A"], 0),
+                          (["record", "link", "--case", "C-0001", "--to", "person-of-concern", "--ref", "POI-0042"], 0),
+                          (["record", "link", "--case", "C-0001", "--to", "location", "--ref", "MASE-2026-11-A3"], 0)] {
+            r = try cli.run(args + ["--key", cli.path("police.key")])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        // An enrolled practitioner writing one straight into the file: verify refuses it.
+        let insider = try Insider(keyFile: cli.path("police.key"), agency: "police", practitioner: "PC 0001")
+        let w = try insider.insert(into: cli.ledger, type: "case.opened", caseID: "Alice-Example-2012", facts: [
+            "birth_month": "2012-04", "gender": "female", "looked_after": false, "learning_disability": false, "borough": "TEST"])
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"), "--json")
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"seq\":\(w.seq)") && r.stdout.contains("invalid_facts"), r.stdout)
+    }
+}
+
+extension CLI {
+    /// A small sealed ledger made by the commands a partnership would use.
+    func makeSealedLedger() throws {
+        for k in ["root", "police", "csc", "teacher"] {
+            XCTAssertEqual(try run("keys", "generate", "--out", path("\(k).key"), "--unprotected").status, 0)
+        }
+        var r = try run("init", "--root-key", path("root.key"), "--partnership", "Test Partnership", "--origin", "test.example/ledger")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for (k, agency, name) in [("police", "police", "PC 0001"), ("csc", "csc", "SW 0002"), ("teacher", "education", "DSL 0003")] {
+            r = try run("keys", "enrol", "--key", path("root.key"), "--public", path("\(k).key.pub"), "--agency", agency,
+                            "--role", "practitioner", "--practitioner", name)
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        try FileManager.default.createDirectory(atPath: path("agency-keys"), withIntermediateDirectories: true)
+        r = try run("policy", "seal", "--key", path("root.key"), "--agency-keys", path("agency-keys"), "--every-case", "police,csc", "--unprotected")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("case details are sealed from now on"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("agency-keys/education.key")))
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path("agency-keys/education.key"))[.posixPermissions] as? Int, 0o600)
     }
 }

@@ -16,3 +16,18 @@ final class IdentifiersTests: XCTestCase {
         }
     }
 }
+
+/// The shapes a policy's `identifiers` allow (docs/CATALOGUE.md "Identifiers").
+final class IdentifierShapeTests: XCTestCase {
+    func testOnlyPrefixesAndDigitsPass() {
+        for (value, prefixes, letters, ok) in [
+            ("C-2026-0001", ["C-"], false, true), ("C-0000-0002", ["C-"], false, true), ("C-", ["C-"], false, false), ("C-ABC", ["C-"], false, false),
+            ("Alice-Example-DOB-2012-04-03", ["C-"], false, false), ("C-2026-A1", ["C-"], false, false),
+            ("VENUE-0012", ["VENUE-", "POI-"], true, true), ("MASE-2026-11-A3", ["MASE-"], true, true), ("POI-JOHN-1990", ["POI-"], true, false),
+            ("POI-John-Smith-DOB-1990-01-01", ["POI-"], true, false), ("POI-J-S-1990", ["POI-"], true, true), ("VEH-", ["VEH-"], true, false),
+            ("VEH-A", ["VEH-"], true, false), ("XVENUE-0012", ["VENUE-"], true, false), ("VENUE-" + String(repeating: "1", count: 33), ["VENUE-"], true, false),
+        ] as [(String, [String], Bool, Bool)] {
+            XCTAssertEqual(Identifiers.follows(value, prefixes: prefixes, lettersAllowed: letters), ok, value)
+        }
+    }
+}

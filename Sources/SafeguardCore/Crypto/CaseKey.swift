@@ -2,14 +2,14 @@ import CSodium
 
 /// A case's data key (docs/FORMAT.md §3.5): 32 random bytes that seal the details records of
 /// one case with XChaCha20-Poly1305 (libsodium's `crypto_aead_xchacha20poly1305_ietf`), each
-/// bound to its event. The key is kept only wrapped — a libsodium sealed box
-/// (`crypto_box_seal`) for each agency entitled to the case, under the X25519 form of the
-/// agency's key — so one leaked key opens one child's records, and destroying every wrapped
-/// copy leaves the ciphertext unreadable by anyone.
+/// bound to its event. The key is kept only wrapped — a libsodium box (`crypto_box`) from the
+/// enrolled writer's key to each agency entitled to the case, both in their X25519 forms — so
+/// one leaked key opens one child's records, and destroying every wrapped copy leaves the
+/// ciphertext unreadable by anyone.
 public final class CaseKey: @unchecked Sendable {
     public static let byteCount = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
-    /// Bytes of a wrapped key: the sealed box's ephemeral public key and tag, then the key.
-    public static let wrappedByteCount = Int(crypto_box_sealbytes()) + byteCount
+    /// Bytes of a wrapped key: the nonce, the tag, then the key.
+    public static let wrappedByteCount = Int(crypto_box_noncebytes()) + Int(crypto_box_macbytes()) + byteCount
     static let nonceByteCount = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
     static let tagByteCount = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
     /// The first byte of a sealed details body: a canonical JSON object starts with `{`, so a
@@ -46,8 +46,14 @@ public final class CaseKey: @unchecked Sendable {
     /// The associated data that binds a sealed record to its event: it opens under no other
     /// event id or case id.
     static func binding(eventID: String, caseID: String) -> [UInt8] {
-        Array("safeguard-details-v1".utf8) + [0] + Array(eventID.utf8) + [0] + Array(caseID.utf8)
+        var ad = bindingPrefix
+        ad.reserveCapacity(ad.count + eventID.utf8.count + caseID.utf8.count + 1)
+        ad.append(contentsOf: eventID.utf8)
+        ad.append(0)
+        ad.append(contentsOf: caseID.utf8)
+        return ad
     }
+    private static let bindingPrefix = Array("safeguard-details-v1".utf8) + [0]
 
     /// `0x01 || nonce || XChaCha20-Poly1305(plain)`, with a random nonce (or the first 24
     /// bytes of `nonce`, for synthetic ledgers only).
@@ -84,24 +90,47 @@ public final class CaseKey: @unchecked Sendable {
         return rc == 0 ? Array(plain.prefix(Int(written))) : nil
     }
 
-    /// The key sealed for the agency whose key is `agency` (an Ed25519 public key, used in its
-    /// X25519 form): only the holder of that agency's secret key can unwrap it.
-    public func wrap(for agency: PublicKey) -> [UInt8]? {
+    /// The key wrapped for the agency whose key is `agency` by the writer whose key is
+    /// `writer` (docs/FORMAT.md §3.5): `nonce || crypto_box_easy_afternm(key)` under the
+    /// X25519 shared key of the two (each Ed25519 key in its X25519 form), so that only that
+    /// agency can unwrap it and it shows which enrolled key wrapped it. `shared` caches the
+    /// shared keys (one X25519 computation per writer and agency, not per case).
+    public func wrap(for agency: PublicKey, by writer: SigningKey, shared: inout [String: [UInt8]]) -> [UInt8]? {
         Sodium.ensureReady()
-        var curve = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
-        guard crypto_sign_ed25519_pk_to_curve25519(&curve, agency.bytes) == 0 else { return nil }
+        let cacheKey = writer.publicKey.keyID + agency.keyID
+        if shared[cacheKey] == nil {
+            guard let k = Self.sharedKey(theirs: agency, ours: writer) else { return nil }
+            shared[cacheKey] = k
+        }
+        let k = shared[cacheKey]!
+        let nonce = Sodium.randomBytes(Int(crypto_box_noncebytes()))
         var out = [UInt8](repeating: 0, count: Self.wrappedByteCount)
-        let rc = withKey { k in crypto_box_seal(&out, k, UInt64(Self.byteCount), curve) }
+        out.replaceSubrange(0..<nonce.count, with: nonce)
+        let rc = out.withUnsafeMutableBufferPointer { o in
+            withKey { key in crypto_box_easy_afternm(o.baseAddress! + nonce.count, key, UInt64(Self.byteCount), nonce, k) }
+        }
         return rc == 0 ? out : nil
     }
 
-    /// Unwraps a key wrapped for `agency`'s key; nil if it was not wrapped for that key.
-    public static func unwrap(_ wrapped: [UInt8], with agency: SigningKey) -> CaseKey? {
-        guard wrapped.count == wrappedByteCount else { return nil }
-        Sodium.ensureReady()
-        var k = [UInt8](repeating: 0, count: byteCount)
-        let ok = agency.withCurve25519 { pk, sk in crypto_box_seal_open(&k, wrapped, UInt64(wrapped.count), pk, sk) == 0 }
-        return ok ? CaseKey(k) : nil
+    /// Unwraps a key wrapped for `agency`'s key by the writer whose key is `writer`; nil if it
+    /// was not (another agency's copy, another writer, or a changed byte).
+    public static func unwrap(_ wrapped: [UInt8], with agency: SigningKey, by writer: PublicKey) -> CaseKey? {
+        guard wrapped.count == wrappedByteCount, let k = sharedKey(theirs: writer, ours: agency) else { return nil }
+        let nonceCount = Int(crypto_box_noncebytes())
+        var key = [UInt8](repeating: 0, count: byteCount)
+        let rc = wrapped.withUnsafeBufferPointer { w in
+            crypto_box_open_easy_afternm(&key, w.baseAddress! + nonceCount, UInt64(wrapped.count - nonceCount), w.baseAddress!, k)
+        }
+        return rc == 0 ? CaseKey(key) : nil
+    }
+
+    /// `crypto_box_beforenm` of their X25519 public key and our X25519 secret key.
+    static func sharedKey(theirs: PublicKey, ours: SigningKey) -> [UInt8]? {
+        var curve = [UInt8](repeating: 0, count: Int(crypto_box_publickeybytes()))
+        guard crypto_sign_ed25519_pk_to_curve25519(&curve, theirs.bytes) == 0 else { return nil }
+        var k = [UInt8](repeating: 0, count: Int(crypto_box_beforenmbytes()))
+        let rc = ours.withCurve25519 { _, sk in crypto_box_beforenm(&k, curve, sk) }
+        return rc == 0 ? k : nil
     }
 }
 
@@ -109,9 +138,9 @@ extension SigningKey {
     /// Runs `body` with the X25519 key pair libsodium derives from this Ed25519 key
     /// (`crypto_sign_ed25519_sk_to_curve25519`), the secret half in guarded memory.
     func withCurve25519<R>(_ body: ([UInt8], UnsafePointer<UInt8>) -> R) -> R {
-        var pk = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
+        var pk = [UInt8](repeating: 0, count: Int(crypto_box_publickeybytes()))
         _ = crypto_sign_ed25519_pk_to_curve25519(&pk, publicKey.bytes)
-        let sk = SecretBytes(count: Int(crypto_box_SECRETKEYBYTES))
+        let sk = SecretBytes(count: Int(crypto_box_secretkeybytes()))
         return withSecretKey { ed in
             sk.withUnsafeMutableBytes { s in
                 _ = crypto_sign_ed25519_sk_to_curve25519(s.baseAddress!.assumingMemoryBound(to: UInt8.self), ed)

@@ -44,3 +44,13 @@ public struct StoredEntry: Sendable {
             signature: entry.signature, entryHash: entry.entryHash, details: details)
     }
 }
+
+extension StoredEntry {
+    /// Whether the row's details record is the one its signed envelope commits to (its
+    /// `details_digest`): what a reader checks before showing or opening details, whatever the
+    /// file says (docs/FORMAT.md §3.2). False when there is no record or no digest.
+    public var detailsAreCommitted: Bool {
+        guard let record = details, let digest = CanonicalScan.member("details_digest", of: envelope[...]) else { return false }
+        return String(decoding: digest, as: UTF8.self) == Hex.encode(record.digest)
+    }
+}
