@@ -28,6 +28,22 @@ final class SealingTests: XCTestCase {
         ], details: ["narrative": "synthetic: what was shared"])
     }
 
+    /// A copy of `f`'s ledger named `name`, changed by `change` (which says at which seq it
+    /// wrote), must fail verification there with `code`.
+    func assertCopyFails(_ f: Fixture, _ name: String, code: String, file: StaticString = #filePath, line: UInt = #line,
+                         _ change: (String) throws -> Int64) throws {
+        let copy = f.dir.appendingPathComponent("\(name).sqlite").path
+        try f.ledger.db.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        let seq = try change(copy)
+        do {
+            _ = try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: f.root.publicKey)
+            XCTFail("\(name): verified", file: file, line: line)
+        } catch let failure as VerificationFailure {
+            XCTAssertEqual(failure.seq, seq, name, file: file, line: line)
+            XCTAssertEqual(failure.code, code, "\(name): \(failure.description)", file: file, line: line)
+        }
+    }
+
     func testSealedDetailsOpenOnlyForEntitledAgenciesAndVerifyCatchesTampering() throws {
         let f = try Fixture()
         let health = Fixture.key(4)
@@ -71,19 +87,13 @@ final class SealingTests: XCTestCase {
                             keyring: CaseKeyring(agencyKey: Self.agencyKeys["education"]))
         XCTAssertNil(try f.verify())
         // A changed byte of the ciphertext breaks the digest: verify fails at that event.
-        let copy = f.dir.appendingPathComponent("tampered.sqlite").path
-        try f.ledger.db.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        try Tamper.asInsider(copy) { db in
-            var body = try XCTUnwrap(try Data.fetchOne(db, sql: "SELECT body FROM details WHERE seq = ?", arguments: [row.seq]))
-            body[40] ^= 0x01
-            try db.execute(sql: "UPDATE details SET body = ? WHERE seq = ?", arguments: [body, row.seq])
-        }
-        do {
-            _ = try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: f.root.publicKey)
-            XCTFail("a changed ciphertext verified")
-        } catch let failure as VerificationFailure {
-            XCTAssertEqual(failure.seq, row.seq)
-            XCTAssertEqual(failure.code, "details_mismatch", failure.description)
+        try assertCopyFails(f, "tampered", code: "details_mismatch") { copy in
+            try Tamper.asInsider(copy) { db in
+                var body = try XCTUnwrap(try Data.fetchOne(db, sql: "SELECT body FROM details WHERE seq = ?", arguments: [row.seq]))
+                body[40] ^= 0x01
+                try db.execute(sql: "UPDATE details SET body = ? WHERE seq = ?", arguments: [body, row.seq])
+            }
+            return row.seq
         }
     }
 
@@ -103,16 +113,9 @@ final class SealingTests: XCTestCase {
             ("unentitled", Insider(key: teacher, agency: "education", role: "practitioner", practitioner: "DSL 0004"), CaseKey.generate(), "not_entitled"),
         ]
         for c in cases {
-            let copy = f.dir.appendingPathComponent("\(c.name).sqlite").path
-            try f.ledger.db.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-            let w = try c.insider.insert(into: copy, type: "contact.recorded", caseID: "C-0001", facts: contact, details: ["narrative": "synthetic"],
-                                         sealedWith: c.key)
-            do {
-                _ = try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: f.root.publicKey)
-                XCTFail("\(c.name): verified")
-            } catch let failure as VerificationFailure {
-                XCTAssertEqual(failure.seq, w.seq, c.name)
-                XCTAssertEqual(failure.code, c.code, "\(c.name): \(failure.description)")
+            try assertCopyFails(f, c.name, code: c.code) { copy in
+                try c.insider.insert(into: copy, type: "contact.recorded", caseID: "C-0001", facts: contact, details: ["narrative": "synthetic"],
+                                     sealedWith: c.key).seq
             }
         }
         // The writer refuses the same two: a police record is sealed (never in the clear), and
@@ -141,17 +144,10 @@ final class SealingTests: XCTestCase {
         try f.ledger.append([consult([own.eventID])], signers: [f.police], clock: f.clock, newID: f.newID, keyring: ring)
         XCTAssertNil(try f.verify())
         // Written straight into the file by the practitioner, the refused one fails verify.
-        let copy = f.dir.appendingPathComponent("consulted.sqlite").path
-        try f.ledger.db.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        let w = try Insider(key: f.police, agency: "police", role: "practitioner", practitioner: "PC 0001").insert(
-            into: copy, type: "access.consulted", caseID: "C-0001", facts: ["records": .array([.string(other.eventID)]), "purpose": "case_work"],
-            sealedWith: CaseKey.generate())
-        do {
-            _ = try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: f.root.publicKey)
-            XCTFail("verified")
-        } catch let failure as VerificationFailure {
-            XCTAssertEqual(failure.seq, w.seq)
-            XCTAssertEqual(failure.code, "bad_reference", failure.description)
+        try assertCopyFails(f, "consulted", code: "bad_reference") { copy in
+            try Insider(key: f.police, agency: "police", role: "practitioner", practitioner: "PC 0001").insert(
+                into: copy, type: "access.consulted", caseID: "C-0001", facts: ["records": .array([.string(other.eventID)]), "purpose": "case_work"],
+                sealedWith: CaseKey.generate()).seq
         }
     }
 
@@ -214,15 +210,9 @@ final class SealingTests: XCTestCase {
         XCTAssertNil(bytes.range(of: cipher.subdata(in: 30..<70)), "the ciphertext is still in the file or its WAL")
         for w in wrapped { XCTAssertNil(bytes.range(of: w.subdata(in: 10..<50)), "a wrapped key is still in the file or its WAL") }
         // An insider deleting another case's details record (past the trigger) is caught.
-        let copy = f.dir.appendingPathComponent("deleted.sqlite").path
-        try f.ledger.db.writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        try Tamper.asInsider(copy) { try $0.execute(sql: "DELETE FROM details WHERE seq = ?", arguments: [kept.seq]) }
-        do {
-            _ = try Ledger.open(at: copy, readOnly: true).verify(trustAnchor: f.root.publicKey)
-            XCTFail("a deleted details record verified")
-        } catch let failure as VerificationFailure {
-            XCTAssertEqual(failure.seq, kept.seq)
-            XCTAssertEqual(failure.code, "details_mismatch", failure.description)
+        try assertCopyFails(f, "deleted", code: "details_mismatch") { copy in
+            try Tamper.asInsider(copy) { try $0.execute(sql: "DELETE FROM details WHERE seq = ?", arguments: [kept.seq]) }
+            return kept.seq
         }
     }
 }
