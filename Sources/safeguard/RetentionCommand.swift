@@ -14,7 +14,7 @@ extension Safeguard {
                 its wrapped keys and its details records are deleted (overwritten in the file, the \
                 write-ahead log emptied), so sealed details can never be opened again; verify, proofs \
                 and statistics are unchanged, and the details read "erased". It is refused while the \
-                case is open, before the policy's retention period has run from its closure, or while a \
+                case is open, before the policy's retention period has run from the day its closing was recorded, or while a \
                 legal hold is in force (docs/PRIVACY.md).
                 """,
             subcommands: [Review.self, Hold.self, Purge.self])
