@@ -113,7 +113,7 @@ extension Safeguard.PolicyCommand {
         func run() throws {
             let l = try ledger.open(readOnly: true)
             let state = try l.state()
-            guard case .object(var doc)? = state.policyDocument, let policy = state.policy else {
+            guard let policy = state.policy else {
                 throw InputError("the ledger has no policy in force: record one with 'safeguard policy set' first")
             }
             let agencies = policy.agencies
@@ -145,15 +145,13 @@ extension Safeguard.PolicyCommand {
                 keys[agency] = key.publicKey
                 made.append(path)
             }
-            let version = (doc["version"]?.integerValue ?? 0) + 1
-            doc["version"] = .integer(version)
-            guard case .object(let sealedDoc) = ToolkitPolicy.sealed(.object(doc), agencyKeys: keys, everyCase: every) else { return }
-            doc = sealedDoc
-            if let retainYears { doc["retention"] = .object(["years_after_closure": .integer(Int64(retainYears))]) }
-            do { _ = try PolicyDocument(json: .object(doc)); _ = try Policy(json: .object(doc)) } catch { throw InputError("\(error): nothing was recorded") }
-            try appendAndReport([GovernanceDrafts.policy(document: .object(doc), at: Clock.now())], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
+            try recordNextVersion(ledger: ledger, signer: signer, output: output) { doc in
+                guard case .object(let sealed) = ToolkitPolicy.sealed(.object(doc), agencyKeys: keys, everyCase: every) else { return }
+                doc = sealed
+                if let retainYears { doc["retention"] = .object(["years_after_closure": .integer(Int64(retainYears))]) }
+            } human: { version, entry in
                 var lines = made.map { "Agency key: \($0) (mode 0600\(passphrase == nil ? ", NOT passphrase-protected" : ", passphrase-protected")): give it to that agency's practitioners as --agency-key" }
-                lines.append("Recorded policy version \(version) at seq \($0[0].seq): case details are sealed from now on, entitled to every case: \(every.joined(separator: ", ")).")
+                lines.append("Recorded policy version \(version) at seq \(entry.seq): case details are sealed from now on, entitled to every case: \(every.joined(separator: ", ")).")
                 return lines.joined(separator: "\n")
             }
         }
@@ -191,21 +189,31 @@ extension Safeguard.PolicyCommand {
         }
 
         func run() throws {
-            let l = try ledger.open(readOnly: true)
-            guard case .object(var doc)? = try l.state().policyDocument else {
-                throw InputError("the ledger has no policy in force: record one with 'safeguard policy set' first")
-            }
-            let version = (doc["version"]?.integerValue ?? 0) + 1
-            doc["version"] = .integer(version)
-            doc["identifiers"] = .object([
-                "case_id_prefixes": .array(Self.list(casePrefixes).map { .string($0) }),
-                "reference_prefixes": .array(Self.list(referencePrefixes).map { .string($0) }),
-                "boroughs": .array(Self.list(boroughs).map { .string($0) }),
-            ])
-            do { _ = try PolicyDocument(json: .object(doc)) } catch { throw InputError("\(error): nothing was recorded") }
-            try appendAndReport([GovernanceDrafts.policy(document: .object(doc), at: Clock.now())], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
-                "Recorded policy version \(version) at seq \($0[0].seq): new case ids must look like \(Self.list(casePrefixes)[0])2026-0001, references like \(Self.list(referencePrefixes)[0])0012, boroughs one of \(Self.list(boroughs).joined(separator: ", "))."
+            try recordNextVersion(ledger: ledger, signer: signer, output: output) { doc in
+                doc["identifiers"] = .object([
+                    "case_id_prefixes": .array(Self.list(casePrefixes).map { .string($0) }),
+                    "reference_prefixes": .array(Self.list(referencePrefixes).map { .string($0) }),
+                    "boroughs": .array(Self.list(boroughs).map { .string($0) }),
+                ])
+            } human: { version, entry in
+                "Recorded policy version \(version) at seq \(entry.seq): new case ids must look like \(Self.list(casePrefixes)[0])2026-0001, references like \(Self.list(referencePrefixes)[0])0012, boroughs one of \(Self.list(boroughs).joined(separator: ", "))."
             }
         }
+    }
+}
+
+/// Records the policy in force again, one version higher, as `change` makes it: checked as
+/// the log and the catalogue will read it before anything is written, signed by the root key.
+func recordNextVersion(ledger: LedgerOptions, signer: SignerOptions, output: OutputOptions, change: (inout [String: JSONValue]) throws -> Void,
+                       human: @escaping (Int64, StoredEntry) -> String) throws {
+    guard case .object(var doc)? = try ledger.open(readOnly: true).state().policyDocument else {
+        throw InputError("the ledger has no policy in force: record one with 'safeguard policy set' first")
+    }
+    let version = (doc["version"]?.integerValue ?? 0) + 1
+    doc["version"] = .integer(version)
+    try change(&doc)
+    do { _ = try PolicyDocument(json: .object(doc)); _ = try Policy(json: .object(doc)) } catch { throw InputError("\(error): nothing was recorded") }
+    try appendAndReport([GovernanceDrafts.policy(document: .object(doc), at: Clock.now())], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
+        human(version, $0[0])
     }
 }

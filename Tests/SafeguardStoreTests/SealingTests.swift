@@ -44,13 +44,18 @@ final class SealingTests: XCTestCase {
         }
     }
 
-    func testSealedDetailsOpenOnlyForEntitledAgenciesAndVerifyCatchesTampering() throws {
+    /// The fixture's ledger with `enrolled` keys (key, agency, role, name) and then `policy`.
+    func sealedFixture(enrolling enrolled: [(key: SigningKey, agency: String, role: String, name: String)] = [],
+                       policy: JSONValue = SealingTests.sealingPolicy()) throws -> Fixture {
         let f = try Fixture()
+        try f.ledger.append(enrolled.map { GovernanceDrafts.enrolment(of: $0.key.publicKey, agency: $0.agency, role: $0.role, practitioner: $0.name, at: Fixture.start) }
+                            + [GovernanceDrafts.policy(document: policy, at: Fixture.start)], signer: f.root, clock: f.clock, newID: f.newID)
+        return f
+    }
+
+    func testSealedDetailsOpenOnlyForEntitledAgenciesAndVerifyCatchesTampering() throws {
         let health = Fixture.key(4)
-        try f.ledger.append([
-            GovernanceDrafts.enrolment(of: health.publicKey, agency: "health", role: "practitioner", practitioner: "Nurse 0003", at: Fixture.start),
-            GovernanceDrafts.policy(document: Self.sealingPolicy(), at: Fixture.start),
-        ], signer: f.root, clock: f.clock, newID: f.newID)
+        let f = try sealedFixture(enrolling: [(health, "health", "practitioner", "Nurse 0003")])
         let policeRing = CaseKeyring(agencyKey: Self.agencyKeys["police"])
         // A new case: opened by health, which needs no key to open it.
         try f.ledger.append([f.openCase("S-0001")], signer: health, clock: f.clock, newID: f.newID)
@@ -101,12 +106,8 @@ final class SealingTests: XCTestCase {
     /// straight into the file: details in the clear under a policy that seals, and a record
     /// by an agency not entitled to the case (sealed under a key of its own making).
     func testVerifyRefusesWhatAppendWouldUnderSealing() throws {
-        let f = try Fixture()
         let teacher = Fixture.key(5)
-        try f.ledger.append([
-            GovernanceDrafts.enrolment(of: teacher.publicKey, agency: "education", role: "practitioner", practitioner: "DSL 0004", at: Fixture.start),
-            GovernanceDrafts.policy(document: Self.sealingPolicy(), at: Fixture.start),
-        ], signer: f.root, clock: f.clock, newID: f.newID)
+        let f = try sealedFixture(enrolling: [(teacher, "education", "practitioner", "DSL 0004")])
         let contact: [String: JSONValue] = ["contact_type": "face_to_face", "indicators": ["A2"]]
         let cases: [(name: String, insider: Insider, key: CaseKey?, code: String)] = [
             ("clear", Insider(key: f.police, agency: "police", role: "practitioner", practitioner: "PC 0001"), nil, "details_mismatch"),
@@ -130,8 +131,7 @@ final class SealingTests: XCTestCase {
 
     /// `access.consulted` (granted by a sealing policy): append and verify agree on its rule.
     func testAConsultationNamesRecordsOfItsOwnCaseOnly() throws {
-        let f = try Fixture()
-        try f.ledger.append([GovernanceDrafts.policy(document: Self.sealingPolicy(), at: Fixture.start)], signer: f.root, clock: f.clock, newID: f.newID)
+        let f = try sealedFixture()
         let ring = CaseKeyring(agencyKey: Self.agencyKeys["police"])
         let own = try f.ledger.append([f.contact("C-0001")], signers: [f.police], clock: f.clock, newID: f.newID, keyring: ring)[0]
         let other = try f.ledger.append([f.contact("C-0002")], signers: [f.police], clock: f.clock, newID: f.newID, keyring: ring)[0]
@@ -155,14 +155,10 @@ final class SealingTests: XCTestCase {
     /// before the retention period has run, or under a legal hold; then the case's wrapped keys
     /// and details records are gone from the file and its WAL, and verify still passes.
     func testDestroyingACaseErasesItsKeyAndDetailsAndVerifyStillPasses() throws {
-        let f = try Fixture()
         let chair = Fixture.key(6)
         guard case .object(var doc) = Self.sealingPolicy() else { return XCTFail() }
         doc["retention"] = ["years_after_closure": 6]
-        try f.ledger.append([
-            GovernanceDrafts.enrolment(of: chair.publicKey, agency: "partnership", role: "mase_chair", practitioner: "Chair 0005", at: Fixture.start),
-            GovernanceDrafts.policy(document: .object(doc), at: Fixture.start),
-        ], signer: f.root, clock: f.clock, newID: f.newID)
+        let f = try sealedFixture(enrolling: [(chair, "partnership", "mase_chair", "Chair 0005")], policy: .object(doc))
         let ring = CaseKeyring(agencyKey: Self.agencyKeys["police"])
         let opened = try f.ledger.append([f.openCase("S-0009"), f.contact("S-0009", narrative: "synthetic narrative to be erased")],
                                          signers: [f.police], clock: f.clock, newID: f.newID, keyring: ring)
