@@ -112,8 +112,33 @@ extension ProjectionEngine {
         return out.sorted(by: PracticeException.ordered)
     }
 
+    /// How many days of readings the practice report lists.
+    static let readingsDays: Int64 = 28
+
+    /// Who read which case's sealed details, when and why, in the 28 days to `asOf` (the
+    /// `access.consulted` events, docs/PRIVACY.md): for the panel to see that each reading had
+    /// a purpose and an entitled reader.
+    func readings(on asOf: Day, chosen: Chosen) throws -> Report.Section {
+        let from = asOf.adding(days: -(Self.readingsDays - 1))
+        let rows = try read { db in
+            chosen.register(in: db)
+            return try Row.fetchAll(db, sql: """
+                SELECT recorded_at, case_id, agency, practitioner, purpose, records FROM access_register
+                WHERE recorded_at >= ? AND recorded_at < ?\(chosen.and("case_id")) ORDER BY seq
+                """, arguments: [from.adding(days: -1).description, asOf.adding(days: 2).description])
+        }
+        var section = Report.Section("Readings of sealed details, \(from.spoken) to \(asOf.spoken)",
+                                     ["recorded", "case", "agency", "practitioner", "purpose", "records read"])
+        for r in rows {
+            guard let at = Timestamp(canonical: r["recorded_at"]), (from...asOf).contains(Day(london: at)) else { continue }
+            section.rows.append([r["recorded_at"], r["case_id"], r["agency"], r["practitioner"], (r["purpose"] as String?)?.replacingOccurrences(of: "_", with: " ") ?? "",
+                                 String(r["records"] as Int64)])
+        }
+        return section
+    }
+
     /// The recording-practice report: each exception with case, rule, what is missing, since
-    /// when and how overdue.
+    /// when and how overdue; and the readings of sealed details of the last 28 days.
     public func practiceReport(on asOf: Day, witnessed: [WitnessedBound] = [], filter: ReportFilter = ReportFilter()) throws -> Report {
         let chosen = try self.chosen(filter, on: asOf)
         let list = try practiceExceptions(on: asOf, witnessed: witnessed, chosen: chosen)
@@ -125,7 +150,7 @@ extension ProjectionEngine {
         let detail = Report.Section("Exceptions", ["rule", "case", "what is missing", "since", "working days overdue", "agency to act"],
                                     list.map { [$0.rule, $0.caseID, $0.what, $0.since, $0.overdue.map(String.init) ?? "", $0.agency ?? "any"] })
         var report = Report(title: "Recording-practice exceptions as of \(asOf.spoken)" + (filter.isEmpty ? "" : " (\(filter.phrase))"),
-                            builtFrom: try builtFrom(), sections: [counts, detail])
+                            builtFrom: try builtFrom(), sections: [counts, detail, try readings(on: asOf, chosen: chosen)])
         if !filter.isEmpty { report.notes.append(Self.filterNote(filter, chosen: chosen)) }
         return report
     }

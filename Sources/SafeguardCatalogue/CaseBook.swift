@@ -242,7 +242,7 @@ public final class CaseBook: @unchecked Sendable {
             for other in Set(f.strings("cases_discussed")) where other != c {
                 update(other) { _ = $0.discussedIn.insert(e.eventID) }
             }
-        case "sharing.shared", "sharing.partly_shared", "case.transferred":
+        case _ where Policy.Sealing.entitlingTypes.contains(e.type):
             if let to = f.string("to_agency") { update(c) { _ = $0.entitled.insert(to) } }
         case "acknowledgement.recorded":
             if let meeting = f.string("decision_event"), let held = owner(of: meeting), record(held)?.meetings[meeting] != nil {

@@ -30,14 +30,33 @@ public struct LogClient: Sendable {
         return Actor(agency: agency, role: role, practitioner: name, keyID: keyID)
     }
 
-    /// The log's description: origin, size, the log key and the service's clock.
-    public func log() throws -> (origin: String, size: Int64, logKey: PublicKey, now: Timestamp) {
+    /// The log's description: origin, size, the log key, the service's clock, and whether the
+    /// policy in force seals case details.
+    public func log() throws -> LogInfo {
         let json = try request("GET", "v1/log")
         guard let origin = json["origin"]?.stringValue, let size = json["size"]?.integerValue,
             let key = json["log_key"]?.stringValue.flatMap(PublicKey.init(base64:)),
             let now = json["now"]?.stringValue.flatMap(Timestamp.init(canonical:))
         else { throw ServiceError.badReceipt("its description of the log is incomplete") }
-        return (origin, size, key, now)
+        return LogInfo(origin: origin, size: size, logKey: key, now: now, sealsDetails: json["seals_details_since_policy"] != nil)
+    }
+
+    /// GET /v1/log.
+    public struct LogInfo: Sendable {
+        public let origin: String
+        public let size: Int64
+        public let logKey: PublicKey
+        public let now: Timestamp
+        public let sealsDetails: Bool
+    }
+
+    /// The copies of case `caseID`'s key and what a client needs to seal its next record.
+    public func caseKeys(_ caseID: String, key: SigningKey) throws -> ServiceAPI.CaseKeys {
+        let body = try signedGet("/v1/cases/\(caseID)/keys", key: key)
+        guard let json = try? JSONParser.parse(body) else { throw ServiceError.badReceipt("its answer for the case's keys is not JSON") }
+        let keys = try ServiceAPI.CaseKeys(json: json)
+        guard sameBytes(keys.caseID, caseID) else { throw ServiceError.badReceipt("it answered for case \(keys.caseID), not \(caseID)") }
+        return keys
     }
 
     /// This machine's clock `local`, or the service's when it is behind (an event may not happen
@@ -54,24 +73,90 @@ public struct LogClient: Sendable {
     /// Builds, signs and submits `drafts` with `key`, one statement each, and returns the
     /// receipts in order, each checked against what was signed and the log key (`logKey`, or
     /// the one the service names). Stops at the first refusal (those before it are placed).
-    public func submit(_ drafts: [EventDraft], key: SigningKey, logKey pinned: PublicKey? = nil, log known: (origin: String, size: Int64, logKey: PublicKey, now: Timestamp)? = nil,
+    /// Where the log seals case details, each case event's details are sealed here with the
+    /// case's key (new, or `agencyKey`'s copy), and copies wrapped for the agencies that
+    /// `Policy.Sealing.holders` says must gain one (docs/SERVICE.md "Sealed details").
+    public func submit(_ drafts: [EventDraft], key: SigningKey, agencyKey: SigningKey? = nil, logKey pinned: PublicKey? = nil, log known: LogInfo? = nil,
                        newID: () -> String = Sodium.uuid, newSalt: () -> [UInt8] = Ledger.randomSalt) throws -> [(ServiceAPI.Receipt, Envelope)] {
         let actor = try enrolment(key.publicKey.keyID)
         let log = try known ?? self.log()
         let logKey = pinned ?? log.logKey
         var out: [(ServiceAPI.Receipt, Envelope)] = []
+        // Each case's key as this run knows it: the key, the policy's sealing, the agencies holding a copy.
+        var cases: [String: (key: CaseKey, sealing: Policy.Sealing, entitled: Set<String>?, holders: Set<String>)] = [:]
+        var shared: [String: [UInt8]] = [:]
         for (index, draft) in drafts.enumerated() {
-            let sealed = try SealedDetails(draft.details, salt: newSalt())
-            let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: newID(), key: key, origin: log.origin)
-            let submission = ServiceAPI.Submission(statement: statement, details: sealed)
+            let eventID = newID()
+            let sealed: SealedDetails
+            var wraps: [String: [UInt8]] = [:]
+            var known: (key: CaseKey, sealing: Policy.Sealing, entitled: Set<String>?, holders: Set<String>)?
+            if log.sealsDetails, let c = draft.caseID {
+                var k: (key: CaseKey, sealing: Policy.Sealing, entitled: Set<String>?, holders: Set<String>)
+                if let have = cases[c] { k = have } else {
+                    let answer = try caseKeys(c, key: key)
+                    let (caseKey, holders) = try answer.key(agency: actor.agency, agencyKey: agencyKey)
+                    k = (caseKey, answer.sealing, answer.entitled, holders)
+                }
+                let needed = k.sealing.holders(after: draft.type, by: actor.agency, entitled: k.entitled, toAgency: draft.facts["to_agency"]?.stringValue)
+                    .subtracting(k.holders)
+                for agency in needed.sorted() {
+                    guard let pk = k.sealing.agencyKeys[agency], let w = k.key.wrap(for: pk, by: key, shared: &shared) else {
+                        throw ServiceError.badReceipt("the policy's key for \(agency) cannot be used to wrap a case key")
+                    }
+                    wraps[agency] = w
+                }
+                sealed = try SealedDetails(draft.details, sealedWith: k.key, eventID: eventID, caseID: c, salt: newSalt())
+                // Once placed, every holder is entitled (and holds a copy).
+                k.holders.formUnion(needed)
+                k.entitled = k.holders
+                known = k
+            } else {
+                sealed = try SealedDetails(draft.details, salt: newSalt())
+            }
+            let statement = try SignedStatement(draft: draft, sealed: sealed, actor: actor, eventID: eventID, key: key, origin: log.origin)
+            let submission = ServiceAPI.Submission(statement: statement, details: sealed, caseKeys: wraps)
             let json: JSONValue
             do { json = try request("POST", "v1/statements", body: try CanonicalJSON.encode(submission.json)) } catch let e as ServiceError where drafts.count > 1 {
                 throw ServiceError(status: e.status, code: e.code, message: "event \(index + 1) of \(drafts.count): \(e.message)" + (index > 0 ? " (the \(index) before it were recorded)" : ""), exitCode: e.exitCode)
             }
             let receipt = try ServiceAPI.Receipt(json: json)
             out.append((receipt, try receipt.check(against: statement, logKey: logKey)))
+            if let c = draft.caseID, let known { cases[c] = known }
         }
         return out
+    }
+
+    /// Reads case `caseID`'s sealed details through the service (docs/PRIVACY.md): the reading,
+    /// signed by `reader` with `purpose`, is recorded first (`access.consulted`, naming every
+    /// sealed record of the case); then the records it names are fetched, each checked against
+    /// its entry signed by the log key, and opened here with the case's key (`agencyKey`'s
+    /// copy). Returns the reading's receipt and each record's envelope and details (nil where
+    /// the copy does not open it).
+    public func read(_ caseID: String, purpose: String, reader: SigningKey, agencyKey: SigningKey, logKey pinned: PublicKey? = nil, log known: LogInfo? = nil,
+                     newID: () -> String = Sodium.uuid, now: () -> Timestamp) throws -> (reading: ServiceAPI.Receipt, records: [(Envelope, [String: JSONValue]?)]) {
+        let actor = try enrolment(reader.publicKey.keyID)
+        let log = try known ?? self.log()
+        let logKey = pinned ?? log.logKey
+        guard log.sealsDetails else {
+            throw ServiceError(status: 0, code: "usage", message: "this ledger does not seal case details: read them from a copy of the ledger with 'safeguard case show --details'", exitCode: 2)
+        }
+        // The agency's copy of the key is checked before anything is recorded.
+        let keys = try caseKeys(caseID, key: reader)
+        let key = try keys.key(agency: actor.agency, agencyKey: agencyKey).key
+        guard let listed = try? JSONParser.parse(try signedGet("/v1/cases/\(caseID)/records", key: reader)), let items = listed["sealed_records"]?.arrayValue else {
+            throw ServiceError.badReceipt("its list of the case's sealed records is not usable")
+        }
+        let ids = items.compactMap { $0["event_id"]?.stringValue }
+        guard !ids.isEmpty else {
+            throw ServiceError(status: 0, code: "not_found", message: "case \(caseID) has no sealed records in the log (none yet, or erased): nothing was recorded", exitCode: 3)
+        }
+        let draft = EventDraft(type: "access.consulted", caseID: caseID, occurredAt: try Self.eventTime(local: now(), service: log.now),
+                               facts: ["records": .array(ids.map { .string($0) }), "purpose": .string(purpose)])
+        let (receipt, _) = try submit([draft], key: reader, agencyKey: agencyKey, logKey: logKey, log: log, newID: newID)[0]
+        let body = try signedGet("/v1/cases/\(caseID)/readings/\(receipt.eventID)", key: reader, limit: 64 << 20)
+        guard let json = try? JSONParser.parse(body) else { throw ServiceError.badReceipt("its answer for the reading is not JSON") }
+        let records = try ServiceAPI.Reading.records(json: json, caseID: caseID, named: Set(ids), logKey: logKey)
+        return (receipt, records.map { e, d in (e, d.open(with: key, eventID: e.eventID, caseID: caseID)) })
     }
 
     /// POSTs `body` to `path`: the service's JSON answer, or its refusal as a `ServiceError`.

@@ -148,12 +148,60 @@ public struct LogServer: Sendable {
         }
         router.get("/v1/log") { _, _ -> Response in
             await Self.answer(redacting: redact) {
-                let head = try await Self.blocking { try reader.head() }
-                return (200, .object([
+                let (head, now) = try await Self.blocking { (try reader.head(), try reader.state()) }
+                var o: [String: JSONValue] = [
                     "origin": .string(origin), "size": .integer(head?.size ?? 0), "log_key": .string(config.logKey.publicKey.base64),
                     "log_key_id": .string(config.logKey.publicKey.keyID), "root_key_id": .string(state.genesis?.rootPublicKey.keyID ?? ""),
                     "now": .string(config.clock().description),
-                ]))
+                ]
+                // A client seals case details on its own machine while the policy in force says so.
+                if now.policy?.sealing != nil { o["seals_details_since_policy"] = .integer(now.policy?.version ?? 0) }
+                return (200, .object(o))
+            }
+        }
+        // Sealed details (docs/SERVICE.md): for keys of agencies entitled to the case (or opening
+        // it), the copies of its key, wrapped for each entitled agency, to seal its next record;
+        // the events whose sealed records a reading may name; and, once a reading is recorded,
+        // the sealed records it names. Ciphertext only: the service holds no case key.
+        @Sendable func entitledReader(_ request: Request, _ context: ServiceRequestContext, what: String) async throws -> (KeyRecord, String, Ledger.CaseKeys) {
+            let who = try Self.authenticate(request, roles: nil, for: what, now: config.clock(), sequencer: sequencer)
+            let caseID = context.parameters.get("case_id") ?? ""
+            do { try Validate.caseID(caseID, field: "case_id") } catch { throw ServiceError.malformed("\(error)") }
+            guard let keys = try await Self.blocking({ try reader.caseKeys(of: caseID) }) else {
+                throw ServiceError.notFound("this ledger does not seal case details: send details in the clear")
+            }
+            if let entitled = keys.entitled, !keys.sealing.everyCase.union(entitled).contains(who.actor.agency) {
+                throw ServiceError.forbidden("\(who.actor.agency) is not entitled to case \(caseID)'s details: an entitled agency records sharing.shared with it first")
+            }
+            return (who, caseID, keys)
+        }
+        router.get("/v1/cases/:case_id/keys") { request, context -> Response in
+            await Self.answer(redacting: redact) {
+                let (_, _, keys) = try await entitledReader(request, context, what: "a case's keys")
+                return (200, ServiceAPI.CaseKeys(keys).json)
+            }
+        }
+        router.get("/v1/cases/:case_id/records") { request, context -> Response in
+            await Self.answer(redacting: redact) {
+                let (_, caseID, _) = try await entitledReader(request, context, what: "a case's records")
+                let records = try await Self.blocking { try reader.sealedRecords(of: caseID) }
+                return (200, .object(["case_id": .string(caseID), "sealed_records": .array(records.map {
+                    .object(["seq": .integer($0.seq), "event_id": .string($0.eventID), "type": .string($0.type)])
+                })]))
+            }
+        }
+        router.get("/v1/cases/:case_id/readings/:event_id") { request, context -> Response in
+            await Self.answer(redacting: redact) {
+                let (who, caseID, _) = try await entitledReader(request, context, what: "a reading's records")
+                let id = context.parameters.get("event_id") ?? ""
+                guard Validate.isUUID(id) else { throw ServiceError.malformed("the reading's event id must be a UUID") }
+                let since = Timestamp(seconds: config.clock().seconds - ServiceAPI.readingLifetime)
+                switch try await Self.blocking({ try reader.reading(id, of: caseID, by: who.keyID, notBefore: since) }) {
+                case .success(let records):
+                    logger.info("reading fetched", metadata: ["case_records": "\(records.count)", "reading": "\(id)", "key_id": "\(who.keyID)", "agency": "\(who.actor.agency)"])
+                    return (200, ServiceAPI.Reading(records: records).json)
+                case .failure(let why): throw ServiceError.forbidden(why.description)
+                }
             }
         }
         // c2sp.org/tlog-tiles: the latest checkpoint, as a signed note.
@@ -276,11 +324,12 @@ public struct LogServer: Sendable {
         return String(last.prefix(64))
     }
 
-    /// The enrolment of the key that signed this read (`SignedRead`), which must hold one of `roles`.
-    static func authenticate(_ request: Request, roles: Set<String>, now: Timestamp, sequencer: Sequencer) throws -> KeyRecord {
+    /// The enrolment of the key that signed this read (`SignedRead`), which must hold one of
+    /// `roles` (nil: any enrolled key).
+    static func authenticate(_ request: Request, roles: Set<String>?, for what: String = "entry bundles", now: Timestamp, sequencer: Sequencer) throws -> KeyRecord {
         guard let keyID = request.headers[HTTPField.Name("Safeguard-Key")!], let timeText = request.headers[HTTPField.Name("Safeguard-Time")!],
             let sigText = request.headers[HTTPField.Name("Safeguard-Signature")!]
-        else { throw ServiceError.unauthenticated("entry bundles are for enrolled keys of the roles \(roles.sorted().joined(separator: ", ")): sign the request (Safeguard-Key, Safeguard-Time, Safeguard-Signature; docs/SERVICE.md)") }
+        else { throw ServiceError.unauthenticated("\(what) are for enrolled keys\(roles.map { " of the roles " + $0.sorted().joined(separator: ", ") } ?? ""): sign the request (Safeguard-Key, Safeguard-Time, Safeguard-Signature; docs/SERVICE.md)") }
         guard let time = Int64(timeText), abs(time - now.seconds) <= SignedRead.skew else {
             throw ServiceError.unauthenticated("Safeguard-Time is not within 5 minutes of the service's clock (\(now)): check this machine's clock")
         }
@@ -290,8 +339,8 @@ public struct LogServer: Sendable {
         guard let sig = Base64.decode(sigText), record.publicKey.verify(signature: sig, message: SignedRead.message(method: "GET", path: request.uri.path, time: time)) else {
             throw ServiceError.unauthenticated("Safeguard-Signature does not verify under key \(keyID): sign 'safeguard/read/v1', the method and path, and the time")
         }
-        guard roles.contains(record.actor.role) else {
-            throw ServiceError.forbidden("key \(keyID) is enrolled as \(record.actor.role); entry bundles are for \(roles.sorted().joined(separator: ", "))")
+        if let roles, !roles.contains(record.actor.role) {
+            throw ServiceError.forbidden("key \(keyID) is enrolled as \(record.actor.role); \(what) are for \(roles.sorted().joined(separator: ", "))")
         }
         return record
     }

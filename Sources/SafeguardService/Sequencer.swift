@@ -81,7 +81,7 @@ public final class Sequencer: @unchecked Sendable {
             pending.removeFirst(batch.count)
             lock.unlock()
             do {
-                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, verifiedUnder: batch.map(\.0.verifiedUnder),
+                let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, verifiedUnder: batch.map(\.0.verifiedUnder), caseKeys: batch.map(\.0.caseKeys),
                                                   logKey: logKey, cache: cache, clock: clock)
                 // The keys as of this batch first: a key enrolled in it is known before its receipt is sent.
                 if let registry = cache.registry {

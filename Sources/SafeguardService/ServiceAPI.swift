@@ -9,23 +9,37 @@ import SafeguardStore
 public enum ServiceAPI {
     /// The largest request body the service reads: a statement and its details, each at most 1 MiB.
     public static let maxRequestBytes = 3 * (1 << 20)
+    /// How long after a reading is recorded its sealed records may be fetched (seconds).
+    public static let readingLifetime: Int64 = 600
 
     /// A statement submitted for the log to place (POST /v1/statements).
     public struct Submission: Sendable {
         public let statement: SignedStatement
         public let details: SealedDetails
+        /// On a ledger that seals details: the copies of the case's key the client wrapped, by
+        /// agency, for those `Policy.Sealing.holders` names that hold none yet.
+        public let caseKeys: [String: [UInt8]]
         /// Set by the service once the statement's signature verified under this key.
         public var verifiedUnder: PublicKey?
 
-        public init(statement: SignedStatement, details: SealedDetails) { self.statement = statement; self.details = details }
+        public init(statement: SignedStatement, details: SealedDetails, caseKeys: [String: [UInt8]] = [:]) {
+            self.statement = statement; self.details = details; self.caseKeys = caseKeys
+        }
 
-        /// `{"statement": {...}, "actor_sig": base64, "details": {...}, "details_salt": base64}`.
+        /// `{"statement": {...}, "actor_sig": base64, "details": {...}, "details_salt": base64}`; sealed
+        /// details as `"sealed_details": base64` instead of `details`, with `"case_keys": {agency: base64}`.
         public var json: JSONValue {
-            .object([
+            var o: [String: JSONValue] = [
                 "statement": statement.json, "actor_sig": .string(Base64.encode(statement.signature)),
-                "details": (try? JSONParser.parse(details.body, mode: .canonical)) ?? .object([:]),
                 "details_salt": .string(Base64.encode(details.salt)),
-            ])
+            ]
+            if details.isSealed {
+                o["sealed_details"] = .string(Base64.encode(details.body))
+                if !caseKeys.isEmpty { o["case_keys"] = .object(caseKeys.mapValues { .string(Base64.encode($0)) }) }
+            } else {
+                o["details"] = (try? JSONParser.parse(details.body, mode: .canonical)) ?? .object([:])
+            }
+            return .object(o)
         }
 
         /// Reads a request body; throws a `ServiceError` naming the member to fix.
@@ -33,19 +47,38 @@ public enum ServiceAPI {
             let json: JSONValue
             do { json = try JSONParser.parse(body) } catch { throw .malformed("the request is not JSON (\(error)): send a JSON object") }
             guard let o = json.objectValue else { throw .malformed("the request must be a JSON object") }
-            let allowed: Set<String> = ["statement", "actor_sig", "details", "details_salt"]
+            let allowed: Set<String> = ["statement", "actor_sig", "details", "details_salt", "sealed_details", "case_keys"]
             for k in o.keys where !allowed.contains(k) { throw .malformed("\(k): is not a member of a submission; allowed: \(allowed.sorted().joined(separator: ", "))") }
             guard let statement = o["statement"] else { throw .malformed("statement: is missing") }
             guard let sig = o["actor_sig"]?.stringValue else { throw .malformed("actor_sig: is missing (base64 of your signature over the statement)") }
             do { self.statement = try SignedStatement(json: statement, signature: sig) } catch { throw .malformed(error.description) }
-            guard let details = o["details"]?.objectValue else { throw .malformed("details: is missing or not an object ({} if none)") }
             guard let salt = o["details_salt"]?.stringValue.flatMap(Base64.decode), salt.count == SealedDetails.saltSize else {
                 throw .malformed("details_salt: must be base64 of \(SealedDetails.saltSize) random bytes")
             }
-            do {
-                try Validate.plainData(.object(details), path: "details")
-                self.details = try SealedDetails(details, salt: salt)
-            } catch { throw .malformed("\(error)") }
+            if let sealed = o["sealed_details"] {
+                guard o["details"] == nil else { throw .malformed("details: send either details or sealed_details, not both") }
+                guard let body = sealed.stringValue.flatMap(Base64.decode), body.first == CaseKey.sealedMark, body.count >= CaseKey.overhead else {
+                    throw .malformed("sealed_details: must be base64 of a sealed details record (docs/FORMAT.md §3.5: 0x01, nonce, ciphertext)")
+                }
+                details = SealedDetails(salt: salt, body: body)
+                var keys: [String: [UInt8]] = [:]
+                if let given = o["case_keys"] {
+                    guard let members = given.objectValue else { throw .malformed("case_keys: must be an object of agency: base64 wrapped key") }
+                    for (agency, v) in members {
+                        guard let w = v.stringValue.flatMap(Base64.decode) else { throw .malformed("case_keys.\(agency): must be base64 of a wrapped key") }
+                        keys[agency] = w
+                    }
+                }
+                caseKeys = keys
+            } else {
+                guard o["case_keys"] == nil else { throw .malformed("case_keys: copies of a case key go with sealed_details only") }
+                guard let details = o["details"]?.objectValue else { throw .malformed("details: is missing or not an object ({} if none)") }
+                do {
+                    try Validate.plainData(.object(details), path: "details")
+                    self.details = try SealedDetails(details, salt: salt)
+                } catch { throw .malformed("\(error)") }
+                caseKeys = [:]
+            }
         }
     }
 

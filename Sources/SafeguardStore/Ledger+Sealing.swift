@@ -31,21 +31,21 @@ public final class CaseKeyring: @unchecked Sendable {
     func rollback() { pending = [:] }
 
     /// The key of case `caseID`, unwrapped with the agency key (or made, for a case that has
-    /// no sealed record yet), with every agency entitled to the case holding a wrapped copy.
+    /// no sealed record yet), with each agency of `holders` (`Policy.Sealing.holders`) holding
+    /// a wrapped copy.
     /// The `case_keys` table is not signed, so a wrapped key is trusted only if it opens the
     /// case's first sealed record (which the log commits to): a key planted in the file is
     /// refused, and rows planted for a case with no sealed record are replaced.
-    func key(for caseID: String, agency: String, writer: SigningKey, registry: KeyRegistry, sealing: Policy.Sealing, entitled: () -> Set<String>,
+    func key(for caseID: String, agency: String, writer: SigningKey, registry: KeyRegistry, sealing: Policy.Sealing, holders wanted: Set<String>,
              policyVersion: Int64, db: Database) throws -> CaseKey {
         if let known = pending[caseID] ?? keys[caseID] {
-            // Openings, shares and transfers add their copies as they are recorded (`shared`);
-            // a policy that entitles more agencies to every case, here.
-            if !sealing.everyCase.isSubset(of: known.wrapped) {
-                pending[caseID] = (known.key, try wrap(known.key, case: caseID, for: sealing.everyCase, by: writer, sealing: sealing, have: known.wrapped, db: db))
+            // Shares and transfers add their copies as they are recorded, and so does a policy
+            // that entitles more agencies to every case.
+            if !wanted.isSubset(of: known.wrapped) {
+                pending[caseID] = (known.key, try wrap(known.key, case: caseID, for: wanted, by: writer, sealing: sealing, have: known.wrapped, db: db))
             }
             return known.key
         }
-        let wanted = entitled().union(sealing.everyCase)
         var wraps = try Dictionary(Row.fetchAll(try db.cachedStatement(sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ?"), arguments: [caseID]).compactMap { row -> (String, (wrapped: [UInt8], by: String))? in
             guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { return nil }
             return (a, ([UInt8](w), by))
@@ -68,6 +68,9 @@ public final class CaseKeyring: @unchecked Sendable {
                 throw Refusal(description: "case \(caseID)'s records are sealed but the file holds no key for them, and no retention review destroyed them: the case_keys table was emptied; restore the file from a backup and run 'safeguard doctor'")
             }
             guard let wrapped = wraps[agency] else {
+                if wanted.contains(agency) {
+                    throw Refusal(description: "\(agency) is entitled to case \(caseID) but holds no copy of its key yet: a practitioner of an agency that holds one runs 'safeguard policy rewrap'")
+                }
                 throw Refusal(description: "\(agency) is not entitled to case \(caseID)'s details: an entitled agency records sharing.shared with it first")
             }
             guard let agencyKey else {
@@ -103,12 +106,6 @@ public final class CaseKeyring: @unchecked Sendable {
 
     /// X25519 shared keys of writer and agency, computed once each.
     private var shared: [String: [UInt8]] = [:]
-
-    /// After a share: `agency` holds a copy of the case's key too.
-    func shared(_ caseID: String, with agency: String, by writer: SigningKey, sealing: Policy.Sealing, db: Database) throws {
-        guard let known = pending[caseID] ?? keys[caseID], !known.wrapped.contains(agency), sealing.agencyKeys[agency] != nil else { return }
-        pending[caseID] = (known.key, try wrap(known.key, case: caseID, for: [agency], by: writer, sealing: sealing, have: known.wrapped, db: db))
-    }
 }
 
 extension Ledger {
@@ -168,5 +165,145 @@ extension Ledger {
                 AND instr(envelope, '"decision":"destroyed"') > 0 ORDER BY seq LIMIT 1
                 """, arguments: ["\"case_ref\":\"\(caseID)\""]).map { ($0[0] as Int64, $0[1] as String) }
         }
+    }
+}
+
+extension Ledger {
+    /// What a client of the log service needs to seal a case's next record (docs/SERVICE.md
+    /// "Sealed details"): the sealing policy in force, the agencies entitled to the case, the
+    /// wrapped copies of its key, and whether it has sealed records (no ciphertext: reading
+    /// one is recorded first).
+    public struct CaseKeys: Sendable {
+        public struct Copy: Sendable {
+            public let agency: String
+            public let wrapped: [UInt8]
+            /// The enrolled key that wrapped it, and its public key (nil: not enrolled).
+            public let wrappedBy: String
+            public let wrappedByKey: PublicKey?
+        }
+        public let caseID: String
+        public let policyVersion: Int64
+        public let sealing: Policy.Sealing
+        /// The agencies entitled to the case besides `every_case`; nil for a case not opened.
+        public let entitled: Set<String>?
+        public let copies: [Copy]
+        /// The sequence number of the case's first sealed record; nil if it has none.
+        public let firstSealed: Int64?
+    }
+
+    /// The keys of case `caseID`, or nil if the policy in force seals nothing.
+    public func caseKeys(of caseID: String) throws -> CaseKeys? {
+        do {
+            return try db.read { db in
+                let state = try Self.state(db, path: path)
+                guard let sealing = state.policy?.sealing else { return nil }
+                let copies = try Row.fetchAll(db, sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ? ORDER BY agency", arguments: [caseID])
+                    .compactMap { row -> CaseKeys.Copy? in
+                        guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { return nil }
+                        return CaseKeys.Copy(agency: a, wrapped: [UInt8](w), wrappedBy: by, wrappedByKey: state.registry.records[by]?.publicKey)
+                    }
+                let first = try Int64.fetchOne(db, sql: """
+                    SELECT events.seq FROM events JOIN details USING (seq)
+                    WHERE events.case_id = ? AND substr(details.body, 1, 1) = x'01' ORDER BY events.seq LIMIT 1
+                    """, arguments: [caseID])
+                let entitled = try LedgerContext(db: db).caseRecord(caseID)?.entitled
+                return CaseKeys(caseID: caseID, policyVersion: state.policy?.version ?? 0, sealing: sealing, entitled: entitled, copies: copies, firstSealed: first)
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    /// The case's events whose sealed details records are in the file: what a reading names.
+    public func sealedRecords(of caseID: String) throws -> [(seq: Int64, eventID: String, type: String)] {
+        do {
+            return try db.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT events.seq, events.event_id, events.type FROM events JOIN details USING (seq)
+                    WHERE events.case_id = ? AND substr(details.body, 1, 1) = x'01' ORDER BY events.seq
+                    """, arguments: [caseID]).map { ($0[0], $0[1], $0[2]) }
+            }
+        } catch { throw Self.map(error, path: path) }
+    }
+
+    /// The entries (with their sealed details) a recorded reading names: the `access.consulted`
+    /// event `consultationID` of case `caseID`, signed by the key `keyID`, recorded at or after
+    /// `notBefore`. Nil, with why, if there is no such reading.
+    public func reading(_ consultationID: String, of caseID: String, by keyID: String, notBefore: Timestamp) throws -> Result<[StoredEntry], CaseKeyring.Refusal> {
+        guard let consultation = try entry(eventID: consultationID) else {
+            return .failure(.init(description: "no event \(consultationID) in the log: record the reading (access.consulted) first"))
+        }
+        let envelope: Envelope
+        do { envelope = try Envelope(json: JSONParser.parse(consultation.envelope, mode: .canonical)) } catch {
+            return .failure(.init(description: "event \(consultationID) cannot be read"))
+        }
+        guard envelope.type == "access.consulted", envelope.caseID.map({ sameBytes($0, caseID) }) == true, sameBytes(envelope.actor.keyID, keyID) else {
+            return .failure(.init(description: "event \(consultationID) is not a reading of case \(caseID) recorded with your key: record your own (access.consulted)"))
+        }
+        guard envelope.recordedAt >= notBefore else {
+            return .failure(.init(description: "the reading \(consultationID) was recorded at \(envelope.recordedAt), too long ago to fetch its records now: record a new reading"))
+        }
+        let named = Set((envelope.facts["records"]?.arrayValue ?? []).compactMap(\.stringValue))
+        do {
+            return .success(try db.read { db in
+                try Row.fetchAll(db, sql: "\(try Self.selectRows(db)) WHERE events.case_id = ? ORDER BY events.seq", arguments: [caseID])
+                    .map { try Self.entry($0) }.filter { named.contains($0.eventID) && $0.details?.isSealed == true }
+            })
+        } catch { throw Self.map(error, path: path) }
+    }
+}
+
+extension Ledger {
+    /// What `rewrap` did: copies added, the cases they were added to, and the cases that still
+    /// lack a copy for some entitled agency because this agency holds none to wrap from.
+    public struct Rewrapped: Sendable {
+        public var copiesAdded = 0
+        public var cases = 0
+        public var notHeld: [String] = []
+    }
+
+    /// Gives every agency entitled to a case a copy of its key where it lacks one (after a
+    /// policy adds agencies to `every_case`, say): for each case with sealed records whose key
+    /// `agencyKey`'s agency holds, its copy is opened (and trusted only if it opens the case's
+    /// first sealed record), then wrapped by `writer` (an enrolled, unrevoked key) for each
+    /// agency `Policy.Sealing.holders` names that holds none. No event is recorded: who is
+    /// entitled is already in the log; this only carries it out. One transaction.
+    public func rewrap(agencyKey: SigningKey, writer: SigningKey, progress: (Int, Int) -> Void = { _, _ in }) throws -> Rewrapped {
+        var out = Rewrapped()
+        do {
+            try db.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    out = Rewrapped()
+                    try Schema.check(db)
+                    let state = try Self.state(db, path: path)
+                    try Self.checkHead(db, path: path, state: state)
+                    let agency = try agency(of: agencyKey, db)
+                    guard let sealing = state.policy?.sealing else { return .rollback }
+                    guard let enrolled = state.registry[writer.publicKey.keyID], enrolled.publicKey == writer.publicKey, enrolled.revokedAt == nil else {
+                        throw CaseKeyring.Refusal(description: "the key given (\(writer.publicKey.keyID)) is not enrolled, or was revoked: give your own enrolled key")
+                    }
+                    let cases = try String.fetchAll(db, sql: """
+                        SELECT DISTINCT events.case_id FROM events JOIN details USING (seq)
+                        WHERE events.case_id IS NOT NULL AND substr(details.body, 1, 1) = x'01' ORDER BY events.case_id
+                        """)
+                    let context = try LedgerContext(db: db)
+                    let keyring = CaseKeyring(agencyKey: agencyKey)
+                    let held = try db.cachedStatement(sql: "SELECT agency FROM case_keys WHERE case_id = ?")
+                    for (i, c) in cases.enumerated() {
+                        progress(i, cases.count)
+                        let wanted = sealing.holders(after: "", by: agency, entitled: context.caseRecord(c)?.entitled, toAgency: nil)
+                        let have = Set(try String.fetchAll(held, arguments: [c]))
+                        let missing = wanted.subtracting(have)
+                        guard !missing.isEmpty else { continue }
+                        guard have.contains(agency) else { out.notHeld.append(c); continue }
+                        _ = try keyring.key(for: c, agency: agency, writer: writer, registry: state.registry, sealing: sealing, holders: wanted,
+                                            policyVersion: state.policy?.version ?? 0, db: db)
+                        out.copiesAdded += missing.count
+                        out.cases += 1
+                    }
+                    progress(cases.count, cases.count)
+                    return .commit
+                }
+            }
+        } catch let r as CaseKeyring.Refusal { throw r } catch { throw Self.map(error, path: path) }
+        return out
     }
 }

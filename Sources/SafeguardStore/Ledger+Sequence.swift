@@ -80,6 +80,24 @@ struct EntryWriter {
         if let c = ChainVerifier.destroyedCase(envelope) { try destroy(case: c, before: row.seq) }
     }
 
+    /// The agencies holding a wrapped copy of case `c`'s key, or nil where the case has no
+    /// sealed record yet (any rows then commit to nothing, and a new key replaces them).
+    func caseKeyHolders(_ c: String) throws -> Set<String>? {
+        guard try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM events JOIN details USING (seq) WHERE events.case_id = ? AND substr(details.body, 1, 1) = x'01' LIMIT 1
+            """, arguments: [c]) == true else { return nil }
+        return Set(try String.fetchAll(db, sql: "SELECT agency FROM case_keys WHERE case_id = ?", arguments: [c]))
+    }
+
+    /// Adds the copies of case `c`'s key a client wrapped (`wraps`, by agency) with the key
+    /// `by`; with `fresh`, the case's old rows (which commit to nothing) are removed first.
+    func addCaseKeys(_ c: String, _ wraps: [String: [UInt8]], by: String, fresh: Bool) throws {
+        if fresh { try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c]) }
+        for (agency, wrapped) in wraps.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)", arguments: [c, agency, Data(wrapped), by])
+        }
+    }
+
     /// Whether this writer destroyed a case's details (its caller then empties the WAL).
     private(set) var destroyed = false
 
@@ -119,9 +137,13 @@ extension Ledger {
     /// `verifiedUnder[i]`, when given, is the public key statement `i`'s signature was already
     /// found to verify under (by the service's request handler, on another core): if the key
     /// its `actor.key_id` names here is that key, the signature is not checked again.
-    public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], verifiedUnder: [PublicKey?] = [], logKey: SigningKey,
+    /// `caseKeys[i]`, when given, holds the copies of the case's key statement `i`'s client
+    /// wrapped (by agency) for a ledger that seals details (docs/SERVICE.md "Sealed details").
+    public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], verifiedUnder: [PublicKey?] = [],
+                         caseKeys: [[String: [UInt8]]] = [], logKey: SigningKey,
                          cache: WriterCache? = nil, clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
         var results: [Result<StoredEntry, LedgerError>] = []
+        var destroyed = false
         var after: LedgerState?
         var policy: CatalogueRules.PolicyCache?
         // Dropped until this batch commits: a failed one leaves the next to read the file again.
@@ -137,6 +159,7 @@ extension Ledger {
                     for (index, item) in statements.enumerated() {
                         do {
                             results.append(.success(try Self.place(item.statement, details: item.details, verifiedUnder: index < verifiedUnder.count ? verifiedUnder[index] : nil,
+                                                                   caseKeys: index < caseKeys.count ? caseKeys[index] : [:],
                                                                    writer: &writer, logKey: logKey, now: clock(), index: index)))
                         } catch let e as LedgerError where e.isRefusal {
                             results.append(.failure(e))
@@ -144,12 +167,20 @@ extension Ledger {
                     }
                     after = writer.verifier.state
                     policy = writer.rules.policy
+                    destroyed = writer.destroyed
                     return .commit
                 }
             }
         } catch let e as WrongLogKey { throw e } catch { throw Self.map(error, path: path) }
         cache?.state = after
         cache?.policy = policy
+        // Destroyed details must not linger in the write-ahead log's older pages (a reader of the
+        // service may hold it for a moment; 'safeguard retention purge' empties it later).
+        var attempts = destroyed ? 20 : 0
+        while attempts > 0, (try? purgeWAL()) != true {
+            attempts -= 1
+            usleep(50_000)
+        }
         return results
     }
 
@@ -167,12 +198,13 @@ extension Ledger {
         public var registry: KeyRegistry? { state?.registry }
     }
 
-    private static func place(_ statement: SignedStatement, details: SealedDetails, verifiedUnder: PublicKey?, writer: inout EntryWriter, logKey: SigningKey,
-                              now: Timestamp, index: Int) throws -> StoredEntry {
+    private static func place(_ statement: SignedStatement, details: SealedDetails, verifiedUnder: PublicKey?, caseKeys: [String: [UInt8]],
+                              writer: inout EntryWriter, logKey: SigningKey, now: Timestamp, index: Int) throws -> StoredEntry {
         let state = writer.verifier.state
         guard details.digest == statement.envelope.details.digest else {
             throw LedgerError.invalidEvent("the details sent are not the ones the statement's details_digest commits to (the salt or the details differ)", index: index)
         }
+        let keys = try checkCaseKeys(caseKeys, for: statement.envelope, details: details, state: state, writer: writer, index: index)
         // The key id names one public key (its hash), so the enrolled key is the only one to try.
         if let enrolled = state.registry[statement.envelope.actor.keyID], enrolled.publicKey != verifiedUnder, !statement.verifies(under: enrolled.publicKey, origin: state.genesis?.origin ?? "") {
             throw LedgerError.badStatementSignature(keyID: enrolled.keyID, index: index)
@@ -182,7 +214,46 @@ extension Ledger {
         let entry = try Entry(sequencing: envelope, logKey: logKey)
         let row = StoredEntry(envelope, entry: entry, details: details)
         try writer.write(row, sealed: details, index: index)
+        if let keys { try writer.addCaseKeys(keys.caseID, caseKeys, by: statement.envelope.actor.keyID, fresh: keys.fresh) }
         return row
+    }
+
+    /// For a ledger whose policy seals details (docs/FORMAT.md §3.5, docs/SERVICE.md): the
+    /// details must come sealed, and `wraps` must hold a copy of the case's key for exactly the
+    /// agencies `Policy.Sealing.holders` names that hold none yet (all of them, for a case's
+    /// first sealed record). The service cannot open a copy (only the agency can): it checks
+    /// who gets one, and its size. Returns the case and whether its key is new.
+    private static func checkCaseKeys(_ wraps: [String: [UInt8]], for e: Envelope, details: SealedDetails, state: LedgerState, writer: EntryWriter,
+                                      index: Int) throws -> (caseID: String, fresh: Bool)? {
+        guard let sealing = state.policy?.sealing, let c = e.caseID else {
+            guard wraps.isEmpty else {
+                throw LedgerError.invalidEvent("case_keys: this ledger does not seal \(e.caseID == nil ? "the details of events outside a case" : "details") (policy version \(state.policy?.version ?? 0)): send none", index: index)
+            }
+            return nil
+        }
+        guard details.isSealed else {
+            throw LedgerError.invalidEvent("the ledger seals case details (policy version \(state.policy?.version ?? 0)): seal them on your machine with the case's key (safeguard record --server URL --agency-key FILE)", index: index)
+        }
+        let have = try writer.caseKeyHolders(c)
+        if have?.isEmpty == true {
+            throw LedgerError.invalidEvent("case \(c)'s records are sealed but the ledger holds no key for them, and no retention review destroyed them: the partnership must restore the file from a backup (safeguard doctor)", index: index)
+        }
+        let needed = sealing.holders(after: e.type, by: e.actor.agency, entitled: writer.rules.view.caseRecord(c)?.entitled,
+                                     toAgency: e.facts["to_agency"]?.stringValue).subtracting(have ?? [])
+        let sent = Set(wraps.keys)
+        if let extra = sent.subtracting(needed).sorted().first {
+            let why = have?.contains(extra) == true ? "already holds a copy of case \(c)'s key (it may have changed since you fetched it: fetch it again and send again)"
+                : "is not entitled to case \(c)'s details by this event"
+            throw LedgerError.invalidEvent("case_keys.\(extra): \(extra) \(why)", index: index)
+        }
+        let missing = needed.subtracting(sent).sorted()
+        guard missing.isEmpty else {
+            throw LedgerError.invalidEvent("case_keys: no copy of case \(c)'s key for \(missing.joined(separator: ", ")): wrap it for each (their keys: GET /v1/cases/\(c)/keys)", index: index)
+        }
+        for (agency, w) in wraps where w.count != CaseKey.wrappedByteCount {
+            throw LedgerError.invalidEvent("case_keys.\(agency): a wrapped key is \(CaseKey.wrappedByteCount) bytes, not \(w.count)", index: index)
+        }
+        return (c, have == nil)
     }
 }
 

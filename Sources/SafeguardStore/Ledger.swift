@@ -417,13 +417,12 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
                                 // docs/FORMAT.md §3.5: the case's key seals the details, bound to the event.
                                 let key: CaseKey
                                 do {
+                                    let holders = sealing.holders(after: draft.type, by: agency, entitled: writer.rules.view.caseRecord(c)?.entitled,
+                                                                  toAgency: draft.facts["to_agency"]?.stringValue)
                                     key = try keyring.key(for: c, agency: agency, writer: signer, registry: state.registry, sealing: sealing,
-                                                          entitled: { writer.rules.view.caseRecord(c)?.entitled ?? [agency] }, policyVersion: state.policy?.version ?? 0, db: db)
+                                                          holders: holders, policyVersion: state.policy?.version ?? 0, db: db)
                                 } catch let r as CaseKeyring.Refusal { throw LedgerError.invalidEvent(r.description, index: index) }
                                 sealed = try SealedDetails(draft.details, sealedWith: key, eventID: eventID, caseID: c, salt: newSalt(), nonce: keyring.nonce())
-                                if ["sharing.shared", "sharing.partly_shared", "case.transferred"].contains(draft.type), let to = draft.facts["to_agency"]?.stringValue {
-                                    try keyring.shared(c, with: to, by: signer, sealing: sealing, db: db)
-                                }
                             } else {
                                 sealed = try SealedDetails(draft.details, salt: newSalt())
                             }

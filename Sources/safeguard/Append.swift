@@ -68,7 +68,7 @@ extension Safeguard {
                 guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
                 let pinned = try server.pinnedLogKey(), log = try client.log()
                 server.warnIfNotPinned(pinned, named: log.logKey)
-                let receipts = try client.submit(drafts, key: try signer.load(), logKey: pinned, log: log).map(\.0)
+                let receipts = try client.submit(drafts, key: try signer.load(), agencyKey: try agency.load(), logKey: pinned, log: log).map(\.0)
                 if output.json {
                     printJSON(["appended": .integer(Int64(receipts.count)), "first_seq": .integer(receipts.first!.seq),
                                "last_seq": .integer(receipts.last!.seq), "head_hash": .string(Hex.encode(receipts.last!.entryHash))])

@@ -7,7 +7,7 @@ import SafeguardCore
 
 extension Safeguard {
     struct Case: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Look at cases: list them, show one, or what it needs next.", subcommands: [List.self, Show.self, Next.self])
+        static let configuration = CommandConfiguration(abstract: "Look at cases: list them, show one, or what it needs next.", subcommands: [List.self, Show.self, Next.self, Read.self])
     }
 }
 
@@ -58,6 +58,50 @@ extension Safeguard.Case {
                     let level = (r["practitioner_level"] as String?) ?? "-"
                     print([padded(r["case_id"], 16), padded(r["status"], 7), padded(r["stage"], 12), padded(level, 12),
                            padded((r["lead_agency"] as String?) ?? "-", 12), padded(String(count), 6), String(r["missing_now"] as Int64)].joined(separator: " "))
+                }
+            }
+        }
+    }
+
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a case's sealed details through the log service; the reading is recorded first.",
+            discussion: """
+                For practitioners with no copy of the ledger (on one, 'safeguard case show CASE \
+                --details' does the same). Your agency's copy of the case key is checked, then a \
+                signed access.consulted event naming every sealed record of the case, with your \
+                purpose, is recorded through the service; only then are the records fetched, each \
+                checked against its entry signed by the log key, and opened on this machine. \
+                'safeguard audit access' lists every reading.
+                """)
+        @Argument(help: ArgumentHelp("The case id.", valueName: "case")) var caseID: String
+        @OptionGroup var server: ServerOptions
+        @OptionGroup var consult: ConsultOptions
+        @OptionGroup var output: OutputOptions
+        func validate() throws { try checkCaseID(caseID, option: "case") }
+
+        func run() throws {
+            guard let client = try server.client() else {
+                throw InputError("give the log service with --server URL (or $SAFEGUARD_SERVER); on a copy of the ledger use 'safeguard case show \(caseID) --details'")
+            }
+            let choices = ConsultOptions.purposes.map { $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")
+            guard let purpose = consult.purpose?.replacingOccurrences(of: "-", with: "_") else {
+                throw InputError("say why you read \(caseID)'s details with --purpose (\(choices)); the reading is recorded before they are opened")
+            }
+            guard let readerKey = consult.readerKey else { throw InputError("give your own key with --reader-key FILE, to sign the record of this reading") }
+            guard let agencyKey = try consult.agency.load() else { throw InputError("give your agency's key with --agency-key FILE (or $SAFEGUARD_AGENCY_KEY)") }
+            let pinned = try server.pinnedLogKey(), log = try client.log()
+            server.warnIfNotPinned(pinned, named: log.logKey)
+            let (reading, records) = try client.read(caseID, purpose: purpose, reader: try loadSigningKey(readerKey), agencyKey: agencyKey, logKey: pinned, log: log, now: Clock.now)
+            FileHandle.standardError.write(Data("Recorded your reading of \(records.count) sealed records of \(caseID) (purpose \(purpose)) as seq \(reading.seq); 'safeguard audit access' lists every reading.\n".utf8))
+            for (e, d) in records {
+                let text = d.map { String(decoding: (try? CanonicalJSON.encode(.object($0))) ?? [], as: UTF8.self) } ?? "(sealed: your agency's copy of the key does not open it)"
+                if output.json {
+                    printJSON(.object(["seq": .integer(e.seq), "event_id": .string(e.eventID), "type": .string(e.type), "occurred_at": .string(e.occurredAt.description),
+                               "agency": .string(e.actor.agency), "details": d.map { .object($0) } ?? .null]))
+                } else {
+                    print("seq \(e.seq)  \(e.occurredAt)  \(e.type)  \(e.actor.agency)")
+                    print("    \(text)")
                 }
             }
         }

@@ -58,6 +58,8 @@ struct ConsultOptions: ParsableArguments {
         let written: StoredEntry
         do {
             written = try l.append([draft], signers: [signer], clock: Clock.now, newID: Clock.newID, keyring: CaseKeyring(agencyKey: agencyKey))[0]
+        } catch LedgerError.rejected(.formatDowngrade(_, 3), _) {
+            throw InputError("this ledger is written by the log service, so the reading must be recorded through it: 'safeguard case read \(caseID) --server URL' (nothing was recorded or opened)")
         } catch let e as LedgerError {
             throw InputError("the reading could not be recorded, so nothing was opened: \(e.reason)")
         }

@@ -258,7 +258,7 @@ func appendAndReport(_ drafts: [EventDraft], ledger: LedgerOptions, server: Serv
         }
         let pinned = try server.pinnedLogKey()
         server.warnIfNotPinned(pinned, named: log.logKey)
-        written = try client.submit(drafts, key: key, logKey: pinned, log: log).map { receipt, envelope in
+        written = try client.submit(drafts, key: key, agencyKey: try agency?.load(), logKey: pinned, log: log).map { receipt, envelope in
             StoredEntry(envelope, entry: Entry(canonical: receipt.signedBytes, signature: receipt.logSignature), details: nil)
         }
     } else {

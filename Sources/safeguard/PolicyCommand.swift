@@ -9,7 +9,7 @@ extension Safeguard {
         static let configuration = CommandConfiguration(
             commandName: "policy",
             abstract: "Show the policy in force, or record a new one (a governance event signed by the root key).",
-            subcommands: [Show.self, Set.self, Seal.self, Identifiers.self])
+            subcommands: [Show.self, Set.self, Seal.self, Rewrap.self, Identifiers.self])
     }
 }
 
@@ -153,6 +153,48 @@ extension Safeguard.PolicyCommand {
                 var lines = made.map { "Agency key: \($0) (mode 0600\(passphrase == nil ? ", NOT passphrase-protected" : ", passphrase-protected")): give it to that agency's practitioners as --agency-key" }
                 lines.append("Recorded policy version \(version) at seq \(entry.seq): case details are sealed from now on, entitled to every case: \(every.joined(separator: ", ")).")
                 return lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    struct Rewrap: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give every agency entitled to a case a copy of its key where it lacks one (after a policy adds agencies to every case).",
+            discussion: """
+                Run by a practitioner of an agency entitled to every case (say police), with their \
+                own key and their agency's key, on the ledger's machine: for each case whose key \
+                that agency holds, it is opened (and trusted only if it opens the case's first \
+                sealed record) and wrapped for each entitled agency that holds no copy, in one \
+                transaction. No event is recorded: who is entitled is already in the log. Cases \
+                your agency holds no copy of are listed, for an agency that does to run this too. \
+                Without it, a missing copy is added when an entitled agency next records on the case.
+                """)
+        @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var signer: SignerOptions
+        @OptionGroup var agency: AgencyKeyOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            guard let agencyKey = try agency.load() else { throw InputError("give your agency's key with --agency-key FILE (or $SAFEGUARD_AGENCY_KEY)") }
+            let l = try ledger.open(readOnly: false)
+            let progress = Progress("cases looked at", json: output.json)
+            let done: Ledger.Rewrapped
+            do {
+                done = try l.rewrap(agencyKey: agencyKey, writer: try signer.load()) { i, of in
+                    progress.total = Int64(of)
+                    progress.update(Int64(i))
+                }
+            } catch let r as CaseKeyring.Refusal { throw InputError("\(r.description); nothing was changed") }
+            progress.finish()
+            if output.json {
+                printJSON(.object(["copies_added": .integer(Int64(done.copiesAdded)), "cases": .integer(Int64(done.cases)),
+                                   "cases_not_held": .array(done.notHeld.map { .string($0) })]))
+                return
+            }
+            print("Added \(done.copiesAdded) wrapped cop\(done.copiesAdded == 1 ? "y" : "ies") of case keys to \(done.cases) case\(done.cases == 1 ? "" : "s").")
+            if !done.notHeld.isEmpty {
+                print("\(done.notHeld.count) case\(done.notHeld.count == 1 ? "" : "s") still lack a copy for an entitled agency, and your agency holds none to wrap from: "
+                      + done.notHeld.prefix(10).joined(separator: ", ") + (done.notHeld.count > 10 ? ", …" : "") + " (an agency that holds them runs this too).")
             }
         }
     }

@@ -155,7 +155,7 @@ extension RecordOptions {
         server.warnIfNotPinned(pinned, named: log.logKey)
         let (receipt, envelope): (ServiceAPI.Receipt, Envelope)
         do {
-            (receipt, envelope) = try client.submit([d], key: key, logKey: pinned, log: log)[0]
+            (receipt, envelope) = try client.submit([d], key: key, agencyKey: try agency.load(), logKey: pinned, log: log)[0]
         } catch let e as ServiceError where e.code == "refused" && e.message.hasPrefix("facts.") && e.message.contains(": ") {
             let colon = e.message.range(of: ": ")!
             throw InputError(Self.inFlagTerms(field: String(e.message[..<colon.lowerBound]), problem: String(e.message[colon.upperBound...])))

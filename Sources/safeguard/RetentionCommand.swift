@@ -25,6 +25,7 @@ extension Safeguard.Retention {
     struct Review: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Record a retention review of a closed case: retain, destruction-due, held, or destroyed (erases its details now).")
         @OptionGroup var ledger: LedgerOptions
+        @OptionGroup var server: ServerOptions
         @OptionGroup var signer: SignerOptions
         @Option(name: .customLong("case"), help: ArgumentHelp("The case reviewed.", valueName: "id")) var caseID: String
         @Option(help: ArgumentHelp("retain, destruction-due, held, or destroyed.", valueName: "decision")) var decision: String
@@ -45,6 +46,15 @@ extension Safeguard.Retention {
         func run() throws {
             var facts: [String: JSONValue] = ["case_ref": .string(caseID), "decision": .string(code)]
             if let reviewAgainBy { facts["review_again_by"] = .string(reviewAgainBy) }
+            if try server.client() != nil {
+                // The service erases in the transaction that places the review, then empties its write-ahead log.
+                let draft = EventDraft(type: "governance.retention_review", caseID: nil, occurredAt: Clock.now(), facts: facts)
+                try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
+                    "Recorded the retention review of \(caseID) (\(code)) as seq \($0[0].seq) through the log service."
+                        + (code == "destroyed" ? " The service erased \(caseID)'s keys and details records with it; its facts, every proof and every figure are unchanged." : "")
+                }
+                return
+            }
             let l = try ledger.open(readOnly: false)
             let records = code == "destroyed" ? try l.detailsRecordCount(of: caseID) : 0
             let draft = EventDraft(type: "governance.retention_review", caseID: nil, occurredAt: Clock.now(), facts: facts)
@@ -73,6 +83,7 @@ extension Safeguard.Retention {
         static let configuration = CommandConfiguration(abstract: "Place or lift a legal hold on a case (--case) or the whole ledger (--ledger-wide): nothing is destroyed while one is in force.")
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signer: SignerOptions
+        @OptionGroup var server: ServerOptions
         @Option(name: .customLong("case"), help: ArgumentHelp("The case held.", valueName: "id")) var caseID: String?
         @Flag(name: .customLong("ledger-wide"), help: "Hold every case.") var ledgerWide = false
         @Flag(help: "Lift the hold instead of placing it.") var lift = false
@@ -94,7 +105,7 @@ extension Safeguard.Retention {
                                               "reason": .string(reason.replacingOccurrences(of: "-", with: "_"))]
             if let caseID { facts["case_ref"] = .string(caseID) }
             let draft = EventDraft(type: "governance.legal_hold", caseID: nil, occurredAt: Clock.now(), facts: facts)
-            try appendAndReport([draft], ledger: ledger, signer: signer, output: output, timeIsNow: true) {
+            try appendAndReport([draft], ledger: ledger, server: server, signer: signer, output: output, timeIsNow: true) {
                 "\(lift ? "Lifted" : "Placed") a legal hold on \(caseID.map { "case \($0)" } ?? "the whole ledger") at seq \($0[0].seq)."
             }
         }

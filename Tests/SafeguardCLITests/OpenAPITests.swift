@@ -26,7 +26,9 @@ final class OpenAPITests: ServedLedgerTestCase {
     ]
     /// Members a schema may leave out of `required`; any other property must be required, so a
     /// member dropped from a `required` list by mistake fails the test.
-    static let optionalMembers: Set<String> = ["Statement.case_id", "Enrolment.revoked_at_seq"]
+    static let optionalMembers: Set<String> = ["Statement.case_id", "Enrolment.revoked_at_seq", "Submission.details", "Submission.sealed_details",
+                                               "Submission.case_keys", "Log.seals_details_since_policy", "CaseKeys.entitled", "CaseKeys.first_sealed_seq",
+                                               "WrappedKey.wrapped_by_key"]
     static let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
 
@@ -190,6 +192,7 @@ final class OpenAPITests: ServedLedgerTestCase {
         let paths = try XCTUnwrap(doc["paths"] as? [String: Any])
         for (template, item) in paths {
             let path = template.replacingOccurrences(of: "{key_id}", with: String(repeating: "0", count: 32))
+                .replacingOccurrences(of: "{case_id}", with: "C-0001").replacingOccurrences(of: "{event_id}", with: Sodium.uuid())
             let describedMethods = Set((item as? [String: Any] ?? [:]).keys)
             for method in ["get", "post", "put", "delete", "patch", "head"] where !describedMethods.contains(method) {
                 let (response, data) = try send(method.uppercased(), path, body: method == "get" || method == "head" ? nil : Data("{}".utf8))
@@ -247,6 +250,11 @@ final class OpenAPITests: ServedLedgerTestCase {
             Call(what: "an invalid key id", method: "get", template: "/v1/keys/{key_id}", parameters: ["key_id": "NOT-A-KEY-ID"], expect: 400),
             Call(what: "an uppercase key id", method: "get", template: "/v1/keys/{key_id}", parameters: ["key_id": police.publicKey.keyID.uppercased()], expect: 400),
             Call(what: "the log", method: "get", template: "/v1/log", expect: 200),
+            // Sealed details' routes: unsigned, refused here (SealedServiceTests checks their answers on a sealed ledger).
+            Call(what: "a case's keys, unsigned", method: "get", template: "/v1/cases/{case_id}/keys", parameters: ["case_id": "C-0001"], expect: 401),
+            Call(what: "a case's sealed records, unsigned", method: "get", template: "/v1/cases/{case_id}/records", parameters: ["case_id": "C-0001"], expect: 401),
+            Call(what: "a reading, unsigned", method: "get", template: "/v1/cases/{case_id}/readings/{event_id}",
+                 parameters: ["case_id": "C-0001", "event_id": Sodium.uuid()], expect: 401),
             Call(what: "the metrics", method: "get", template: "/metrics", expect: 200),
             Call(what: "health", method: "get", template: "/healthz", expect: 200),
         ]

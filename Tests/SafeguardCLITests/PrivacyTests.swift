@@ -118,6 +118,18 @@ final class PrivacyTests: XCTestCase {
         let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("{") }
         XCTAssertEqual(lines.count, 1, r.stdout)
         XCTAssertTrue(lines[0].contains("\"purpose\":\"strategy_discussion\"") && lines[0].contains("\"agency\":\"police\"") && lines[0].contains("\"records\":3"), String(lines[0]))
+        // The practice report lists the reading too.
+        r = try cli.run("report", "practice", "--format", "json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let sections = try JSONParser.parse(Array(r.stdout.utf8))["sections"]?.arrayValue ?? []
+        let readings = try XCTUnwrap(sections.first { $0["title"]?.stringValue?.hasPrefix("Readings of sealed details") == true }, r.stdout)
+        let rows = readings["rows"]?.arrayValue ?? []
+        XCTAssertEqual(rows.count, 1, "\(readings)")
+        XCTAssertEqual(rows.first?["agency"]?.stringValue, "police")
+        XCTAssertEqual(rows.first?["practitioner"]?.stringValue, "PC 0001")
+        XCTAssertEqual(rows.first?["purpose"]?.stringValue, "strategy discussion")
+        XCTAssertEqual(rows.first?["records read"]?.integerValue, 3)
+        XCTAssertEqual(rows.first?["case"]?.stringValue, "C-2026-0001")
         // log show never opens a sealed record.
         r = try cli.run("log", "show", "6")
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -248,5 +260,56 @@ extension CLI {
         XCTAssertTrue(r.stdout.contains("case details are sealed from now on"), r.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("agency-keys/education.key")))
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path("agency-keys/education.key"))[.posixPermissions] as? Int, 0o600)
+    }
+}
+
+/// `policy rewrap`: after a policy adds an agency to every case, copies of the case keys it
+/// lacks are added by an agency that holds them, and only by an enrolled key.
+final class RewrapTests: XCTestCase {
+    var cli: CLI!
+    override func setUpWithError() throws { cli = try CLI() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: cli.dir) }
+
+    func testAnAgencyAddedToEveryCaseGetsCopiesOfExistingCaseKeys() throws {
+        try cli.makeSealedLedger()
+        let keys = { (agency: String) in self.cli.path("agency-keys/\(agency).key") }
+        var r = try cli.run(["import", "--key", cli.path("police.key"), "--agency-key", keys("police"), "--file", "-"],
+                            stdin: Data([PrivacyTests.opened, PrivacyTests.contact.replacingOccurrences(of: "synthetic-sealed-school-note", with: "synthetic-sealed-police-note")].joined(separator: "\n").utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try cli.run("policy", "seal", "--key", cli.path("root.key"), "--agency-keys", cli.path("agency-keys"), "--every-case", "police,csc,education")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // education is entitled now, but holds no copy of the old case's key: told what to do.
+        let head = try cli.head()
+        r = try cli.run(["append", "--key", cli.path("teacher.key"), "--agency-key", keys("education")], stdin: Data(PrivacyTests.contact.utf8))
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("education is entitled to case C-2026-0001 but holds no copy of its key yet") && r.stderr.contains("policy rewrap"), r.stderr)
+        XCTAssertEqual(try cli.head(), head)
+        // Only an enrolled key wraps, and only with its agency's own key.
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("stranger.key"), "--unprotected").status, 0)
+        r = try cli.run("policy", "rewrap", "--key", cli.path("stranger.key"), "--agency-key", keys("police"))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is not enrolled") && r.stderr.contains("nothing was changed"), r.stderr)
+        r = try cli.run("policy", "rewrap", "--key", cli.path("police.key"), "--agency-key", cli.path("stranger.key"))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is no agency's key"), r.stderr)
+        // education holds no copy to wrap from.
+        r = try cli.run("policy", "rewrap", "--key", cli.path("teacher.key"), "--agency-key", keys("education"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Added 0 wrapped copies") && r.stdout.contains("C-2026-0001"), r.stdout)
+        r = try cli.run("policy", "rewrap", "--key", cli.path("police.key"), "--agency-key", keys("police"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Added 1 wrapped copy of case keys to 1 case."), r.stdout)
+        r = try cli.run("policy", "rewrap", "--key", cli.path("police.key"), "--agency-key", keys("police"))
+        XCTAssertTrue(r.stdout.contains("Added 0 wrapped copies"), "a second run adds nothing: \(r.stdout)")
+        XCTAssertEqual(try cli.head(), head, "no event is recorded")
+        // education now records and reads the case.
+        r = try cli.run(["append", "--key", cli.path("teacher.key"), "--agency-key", keys("education")], stdin: Data(PrivacyTests.contact.utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try cli.run("project", "rebuild", "--trust-file", cli.path("root.key.pub")).status, 0)
+        r = try cli.run("case", "show", "C-2026-0001", "--details", "--purpose", "case-work", "--reader-key", cli.path("teacher.key"), "--agency-key", keys("education"))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("synthetic-sealed-opening-note") && r.stdout.contains("synthetic-sealed-police-note"), r.stdout)
+        r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
     }
 }

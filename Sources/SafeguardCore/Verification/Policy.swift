@@ -19,6 +19,21 @@ public struct Policy: Equatable, Sendable {
         public let everyCase: Set<String>
         public init(agencyKeys: [String: PublicKey], everyCase: Set<String>) { self.agencyKeys = agencyKeys; self.everyCase = everyCase }
 
+        /// The event types that entitle the agency their `to_agency` names to the case.
+        public static let entitlingTypes: Set<String> = ["sharing.shared", "sharing.partly_shared", "case.transferred"]
+
+        /// The agencies that hold a wrapped copy of a case's key once an event of `type`, by
+        /// `agency`, is recorded on it (docs/FORMAT.md §3.5): those entitled to every case,
+        /// those already entitled to this one (`entitled`; nil for a case not yet opened: the
+        /// recording agency), and the one a share or transfer names, each that has an agency
+        /// key in the policy. Every writer (a local append, the log service, its clients) asks
+        /// this one function.
+        public func holders(after type: String, by agency: String, entitled: Set<String>?, toAgency: String?) -> Set<String> {
+            var out = everyCase.union(entitled ?? [agency])
+            if Self.entitlingTypes.contains(type), let toAgency { out.insert(toAgency) }
+            return out.filter { agencyKeys[$0] != nil }
+        }
+
         public var json: JSONValue {
             .object(["agency_keys": .object(agencyKeys.mapValues { .string($0.base64) }),
                      "every_case": .array(everyCase.sorted().map { .string($0) })])
