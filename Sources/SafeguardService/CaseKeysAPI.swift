@@ -111,19 +111,23 @@ extension ServiceAPI {
             })])
         }
 
-        /// Reads the answer, keeping only records the log key signed for case `caseID` whose
-        /// details digest commits to the sealed record sent: each with its envelope.
-        public static func records(json: JSONValue, caseID: String, named: Set<String>, logKey: PublicKey) throws(ServiceError) -> [(Envelope, SealedDetails)] {
-            guard let items = json["records"]?.arrayValue else { throw .badReceipt("its answer for the reading has no records") }
+        /// Reads the answer, accepting only signed entries of case `caseID` that the reading
+        /// names, whose details digest commits to the sealed record sent: each with its
+        /// envelope. An entry the service placed (format 3) must be signed by the log key; one
+        /// written before the service took over, by its actor's enrolled key (`actorKey`).
+        public static func records(json: JSONValue, caseID: String, named: Set<String>, logKey: PublicKey,
+                                   actorKey: (String) throws -> PublicKey?) throws -> [(Envelope, SealedDetails)] {
+            guard let items = json["records"]?.arrayValue else { throw ServiceError.badReceipt("its answer for the reading has no records") }
             var out: [(Envelope, SealedDetails)] = []
             for item in items {
                 guard let bytes = item["signed_bytes"]?.stringValue.flatMap(Base64.decode), let sig = item["log_signature"]?.stringValue.flatMap(Base64.decode),
                     let salt = item["details_salt"]?.stringValue.flatMap(Base64.decode), let body = item["sealed_details"]?.stringValue.flatMap(Base64.decode),
-                    let e = try? Envelope(json: JSONParser.parse(bytes, mode: .canonical)) else { throw .badReceipt("a record of the reading is incomplete") }
+                    let e = try? Envelope(json: JSONParser.parse(bytes, mode: .canonical)) else { throw ServiceError.badReceipt("a record of the reading is incomplete") }
                 let details = SealedDetails(salt: salt, body: body)
-                guard logKey.verify(signature: sig, message: Envelope.entryMessage(bytes)), e.caseID.map({ sameBytes($0, caseID) }) == true,
-                    named.contains(e.eventID), e.details.digest == details.digest else {
-                    throw .badReceipt("a record it sent (seq \(e.seq)) is not one the log key signed for this reading of case \(caseID)")
+                let signed = e.actorSignature != nil ? logKey.verify(signature: sig, message: Envelope.entryMessage(bytes))
+                    : (try actorKey(e.actor.keyID))?.verify(signature: sig, message: bytes) == true
+                guard signed, e.caseID.map({ sameBytes($0, caseID) }) == true, named.contains(e.eventID), e.details.digest == details.digest else {
+                    throw ServiceError.badReceipt("a record it sent (seq \(e.seq)) is not one the log key signed for this reading of case \(caseID)")
                 }
                 out.append((e, details))
             }

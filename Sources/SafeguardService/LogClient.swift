@@ -155,7 +155,13 @@ public struct LogClient: Sendable {
         let (receipt, _) = try submit([draft], key: reader, agencyKey: agencyKey, logKey: logKey, log: log, newID: newID)[0]
         let body = try signedGet("/v1/cases/\(caseID)/readings/\(receipt.eventID)", key: reader, limit: 64 << 20)
         guard let json = try? JSONParser.parse(body) else { throw ServiceError.badReceipt("its answer for the reading is not JSON") }
-        let records = try ServiceAPI.Reading.records(json: json, caseID: caseID, named: Set(ids), logKey: logKey)
+        var actorKeys: [String: PublicKey?] = [:]
+        let records = try ServiceAPI.Reading.records(json: json, caseID: caseID, named: Set(ids), logKey: logKey) { keyID in
+            if let known = actorKeys[keyID] { return known }
+            let key = try? request("GET", "v1/keys/\(keyID)")["public_key"]?.stringValue.flatMap(PublicKey.init(base64:))
+            actorKeys[keyID] = .some(key.flatMap { $0.keyID == keyID ? $0 : nil })
+            return actorKeys[keyID] ?? nil
+        }
         return (receipt, records.map { e, d in (e, d.open(with: key, eventID: e.eventID, caseID: caseID)) })
     }
 

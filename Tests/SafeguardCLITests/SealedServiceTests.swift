@@ -39,7 +39,13 @@ final class SealedServiceTests: XCTestCase {
     }
 
     func testAgenciesSealOnTheirOwnMachinesAndOnlyEntitledOnesRecordOrRead() throws {
-        var r = try append(PrivacyTests.opened, as: "police.key", agency: "police")
+        // A case recorded on the ledger's machine before the service took over (its entries signed by the actor's key).
+        server.stop()
+        let local = PrivacyTests.opened.replacingOccurrences(of: "C-2026-0001", with: "C-2026-0003")
+        var r = try cli.run(["append", "--key", cli.path("police.key"), "--agency-key", agencyKey("police")], stdin: Data(local.utf8))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        server = try ServiceProcess.start(cli)
+        r = try append(PrivacyTests.opened, as: "police.key", agency: "police")
         XCTAssertEqual(r.status, 0, r.stderr)
         // The service holds a copy for each agency entitled to every case, and for none other.
         let (code, answer) = try server.get("/v1/cases/C-2026-0001/keys")
@@ -81,10 +87,11 @@ final class SealedServiceTests: XCTestCase {
         r = try read("C-2026-0001", as: "teacher.key", "police")
         XCTAssertEqual(r.status, 3, "another agency's key: \(r.stderr)")
         XCTAssertEqual(try server.size(), head, "no refused reading is recorded")
-        for (reader, agency, c, records) in [("police.key", "police", "C-2026-0001", 3), ("teacher.key", "education", "C-2026-0001", 4), ("police.key", "police", "C-2026-0002", 2)] {
+        for (reader, agency, c, records) in [("police.key", "police", "C-2026-0001", 3), ("teacher.key", "education", "C-2026-0001", 4), ("police.key", "police", "C-2026-0002", 2),
+                                             ("police.key", "police", "C-2026-0003", 1)] {
             r = try read(c, as: reader, agency)
             XCTAssertEqual(r.status, 0, r.stderr)
-            XCTAssertTrue(r.stdout.contains("synthetic-sealed-opening-note") && r.stdout.contains("synthetic-sealed-school-note"), "\(agency) reads \(c): " + r.stdout)
+            XCTAssertTrue(r.stdout.contains("synthetic-sealed-opening-note") && (c == "C-2026-0003" || r.stdout.contains("synthetic-sealed-school-note")), "\(agency) reads \(c): " + r.stdout)
             XCTAssertTrue(r.stderr.contains("Recorded your reading of \(records) sealed records of \(c)"), r.stderr + r.stdout)
             head += 1
             XCTAssertEqual(try server.size(), head)
@@ -94,19 +101,19 @@ final class SealedServiceTests: XCTestCase {
         let readings = try cli.run("log", "list", "--type", "access.consulted", "--json")
         let lastReading = try XCTUnwrap(readings.stdout.split(separator: "\n").last.flatMap { try? JSONParser.parse(Array($0.utf8)) }?["event_id"]?.stringValue, readings.stdout)
         let client = try LogClient(server: server.url)
-        XCTAssertNoThrow(try client.signedGet("/v1/cases/C-2026-0002/readings/\(lastReading)", key: police))
+        XCTAssertNoThrow(try client.signedGet("/v1/cases/C-2026-0003/readings/\(lastReading)", key: police))
         // Each answer is the one docs/openapi.json describes.
         let doc = try OpenAPITests.loadDocument()
         let v = SchemaValidator(document: doc)
         for (path, schema) in [("/v1/cases/C-2026-0001/keys", "CaseKeys"), ("/v1/cases/C-2026-0001/records", "SealedRecords"),
-                               ("/v1/cases/C-2026-0002/readings/\(lastReading)", "Reading")] {
+                               ("/v1/cases/C-2026-0003/readings/\(lastReading)", "Reading")] {
             let body = try JSONSerialization.jsonObject(with: Data(try client.signedGet(path, key: police)))
             XCTAssertEqual(v.errors(body, ["$ref": "#/components/schemas/\(schema)"]), [], path)
         }
         let logInfo = try JSONSerialization.jsonObject(with: Data(try client.signedGet("/v1/log", key: police)))
         XCTAssertEqual(v.errors(logInfo, ["$ref": "#/components/schemas/Log"]), [])
         XCTAssertNotNil((logInfo as? [String: Any])?["seals_details_since_policy"])
-        XCTAssertThrowsError(try client.signedGet("/v1/cases/C-2026-0002/readings/\(lastReading)", key: teacher)) { XCTAssertTrue("\($0)".contains("not entitled"), "\($0)") }
+        XCTAssertThrowsError(try client.signedGet("/v1/cases/C-2026-0003/readings/\(lastReading)", key: teacher)) { XCTAssertTrue("\($0)".contains("not entitled"), "\($0)") }
         XCTAssertThrowsError(try client.signedGet("/v1/cases/C-2026-0001/readings/\(lastReading)", key: police)) { XCTAssertTrue("\($0)".contains("not a reading of case C-2026-0001"), "\($0)") }
         server.stop()
 
