@@ -6,95 +6,77 @@ extension ServiceAPI {
     /// GET /v1/cases/{case_id}/keys (docs/SERVICE.md "Sealed details"): what a client needs to
     /// seal a case's next record on its own machine. Ciphertext and public keys only: the
     /// service holds no case key and cannot open a copy.
-    public struct CaseKeys: Sendable {
-        public struct Copy: Sendable {
-            public let wrapped: [UInt8]
-            public let wrappedBy: String
-            public let wrappedByKey: PublicKey?
-        }
-        public let caseID: String
-        public let policyVersion: Int64
-        public let sealing: Policy.Sealing
-        public let entitled: Set<String>?
-        public let copies: [String: Copy]
-        /// The sequence number of the case's first sealed record; nil if it has none.
-        public let firstSealed: Int64?
+    public typealias CaseKeys = Ledger.CaseKeys
+}
 
-        public init(_ k: Ledger.CaseKeys) {
-            caseID = k.caseID; policyVersion = k.policyVersion; sealing = k.sealing; entitled = k.entitled
-            copies = Dictionary(k.copies.map { ($0.agency, Copy(wrapped: $0.wrapped, wrappedBy: $0.wrappedBy, wrappedByKey: $0.wrappedByKey)) }, uniquingKeysWith: { a, _ in a })
-            firstSealed = k.firstSealed
-        }
-
-        public var json: JSONValue {
-            var o: [String: JSONValue] = [
-                "case_id": .string(caseID), "policy_version": .integer(policyVersion), "sealing": sealing.json,
-                "copies": .object(copies.mapValues { c in
-                    var o: [String: JSONValue] = ["wrapped": .string(Base64.encode(c.wrapped)), "wrapped_by": .string(c.wrappedBy)]
-                    if let k = c.wrappedByKey { o["wrapped_by_key"] = .string(k.base64) }
-                    return .object(o)
-                }),
-            ]
-            if let entitled { o["entitled"] = .array(entitled.sorted().map { .string($0) }) }
-            if let f = firstSealed { o["first_sealed_seq"] = .integer(f) }
-            return .object(o)
-        }
-
-        public init(json: JSONValue) throws(ServiceError) {
-            func bad(_ what: String) -> ServiceError { .badReceipt("its answer for the case's keys is not usable (\(what))") }
-            guard let c = json["case_id"]?.stringValue, let v = json["policy_version"]?.integerValue,
-                let keys = json["sealing"]?["agency_keys"]?.objectValue, let every = json["sealing"]?["every_case"]?.arrayValue,
-                let copies = json["copies"]?.objectValue else { throw bad("members missing") }
-            var agencyKeys: [String: PublicKey] = [:]
-            for (a, k) in keys {
-                guard let pk = k.stringValue.flatMap(PublicKey.init(base64:)) else { throw bad("agency key of \(a)") }
-                agencyKeys[a] = pk
-            }
-            caseID = c; policyVersion = v
-            sealing = Policy.Sealing(agencyKeys: agencyKeys, everyCase: Set(every.compactMap(\.stringValue)))
-            entitled = json["entitled"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
-            var out: [String: Copy] = [:]
-            for (a, copy) in copies {
-                guard let w = copy["wrapped"]?.stringValue.flatMap(Base64.decode), let by = copy["wrapped_by"]?.stringValue else { throw bad("copy for \(a)") }
-                out[a] = Copy(wrapped: w, wrappedBy: by, wrappedByKey: copy["wrapped_by_key"]?.stringValue.flatMap(PublicKey.init(base64:)))
-            }
-            self.copies = out
-            firstSealed = json["first_sealed_seq"]?.integerValue
-        }
-
-        /// The case's key for a client of `agency` holding `agencyKey`: a new one if the case has
-        /// no sealed record yet (no agency key needed), else the agency's copy, unwrapped; the
-        /// copy's box authenticates the enrolled key that wrapped it, which the service names.
-        /// (A local writer also checks the copy opens the case's first sealed record; a client
-        /// of the service does so when it reads, which is recorded first.) Also: the agencies
-        /// holding a copy.
-        public func key(agency: String, agencyKey: SigningKey?, newKey: () -> CaseKey = CaseKey.generate) throws(ServiceError)
-            -> (key: CaseKey, holders: Set<String>)
-        {
-            guard firstSealed != nil else { return (newKey(), []) }
-            func refuse(_ message: String) -> ServiceError { ServiceError(status: 0, code: "case_key", message: message + ": nothing was recorded", exitCode: 3) }
-            guard let copy = copies[agency] else {
-                if copies.isEmpty {
-                    throw refuse("case \(caseID)'s records are sealed but the log holds no key for them: tell the partnership (the ledger must be restored from a backup)")
-                }
-                if sealing.everyCase.union(entitled ?? []).contains(agency) {
-                    throw refuse("\(agency) is entitled to case \(caseID) but holds no copy of its key yet: a practitioner of an agency that holds one runs 'safeguard policy rewrap' on the ledger's machine")
-                }
-                throw refuse("\(agency) is not entitled to case \(caseID)'s details: an entitled agency records sharing.shared with it first")
-            }
-            guard let agencyKey else {
-                throw refuse("the ledger seals case details (policy version \(policyVersion)): give \(agency)'s key with --agency-key FILE (or $SAFEGUARD_AGENCY_KEY)")
-            }
-            guard sealing.agencyKeys[agency] == agencyKey.publicKey else {
-                throw refuse("the agency key given (\(agencyKey.publicKey.keyID)) is not \(agency)'s key in policy version \(policyVersion): give \(agency)'s agency key")
-            }
-            guard let by = copy.wrappedByKey, by.keyID == copy.wrappedBy, let key = CaseKey.unwrap(copy.wrapped, with: agencyKey, by: by) else {
-                throw refuse("case \(caseID)'s key wrapped for \(agency) does not open with \(agency)'s key: tell the partnership (its case_keys were altered; safeguard doctor)")
-            }
-            return (key, Set(copies.keys))
-        }
+extension Ledger.CaseKeys {
+    public var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "case_id": .string(caseID), "policy_version": .integer(policyVersion), "sealing": sealing.json,
+            "copies": .object(copies.mapValues { c in
+                var o: [String: JSONValue] = ["wrapped": .string(Base64.encode(c.wrapped)), "wrapped_by": .string(c.wrappedBy)]
+                if let k = c.wrappedByKey { o["wrapped_by_key"] = .string(k.base64) }
+                return .object(o)
+            }),
+        ]
+        if let entitled { o["entitled"] = .array(entitled.sorted().map { .string($0) }) }
+        if let f = firstSealed { o["first_sealed_seq"] = .integer(f) }
+        return .object(o)
     }
 
+    public init(json: JSONValue) throws(ServiceError) {
+        func bad(_ what: String) -> ServiceError { .badReceipt("its answer for the case's keys is not usable (\(what))") }
+        guard let c = json["case_id"]?.stringValue, let v = json["policy_version"]?.integerValue,
+            let keys = json["sealing"]?["agency_keys"]?.objectValue, let every = json["sealing"]?["every_case"]?.arrayValue,
+            let copies = json["copies"]?.objectValue else { throw bad("members missing") }
+        var agencyKeys: [String: PublicKey] = [:]
+        for (a, k) in keys {
+            guard let pk = k.stringValue.flatMap(PublicKey.init(base64:)) else { throw bad("agency key of \(a)") }
+            agencyKeys[a] = pk
+        }
+        var out: [String: Copy] = [:]
+        for (a, copy) in copies {
+            guard let w = copy["wrapped"]?.stringValue.flatMap(Base64.decode), let by = copy["wrapped_by"]?.stringValue else { throw bad("copy for \(a)") }
+            out[a] = Copy(wrapped: w, wrappedBy: by, wrappedByKey: copy["wrapped_by_key"]?.stringValue.flatMap(PublicKey.init(base64:)))
+        }
+        self.init(caseID: c, policyVersion: v, sealing: Policy.Sealing(agencyKeys: agencyKeys, everyCase: Set(every.compactMap(\.stringValue))),
+                  entitled: json["entitled"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }, copies: out, firstSealed: json["first_sealed_seq"]?.integerValue)
+    }
+
+    /// The case's key for a client of `agency` holding `agencyKey`: a new one if the case has
+    /// no sealed record yet (no agency key needed), else the agency's copy, unwrapped; the
+    /// copy's box authenticates the enrolled key that wrapped it, which the service names.
+    /// (A local writer also checks the copy opens the case's first sealed record; a client
+    /// of the service does so when it reads, which is recorded first.) Also: the agencies
+    /// holding a copy.
+    public func key(agency: String, agencyKey: SigningKey?, newKey: () -> CaseKey = CaseKey.generate) throws(ServiceError)
+        -> (key: CaseKey, holders: Set<String>)
+    {
+        guard firstSealed != nil else { return (newKey(), []) }
+        func refuse(_ message: String) -> ServiceError { ServiceError(status: 0, code: "case_key", message: message + ": nothing was recorded", exitCode: 3) }
+        guard let copy = copies[agency] else {
+            if copies.isEmpty {
+                throw refuse("case \(caseID)'s records are sealed but the log holds no key for them: tell the partnership (the ledger must be restored from a backup)")
+            }
+            if sealing.everyCase.union(entitled ?? []).contains(agency) {
+                throw refuse("\(agency) is entitled to case \(caseID) but holds no copy of its key yet: a practitioner of an agency that holds one runs 'safeguard policy rewrap' on the ledger's machine")
+            }
+            throw refuse("\(agency) is not entitled to case \(caseID)'s details: an entitled agency records sharing.shared with it first")
+        }
+        guard let agencyKey else {
+            throw refuse("the ledger seals case details (policy version \(policyVersion)): give \(agency)'s key with --agency-key FILE (or $SAFEGUARD_AGENCY_KEY)")
+        }
+        guard sealing.agencyKeys[agency] == agencyKey.publicKey else {
+            throw refuse("the agency key given (\(agencyKey.publicKey.keyID)) is not \(agency)'s key in policy version \(policyVersion): give \(agency)'s agency key")
+        }
+        guard let by = copy.wrappedByKey, by.keyID == copy.wrappedBy, let key = CaseKey.unwrap(copy.wrapped, with: agencyKey, by: by) else {
+            throw refuse("case \(caseID)'s key wrapped for \(agency) does not open with \(agency)'s key: tell the partnership (its case_keys were altered; safeguard doctor)")
+        }
+        return (key, Set(copies.keys))
+    }
+}
+
+extension ServiceAPI {
     /// GET /v1/cases/{case_id}/readings/{event_id}: the sealed records a recorded reading names,
     /// each with its signed entry, for the reader's machine to check and open.
     public struct Reading: Sendable {

@@ -178,7 +178,7 @@ public struct LogServer: Sendable {
         router.get("/v1/cases/:case_id/keys") { request, context -> Response in
             await Self.answer(redacting: redact) {
                 let (_, _, keys) = try await entitledReader(request, context, what: "a case's keys")
-                return (200, ServiceAPI.CaseKeys(keys).json)
+                return (200, keys.json)
             }
         }
         router.get("/v1/cases/:case_id/records") { request, context -> Response in

@@ -175,20 +175,25 @@ extension Ledger {
     /// one is recorded first).
     public struct CaseKeys: Sendable {
         public struct Copy: Sendable {
-            public let agency: String
             public let wrapped: [UInt8]
             /// The enrolled key that wrapped it, and its public key (nil: not enrolled).
             public let wrappedBy: String
             public let wrappedByKey: PublicKey?
+            public init(wrapped: [UInt8], wrappedBy: String, wrappedByKey: PublicKey?) { self.wrapped = wrapped; self.wrappedBy = wrappedBy; self.wrappedByKey = wrappedByKey }
         }
         public let caseID: String
         public let policyVersion: Int64
         public let sealing: Policy.Sealing
         /// The agencies entitled to the case besides `every_case`; nil for a case not opened.
         public let entitled: Set<String>?
-        public let copies: [Copy]
+        /// Each agency's copy of the case's key.
+        public let copies: [String: Copy]
         /// The sequence number of the case's first sealed record; nil if it has none.
         public let firstSealed: Int64?
+
+        public init(caseID: String, policyVersion: Int64, sealing: Policy.Sealing, entitled: Set<String>?, copies: [String: Copy], firstSealed: Int64?) {
+            self.caseID = caseID; self.policyVersion = policyVersion; self.sealing = sealing; self.entitled = entitled; self.copies = copies; self.firstSealed = firstSealed
+        }
     }
 
     /// The keys of case `caseID`, or nil if the policy in force seals nothing.
@@ -197,11 +202,11 @@ extension Ledger {
             return try db.read { db in
                 let state = try Self.state(db, path: path)
                 guard let sealing = state.policy?.sealing else { return nil }
-                let copies = try Row.fetchAll(db, sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ? ORDER BY agency", arguments: [caseID])
-                    .compactMap { row -> CaseKeys.Copy? in
-                        guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { return nil }
-                        return CaseKeys.Copy(agency: a, wrapped: [UInt8](w), wrappedBy: by, wrappedByKey: state.registry.records[by]?.publicKey)
-                    }
+                var copies: [String: CaseKeys.Copy] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ?", arguments: [caseID]) {
+                    guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { continue }
+                    copies[a] = CaseKeys.Copy(wrapped: [UInt8](w), wrappedBy: by, wrappedByKey: state.registry.records[by]?.publicKey)
+                }
                 let first = try Int64.fetchOne(db, sql: """
                     SELECT events.seq FROM events JOIN details USING (seq)
                     WHERE events.case_id = ? AND substr(details.body, 1, 1) = x'01' ORDER BY events.seq LIMIT 1

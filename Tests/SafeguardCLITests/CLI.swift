@@ -212,9 +212,9 @@ extension CLI {
     /// A CLI with a seeded demo ledger at p/ledger.sqlite (as $SAFEGUARD_LEDGER), an unprotected
     /// checkpoint key at cp.key and the log's verifier key at log.vkey: what the transparency
     /// tests start from.
-    static func withCheckpointKey() throws -> CLI {
+    static func withCheckpointKey(events: Int = 60, sealed: Bool = false) throws -> CLI {
         var cli = try CLI()
-        let r = try cli.run("demo", "seed", "--dir", cli.path("p"), "--events", "60", "--seed", "4", "--end", "2026-06-01T00:00:00Z")
+        let r = try cli.run(["demo", "seed", "--dir", cli.path("p"), "--events", String(events), "--seed", "4", "--end", "2026-06-01T00:00:00Z"] + (sealed ? ["--sealed"] : []))
         XCTAssertEqual(r.status, 0, r.stderr)
         cli.env["SAFEGUARD_LEDGER"] = cli.path("p/ledger.sqlite")
         // The synthetic log ends on 1 June; what the tests record now is recorded months later.

@@ -55,18 +55,11 @@ final class ExportTests: XCTestCase {
     /// The privacy issue's auditor: a sealed ledger's facts-only copy verifies with the root
     /// public key, the checkpoint and the log's key alone, and holds no ciphertext or case key.
     func testASealedLedgersFactsOnlyCopyVerifiesWithTheRootKeyAlone() throws {
-        var c = try CLI()
+        let c = try CLI.withCheckpointKey(events: 300, sealed: true)
         defer { try? FileManager.default.removeItem(at: c.dir) }
-        var r = try c.run("demo", "seed", "--dir", c.path("p"), "--events", "300", "--seed", "4", "--end", "2026-06-01T00:00:00Z", "--sealed")
-        XCTAssertEqual(r.status, 0, r.stderr)
-        c.env["SAFEGUARD_LEDGER"] = c.path("p/ledger.sqlite")
-        c.env["SAFEGUARD_ALLOW_CLOCK_JUMP"] = "1"
-        XCTAssertEqual(try c.run("keys", "generate", "--out", c.path("cp.key"), "--unprotected").status, 0)
-        try (try c.run("checkpoint", "--key", c.path("cp.key"), "--vkey").stdout).write(toFile: c.path("log.vkey"), atomically: true, encoding: .utf8)
-        try c.nameCheckpointKey(c.path("cp.key"), root: c.path("p/keys/root.key"))
         let root = c.path("p/keys/root.key.pub"), copy = c.path("copy.sqlite")
         XCTAssertEqual(try c.checkpoint(c.path("cp.key"), root: root).status, 0)
-        r = try c.run("export", "--facts-only", "--out", copy)
+        var r = try c.run("export", "--facts-only", "--out", copy)
         XCTAssertEqual(r.status, 0, r.stderr)
         let sealed = try DatabaseQueue(path: c.path("p/ledger.sqlite")).read { db in
             try Data.fetchAll(db, sql: "SELECT body FROM details WHERE substr(body, 1, 1) = x'01' LIMIT 20")

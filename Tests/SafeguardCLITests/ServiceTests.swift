@@ -81,14 +81,7 @@ final class ServiceTests: ServedLedgerTestCase {
         cases.append(("malformed JSON", Array("{\"statement\":".utf8), 400, "not JSON"))
         cases.append(("not an object", Array("[]".utf8), 400, "JSON object"))
         cases.append(("oversized", [UInt8](repeating: 0x20, count: ServiceAPI.maxRequestBytes + 10), 413, "over"))
-        for (what, bytes, status, fragment) in cases {
-            let (code, json) = try server.post("/v1/statements", bytes)
-            XCTAssertEqual(code, status, "\(what): \(json)")
-            let message = json["error"]?.stringValue ?? ""
-            XCTAssertTrue(message.contains(fragment), "\(what): \(message)")
-            XCTAssertFalse(message.contains("\n"), "\(what): one line")
-            XCTAssertEqual(json["exit_code"]?.integerValue, 3, "\(what)")
-        }
+        try server.assertRefused(cases)
         XCTAssertEqual(try server.size(), size, "nothing was written")
 
         // The good one is placed once; sent again (a replay), it is refused as a duplicate.
@@ -452,6 +445,19 @@ final class ServiceProcess {
     func terminate() -> Int32 { process.terminate(); process.waitUntilExit(); return process.terminationStatus }
 
     func size() throws -> Int64 { try get("/v1/log").1["size"]?.integerValue ?? -1 }
+
+    /// Posts each statement body of `cases` (what, body, status, a fragment of the message) and
+    /// checks it is refused with that status and a one-line message the submitter must act on.
+    func assertRefused(_ cases: [(String, [UInt8], Int, String)], file: StaticString = #filePath, line: UInt = #line) throws {
+        for (what, bytes, status, fragment) in cases {
+            let (code, json) = try post("/v1/statements", bytes)
+            XCTAssertEqual(code, status, "\(what): \(json)", file: file, line: line)
+            let message = json["error"]?.stringValue ?? ""
+            XCTAssertTrue(message.contains(fragment), "\(what): \(message)", file: file, line: line)
+            XCTAssertFalse(message.contains("\n"), "\(what): one line", file: file, line: line)
+            XCTAssertEqual(json["exit_code"]?.integerValue, 3, "\(what)", file: file, line: line)
+        }
+    }
 
     func get(_ path: String) throws -> (Int, JSONValue) { try request("GET", path, nil) }
     func post(_ path: String, _ body: [UInt8]) throws -> (Int, JSONValue) { try request("POST", path, body) }
