@@ -213,6 +213,16 @@ final class SealedServiceTests: XCTestCase {
         let sealedSubmission = try JSONSerialization.jsonObject(with: Data(try body(contact("C-2026-0001"), key: caseKey, wraps: ["csc": wrap(caseKey, for: "csc")])))
         XCTAssertEqual(v.errors(sealedSubmission, ["$ref": "#/components/schemas/Submission"]), [], "a sealed submission fits the description")
         try server.assertRefused(cases)
+        // An outsider's odd paths are refused before anything is looked up; an enrolled key's, as malformed.
+        for path in ["/v1/cases/..%2F..%2Fetc/keys", "/v1/cases/%00/keys", "/v1/cases/" + String(repeating: "A", count: 5000) + "/keys",
+                     "/v1/cases/C-2026-0001/readings/not-a-uuid", "/v1/cases/C-2026-0001/records"] {
+            let (code, json) = try server.get(path)
+            XCTAssertEqual(code, 401, "\(path.prefix(60)): \(json)")
+        }
+        for (path, says) in [("/v1/cases/..%2F..%2Fetc/keys", "case_id"), ("/v1/cases/C-2026-0001/readings/not-a-uuid", "UUID"),
+                             ("/v1/cases/C-2026-0001/readings/\(Sodium.uuid())", "no event")] {
+            XCTAssertThrowsError(try client.signedGet(path, key: police), path) { XCTAssertTrue("\($0)".contains(says), "\(path): \($0)") }
+        }
         // Copies with details in the clear, and sealed details that are not a sealed record: malformed.
         var o = try JSONParser.parse(try body(contact("C-2026-0001"), key: nil)).objectValue!
         o["case_keys"] = .object(["csc": .string(Base64.encode(wrap(caseKey, for: "csc")))])
