@@ -40,6 +40,9 @@ public final class CaseBook: @unchecked Sendable {
         /// When the closing was recorded (its `recorded_at`): retention runs from then, as the
         /// closing's `occurred_at` may be given as any earlier time.
         public var closedRecordedAt: Timestamp?
+        /// When a retention review that destroyed the case's details was recorded: nothing
+        /// more is recorded on it (docs/FORMAT.md §3.6).
+        public var destroyedAt: Timestamp?
 
         public struct Meeting: Equatable, Sendable {
             public var attendees: [String]
@@ -70,6 +73,7 @@ public final class CaseBook: @unchecked Sendable {
             if !entitled.isEmpty { o["entitled"] = strings(entitled) }
             if !holds.isEmpty { o["legal_holds"] = strings(holds) }
             if let closedRecordedAt { o["closed_recorded_at"] = .string(closedRecordedAt.description) }
+            if let destroyedAt { o["destroyed_at"] = .string(destroyedAt.description) }
             if !meetings.isEmpty {
                 o["mase_meetings"] = .object(meetings.mapValues {
                     .object(["attendees": .array($0.attendees.map { .string($0) }), "acknowledged": strings($0.acknowledged)])
@@ -79,7 +83,7 @@ public final class CaseBook: @unchecked Sendable {
         }
 
         static let members: Set<String> = ["closed_at", "birth_month", "learning_disability", "police_cris_recorded", "opened_at", "actions_set",
-                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings", "entitled", "legal_holds", "closed_recorded_at"]
+                                           "actions_completed", "open_escalations", "discussed_in", "mase_meetings", "entitled", "legal_holds", "closed_recorded_at", "destroyed_at"]
 
         /// Reads `json`; nil if it is not a record this code writes.
         public init?(json: JSONValue) {
@@ -106,6 +110,8 @@ public final class CaseBook: @unchecked Sendable {
             guard let holds = strings(o["legal_holds"]), let recorded = time("closed_recorded_at") else { return nil }
             self.holds = Set(holds)
             closedRecordedAt = recorded
+            guard let destroyed = time("destroyed_at") else { return nil }
+            destroyedAt = destroyed
             if let m = o["mase_meetings"] {
                 guard let ms = m.objectValue else { return nil }
                 for (id, v) in ms {
@@ -170,7 +176,8 @@ public final class CaseBook: @unchecked Sendable {
     /// The event types `accept` reads: what a verifier that skips other entries must feed it.
     public static let typesRead: Set<String> = ["case.opened", "case.updated", "case.closed", "action.set", "action.completed",
                                                 "escalation.raised", "escalation.resolved", "meeting.mase", "acknowledgement.recorded",
-                                                "correction.recorded", "sharing.shared", "sharing.partly_shared", "case.transferred", LegalHold.type]
+                                                "correction.recorded", "sharing.shared", "sharing.partly_shared", "case.transferred", LegalHold.type,
+                                                "governance.retention_review"]
 
     /// Legal holds: a governance event (no `case_id`) that holds one case (`case_ref`) or,
     /// as the book's record `*`, the whole ledger.
@@ -203,6 +210,11 @@ public final class CaseBook: @unchecked Sendable {
                     if f.string("action") == "placed" { r.holds.insert(reason) } else { r.holds.remove(reason) }
                 }
             }
+            return
+        }
+        // A review that destroyed a case's details (a governance event naming it in case_ref).
+        if let destroyed = ChainVerifier.destroyedCase(e) {
+            update(destroyed) { $0.destroyedAt = e.recordedAt }
             return
         }
         guard let c = e.caseID, Self.typesRead.contains(e.type) else { return }
@@ -263,4 +275,7 @@ public final class CaseBook: @unchecked Sendable {
 
     /// The number of cases held in memory.
     public var count: Int { records.count }
+
+    /// The cases held in memory whose details a retention review destroyed.
+    public var destroyedCases: Set<String> { Set(records.compactMap { $0.value.destroyedAt == nil ? nil : $0.key }) }
 }

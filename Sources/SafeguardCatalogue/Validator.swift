@@ -87,6 +87,9 @@ extension Catalogue {
             }
         }
         if let caseID = entry.caseID {
+            if let at = context.caseRecord(caseID)?.destroyedAt {
+                throw CatalogueError("case_id", "case \(caseID)'s details were destroyed under a retention review recorded at \(at): nothing more is recorded on it; if the child comes to notice again, open a new case with a new id", .caseState)
+            }
             switch (context.caseStatus(caseID), entry.type) {
             case (.open, "case.opened"):
                 throw CatalogueError("case_id", "case \(caseID) is already open; record case-update to change its facts", .caseState)

@@ -16,6 +16,7 @@ extension Ledger.CaseKeys {
             "copies": .object(copies.mapValues { c in
                 var o: [String: JSONValue] = ["wrapped": .string(Base64.encode(c.wrapped)), "wrapped_by": .string(c.wrappedBy)]
                 if let k = c.wrappedByKey { o["wrapped_by_key"] = .string(k.base64) }
+                if let a = c.wrappedByAgency { o["wrapped_by_agency"] = .string(a) }
                 return .object(o)
             }),
         ]
@@ -37,7 +38,8 @@ extension Ledger.CaseKeys {
         var out: [String: Copy] = [:]
         for (a, copy) in copies {
             guard let w = copy["wrapped"]?.stringValue.flatMap(Base64.decode), let by = copy["wrapped_by"]?.stringValue else { throw bad("copy for \(a)") }
-            out[a] = Copy(wrapped: w, wrappedBy: by, wrappedByKey: copy["wrapped_by_key"]?.stringValue.flatMap(PublicKey.init(base64:)))
+            out[a] = Copy(wrapped: w, wrappedBy: by, wrappedByKey: copy["wrapped_by_key"]?.stringValue.flatMap(PublicKey.init(base64:)),
+                          wrappedByAgency: copy["wrapped_by_agency"]?.stringValue)
         }
         self.init(caseID: c, policyVersion: v, sealing: Policy.Sealing(agencyKeys: agencyKeys, everyCase: Set(every.compactMap(\.stringValue))),
                   entitled: json["entitled"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }, copies: out, firstSealed: json["first_sealed_seq"]?.integerValue)
@@ -45,11 +47,12 @@ extension Ledger.CaseKeys {
 
     /// The case's key for a client of `agency` holding `agencyKey`: a new one if the case has
     /// no sealed record yet (no agency key needed), else the agency's copy, unwrapped; the
-    /// copy's box authenticates the enrolled key that wrapped it, which the service names.
-    /// (A local writer also checks the copy opens the case's first sealed record; a client
-    /// of the service does so when it reads, which is recorded first.) Also: the agencies
-    /// holding a copy.
-    public func key(agency: String, agencyKey: SigningKey?, newKey: () -> CaseKey = CaseKey.generate) throws(ServiceError)
+    /// copy's box authenticates the enrolled key that wrapped it, which the service names, and
+    /// the case it was wrapped for (docs/FORMAT.md §3.5). (A local writer also checks the copy
+    /// opens the case's first sealed record; a client of the service does so when it reads,
+    /// which is recorded first.) To seal (`toSeal`), only a copy bound to the case will do.
+    /// Also: the agencies holding a copy.
+    public func key(agency: String, agencyKey: SigningKey?, toSeal: Bool = true, newKey: () -> CaseKey = CaseKey.generate) throws(ServiceError)
         -> (key: CaseKey, holders: Set<String>)
     {
         guard firstSealed != nil else { return (newKey(), []) }
@@ -69,8 +72,22 @@ extension Ledger.CaseKeys {
         guard sealing.agencyKeys[agency] == agencyKey.publicKey else {
             throw refuse("the agency key given (\(agencyKey.publicKey.keyID)) is not \(agency)'s key in policy version \(policyVersion): give \(agency)'s agency key")
         }
-        guard let by = copy.wrappedByKey, by.keyID == copy.wrappedBy, let key = CaseKey.unwrap(copy.wrapped, with: agencyKey, by: by) else {
-            throw refuse("case \(caseID)'s key wrapped for \(agency) does not open with \(agency)'s key: tell the partnership (its case_keys were altered; safeguard doctor)")
+        guard let by = copy.wrappedByKey, by.keyID == copy.wrappedBy, let (key, binding) = CaseKey.unwrap(copy.wrapped, with: agencyKey, by: by, caseID: caseID) else {
+            throw refuse("\(agency)'s copy of case \(caseID)'s key (wrapped by \(copy.wrappedBy)) does not open with \(agency)'s key: it was made wrongly or the log's file altered; a practitioner of an agency whose copy opens runs 'safeguard policy rewrap --case \(caseID)' on the ledger's machine")
+        }
+        // A copy from before copies were bound to their case could be another case's, moved
+        // by someone who can write the log's file: this machine cannot check it against the
+        // case's records without reading them unrecorded, so it seals nothing under it (a
+        // reader opens the records it fetched, each checked against its signed entry).
+        guard binding == .bound || !toSeal else {
+            throw refuse("\(agency)'s copy of case \(caseID)'s key was written before copies were bound to their case: a practitioner of \(agency) runs 'safeguard policy rewrap' on the ledger's machine once, to bind them")
+        }
+        // Any enrolled practitioner can wrap a key of their choosing for any agency, and
+        // someone who can write the log's file can store it. A copy wrapped by a key of an
+        // agency entitled to the case gives its maker nothing they do not hold already; any
+        // other is not sealed under.
+        guard !toSeal || copy.wrappedByAgency.map(sealing.everyCase.union(entitled ?? []).contains) == true else {
+            throw refuse("\(agency)'s copy of case \(caseID)'s key was wrapped by \(copy.wrappedBy), a key of \(copy.wrappedByAgency ?? "no enrolled practitioner"), which is not entitled to the case: someone wrote it into the log's file; a practitioner of an agency whose copy opens runs 'safeguard policy rewrap --case \(caseID)' on the ledger's machine")
         }
         return (key, Set(copies.keys))
     }

@@ -100,7 +100,7 @@ public struct LogClient: Sendable {
                 let needed = k.sealing.holders(after: draft.type, by: actor.agency, entitled: k.entitled, toAgency: draft.facts["to_agency"]?.stringValue)
                     .subtracting(k.holders)
                 for agency in needed.sorted() {
-                    guard let pk = k.sealing.agencyKeys[agency], let w = k.key.wrap(for: pk, by: key, shared: &shared) else {
+                    guard let pk = k.sealing.agencyKeys[agency], let w = k.key.wrap(for: pk, by: key, caseID: c, shared: &shared) else {
                         throw ServiceError.badReceipt("the policy's key for \(agency) cannot be used to wrap a case key")
                     }
                     wraps[agency] = w
@@ -142,7 +142,7 @@ public struct LogClient: Sendable {
         }
         // The agency's copy of the key is checked before anything is recorded.
         let keys = try caseKeys(caseID, key: reader)
-        let key = try keys.key(agency: actor.agency, agencyKey: agencyKey).key
+        let key = try keys.key(agency: actor.agency, agencyKey: agencyKey, toSeal: false).key
         guard let listed = try? JSONParser.parse(try signedGet("/v1/cases/\(caseID)/records", key: reader)), let items = listed["sealed_records"]?.arrayValue else {
             throw ServiceError.badReceipt("its list of the case's sealed records is not usable")
         }

@@ -17,7 +17,7 @@ import SafeguardCore
 /// never with the log.
 public final class AuditState {
     public static let applicationID: Int32 = 0x5347_4153  // "SGAS"
-    public static let formatVersion = 4
+    public static let formatVersion = 5
 
     /// What the state says about the log, as of its last verification.
     public struct Head: Equatable, Sendable {

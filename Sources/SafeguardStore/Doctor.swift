@@ -150,14 +150,22 @@ public enum Doctor {
                     let stray = try String.fetchAll(db, sql: """
                         SELECT DISTINCT k.case_id FROM case_keys k WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.case_id = k.case_id) ORDER BY k.case_id LIMIT 6
                         """)
-                    if !keyless.isEmpty {
+                    let erased = try Self.erasuresUndone(db)
+                    let strays = try Self.copiesBeyondEntitlement(db, path: path)
+                    if !erased.isEmpty {
+                        add("case keys", .problem, "the file holds details records or wrapped keys of case\(erased.count == 1 ? "" : "s") \(erased.prefix(5).joined(separator: ", ")), whose details a retention review destroyed",
+                            "the rows were put back after the erasure (verification fails on them): restore the file from a verified copy made after it, and find out who had access")
+                    } else if !keyless.isEmpty {
                         add("case keys", .problem, "the sealed records of case\(keyless.count == 1 ? "" : "s") \(keyless.prefix(5).joined(separator: ", ")) have no wrapped key in the file, and no retention review destroyed them",
                             "the case_keys table was emptied or altered: restore the ledger from a backup (its records cannot be read otherwise)")
                     } else if !stray.isEmpty {
                         add("case keys", .warning, "wrapped keys are stored for case\(stray.count == 1 ? "" : "s") \(stray.prefix(5).joined(separator: ", ")), which no event of this ledger names",
                             "someone with the file added them; safeguard replaces them when such a case is opened: find out who wrote to the file")
+                    } else if !strays.isEmpty {
+                        add("case keys", .warning, "wrapped keys are stored for agencies the log does not entitle, or were wrapped by keys it never enrolled: " + strays.prefix(5).joined(separator: "; ") + (strays.count > 5 ? "; …" : ""),
+                            "safeguard never writes these: someone with the file added them; a practitioner of an agency that holds the case runs 'safeguard policy rewrap --case CASE' to write its copies again (others are removed), and find out who wrote to the file")
                     } else {
-                        add("case keys", .ok, "every case with sealed records has its wrapped keys")
+                        add("case keys", .ok, "every case with sealed records has its wrapped keys, each for an entitled agency and by an enrolled key")
                     }
                 }
 
@@ -217,6 +225,42 @@ public enum Doctor {
     /// The folder and the `-wal` and `-shm` files beside the ledger: whoever can write the
     /// folder can put a file there before the ledger's owner does, and SQLite writes every
     /// record through the `-wal` (and keeps its index in `-shm`) whoever owns them.
+    /// Cases a retention review destroyed whose details records or wrapped keys are in the file.
+    static func erasuresUndone(_ db: Database) throws -> [String] {
+        var destroyed = Set<String>()
+        let reviews = try Row.fetchCursor(db, sql: "SELECT envelope FROM events WHERE type = 'governance.retention_review' AND instr(envelope, '\"decision\":\"destroyed\"') > 0")
+        while let row = try reviews.next() {
+            guard let bytes = row[0] as Data?, let e = try? Envelope(json: JSONParser.parse([UInt8](bytes), mode: .canonical)),
+                let c = ChainVerifier.destroyedCase(e) else { continue }
+            destroyed.insert(c)
+        }
+        guard !destroyed.isEmpty else { return [] }
+        let held = Set(try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM case_keys"))
+            .union(try String.fetchAll(db, sql: "SELECT DISTINCT events.case_id FROM details JOIN events ON events.seq = details.seq WHERE events.case_id IS NOT NULL"))
+        return destroyed.intersection(held).sorted()
+    }
+
+    /// Wrapped keys no writer of safeguard stores: for an agency neither in the sealing
+    /// policy's `every_case` nor entitled to the case by its events, or wrapped by a key the
+    /// log never enrolled or by one of an agency not entitled. Each as "CASE: why".
+    static func copiesBeyondEntitlement(_ db: Database, path: String) throws -> [String] {
+        guard let state = try? Ledger.state(db, path: path), let sealing = state.policy?.sealing else { return [] }
+        let context = try LedgerContext(db: db)
+        var out: [String] = []
+        var entitled: [String: Set<String>] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT case_id, agency, wrapped_by FROM case_keys ORDER BY case_id, agency") {
+            guard let c = row[0] as String?, let a = row[1] as String?, let by = row[2] as String? else { continue }
+            if entitled[c] == nil { entitled[c] = sealing.everyCase.union(context.caseRecord(c)?.entitled ?? []) }
+            if !entitled[c]!.contains(a) { out.append("\(c): a copy for \(a), not entitled") }
+            if let wrapper = state.registry[by]?.actor.agency {
+                if !entitled[c]!.contains(wrapper) { out.append("\(c): \(a)'s copy wrapped by a key of \(wrapper), not entitled") }
+            } else {
+                out.append("\(c): \(a)'s copy wrapped by \(by), not an enrolled key")
+            }
+        }
+        return out
+    }
+
     static func folderAndCompanions(_ path: String) -> [Finding] {
         var out: [Finding] = []
         let fm = FileManager.default

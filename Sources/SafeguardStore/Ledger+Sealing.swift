@@ -79,10 +79,10 @@ public final class CaseKeyring: @unchecked Sendable {
             guard sealing.agencyKeys[agency] == agencyKey.publicKey else {
                 throw Refusal(description: "the agency key given (\(agencyKey.publicKey.keyID)) is not \(agency)'s key in policy version \(policyVersion): give \(agency)'s agency key")
             }
-            guard let by = registry[wrapped.by]?.publicKey, let opened = CaseKey.unwrap(wrapped.wrapped, with: agencyKey, by: by),
+            guard let by = registry[wrapped.by]?.publicKey, let opened = CaseKey.unwrap(wrapped.wrapped, with: agencyKey, by: by, caseID: caseID)?.key,
                 let id = first?[0] as String?, let body = first?[1] as Data?,
                 opened.open([UInt8](body), eventID: id, caseID: caseID) != nil else {
-                throw Refusal(description: "case \(caseID)'s key wrapped for \(agency) does not open its sealed records: the file's case_keys table was altered; restore it from a backup and run 'safeguard doctor'")
+                throw Refusal(description: "\(agency)'s copy of case \(caseID)'s key (wrapped by \(wrapped.by)) does not open its first sealed record: it was made wrongly or the file altered; a practitioner of an agency whose copy opens runs 'safeguard policy rewrap --case \(caseID)', and 'safeguard doctor' checks the file")
             }
             key = opened
         }
@@ -95,7 +95,7 @@ public final class CaseKeyring: @unchecked Sendable {
     func wrap(_ key: CaseKey, case caseID: String, for agencies: Set<String>, by writer: SigningKey, sealing: Policy.Sealing, have: Set<String>,
               db: Database) throws -> Set<String> {
         for agency in agencies.subtracting(have).sorted() {
-            guard let public_ = sealing.agencyKeys[agency], let wrapped = key.wrap(for: public_, by: writer, shared: &shared) else {
+            guard let public_ = sealing.agencyKeys[agency], let wrapped = key.wrap(for: public_, by: writer, caseID: caseID, shared: &shared) else {
                 throw Refusal(description: "the policy gives \(agency) no usable agency key")
             }
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)")
@@ -125,7 +125,7 @@ extension Ledger {
                 if keys[c] == nil {
                     keys[c] = try Row.fetchOne(wrapped, arguments: [c, agency]).flatMap { row -> CaseKey? in
                         guard let w = row[0] as Data?, let by = (row[1] as String?).flatMap({ registry[$0]?.publicKey }) else { return nil }
-                        return CaseKey.unwrap([UInt8](w), with: agencyKey, by: by)
+                        return CaseKey.unwrap([UInt8](w), with: agencyKey, by: by, caseID: c)?.key
                     }
                 }
                 if let key = keys[c] ?? nil, let d = record.open(with: key, eventID: row.eventID, caseID: c) { out[row.seq] = d }
@@ -176,10 +176,13 @@ extension Ledger {
     public struct CaseKeys: Sendable {
         public struct Copy: Sendable {
             public let wrapped: [UInt8]
-            /// The enrolled key that wrapped it, and its public key (nil: not enrolled).
+            /// The enrolled key that wrapped it, its public key and its agency (nil: not enrolled).
             public let wrappedBy: String
             public let wrappedByKey: PublicKey?
-            public init(wrapped: [UInt8], wrappedBy: String, wrappedByKey: PublicKey?) { self.wrapped = wrapped; self.wrappedBy = wrappedBy; self.wrappedByKey = wrappedByKey }
+            public let wrappedByAgency: String?
+            public init(wrapped: [UInt8], wrappedBy: String, wrappedByKey: PublicKey?, wrappedByAgency: String?) {
+                self.wrapped = wrapped; self.wrappedBy = wrappedBy; self.wrappedByKey = wrappedByKey; self.wrappedByAgency = wrappedByAgency
+            }
         }
         public let caseID: String
         public let policyVersion: Int64
@@ -205,7 +208,8 @@ extension Ledger {
                 var copies: [String: CaseKeys.Copy] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ?", arguments: [caseID]) {
                     guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { continue }
-                    copies[a] = CaseKeys.Copy(wrapped: [UInt8](w), wrappedBy: by, wrappedByKey: state.registry.records[by]?.publicKey)
+                    copies[a] = CaseKeys.Copy(wrapped: [UInt8](w), wrappedBy: by, wrappedByKey: state.registry.records[by]?.publicKey,
+                                              wrappedByAgency: state.registry.records[by]?.actor.agency)
                 }
                 let first = try Int64.fetchOne(db, sql: """
                     SELECT events.seq FROM events JOIN details USING (seq)
@@ -257,21 +261,25 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// What `rewrap` did: copies added, the cases they were added to, and the cases that still
-    /// lack a copy for some entitled agency because this agency holds none to wrap from.
+    /// What `rewrap` did: copies written, the cases they were written for, and the cases that
+    /// still lack a copy for some entitled agency because this agency holds none to wrap from.
     public struct Rewrapped: Sendable {
-        public var copiesAdded = 0
+        public var copiesWritten = 0
         public var cases = 0
         public var notHeld: [String] = []
     }
 
-    /// Gives every agency entitled to a case a copy of its key where it lacks one (after a
-    /// policy adds agencies to `every_case`, say): for each case with sealed records whose key
-    /// `agencyKey`'s agency holds, its copy is opened (and trusted only if it opens the case's
-    /// first sealed record), then wrapped by `writer` (an enrolled, unrevoked key) for each
-    /// agency `Policy.Sealing.holders` names that holds none. No event is recorded: who is
+    /// Wraps each case key `agencyKey`'s agency holds again where copies are missing or must be
+    /// replaced: for each case with sealed records (those of `only`, if given) whose copy this
+    /// agency holds, the copy is opened and trusted only if it opens the case's first sealed
+    /// record; then `writer` (an enrolled, unrevoked key) wraps it, bound to the case, for each
+    /// agency `Policy.Sealing.holders` names that holds no copy (after a policy adds agencies
+    /// to `every_case`, say). Every copy of the case is written again, replacing those there,
+    /// when the case is named in `only` (to repair a copy that does not open) or when this
+    /// agency's own copy is not bound to its case (written before copies were, docs/FORMAT.md
+    /// §3.5); copies for agencies not entitled are removed then. No event is recorded: who is
     /// entitled is already in the log; this only carries it out. One transaction.
-    public func rewrap(agencyKey: SigningKey, writer: SigningKey, progress: (Int, Int) -> Void = { _, _ in }) throws -> Rewrapped {
+    public func rewrap(agencyKey: SigningKey, writer: SigningKey, only: Set<String>? = nil, progress: (Int, Int) -> Void = { _, _ in }) throws -> Rewrapped {
         var out = Rewrapped()
         do {
             try db.writeWithoutTransaction { db in
@@ -285,23 +293,54 @@ extension Ledger {
                     guard let enrolled = state.registry[writer.publicKey.keyID], enrolled.publicKey == writer.publicKey, enrolled.revokedAt == nil else {
                         throw CaseKeyring.Refusal(description: "the key given (\(writer.publicKey.keyID)) is not enrolled, or was revoked: give your own enrolled key")
                     }
-                    let cases = try String.fetchAll(db, sql: """
+                    var cases = try String.fetchAll(db, sql: """
                         SELECT DISTINCT events.case_id FROM events JOIN details USING (seq)
                         WHERE events.case_id IS NOT NULL AND substr(details.body, 1, 1) = x'01' ORDER BY events.case_id
                         """)
+                    if let only {
+                        if let unknown = only.subtracting(cases).sorted().first {
+                            throw CaseKeyring.Refusal(description: "case \(unknown) has no sealed record in this ledger (or its details were destroyed): check the case id")
+                        }
+                        cases = cases.filter(only.contains)
+                    }
                     let context = try LedgerContext(db: db)
-                    let keyring = CaseKeyring(agencyKey: agencyKey)
-                    let held = try db.cachedStatement(sql: "SELECT agency FROM case_keys WHERE case_id = ?")
+                    let copies = try db.cachedStatement(sql: "SELECT agency, wrapped, wrapped_by FROM case_keys WHERE case_id = ?")
+                    let first = try db.cachedStatement(sql: """
+                        SELECT events.event_id, details.body FROM events JOIN details USING (seq)
+                        WHERE events.case_id = ? AND substr(details.body, 1, 1) = x'01' ORDER BY events.seq LIMIT 1
+                        """)
+                    var shared: [String: [UInt8]] = [:]
                     for (i, c) in cases.enumerated() {
                         progress(i, cases.count)
                         let wanted = sealing.holders(after: "", by: agency, entitled: context.caseRecord(c)?.entitled, toAgency: nil)
-                        let have = Set(try String.fetchAll(held, arguments: [c]))
-                        let missing = wanted.subtracting(have)
-                        guard !missing.isEmpty else { continue }
-                        guard have.contains(agency) else { out.notHeld.append(c); continue }
-                        _ = try keyring.key(for: c, agency: agency, writer: writer, registry: state.registry, sealing: sealing, holders: wanted,
-                                            policyVersion: state.policy?.version ?? 0, db: db)
-                        out.copiesAdded += missing.count
+                        var have: [String: (wrapped: [UInt8], by: String)] = [:]
+                        for row in try Row.fetchAll(copies, arguments: [c]) {
+                            guard let a = row[0] as String?, let w = row[1] as Data?, let by = row[2] as String? else { continue }
+                            have[a] = ([UInt8](w), by)
+                        }
+                        guard let own = have[agency] else {
+                            if !wanted.isSubset(of: have.keys) || only != nil { out.notHeld.append(c) }
+                            continue
+                        }
+                        guard let by = state.registry[own.by]?.publicKey,
+                            let (key, binding) = CaseKey.unwrap(own.wrapped, with: agencyKey, by: by, caseID: c),
+                            let record = try Row.fetchOne(first, arguments: [c]), let id = record[0] as String?, let body = record[1] as Data?,
+                            key.open([UInt8](body), eventID: id, caseID: c) != nil
+                        else {
+                            throw CaseKeyring.Refusal(description: "\(agency)'s copy of case \(c)'s key does not open its first sealed record: an agency whose copy does run 'safeguard policy rewrap --case \(c)'")
+                        }
+                        let reissue = only != nil || binding == .unbound
+                        let write = reissue ? wanted : wanted.subtracting(have.keys)
+                        guard !write.isEmpty || (reissue && !have.isEmpty) else { continue }
+                        if reissue { try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c]) }
+                        for a in write.sorted() {
+                            guard let pk = sealing.agencyKeys[a], let wrapped = key.wrap(for: pk, by: writer, caseID: c, shared: &shared) else {
+                                throw CaseKeyring.Refusal(description: "the policy gives \(a) no usable agency key")
+                            }
+                            try db.cachedStatement(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)")
+                                .execute(arguments: [c, a, Data(wrapped), writer.publicKey.keyID])
+                        }
+                        out.copiesWritten += write.count
                         out.cases += 1
                     }
                     progress(cases.count, cases.count)

@@ -76,9 +76,10 @@ final class LedgerContext: LogView {
         while let row = try own.next() {
             rows.append((try RowReader.integer(row, 0, "seq"), try Envelope(json: JSONParser.parse(try RowReader.blob(row, 1, "envelope"), mode: .canonical))))
         }
-        // Legal holds name the case in their facts (they have no case_id), or hold the ledger.
+        // Legal holds and retention reviews name the case in their facts (they have no
+        // case_id); a hold may hold the ledger.
         let holds = try Row.fetchCursor(try db.cachedStatement(sql: """
-            SELECT seq, envelope FROM events WHERE type = ? AND case_id IS NULL AND instr(envelope, ?) > 0 ORDER BY seq
+            SELECT seq, envelope FROM events WHERE type IN (?, 'governance.retention_review') AND case_id IS NULL AND instr(envelope, ?) > 0 ORDER BY seq
             """), arguments: [CaseBook.LegalHold.type, caseID == CaseBook.LegalHold.ledger ? "\"scope\":\"ledger\"" : "\"case_ref\":\"\(caseID)\""])
         var held: [(seq: Int64, envelope: Envelope)] = []
         while let row = try holds.next() {

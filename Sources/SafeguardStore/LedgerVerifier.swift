@@ -258,6 +258,7 @@ final class LedgerVerifier {
         if try Ledger.hasDetails(db), let stray = try Int64.fetchOne(db, sql: "SELECT seq FROM details WHERE seq < 0 OR seq >= ? ORDER BY seq LIMIT 1", arguments: [size]) {
             throw VerificationFailure(seq: stray, eventID: nil, reason: .detailsMismatch("a details record is stored for seq \(stray), which holds no event"))
         }
+        try checkErasures(last: last)
         for (i, index) in indexes.enumerated() where full && (scans[i].count != rowCounts[i] || scans[i].sum != rowSums[i]) {
             throw VerificationFailure(seq: last, eventID: nil, reason: .indexMismatch(index.name))
         }
@@ -270,6 +271,30 @@ final class LedgerVerifier {
         }
         summary.cases = full ? try Int64.fetchOne(db, sql: "SELECT COUNT(DISTINCT case_id) FROM events INDEXED BY events_by_case WHERE case_id IS NOT NULL") ?? 0 : 0
         return summary
+    }
+
+    /// An erasure stays done (docs/FORMAT.md §3.6, §9 check 14): no details record of an event
+    /// of a case a retention review destroyed, and no wrapped copy of its key, is in the file —
+    /// rows put back from a copy made before (the trigger dropped and made again) would let
+    /// anyone with an agency key read them again. The cases are those the verified entries
+    /// destroyed (with a kept state: those this run read, and each case a copy names).
+    private func checkErasures(last: Int64) throws {
+        if try db.tableExists("case_keys") {
+            for c in try String.fetchAll(db, sql: "SELECT DISTINCT case_id FROM case_keys") {
+                if let at = cases.record(c)?.destroyedAt {
+                    throw VerificationFailure(seq: last, eventID: nil, reason: .detailsMismatch(
+                        "the file holds a wrapped key of case \(c), whose details a retention review recorded at \(at) destroyed: the rows were put back; restore the file from a verified copy made after the erasure"))
+                }
+            }
+        }
+        let destroyed = cases.destroyedCases
+        guard !destroyed.isEmpty, try Ledger.hasDetails(db) else { return }
+        let rows = try Row.fetchCursor(db, sql: "SELECT details.seq, events.case_id FROM details JOIN events ON events.seq = details.seq WHERE events.case_id IS NOT NULL ORDER BY details.seq")
+        while let row = try rows.next() {
+            guard let c = row[1] as String?, destroyed.contains(c), let seq = row[0] as Int64? else { continue }
+            throw VerificationFailure(seq: seq, eventID: nil, reason: .detailsMismatch(
+                "the details record of this event of case \(c) is in the file, but a retention review destroyed that case's details: the rows were put back; restore the file from a verified copy made after the erasure"))
+        }
     }
 
     /// Of pairs of entries the event-id index gives the same id, the first sequence number at

@@ -159,19 +159,25 @@ extension Safeguard.PolicyCommand {
 
     struct Rewrap: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Give every agency entitled to a case a copy of its key where it lacks one (after a policy adds agencies to every case).",
+            abstract: "Wrap case keys again: copies for agencies entitled to a case that lack one, bound copies for old ones, and new copies of named cases.",
             discussion: """
-                Run by a practitioner of an agency entitled to every case (say police), with their \
-                own key and their agency's key, on the ledger's machine: for each case whose key \
-                that agency holds, it is opened (and trusted only if it opens the case's first \
-                sealed record) and wrapped for each entitled agency that holds no copy, in one \
-                transaction. No event is recorded: who is entitled is already in the log. Cases \
-                your agency holds no copy of are listed, for an agency that does to run this too. \
-                Without it, a missing copy is added when an entitled agency next records on the case.
+                Run by a practitioner of an agency that holds the case keys (say police), with \
+                their own key and their agency's key, on the ledger's machine, in one transaction. \
+                For each case whose key that agency holds, the copy is opened and trusted only if \
+                it opens the case's first sealed record; then it is wrapped, bound to the case, for \
+                each entitled agency that holds no copy (after a policy adds agencies to every \
+                case). Every copy of a case is written again, and copies for agencies not entitled \
+                removed, when your agency's copy was written before copies were bound to their \
+                case (the log service seals nothing under such a copy), and for each case named \
+                with --case: use it when an agency's copy does not open (it was made wrongly). \
+                No event is recorded: who is entitled is already in the log. Cases your agency \
+                holds no copy of are listed, for an agency that does to run this too.
                 """)
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var signer: SignerOptions
         @OptionGroup var agency: AgencyKeyOptions
+        @Option(name: .customLong("case"), help: "Write every copy of this case's key again (repeat for more cases); without it, only missing and unbound copies.")
+        var cases: [String] = []
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -180,18 +186,18 @@ extension Safeguard.PolicyCommand {
             let progress = Progress("cases looked at", json: output.json)
             let done: Ledger.Rewrapped
             do {
-                done = try l.rewrap(agencyKey: agencyKey, writer: try signer.load()) { i, of in
+                done = try l.rewrap(agencyKey: agencyKey, writer: try signer.load(), only: cases.isEmpty ? nil : Swift.Set(cases)) { i, of in
                     progress.total = Int64(of)
                     progress.update(Int64(i))
                 }
             } catch let r as CaseKeyring.Refusal { throw InputError("\(r.description); nothing was changed") }
             progress.finish()
             if output.json {
-                printJSON(.object(["copies_added": .integer(Int64(done.copiesAdded)), "cases": .integer(Int64(done.cases)),
+                printJSON(.object(["copies_written": .integer(Int64(done.copiesWritten)), "cases": .integer(Int64(done.cases)),
                                    "cases_not_held": .array(done.notHeld.map { .string($0) })]))
                 return
             }
-            print("Added \(done.copiesAdded) wrapped cop\(done.copiesAdded == 1 ? "y" : "ies") of case keys to \(done.cases) case\(done.cases == 1 ? "" : "s").")
+            print("Wrote \(done.copiesWritten) wrapped cop\(done.copiesWritten == 1 ? "y" : "ies") of case keys for \(done.cases) case\(done.cases == 1 ? "" : "s").")
             if !done.notHeld.isEmpty {
                 print("\(done.notHeld.count) case\(done.notHeld.count == 1 ? "" : "s") still lack a copy for an entitled agency, and your agency holds none to wrap from: "
                       + done.notHeld.prefix(10).joined(separator: ", ") + (done.notHeld.count > 10 ? ", …" : "") + " (an agency that holds them runs this too).")

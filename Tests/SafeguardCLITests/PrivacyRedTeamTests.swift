@@ -36,7 +36,7 @@ final class PrivacyRedTeamTests: XCTestCase {
                 let text = try String(contentsOfFile: agencyKey(a) + ".pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 let pub = try XCTUnwrap(PublicKey(base64: text), text)
                 try db.execute(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)",
-                               arguments: [caseID, a, Data(try XCTUnwrap(key.wrap(for: pub, by: writer, shared: &shared))), writer.publicKey.keyID])
+                               arguments: [caseID, a, Data(try XCTUnwrap(key.wrap(for: pub, by: writer, caseID: caseID, shared: &shared))), writer.publicKey.keyID])
             }
         }
     }
@@ -49,7 +49,7 @@ final class PrivacyRedTeamTests: XCTestCase {
         let head = try cli.head()
         var r = try cli.run(["append", "--key", cli.path("police.key"), "--agency-key", agencyKey("police")], stdin: Data(Self.contact.utf8))
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("does not open its sealed records"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not open its first sealed record"), r.stderr)
         XCTAssertEqual(try cli.head(), head)
         // A case id not used yet: the planted rows are replaced when it is opened.
         try plant("C-2026-0004", key: evil)

@@ -295,12 +295,12 @@ final class RewrapTests: XCTestCase {
         // education holds no copy to wrap from.
         r = try cli.run("policy", "rewrap", "--key", cli.path("teacher.key"), "--agency-key", keys("education"))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Added 0 wrapped copies") && r.stdout.contains("C-2026-0001"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Wrote 0 wrapped copies") && r.stdout.contains("C-2026-0001"), r.stdout)
         r = try cli.run("policy", "rewrap", "--key", cli.path("police.key"), "--agency-key", keys("police"))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("Added 1 wrapped copy of case keys to 1 case."), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Wrote 1 wrapped copy of case keys for 1 case."), r.stdout)
         r = try cli.run("policy", "rewrap", "--key", cli.path("police.key"), "--agency-key", keys("police"))
-        XCTAssertTrue(r.stdout.contains("Added 0 wrapped copies"), "a second run adds nothing: \(r.stdout)")
+        XCTAssertTrue(r.stdout.contains("Wrote 0 wrapped copies"), "a second run adds nothing: \(r.stdout)")
         XCTAssertEqual(try cli.head(), head, "no event is recorded")
         // education now records and reads the case.
         r = try cli.run(["append", "--key", cli.path("teacher.key"), "--agency-key", keys("education")], stdin: Data(PrivacyTests.contact.utf8))

@@ -185,7 +185,7 @@ final class SealedServiceTests: XCTestCase {
         let client = try LogClient(server: server.url)
         let caseKey = try client.caseKeys("C-2026-0001", key: police).key(agency: "police", agencyKey: try key(agencyKey("police"))).key
         var shared: [String: [UInt8]] = [:]
-        func wrap(_ k: CaseKey, for agency: String) -> [UInt8] { k.wrap(for: agencies[agency]!, by: police, shared: &shared)! }
+        func wrap(_ k: CaseKey, for agency: String, case c: String = "C-2026-0001") -> [UInt8] { k.wrap(for: agencies[agency]!, by: police, caseID: c, shared: &shared)! }
         func contact(_ c: String, type: String = "contact.recorded") -> EventDraft {
             let at = Timestamp(rfc3339: "2026-03-02T09:00:00Z")!
             if type == "case.opened" {
@@ -205,8 +205,8 @@ final class SealedServiceTests: XCTestCase {
             ("details in the clear", try body(contact("C-2026-0001"), key: nil), 422, "seals case details"),
             ("a copy for an agency not entitled", try body(contact("C-2026-0001"), key: caseKey, wraps: ["education": wrap(caseKey, for: "education")]), 422, "case_keys.education: education is not entitled"),
             ("a copy for an agency that holds one", try body(contact("C-2026-0001"), key: caseKey, wraps: ["csc": wrap(caseKey, for: "csc")]), 422, "already holds a copy"),
-            ("a new case with too few copies", try body(contact("C-2026-0009", type: "case.opened"), key: fresh, wraps: ["police": wrap(fresh, for: "police")]), 422, "no copy of case C-2026-0009's key for csc"),
-            ("a copy of the wrong size", try body(contact("C-2026-0009", type: "case.opened"), key: fresh, wraps: ["police": wrap(fresh, for: "police"), "csc": [1, 2, 3]]), 422, "case_keys.csc: a wrapped key is 72 bytes"),
+            ("a new case with too few copies", try body(contact("C-2026-0009", type: "case.opened"), key: fresh, wraps: ["police": wrap(fresh, for: "police", case: "C-2026-0009")]), 422, "no copy of case C-2026-0009's key for csc"),
+            ("a copy of the wrong size", try body(contact("C-2026-0009", type: "case.opened"), key: fresh, wraps: ["police": wrap(fresh, for: "police", case: "C-2026-0009"), "csc": [1, 2, 3]]), 422, "case_keys.csc: a wrapped key is 72 bytes"),
         ]
         let size = try server.size()
         let v = SchemaValidator(document: try OpenAPITests.loadDocument())
@@ -236,7 +236,7 @@ final class SealedServiceTests: XCTestCase {
         XCTAssertEqual(try server.size(), size, "nothing was placed")
         // The right copies: placed.
         (code, json) = try server.post("/v1/statements", try body(contact("C-2026-0009", type: "case.opened"), key: fresh,
-                                                                   wraps: ["police": wrap(fresh, for: "police"), "csc": wrap(fresh, for: "csc")]))
+                                                                   wraps: ["police": wrap(fresh, for: "police", case: "C-2026-0009"), "csc": wrap(fresh, for: "csc", case: "C-2026-0009")]))
         XCTAssertEqual(code, 201, "\(json)")
         server.stop()
         r = try cli.run("verify", "--trust-file", cli.path("root.key.pub"))

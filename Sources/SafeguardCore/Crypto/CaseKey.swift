@@ -91,18 +91,26 @@ public final class CaseKey: @unchecked Sendable {
     }
 
     /// The key wrapped for the agency whose key is `agency` by the writer whose key is
-    /// `writer` (docs/FORMAT.md §3.5): `nonce || crypto_box_easy_afternm(key)` under the
-    /// X25519 shared key of the two (each Ed25519 key in its X25519 form), so that only that
-    /// agency can unwrap it and it shows which enrolled key wrapped it. `shared` caches the
-    /// shared keys (one X25519 computation per writer and agency, not per case).
-    public func wrap(for agency: PublicKey, by writer: SigningKey, shared: inout [String: [UInt8]]) -> [UInt8]? {
+    /// `writer`, bound to case `caseID` (docs/FORMAT.md §3.5): `nonce || crypto_box_easy_afternm(key)`
+    /// under BLAKE2b-256 (`crypto_generichash`) of the case id, keyed with the X25519 shared key
+    /// of the two (each Ed25519 key in its X25519 form). Only that agency can unwrap it, it shows
+    /// which enrolled key wrapped it, and it opens for no other case: a copy moved from another
+    /// case's row does not open. `shared` caches the shared keys (one X25519 computation per
+    /// writer and agency, not per case).
+    public func wrap(for agency: PublicKey, by writer: SigningKey, caseID: String, shared: inout [String: [UInt8]]) -> [UInt8]? {
+        wrap(for: agency, by: writer, caseID: caseID, bound: true, shared: &shared)
+    }
+
+    /// `wrap`, or (not `bound`) a copy as written before copies were bound to their case:
+    /// boxed under the shared key itself. Only tests of older ledgers write those now.
+    func wrap(for agency: PublicKey, by writer: SigningKey, caseID: String, bound: Bool, shared: inout [String: [UInt8]]) -> [UInt8]? {
         Sodium.ensureReady()
         let cacheKey = writer.publicKey.keyID + agency.keyID
         if shared[cacheKey] == nil {
             guard let k = Self.sharedKey(theirs: agency, ours: writer) else { return nil }
             shared[cacheKey] = k
         }
-        let k = shared[cacheKey]!
+        let k = bound ? Self.caseWrappingKey(shared[cacheKey]!, caseID: caseID) : shared[cacheKey]!
         let nonce = Sodium.randomBytes(Int(crypto_box_noncebytes()))
         var out = [UInt8](repeating: 0, count: Self.wrappedByteCount)
         out.replaceSubrange(0..<nonce.count, with: nonce)
@@ -112,10 +120,21 @@ public final class CaseKey: @unchecked Sendable {
         return rc == 0 ? out : nil
     }
 
-    /// Unwraps a key wrapped for `agency`'s key by the writer whose key is `writer`; nil if it
-    /// was not (another agency's copy, another writer, or a changed byte).
-    public static func unwrap(_ wrapped: [UInt8], with agency: SigningKey, by writer: PublicKey) -> CaseKey? {
+    /// How a wrapped copy opened: bound to its case (every copy safeguard writes now), or a
+    /// copy from before copies were bound (format 5 as first written), which says nothing of
+    /// which case it belongs to and is trusted only where what it opens is checked.
+    public enum Binding: Sendable { case bound, unbound }
+
+    /// Unwraps a key wrapped for `agency`'s key by the writer whose key is `writer` for case
+    /// `caseID`; nil if it was not (another agency's copy, another case's, another writer, or
+    /// a changed byte). A copy written before copies were bound opens as `.unbound`.
+    public static func unwrap(_ wrapped: [UInt8], with agency: SigningKey, by writer: PublicKey, caseID: String) -> (key: CaseKey, binding: Binding)? {
         guard wrapped.count == wrappedByteCount, let k = sharedKey(theirs: writer, ours: agency) else { return nil }
+        if let key = open(wrapped, caseWrappingKey(k, caseID: caseID)) { return (key, .bound) }
+        return open(wrapped, k).map { ($0, .unbound) }
+    }
+
+    private static func open(_ wrapped: [UInt8], _ k: [UInt8]) -> CaseKey? {
         let nonceCount = Int(crypto_box_noncebytes())
         var key = [UInt8](repeating: 0, count: byteCount)
         let rc = wrapped.withUnsafeBufferPointer { w in
@@ -123,6 +142,16 @@ public final class CaseKey: @unchecked Sendable {
         }
         return rc == 0 ? CaseKey(key) : nil
     }
+
+    /// The key a copy of case `caseID`'s key is boxed under: BLAKE2b-256 of
+    /// `"safeguard-case-key-v1" || 0x00 || caseID`, keyed with the shared key.
+    static func caseWrappingKey(_ shared: [UInt8], caseID: String) -> [UInt8] {
+        let message = wrappingPrefix + Array(caseID.utf8)
+        var out = [UInt8](repeating: 0, count: Int(crypto_box_beforenmbytes()))
+        _ = crypto_generichash(&out, out.count, message, UInt64(message.count), shared, shared.count)
+        return out
+    }
+    private static let wrappingPrefix = Array("safeguard-case-key-v1".utf8) + [0]
 
     /// `crypto_box_beforenm` of their X25519 public key and our X25519 secret key.
     static func sharedKey(theirs: PublicKey, ours: SigningKey) -> [UInt8]? {
