@@ -242,6 +242,17 @@ final class PrivacyTests: XCTestCase {
 }
 
 extension CLI {
+    /// A copy of the ledger file named `name` in the test's folder, changed by `body` in one
+    /// write transaction (as someone with the file would change it).
+    func changedCopy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
+        let copy = path(name)
+        try DatabaseQueue(path: ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
+        let q = try DatabaseQueue(path: copy)
+        try q.write(body)
+        try q.close()
+        return copy
+    }
+
     /// A small sealed ledger made by the commands a partnership would use.
     func makeSealedLedger() throws {
         for k in ["root", "police", "csc", "teacher"] {

@@ -30,15 +30,6 @@ final class SealedCopiesRedTeamTests: XCTestCase {
         let r = try cli.run("verify", "--ledger", path, "--trust-file", cli.path("root.key.pub"))
         return (r.status, r.stdout + r.stderr)
     }
-    /// A copy of the ledger file, changed by `body` (as someone with the file would).
-    func copy(_ name: String, _ body: (Database) throws -> Void) throws -> String {
-        let out = cli.path(name)
-        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [out]) }
-        let q = try DatabaseQueue(path: out)
-        try q.writeWithoutTransaction(body)
-        try q.close()
-        return out
-    }
 
     /// C-2018-0001 (opened 2018, closed 2019) erased under a policy that keeps nothing after
     /// closure: the details records and wrapped keys the review deleted, as they were.
@@ -79,13 +70,10 @@ final class SealedCopiesRedTeamTests: XCTestCase {
         XCTAssertEqual(try DatabaseQueue(path: cli.ledger).read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM case_keys WHERE case_id = 'C-2018-0001'") }, 0)
         // Written straight into the file with an enrolled key, under a new key: verify fails.
         let police = try Insider(keyFile: cli.path("police.key"), agency: "police", practitioner: "PC 0001")
-        let forged = try copy("forged.sqlite") { db in
-            try db.inTransaction {
-                _ = try police.insert(db, type: "contact.recorded", caseID: "C-2018-0001", facts: ["contact_type": "phone", "indicators": ["A2"]],
-                                      details: ["narrative": "synthetic-after-erasure"], occurredAt: Timestamp(rfc3339: "2018-06-05T11:00:00Z"),
-                                      sealedWith: CaseKey.generate())
-                return .commit
-            }
+        let forged = try cli.changedCopy("forged.sqlite") { db in
+            _ = try police.insert(db, type: "contact.recorded", caseID: "C-2018-0001", facts: ["contact_type": "phone", "indicators": ["A2"]],
+                                  details: ["narrative": "synthetic-after-erasure"], occurredAt: Timestamp(rfc3339: "2018-06-05T11:00:00Z"),
+                                  sealedWith: CaseKey.generate())
         }
         let v = try verify(forged)
         XCTAssertNotEqual(v.status, 0, v.out)
@@ -100,7 +88,7 @@ final class SealedCopiesRedTeamTests: XCTestCase {
         let trigger = try DatabaseQueue(path: cli.ledger).read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE name = 'details_at_head'")! }
         // The details records, with the trigger that keeps them at the head dropped and made
         // again with its very text (the schema is then exactly the format's).
-        let details = try copy("details-back.sqlite") { db in
+        let details = try cli.changedCopy("details-back.sqlite") { db in
             try db.execute(sql: "DROP TRIGGER details_at_head")
             for row in erased.details { try db.execute(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)", arguments: [row["seq"], row["salt"], row["body"]]) }
             try db.execute(sql: trigger)
@@ -112,7 +100,7 @@ final class SealedCopiesRedTeamTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stdout.contains("whose details a retention review destroyed"), r.stdout)
         // The wrapped keys alone.
-        let keys = try copy("keys-back.sqlite") { db in
+        let keys = try cli.changedCopy("keys-back.sqlite") { db in
             for row in erased.keys {
                 try db.execute(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)",
                                arguments: [row["case_id"], row["agency"], row["wrapped"], row["wrapped_by"]])

@@ -38,14 +38,7 @@ final class TrustModelFindingsTests: XCTestCase {
 
     /// A copy of the ledger with `body` run in one plain write transaction (an insider needs no
     /// more than INSERT: the triggers stay as they are).
-    func forged(_ name: String, _ body: (Database) throws -> Void) throws -> String {
-        let copy = cli.path(name)
-        try DatabaseQueue(path: cli.ledger).writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [copy]) }
-        let q = try DatabaseQueue(path: copy)
-        try q.write(body)
-        try q.close()
-        return copy
-    }
+    func forged(_ name: String, _ body: (Database) throws -> Void) throws -> String { try cli.changedCopy(name, body) }
 
     func verify(_ path: String, _ extra: String...) throws -> (status: Int32, code: String?, seq: Int64?, out: String) {
         let r = try cli.run(["verify", "--ledger", path, "--trust-file", root, "--json"] + extra)
