@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The analyst's report pages (report mase --format html).
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The service's PostgreSQL store, and verify / mirror / migrate from a PostgreSQL URL (docs/SCALE.md).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // libsodium, the only source of cryptography (Ed25519, SHA-256, Argon2id, XChaCha20-Poly1305).
@@ -60,10 +64,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The ledger in PostgreSQL: the same tables, triggers and privileges, checked exactly (docs/SCALE.md).
+        .target(
+            name: "SafeguardPostgres",
+            dependencies: [
+                "SafeguardCore", "SafeguardStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "safeguard",
             dependencies: [
-                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections", "SafeguardService",
+                "SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "Projections", "SafeguardService", "SafeguardPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -78,7 +91,7 @@ let package = Package(
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "SafeguardStore", "SafeguardCatalogue", "SafeguardCore", "TestSupport",
                                                              .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SafeguardStoreTests", dependencies: ["SafeguardStore", "SafeguardCore", "SafeguardCatalogue", "TestSupport"]),
-        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "TestSupport", "SafeguardService",
+        .testTarget(name: "SafeguardCLITests", dependencies: ["SafeguardCore", "SafeguardCatalogue", "SafeguardStore", "TestSupport", "SafeguardService", "SafeguardPostgres",
                                                               .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -119,7 +119,7 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
         }
     }
 
-    private static func removeFiles(_ path: String) {
+    static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GRDB
 import SafeguardCore
+import SafeguardPostgres
 import SafeguardService
 import SafeguardStore
 
@@ -45,7 +46,8 @@ enum ExitStatus {
             if case .tooOpen = e { return refused }
             if case .badPublicKey = e { return refused }
             return unusable
-        case is DatabaseError: return unusable
+        case is DatabaseError, is PostgresStoreError: return unusable
+        case is PostgresURL.Invalid: return usage
         default: return nil
         }
     }

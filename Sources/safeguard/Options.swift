@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import SafeguardCore
+import SafeguardPostgres
 import SafeguardService
 import SafeguardStore
 
 /// `--ledger PATH`, defaulting to $SAFEGUARD_LEDGER.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger file (default: $SAFEGUARD_LEDGER).", valueName: "path"), completion: .file())
+    @Option(name: .long, help: ArgumentHelp("The ledger file, or a postgres:// URL of a ledger in PostgreSQL, read in one snapshot (default: $SAFEGUARD_LEDGER).", valueName: "path"), completion: .file())
     var ledger: String?
 
     func path() throws -> String {
@@ -15,7 +16,37 @@ struct LedgerOptions: ParsableArguments {
         throw ValidationError("no ledger given: pass --ledger PATH or set SAFEGUARD_LEDGER")
     }
 
-    func open(readOnly: Bool) throws -> Ledger { try Ledger.open(at: try path(), readOnly: readOnly) }
+    /// The ledger file, or, for a PostgreSQL URL (docs/SCALE.md), a private copy of what the
+    /// store holds, made in one snapshot with its schema checked exactly, which every reader then
+    /// verifies and reads as it would a file. A PostgreSQL ledger is written only by the log
+    /// service (`safeguard serve --store URL`).
+    func open(readOnly: Bool) throws -> Ledger {
+        let p = try path()
+        guard PostgresURL.isURL(p) else { return try Ledger.open(at: p, readOnly: readOnly) }
+        guard readOnly else {
+            throw ValidationError("a PostgreSQL ledger is written only by its log service: start it with 'safeguard serve --store URL' and record with --server")
+        }
+        return try PostgresCopy.open(p)
+    }
+}
+
+/// Private copies of PostgreSQL ledgers made for this run, removed when it exits.
+enum PostgresCopy {
+    nonisolated(unsafe) private static var folders: [String] = []
+
+    static func open(_ text: String) throws -> Ledger {
+        let url = try PostgresURL(text)
+        var template = Array((NSTemporaryDirectory() + "/safeguard-pg-copy-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ValidationError("cannot make a private folder in \(NSTemporaryDirectory()) for the copy of \(url): set TMPDIR to a writable folder")
+        }
+        let folder = String(cString: made)
+        if folders.isEmpty { atexit { for f in PostgresCopy.folders { try? FileManager.default.removeItem(atPath: f) } } }
+        folders.append(folder)
+        let progress = Progress("read from PostgreSQL:", json: false)
+        defer { progress.finish() }
+        return try PostgresLedger.copy(from: url, toNewFile: folder + "/ledger.sqlite") { progress.update($0) }
+    }
 }
 
 /// `--server URL` (or $SAFEGUARD_SERVER): record through the log service instead of opening

@@ -26,7 +26,7 @@ struct Safeguard: ParsableCommand {
             or passphrase), nothing written; 4 the ledger or a file could not be used.
             """,
         version: "safeguard 0.17 (ledger file format 5, audit state format \(AuditState.formatVersion), built-in toolkit policy version \(ToolkitPolicy.version))",
-        subcommands: [Init.self, Keys.self, PolicyCommand.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Retention.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Serve.self, MirrorCommand.self, Export.self, DoctorCommand.self, Types.self, Codes.self, Schema.self, Demo.self]
+        subcommands: [Init.self, Keys.self, PolicyCommand.self, Record.self, Case.self, Project.self, Audit.self, ReportCommand.self, Retention.self, Append.self, Import.self, Log.self, Head.self, CheckpointCommand.self, Prove.self, CheckProof.self, Witness.self, Evidence.self, Verify.self, Serve.self, MirrorCommand.self, Migrate.self, Export.self, DoctorCommand.self, Types.self, Codes.self, Schema.self, Demo.self]
     )
 
     static func main() {

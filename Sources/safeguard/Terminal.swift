@@ -45,7 +45,7 @@ func print(_ items: Any..., separator: String = " ", terminator: String = "\n") 
 /// Progress of long work on stderr, on a terminal only (never on a pipe, nor with --json):
 /// how many of how many, the rate and the time left, drawn from the first second on at most
 /// twice a second, and cleared when the work ends.
-final class Progress {
+final class Progress: @unchecked Sendable {  // updated from one thread at a time
     let verb: String
     var total: Int64?
     let enabled: Bool

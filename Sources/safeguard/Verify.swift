@@ -65,7 +65,9 @@ extension Safeguard {
 
         func run() throws {
             let anchor = try trust.anchor()
-            let l = try ledger.open(readOnly: true)
+            let l: Ledger
+            // A ledger in PostgreSQL is read in one snapshot first, its schema checked exactly.
+            do { l = try ledger.open(readOnly: true) } catch let failure as VerificationFailure { throw failed(failure, nil) }
             // A kept checkpoint is read and its signatures checked first; the root at its size is
             // then computed from the verified entries as they stream, never read from the file.
             var kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier)? = nil

@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import SafeguardPostgres
+import TestSupport
+import XCTest
+
+/// The ledger in PostgreSQL (docs/SCALE.md), against a real server this class starts: `migrate`
+/// both ways without re-signing, `verify` from a URL with the file's results, the rules as
+/// triggers and privileges, and a schema or rows changed by whoever holds the database.
+final class PostgresStoreTests: XCTestCase {
+    nonisolated(unsafe) static var server: PostgresServer?
+    nonisolated(unsafe) static var databases = 0
+
+    override class func tearDown() {
+        server?.remove()
+        server = nil
+        super.tearDown()
+    }
+
+    /// The class's server (started once), and a new empty database on it with the roles the
+    /// tests grant to.
+    static func database() throws -> (server: PostgresServer, url: String, name: String) {
+        if server == nil {
+            let s = try PostgresServer.start()
+            try s.psql("CREATE ROLE svc LOGIN")
+            try s.psql("CREATE ROLE auditor LOGIN")
+            server = s
+        }
+        databases += 1
+        let name = "ledger\(databases)"
+        try server!.psql("CREATE DATABASE \(name)")
+        return (server!, server!.url(database: name), name)
+    }
+
+    /// A sealed demo ledger with a signed checkpoint, moved into a new database.
+    func movedLedger(events: Int = 150) throws -> (cli: CLI, server: PostgresServer, url: String, db: String) {
+        let cli = try CLI.withCheckpointKey(events: events, sealed: true)
+        XCTAssertEqual(try cli.checkpoint(cli.path("cp.key"), root: cli.path("p/keys/root.key.pub"), "--out", cli.path("kept.checkpoint")).status, 0)
+        let (server, url, db) = try Self.database()
+        let r = try cli.run("migrate", "--from", cli.ledger, "--to", url, "--trust-file", cli.path("p/keys/root.key.pub"), "--service-role", "svc", "--reader-role", "auditor")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return (cli, server, url, db)
+    }
+
+    func verify(_ cli: CLI, _ ledger: String, _ extra: String...) throws -> CLI.Result {
+        try cli.run(["verify", "--ledger", ledger, "--trust-file", cli.path("p/keys/root.key.pub"), "--json"] + extra)
+    }
+
+    func testTheSchemaIsExactlyWhatTheStatementsMake() throws {
+        let (_, _, url, _) = try movedLedger(events: 40)
+        let found = try blocking {
+            let store = try await PostgresLedger.connect(url)
+            let objects = try await store.objects()
+            await store.close()
+            return objects
+        }
+        if ProcessInfo.processInfo.environment["SAFEGUARD_PRINT_PG_SCHEMA"] != nil {
+            print(found.map(\.description).joined(separator: "\n"))
+        }
+        XCTAssertEqual(PostgresSchema.differences(found), [], "the expected catalogue is out of date: regenerate it with SAFEGUARD_PRINT_PG_SCHEMA=1")
+        XCTAssertEqual(Set(found), PostgresSchema.expected)
+        XCTAssertGreaterThan(found.count, 100)
+    }
+
+    func testAMoveToPostgresAndBackKeepsTheLedgerAsItWas() throws {
+        let (cli, _, url, _) = try movedLedger()
+        // The same verification, from the database and from the file.
+        let fromFile = try verify(cli, cli.ledger), fromStore = try verify(cli, url)
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(fromStore.status, 0, fromStore.stderr)
+        XCTAssertEqual(fromStore.stdout, fromFile.stdout)
+        // With a kept checkpoint, and from a kept state, too.
+        let checkpoint = cli.path("kept.checkpoint")
+        let withCheckpoint = ["--checkpoint", checkpoint, "--log-key", cli.path("log.vkey")]
+        XCTAssertEqual(try verify(cli, url, withCheckpoint[0], withCheckpoint[1], withCheckpoint[2], withCheckpoint[3]).stdout,
+                       try verify(cli, cli.ledger, withCheckpoint[0], withCheckpoint[1], withCheckpoint[2], withCheckpoint[3]).stdout)
+        let state = try verify(cli, url, "--state", cli.path("auditor.state"))
+        XCTAssertEqual(state.status, 0, state.stderr)
+
+        // And back into a file: the same head, tree root, checkpoints and rows, nothing re-signed.
+        let back = cli.path("back.sqlite")
+        let r = try cli.run("migrate", "--from", url, "--to", back, "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""ok":true"#), r.stdout)
+        XCTAssertEqual(try verify(cli, back).stdout, fromFile.stdout)
+        for table in ["events", "details", "tree_nodes", "checkpoints", "case_keys"] {
+            let order = table == "case_keys" ? "case_id, agency" : table == "tree_nodes" ? "level, idx" : table == "checkpoints" ? "size" : "seq"
+            let a = try DatabaseQueue(path: cli.ledger).read { try Row.fetchAll($0, sql: "SELECT * FROM \(table) ORDER BY \(order)") }
+            let b = try DatabaseQueue(path: back).read { try Row.fetchAll($0, sql: "SELECT * FROM \(table) ORDER BY \(order)") }
+            XCTAssertEqual(a, b, table)
+            XCTAssertFalse(a.isEmpty, table)
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: back)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o640)
+    }
+
+    func testAMoveIsRefusedWhereItWouldOverwriteOrCannotReach() throws {
+        let (cli, server, url, _) = try movedLedger(events: 40)
+        let root = cli.path("p/keys/root.key.pub")
+        // A database that holds a ledger already; a file that exists; two files; a bad URL; no server.
+        var r = try cli.run("migrate", "--from", cli.ledger, "--to", url, "--trust-file", root)
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("already holds a ledger of"), r.stderr)
+        r = try cli.run("migrate", "--from", url, "--to", cli.ledger, "--trust-file", root)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("already exists"), r.stderr)
+        r = try cli.run("migrate", "--from", cli.ledger, "--to", cli.path("x.sqlite"), "--trust-file", root)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("one of them must be a postgres:// URL"), r.stderr)
+        r = try cli.run("verify", "--ledger", "postgres://u@127.0.0.1:notaport/x", "--trust-file", root)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        r = try cli.run("verify", "--ledger", "postgres://u@127.0.0.1:1/x?sslmode=disable", "--trust-file", root)
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("PostgreSQL at postgres://u@127.0.0.1:1/x"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        // A database with no ledger in it.
+        try server.psql("CREATE DATABASE empty_one")
+        r = try cli.run("verify", "--ledger", server.url(database: "empty_one"), "--trust-file", root)
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertTrue(r.stderr.contains("holds no ledger (no schema 'safeguard')"), r.stderr)
+        // A ledger in PostgreSQL is written by the service only.
+        r = try cli.run(["append", "--ledger", url, "--key", cli.path("p/keys/police.key"), "--file", "-"], stdin: Data(CLI.contact("C-0001").utf8))
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("written only by its log service"), r.stderr)
+    }
+
+    func testTheRulesHoldAsTriggersAndAsPrivileges() throws {
+        let (_, server, _, db) = try movedLedger(events: 40)
+        // The service's role: SELECT and INSERT only, so changing anything is refused before a rule is asked.
+        for sql in ["UPDATE safeguard.events SET type = 'x' WHERE seq = 3", "DELETE FROM safeguard.events WHERE seq = 3", "TRUNCATE safeguard.events",
+                    "DELETE FROM safeguard.details", "UPDATE safeguard.case_keys SET agency = 'x'", "DELETE FROM safeguard.checkpoints",
+                    "DELETE FROM safeguard.tree_nodes", "DELETE FROM safeguard.case_keys"] {
+            let e = server.psqlError(sql, user: "svc", database: db)
+            XCTAssertTrue(e?.contains("permission denied") == true, "\(sql): \(e ?? "allowed")")
+        }
+        XCTAssertEqual(try server.psql("SELECT count(*) > 0 FROM safeguard.events", user: "svc", database: db), "t")
+        // The auditor's role reads only.
+        XCTAssertTrue(server.psqlError("INSERT INTO safeguard.checkpoints VALUES (999999, '\\x00', '\\x00', '2026-01-01T00:00:00Z')", user: "auditor", database: db)?
+            .contains("permission denied") == true)
+        // The owner, who may: refused by the rules.
+        let refusals: [(String, String)] = [
+            ("UPDATE safeguard.events SET type = 'x' WHERE seq = 3", "events are append-only"),
+            ("DELETE FROM safeguard.events WHERE seq = 39", "events are append-only"),
+            ("TRUNCATE safeguard.events CASCADE", "events are append-only"),
+            ("TRUNCATE safeguard.details", "details are deleted only"),
+            ("INSERT INTO safeguard.events SELECT seq + 100, event_id || 'x', type, case_id, agency, key_id, occurred_at, recorded_at, prev_hash, envelope, signature, entry_hash FROM safeguard.events WHERE seq = 5",
+             "must extend the chain"),
+            ("DELETE FROM safeguard.details WHERE seq = 10", "deleted only when a later retention review destroyed"),
+            ("UPDATE safeguard.details SET body = body WHERE seq = 10", "details are append-only"),
+            ("UPDATE safeguard.tree_nodes SET hash = hash", "the Merkle tree is append-only"),
+            ("INSERT INTO safeguard.checkpoints SELECT size - 1, root, note, signed_at FROM safeguard.checkpoints", "must be larger than the last one"),
+            ("UPDATE safeguard.ledger_format SET format_version = 4", "the ledger format is fixed"),
+            ("SELECT safeguard.erase_case('C-0001', 20)", "no retention review at seq 20 destroyed case"),
+        ]
+        for (sql, message) in refusals {
+            let e = server.psqlError(sql, database: db)
+            XCTAssertTrue(e?.contains(message) == true, "\(sql): \(e ?? "allowed")")
+        }
+        // A details record put back beside an old event (the erasure undone) is refused, in a
+        // transaction of its own.
+        try server.psql("CREATE TABLE public.kept AS SELECT * FROM safeguard.details WHERE seq = 12", database: db)
+        XCTAssertTrue(server.psqlError("INSERT INTO safeguard.details SELECT * FROM public.kept", database: db)?.contains("written with its event") == true)
+    }
+
+    /// Whoever owns the database can change its schema: verify reads the catalogue and refuses
+    /// any object that is not the format's, or a format object changed or switched off.
+    func testAChangedSchemaFailsVerification() throws {
+        let (cli, server, url, db) = try movedLedger(events: 40)
+        let changes: [(change: String, undo: String, code: String)] = [
+            ("CREATE FUNCTION safeguard.hide() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$", "DROP FUNCTION safeguard.hide()", "unknown_schema_object"),
+            ("ALTER TABLE safeguard.events DISABLE TRIGGER events_append_only", "ALTER TABLE safeguard.events ENABLE TRIGGER events_append_only", "altered_table"),
+            ("CREATE TABLE public.more (extra int) INHERITS (safeguard.events)", "DROP TABLE public.more", "unknown_schema_object"),
+            ("ALTER TABLE safeguard.events ENABLE ROW LEVEL SECURITY", "ALTER TABLE safeguard.events DISABLE ROW LEVEL SECURITY", "altered_table"),
+            ("CREATE POLICY few ON safeguard.events USING (seq < 10)", "DROP POLICY few ON safeguard.events", "unknown_schema_object"),
+            ("ALTER TABLE safeguard.details SET UNLOGGED", "ALTER TABLE safeguard.details SET LOGGED", "altered_table"),
+            ("CREATE VIEW safeguard.v AS SELECT 1", "DROP VIEW safeguard.v", "unknown_schema_object"),
+            ("DROP INDEX safeguard.events_by_type", "CREATE INDEX events_by_type ON safeguard.events (type, seq)", "altered_table"),
+            ("ALTER TABLE safeguard.events DROP CONSTRAINT events_envelope_check",
+             "ALTER TABLE safeguard.events ADD CONSTRAINT events_envelope_check CHECK (octet_length(envelope) <= 1048576)", "altered_table"),
+            ("CREATE RULE skip AS ON INSERT TO safeguard.events DO INSTEAD NOTHING", "DROP RULE skip ON safeguard.events", "unknown_schema_object"),
+            ("CREATE OR REPLACE FUNCTION safeguard.extend_chain() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$ BEGIN RETURN NEW; END $$", "", "altered_table"),
+        ]
+        XCTAssertEqual(try verify(cli, url).status, 0)
+        for c in changes {
+            try server.psql(c.change, database: db)
+            let r = try verify(cli, url)
+            XCTAssertEqual(r.status, 1, "\(c.change): \(r.stdout) \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains(#""code":"\#(c.code)""#), "\(c.change): \(r.stdout) \(r.stderr)")
+            if !c.undo.isEmpty {
+                try server.psql(c.undo, database: db)
+                XCTAssertEqual(try verify(cli, url).status, 0, "after undoing \(c.change)")
+            }
+        }
+    }
+
+    /// Rows changed past the rules (the owner switching a trigger off for a moment) fail
+    /// verification from PostgreSQL exactly as the same change fails it in a file.
+    func testRowsChangedPastTheRulesFailAsTheyWouldInAFile() throws {
+        let (cli, server, url, db) = try movedLedger(events: 60)
+        let fileChanges: [(pg: String, sqlite: String)] = [
+            ("UPDATE safeguard.events SET envelope = overlay(envelope placing '\\x20'::bytea from 30 for 1) WHERE seq = 20",
+             "UPDATE events SET envelope = CAST(substr(envelope, 1, 29) || x'20' || substr(envelope, 31) AS BLOB) WHERE seq = 20"),
+            ("UPDATE safeguard.events SET agency = 'csc' WHERE seq = 21 AND agency <> 'csc'", "UPDATE events SET agency = 'csc' WHERE seq = 21 AND agency <> 'csc'"),
+            ("DELETE FROM safeguard.events WHERE seq = (SELECT max(seq) FROM safeguard.events)", "DELETE FROM events WHERE seq = (SELECT max(seq) FROM events)"),
+            ("UPDATE safeguard.details SET body = overlay(body placing '\\x00'::bytea from 5 for 1) WHERE seq = 30",
+             "UPDATE details SET body = CAST(substr(body, 1, 4) || x'00' || substr(body, 6) AS BLOB) WHERE seq = 30"),
+            ("UPDATE safeguard.tree_nodes SET hash = decode(repeat('00', 32), 'hex') WHERE level = 2 AND idx = 3",
+             "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 3"),
+        ]
+        for (i, change) in fileChanges.enumerated() {
+            // A fresh database each time, so each change is judged alone.
+            let (_, url2, db2) = i == 0 ? (server, url, db) : try Self.database()
+            if i > 0 {
+                let r = try cli.run("migrate", "--from", cli.ledger, "--to", url2, "--trust-file", cli.path("p/keys/root.key.pub"))
+                XCTAssertEqual(r.status, 0, r.stderr)
+            }
+            let table = change.pg.split(separator: " ").first(where: { $0.hasPrefix("safeguard.") })!.dropFirst("safeguard.".count)
+            try server.psql("ALTER TABLE safeguard.\(table) DISABLE TRIGGER USER; \(change.pg); ALTER TABLE safeguard.\(table) ENABLE TRIGGER USER", database: db2)
+            let copy = try cli.tamperedCopy("t\(i).sqlite") { try $0.execute(sql: change.sqlite) }
+            let a = try verify(cli, url2), b = try verify(cli, copy)
+            XCTAssertEqual(a.status, 1, "\(change.pg): \(a.stdout) \(a.stderr)")
+            XCTAssertEqual(a.stdout, b.stdout, change.pg)
+        }
+    }
+}
