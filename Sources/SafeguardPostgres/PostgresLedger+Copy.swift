@@ -81,3 +81,92 @@ extension PostgresLedger {
         }
     }
 }
+
+/// The log service's PostgreSQL store (`safeguard serve --store URL`, docs/SCALE.md): each batch
+/// the service places in its working copy is written here first, in one transaction holding the
+/// writers' advisory lock, and only if the store's head is still the one the batch follows; a
+/// batch is acknowledged only once this transaction has committed (on the primary, and on the
+/// synchronous standbys PostgreSQL is set to wait for).
+public final class PostgresStore: LedgerStore, @unchecked Sendable {
+    public let url: PostgresURL
+    private var store: PostgresLedger?
+    private let lock = NSLock()
+
+    public init(url: PostgresURL) { self.url = url }
+
+    /// Connects and checks the store as the service must find it: the schema exactly the
+    /// format's, and a role that may only read and add rows (unless `allowPrivileged`).
+    public func open(allowPrivileged: Bool = false) throws {
+        let url = self.url
+        let s = try blocking { () -> PostgresLedger in
+            let s = try await PostgresLedger.connect(url)
+            do {
+                try await s.transaction(readOnly: true, doing: "checking the ledger") { try await s.checkSchema() }
+                let excess = try await s.excessPrivileges()
+                if !excess.isEmpty && !allowPrivileged {
+                    throw PostgresStoreError("the service's role '\(url.user)' may do more than read and add rows (\(excess.joined(separator: ", "))): connect as a role granted only SELECT and INSERT ('safeguard migrate --service-role ROLE' grants them)")
+                }
+            } catch {
+                await s.close()
+                throw error
+            }
+            return s
+        }
+        lock.lock(); store = s; lock.unlock()
+    }
+
+    public func close() {
+        lock.lock(); let s = store; store = nil; lock.unlock()
+        if let s { try? blocking { await s.close() } }
+    }
+
+    public func append(_ rows: LedgerRows.Batch, after size: Int64, head: [UInt8]?) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let url = self.url
+        if store == nil { try? open() }
+        guard let s = store else { throw LedgerStoreFailure("cannot reach PostgreSQL at \(url): nothing was placed; the service retries with the next batch", uncertain: false) }
+        final class Stage: @unchecked Sendable { var committing = false }
+        let stage = Stage()
+        do {
+            try blocking {
+                try await s.run("BEGIN ISOLATION LEVEL READ COMMITTED")
+                do {
+                    try await s.run("SELECT pg_catalog.pg_advisory_xact_lock(\(PostgresLedger.writerLock))")
+                    let now = try await s.head()
+                    guard now.size == size, now.hash == head else {
+                        throw PostgresStoreError("the PostgreSQL store holds \(now.size) events, not the \(size) this service's working copy holds: it was written by another writer, or restored; restart the service to start from what it holds")
+                    }
+                    try await s.write(rows)
+                } catch {
+                    try? await s.run("ROLLBACK")
+                    throw error
+                }
+                stage.committing = true
+                try await s.run("COMMIT")
+            }
+        } catch {
+            if stage.committing { store = nil; Task.detached { await s.close() } }
+            let why = PostgresStoreError.from(error, url: url, doing: stage.committing ? "the commit" : "the write")
+            throw LedgerStoreFailure("\(why)", uncertain: stage.committing || error is PostgresStoreError)
+        }
+    }
+
+    /// Adds a checkpoint the service signed (if the store does not hold one of that size yet).
+    public func addCheckpoint(_ c: LedgerRows.Checkpoint) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        if store == nil { try? open() }
+        guard let s = store else { throw PostgresStoreError("cannot reach PostgreSQL at \(url) to keep the checkpoint of \(c.size) events") }
+        try blocking {
+            try await s.transaction(readOnly: false, doing: "keeping a checkpoint") {
+                var last: Int64 = -1
+                for try await (size) in try await s.rows("SELECT COALESCE(MAX(size), -1) FROM ONLY safeguard.checkpoints").decode(Int64.self) { last = size }
+                guard c.size > last else { return }
+                var b = LedgerRows.Batch()
+                b.checkpoints = [c]
+                try await s.write(b)
+            }
+        }
+    }
+}

@@ -44,6 +44,12 @@ public struct LogServer: Sendable {
         /// Witnesses to send each new checkpoint to (c2sp.org/tlog-witness), with their keys.
         public var witnesses: [(url: String, cosigner: Cosigner)] = []
         public var clock: @Sendable () -> Timestamp = { Timestamp(seconds: Int64(Date().timeIntervalSince1970)) }
+        /// The durable store the ledger file is a working copy of (PostgreSQL, docs/SCALE.md):
+        /// each batch, and each checkpoint signed, is written there first.
+        public var store: (any LedgerStore)?
+        public var keepCheckpoint: (@Sendable (LedgerRows.Checkpoint) throws -> Void)?
+        /// Told why, when the store may hold a batch the working copy does not: stop the service.
+        public var onFatal: (@Sendable (String) -> Void)?
 
         public init(ledgerPath: String, logKey: SigningKey, checkpointStatePath: String) {
             self.ledgerPath = ledgerPath; self.logKey = logKey; self.checkpointStatePath = checkpointStatePath
@@ -74,6 +80,12 @@ public struct LogServer: Sendable {
         let sizeGauge = Gauge(label: "safeguard_log_size")
 
         let sequencer = Sequencer(ledger: writer, logKey: config.logKey, maxBatch: config.maxBatch, clock: config.clock)
+        sequencer.store = config.store
+        let logger = self.logger, fatal = config.onFatal
+        sequencer.onFatal = { why in
+            logger.critical("stopping: the store may hold a batch this service did not acknowledge", metadata: ["error": "\(why)"])
+            fatal?(why)
+        }
         let checkpoints = Checkpoints(config: config, origin: origin, logger: logger)
         sequencer.onCommit = { placed, refused, size in
             placedCounter.increment(by: placed)
@@ -476,6 +488,10 @@ final class Checkpoints: @unchecked Sendable {
             let signed = try CheckpointSigner.sign(ledger, key: config.logKey, statePath: config.checkpointStatePath, trustAnchor: config.trustAnchor,
                                                    at: config.clock(), notAfter: Timestamp(seconds: config.clock().seconds + 600))
             if signed.new { logger.info("checkpoint", metadata: ["size": "\(signed.checkpoint.size)", "verified": "\(signed.verified)"]) }
+            // Kept in the durable store before it is served.
+            if let keep = config.keepCheckpoint, let kept = try ledger.checkpoints().last(where: { $0.size == signed.checkpoint.size }) {
+                try keep(LedgerRows.Checkpoint(size: kept.size, root: kept.root, note: kept.note, signedAt: kept.signedAt))
+            }
             // The witnesses' cosignatures, added to the note as they come (each checked).
             var cosigned = signed.note
             if signed.new || witnessed < signed.checkpoint.size {

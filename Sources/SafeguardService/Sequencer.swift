@@ -21,6 +21,11 @@ public final class Sequencer: @unchecked Sendable {
     private var keys = KeyRegistry()
     /// Called after each batch commits: its size and the new head's size (for metrics, checkpoints).
     public var onCommit: (@Sendable (_ placed: Int, _ refused: Int, _ size: Int64) -> Void)?
+    /// A second store each batch is written to before the file commits (PostgreSQL, docs/SCALE.md).
+    public var store: (any LedgerStore)?
+    /// Called when the second store may hold a batch the file does not (its commit's outcome is
+    /// unknown): the service must stop, and start again from what the store holds.
+    public var onFatal: (@Sendable (String) -> Void)?
 
     public init(ledger: Ledger, logKey: SigningKey, maxBatch: Int = 512, clock: @escaping @Sendable () -> Timestamp) {
         self.ledger = ledger; self.logKey = logKey; self.maxBatch = maxBatch; self.clock = clock
@@ -82,7 +87,7 @@ public final class Sequencer: @unchecked Sendable {
             lock.unlock()
             do {
                 let results = try ledger.sequence(batch.map { ($0.0.statement, $0.0.details) }, verifiedUnder: batch.map(\.0.verifiedUnder), caseKeys: batch.map(\.0.caseKeys),
-                                                  logKey: logKey, cache: cache, clock: clock)
+                                                  logKey: logKey, cache: cache, store: store, clock: clock)
                 // The keys as of this batch first: a key enrolled in it is known before its receipt is sent.
                 if let registry = cache.registry {
                     lock.lock(); keys = registry; lock.unlock()
@@ -93,6 +98,13 @@ public final class Sequencer: @unchecked Sendable {
                     item.1.resume(returning: r)
                 }
                 onCommit?(placed, batch.count - placed, size)
+            } catch let failure as LedgerStoreFailure {
+                let error = ServiceError.unavailable("the ledger's store did not take the batch, so nothing was placed: send it again in a moment")
+                if failure.uncertain {
+                    lock.lock(); stopping = true; lock.unlock()
+                    onFatal?(failure.description)
+                }
+                for item in batch { item.1.resume(throwing: error) }
             } catch {
                 for item in batch { item.1.resume(throwing: error) }
             }

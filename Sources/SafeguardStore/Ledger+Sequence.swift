@@ -16,6 +16,9 @@ struct EntryWriter {
     private var tree: TreeStore.Appender
     let rules: CatalogueRules
     private let db: Database
+    /// The rows this writer wrote (events, details records, wrapped keys, erasures), for a
+    /// second store that keeps the same rows (the service's PostgreSQL store).
+    private(set) var written = LedgerRows.Batch()
 
     /// Checks the file and reads its state, as every write must first (docs/FORMAT.md §9.4).
     /// With `cache` holding the state this writer left after its last commit, and the file's
@@ -72,6 +75,8 @@ struct EntryWriter {
             Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
         ])
         try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
+        written.events.append(LedgerRows.Event(row))
+        written.details.append(LedgerRows.Details(seq: row.seq, salt: sealed.salt, body: sealed.body))
         // Nothing is acknowledged that is not there: the row read back must be the one written.
         guard try Data.fetchOne(stored, arguments: [row.seq]).map({ [UInt8]($0) }) == row.entryHash else {
             throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
@@ -91,11 +96,25 @@ struct EntryWriter {
 
     /// Adds the copies of case `c`'s key a client wrapped (`wraps`, by agency) with the key
     /// `by`; with `fresh`, the case's old rows (which commit to nothing) are removed first.
-    func addCaseKeys(_ c: String, _ wraps: [String: [UInt8]], by: String, fresh: Bool) throws {
-        if fresh { try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c]) }
+    mutating func addCaseKeys(_ c: String, _ wraps: [String: [UInt8]], by: String, fresh: Bool) throws {
+        if fresh {
+            try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c])
+            written.replacedKeys.append(c)
+        }
         for (agency, wrapped) in wraps.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)", arguments: [c, agency, Data(wrapped), by])
+            written.caseKeys.append(LedgerRows.CaseKey(caseID: c, agency: agency, wrapped: wrapped, wrappedBy: by))
         }
+    }
+
+    /// What this writer wrote, with the tree's nodes its entries completed (read back).
+    func rowsWritten(from size: Int64) throws -> LedgerRows.Batch {
+        var b = written
+        let nodes = try Row.fetchCursor(db, sql: "SELECT level, idx, hash FROM tree_nodes WHERE level < 62 AND ((idx + 1) << level) > ? ORDER BY level, idx", arguments: [size])
+        while let r = try nodes.next() {
+            b.treeNodes.append(LedgerRows.TreeNode(level: try RowReader.integer(r, 0, "level"), index: try RowReader.integer(r, 1, "idx"), hash: try RowReader.blob(r, 2, "hash")))
+        }
+        return b
     }
 
     /// Whether this writer destroyed a case's details (its caller then empties the WAL).
@@ -109,6 +128,7 @@ struct EntryWriter {
         try db.execute(sql: "PRAGMA secure_delete = ON")
         try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c])
         try db.execute(sql: "DELETE FROM details WHERE seq IN (SELECT seq FROM events WHERE case_id = ? AND seq < ?)", arguments: [c, seq])
+        written.erased.append((c, seq))
         destroyed = true
     }
 }
@@ -141,11 +161,13 @@ extension Ledger {
     /// wrapped (by agency) for a ledger that seals details (docs/SERVICE.md "Sealed details").
     public func sequence(_ statements: [(statement: SignedStatement, details: SealedDetails)], verifiedUnder: [PublicKey?] = [],
                          caseKeys: [[String: [UInt8]]] = [], logKey: SigningKey,
-                         cache: WriterCache? = nil, clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
+                         cache: WriterCache? = nil, store: (any LedgerStore)? = nil, clock: () -> Timestamp) throws -> [Result<StoredEntry, LedgerError>] {
         var results: [Result<StoredEntry, LedgerError>] = []
         var destroyed = false
         var after: LedgerState?
         var policy: CatalogueRules.PolicyCache?
+        var size: Int64 = 0
+        var headBefore: [UInt8]?
         // Dropped until this batch commits: a failed one leaves the next to read the file again.
         let kept = Ledger.WriterCache(cache?.state, policy: cache?.policy)
         cache?.state = nil
@@ -154,6 +176,8 @@ extension Ledger {
                 try db.inTransaction(.immediate) {
                     results = []
                     var writer = try EntryWriter(db, path: path, cache: kept) { _ in logKey.publicKey }
+                    size = writer.verifier.state.nextSeq
+                    headBefore = size == 0 ? nil : writer.verifier.state.headHash
                     let named = writer.verifier.state.logKey(forSize: writer.verifier.state.nextSeq)
                     guard named == logKey.publicKey else { throw WrongLogKey(given: logKey.publicKey.keyID, named: named?.keyID) }
                     for (index, item) in statements.enumerated() {
@@ -168,10 +192,15 @@ extension Ledger {
                     after = writer.verifier.state
                     policy = writer.rules.policy
                     destroyed = writer.destroyed
+                    // A second store (the service's PostgreSQL) commits the same rows first: what
+                    // is acknowledged is durable there. If it fails, nothing is written here.
+                    if let store, after!.nextSeq > size {
+                        try store.append(try writer.rowsWritten(from: size), after: size, head: headBefore)
+                    }
                     return .commit
                 }
             }
-        } catch let e as WrongLogKey { throw e } catch { throw Self.map(error, path: path) }
+        } catch let e as WrongLogKey { throw e } catch let e as LedgerStoreFailure { throw e } catch { throw Self.map(error, path: path) }
         cache?.state = after
         cache?.policy = policy
         // Destroyed details must not linger in the write-ahead log's older pages (a reader of the
@@ -266,4 +295,21 @@ extension LedgerError {
         default: return false
         }
     }
+}
+
+/// A second store that keeps the same rows as a ledger file, written in the file's write
+/// transaction before it commits (the log service's PostgreSQL store, docs/SCALE.md).
+public protocol LedgerStore: AnyObject, Sendable {
+    /// Writes `rows` durably, which follow an entry of hash `head` at `size` (nil: none), in
+    /// one transaction, or throws `LedgerStoreFailure` having written nothing.
+    func append(_ rows: LedgerRows.Batch, after size: Int64, head: [UInt8]?) throws
+}
+
+/// The second store could not take a batch: nothing was acknowledged, and the file was not written.
+public struct LedgerStoreFailure: Error, CustomStringConvertible {
+    public let description: String
+    /// Whether the store may hold the batch after all (the outcome of its commit is unknown):
+    /// the writer must stop, and start again from what the store holds.
+    public let uncertain: Bool
+    public init(_ description: String, uncertain: Bool) { self.description = description; self.uncertain = uncertain }
 }

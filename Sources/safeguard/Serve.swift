@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SafeguardCore
+import SafeguardPostgres
 import SafeguardService
 import SafeguardStore
 
@@ -23,6 +24,10 @@ extension Safeguard {
                 """)
 
         @OptionGroup var ledger: LedgerOptions
+        @Option(help: ArgumentHelp("Keep the ledger in PostgreSQL at this postgres:// URL instead of a file (its password in $PGPASSWORD; docs/SCALE.md): each batch is committed there before it is acknowledged. Connect as a role granted only SELECT and INSERT.", valueName: "url"))
+        var store: String?
+        @Option(name: .customLong("working-copy"), help: ArgumentHelp("With --store: the folder for the service's working copy of the ledger (made from the store at each start, verified, and kept in step with it; default: a private temporary folder).", valueName: "dir"), completion: .directory)
+        var workingCopy: String?
         @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
         var listen = "127.0.0.1:8088"
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's secret key: the key the ledger names with 'keys set-log-key' (it signs entries and checkpoints).", valueName: "path"), completion: .file())
@@ -45,6 +50,12 @@ extension Safeguard {
         var requestTimeout: Double = 10
 
         func validate() throws {
+            if let store {
+                guard PostgresURL.isURL(store) else { throw ValidationError("--store takes a postgres:// URL, e.g. postgres://safeguard_service@db.example:5432/ledger") }
+                if ledger.ledger != nil { throw ValidationError("--store and --ledger are two places for the ledger: give one") }
+            } else if workingCopy != nil {
+                throw ValidationError("--working-copy goes with --store (a ledger in PostgreSQL)")
+            }
             guard parsedListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8088 or 0.0.0.0:8088") }
             guard checkpointEvery >= 1, checkpointEvery <= 86400 else { throw ValidationError("--checkpoint-every must be between 1 and 86400 seconds") }
             guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
@@ -67,8 +78,32 @@ extension Safeguard {
 
         func run() throws {
             let key = try loadSigningKey(logKey)
-            let path = try ledger.path()
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+            let logger = Logger(label: "safeguard.serve")
+            var pg: PostgresStore?
+            let path: String, shown: String
+            if let store {
+                // The store is what is durable; the working copy is made from it, in one snapshot,
+                // and the checkpoint signer verifies it before signing anything.
+                let url = try PostgresURL(store)
+                let s = PostgresStore(url: url)
+                try s.open()
+                pg = s
+                path = try WorkingCopy.make(in: workingCopy, from: url, logger: logger)
+                shown = "\(url) (working copy \(path))"
+            } else {
+                path = try ledger.path()
+                shown = path
+            }
             var config = LogServer.Configuration(ledgerPath: path, logKey: key, checkpointStatePath: CheckpointSigner.statePath(forKey: logKey))
+            if let pg {
+                config.store = pg
+                config.keepCheckpoint = { try pg.addCheckpoint($0) }
+                config.onFatal = { _ in
+                    FileHandle.standardError.write(Data("safeguard serve: stopped: the PostgreSQL store may hold a batch this service did not acknowledge; start it again to resume from what the store holds\n".utf8))
+                    Foundation.exit(ExitStatus.unusable)
+                }
+            }
             (config.host, config.port) = parsedListen()!
             config.trustAnchor = try trustFile.map(KeyFiles.readPublic)
             config.checkpointEverySeconds = checkpointEvery
@@ -83,13 +118,11 @@ extension Safeguard {
             config.maxConnections = maxConnections
             config.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
             config.idleTimeout = .milliseconds(Int64(max(requestTimeout * 3, 1) * 1000))
-            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
-            let logger = Logger(label: "safeguard.serve")
             let server = LogServer(config, logger: logger)
             let host = config.host
             try runAsync {
                 try await server.run { port in
-                    FileHandle.standardOutput.write(Data("safeguard serve: listening on http://\(host):\(port) for \(path)\n".utf8))
+                    FileHandle.standardOutput.write(Data("safeguard serve: listening on http://\(host):\(port) for \(shown)\n".utf8))
                 }
             }
         }
@@ -107,4 +140,46 @@ func runAsync(_ work: @escaping @Sendable () async throws -> Void) throws {
     }
     done.wait()
     if let e = box.error { throw e }
+}
+
+/// The log service's working copy of a ledger kept in PostgreSQL: a ledger file made from the
+/// store at each start (so it never holds anything the store does not), in a folder of the
+/// service's own, removed when the service stops.
+enum WorkingCopy {
+    static func make(in folder: String?, from url: PostgresURL, logger: Logger) throws -> String {
+        let dir: String
+        if let folder {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--working-copy \(folder) is not a folder: make it first (mkdir -m 700 \(folder))")
+            }
+            dir = folder
+            // Copies left by services that are no longer running.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix("working-copy-") {
+                let pid = Int32(name.dropFirst("working-copy-".count).prefix { $0.isNumber }) ?? 0
+                if pid > 0, pid != getpid(), kill(pid, 0) != 0 { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
+            }
+        } else {
+            var template = Array((NSTemporaryDirectory() + "/safeguard-serve-XXXXXX").utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw ValidationError("cannot make a private folder in \(NSTemporaryDirectory()) for the working copy: give --working-copy DIR")
+            }
+            dir = String(cString: made)
+        }
+        let path = dir + "/working-copy-\(getpid()).sqlite"
+        WorkingCopy.made = (folder == nil ? dir : nil, path)
+        atexit {
+            guard let made = WorkingCopy.made else { return }
+            if let d = made.folder { try? FileManager.default.removeItem(atPath: d) } else {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: made.path + suffix) }
+            }
+        }
+        let started = Date()
+        let copy = try PostgresLedger.copy(from: url, toNewFile: path)
+        let events = try copy.head()?.size ?? 0
+        logger.info("working copy made", metadata: ["events": "\(events)", "seconds": "\(String(format: "%.1f", Date().timeIntervalSince(started)))"])
+        return path
+    }
+
+    nonisolated(unsafe) static var made: (folder: String?, path: String)?
 }

@@ -8,28 +8,10 @@ import XCTest
 /// both ways without re-signing, `verify` from a URL with the file's results, the rules as
 /// triggers and privileges, and a schema or rows changed by whoever holds the database.
 final class PostgresStoreTests: XCTestCase {
-    nonisolated(unsafe) static var server: PostgresServer?
-    nonisolated(unsafe) static var databases = 0
-
-    override class func tearDown() {
-        server?.remove()
-        server = nil
-        super.tearDown()
-    }
-
-    /// The class's server (started once), and a new empty database on it with the roles the
-    /// tests grant to.
+    /// A new empty database on the run's PostgreSQL server.
     static func database() throws -> (server: PostgresServer, url: String, name: String) {
-        if server == nil {
-            let s = try PostgresServer.start()
-            try s.psql("CREATE ROLE svc LOGIN")
-            try s.psql("CREATE ROLE auditor LOGIN")
-            server = s
-        }
-        databases += 1
-        let name = "ledger\(databases)"
-        try server!.psql("CREATE DATABASE \(name)")
-        return (server!, server!.url(database: name), name)
+        let (server, name) = try PostgresServer.newDatabase()
+        return (server, server.url(database: name), name)
     }
 
     /// A sealed demo ledger with a signed checkpoint, moved into a new database.

@@ -3,13 +3,14 @@ import Foundation
 import FoundationNetworking
 #endif
 import SafeguardCore
+import TestSupport
 import XCTest
 
 @testable import SafeguardService
 
 /// `safeguard serve`, started as the real executable on loopback, driven by the real CLI and
 /// by raw HTTP as a hostile client would (docs/SERVICE.md).
-final class ServiceTests: ServedLedgerTestCase {
+class ServiceTests: ServedLedgerTestCase {
     override var serveArguments: [String] { ["--request-timeout", "2", "--rate-limit", "100"] }
 
     func testTwoAgenciesRecordThroughTheServiceAndTheLedgerVerifies() throws {
@@ -37,8 +38,14 @@ final class ServiceTests: ServedLedgerTestCase {
         XCTAssertTrue(log.stdout.contains("\"format\":3") || log.status == 0, log.stderr)
         // Once served, always served: a local append (format 2) is refused.
         r = try cli.run(["append", "--key", cli.path("police.key")], stdin: Data(CLI.contact().utf8))
-        XCTAssertEqual(r.status, 3, r.stderr)
-        XCTAssertTrue(r.stderr.contains("format 2 after an event of format 3"), r.stderr)
+        if postgres {
+            // A ledger in PostgreSQL is written only through its service.
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("written only by its log service"), r.stderr)
+        } else {
+            XCTAssertEqual(r.status, 3, r.stderr)
+            XCTAssertTrue(r.stderr.contains("format 2 after an event of format 3"), r.stderr)
+        }
     }
 
     /// The trust-model issue's insider attacks and a hostile client's requests, through the API:
@@ -379,8 +386,10 @@ class ServedLedgerTestCase: XCTestCase {
     var server: ServiceProcess!
     /// The `serve` options the tests of a subclass need.
     var serveArguments: [String] { [] }
+    /// Whether the ledger is kept in PostgreSQL (`serve --store`) rather than in the file.
+    var postgres: Bool { false }
 
-    override func setUpWithError() throws { (cli, server) = try ServiceProcess.servedLedger(extra: serveArguments) }
+    override func setUpWithError() throws { (cli, server) = try ServiceProcess.servedLedger(extra: serveArguments, postgres: postgres) }
     override func tearDown() { server?.stop() }
 }
 
@@ -401,20 +410,31 @@ final class ServiceProcess {
     let stderrPath: String
 
     /// `CLI.makeLedger`'s ledger with a log key, served.
-    static func servedLedger(extra: [String] = []) throws -> (CLI, ServiceProcess) {
-        let cli = try CLI()
+    /// With `postgres`, the ledger is moved into a new PostgreSQL database first, and
+    /// $SAFEGUARD_LEDGER names it (as the service's role, which may read): every command the
+    /// tests run reads it there, and the service keeps it there (`serve --store`).
+    static func servedLedger(extra: [String] = [], postgres: Bool = false) throws -> (CLI, ServiceProcess) {
+        var cli = try CLI()
         try cli.makeLedger()
         var r = try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected")
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub"))
         XCTAssertEqual(r.status, 0, r.stderr)
+        if postgres {
+            let (server, db) = try PostgresServer.newDatabase()
+            r = try cli.run("migrate", "--from", cli.ledger, "--to", server.url(database: db), "--trust-file", cli.path("root.key.pub"), "--service-role", "svc")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            cli.env["SAFEGUARD_LEDGER"] = server.url(user: "svc", database: db)
+        }
         return (cli, try start(cli, extra: extra))
     }
 
     static func start(_ cli: CLI, extra: [String] = [], arguments: [String]? = nil) throws -> ServiceProcess {
         let p = Process()
         p.executableURL = CLI.executable
-        p.arguments = arguments ?? (["serve", "--listen", "127.0.0.1:0", "--log-key", cli.path("log.key"), "--trust-file", cli.path("root.key.pub")] + extra)
+        // A ledger in PostgreSQL is served from there (the service's role connects).
+        let store = cli.env["SAFEGUARD_LEDGER"].flatMap { $0.hasPrefix("postgres://") ? ["--store", $0] : nil } ?? []
+        p.arguments = arguments ?? (["serve", "--listen", "127.0.0.1:0", "--log-key", cli.path("log.key"), "--trust-file", cli.path("root.key.pub")] + store + extra)
         p.environment = cli.env
         p.currentDirectoryURL = cli.dir
         let out = cli.path("serve-\(UUID().uuidString).out"), err = out + ".err"
@@ -500,4 +520,18 @@ final class ServiceProcess {
         let (data, status) = try LogClient.send(r)
         return (status, (try? JSONParser.parse([UInt8](data))) ?? .object([:]))
     }
+}
+
+/// The service's tests with the ledger kept in PostgreSQL (`serve --store`), against a real server.
+final class PostgresServiceTests: ServiceTests {
+    override var postgres: Bool { true }
+    // Named here so that test discovery on Linux, which reads each class's own methods, runs them.
+    override func testTwoAgenciesRecordThroughTheServiceAndTheLedgerVerifies() throws { try super.testTwoAgenciesRecordThroughTheServiceAndTheLedgerVerifies() }
+    override func testHostileRequestsAreRefusedAndChangeNothing() throws { try super.testHostileRequestsAreRefusedAndChangeNothing() }
+    override func testSlowSendersAreCutOffAndRatesLimited() throws { try super.testSlowSendersAreCutOffAndRatesLimited() }
+    override func testJunkNamingAKeyDoesNotUseUpThatKeysAllowance() throws { try super.testJunkNamingAKeyDoesNotUseUpThatKeysAllowance() }
+    override func testAWitnessCosignsTheServicesCheckpointsAndVerifyProvesWhen() throws { try super.testAWitnessCosignsTheServicesCheckpointsAndVerifyProvesWhen() }
+    override func testTilesAndEntryBundles() throws { try super.testTilesAndEntryBundles() }
+    override func testMirrorKeepsAVerifiedCopy() throws { try super.testMirrorKeepsAVerifiedCopy() }
+    override func testSIGKILLKeepsEveryAcknowledgedEvent() throws { try super.testSIGKILLKeepsEveryAcknowledgedEvent() }
 }

@@ -127,6 +127,31 @@ public final class PostgresServer: @unchecked Sendable {
 
     deinit { remove() }
 
+    // MARK: - One server for the test run
+
+    nonisolated(unsafe) private static var sharedServer: PostgresServer?
+    nonisolated(unsafe) private static var databases = 0
+    private static let sharedLock = NSLock()
+
+    /// A new empty database on the test run's shared server (started the first time, with the
+    /// roles the tests grant to: `svc`, which the service connects as, and `auditor`), removed
+    /// when the run exits.
+    public static func newDatabase() throws -> (server: PostgresServer, name: String) {
+        sharedLock.lock()
+        defer { sharedLock.unlock() }
+        if sharedServer == nil {
+            let s = try start()
+            try s.psql("CREATE ROLE svc LOGIN")
+            try s.psql("CREATE ROLE auditor LOGIN")
+            sharedServer = s
+            atexit { PostgresServer.sharedServer?.remove() }
+        }
+        databases += 1
+        let name = "ledger\(databases)"
+        try sharedServer!.psql("CREATE DATABASE \(name)")
+        return (sharedServer!, name)
+    }
+
     // MARK: - Processes
 
     private static var asRoot: Bool { getuid() == 0 }
