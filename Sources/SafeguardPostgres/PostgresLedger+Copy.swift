@@ -92,7 +92,12 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
     private var store: PostgresLedger?
     private let lock = NSLock()
 
-    public init(url: PostgresURL) { self.url = url }
+    /// How long a batch may take to commit before the service gives up on the store (a
+    /// synchronous standby that is gone makes PostgreSQL wait for ever; a connection to a lost
+    /// machine may not say it is gone): the outcome is then unknown, and the service stops.
+    public let timeout: Double
+
+    public init(url: PostgresURL, timeout: Double = 30) { self.url = url; self.timeout = timeout }
 
     /// Connects and checks the store as the service must find it: the schema exactly the
     /// format's, and a role that may only read and add rows (unless `allowPrivileged`).
@@ -129,7 +134,7 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
         final class Stage: @unchecked Sendable { var committing = false }
         let stage = Stage()
         do {
-            try blocking {
+            let finished = try blocking(timeout: timeout) {
                 try await s.run("BEGIN ISOLATION LEVEL READ COMMITTED")
                 do {
                     try await s.run("SELECT pg_catalog.pg_advisory_xact_lock(\(PostgresLedger.writerLock))")
@@ -145,6 +150,13 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
                 stage.committing = true
                 try await s.run("COMMIT")
             }
+            if finished == nil {
+                store = nil
+                throw LedgerStoreFailure("PostgreSQL at \(url) did not answer within \(Int(timeout)) s (is the server, or its synchronous standby, gone?): whether the last batch was kept is unknown",
+                                         uncertain: true)
+            }
+        } catch let e as LedgerStoreFailure {
+            throw e
         } catch {
             if stage.committing { store = nil; Task.detached { await s.close() } }
             let why = PostgresStoreError.from(error, url: url, doing: stage.committing ? "the commit" : "the write")

@@ -129,19 +129,34 @@ public struct PostgresStoreError: Error, CustomStringConvertible {
 
 /// Runs `body` to completion from synchronous code (the command line's commands are).
 public func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    try blocking(timeout: nil, body)!
+}
+
+/// `blocking`, giving up after `timeout` seconds: nil then (the work is cancelled and left).
+public func blocking<T: Sendable>(timeout: Double?, _ body: @escaping @Sendable () async throws -> T) throws -> T? {
     let box = ResultBox<T>()
     let done = DispatchSemaphore(value: 0)
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+    let task = Task.detached {
+        do { box.set(.success(try await body())) } catch { box.set(.failure(error)) }
         done.signal()
     }
-    done.wait()
-    return try box.result!.get()
+    if let timeout {
+        guard done.wait(timeout: .now() + timeout) == .success else {
+            task.cancel()
+            return nil
+        }
+    } else {
+        done.wait()
+    }
+    return try box.get()!.get()
 }
 
 final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
+    private var result: Result<T, any Error>?
+    private let lock = NSLock()
     init() {}
+    func set(_ r: Result<T, any Error>) { lock.lock(); result = r; lock.unlock() }
+    func get() -> Result<T, any Error>? { lock.lock(); defer { lock.unlock() }; return result }
 }
 
 /// Chunks handed from an async producer to a synchronous consumer, at most `capacity` waiting.

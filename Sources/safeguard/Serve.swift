@@ -28,6 +28,8 @@ extension Safeguard {
         var store: String?
         @Option(name: .customLong("working-copy"), help: ArgumentHelp("With --store: the folder for the service's working copy of the ledger (made from the store at each start, verified, and kept in step with it; default: a private temporary folder).", valueName: "dir"), completion: .directory)
         var workingCopy: String?
+        @Option(name: .customLong("store-timeout"), help: ArgumentHelp("With --store: how long a batch may take to commit before the service stops (its outcome is then unknown; start the service again once the store answers).", valueName: "seconds"))
+        var storeTimeout: Double = 30
         @Option(help: ArgumentHelp("Address and port to listen on (port 0: any free port, printed at start).", valueName: "host:port"))
         var listen = "127.0.0.1:8088"
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's secret key: the key the ledger names with 'keys set-log-key' (it signs entries and checkpoints).", valueName: "path"), completion: .file())
@@ -56,6 +58,7 @@ extension Safeguard {
             } else if workingCopy != nil {
                 throw ValidationError("--working-copy goes with --store (a ledger in PostgreSQL)")
             }
+            guard storeTimeout >= 1, storeTimeout <= 3600 else { throw ValidationError("--store-timeout must be between 1 and 3600 seconds") }
             guard parsedListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8088 or 0.0.0.0:8088") }
             guard checkpointEvery >= 1, checkpointEvery <= 86400 else { throw ValidationError("--checkpoint-every must be between 1 and 86400 seconds") }
             guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
@@ -86,7 +89,7 @@ extension Safeguard {
                 // The store is what is durable; the working copy is made from it, in one snapshot,
                 // and the checkpoint signer verifies it before signing anything.
                 let url = try PostgresURL(store)
-                let s = PostgresStore(url: url)
+                let s = PostgresStore(url: url, timeout: storeTimeout)
                 try s.open()
                 pg = s
                 path = try WorkingCopy.make(in: workingCopy, from: url, logger: logger)

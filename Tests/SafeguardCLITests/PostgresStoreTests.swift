@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import SafeguardCore
 import SafeguardPostgres
+import SafeguardService
 import TestSupport
 import XCTest
 
@@ -203,5 +205,91 @@ final class PostgresStoreTests: XCTestCase {
             XCTAssertEqual(a.status, 1, "\(change.pg): \(a.stdout) \(a.stderr)")
             XCTAssertEqual(a.stdout, b.stdout, change.pg)
         }
+    }
+}
+
+/// A primary and a streaming standby with synchronous replication: the service appends to the
+/// primary, an auditor verifies from the standby, the primary is killed with SIGKILL, and the
+/// standby, promoted, holds every event the service acknowledged, in one chain, and takes the
+/// service from there.
+final class PostgresReplicationTests: XCTestCase {
+    func testEveryAcknowledgedEventSurvivesTheLossOfThePrimary() throws {
+        let primary = try PostgresServer.start()
+        defer { primary.remove() }
+        try primary.psql("CREATE ROLE svc LOGIN")
+        try primary.psql("CREATE ROLE auditor LOGIN")
+        try primary.psql("CREATE DATABASE ledger")
+        var cli = try CLI()
+        try cli.makeLedger()
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected").status, 0)
+        XCTAssertEqual(try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub")).status, 0)
+        var r = try cli.run("migrate", "--from", cli.ledger, "--to", primary.url(database: "ledger"), "--trust-file", cli.path("root.key.pub"),
+                            "--service-role", "svc", "--reader-role", "auditor")
+        XCTAssertEqual(r.status, 0, r.stderr)
+
+        // The standby, then synchronous replication: a commit returns once the standby has it.
+        let standby = try PostgresServer.standby(of: primary, name: "standby1")
+        defer { standby.remove() }
+        try primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'")
+        try primary.psql("SELECT pg_reload_conf()")
+        let deadline = Date().addingTimeInterval(30)
+        while try primary.psql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") != "1" {
+            XCTAssertLessThan(Date(), deadline, "the standby never became synchronous")
+            usleep(100_000)
+        }
+        XCTAssertEqual(try standby.psql("SELECT pg_is_in_recovery()"), "t")
+
+        cli.env["SAFEGUARD_LEDGER"] = primary.url(user: "svc", database: "ledger")
+        let service = try ServiceProcess.start(cli, extra: ["--store-timeout", "3"])
+        defer { service.stop() }
+        let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
+        let client = try LogClient(server: service.url)
+        let acknowledged = Locked<[String]>([])
+        let group = DispatchGroup()
+        for t in 0..<4 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for i in 0..<400 {
+                    let d = EventDraft(type: "contact.recorded", caseID: "C-0001", occurredAt: Timestamp(rfc3339: "2026-03-01T10:00:00Z")!,
+                                       facts: ["contact_type": "phone", "indicators": .array([.string("A\(1 + (t + i) % 19)")])])
+                    guard let r = try? client.submit([d], key: police) else { return }
+                    acknowledged.mutate { $0.append(r[0].0.eventID) }
+                }
+            }
+        }
+        while acknowledged.value.count < 40 { usleep(10_000) }
+        // An auditor verifies from the standby while the service writes to the primary.
+        let auditorOnStandby = standby.url(user: "auditor", database: "ledger")
+        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        while acknowledged.value.count < 120 { usleep(10_000) }
+
+        // The primary's machine is lost.
+        primary.kill()
+        group.wait()
+        service.kill()
+        let kept = acknowledged.value
+        XCTAssertGreaterThanOrEqual(kept.count, 120)
+        try standby.promote()
+        XCTAssertEqual(try standby.psql("SELECT pg_is_in_recovery()"), "f")
+
+        // Every acknowledged event is there, in one chain that verifies.
+        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"), "--json")
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let log = try cli.run("log", "--ledger", auditorOnStandby, "--json")
+        XCTAssertEqual(log.status, 0, log.stderr)
+        let missing = kept.filter { !log.stdout.contains($0) }
+        XCTAssertEqual(missing, [], "acknowledged events missing after the primary was lost")
+
+        // The service starts again on the promoted standby and goes on from there.
+        cli.env["SAFEGUARD_LEDGER"] = standby.url(user: "svc", database: "ledger")
+        let again = try ServiceProcess.start(cli)
+        defer { again.stop() }
+        r = try cli.run("record", "contact", "--server", again.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(again.terminate(), 0)
+        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
     }
 }

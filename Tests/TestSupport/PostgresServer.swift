@@ -44,7 +44,7 @@ public final class PostgresServer: @unchecked Sendable {
     public static func standby(of primary: PostgresServer, name: String = "standby1", settings: [String: String] = [:]) throws -> PostgresServer {
         let folder = try makeFolder()
         let server = PostgresServer(folder: folder, data: folder + "/data", port: freePort())
-        try server.run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primary.port)", "-U", owner, "-D", server.data, "-R", "-X", "stream", "--no-sync",
+        try server.run("pg_basebackup", ["-h", "127.0.0.1", "-p", "\(primary.port)", "-U", owner, "-D", server.data, "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
                                          "-d", "application_name=\(name)"])
         try server.configure(settings)
         try server.startServer()
@@ -102,7 +102,18 @@ public final class PostgresServer: @unchecked Sendable {
     /// Kills the postmaster with SIGKILL, as a machine lost would leave it (its backends exit
     /// when they see it gone).
     public func kill() {
-        if let pid { Glibc.kill(pid, SIGKILL) }
+        // The postmaster and every process it started, at once: nothing of the server is left to
+        // finish a write or answer a client.
+        if let pid {
+            var all = [pid]
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")") else { continue }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                if fields.count > 2, Int32(fields[1]) == pid { all.append(child) }
+            }
+            for p in all { Glibc.kill(p, SIGKILL) }
+        }
         running = false
         // Its backends end once they notice; the folder stays until `remove`.
         for _ in 0..<100 where (try? run("pg_isready", ["-h", "127.0.0.1", "-p", "\(port)"])) != nil { usleep(50_000) }
