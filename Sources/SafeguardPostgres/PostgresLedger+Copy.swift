@@ -8,6 +8,16 @@ extension PostgresLedger {
     /// checked on the way, so that verifying the file verifies what PostgreSQL holds, with the
     /// same verifier and the same results as for a file holding the same rows. `progress` is
     /// told the number of events copied so far.
+    /// Whether the role `url` names may read details records (nil if the store cannot be reached).
+    public static func mayReadDetails(_ url: PostgresURL) -> Bool? {
+        try? blocking {
+            let s = try await PostgresLedger.connect(url)
+            let may = try? await s.mayReadDetails()
+            await s.close()
+            return may ?? false
+        }
+    }
+
     public static func copy(from url: PostgresURL, toNewFile path: String, mode: mode_t = 0o600, progress: ((Int64) -> Void)? = nil) throws -> Ledger {
         let queue = ChunkQueue<LedgerRows.Batch>()
         let producer = Task.detached {

@@ -341,6 +341,14 @@ public final class PostgresLedger: @unchecked Sendable {
 
     // MARK: - Reading
 
+    /// Whether the connected role may read the details records and wrapped keys (an auditor's may not).
+    public func mayReadDetails() async throws -> Bool {
+        for try await (may) in try await rows("SELECT pg_catalog.has_table_privilege('safeguard.details', 'SELECT') AND pg_catalog.has_table_privilege('safeguard.case_keys', 'SELECT')").decode(Bool.self) {
+            return may
+        }
+        return false
+    }
+
     /// The number of events the store holds and its last entry hash (within the caller's transaction).
     func head() async throws -> (size: Int64, hash: [UInt8]?) {
         for try await (seq, hash) in try await rows("SELECT seq, entry_hash FROM ONLY safeguard.events ORDER BY seq DESC LIMIT 1").decode((Int64, ByteBuffer).self) {
@@ -356,6 +364,8 @@ public final class PostgresLedger: @unchecked Sendable {
         do {
             try await transaction(readOnly: true, doing: "reading the ledger") {
                 try await checkSchema()
+                // A role that may not read the details records (an auditor's) copies the log without them.
+                let mayReadDetails = try await self.mayReadDetails()
                 var batch = LedgerRows.Batch()
                 func flush(_ force: Bool) throws {
                     guard force || batch.events.count + batch.details.count >= chunk || batch.treeNodes.count >= chunk || batch.caseKeys.count >= chunk else { return }
@@ -363,11 +373,10 @@ public final class PostgresLedger: @unchecked Sendable {
                     batch = LedgerRows.Batch()
                 }
                 func bytes(_ b: ByteBuffer?) -> [UInt8]? { b.map { Array($0.readableBytesView) } }
-                let events = try await rows("""
-                    SELECT e.seq, e.event_id, e.type, e.case_id, e.agency, e.key_id, e.occurred_at, e.recorded_at, e.prev_hash, e.envelope, e.signature, e.entry_hash,
-                           d.seq, d.salt, d.body
-                    FROM ONLY safeguard.events e FULL JOIN ONLY safeguard.details d ON d.seq = e.seq ORDER BY COALESCE(e.seq, d.seq)
-                    """)
+                let columns = "e.seq, e.event_id, e.type, e.case_id, e.agency, e.key_id, e.occurred_at, e.recorded_at, e.prev_hash, e.envelope, e.signature, e.entry_hash"
+                let events = try await rows(PostgresQuery(unsafeSQL: mayReadDetails
+                    ? "SELECT \(columns), d.seq, d.salt, d.body FROM ONLY safeguard.events e FULL JOIN ONLY safeguard.details d ON d.seq = e.seq ORDER BY COALESCE(e.seq, d.seq)"
+                    : "SELECT \(columns), NULL::bigint, NULL::bytea, NULL::bytea FROM ONLY safeguard.events e ORDER BY e.seq"))
                 for try await row in events {
                     var cells = row.makeIterator()
                     func next() -> PostgresCell { cells.next()! }
@@ -395,7 +404,8 @@ public final class PostgresLedger: @unchecked Sendable {
                 for try await (size, root, note, at) in try await rows("SELECT size, root, note, signed_at FROM ONLY safeguard.checkpoints ORDER BY size").decode((Int64, ByteBuffer, ByteBuffer, String).self) {
                     batch.checkpoints.append(LedgerRows.Checkpoint(size: size, root: Array(root.readableBytesView), note: Array(note.readableBytesView), signedAt: at))
                 }
-                for try await (c, agency, wrapped, by) in try await rows("SELECT case_id, agency, wrapped, wrapped_by FROM ONLY safeguard.case_keys ORDER BY case_id, agency").decode((String, String, ByteBuffer, String).self) {
+                for try await (c, agency, wrapped, by) in try await rows(mayReadDetails ? "SELECT case_id, agency, wrapped, wrapped_by FROM ONLY safeguard.case_keys ORDER BY case_id, agency"
+                                                                         : "SELECT '', '', ''::bytea, '' WHERE false").decode((String, String, ByteBuffer, String).self) {
                     batch.caseKeys.append(LedgerRows.CaseKey(caseID: c, agency: agency, wrapped: Array(wrapped.readableBytesView), wrappedBy: by))
                     try flush(false)
                 }

@@ -208,10 +208,14 @@ public enum PostgresSchema {
         ]
     }
 
-    /// What a reader of the schema may grant (an auditor's role on a standby): SELECT only.
+    /// What an auditor's role is granted (on a standby, say): SELECT on the signed log, its
+    /// tree and checkpoints, never on the details records or the wrapped keys: an auditor needs
+    /// hashes and coded facts, not a child's details (docs/PRIVACY.md). Its copies are
+    /// verified with the details withheld, as a facts-only export is.
     public static func readGrants(to role: String) -> [String] {
         let r = quoteIdentifier(role)
-        return ["GRANT USAGE ON SCHEMA safeguard TO \(r)", "GRANT SELECT ON ALL TABLES IN SCHEMA safeguard TO \(r)"]
+        return ["GRANT USAGE ON SCHEMA safeguard TO \(r)",
+                "GRANT SELECT ON safeguard.ledger_format, safeguard.events, safeguard.tree_nodes, safeguard.checkpoints TO \(r)"]
     }
 
     public static func quoteIdentifier(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SafeguardCore
+import SafeguardPostgres
 import SafeguardService
 import SafeguardStore
 
@@ -18,21 +19,38 @@ extension Safeguard {
                 does not serve details (names, narrative), so the copy holds none: verify it with \
                 'safeguard verify --ledger COPY --details-withheld'. The checkpoint is kept in \
                 COPY.checkpoint, for 'verify --checkpoint'. Run it as often as you like: each run fetches \
-                only what is new.
+                only what is new. With --store postgres://URL instead (docs/SCALE.md), the copy is made \
+                from the ledger in PostgreSQL (a standby will do), in one snapshot with its schema checked \
+                exactly, and verified from your state the same way; the database's own roles decide \
+                who may read it, so --key and --log-key are not needed, and a role that may not read \
+                details (an auditor's) gets a copy without them.
                 """)
 
         @Option(help: ArgumentHelp("The log service's address (default: $SAFEGUARD_SERVER).", valueName: "url"))
         var server: String?
         @Option(help: ArgumentHelp("Your copy: a ledger file made by the first run.", valueName: "path"), completion: .file())
         var ledger: String
+        @Option(help: ArgumentHelp("Copy from the ledger in PostgreSQL at this postgres:// URL (a standby will do) instead of from a log service.", valueName: "url"))
+        var store: String?
         @Option(help: ArgumentHelp("Your key, enrolled as analyst or mase_chair, to sign the reads of entries.", valueName: "path"), completion: .file())
-        var key: String
+        var key: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
-        var logKey: String
+        var logKey: String?
         @OptionGroup var trust: TrustOptions
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            if let store {
+                guard PostgresURL.isURL(store) else { throw ValidationError("--store takes a postgres:// URL of a ledger in PostgreSQL") }
+                if server != nil { throw ValidationError("--server and --store are two places to copy from: give one") }
+            } else if key == nil || logKey == nil {
+                throw ValidationError("copying from a log service needs --key (yours, enrolled as analyst or mase_chair) and --log-key (the log's verifier key)")
+            }
+        }
+
         func run() throws {
+            if let store { return try fromStore(store) }
+            guard let key, let logKey else { return }
             guard let url = server ?? ProcessInfo.processInfo.environment["SAFEGUARD_SERVER"].flatMap({ $0.isEmpty ? nil : $0 }) else {
                 throw ValidationError("no service given: pass --server URL or set SAFEGUARD_SERVER")
             }
@@ -61,6 +79,47 @@ extension Safeguard {
             } else {
                 print("OK: \(ledger) holds the log \(c.origin) up to its checkpoint of \(c.size) events (\(outcome.added) new, verified against root key \(anchor.keyID); details withheld).")
                 print("Checkpoint: \(checkpointPath); state: \(ledger).state.")
+            }
+        }
+
+        /// A new snapshot of the store, verified from the kept state (or in full, creating it),
+        /// then put in place of the copy: the copy is always one the state covers.
+        func fromStore(_ text: String) throws {
+            let url = try PostgresURL(text)
+            let anchor = try trust.anchor()
+            let statePath = ledger + ".state"
+            guard FileManager.default.fileExists(atPath: ledger) || !FileManager.default.fileExists(atPath: statePath) else {
+                throw ProofInputError("a state file '\(statePath)' exists but no copy at '\(ledger)': move the state away, or give the copy it belongs to")
+            }
+            let folder = (ledger as NSString).deletingLastPathComponent
+            let fresh = (folder.isEmpty ? "" : folder + "/") + "." + (ledger as NSString).lastPathComponent + ".new-\(getpid())"
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) }
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) } }
+            let progress = Progress("read from PostgreSQL:", json: output.json)
+            let copy = try PostgresLedger.copy(from: url, toNewFile: fresh, mode: 0o640) { progress.update($0) }
+            progress.finish()
+            let withheld = try copy.detailsWithheld()
+            let kept = FileManager.default.fileExists(atPath: statePath) ? try AuditState.open(statePath) : nil
+            let update = kept == nil ? try AuditState.Update(creating: statePath) : AuditState.Update()
+            let v: Ledger.Verification
+            do {
+                v = try copy.verify(from: kept.map { .state($0) } ?? .none, trustAnchor: anchor, threads: ProcessInfo.processInfo.activeProcessorCount,
+                                    detailsWithheld: withheld, onEntry: { try update.add($0, $1) })
+            } catch let refusal as Ledger.ExtensionRefusal {
+                throw ProofRefused("the ledger in PostgreSQL no longer holds what your state (\(statePath)) says you verified (\(refusal)): keep the state and your copy as evidence")
+            } catch let failure as VerificationFailure {
+                throw ProofRefused("the ledger in PostgreSQL does not verify: \(failure). Your copy and state are left as they were")
+            }
+            update.finish(tree: v.tree, cases: v.cases)
+            if let kept { try kept.save(update) } else { try AuditState.create(statePath, update, rootKey: anchor, origin: v.summary.origin) }
+            guard rename(fresh, ledger) == 0 else { throw ProofInputError("cannot put the new copy at \(ledger): \(String(cString: strerror(errno)))") }
+            let added = v.summary.events - v.from
+            if output.json {
+                printJSON(["ok": true, "size": .integer(v.summary.events), "added": .integer(added), "root": .string(Base64.encode(v.summary.treeRoot)),
+                           "state": .string(statePath), "details_withheld": .bool(withheld)])
+            } else {
+                print("OK: \(ledger) holds the ledger at \(url), \(v.summary.events) events (\(added) new, verified against root key \(anchor.keyID)\(withheld ? "; details withheld" : "")).")
+                print("State: \(statePath).")
             }
         }
     }

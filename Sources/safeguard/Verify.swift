@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SafeguardCore
+import SafeguardPostgres
 import SafeguardStore
 
 extension Safeguard {
@@ -68,6 +69,11 @@ extension Safeguard {
             let l: Ledger
             // A ledger in PostgreSQL is read in one snapshot first, its schema checked exactly.
             do { l = try ledger.open(readOnly: true) } catch let failure as VerificationFailure { throw failed(failure, nil) }
+            // A role that may not read details (an auditor's) verifies the log with them withheld.
+            var detailsWithheld = self.detailsWithheld
+            if let p = try? ledger.path(), PostgresURL.isURL(p), let url = try? PostgresURL(p), PostgresLedger.mayReadDetails(url) == false {
+                detailsWithheld = true
+            }
             // A kept checkpoint is read and its signatures checked first; the root at its size is
             // then computed from the verified entries as they stream, never read from the file.
             var kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier)? = nil

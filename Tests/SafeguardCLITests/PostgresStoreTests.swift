@@ -78,6 +78,36 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(mode, 0o640)
     }
 
+    /// An auditor's role reads the signed log, never a details record or a wrapped key; it
+    /// verifies with the details withheld, and keeps a verified copy with `mirror --store`.
+    func testAnAuditorsRoleReadsTheLogAndNoDetails() throws {
+        let (cli, server, _, db) = try movedLedger(events: 80)
+        let auditor = server.url(user: "auditor", database: db)
+        for table in ["details", "case_keys"] {
+            XCTAssertTrue(server.psqlError("SELECT count(*) FROM safeguard.\(table)", user: "auditor", database: db)?.contains("permission denied") == true, table)
+        }
+        let fromFile = try verify(cli, cli.ledger)
+        let r = try verify(cli, auditor)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout, fromFile.stdout)
+        // A kept copy: the first run verifies in full and keeps a state; later runs add what is new.
+        let copy = cli.path("auditor-copy.sqlite")
+        var m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stdout.contains(#""details_withheld":true"#), m.stdout)
+        XCTAssertEqual(try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM details") }, 0)
+        XCTAssertEqual(try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM case_keys") }, 0)
+        m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stdout.contains(#""added":0"#), m.stdout)
+        let v = try verify(cli, copy, "--details-withheld")
+        XCTAssertEqual(v.stdout, fromFile.stdout)
+        // Copying from a service needs its keys; from a store, a URL.
+        m = try cli.run("mirror", "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"))
+        XCTAssertEqual(m.status, 2, m.stderr)
+        XCTAssertTrue(m.stderr.contains("needs --key"), m.stderr)
+    }
+
     func testAMoveIsRefusedWhereItWouldOverwriteOrCannotReach() throws {
         let (cli, server, url, _) = try movedLedger(events: 40)
         let root = cli.path("p/keys/root.key.pub")
