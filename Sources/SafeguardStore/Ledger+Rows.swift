@@ -104,11 +104,20 @@ extension Ledger {
         guard fd >= 0 else { throw LedgerError.sqlite(path: path, message: "cannot create the file (\(String(cString: strerror(errno)))): check that the folder exists and is writable") }
         close(fd)
         do {
-            let queue = try newFile(at: path)
+            // A new file no one else can see yet: no rollback journal while it is filled (a
+            // failed load removes it), then WAL, as every ledger file, and one fsync at the end.
+            var config = configuration(readOnly: false)
+            config.journalMode = .default
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536") }
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA application_id = \(Schema.applicationID)")
+                try db.execute(sql: "PRAGMA user_version = \(Schema.formatVersion)")
+            }
+            try Schema.migrator.migrate(queue)
             let format = Schema.expected(version: Schema.formatVersion)
             let made = format.filter { ($0.type == "trigger" || $0.type == "index") && $0.sql != nil }.sorted { $0.name < $1.name }
             try queue.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = OFF")
                 try db.inTransaction(.immediate) {
                     for o in made { try db.execute(sql: "DROP \(o.type.uppercased()) \(o.name)") }
                     let writer = try RowsWriter(db)
@@ -116,10 +125,12 @@ extension Ledger {
                     for o in made.sorted(by: { $0.type < $1.type }) { try db.execute(sql: o.sql!) }
                     return .commit
                 }
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                _ = try Row.fetchAll(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                _ = try Row.fetchAll(db, sql: "PRAGMA journal_mode = WAL")
             }
             try queue.close()
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { fsync(fd); close(fd) }
         } catch {
             removeFiles(path)
             throw map(error, path: path)

@@ -323,3 +323,21 @@ final class PostgresReplicationTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
     }
 }
+
+/// docs/FORMAT.md §10.1 gives the PostgreSQL schema's statements, exactly those `migrate` runs.
+final class PostgresFormatDocTests: XCTestCase {
+    static var documented: String {
+        "<!-- pg-schema:begin -->\n```sql\n" + PostgresSchema.statements.map { $0 + ";" }.joined(separator: "\n\n") + "\n```\n<!-- pg-schema:end -->"
+    }
+
+    func testFormatGivesThePostgreSQLStatementsExactly() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/FORMAT.md")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        guard let a = text.range(of: "<!-- pg-schema:begin -->"), let b = text.range(of: "<!-- pg-schema:end -->") else {
+            return XCTFail("docs/FORMAT.md has no pg-schema block")
+        }
+        if ProcessInfo.processInfo.environment["SAFEGUARD_PRINT_PG_SCHEMA"] != nil { print(Self.documented) }
+        XCTAssertEqual(String(text[a.lowerBound..<b.upperBound]), Self.documented, "regenerate the block with SAFEGUARD_PRINT_PG_SCHEMA=1")
+    }
+}
