@@ -294,11 +294,11 @@ public final class PostgresLedger: @unchecked Sendable {
             var format: (Int32, Int32)?
             for try await row in try await rows("SELECT application_id, format_version FROM ONLY safeguard.ledger_format").decode((Int32, Int32).self) { format = row }
             guard format?.0 == PostgresSchema.applicationID, format?.1 == Int32(PostgresSchema.formatVersion) else {
-                throw VerificationFailure(seq: 0, eventID: nil, reason: .alteredTable("table 'ledger_format'"))
+                throw VerificationFailure(seq: 0, eventID: nil, reason: .alteredTable(VerificationFailure.postgres + "table 'ledger_format'"))
             }
             return
         }
-        let what = "\(first.object.kind) '\(first.object.name)'"
+        let what = VerificationFailure.postgres + "\(first.object.kind) '\(first.object.name)'"
         throw VerificationFailure(seq: 0, eventID: nil, reason: first.kind == .unknown ? .unknownSchemaObject(what) : .alteredTable(what))
     }
 

@@ -322,7 +322,10 @@ public enum PostgresSchema {
         let byName = Dictionary(expected.map { ("\($0.kind) \($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
         var out: [Difference] = []
         var seen = Set<String>()
-        for o in found {
+        // The most telling first: a planted relation before its columns, a rule before a type.
+        let order = ["relation", "inheritance", "rule", "policy", "trigger", "function", "index", "constraint", "column", "type"]
+        let rank = { (k: String) in order.firstIndex(of: k) ?? order.count }
+        for o in found.sorted(by: { (rank($0.kind), $0.kind, $0.name) < (rank($1.kind), $1.kind, $1.name) }) {
             let key = "\(o.kind) \(o.name)"
             seen.insert(key)
             guard let e = byName[key] else { out.append(Difference(kind: .unknown, object: o)); continue }

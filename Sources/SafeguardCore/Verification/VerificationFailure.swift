@@ -79,6 +79,9 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// How a schema failure names an object of a ledger in PostgreSQL ("PostgreSQL trigger 'events.x'").
+    public static let postgres = "PostgreSQL "
+
     public var detail: String {
         switch reason {
         case .empty: return "the ledger holds no events, not even genesis"
@@ -100,6 +103,12 @@ public struct VerificationFailure: Error, Equatable, CustomStringConvertible {
         case .malformedRow(let c): return "the stored row's \(c) column has the wrong type or is missing"
         case .treeMismatch: return "the stored Merkle tree (tree_nodes) does not match the entries: it was altered or damaged, so proofs and checkpoints made from this file would be wrong"
         case .detailsMismatch(let s): return s
+        case .alteredTable(let t) where t.hasPrefix(VerificationFailure.postgres):
+            return "the PostgreSQL database's \(t.dropFirst(VerificationFailure.postgres.count)) is missing, or not defined or enabled as the ledger format defines it (docs/FORMAT.md §10.1): "
+                + "it was changed outside safeguard; restore it as the format's statements make it, or restore the ledger from a verified copy"
+        case .unknownSchemaObject(let t) where t.hasPrefix(VerificationFailure.postgres):
+            return "the PostgreSQL database holds a \(t.dropFirst(VerificationFailure.postgres.count)) in or on the ledger's schema that is not part of the ledger format "
+                + "(a planted trigger, rule or policy could drop or hide records): it was changed outside safeguard; remove it, or restore the ledger from a verified copy"
         case .alteredTable(let t):
             return "the file's \(t) is missing or not defined as the ledger format defines it (docs/FORMAT.md §10): it was edited outside safeguard; "
                 + "restore the ledger from a verified copy, or compare with 'safeguard doctor'"
