@@ -8,22 +8,14 @@ extension PostgresLedger {
     /// checked on the way, so that verifying the file verifies what PostgreSQL holds, with the
     /// same verifier and the same results as for a file holding the same rows. `progress` is
     /// told the number of events copied so far.
-    /// Whether the role `url` names may read details records (nil if the store cannot be reached).
-    public static func mayReadDetails(_ url: PostgresURL) -> Bool? {
-        try? blocking {
-            let s = try await PostgresLedger.connect(url)
-            let may = try? await s.mayReadDetails()
-            await s.close()
-            return may ?? false
-        }
-    }
-
-    public static func copy(from url: PostgresURL, toNewFile path: String, mode: mode_t = 0o600, progress: ((Int64) -> Void)? = nil) throws -> Ledger {
+    /// With `withhold`, the details records and wrapped keys are left out (verify the copy with
+    /// them withheld); without it, a role that may not read them is refused.
+    public static func copy(from url: PostgresURL, toNewFile path: String, mode: mode_t = 0o600, withhold: Bool = false, progress: ((Int64) -> Void)? = nil) throws -> Ledger {
         let queue = ChunkQueue<LedgerRows.Batch>()
         let producer = Task.detached {
             let store: PostgresLedger
             do { store = try await PostgresLedger.connect(url) } catch { queue.finish(error); return }
-            await store.readAll(into: queue)
+            await store.readAll(into: queue, withhold: withhold)
             await store.close()
         }
         defer { queue.cancel() }
@@ -92,6 +84,9 @@ extension PostgresLedger {
     }
 }
 
+/// The store's head is not the one the service's working copy follows.
+struct HeadMoved: Error, CustomStringConvertible { let description: String }
+
 /// The log service's PostgreSQL store (`safeguard serve --store URL`, docs/SCALE.md): each batch
 /// the service places in its working copy is written here first, in one transaction holding the
 /// writers' advisory lock, and only if the store's head is still the one the batch follows; a
@@ -113,22 +108,36 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
     /// format's, and a role that may only read and add rows (unless `allowPrivileged`).
     public func open(allowPrivileged: Bool = false) throws {
         let url = self.url
-        let s = try blocking { () -> PostgresLedger in
+        let opened = try blocking(timeout: timeout) { () -> (PostgresLedger, [String]) in
             let s = try await PostgresLedger.connect(url)
+            var warnings: [String] = []
             do {
+                // A receipt says the event is durable: the commit waits for the WAL to be flushed,
+                // here and on the synchronous standbys, whatever the role's own settings say.
+                try await s.run("SET synchronous_commit = on")
                 try await s.transaction(readOnly: true, doing: "checking the ledger") { try await s.checkSchema() }
                 let excess = try await s.excessPrivileges()
                 if !excess.isEmpty && !allowPrivileged {
                     throw PostgresStoreError("the service's role '\(url.user)' may do more than read and add rows (\(excess.joined(separator: ", "))): connect as a role granted only SELECT and INSERT ('safeguard migrate --service-role ROLE' grants them)")
                 }
+                for try await (v) in try await s.rows("SELECT pg_catalog.current_setting('fsync')").decode(String.self) where v != "on" {
+                    warnings.append("PostgreSQL at \(url) runs with fsync = \(v): a crash of its machine can lose events the service acknowledged")
+                }
             } catch {
                 await s.close()
                 throw error
             }
-            return s
+            return (s, warnings)
         }
+        guard let (s, found) = opened else {
+            throw PostgresStoreError("PostgreSQL at \(url) did not answer within \(Int(timeout)) s: check that it is running, and that its synchronous standbys are")
+        }
+        warnings = found
         lock.lock(); store = s; lock.unlock()
     }
+
+    /// What the service should log at start (a store set up to lose acknowledged events).
+    public private(set) var warnings: [String] = []
 
     public func close() {
         lock.lock(); let s = store; store = nil; lock.unlock()
@@ -145,12 +154,11 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
         let stage = Stage()
         do {
             let finished = try blocking(timeout: timeout) {
-                try await s.run("BEGIN ISOLATION LEVEL READ COMMITTED")
+                try await s.run("BEGIN ISOLATION LEVEL SERIALIZABLE")
                 do {
-                    try await s.run("SELECT pg_catalog.pg_advisory_xact_lock(\(PostgresLedger.writerLock))")
                     let now = try await s.head()
                     guard now.size == size, now.hash == head else {
-                        throw PostgresStoreError("the PostgreSQL store holds \(now.size) events, not the \(size) this service's working copy holds: it was written by another writer, or restored; restart the service to start from what it holds")
+                        throw HeadMoved(description: "the PostgreSQL store holds \(now.size) events, not the \(size) this service's working copy holds: it was written by another writer, or restored; start the service again to resume from what it holds")
                     }
                     try await s.write(rows)
                 } catch {
@@ -169,8 +177,8 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
             throw e
         } catch {
             if stage.committing { store = nil; Task.detached { await s.close() } }
-            let why = PostgresStoreError.from(error, url: url, doing: stage.committing ? "the commit" : "the write")
-            throw LedgerStoreFailure("\(why)", uncertain: stage.committing || error is PostgresStoreError)
+            let why = error is HeadMoved ? "\(error)" : "\(PostgresStoreError.from(error, url: url, doing: stage.committing ? "the commit" : "the write"))"
+            throw LedgerStoreFailure(why, uncertain: stage.committing || error is HeadMoved)
         }
     }
 
@@ -180,7 +188,7 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
         defer { lock.unlock() }
         if store == nil { try? open() }
         guard let s = store else { throw PostgresStoreError("cannot reach PostgreSQL at \(url) to keep the checkpoint of \(c.size) events") }
-        try blocking {
+        let done = try blocking(timeout: timeout) {
             try await s.transaction(readOnly: false, doing: "keeping a checkpoint") {
                 var last: Int64 = -1
                 for try await (size) in try await s.rows("SELECT COALESCE(MAX(size), -1) FROM ONLY safeguard.checkpoints").decode(Int64.self) { last = size }
@@ -189,6 +197,10 @@ public final class PostgresStore: LedgerStore, @unchecked Sendable {
                 b.checkpoints = [c]
                 try await s.write(b)
             }
+        }
+        if done == nil {
+            store = nil
+            throw PostgresStoreError("PostgreSQL at \(url) did not keep the checkpoint of \(c.size) events within \(Int(timeout)) s (is its synchronous standby gone?): it is not served")
         }
     }
 }

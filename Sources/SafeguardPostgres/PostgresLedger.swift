@@ -246,12 +246,12 @@ public final class PostgresLedger: @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction: REPEATABLE READ READ ONLY for a reader (one snapshot, which
-    /// a hot standby allows), or a writer's, holding the ledger's advisory lock (one writer at a
-    /// time, whatever else the rules and the primary key already refuse).
+    /// a hot standby allows), SERIALIZABLE for a writer (two writers at the head cannot both
+    /// commit, whatever else the rules and the primary key already refuse; no lock is taken
+    /// that a role which may only read could hold to stop the writers).
     func transaction<T>(readOnly: Bool, doing: String, _ body: () async throws -> T) async throws -> T {
         do {
-            try await run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN ISOLATION LEVEL READ COMMITTED")
-            if !readOnly { try await run("SELECT pg_catalog.pg_advisory_xact_lock(\(Self.writerLock))") }
+            try await run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN ISOLATION LEVEL SERIALIZABLE")
             let value = try await body()
             try await run("COMMIT")
             return value
@@ -261,8 +261,6 @@ public final class PostgresLedger: @unchecked Sendable {
         }
     }
 
-    /// The advisory lock every writer of a PostgreSQL ledger holds for its transaction ("SGLG").
-    static let writerLock: Int64 = 0x5347_4C47
 
     // MARK: - The schema
 
@@ -324,16 +322,34 @@ public final class PostgresLedger: @unchecked Sendable {
             if superuser { out.append("it is a superuser") }
             if bypass { out.append("it bypasses row security") }
         }
+        // Roles that can gain more: members of another role (whose rights SET ROLE gives, inherited
+        // or not), roles that may make roles (and so grant themselves pg_write_all_data).
+        let more = """
+            SELECT r.rolcreaterole, r.rolreplication,
+                   COALESCE((SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) FROM pg_catalog.pg_auth_members m
+                             JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid), ''),
+                   pg_catalog.has_schema_privilege('safeguard', 'CREATE')
+            FROM pg_catalog.pg_roles r WHERE r.rolname = current_user
+            """
+        for try await (createRole, replication, memberOf, create) in try await rows(PostgresQuery(unsafeSQL: more)).decode((Bool, Bool, String, Bool).self) {
+            if createRole { out.append("it may create roles") }
+            if replication { out.append("it may replicate") }
+            if !memberOf.isEmpty { out.append("it is a member of \(memberOf)") }
+            if create { out.append("CREATE on the schema") }
+        }
         for table in PostgresSchema.tables {
             let q = """
-                SELECT pg_catalog.has_table_privilege('safeguard.\(table)', 'UPDATE'), pg_catalog.has_table_privilege('safeguard.\(table)', 'DELETE'),
-                       pg_catalog.has_table_privilege('safeguard.\(table)', 'TRUNCATE'), pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'safeguard.\(table)'::regclass), 'USAGE')
+                SELECT pg_catalog.has_any_column_privilege('safeguard.\(table)', 'UPDATE'), pg_catalog.has_table_privilege('safeguard.\(table)', 'DELETE'),
+                       pg_catalog.has_table_privilege('safeguard.\(table)', 'TRUNCATE'), pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = 'safeguard.\(table)'::regclass), 'USAGE'),
+                       pg_catalog.has_table_privilege('safeguard.\(table)', 'TRIGGER'), pg_catalog.has_table_privilege('safeguard.\(table)', 'REFERENCES')
                 """
-            for try await (update, delete, truncate, owner) in try await rows(PostgresQuery(unsafeSQL: q)).decode((Bool, Bool, Bool, Bool).self) {
+            for try await (update, delete, truncate, owner, trigger, references) in try await rows(PostgresQuery(unsafeSQL: q)).decode((Bool, Bool, Bool, Bool, Bool, Bool).self) {
                 if owner { out.append("it owns table \(table)") }
                 if update { out.append("UPDATE on \(table)") }
                 if delete { out.append("DELETE on \(table)") }
                 if truncate { out.append("TRUNCATE on \(table)") }
+                if trigger { out.append("TRIGGER on \(table)") }
+                if references { out.append("REFERENCES on \(table)") }
             }
         }
         return Array(NSOrderedSet(array: out)) as? [String] ?? out
@@ -360,12 +376,26 @@ public final class PostgresLedger: @unchecked Sendable {
     /// Streams every row of the store, in one snapshot, into `queue` as chunks: events with
     /// their details records (and any details record with no event) by seq; then the tree's
     /// nodes, checkpoints and wrapped keys. The schema is checked first.
-    func readAll(into queue: ChunkQueue<LedgerRows.Batch>, chunk: Int = 2000) async {
+    func readAll(into queue: ChunkQueue<LedgerRows.Batch>, withhold: Bool, chunk: Int = 2000) async {
         do {
             try await transaction(readOnly: true, doing: "reading the ledger") {
+                // The tables are locked against changes to their definition (row security, rules,
+                // policies) for the whole read, as the transaction's first statement, before its
+                // snapshot is taken: what the schema check then sees is what the reads use.
+                // (ACCESS SHARE: writers go on; a standby allows it.) Details are left out only
+                // when the reader asks (an auditor's role may not read them), never because a
+                // privilege was taken away.
+                let tables = ["ledger_format", "events", "tree_nodes", "checkpoints"] + (withhold ? [] : ["details", "case_keys"])
+                do {
+                    try await run("LOCK TABLE " + tables.map { "ONLY safeguard.\($0)" }.joined(separator: ", ") + " IN ACCESS SHARE MODE")
+                } catch let e as PSQLError where e.serverInfo?[.sqlState] == "42501" && !withhold {
+                    throw PostgresStoreError("the role '\(url.user)' may not read the ledger's details records at \(url): verify with --details-withheld (the details are then not checked), or connect as a role that may read them")
+                } catch let e as PSQLError where ["42P01", "3F000"].contains(e.serverInfo?[.sqlState] ?? "") {
+                    throw PostgresStoreError("\(url) holds no ledger (no schema 'safeguard'): move one there with 'safeguard migrate --from FILE --to \(url)'")
+                }
                 try await checkSchema()
-                // A role that may not read the details records (an auditor's) copies the log without them.
-                let mayReadDetails = try await self.mayReadDetails()
+                let readDetails = !withhold
+                let mayReadDetails = readDetails
                 var batch = LedgerRows.Batch()
                 func flush(_ force: Bool) throws {
                     guard force || batch.events.count + batch.details.count >= chunk || batch.treeNodes.count >= chunk || batch.caseKeys.count >= chunk else { return }
@@ -409,6 +439,8 @@ public final class PostgresLedger: @unchecked Sendable {
                     batch.caseKeys.append(LedgerRows.CaseKey(caseID: c, agency: agency, wrapped: Array(wrapped.readableBytesView), wrappedBy: by))
                     try flush(false)
                 }
+                // And once more at the end, in case anything changed that the locks do not hold off.
+                try await checkSchema()
                 try flush(true)
             }
             queue.finish()

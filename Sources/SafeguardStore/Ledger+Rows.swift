@@ -212,17 +212,6 @@ extension Ledger {
     }
 }
 
-extension Ledger {
-    /// Whether this file holds no details record at all while its events commit to some (a copy
-    /// made by a reader not allowed to read them): verify it with the details withheld.
-    public func detailsWithheld() throws -> Bool {
-        try db.read { db in
-            try Int64.fetchOne(db, sql: "SELECT count(*) FROM details") == 0
-                && Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE instr(envelope, '\"details_digest\"') > 0") ?? 0 > 0
-        }
-    }
-}
-
 /// Writes `LedgerRows` into a file's tables with prepared statements.
 final class RowsWriter {
     private let db: Database

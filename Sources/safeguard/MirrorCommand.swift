@@ -22,8 +22,8 @@ extension Safeguard {
                 only what is new. With --store postgres://URL instead (docs/SCALE.md), the copy is made \
                 from the ledger in PostgreSQL (a standby will do), in one snapshot with its schema checked \
                 exactly, and verified from your state the same way; the database's own roles decide \
-                who may read it, so --key and --log-key are not needed, and a role that may not read \
-                details (an auditor's) gets a copy without them.
+                who may read it, so --key and --log-key are not needed. A role that may not read \
+                details (an auditor's) copies with --details-withheld.
                 """)
 
         @Option(help: ArgumentHelp("The log service's address (default: $SAFEGUARD_SERVER).", valueName: "url"))
@@ -32,6 +32,8 @@ extension Safeguard {
         var ledger: String
         @Option(help: ArgumentHelp("Copy from the ledger in PostgreSQL at this postgres:// URL (a standby will do) instead of from a log service.", valueName: "url"))
         var store: String?
+        @Flag(name: .customLong("details-withheld"), help: ArgumentHelp("With --store: copy without the details records and wrapped keys (an auditor's role may not read them); the copy is verified with them withheld."))
+        var detailsWithheld = false
         @Option(help: ArgumentHelp("Your key, enrolled as analyst or mase_chair, to sign the reads of entries.", valueName: "path"), completion: .file())
         var key: String?
         @Option(name: .customLong("log-key"), help: ArgumentHelp("The log's checkpoint verifier key, or a file holding it.", valueName: "vkey"))
@@ -43,6 +45,8 @@ extension Safeguard {
             if let store {
                 guard PostgresURL.isURL(store) else { throw ValidationError("--store takes a postgres:// URL of a ledger in PostgreSQL") }
                 if server != nil { throw ValidationError("--server and --store are two places to copy from: give one") }
+            } else if detailsWithheld {
+                throw ValidationError("--details-withheld goes with --store (a copy from the service never holds details)")
             } else if key == nil || logKey == nil {
                 throw ValidationError("copying from a log service needs --key (yours, enrolled as analyst or mase_chair) and --log-key (the log's verifier key)")
             }
@@ -96,9 +100,9 @@ extension Safeguard {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) }
             defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) } }
             let progress = Progress("read from PostgreSQL:", json: output.json)
-            let copy = try PostgresLedger.copy(from: url, toNewFile: fresh, mode: 0o640) { progress.update($0) }
+            let copy = try PostgresLedger.copy(from: url, toNewFile: fresh, mode: 0o640, withhold: detailsWithheld) { progress.update($0) }
             progress.finish()
-            let withheld = try copy.detailsWithheld()
+            let withheld = detailsWithheld
             let kept = FileManager.default.fileExists(atPath: statePath) ? try AuditState.open(statePath) : nil
             let update = kept == nil ? try AuditState.Update(creating: statePath) : AuditState.Update()
             let v: Ledger.Verification

@@ -20,13 +20,13 @@ struct LedgerOptions: ParsableArguments {
     /// store holds, made in one snapshot with its schema checked exactly, which every reader then
     /// verifies and reads as it would a file. A PostgreSQL ledger is written only by the log
     /// service (`safeguard serve --store URL`).
-    func open(readOnly: Bool) throws -> Ledger {
+    func open(readOnly: Bool, detailsWithheld: Bool = false) throws -> Ledger {
         let p = try path()
         guard PostgresURL.isURL(p) else { return try Ledger.open(at: p, readOnly: readOnly) }
         guard readOnly else {
             throw ValidationError("a PostgreSQL ledger is written only by its log service: start it with 'safeguard serve --store URL' and record with --server")
         }
-        return try PostgresCopy.open(p)
+        return try PostgresCopy.open(p, withhold: detailsWithheld)
     }
 }
 
@@ -34,7 +34,7 @@ struct LedgerOptions: ParsableArguments {
 enum PostgresCopy {
     nonisolated(unsafe) private static var folders: [String] = []
 
-    static func open(_ text: String) throws -> Ledger {
+    static func open(_ text: String, withhold: Bool = false) throws -> Ledger {
         let url = try PostgresURL(text)
         var template = Array((NSTemporaryDirectory() + "/safeguard-pg-copy-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
@@ -45,7 +45,7 @@ enum PostgresCopy {
         folders.append(folder)
         let progress = Progress("read from PostgreSQL:", json: false)
         defer { progress.finish() }
-        return try PostgresLedger.copy(from: url, toNewFile: folder + "/ledger.sqlite") { progress.update($0) }
+        return try PostgresLedger.copy(from: url, toNewFile: folder + "/ledger.sqlite", withhold: withhold) { progress.update($0) }
     }
 }
 

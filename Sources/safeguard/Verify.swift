@@ -47,7 +47,7 @@ extension Safeguard {
             valueName: "seconds"))
         var clockSkew: Int64 = Clock.skew
         @Flag(name: .customLong("details-withheld"), help: ArgumentHelp(
-            "The copy holds no details records (one made by 'safeguard mirror'): a missing record is taken as withheld; those it holds are still checked."))
+            "The copy holds no details records (one made by 'safeguard mirror'), or, for a ledger in PostgreSQL, read it without them (an auditor's role may not read them): a missing record is taken as withheld; those it holds are still checked."))
         var detailsWithheld = false
         @OptionGroup var output: OutputOptions
 
@@ -68,12 +68,9 @@ extension Safeguard {
             let anchor = try trust.anchor()
             let l: Ledger
             // A ledger in PostgreSQL is read in one snapshot first, its schema checked exactly.
-            do { l = try ledger.open(readOnly: true) } catch let failure as VerificationFailure { throw failed(failure, nil) }
-            // A role that may not read details (an auditor's) verifies the log with them withheld.
-            var detailsWithheld = self.detailsWithheld
-            if let p = try? ledger.path(), PostgresURL.isURL(p), let url = try? PostgresURL(p), PostgresLedger.mayReadDetails(url) == false {
-                detailsWithheld = true
-            }
+            // With --details-withheld, a ledger in PostgreSQL is read without its details records
+            // (an auditor's role may not read them); without it, a role that may not is refused.
+            do { l = try ledger.open(readOnly: true, detailsWithheld: detailsWithheld) } catch let failure as VerificationFailure { throw failed(failure, nil) }
             // A kept checkpoint is read and its signatures checked first; the root at its size is
             // then computed from the verified entries as they stream, never read from the file.
             var kept: (checkpoint: Checkpoint, note: [UInt8], cosigned: [String], log: NoteVerifier)? = nil
@@ -231,6 +228,7 @@ extension Safeguard {
                     o["cases"] = .integer(s.cases)
                 }
                 if let statePath { o["state"] = .string(statePath) }
+                if detailsWithheld { o["details_withheld"] = true }
                 if let (c, w) = checkpoint {
                     o["checkpoint"] = ["size": .integer(c.size), "root": .string(Base64.encode(c.root)), "consistent": true, "witnesses": .array(w.map { .string($0) }),
                                        "recorded_before": .array(bounds.map { ["witness": .string($0.name), "time": .string(Timestamp(seconds: $0.time).description),
@@ -258,7 +256,7 @@ extension Safeguard {
                           + "): hashed again, not re-verified; the rules come from their \(v.governanceProved) governance records.")
                 }
             } else {
-                print("OK: \(s.events) events verified against root key \(anchor.keyID).")
+                print("OK: \(s.events) events verified against root key \(anchor.keyID)." + (detailsWithheld ? " Details withheld: the records the copy lacks were not checked." : ""))
                 print("Partnership: \(s.partnership) (origin \(s.origin)); policy \(s.policy)")
                 print("Keys: \(s.keysEnrolled) enrolled, \(s.keysRevoked) revoked; agencies: \(s.agencies.sorted().joined(separator: ", ")); cases: \(s.cases)")
                 if let f = s.firstOccurred, let l = s.lastOccurred { print("Occurred: \(f) to \(l)") }

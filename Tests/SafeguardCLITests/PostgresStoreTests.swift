@@ -86,18 +86,37 @@ final class PostgresStoreTests: XCTestCase {
         for table in ["details", "case_keys"] {
             XCTAssertTrue(server.psqlError("SELECT count(*) FROM safeguard.\(table)", user: "auditor", database: db)?.contains("permission denied") == true, table)
         }
-        let fromFile = try verify(cli, cli.ledger)
-        let r = try verify(cli, auditor)
+        let fromFile = try verify(cli, cli.ledger, "--details-withheld")
+        // Red team, finding 1: details are withheld only when the reader says so, never because
+        // a privilege was taken away.
+        var r = try verify(cli, auditor)
+        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("may not read the ledger's details records") && r.stderr.contains("--details-withheld"), r.stderr)
+        r = try verify(cli, auditor, "--details-withheld")
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         XCTAssertEqual(r.stdout, fromFile.stdout)
+        XCTAssertTrue(r.stdout.contains(#""details_withheld":true"#), r.stdout)
+        // A details record changed past the rules is found by a role that may read it, even after
+        // that role lost a privilege on the wrapped keys (it is refused, not passed).
+        try server.psql("GRANT SELECT ON ALL TABLES IN SCHEMA safeguard TO auditor", database: db)
+        try server.psql("ALTER TABLE safeguard.details DISABLE TRIGGER USER; UPDATE safeguard.details SET body = convert_to('{\"note\":\"FORGED\"}', 'UTF8') WHERE seq = 10; ALTER TABLE safeguard.details ENABLE TRIGGER USER", database: db)
+        r = try verify(cli, auditor)
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains(#""code":"details_mismatch""#), r.stdout)
+        try server.psql("REVOKE SELECT ON safeguard.case_keys FROM auditor", database: db)
+        r = try verify(cli, auditor)
+        XCTAssertEqual(r.status, 4, r.stdout + r.stderr)
+        try server.psql("REVOKE SELECT ON safeguard.details FROM auditor", database: db)
         // A kept copy: the first run verifies in full and keeps a state; later runs add what is new.
         let copy = cli.path("auditor-copy.sqlite")
         var m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        XCTAssertEqual(m.status, 4, m.stderr)
+        m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--details-withheld", "--json")
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertTrue(m.stdout.contains(#""details_withheld":true"#), m.stdout)
         XCTAssertEqual(try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM details") }, 0)
         XCTAssertEqual(try DatabaseQueue(path: copy).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM case_keys") }, 0)
-        m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--json")
+        m = try cli.run("mirror", "--store", auditor, "--ledger", copy, "--trust-file", cli.path("p/keys/root.key.pub"), "--details-withheld", "--json")
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertTrue(m.stdout.contains(#""added":0"#), m.stdout)
         let v = try verify(cli, copy, "--details-withheld")
@@ -291,7 +310,7 @@ final class PostgresReplicationTests: XCTestCase {
         while acknowledged.value.count < 40 { usleep(10_000) }
         // An auditor verifies from the standby while the service writes to the primary.
         let auditorOnStandby = standby.url(user: "auditor", database: "ledger")
-        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"))
+        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"), "--details-withheld")
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         while acknowledged.value.count < 120 { usleep(10_000) }
 
@@ -305,9 +324,9 @@ final class PostgresReplicationTests: XCTestCase {
         XCTAssertEqual(try standby.psql("SELECT pg_is_in_recovery()"), "f")
 
         // Every acknowledged event is there, in one chain that verifies.
-        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"), "--json")
+        r = try cli.run("verify", "--ledger", standby.url(database: "ledger"), "--trust-file", cli.path("root.key.pub"), "--json")
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        let log = try cli.run("log", "--ledger", auditorOnStandby, "--json")
+        let log = try cli.run("log", "--ledger", standby.url(database: "ledger"), "--json")
         XCTAssertEqual(log.status, 0, log.stderr)
         let missing = kept.filter { !log.stdout.contains($0) }
         XCTAssertEqual(missing, [], "acknowledged events missing after the primary was lost")
@@ -319,7 +338,7 @@ final class PostgresReplicationTests: XCTestCase {
         r = try cli.run("record", "contact", "--server", again.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(again.terminate(), 0)
-        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"))
+        r = try cli.run("verify", "--ledger", auditorOnStandby, "--trust-file", cli.path("root.key.pub"), "--details-withheld")
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
     }
 }
@@ -339,5 +358,91 @@ final class PostgresFormatDocTests: XCTestCase {
         }
         if ProcessInfo.processInfo.environment["SAFEGUARD_PRINT_PG_SCHEMA"] != nil { print(Self.documented) }
         XCTAssertEqual(String(text[a.lowerBound..<b.upperBound]), Self.documented, "regenerate the block with SAFEGUARD_PRINT_PG_SCHEMA=1")
+    }
+}
+
+/// The red team's findings against the service and readers on PostgreSQL, each kept as a test
+/// (docs/SCALE.md): a server of this class's own, since some change cluster-wide settings.
+final class PostgresRedTeamTests: XCTestCase {
+    /// A served-ledger setup on a new server: the ledger moved in, the service's role `svc`.
+    func setUpStore(_ server: PostgresServer) throws -> CLI {
+        try server.psql("CREATE ROLE svc LOGIN")
+        try server.psql("CREATE ROLE auditor LOGIN")
+        try server.psql("CREATE DATABASE ledger")
+        var cli = try CLI()
+        try cli.makeLedger()
+        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected").status, 0)
+        XCTAssertEqual(try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub")).status, 0)
+        let r = try cli.run("migrate", "--from", cli.ledger, "--to", server.url(database: "ledger"), "--trust-file", cli.path("root.key.pub"),
+                            "--service-role", "svc", "--reader-role", "auditor")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        cli.env["SAFEGUARD_LEDGER"] = server.url(user: "svc", database: "ledger")
+        return cli
+    }
+
+    /// Finding 2: the owner changes a table's definition (row security hiding the tail) while a
+    /// reader's check is under way: the reader locks the tables before it checks, so it sees
+    /// the change and refuses.
+    func testADefinitionChangedDuringTheReadIsSeen() throws {
+        let server = try PostgresServer.start()
+        defer { server.remove() }
+        let cli = try setUpStore(server)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = server.psqlError("""
+                BEGIN; LOCK TABLE safeguard.events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2);
+                ALTER TABLE safeguard.events ENABLE ROW LEVEL SECURITY; CREATE POLICY h ON safeguard.events FOR SELECT USING (seq < 5); COMMIT;
+                """, database: "ledger")
+            done.signal()
+        }
+        usleep(700_000)
+        let r = try cli.run("verify", "--ledger", server.url(user: "auditor", database: "ledger"), "--trust-file", cli.path("root.key.pub"), "--details-withheld", "--json")
+        done.wait()
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("altered_table") || r.stdout.contains("unknown_schema_object"), r.stdout)
+    }
+
+    /// Finding 3: a role that may only read holds the lock a writer might take: the service goes on.
+    func testAReaderCannotStopTheService() throws {
+        let server = try PostgresServer.start()
+        defer { server.remove() }
+        let cli = try setUpStore(server)
+        let service = try ServiceProcess.start(cli, extra: ["--store-timeout", "3"])
+        defer { service.stop() }
+        let held = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = server.psqlError("SELECT pg_advisory_lock(1397181511); SELECT pg_advisory_lock(1); SELECT pg_sleep(6)", user: "auditor", database: "ledger")
+            held.signal()
+        }
+        usleep(500_000)
+        let started = Date()
+        let r = try cli.run("record", "contact", "--server", service.url, "--key", cli.path("police.key"), "--case", "C-0001", "--how", "phone")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the reader's lock held the service up")
+        held.wait()
+        XCTAssertEqual(service.terminate(), 0)
+    }
+
+    /// Finding 5: a role that could gain more than reading and adding rows is refused at start.
+    func testTheServiceRefusesARoleThatCouldGainMore() throws {
+        let server = try PostgresServer.start()
+        defer { server.remove() }
+        let cli = try setUpStore(server)
+        let grants: [(grant: String, revoke: String, said: String)] = [
+            ("ALTER ROLE svc NOINHERIT; GRANT \(PostgresServer.owner) TO svc", "REVOKE \(PostgresServer.owner) FROM svc; ALTER ROLE svc INHERIT", "member of"),
+            ("ALTER ROLE svc CREATEROLE", "ALTER ROLE svc NOCREATEROLE", "may create roles"),
+            ("GRANT UPDATE (type) ON safeguard.events TO svc", "REVOKE UPDATE (type) ON safeguard.events FROM svc", "UPDATE on events"),
+            ("GRANT TRIGGER ON safeguard.events TO svc", "REVOKE TRIGGER ON safeguard.events FROM svc", "TRIGGER on events"),
+            ("GRANT CREATE ON SCHEMA safeguard TO svc", "REVOKE CREATE ON SCHEMA safeguard FROM svc", "CREATE on the schema"),
+            ("GRANT DELETE ON safeguard.details TO svc", "REVOKE DELETE ON safeguard.details FROM svc", "DELETE on details"),
+        ]
+        for g in grants {
+            try server.psql(g.grant, database: "ledger")
+            let r = try cli.run("serve", "--store", server.url(user: "svc", database: "ledger"), "--log-key", cli.path("log.key"),
+                                "--trust-file", cli.path("root.key.pub"), "--listen", "127.0.0.1:0")
+            XCTAssertEqual(r.status, 4, "\(g.grant): \(r.stdout) \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(g.said), "\(g.grant): \(r.stderr)")
+            try server.psql(g.revoke, database: "ledger")
+        }
     }
 }
