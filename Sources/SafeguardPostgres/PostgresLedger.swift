@@ -352,7 +352,8 @@ public final class PostgresLedger: @unchecked Sendable {
                 if references { out.append("REFERENCES on \(table)") }
             }
         }
-        return Array(NSOrderedSet(array: out)) as? [String] ?? out
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
     }
 
     // MARK: - Reading

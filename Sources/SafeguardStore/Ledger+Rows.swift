@@ -138,22 +138,6 @@ extension Ledger {
         return try open(at: path, readOnly: false)
     }
 
-    /// Adds rows from another store to this file (a mirror or a working copy that was behind
-    /// it), in one transaction, with the format's triggers in force: rows that do not extend
-    /// what the file holds are refused, and nothing is written.
-    public func add(rows fill: (_ add: (LedgerRows.Batch) throws -> Void) throws -> Void) throws {
-        do {
-            try db.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
-                    let writer = try RowsWriter(db)
-                    try fill { try writer.add($0) }
-                    return .commit
-                }
-            }
-        } catch { throw Self.map(error, path: path) }
-    }
-
     /// The rows of this file, a chunk of up to `chunk` events at a time (with their details),
     /// from seq `from`; then its tree nodes, checkpoints and wrapped keys, all in one read
     /// transaction (one snapshot). The file's schema must be exactly its format's.

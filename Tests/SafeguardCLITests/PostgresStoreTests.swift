@@ -265,16 +265,8 @@ final class PostgresReplicationTests: XCTestCase {
     func testEveryAcknowledgedEventSurvivesTheLossOfThePrimary() throws {
         let primary = try PostgresServer.start()
         defer { primary.remove() }
-        try primary.psql("CREATE ROLE svc LOGIN")
-        try primary.psql("CREATE ROLE auditor LOGIN")
-        try primary.psql("CREATE DATABASE ledger")
-        var cli = try CLI()
-        try cli.makeLedger()
-        XCTAssertEqual(try cli.run("keys", "generate", "--out", cli.path("log.key"), "--unprotected").status, 0)
-        XCTAssertEqual(try cli.run("keys", "set-log-key", "--key", cli.path("root.key"), "--public", cli.path("log.key.pub")).status, 0)
-        var r = try cli.run("migrate", "--from", cli.ledger, "--to", primary.url(database: "ledger"), "--trust-file", cli.path("root.key.pub"),
-                            "--service-role", "svc", "--reader-role", "auditor")
-        XCTAssertEqual(r.status, 0, r.stderr)
+        var cli = try PostgresRedTeamTests.servedStore(primary)
+        var r: CLI.Result
 
         // The standby, then synchronous replication: a commit returns once the standby has it.
         let standby = try PostgresServer.standby(of: primary, name: "standby1")
@@ -288,7 +280,6 @@ final class PostgresReplicationTests: XCTestCase {
         }
         XCTAssertEqual(try standby.psql("SELECT pg_is_in_recovery()"), "t")
 
-        cli.env["SAFEGUARD_LEDGER"] = primary.url(user: "svc", database: "ledger")
         let service = try ServiceProcess.start(cli, extra: ["--store-timeout", "3"])
         defer { service.stop() }
         let police = try KeyFile.decode(try Data(contentsOf: URL(fileURLWithPath: cli.path("police.key"))).map { $0 }, passphrase: { nil })
@@ -364,8 +355,11 @@ final class PostgresFormatDocTests: XCTestCase {
 /// The red team's findings against the service and readers on PostgreSQL, each kept as a test
 /// (docs/SCALE.md): a server of this class's own, since some change cluster-wide settings.
 final class PostgresRedTeamTests: XCTestCase {
-    /// A served-ledger setup on a new server: the ledger moved in, the service's role `svc`.
-    func setUpStore(_ server: PostgresServer) throws -> CLI {
+    func setUpStore(_ server: PostgresServer) throws -> CLI { try Self.servedStore(server) }
+
+    /// `CLI.makeLedger`'s ledger with a log key, moved into database `ledger` on `server` (roles
+    /// `svc` for the service, `auditor` to read), and $SAFEGUARD_LEDGER naming it as `svc`.
+    static func servedStore(_ server: PostgresServer) throws -> CLI {
         try server.psql("CREATE ROLE svc LOGIN")
         try server.psql("CREATE ROLE auditor LOGIN")
         try server.psql("CREATE DATABASE ledger")
