@@ -159,57 +159,6 @@ final class ResultBox<T>: @unchecked Sendable {
     func get() -> Result<T, any Error>? { lock.lock(); defer { lock.unlock() }; return result }
 }
 
-/// Chunks handed from an async producer to a synchronous consumer, at most `capacity` waiting.
-final class ChunkQueue<T>: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var items: [T] = []
-    private var finished = false
-    private var failure: (any Error)?
-    private var cancelled = false
-    private let capacity: Int
-
-    init(capacity: Int = 4) { self.capacity = capacity }
-
-    /// False once the consumer has gone.
-    @discardableResult func put(_ item: T) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        while items.count >= capacity && !cancelled { lock.wait() }
-        guard !cancelled else { return false }
-        items.append(item)
-        lock.broadcast()
-        return true
-    }
-
-    func finish(_ error: (any Error)? = nil) {
-        lock.lock()
-        finished = true
-        failure = failure ?? error
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.broadcast()
-        lock.unlock()
-    }
-
-    func take() throws -> T? {
-        lock.lock()
-        defer { lock.unlock() }
-        while items.isEmpty && !finished { lock.wait() }
-        if !items.isEmpty {
-            let item = items.removeFirst()
-            lock.broadcast()
-            return item
-        }
-        if let failure { throw failure }
-        return nil
-    }
-}
-
 /// A ledger held in PostgreSQL (docs/SCALE.md): one connection, each operation one transaction.
 public final class PostgresLedger: @unchecked Sendable {
     public let url: PostgresURL

@@ -11,22 +11,22 @@ struct EntryWriter {
     private let insert: Statement
     private let insertDetails: Statement
     private let exists: Statement
-    private let stored: Statement
-    private var batchIDs = Set<String>()
     private var tree: TreeStore.Appender
     let rules: CatalogueRules
     private let db: Database
     /// The rows this writer wrote (events, details records, wrapped keys, erasures), for a
-    /// second store that keeps the same rows (the service's PostgreSQL store).
+    /// second store that keeps the same rows (the service's PostgreSQL store), when `keepRows`.
     private(set) var written = LedgerRows.Batch()
+    private let keepRows: Bool
 
     /// Checks the file and reads its state, as every write must first (docs/FORMAT.md §9.4).
     /// With `cache` holding the state this writer left after its last commit, and the file's
     /// last row still the one it wrote, that state is used instead of reading and checking the
     /// governance rows again (the one writer of a served ledger: see `Ledger.WriterCache`).
-    init(_ db: Database, path: String, cache: Ledger.WriterCache? = nil, trustAnchor: (LedgerState) -> PublicKey) throws {
+    init(_ db: Database, path: String, cache: Ledger.WriterCache? = nil, keepRows: Bool = false, trustAnchor: (LedgerState) -> PublicKey) throws {
         self.path = path
         self.db = db
+        self.keepRows = keepRows
         do { try Schema.check(db) } catch let f as VerificationFailure { throw LedgerError.altered(path: path, what: f.detail) }
         let state: LedgerState
         rules = CatalogueRules(view: try LedgerContext(db: db), policy: cache?.policy)
@@ -43,24 +43,25 @@ struct EntryWriter {
         insert = try db.cachedStatement(sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
         insertDetails = try db.cachedStatement(sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
         exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
-        stored = try db.cachedStatement(sql: "SELECT entry_hash FROM events WHERE seq = ?")
         tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
     }
 
     /// Checks `row` (its details record `sealed`) as the next entry, as verification would,
-    /// and writes it. Throws why not, having changed nothing, for a refusal.
-    mutating func write(_ row: StoredEntry, sealed: SealedDetails, plain: [String: JSONValue]? = nil, index: Int) throws {
+    /// and writes it. Throws why not, having changed nothing, for a refusal. `prepared`, when
+    /// given, MUST be `ChainVerifier.prepare(row)` (made on another core by a pipelined import).
+    mutating func write(_ row: StoredEntry, sealed: SealedDetails, plain: [String: JSONValue]? = nil, prepared: ChainVerifier.Prepared? = nil, index: Int) throws {
         guard row.envelope.count <= Entry.maxCanonicalBytes else {
             throw LedgerError.invalidEvent("the event is \(row.envelope.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
         }
         guard sealed.body.count <= Entry.maxCanonicalBytes else {
             throw LedgerError.invalidEvent("the details are \(sealed.body.count) bytes, over the 1 MiB limit; attach large documents elsewhere and record a reference", index: index)
         }
-        guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true, !batchIDs.contains(row.eventID) else {
+        // The batch's earlier rows are in the file already (this transaction's), so this finds them too.
+        guard try Bool.fetchOne(exists, arguments: [row.eventID]) != true else {
             throw LedgerError.duplicateEventID(row.eventID, index: index)
         }
         // A writer that sealed the details hands the catalogue's rules what it sealed.
-        let prepared = ChainVerifier.prepare(row, types: verifier.types)
+        let prepared = prepared ?? ChainVerifier.prepare(row, types: verifier.types)
         let envelope: Envelope
         do throws(VerificationFailure) { envelope = try verifier.verify(row, prepared: plain.map { prepared.with(details: $0) } ?? prepared, deferSignature: true).envelope } catch {
             if case .rule(.catalogue(let code, let field, let problem)) = error.reason {
@@ -69,17 +70,18 @@ struct EntryWriter {
             if case .rule(let violation) = error.reason { throw LedgerError.rejected(violation, index: index) }
             throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
         }
-        batchIDs.insert(row.eventID)
         try insert.execute(arguments: [
             row.seq, row.eventID, row.type, row.caseID, row.agency, row.keyID, row.occurredAt, row.recordedAt,
             Data(row.prevHash), Data(row.envelope), Data(row.signature), Data(row.entryHash),
         ])
-        try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
-        written.events.append(LedgerRows.Event(row))
-        written.details.append(LedgerRows.Details(seq: row.seq, salt: sealed.salt, body: sealed.body))
-        // Nothing is acknowledged that is not there: the row read back must be the one written.
-        guard try Data.fetchOne(stored, arguments: [row.seq]).map({ [UInt8]($0) }) == row.entryHash else {
+        // Nothing is acknowledged that is not there: the row must have been written, as itself.
+        guard db.changesCount == 1, db.lastInsertedRowID == row.seq else {
             throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
+        }
+        try insertDetails.execute(arguments: [row.seq, Data(sealed.salt), Data(sealed.body)])
+        if keepRows {
+            written.events.append(LedgerRows.Event(row))
+            written.details.append(LedgerRows.Details(seq: row.seq, salt: sealed.salt, body: sealed.body))
         }
         try tree.add(index: row.seq, hash: row.entryHash)
         if let c = ChainVerifier.destroyedCase(envelope) { try destroy(case: c, before: row.seq) }
@@ -99,11 +101,11 @@ struct EntryWriter {
     mutating func addCaseKeys(_ c: String, _ wraps: [String: [UInt8]], by: String, fresh: Bool) throws {
         if fresh {
             try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c])
-            written.replacedKeys.append(c)
+            if keepRows { written.replacedKeys.append(c) }
         }
         for (agency, wrapped) in wraps.sorted(by: { $0.key < $1.key }) {
             try db.execute(sql: "INSERT INTO case_keys (case_id, agency, wrapped, wrapped_by) VALUES (?, ?, ?, ?)", arguments: [c, agency, Data(wrapped), by])
-            written.caseKeys.append(LedgerRows.CaseKey(caseID: c, agency: agency, wrapped: wrapped, wrappedBy: by))
+            if keepRows { written.caseKeys.append(LedgerRows.CaseKey(caseID: c, agency: agency, wrapped: wrapped, wrappedBy: by)) }
         }
     }
 
@@ -128,7 +130,7 @@ struct EntryWriter {
         try db.execute(sql: "PRAGMA secure_delete = ON")
         try db.execute(sql: "DELETE FROM case_keys WHERE case_id = ?", arguments: [c])
         try db.execute(sql: "DELETE FROM details WHERE seq IN (SELECT seq FROM events WHERE case_id = ? AND seq < ?)", arguments: [c, seq])
-        written.erased.append((c, seq))
+        if keepRows { written.erased.append((c, seq)) }
         destroyed = true
     }
 }
@@ -175,7 +177,7 @@ extension Ledger {
             try db.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     results = []
-                    var writer = try EntryWriter(db, path: path, cache: kept) { _ in logKey.publicKey }
+                    var writer = try EntryWriter(db, path: path, cache: kept, keepRows: store != nil) { _ in logKey.publicKey }
                     size = writer.verifier.state.nextSeq
                     headBefore = size == 0 ? nil : writer.verifier.state.headHash
                     let named = writer.verifier.state.logKey(forSize: writer.verifier.state.nextSeq)

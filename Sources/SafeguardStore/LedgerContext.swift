@@ -11,7 +11,6 @@ import SafeguardCore
 /// same questions from what it verified (`VerifiedView`), so an append misled by a file changed
 /// behind its back writes an entry that verification rejects.
 final class LedgerContext: LogView {
-    private var batchEvents: [String: EventSummary] = [:]
     private let eventStatement: Statement
     private let caseStatement: Statement
     private let discussingStatement: Statement
@@ -37,7 +36,7 @@ final class LedgerContext: LogView {
     func caseRecord(_ caseID: String) -> CaseBook.Record? { book.record(caseID) }
 
     func event(_ eventID: String) -> EventSummary? {
-        if let e = batchEvents[eventID] { return e }
+        // The batch's accepted events are in the file already (its writer's transaction).
         guard let row = try? Row.fetchOne(eventStatement, arguments: [eventID]),
             let type = try? RowReader.text(row, 0, "type"), let caseID = try? RowReader.optionalText(row, 1, "case_id"),
             let at = (try? RowReader.text(row, 2, "occurred_at")).flatMap(Timestamp.init(canonical:)),
@@ -63,7 +62,6 @@ final class LedgerContext: LogView {
 
     /// Makes an accepted event of the batch visible to the drafts after it.
     func accept(_ e: Envelope) {
-        batchEvents[e.eventID] = EventSummary(e)
         book.accept(e)
     }
 

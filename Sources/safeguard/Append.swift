@@ -1,6 +1,7 @@
 import ArgumentParser
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardService
 import SafeguardStore
 
 extension Safeguard {
@@ -50,36 +51,76 @@ extension Safeguard {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let bytes = try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes)
+            if let client = try server.client() { return try submit(to: client) }
+            let l = try ledger.open(readOnly: false)
+            let key = try signer.load()
+            // Streamed and pipelined (Ledger.importDrafts): memory stays flat whatever the file's
+            // length. Standard input is read first: it cannot be read again to report refusals.
+            let stdin = file == "-" ? try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes) : nil
+            let reader = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
+                ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
+            let progress = Progress("imported", json: output.json)
+            let imported: Ledger.Imported?
+            do {
+                defer { progress.finish() }
+                imported = try l.importDrafts({
+                    while let (n, line) = try reader.next() {
+                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        do { return (n, try parseDraft(Array(line), trailer: false)) } catch { throw Ledger.ImportStopped(index: n, reason: "\(error)") }
+                    }
+                    return nil
+                }, signer: key, clock: Clock.now, newID: Clock.newID, progress: { progress.update(Int64($0)) })
+            } catch is Ledger.ImportStopped {
+                // Something was refused and nothing appended: every line is checked again, to report them all.
+                return try checkEveryLine(l, key: key, input: stdin)
+            }
+            guard let imported else { throw InputError("\(file) holds no events: give one JSON object per line") }
+            report(count: imported.count, first: imported.first.seq, last: imported.last.seq, head: imported.last.entryHash, through: false)
+        }
+
+        private func report(count: Int, first: Int64, last: Int64, head: [UInt8], through service: Bool) {
+            if output.json {
+                printJSON(["appended": .integer(Int64(count)), "first_seq": .integer(first), "last_seq": .integer(last), "head_hash": .string(Hex.encode(head))])
+            } else if service {
+                print("Recorded \(count) events through the log service as seq \(first)-\(last) (placed one by one, not all or nothing).")
+            } else {
+                print("Imported \(count) events as seq \(first)-\(last); head \(Hex.encode(head)).")
+            }
+        }
+
+        /// Every line parsed, for the log service or for a report of every refusal.
+        private func readAll(_ input: [UInt8]? = nil) throws -> (drafts: [EventDraft], lines: [Int], bad: [(line: Int, reason: String)]) {
+            let bytes = try input ?? readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes)
             var drafts: [EventDraft] = []
             var lineNumbers: [Int] = []
             var bad: [(line: Int, reason: String)] = []
             for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                guard line.count <= Entry.maxCanonicalBytes else { bad.append((n + 1, "event is larger than 1 MiB")); continue }
                 do { drafts.append(try parseDraft(Array(line), trailer: false)) } catch { bad.append((n + 1, "\(error)")); continue }
                 lineNumbers.append(n + 1)
             }
-            let total = drafts.count + bad.count
-            guard total > 0 else { throw InputError("\(file) holds no events: give one JSON object per line") }
-            if let client = try server.client() {
-                // Through the service each event is placed on its own (a statement names no
-                // head, so the service cannot hold a batch back): all lines must parse first.
-                guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
-                let pinned = try server.pinnedLogKey(), log = try client.log()
-                server.warnIfNotPinned(pinned, named: log.logKey)
-                let receipts = try client.submit(drafts, key: try signer.load(), agencyKey: try agency.load(), logKey: pinned, log: log).map(\.0)
-                if output.json {
-                    printJSON(["appended": .integer(Int64(receipts.count)), "first_seq": .integer(receipts.first!.seq),
-                               "last_seq": .integer(receipts.last!.seq), "head_hash": .string(Hex.encode(receipts.last!.entryHash))])
-                } else {
-                    print("Recorded \(receipts.count) events through the log service as seq \(receipts.first!.seq)-\(receipts.last!.seq) (placed one by one, not all or nothing).")
-                }
-                return
-            }
-            // Lines that parsed are still checked against the ledger, so every problem is reported at once.
-            let l = try ledger.open(readOnly: false)
-            let key = try signer.load()
+            guard drafts.count + bad.count > 0 else { throw InputError("\(file) holds no events: give one JSON object per line") }
+            return (drafts, lineNumbers, bad)
+        }
+
+        private func submit(to client: LogClient) throws {
+            // Through the service each event is placed on its own (a statement names no
+            // head, so the service cannot hold a batch back): all lines must parse first.
+            let (drafts, _, bad) = try readAll()
+            guard bad.isEmpty else { throw BatchRefused(lines: bad, total: drafts.count + bad.count) }
+            let pinned = try server.pinnedLogKey(), log = try client.log()
+            server.warnIfNotPinned(pinned, named: log.logKey)
+            let receipts = try client.submit(drafts, key: try signer.load(), agencyKey: try agency.load(), logKey: pinned, log: log).map(\.0)
+            report(count: receipts.count, first: receipts.first!.seq, last: receipts.last!.seq, head: receipts.last!.entryHash, through: true)
+        }
+
+        /// Checks every line against the ledger as an import would, and rolls back: all the
+        /// refusals are reported at once. A ledger whose policy seals details imports here too
+        /// (its case keys are read and written as each draft is sealed).
+        private func checkEveryLine(_ l: Ledger, key: SigningKey, input: [UInt8]?) throws {
+            let (drafts, lineNumbers, refused) = try readAll(input)
+            var bad = refused
+            let total = drafts.count + refused.count
             var written: [StoredEntry] = []
             do {
                 // With lines already refused, the rest are only checked (and rolled back): all or nothing.
@@ -91,12 +132,7 @@ extension Safeguard {
                 bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }
             guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
-            if output.json {
-                printJSON(["appended": .integer(Int64(written.count)), "first_seq": .integer(written.first!.seq),
-                           "last_seq": .integer(written.last!.seq), "head_hash": .string(Hex.encode(written.last!.entryHash))])
-            } else {
-                print("Imported \(written.count) events as seq \(written.first!.seq)-\(written.last!.seq); head \(Hex.encode(written.last!.entryHash)).")
-            }
+            report(count: written.count, first: written.first!.seq, last: written.last!.seq, head: written.last!.entryHash, through: false)
         }
     }
 }

@@ -79,8 +79,11 @@ enum ExitStatus {
 struct BatchRefused: Error, CustomStringConvertible {
     let lines: [(line: Int, reason: String)]
     let total: Int
+    /// At most this many lines are listed (a ledger-wide reason, such as the clock, refuses every line alike).
+    static let shown = 100
     var description: String {
-        lines.map { "line \($0.line): \($0.reason)" }.joined(separator: "\nerror: ")
+        lines.prefix(Self.shown).map { "line \($0.line): \($0.reason)" }.joined(separator: "\nerror: ")
+            + (lines.count > Self.shown ? "\nerror: ... and \(lines.count - Self.shown) more lines refused (the first \(Self.shown) are listed)" : "")
             + "\nerror: \(lines.count) of \(total) events refused; nothing was appended"
     }
 }

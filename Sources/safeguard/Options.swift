@@ -171,6 +171,65 @@ func readInput(_ path: String, limit: Int, what: String, maxLine: Int? = nil) th
     return data
 }
 
+/// Reads a JSON Lines input a chunk at a time (for `import`, whose input may be larger than
+/// memory should hold): each `next()` is one line, without its newline, with its number.
+final class LineReader: @unchecked Sendable {  // read from one thread at a time
+    private let handle: FileHandle?
+    private let what: String
+    private let maxLine: Int
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    private var number = 0
+
+    init(_ path: String, what: String, maxLine: Int) throws {
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+                let h = FileHandle(forReadingAtPath: path)
+            else { throw InputError("cannot read \(what) file \(path): check the path") }
+            handle = h
+        }
+        self.what = what
+        self.maxLine = maxLine
+    }
+
+    /// Lines of an input already read (stdin, which cannot be read twice).
+    init(bytes: [UInt8], what: String, maxLine: Int) {
+        handle = nil
+        buffer = bytes
+        atEnd = true
+        self.what = what
+        self.maxLine = maxLine
+    }
+
+    /// The next line and its number (from 1), or nil at the end of the input.
+    func next() throws -> (number: Int, line: ArraySlice<UInt8>)? {
+        while true {
+            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                defer { start = nl + 1 }
+                number += 1
+                return (number, buffer[start..<nl])
+            }
+            if buffer.count - start > maxLine {
+                throw InputError("line \(number + 1) of the \(what) is larger than \(maxLine >> 20) MiB: each line holds one event of at most 1 MiB")
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                defer { start = buffer.count }
+                number += 1
+                return (number, buffer[start...])
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = try handle?.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}
+
 /// Reads a small file (a proof, a checkpoint, a note, a state file): at most `limit` bytes.
 func readSmallFile(_ path: String, limit: Int = 1 << 20, what: String) throws -> [UInt8] {
     var isDir: ObjCBool = false

@@ -205,6 +205,33 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try cli.head(), before, "the good lines were appended")
     }
 
+    /// The import is streamed through two threads in chunks (Ledger.importDrafts): a file and
+    /// standard input of more lines than a chunk both land whole, in order, and verify; an event
+    /// id given twice in one file is refused, though the first is not yet committed when the
+    /// second comes.
+    func testLargeImportStreamsInOrderAndRefusesAnEventIDGivenTwice() throws {
+        let lines = (0..<700).map { CLI.contact(details: ",\"note\":\"line \($0)\"") }
+        try lines.joined(separator: "\n").write(toFile: cli.path("many.jsonl"), atomically: true, encoding: .utf8)
+        let r = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("many.jsonl"), "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let stdin = try cli.run(["import", "--key", cli.path("police.key"), "--file", "-", "--json"], stdin: Data(lines.prefix(300).joined(separator: "\n").utf8))
+        XCTAssertEqual(stdin.status, 0, stdin.stderr)
+        XCTAssertTrue(stdin.stdout.contains("\"appended\":300"), stdin.stdout)
+        XCTAssertTrue(r.stdout.contains("\"first_seq\":8,") && r.stdout.contains("\"last_seq\":707}"), r.stdout)
+        XCTAssertTrue(stdin.stdout.contains("\"first_seq\":708,") && stdin.stdout.contains("\"last_seq\":1007}"), stdin.stdout)
+        XCTAssertEqual(try cli.run("verify", "--trust", try cli.rootPublicKey()).status, 0)
+        before = try cli.head()
+        let id = #""event_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c11","facts""#
+        var twice = Array(lines.prefix(400))
+        twice[10] = twice[10].replacingOccurrences(of: #""facts""#, with: id)
+        twice[390] = twice[390].replacingOccurrences(of: #""facts""#, with: id)
+        try twice.joined(separator: "\n").write(toFile: cli.path("twice.jsonl"), atomically: true, encoding: .utf8)
+        let dup = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("twice.jsonl"))
+        XCTAssertEqual(dup.status, 3, dup.stderr)
+        XCTAssertTrue(dup.stderr.contains("line 391:") && dup.stderr.contains("1 of 400 events refused; nothing was appended"), dup.stderr)
+        XCTAssertEqual(try cli.head(), before, "nothing appended")
+    }
+
     func testDuplicateEventIDRefused() throws {
         let withID = CLI.contact().replacingOccurrences(of: #""facts""#, with: #""event_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10","facts""#)
         XCTAssertEqual(try cli.run(appendPolice, stdin: Data(withID.utf8)).status, 0)

@@ -106,6 +106,25 @@ public struct ChainVerifier: Sendable {
             return Prepared(decoded: .failed(.invalidEnvelope(error.description), eventID: json["event_id"]?.stringValue), entryHash: [],
                             detailsProblem: nil, details: nil)
         }
+        return prepare(row, decoded: envelope)
+    }
+
+    /// `prepare(row)` for a writer that has just made `row` by encoding `envelope`, which MUST
+    /// be the envelope `row.envelope` decodes to (`Envelope.canonicalBytes` and the canonical
+    /// parser are each other's inverse: FORMAT.md's worked examples and the fuzz targets check
+    /// it; a debug build checks it here on every entry). It saves decoding what was just encoded.
+    public static func prepare(_ row: StoredEntry, encodedFrom envelope: Envelope, types: KnownTypes) -> Prepared {
+        guard types.isKnown(envelope.type), row.envelopeTooLarge == nil, row.envelope.count <= Entry.maxCanonicalBytes else { return prepare(row, types: types) }
+        let prepared = prepare(row, decoded: envelope)
+        assert({
+            if case .envelope(let decoded) = prepare(row, types: types).decoded { return (try? decoded.canonicalBytes()) == row.envelope }
+            return false
+        }(), "the envelope encoded is not the one its bytes decode to")
+        return prepared
+    }
+
+    /// The rest of `prepare`, once the envelope is decoded (and its type known).
+    private static func prepare(_ row: StoredEntry, decoded envelope: Envelope) -> Prepared {
         let details = row.detailsTooLarge.map { (nil, "the details record: it is \($0) bytes, over the 1 MiB limit") }
             ?? (row.detailsWithheld && row.details == nil && envelope.details.digest != nil ? (object: nil, problem: nil) : Self.details(envelope.details, row.details))
         var statement: [UInt8]?
