@@ -21,6 +21,9 @@ import SafeguardStore
 ///                                    each entry's own work (decode, hashes), the sequential
 ///                                    walk (links, keys, rules, tree) and the Ed25519 checks,
 ///                                    over the first 100,000 entries held in memory
+///   safeguard-bench decode LEDGER    every stored envelope decoded both ways, timed (µs each):
+///                                    straight from the bytes (Envelope(canonical:)) and through
+///                                    a JSON tree (the general path); any difference fails
 ///   safeguard-bench since LEDGER KEY N   re-verification of N new events: a copy of LEDGER is
 ///                                    verified with its state kept, N events signed with KEY
 ///                                    are appended, then timed: verify --state (ms), and
@@ -39,7 +42,7 @@ if args.first == "load" {
     }
     LoadTest.run(server: argv[1], keys: argv[2], clients: clients, events: events, caseID: argv[5], acks: argv[6])
 }
-guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits", "walk"].contains(args.first!)) || (args.count == 4 && ["append", "since"].contains(args.first!)) else {
+guard (args.count == 2 && ["fold", "fold-in-memory", "tree", "limits", "walk", "decode"].contains(args.first!)) || (args.count == 4 && ["append", "since"].contains(args.first!)) else {
     FileHandle.standardError.write(Data("usage: safeguard-bench fold|fold-in-memory|tree|limits|walk LEDGER.sqlite, append LEDGER.sqlite KEY N, or since LEDGER.sqlite KEY N\n".utf8))
     exit(2)
 }
@@ -170,6 +173,31 @@ if args.first == "append" {
         print("append_p50_ms \(pct(0.5))")
         print("append_p99_ms \(pct(0.99))")
         print("appends_per_s \(Int(Double(count) / total))")
+    }
+}
+if args.first == "decode" {
+    finish {
+        let queue = try DatabaseQueue(path: ledgerPath, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let envelopes = try queue.read { db in try Data.fetchAll(db, sql: "SELECT envelope FROM events ORDER BY seq").map { [UInt8]($0) } }
+        var t = Date()
+        var fast: [Envelope?] = []
+        fast.reserveCapacity(envelopes.count)
+        for e in envelopes { fast.append(Envelope(canonical: e)) }
+        let fastSeconds = Date().timeIntervalSince(t)
+        t = Date()
+        var general: [Envelope?] = []
+        general.reserveCapacity(envelopes.count)
+        for e in envelopes { general.append(try? Envelope(json: JSONParser.parse(e, mode: .canonical))) }
+        let generalSeconds = Date().timeIntervalSince(t)
+        var taken = 0
+        for (a, b) in zip(fast, general) where a != nil {
+            taken += 1
+            guard a == b else { throw CocoaError(.coderInvalidValue) }
+        }
+        print("envelopes \(envelopes.count)")
+        print("fast_taken \(taken)")
+        print("fast_us \(String(format: "%.2f", fastSeconds * 1e6 / Double(envelopes.count)))")
+        print("general_us \(String(format: "%.2f", generalSeconds * 1e6 / Double(envelopes.count)))")
     }
 }
 if args.first == "tree" {

@@ -31,6 +31,16 @@ public struct JSONParser {
         }
     }
 
+    /// The canonical value that starts at `start` in `buf`, as `parse(_:mode: .canonical)`
+    /// would read it there `depth` levels deep, and the offset just after it: for a decoder that
+    /// reads the rest of a document itself (`Envelope(canonical:)`).
+    static func canonicalValue(in buf: UnsafeBufferPointer<UInt8>, at start: Int, depth: Int) throws(Failure) -> (value: JSONValue, end: Int) {
+        var p = JSONParser(buf: buf, mode: .canonical)
+        p.i = start
+        let v = try p.value(depth: depth)
+        return (v, p.i)
+    }
+
     private let buf: UnsafeBufferPointer<UInt8>
     private let mode: Mode
     private var i = 0

@@ -94,6 +94,9 @@ public struct ChainVerifier: Sendable {
             return Prepared(decoded: .failed(.oversized(bytes: row.envelopeTooLarge ?? row.envelope.count), eventID: nil), entryHash: [],
                             detailsProblem: nil, details: nil)
         }
+        // The common shape straight from the bytes; anything else (and every failure, with its
+        // reason) the general way.
+        if let envelope = Envelope(canonical: row.envelope), types.isKnown(envelope.type) { return prepare(row, decoded: envelope) }
         let json: JSONValue
         do { json = try JSONParser.parse(row.envelope, mode: .canonical) } catch {
             return Prepared(decoded: .failed(.notCanonical(error.description), eventID: nil), entryHash: [], detailsProblem: nil, details: nil)
