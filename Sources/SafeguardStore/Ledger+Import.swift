@@ -57,7 +57,7 @@ extension Ledger {
                     let queue = ChunkQueue<[Made]>(capacity: 4)
                     let done = DispatchSemaphore(value: 0)
                     let start = writer.verifier.state
-                    Thread.detachNewThread {
+                    let signing = Thread {
                         defer { done.signal() }
                         do {
                             try Self.sign(next, from: start, signer: signer, practitioner: practitioner, clock: clock, newID: newID, newSalt: newSalt, into: queue)
@@ -66,6 +66,9 @@ extension Ledger {
                             queue.finish(error)
                         }
                     }
+                    // The parser recurses into nested input (at most JSONParser.maxDepth levels).
+                    signing.stackSize = 8 << 20
+                    signing.start()
                     // The signing thread never outlives this transaction.
                     defer {
                         queue.cancel()

@@ -40,7 +40,12 @@ extension Safeguard {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Append many events from a JSON Lines file in one transaction: all or nothing.",
-            discussion: "Each non-empty line is one input event, as for 'safeguard append'. If any line is refused, nothing is appended and the error names the line.")
+            discussion: """
+                Each non-empty line is one input event, as for 'safeguard append'. If any line is refused, nothing is \
+                appended and the errors name every refused line (the first 100 are listed). A file is read as the \
+                import goes, so its length does not set the memory needed; standard input is read whole first (up \
+                to 1 GiB). Through the log service (--server), each event is placed on its own.
+                """)
 
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var server: ServerOptions
@@ -60,6 +65,16 @@ extension Safeguard {
             let reader = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
                 ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
             let progress = Progress("imported", json: output.json)
+            if progress.enabled {
+                // The lines are counted first (on a terminal only), so that the progress line has a total.
+                let counter = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
+                    ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
+                var n: Int64 = 0
+                while let (_, line) = try counter.next() {
+                    if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { n += 1 }
+                }
+                progress.total = n
+            }
             let imported: Ledger.Imported?
             do {
                 defer { progress.finish() }

@@ -232,6 +232,21 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try cli.head(), before, "nothing appended")
     }
 
+    /// A reason that refuses every line alike (here an unknown code) lists the first 100 lines
+    /// and counts the rest, rather than printing thousands of the same line.
+    func testImportListsAtMostAHundredRefusedLines() throws {
+        let bad = CLI.contact().replacingOccurrences(of: #"["A2"]"#, with: #"["A42"]"#)
+        try Array(repeating: bad, count: 150).joined(separator: "\n").write(toFile: cli.path("bad.jsonl"), atomically: true, encoding: .utf8)
+        let r = try cli.run("import", "--key", cli.path("police.key"), "--file", cli.path("bad.jsonl"))
+        XCTAssertEqual(r.status, 3, r.stderr)
+        let errors = r.stderr.split(separator: "\n").map(String.init)
+        XCTAssertEqual(errors.count, 102, r.stderr)
+        XCTAssertTrue(errors[99].hasPrefix("error: line 100: ") && errors[99].contains("A42"), errors[99])
+        XCTAssertEqual(errors[100], "error: ... and 50 more lines refused (the first 100 are listed)")
+        XCTAssertEqual(errors[101], "error: 150 of 150 events refused; nothing was appended")
+        XCTAssertEqual(try cli.head(), before, "nothing appended")
+    }
+
     func testDuplicateEventIDRefused() throws {
         let withID = CLI.contact().replacingOccurrences(of: #""facts""#, with: #""event_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8f4e6b7c10","facts""#)
         XCTAssertEqual(try cli.run(appendPolice, stdin: Data(withID.utf8)).status, 0)
