@@ -18,7 +18,10 @@ extension Ledger {
         /// The input's number (as `next` gave it), and why.
         public let index: Int
         public let reason: String
-        public init(index: Int, reason: String) { self.index = index; self.reason = reason }
+        /// Stopped only because the policy seals details (nothing was refused): the caller's
+        /// check of every input may then commit what it finds good.
+        public let sealing: Bool
+        public init(index: Int, reason: String, sealing: Bool = false) { self.index = index; self.reason = reason; self.sealing = sealing }
         public var description: String { "input \(index): \(reason)" }
     }
 
@@ -36,11 +39,13 @@ extension Ledger {
     /// The chain makes the signatures sequential (each envelope names the previous entry's
     /// hash), but nothing else needs to be: one thread reads the input (`next`), seals the
     /// details, builds and signs each envelope from its own copy of the log's state (advanced by
-    /// the same `LedgerState.apply` verification uses) and decodes the entry as an auditor would
-    /// (`ChainVerifier.prepare`), while the calling thread makes every other check of
+    /// the same `LedgerState.apply` verification uses) and prepares the entry as an auditor's
+    /// verification would (`ChainVerifier.prepare(_:encodedFrom:)`: its hashes, its details
+    /// record against the digest), while the calling thread makes every other check of
     /// verification and append (the key registry, the policy, the catalogue, the case) through
     /// the same `EntryWriter` and writes the rows. The input is read as it goes and at most a
-    /// few chunks wait between the two, so memory does not grow with the input's length.
+    /// few chunks (of at most 256 entries or 4 MiB) wait between the two, so memory does not
+    /// grow with the input's length.
     ///
     /// Throws `ImportStopped` at the first input refused, and also where the policy seals
     /// details (the case keys live in the file, which only the writing thread reads): nothing
@@ -104,10 +109,13 @@ extension Ledger {
         var state = start
         var chunk: [Made] = []
         chunk.reserveCapacity(256)
+        // A chunk is handed over at 256 entries or 4 MiB of stored bytes, whichever comes first:
+        // events of up to 1 MiB each would otherwise keep a gigabyte waiting.
+        var chunkBytes = 0
         while let (index, draft) = try next() {
             func stop(_ reason: String) -> ImportStopped { ImportStopped(index: index, reason: reason) }
             guard state.policy?.sealing == nil || draft.caseID == nil else {
-                throw stop("the policy seals case details: this import goes through the ledger's case keys")
+                throw ImportStopped(index: index, reason: "the policy seals case details: this import goes through the ledger's case keys", sealing: true)
             }
             let now = clock()
             do { try checkClock(now, against: state.lastRecordedAt, index: index) } catch let e as LedgerError { throw stop(e.reason) }
@@ -126,9 +134,11 @@ extension Ledger {
             // record against its digest), made here on this core.
             chunk.append(Made(index: index, row: row, sealed: sealed, prepared: ChainVerifier.prepare(row, encodedFrom: envelope, types: EventType.known)))
             state.apply(envelope, entryHash: row.entryHash)
-            if chunk.count == 256 {
+            chunkBytes += row.envelope.count + sealed.body.count
+            if chunk.count == 256 || chunkBytes >= 4 << 20 {
                 guard queue.put(chunk) else { return }
                 chunk.removeAll(keepingCapacity: true)
+                chunkBytes = 0
             }
         }
         if !chunk.isEmpty { queue.put(chunk) }

@@ -60,8 +60,9 @@ extension Safeguard {
             let l = try ledger.open(readOnly: false)
             let key = try signer.load()
             // Streamed and pipelined (Ledger.importDrafts): memory stays flat whatever the file's
-            // length. Standard input is read first: it cannot be read again to report refusals.
-            let stdin = file == "-" ? try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes) : nil
+            // length. Anything but a regular file (standard input, a pipe, /dev/stdin) is read
+            // whole first: it cannot be read again, to count its lines or to report refusals.
+            let stdin = isRegularFile(file) ? nil : try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes)
             let reader = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
                 ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
             let progress = Progress("imported", json: output.json)
@@ -85,9 +86,9 @@ extension Safeguard {
                     }
                     return nil
                 }, signer: key, clock: Clock.now, newID: Clock.newID, progress: { progress.update(Int64($0)) })
-            } catch is Ledger.ImportStopped {
+            } catch let stopped as Ledger.ImportStopped {
                 // Something was refused and nothing appended: every line is checked again, to report them all.
-                return try checkEveryLine(l, key: key, input: stdin)
+                return try checkEveryLine(l, key: key, input: stdin, stopped: stopped)
             }
             guard let imported else { throw InputError("\(file) holds no events: give one JSON object per line") }
             report(count: imported.count, first: imported.first.seq, last: imported.last.seq, head: imported.last.entryHash, through: false)
@@ -132,7 +133,7 @@ extension Safeguard {
         /// Checks every line against the ledger as an import would, and rolls back: all the
         /// refusals are reported at once. A ledger whose policy seals details imports here too
         /// (its case keys are read and written as each draft is sealed).
-        private func checkEveryLine(_ l: Ledger, key: SigningKey, input: [UInt8]?) throws {
+        private func checkEveryLine(_ l: Ledger, key: SigningKey, input: [UInt8]?, stopped: Ledger.ImportStopped) throws {
             let (drafts, lineNumbers, refused) = try readAll(input)
             var bad = refused
             let total = drafts.count + refused.count
@@ -141,11 +142,14 @@ extension Safeguard {
                 // With lines already refused, the rest are only checked (and rolled back): all or nothing.
                 let progress = Progress(bad.isEmpty ? "imported" : "checked", total: Int64(drafts.count), json: output.json)
                 defer { progress.finish() }
-                written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty, clock: Clock.now, newID: Clock.newID,
+                // Only an import stopped for the policy's sealing commits here: after a refusal, this
+                // check only reports (the file may have changed since it was first read).
+                written = try l.append(drafts, signers: [key], reportAll: true, commit: bad.isEmpty && stopped.sealing, clock: Clock.now, newID: Clock.newID,
                                        keyring: try agency.keyring(), progress: { progress.update(Int64($0)) })
             } catch LedgerError.refused(let list) {
                 bad += list.map { (lineNumbers[$0.index], $0.reason) }
             }
+            if bad.isEmpty, !stopped.sealing { bad = [(stopped.index, stopped.reason)] }
             guard bad.isEmpty else { throw BatchRefused(lines: bad.sorted { $0.line < $1.line }, total: total) }
             report(count: written.count, first: written.first!.seq, last: written.last!.seq, head: written.last!.entryHash, through: false)
         }

@@ -171,6 +171,14 @@ func readInput(_ path: String, limit: Int, what: String, maxLine: Int? = nil) th
     return data
 }
 
+/// Whether `path` names a regular file (after symbolic links), which can be read twice: not
+/// '-', a pipe, a terminal or /dev/stdin.
+func isRegularFile(_ path: String) -> Bool {
+    guard path != "-" else { return false }
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+}
+
 /// Reads a JSON Lines input a chunk at a time (for `import`, whose input may be larger than
 /// memory should hold): each `next()` is one line, without its newline, with its number.
 final class LineReader: @unchecked Sendable {  // read from one thread at a time

@@ -232,6 +232,22 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try cli.head(), before, "nothing appended")
     }
 
+    /// Red team: input that cannot be read twice (a pipe, here /dev/stdin) is read once, whole.
+    /// Read as a stream, a refusal made the check of every line read only the rest of the pipe,
+    /// which could commit the lines after the first megabyte and exit 0.
+    func testImportFromAPipeWithARefusedLineAppendsNothing() throws {
+        let lines = ["{not json"] + Array(repeating: CLI.contact(details: ",\"padding\":\"" + String(repeating: "x", count: 200) + "\""), count: 5000)
+        let input = Data(lines.joined(separator: "\n").utf8)
+        XCTAssertGreaterThan(input.count, 1 << 20)
+        let r = try cli.run(["import", "--key", cli.path("police.key"), "--file", "/dev/stdin"], stdin: input)
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: line 1: ") && r.stderr.contains("1 of 5001 events refused; nothing was appended"), r.stderr)
+        XCTAssertEqual(try cli.head(), before, "nothing appended")
+        let good = try cli.run(["import", "--key", cli.path("police.key"), "--file", "/dev/stdin", "--json"], stdin: Data(lines.dropFirst().joined(separator: "\n").utf8))
+        XCTAssertEqual(good.status, 0, good.stderr)
+        XCTAssertTrue(good.stdout.contains("\"appended\":5000"), good.stdout)
+    }
+
     /// A reason that refuses every line alike (here an unknown code) lists the first 100 lines
     /// and counts the rest, rather than printing thousands of the same line.
     func testImportListsAtMostAHundredRefusedLines() throws {
