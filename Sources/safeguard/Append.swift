@@ -63,16 +63,18 @@ extension Safeguard {
             // length. Anything but a regular file (standard input, a pipe, /dev/stdin) is read
             // whole first: it cannot be read again, to count its lines or to report refusals.
             let stdin = isRegularFile(file) ? nil : try readInput(file, limit: 1 << 30, what: "import file", maxLine: Entry.maxCanonicalBytes)
-            let reader = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
-                ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
+            func lines() throws -> LineReader {
+                try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
+                    ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
+            }
+            let reader = try lines()
             let progress = Progress("imported", json: output.json)
             if progress.enabled {
                 // The lines are counted first (on a terminal only), so that the progress line has a total.
-                let counter = try stdin.map { LineReader(bytes: $0, what: "import file", maxLine: Entry.maxCanonicalBytes) }
-                    ?? LineReader(file, what: "import file", maxLine: Entry.maxCanonicalBytes)
+                let counter = try lines()
                 var n: Int64 = 0
                 while let (_, line) = try counter.next() {
-                    if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { n += 1 }
+                    if !isBlank(line) { n += 1 }
                 }
                 progress.total = n
             }
@@ -81,7 +83,7 @@ extension Safeguard {
                 defer { progress.finish() }
                 imported = try l.importDrafts({
                     while let (n, line) = try reader.next() {
-                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                        if isBlank(line) { continue }
                         do { return (n, try parseDraft(Array(line), trailer: false)) } catch { throw Ledger.ImportStopped(index: n, reason: "\(error)") }
                     }
                     return nil
@@ -111,7 +113,7 @@ extension Safeguard {
             var lineNumbers: [Int] = []
             var bad: [(line: Int, reason: String)] = []
             for (n, line) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                if isBlank(line) { continue }
                 do { drafts.append(try parseDraft(Array(line), trailer: false)) } catch { bad.append((n + 1, "\(error)")); continue }
                 lineNumbers.append(n + 1)
             }
@@ -155,6 +157,9 @@ extension Safeguard {
         }
     }
 }
+
+/// A line of spaces, tabs and carriage returns only: skipped by import.
+private func isBlank(_ line: some Collection<UInt8>) -> Bool { line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
 
 /// Parses one input event, naming the field or byte at fault.
 func parseDraft(_ bytes: [UInt8], trailer: Bool = true) throws -> EventDraft {

@@ -141,16 +141,7 @@ func printJSON(_ value: JSONValue) {
 /// it is read (so /dev/zero or an endless pipe costs `limit` bytes at most). With `maxLine`,
 /// a line longer than that is an error as soon as it is seen.
 func readInput(_ path: String, limit: Int, what: String, maxLine: Int? = nil) throws -> [UInt8] {
-    let handle: FileHandle
-    if path == "-" {
-        handle = FileHandle.standardInput
-    } else {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-            let h = FileHandle(forReadingAtPath: path)
-        else { throw InputError("cannot read \(what) file \(path): check the path") }
-        handle = h
-    }
+    let handle = try openInput(path, what: what)
     var data = [UInt8]()
     var lineStart = 0, lines = 1
     while true {
@@ -169,6 +160,15 @@ func readInput(_ path: String, limit: Int, what: String, maxLine: Int? = nil) th
         }
     }
     return data
+}
+
+/// Standard input for "-", else the file at `path` (not a folder).
+func openInput(_ path: String, what: String) throws -> FileHandle {
+    guard path != "-" else { return FileHandle.standardInput }
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue, let h = FileHandle(forReadingAtPath: path)
+    else { throw InputError("cannot read \(what) file \(path): check the path") }
+    return h
 }
 
 /// Whether `path` names a regular file (after symbolic links), which can be read twice: not
@@ -191,15 +191,7 @@ final class LineReader: @unchecked Sendable {  // read from one thread at a time
     private var number = 0
 
     init(_ path: String, what: String, maxLine: Int) throws {
-        if path == "-" {
-            handle = FileHandle.standardInput
-        } else {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-                let h = FileHandle(forReadingAtPath: path)
-            else { throw InputError("cannot read \(what) file \(path): check the path") }
-            handle = h
-        }
+        handle = try openInput(path, what: what)
         self.what = what
         self.maxLine = maxLine
     }
