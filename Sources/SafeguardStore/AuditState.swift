@@ -131,7 +131,8 @@ public final class AuditState {
     /// A lowercase UUID as its 16 bytes (envelopes hold only those: `Validate.isUUID`).
     static func binary(_ eventID: String) -> Data? {
         guard Validate.isUUID(eventID) else { return nil }
-        return Hex.decode(eventID.replacingOccurrences(of: "-", with: "")).map { Data($0) }
+        // (Not `replacingOccurrences`: Foundation's string search cost more than the rest of the update.)
+        return Hex.decode(String(decoding: eventID.utf8.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)).map { Data($0) }
     }
 
     /// Collects what a verification adds to a state: the verified entries from the state's

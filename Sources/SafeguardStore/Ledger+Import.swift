@@ -132,7 +132,7 @@ extension Ledger {
             let row = StoredEntry(envelope, entry: try Entry(signing: envelope, with: signer), details: sealed)
             // What an auditor's verification makes of the stored bytes (their hashes, the details
             // record against its digest), made here on this core.
-            chunk.append(Made(index: index, row: row, sealed: sealed, prepared: ChainVerifier.prepare(row, encodedFrom: envelope, types: EventType.known)))
+            chunk.append(Made(index: index, row: row, sealed: sealed, prepared: ChainVerifier.prepare(row, encodedFrom: envelope, details: draft.details, types: EventType.known)))
             state.apply(envelope, entryHash: row.entryHash)
             chunkBytes += row.envelope.count + sealed.body.count
             if chunk.count == 256 || chunkBytes >= 4 << 20 {

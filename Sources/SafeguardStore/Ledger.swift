@@ -273,8 +273,11 @@ public final class Ledger: @unchecked Sendable {  // its fields are constants; t
     /// empty with its length beside it (`entry(_:)` reports it); any other oversized value
     /// comes out as a blob where text belongs, or as an empty blob, and fails as malformed.
     static func guardedColumns(details: Bool) -> String {
+        // SQLite's length() and GRDB's reading of text both stop at a NUL byte: a text holding
+        // one is given as a blob (the wrong storage class) so that it is a malformed row, never
+        // read as the value before its NUL (docs/FORMAT.md §9).
         let texts = ["event_id", "type", "case_id", "agency", "key_id", "occurred_at", "recorded_at"].map {
-            "CASE WHEN length(events.\($0)) > 128 THEN x'00' ELSE events.\($0) END"
+            "CASE WHEN length(events.\($0)) > 128 OR instr(events.\($0), char(0)) > 0 THEN x'00' ELSE events.\($0) END"
         }
         func blob(_ c: String, _ max: Int) -> String { "CASE WHEN length(\(c)) > \(max) THEN x'' ELSE \(c) END" }
         let limit = Entry.maxCanonicalBytes

@@ -17,17 +17,17 @@ enum TreeStore {
     /// it completes (the leaf's own hash is in `events`).
     struct Appender {
         private var frontier: MerkleFrontier
-        private let insert: Statement
+        private let insert: DirectInsert
 
         init(_ db: Database, size: Int64) throws {
             frontier = try MerkleFrontier(size: size) { try TreeStore.node(db, $0, $1) }
-            insert = try db.cachedStatement(sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
+            insert = try DirectInsert(db, sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
         }
 
         /// Adds leaf `index`, which must be the next one.
         mutating func add(index: Int64, hash: [UInt8]) throws {
             precondition(index == frontier.size, "leaves are added in order")
-            for node in frontier.append(hash) { try insert.execute(arguments: [node.level, node.index, Data(node.hash)]) }
+            for node in frontier.append(hash) { try insert.run { $0.int(1, Int64(node.level)) | $0.int(2, node.index) | $0.blob(3, node.hash) } }
         }
     }
 

@@ -200,6 +200,20 @@ final class TamperTests: XCTestCase {
         try assertFails(at: row.seq, ["actor_mismatch"])
     }
 
+    /// SQLite's `length()` stops at a NUL byte, and so did the reader's text: a copy column
+    /// holding its value, a NUL and more passed its CHECK and read as the envelope's value, while
+    /// a lookup through the column's index by that value missed the event. A malformed row.
+    func testCopyColumnWithANulByteIsAMalformedRow() throws {
+        for column in ["event_id", "type", "case_id", "agency", "key_id", "occurred_at", "recorded_at"] {
+            let g = try Fixture()
+            try g.appendContacts(4)
+            try g.tamper { db in try db.execute(sql: "UPDATE events SET \(column) = \(column) || char(0) || 'x' WHERE seq = 12") }
+            let failure = try XCTUnwrap(try g.verify(), "\(column) with a NUL byte verified")
+            XCTAssertEqual(failure.reason, .malformedRow(column: column), "\(column): \(failure)")
+            XCTAssertEqual(failure.seq, 12, column)
+        }
+    }
+
     /// Values of the wrong storage class, where the table (its CHECK constraints switched off)
     /// admits them, are reported as malformed; those only a table rebuilt without its
     /// constraints admits (a NULL signature, a seq that is not a number) are refused with it.

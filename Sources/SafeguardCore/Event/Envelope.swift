@@ -1,3 +1,5 @@
+import Glibc
+
 /// Who recorded an event: the enrolment bound to the signing key (docs/FORMAT.md, "actor").
 /// Equality compares UTF-8 bytes, as the format does, not Swift's canonical equivalence.
 public struct Actor: Equatable, Hashable, Sendable {
@@ -16,13 +18,22 @@ public struct Actor: Equatable, Hashable, Sendable {
     }
 
     public func hash(into h: inout Hasher) {
-        for s in [agency, role, practitioner, keyID] { h.combine(Array(s.utf8)) }
+        for var s in [agency, role, practitioner, keyID] {
+            s.withUTF8 { h.combine(bytes: UnsafeRawBufferPointer($0)); h.combine($0.count) }
+        }
     }
 }
 
 /// Byte equality of two strings' UTF-8, where Swift's `==` would treat canonically
 /// equivalent strings (é precomposed and decomposed) as equal.
-public func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+/// (Compared with memcmp over the strings' contiguous UTF-8: `utf8.elementsEqual` goes a byte
+/// at a time through the generic iterator, and verification compares a dozen strings per event.)
+public func sameBytes(_ a: String, _ b: String) -> Bool {
+    var a = a, b = b
+    return a.withUTF8 { x in
+        b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) }
+    }
+}
 
 public func sameBytes(_ a: String?, _ b: String?) -> Bool {
     switch (a, b) {

@@ -103,6 +103,20 @@ public enum Validate {
         }
     }
 
+    /// Whether `v` is certainly stored and read back as itself by the canonical encoder and
+    /// parser: plain data, whole numbers within ±(2^53 - 1), nested at most 32 levels (half the
+    /// parser's limit). False is not a refusal, only "take the full way" (`ChainVerifier.prepare`).
+    static func isSurelyStorable(_ v: JSONValue, depth: Int = 0) -> Bool {
+        guard depth <= 32 else { return false }
+        switch v {
+        case .null, .number: return false
+        case .bool, .string: return true
+        case .integer(let n): return n.magnitude <= JSONValue.maxSafeInteger
+        case .array(let items): return items.allSatisfy { isSurelyStorable($0, depth: depth + 1) }
+        case .object(let members): return members.values.allSatisfy { isSurelyStorable($0, depth: depth + 1) }
+        }
+    }
+
     private static func isPlain(_ v: JSONValue) -> Bool {
         switch v {
         case .null, .number: return false

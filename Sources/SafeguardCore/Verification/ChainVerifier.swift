@@ -116,19 +116,32 @@ public struct ChainVerifier: Sendable {
     /// be the envelope `row.envelope` decodes to (`Envelope.canonicalBytes` and the canonical
     /// parser are each other's inverse: FORMAT.md's worked examples and the fuzz targets check
     /// it; a debug build checks it here on every entry). It saves decoding what was just encoded.
-    public static func prepare(_ row: StoredEntry, encodedFrom envelope: Envelope, types: KnownTypes) -> Prepared {
+    /// `details`, when given, MUST be the object `row.details` (in the clear) was encoded from,
+    /// and `row.entryHash` the hash just computed over `row`'s bytes (`Entry(signing:with:)`):
+    /// neither is then hashed or parsed again. A debug build compares both with the full way.
+    public static func prepare(_ row: StoredEntry, encodedFrom envelope: Envelope, details: [String: JSONValue]? = nil, types: KnownTypes) -> Prepared {
         guard types.isKnown(envelope.type), row.envelopeTooLarge == nil, row.envelope.count <= Entry.maxCanonicalBytes else { return prepare(row, types: types) }
-        let prepared = prepare(row, decoded: envelope)
+        var known: [String: JSONValue]?
+        // Only details that surely read back as themselves (a library caller may hand a draft
+        // the command line would have refused): anything else is checked the full way.
+        if let details, case .committed = envelope.details, row.detailsTooLarge == nil, let record = row.details, !record.isSealed,
+            Validate.isSurelyStorable(.object(details)) { known = details }
+        let prepared = prepare(row, decoded: envelope, made: (row.entryHash, known))
         assert({
-            if case .envelope(let decoded) = prepare(row, types: types).decoded { return (try? decoded.canonicalBytes()) == row.envelope }
-            return false
+            let full = prepare(row, types: types)
+            guard case .envelope(let decoded) = full.decoded else { return false }
+            return (try? decoded.canonicalBytes()) == row.envelope && full.entryHash == prepared.entryHash
+                && full.detailsProblem == prepared.detailsProblem && full.details.map(JSONValue.object) == prepared.details.map(JSONValue.object)
         }(), "the envelope encoded is not the one its bytes decode to")
         return prepared
     }
 
-    /// The rest of `prepare`, once the envelope is decoded (and its type known).
-    private static func prepare(_ row: StoredEntry, decoded envelope: Envelope) -> Prepared {
+    /// The rest of `prepare`, once the envelope is decoded (and its type known). `made`: what a
+    /// writer that has just made the row knows of it (see `prepare(_:encodedFrom:details:types:)`).
+    private static func prepare(_ row: StoredEntry, decoded envelope: Envelope, made: (entryHash: [UInt8], details: [String: JSONValue]?)? = nil) -> Prepared {
+        let madeDetails: (object: [String: JSONValue]?, problem: String?)? = made?.details.map { (object: $0, problem: nil) }
         let details = row.detailsTooLarge.map { (nil, "the details record: it is \($0) bytes, over the 1 MiB limit") }
+            ?? madeDetails
             ?? (row.detailsWithheld && row.details == nil && envelope.details.digest != nil ? (object: nil, problem: nil) : Self.details(envelope.details, row.details))
         var statement: [UInt8]?
         if envelope.actorSignature != nil {
@@ -138,7 +151,7 @@ public struct ChainVerifier: Sendable {
             }
         }
         return Prepared(decoded: .envelope(envelope), statementBytes: statement,
-                        entryHash: Entry.entryHash(canonical: row.envelope, signature: row.signature),
+                        entryHash: made?.entryHash ?? Entry.entryHash(canonical: row.envelope, signature: row.signature),
                         detailsProblem: details.problem, details: details.object,
                         sealedRecord: envelope.details.digest == nil ? nil : row.details.map(\.isSealed),
                         missingRecord: envelope.details.digest != nil && row.details == nil && row.detailsTooLarge == nil && !row.detailsWithheld)
