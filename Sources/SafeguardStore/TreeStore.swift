@@ -6,10 +6,15 @@ import SafeguardCore
 /// `events`, levels 1 and up are `tree_nodes` rows, each added when the append that completes
 /// it is written. Nothing is ever recomputed from the whole log.
 enum TreeStore {
-    /// Adds leaf `index` (the next one) on its own: tests building files by hand use it.
+    /// Adds leaf `index` (the next one) on its own: tests building files by hand use it. The
+    /// appender's inserts run only inside a transaction (`DirectInsert`): one is opened if none is.
     static func addLeaf(_ db: Database, index: Int64, hash: [UInt8]) throws {
-        var appender = try Appender(db, size: index)
-        try appender.add(index: index, hash: hash)
+        func add() throws {
+            var appender = try Appender(db, size: index)
+            try appender.add(index: index, hash: hash)
+        }
+        if db.isInsideTransaction { return try add() }
+        try db.inTransaction { try add(); return .commit }
     }
 
     /// Adds leaves to the tree in the file within one transaction: the right edge is read once
