@@ -146,23 +146,32 @@ public final class ProjectionEngine {
                          _ events: (@escaping (StoredEntry, Envelope) throws -> Void) throws -> Ledger.Verification?) throws -> [Status] {
         try db.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                for p in projections {
-                    for t in p.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
-                    try db.execute(sql: "DELETE FROM projection_meta WHERE name = ?", arguments: [p.name])
-                    try p.create(db)
-                    try p.begin(db, fresh: true)
+                // The old tables are dropped and the new ones made once the first event has come
+                // (the transaction holds them either way): meanwhile verification, on its own
+                // thread, has started (checking the ledger's indexes before its first event).
+                var ready = false
+                func setUp() throws {
+                    for p in projections {
+                        for t in p.tables { try db.execute(sql: "DROP TABLE IF EXISTS \(t.name)") }
+                        try db.execute(sql: "DELETE FROM projection_meta WHERE name = ?", arguments: [p.name])
+                        try p.create(db)
+                        try p.begin(db, fresh: true)
+                    }
+                    try AuditState.createTables(in: db, prefix: Self.statePrefix)
+                    ready = true
                 }
-                try AuditState.createTables(in: db, prefix: Self.statePrefix)
                 let update = AuditState.Update(spill: { ids in try AuditState.insert(ids: ids, into: db, prefix: Self.statePrefix) })
                 var context = FoldContext(seq: -1, entryHash: Entry.zeroHash, policy: nil)
                 timings = Timings()
                 let started = Date()
                 let verification = try Pipeline.run(produce: { sink in try events { row, envelope in try sink((row, envelope)) } }) { item in
+                    if !ready { try setUp() }
                     try self.fold(item.0, item.1, &context, db)
                     if trustAnchor != nil { try update.add(item.0, item.1) }
                     if timings.events % 50_000 == 0 { progress(timings.events) }
                 }
                 endFoldTiming()
+                if !ready { try setUp() }
                 try self.finish(context, db)
                 if let verification, let trustAnchor {
                     update.finish(tree: verification.tree, cases: verification.cases)
