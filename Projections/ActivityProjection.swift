@@ -1,6 +1,7 @@
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 /// The coded activity the MASE statistics and recording-practice reports count: screenings
 /// with their indicators, referrals, decisions, missing episodes, disruptions, meetings, MASE
@@ -89,7 +90,7 @@ public final class ActivityProjection: Projection {
             s.text(f.string("outcome") ?? f.string("kind") ?? f.string("status") ?? f.string("reason")); s.bool(f.bool("organised_complex_abuse"))
             try s.run()
         case .missing:
-            let s: Prepared
+            let s: DirectStatement
             switch e.type {
             case "missing.started":
                 s = w.missingStarted
@@ -157,28 +158,28 @@ public final class ActivityProjection: Projection {
 
     /// The prepared statements of the fold.
     final class Writer {
-        let mark, screening, referral, decision, missingStarted, missingReturned, rhiOffered, rhiCompleted: Prepared
-        let disruption, meeting, meetingCase, acknowledgement, actionSet, actionDone, escalation, escalationResolved: Prepared
+        let mark, screening, referral, decision, missingStarted, missingReturned, rhiOffered, rhiCompleted: DirectStatement
+        let disruption, meeting, meetingCase, acknowledgement, actionSet, actionDone, escalation, escalationResolved: DirectStatement
         init(_ db: Database) throws {
-            mark = try Prepared(db, "INSERT OR IGNORE INTO marks VALUES (?,?,?,?,?,?,?)")
-            screening = try Prepared(db, "INSERT INTO screenings VALUES (?,?,?,?,?,?,?)")
-            referral = try Prepared(db, "INSERT INTO referrals VALUES (?,?,?,?,?)")
-            decision = try Prepared(db, "INSERT INTO decisions VALUES (?,?,?,?,?,?)")
-            missingStarted = try Prepared(db, "INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)")
-            missingReturned = try Prepared(db, "UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ? AND case_id = ?")
-            rhiOffered = try Prepared(db, "UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ? AND case_id = ?")
-            rhiCompleted = try Prepared(db, "UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ? AND case_id = ?")
-            disruption = try Prepared(db, "INSERT INTO disruptions VALUES (?,?,?,?,?,?)")
-            meeting = try Prepared(db, "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)")
-            meetingCase = try Prepared(db, "INSERT OR IGNORE INTO meeting_cases VALUES (?,?)")
-            acknowledgement = try Prepared(db, "INSERT INTO acknowledgements VALUES (?,?,?,?,?)")
-            actionSet = try Prepared(db, """
+            mark = try DirectStatement(db, "INSERT OR IGNORE INTO marks VALUES (?,?,?,?,?,?,?)")
+            screening = try DirectStatement(db, "INSERT INTO screenings VALUES (?,?,?,?,?,?,?)")
+            referral = try DirectStatement(db, "INSERT INTO referrals VALUES (?,?,?,?,?)")
+            decision = try DirectStatement(db, "INSERT INTO decisions VALUES (?,?,?,?,?,?)")
+            missingStarted = try DirectStatement(db, "INSERT INTO missing_episodes (start_seq, event_id, case_id, started_at) VALUES (?,?,?,?)")
+            missingReturned = try DirectStatement(db, "UPDATE missing_episodes SET returned_at = COALESCE(returned_at, ?) WHERE event_id = ? AND case_id = ?")
+            rhiOffered = try DirectStatement(db, "UPDATE missing_episodes SET rhi_offered_at = COALESCE(rhi_offered_at, ?) WHERE event_id = ? AND case_id = ?")
+            rhiCompleted = try DirectStatement(db, "UPDATE missing_episodes SET rhi_completed_at = COALESCE(rhi_completed_at, ?) WHERE event_id = ? AND case_id = ?")
+            disruption = try DirectStatement(db, "INSERT INTO disruptions VALUES (?,?,?,?,?,?)")
+            meeting = try DirectStatement(db, "INSERT INTO meetings VALUES (?,?,?,?,?,?,?)")
+            meetingCase = try DirectStatement(db, "INSERT OR IGNORE INTO meeting_cases VALUES (?,?)")
+            acknowledgement = try DirectStatement(db, "INSERT INTO acknowledgements VALUES (?,?,?,?,?)")
+            actionSet = try DirectStatement(db, """
                 INSERT INTO actions VALUES (?,?,?,?,?,?,NULL) ON CONFLICT (case_id, action_ref) DO UPDATE SET owner_agency = excluded.owner_agency,
                   strand = excluded.strand, due_date = excluded.due_date, done_day = NULL
                 """)
-            actionDone = try Prepared(db, "UPDATE actions SET done_day = ? WHERE case_id = ? AND action_ref = ?")
-            escalation = try Prepared(db, "INSERT INTO escalations VALUES (?,?,?,?,NULL,NULL)")
-            escalationResolved = try Prepared(db, "UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ? AND case_id = ?")
+            actionDone = try DirectStatement(db, "UPDATE actions SET done_day = ? WHERE case_id = ? AND action_ref = ?")
+            escalation = try DirectStatement(db, "INSERT INTO escalations VALUES (?,?,?,?,NULL,NULL)")
+            escalationResolved = try DirectStatement(db, "UPDATE escalations SET resolved_day = ?, lessons_reported = ? WHERE event_id = ? AND case_id = ?")
         }
     }
 

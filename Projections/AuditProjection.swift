@@ -1,6 +1,7 @@
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 /// The audit trail: every event with its place, hash, key, agency, practitioner, times and
 /// recording delay; corrections beside what they correct; the information-sharing register,
@@ -42,14 +43,14 @@ public final class AuditProjection: Projection {
         "CREATE INDEX IF NOT EXISTS audit_by_case ON audit_events (case_id, seq)",
     ]
 
-    private var insertEvent, insertCorrection, insertSharing, insertAccess: Prepared?
+    private var insertEvent, insertCorrection, insertSharing, insertAccess: DirectStatement?
     private var occurredText = DayText(), recordedText = DayText()
 
     public func begin(_ db: Database, fresh: Bool) throws {
-        insertEvent = try Prepared(db, "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        insertCorrection = try Prepared(db, "INSERT INTO corrections VALUES (?,?,?,?,?)")
-        insertSharing = try Prepared(db, "INSERT INTO sharing_register VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        insertAccess = try Prepared(db, "INSERT INTO access_register VALUES (?,?,?,?,?,?,?,?,?)")
+        insertEvent = try DirectStatement(db, "INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertCorrection = try DirectStatement(db, "INSERT INTO corrections VALUES (?,?,?,?,?)")
+        insertSharing = try DirectStatement(db, "INSERT INTO sharing_register VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertAccess = try DirectStatement(db, "INSERT INTO access_register VALUES (?,?,?,?,?,?,?,?,?)")
     }
 
     public func apply(_ e: Envelope, _ c: FoldContext, _ db: Database) throws {

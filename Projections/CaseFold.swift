@@ -1,6 +1,7 @@
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 /// One case's state as the case-state projection folds it, in memory: the `cases` row and the
 /// case's agencies, links and MASE actions. Folding an event changes only this value; the
@@ -133,7 +134,7 @@ final class CaseFold {
               suggested_level, practitioner_level, screened_at, police_cris, events, missing_episodes, missing_now, awaiting_mash_decision,
               disruptions, links, legal_hold, last_seq FROM cases WHERE case_id = ?
             """, .text(id)).first {
-            func bool(_ v: Prepared.Value) -> Bool? { v.integer.map { $0 != 0 } }
+            func bool(_ v: DirectStatement.Value) -> Bool? { v.integer.map { $0 != 0 } }
             c.opened = true
             c.status = r[0].string ?? ""; c.stage = r[1].string ?? ""; c.openedAt = r[2].string ?? ""; c.closedAt = r[3].string
             c.birthMonth = r[4].string; c.gender = r[5].string; c.borough = r[6].string; c.leadAgency = r[7].string

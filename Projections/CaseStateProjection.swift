@@ -1,6 +1,7 @@
 import GRDB
 import SafeguardCatalogue
 import SafeguardCore
+import SafeguardStore
 
 /// Case state: per case, its subject facts, levels, status and stage, the agencies involved,
 /// missing episodes, referrals awaiting a MASH decision, disruptions, links, MASE actions and
@@ -142,15 +143,15 @@ public final class CaseStateProjection: Projection {
 
     /// The prepared statements that write a case out.
     final class Writer {
-        let insertCase, insertAgency, insertLink, insertAction: Prepared
+        let insertCase, insertAgency, insertLink, insertAction: DirectStatement
         let db: Database
 
         init(_ db: Database) throws {
             self.db = db
-            insertCase = try Prepared(db, "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-            insertAgency = try Prepared(db, "INSERT INTO case_agencies VALUES (?,?,?)")
-            insertLink = try Prepared(db, "INSERT INTO case_links VALUES (?,?,?,?)")
-            insertAction = try Prepared(db, "INSERT INTO case_actions VALUES (?,?,?,?,?,?)")
+            insertCase = try DirectStatement(db, "INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+            insertAgency = try DirectStatement(db, "INSERT INTO case_agencies VALUES (?,?,?)")
+            insertLink = try DirectStatement(db, "INSERT INTO case_links VALUES (?,?,?,?)")
+            insertAction = try DirectStatement(db, "INSERT INTO case_actions VALUES (?,?,?,?,?,?)")
         }
 
         func deleteRows(_ id: String) throws {

@@ -8,8 +8,8 @@ import SafeguardCore
 struct EntryWriter {
     let path: String
     var verifier: ChainVerifier
-    private let insert: DirectInsert
-    private let insertDetails: DirectInsert
+    private let insert: DirectStatement
+    private let insertDetails: DirectStatement
     private let exists: Statement
     private var tree: TreeStore.Appender
     let rules: CatalogueRules
@@ -40,8 +40,8 @@ struct EntryWriter {
         verifier = ChainVerifier(resuming: state, trustAnchor: state.genesis?.rootPublicKey ?? trustAnchor(state), types: EventType.known)
         // The catalogue's rules, as verification applies them, answered from the file and the batch.
         verifier.rules = rules
-        insert = try DirectInsert(db, sql: "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-        insertDetails = try DirectInsert(db, sql: "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
+        insert = try DirectStatement(db, "INSERT INTO events (\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+        insertDetails = try DirectStatement(db, "INSERT INTO details (seq, salt, body) VALUES (?, ?, ?)")
         exists = try db.cachedStatement(sql: "SELECT 1 FROM events WHERE event_id = ?")
         tree = try TreeStore.Appender(db, size: verifier.state.nextSeq)
     }
@@ -70,16 +70,16 @@ struct EntryWriter {
             if case .rule(let violation) = error.reason { throw LedgerError.rejected(violation, index: index) }
             throw LedgerError.invalidEvent("the event would not verify (\(error.detail))", index: index)
         }
-        try insert.run { b in
-            b.int(1, row.seq) | b.text(2, row.eventID) | b.text(3, row.type) | b.text(4, row.caseID) | b.text(5, row.agency) | b.text(6, row.keyID)
-                | b.text(7, row.occurredAt) | b.text(8, row.recordedAt) | b.blob(9, row.prevHash) | b.blob(10, row.envelope)
-                | b.blob(11, row.signature) | b.blob(12, row.entryHash)
-        }
+        insert.int(row.seq); insert.text(row.eventID); insert.text(row.type); insert.text(row.caseID); insert.text(row.agency); insert.text(row.keyID)
+        insert.text(row.occurredAt); insert.text(row.recordedAt); insert.blob(row.prevHash); insert.blob(row.envelope)
+        insert.blob(row.signature); insert.blob(row.entryHash)
+        try insert.run()
         // Nothing is acknowledged that is not there: the row must have been written, as itself.
         guard db.changesCount == 1, db.lastInsertedRowID == row.seq else {
             throw LedgerError.sqlite(path: path, message: "the event written as seq \(row.seq) is not in the file afterwards (a trigger or view outside the format may have swallowed it): nothing was appended; run 'safeguard doctor'")
         }
-        try insertDetails.run { b in b.int(1, row.seq) | b.blob(2, sealed.salt) | b.blob(3, sealed.body) }
+        insertDetails.int(row.seq); insertDetails.blob(sealed.salt); insertDetails.blob(sealed.body)
+        try insertDetails.run()
         if keepRows {
             written.events.append(LedgerRows.Event(row))
             written.details.append(LedgerRows.Details(seq: row.seq, salt: sealed.salt, body: sealed.body))

@@ -7,7 +7,7 @@ import SafeguardCore
 /// it is written. Nothing is ever recomputed from the whole log.
 enum TreeStore {
     /// Adds leaf `index` (the next one) on its own: tests building files by hand use it. The
-    /// appender's inserts run only inside a transaction (`DirectInsert`): one is opened if none is.
+    /// appender's inserts run only inside a transaction (`DirectStatement`): one is opened if none is.
     static func addLeaf(_ db: Database, index: Int64, hash: [UInt8]) throws {
         func add() throws {
             var appender = try Appender(db, size: index)
@@ -22,17 +22,20 @@ enum TreeStore {
     /// it completes (the leaf's own hash is in `events`).
     struct Appender {
         private var frontier: MerkleFrontier
-        private let insert: DirectInsert
+        private let insert: DirectStatement
 
         init(_ db: Database, size: Int64) throws {
             frontier = try MerkleFrontier(size: size) { try TreeStore.node(db, $0, $1) }
-            insert = try DirectInsert(db, sql: "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
+            insert = try DirectStatement(db, "INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)")
         }
 
         /// Adds leaf `index`, which must be the next one.
         mutating func add(index: Int64, hash: [UInt8]) throws {
             precondition(index == frontier.size, "leaves are added in order")
-            for node in frontier.append(hash) { try insert.run { $0.int(1, Int64(node.level)) | $0.int(2, node.index) | $0.blob(3, node.hash) } }
+            for node in frontier.append(hash) {
+                insert.int(node.level); insert.int(node.index); insert.blob(node.hash)
+                try insert.run()
+            }
         }
     }
 

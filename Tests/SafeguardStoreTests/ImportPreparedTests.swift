@@ -29,13 +29,13 @@ final class ImportPreparedTests: XCTestCase {
         return try f.ledger.importDrafts({ feed.take() }, signer: f.police, clock: { at }, newID: { UUID().uuidString.lowercased() })
     }
 
-    /// FAILS TODAY (a debug build traps in the assert of `ChainVerifier.prepare(_:encodedFrom:
-    /// details:types:)` instead). The import's signing thread hands the writer the draft's own
-    /// details instead of parsing the record it sealed, and so skips what `SealedDetails.open`
+    /// A red team's finding (fixed). The import's signing thread hands the writer the draft's own
+    /// details instead of parsing the record it sealed, which skips what `SealedDetails.open`
     /// checks: plain data only (no null, no decimal), integers within ±(2^53 − 1), at most 64
     /// levels. `EventDraft(json:)` (the CLI) makes sure of those first, but `importDrafts` is
-    /// public and takes any draft: each of these was refused before the change, and is now
-    /// written, and the file then fails verification (details_mismatch) at that entry.
+    /// public and takes any draft: each of these must be refused, not written to fail
+    /// verification (details_mismatch) later. Only details that surely read back as themselves
+    /// skip the parse (a debug build traps in `ChainVerifier.prepare`'s assert otherwise).
     func testImportRefusesDetailsThatVerificationCannotRead() throws {
         let f = try Fixture()
         let before = try f.ledger.head()
@@ -49,6 +49,26 @@ final class ImportPreparedTests: XCTestCase {
             XCTAssertEqual(try f.ledger.head(), before, "\(name): written")
         }
         XCTAssertNil(try f.verify())
+    }
+
+    /// What the writer refuses above, the auditor refuses: the same details, in a record the
+    /// envelope commits to, signed by an enrolled key and written straight into the file, fail
+    /// verification at that entry.
+    func testVerificationRefusesTheDetailsImportRefuses() throws {
+        let deep = String(repeating: #"{"a":"#, count: 70) + "1" + String(repeating: "}", count: 70)
+        for (name, body) in [("null", #"{"x":null}"#), ("decimal", #"{"x":1.5}"#), ("beyond 2^53", #"{"x":1152921504606846976}"#), ("70 levels", #"{"x":\#(deep)}"#)] {
+            let f = try Fixture()
+            let head = try XCTUnwrap(try f.ledger.head())
+            let record = SealedDetails(salt: [UInt8](repeating: 7, count: SealedDetails.saltSize), body: Array(body.utf8))
+            let e = Envelope(seq: head.lastSeq + 1, eventID: f.newID(), type: "contact.recorded", caseID: "C-0001", occurredAt: Fixture.start,
+                             recordedAt: f.clock(), actor: Actor(agency: "police", role: "practitioner", practitioner: "PC 0001", keyID: f.police.publicKey.keyID),
+                             prevHash: head.hash, facts: ["contact_type": "phone", "indicators": ["S1"]], details: .committed(digest: record.digest))
+            let row = StoredEntry(e, entry: try Entry(signing: e, with: f.police), details: record)
+            try f.insertRaw(row)
+            let failure = try XCTUnwrap(try f.verify(), "\(name): verified")
+            XCTAssertEqual(failure.seq, row.seq, "\(name): \(failure)")
+            XCTAssertEqual(failure.code, "details_mismatch", "\(name): \(failure)")
+        }
     }
 
     /// Pins that what the signing thread hands over is what verification finds for the details

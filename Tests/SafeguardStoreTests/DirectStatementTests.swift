@@ -7,7 +7,7 @@ import XCTest
 
 @testable import SafeguardStore
 
-final class DirectInsertTests: XCTestCase {
+final class DirectStatementTests: XCTestCase {
     var dir: URL!
     var queue: DatabaseQueue!
 
@@ -30,21 +30,23 @@ final class DirectInsertTests: XCTestCase {
 
     static let sql = "INSERT INTO t (x, s, b) VALUES (?, ?, ?)"
 
-    /// FAILS TODAY. SQLite rolls a whole transaction back by itself when a statement, a read among
+    /// A red team's finding (fixed). SQLite rolls a whole transaction back by itself when a statement, a read among
     /// them, fails with SQLITE_NOMEM, SQLITE_IOERR or SQLITE_FULL (sqlite3VdbeHalt). GRDB then
     /// refuses every later statement ("Transaction was aborted", `checkForAbortedTransaction`),
     /// and the writer's rule look-ups (LedgerContext) swallow read errors with `try?`. A
-    /// DirectInsert skips GRDB's check: its INSERT runs in autocommit mode and is committed on its
+    /// DirectStatement skips GRDB's check: its INSERT runs in autocommit mode and is committed on its
     /// own, so an import said to append "nothing" can leave an event (or an event without its
     /// details record) in the file. ROLLBACK here stands for SQLite's own rollback.
     func testAnInsertAfterTheTransactionWasRolledBackUnderItIsRefusedNotAutocommitted() throws {
         var secondInsertThrew = false
         XCTAssertThrowsError(try queue.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                let insert = try DirectInsert(db, sql: Self.sql)
-                try insert.run { $0.int(1, 1) | $0.text(2, "a") | $0.blob(3, [1]) }
+                let insert = try DirectStatement(db, Self.sql)
+                insert.int(1); insert.text("a"); insert.blob([1])
+                try insert.run()
                 try db.execute(sql: "ROLLBACK")
-                do { try insert.run { $0.int(1, 2) | $0.text(2, "b") | $0.blob(3, [2]) } } catch { secondInsertThrew = true; throw error }
+                insert.int(2); insert.text("b"); insert.blob([2])
+                do { try insert.run() } catch { secondInsertThrew = true; throw error }
                 return .commit
             }
         })
@@ -52,29 +54,32 @@ final class DirectInsertTests: XCTestCase {
         XCTAssertEqual(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }, 0, "a row was committed outside the transaction")
     }
 
-    /// FAILS TODAY (latent). `db.cachedStatement` may hand back a statement GRDB last ran and
+    /// A red team's finding (fixed). `db.cachedStatement` may hand back a statement GRDB last ran and
     /// left un-reset (its documentation says so); binding it is SQLITE_MISUSE ("bind on a busy
     /// prepared statement"). Ledger+Mirror runs the very SQL of the events INSERT through GRDB on
-    /// the same cache. DirectInsert must reset before it binds.
+    /// the same cache. DirectStatement must reset before it binds.
     func testAStatementGRDBRanLastIsResetBeforeItIsBound() throws {
         try queue.inTransaction { db in
             try db.cachedStatement(sql: Self.sql).execute(arguments: [1, "a", Data([1])])
-            try DirectInsert(db, sql: Self.sql).run { $0.int(1, 2) | $0.text(2, "b") | $0.blob(3, [2]) }
+            let insert = try DirectStatement(db, Self.sql)
+            insert.int(2); insert.text("b"); insert.blob([2])
+            try insert.run()
             return .commit
         }
         XCTAssertEqual(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }, 2)
     }
 
-    /// FAILS TODAY (latent; undefined behaviour, caught under -sanitize=address). DirectInsert
+    /// A red team's finding (fixed; undefined behaviour, seen under -sanitize=address). DirectStatement
     /// keeps the raw sqlite3_stmt but not GRDB's Statement: anything that clears GRDB's statement
     /// cache (any CREATE/DROP/ALTER run through GRDB, `clearSchemaCache`, `releaseMemory`)
     /// finalizes it under the writer. It must keep the Statement alive.
     func testTheStatementOutlivesAClearedStatementCache() throws {
         try queue.inTransaction { db in
-            let insert = try DirectInsert(db, sql: Self.sql)
+            let insert = try DirectStatement(db, Self.sql)
             try db.execute(sql: "CREATE TEMP TABLE scratch (y)")  // GRDB clears its statement caches after DDL
             db.clearSchemaCache()
-            try insert.run { $0.int(1, 3) | $0.text(2, "c") | $0.blob(3, [3]) }
+            insert.int(3); insert.text("c"); insert.blob([3])
+            try insert.run()
             return .commit
         }
         XCTAssertEqual(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM t") }, 1)
@@ -87,11 +92,15 @@ final class DirectInsertTests: XCTestCase {
     func testWhatIsBoundIsWhatIsStored() throws {
         let decomposed = "cafe\u{301}", nul = "a\u{0}b"
         try queue.inTransaction { db in
-            let insert = try DirectInsert(db, sql: Self.sql)
-            try insert.run { $0.int(1, 1) | $0.text(2, nul) | $0.blob(3, [0, 1, 0]) }
-            try insert.run { $0.int(1, 2) | $0.text(2, "") | $0.blob(3, []) }
-            try insert.run { $0.int(1, 3) | $0.text(2, nil) | $0.blob(3, [9]) }
-            try insert.run { $0.int(1, 4) | $0.text(2, decomposed) | $0.blob(3, [9]) }
+            let insert = try DirectStatement(db, Self.sql)
+            insert.int(1); insert.text(nul); insert.blob([0, 1, 0])
+            try insert.run()
+            insert.int(2); insert.text(""); insert.blob([])
+            try insert.run()
+            insert.int(3); insert.text(nil); insert.blob([9])
+            try insert.run()
+            insert.int(4); insert.text(decomposed); insert.blob([9])
+            try insert.run()
             return .commit
         }
         let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT typeof(s), CAST(s AS BLOB), typeof(b), b FROM t ORDER BY x") }
@@ -105,18 +114,23 @@ final class DirectInsertTests: XCTestCase {
     }
 
     /// Pins the error path: a trigger's RAISE(ABORT) comes back as GRDB reports it (its message,
-    /// SQLITE_CONSTRAINT), the row is not written, and the same DirectInsert works next time
+    /// SQLITE_CONSTRAINT), the row is not written, and the same DirectStatement works next time
     /// (reset, bindings cleared) within the same transaction.
     func testAFailedRunReportsTheTriggerAndLeavesTheStatementReusable() throws {
         try queue.inTransaction { db in
-            let insert = try DirectInsert(db, sql: Self.sql)
-            XCTAssertThrowsError(try insert.run { $0.int(1, 7) | $0.text(2, "x") | $0.blob(3, [7]) }) { error in
+            let insert = try DirectStatement(db, Self.sql)
+            insert.int(7); insert.text("x"); insert.blob([7])
+            XCTAssertThrowsError(try insert.run()) { error in
                 let e = error as? DatabaseError
                 XCTAssertEqual(e?.resultCode, .SQLITE_CONSTRAINT, "\(error)")
                 XCTAssertEqual(e?.message, "safeguard: seven is refused")
             }
-            // A blob left bound from the failed run would be reused if bindings were not cleared: s stays NULL here.
-            try insert.run { $0.int(1, 8) | $0.blob(3, [8]) }
+            // A blob left bound from the failed run would be reused if bindings were not cleared:
+            // bound without one, the row is refused (b is NOT NULL), not written with [7].
+            insert.int(8); insert.text(nil)
+            XCTAssertThrowsError(try insert.run())
+            insert.int(8); insert.text(nil); insert.blob([8])
+            try insert.run()
             return .commit
         }
         let rows = try queue.read { try Row.fetchAll($0, sql: "SELECT x, s FROM t") }
